@@ -1,0 +1,226 @@
+//! The command line: serve, demo, users, tokens, migrate.
+//! Every failure is one line on stderr and a non-zero exit.
+
+use std::io::{BufRead, Write};
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{Config, DEFAULT_MAX_BODY_BYTES};
+use crate::domain::user::{validate_name, validate_password, Role};
+use crate::store::{Store, DEFAULT_DATABASE_URL};
+
+#[derive(Parser, Debug)]
+#[command(name = "tally", version, about = "A self-hosted human-labelling server")]
+pub struct Cli {
+    /// Database: sqlite://FILE (default sqlite://tally.db) or postgres://USER@HOST/DB
+    #[arg(long, env = "DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Serve the web app and the API
+    Serve(ServeArgs),
+    /// Create (or reuse) a demo database with users and a project, then serve it
+    Demo(ServeArgs),
+    /// Manage users
+    #[command(subcommand)]
+    Users(UsersCommand),
+    /// Manage API tokens
+    #[command(subcommand)]
+    Tokens(TokensCommand),
+    /// Apply database migrations and exit
+    Migrate,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ServeArgs {
+    /// Address to listen on
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+    /// Largest request body accepted, in bytes; larger ones get 413
+    #[arg(long, env = "TALLY_MAX_BODY_BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES)]
+    pub max_body_bytes: usize,
+    /// Send the session cookie only over HTTPS (set when served behind TLS)
+    #[arg(long, env = "TALLY_SECURE_COOKIES")]
+    pub secure_cookies: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UsersCommand {
+    /// Add a user; prints a generated password unless --password-stdin is given
+    Add {
+        name: String,
+        #[arg(long, value_enum)]
+        role: Role,
+        /// Read the password from the first line of standard input
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TokensCommand {
+    /// Issue a new API token for a user; prints the token and nothing else
+    Issue { name: String },
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", one_line(&e));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn one_line(e: &anyhow::Error) -> String {
+    e.chain()
+        .map(|c| c.to_string())
+        .collect::<Vec<_>>()
+        .join(": ")
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TALLY_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+async fn open_store(url: Option<&str>) -> anyhow::Result<Store> {
+    let url = url.unwrap_or(DEFAULT_DATABASE_URL);
+    let store = Store::connect(url).await?;
+    store
+        .migrate()
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", e.public_message()))
+        .context("migrating the database")?;
+    Ok(store)
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let url = cli.database_url.as_deref();
+    match cli.command {
+        Command::Serve(args) => serve(open_store(url).await?, &args).await,
+        Command::Demo(args) => {
+            let store = open_store(Some(url.unwrap_or(crate::demo::DEMO_DATABASE_URL))).await?;
+            let logins = crate::demo::prepare(&store).await?;
+            crate::demo::print_welcome(&args.bind, &logins);
+            serve(store, &args).await
+        }
+        Command::Users(UsersCommand::Add {
+            name,
+            role,
+            password_stdin,
+        }) => add_user(&open_store(url).await?, &name, role, password_stdin).await,
+        Command::Tokens(TokensCommand::Issue { name }) => {
+            issue_token(&open_store(url).await?, &name).await
+        }
+        Command::Migrate => {
+            let store = open_store(url).await?;
+            println!("migrations applied ({})", store.backend_name());
+            Ok(())
+        }
+    }
+}
+
+fn config_from(args: &ServeArgs) -> Config {
+    Config {
+        max_body_bytes: args.max_body_bytes,
+        secure_cookies: args.secure_cookies,
+        ..Config::default()
+    }
+}
+
+async fn serve(store: Store, args: &ServeArgs) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(args.bind)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.bind))?;
+    let addr = listener.local_addr()?;
+    crate::web::spawn_housekeeping(store.clone());
+    let app = crate::web::app(crate::web::AppState::new(store, config_from(args)));
+    println!("listening on http://{addr}");
+    std::io::stdout().flush().ok();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("server stopped")?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+async fn add_user(store: &Store, name: &str, role: Role, password_stdin: bool) -> anyhow::Result<()> {
+    validate_name(name)?;
+    let (password, generated) = if password_stdin {
+        (read_password_line()?, false)
+    } else {
+        (crate::auth::generate_password(), true)
+    };
+    validate_password(&password)?;
+    let hash = hash_off_runtime(password.clone()).await?;
+    let user = store
+        .create_user(name, role, Some(&hash))
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", e.public_message()))?;
+    if generated {
+        println!("created {} {} with password: {password}", user.role, user.name);
+        println!("(shown once; it is stored only as an argon2id hash)");
+    } else {
+        println!("created {} {}", user.role, user.name);
+    }
+    Ok(())
+}
+
+fn read_password_line() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("reading the password from standard input")?;
+    let password = line.trim_end_matches(['\r', '\n']).to_string();
+    anyhow::ensure!(!password.is_empty(), "no password on standard input");
+    Ok(password)
+}
+
+pub async fn hash_off_runtime(password: String) -> anyhow::Result<String> {
+    tokio::task::spawn_blocking(move || crate::auth::hash_password(&password))
+        .await
+        .context("hashing task failed")?
+}
+
+async fn issue_token(store: &Store, name: &str) -> anyhow::Result<()> {
+    let user = store
+        .user_by_name(name)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", e.public_message()))?
+        .ok_or_else(|| anyhow::anyhow!("no user named {name:?}"))?;
+    let (token, hash) = crate::auth::new_api_token();
+    store
+        .insert_token(user.id, &hash)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", e.public_message()))?;
+    println!("{token}");
+    Ok(())
+}

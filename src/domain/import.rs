@@ -1,0 +1,364 @@
+//! Item import: JSON arrays, NDJSON/JSONL and CSV, all into one `NewItem` list.
+//!
+//! An import is all or nothing, so parsing checks every element before anything is stored,
+//! and every error names the line it was found on.
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Value};
+
+use super::project::Project;
+use super::Invalid;
+
+/// One item to be stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewItem {
+    pub external_id: Option<String>,
+    pub data: Map<String, Value>,
+    pub gold: Option<String>,
+    /// Line of the source file the item came from, for error messages after parsing.
+    pub line: usize,
+}
+
+/// The formats the importer reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    JsonArray,
+    Ndjson,
+    Csv,
+}
+
+impl Format {
+    /// Picks the format from a file name's ending (`.csv`, `.jsonl`, `.ndjson`, `.json`).
+    pub fn from_file_name(name: &str) -> Option<Format> {
+        let lower = name.to_ascii_lowercase();
+        if lower.ends_with(".csv") {
+            Some(Format::Csv)
+        } else if lower.ends_with(".jsonl") || lower.ends_with(".ndjson") {
+            Some(Format::Ndjson)
+        } else if lower.ends_with(".json") {
+            Some(Format::JsonArray)
+        } else {
+            None
+        }
+    }
+
+    /// Picks the format from a request's Content-Type; JSON when absent.
+    pub fn from_content_type(content_type: Option<&str>) -> Format {
+        let essence = content_type
+            .and_then(|c| c.split(';').next())
+            .map(|c| c.trim().to_ascii_lowercase());
+        match essence.as_deref() {
+            Some("application/x-ndjson" | "application/jsonl" | "application/jsonlines") => {
+                Format::Ndjson
+            }
+            Some("text/csv") => Format::Csv,
+            _ => Format::JsonArray,
+        }
+    }
+}
+
+fn at_line(line: usize, reason: impl Into<String>) -> Invalid {
+    Invalid::new(format!("line {line}"), reason)
+}
+
+/// Parses a whole upload; the result is every item or the first error.
+pub fn parse(bytes: &[u8], format: Format) -> Result<Vec<NewItem>, Invalid> {
+    let text = decode_utf8(bytes)?;
+    let items = match format {
+        Format::JsonArray => parse_json_array(text)?,
+        Format::Ndjson => parse_ndjson(text)?,
+        Format::Csv => parse_csv(text)?,
+    };
+    if items.is_empty() {
+        return Err(Invalid::new("items", "the file holds no items"));
+    }
+    reject_duplicate_ids(&items)?;
+    Ok(items)
+}
+
+fn decode_utf8(bytes: &[u8]) -> Result<&str, Invalid> {
+    std::str::from_utf8(bytes).map_err(|e| {
+        let valid = &bytes[..e.valid_up_to()];
+        let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
+        at_line(line, "is not valid UTF-8")
+    })
+}
+
+fn line_of_offset(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+fn parse_json_array(text: &str) -> Result<Vec<NewItem>, Invalid> {
+    let raw: Vec<&serde_json::value::RawValue> = serde_json::from_str(text).map_err(|e| {
+        at_line(
+            e.line().max(1),
+            format!("expected a JSON array of items: {}", strip_position(&e)),
+        )
+    })?;
+    raw.into_iter()
+        .map(|element| {
+            let offset = element.get().as_ptr() as usize - text.as_ptr() as usize;
+            let line = line_of_offset(text, offset);
+            let value: Value =
+                serde_json::from_str(element.get()).map_err(|e| at_line(line, e.to_string()))?;
+            item_from_json(value, line)
+        })
+        .collect()
+}
+
+fn parse_ndjson(text: &str) -> Result<Vec<NewItem>, Invalid> {
+    let mut items = Vec::new();
+    for (index, line_text) in text.lines().enumerate() {
+        let line = index + 1;
+        if line_text.trim().is_empty() {
+            continue;
+        }
+        let value: Value = serde_json::from_str(line_text)
+            .map_err(|e| at_line(line, format!("bad JSON: {}", strip_position(&e))))?;
+        items.push(item_from_json(value, line)?);
+    }
+    Ok(items)
+}
+
+/// serde_json appends "at line L column C"; we name the line ourselves.
+fn strip_position(e: &serde_json::Error) -> String {
+    let message = e.to_string();
+    match message.rfind(" at line ") {
+        Some(cut) => message[..cut].to_string(),
+        None => message,
+    }
+}
+
+fn item_from_json(value: Value, line: usize) -> Result<NewItem, Invalid> {
+    let Value::Object(mut object) = value else {
+        return Err(at_line(line, "each item must be a JSON object"));
+    };
+    let data = match object.remove("data") {
+        Some(Value::Object(data)) => data,
+        Some(_) => return Err(at_line(line, "\"data\" must be a JSON object")),
+        None => return Err(at_line(line, "the item has no \"data\" object")),
+    };
+    let external_id = match object.remove("external_id") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        Some(_) => {
+            return Err(at_line(line, "\"external_id\" must be a string or a number"));
+        }
+    };
+    let gold = match object.remove("gold") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s),
+        Some(_) => return Err(at_line(line, "\"gold\" must be a string")),
+    };
+    if let Some(unknown) = object.keys().next() {
+        return Err(at_line(
+            line,
+            format!("unknown field {unknown:?} (expected external_id, data, gold)"),
+        ));
+    }
+    new_item(external_id, data, gold, line)
+}
+
+fn new_item(
+    external_id: Option<String>,
+    data: Map<String, Value>,
+    gold: Option<String>,
+    line: usize,
+) -> Result<NewItem, Invalid> {
+    if let Some(id) = &external_id {
+        if id.is_empty() || id.len() > 500 {
+            return Err(at_line(line, "\"external_id\" must be 1 to 500 bytes"));
+        }
+    }
+    if data.is_empty() {
+        return Err(at_line(line, "\"data\" is empty"));
+    }
+    Ok(NewItem {
+        external_id,
+        data,
+        gold: gold.filter(|g| !g.is_empty()),
+        line,
+    })
+}
+
+fn parse_csv(text: &str) -> Result<Vec<NewItem>, Invalid> {
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(false)
+        .from_reader(text.as_bytes());
+    let headers = reader
+        .headers()
+        .map_err(|e| csv_error(&e, 1))?
+        .iter()
+        .map(|h| h.trim().to_string())
+        .collect::<Vec<_>>();
+    check_csv_headers(&headers)?;
+    let mut items = Vec::new();
+    for (index, record) in reader.records().enumerate() {
+        let record = record.map_err(|e| csv_error(&e, index + 2))?;
+        let line = record
+            .position()
+            .map(|p| p.line() as usize)
+            .unwrap_or(index + 2);
+        items.push(item_from_csv_record(&headers, &record, line)?);
+    }
+    Ok(items)
+}
+
+fn check_csv_headers(headers: &[String]) -> Result<(), Invalid> {
+    if headers.iter().all(|h| h == "external_id" || h == "gold") {
+        return Err(at_line(
+            1,
+            "the header names no data column (for example: external_id,text)",
+        ));
+    }
+    for (i, h) in headers.iter().enumerate() {
+        if h.is_empty() {
+            return Err(at_line(1, format!("column {} has no name", i + 1)));
+        }
+        if headers[..i].contains(h) {
+            return Err(at_line(1, format!("column {h:?} is named twice")));
+        }
+    }
+    Ok(())
+}
+
+fn item_from_csv_record(
+    headers: &[String],
+    record: &csv::StringRecord,
+    line: usize,
+) -> Result<NewItem, Invalid> {
+    let mut data = Map::new();
+    let mut external_id = None;
+    let mut gold = None;
+    for (header, field) in headers.iter().zip(record.iter()) {
+        match header.as_str() {
+            "external_id" => external_id = Some(field.to_string()).filter(|s| !s.is_empty()),
+            "gold" => gold = Some(field.to_string()),
+            _ => {
+                data.insert(header.clone(), Value::String(field.to_string()));
+            }
+        }
+    }
+    new_item(external_id, data, gold, line)
+}
+
+fn csv_error(e: &csv::Error, fallback_line: usize) -> Invalid {
+    let line = e
+        .position()
+        .map(|p| p.line() as usize)
+        .unwrap_or(fallback_line);
+    match e.kind() {
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => at_line(
+            line,
+            format!("has {len} fields but the header has {expected_len}"),
+        ),
+        csv::ErrorKind::Utf8 { .. } => at_line(line, "is not valid UTF-8"),
+        _ => at_line(line, format!("unreadable CSV: {e}")),
+    }
+}
+
+fn reject_duplicate_ids(items: &[NewItem]) -> Result<(), Invalid> {
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for item in items {
+        if let Some(id) = item.external_id.as_deref() {
+            if let Some(first) = seen.insert(id, item.line) {
+                return Err(at_line(
+                    item.line,
+                    format!("external_id {id:?} was already used on line {first}"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Checks what only the project can tell: gold answers must be among its labels.
+pub fn check_against_project(items: &[NewItem], project: &Project) -> Result<(), Invalid> {
+    for item in items {
+        if let Some(gold) = &item.gold {
+            project
+                .parse_value(gold)
+                .map_err(|e| at_line(item.line, format!("gold {}", e.reason)))?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_array_elements_know_their_lines() {
+        let text = "[\n {\"data\": {\"text\": \"a\"}},\n {\"external_id\": \"x\"}\n]";
+        let err = parse(text.as_bytes(), Format::JsonArray).unwrap_err();
+        assert_eq!(err.field, "line 3");
+        assert!(err.reason.contains("no \"data\""), "{}", err.reason);
+    }
+
+    #[test]
+    fn ndjson_bad_json_names_the_line() {
+        let mut text = String::new();
+        for i in 0..6 {
+            text.push_str(&format!("{{\"data\": {{\"text\": \"t{i}\"}}}}\n"));
+        }
+        text.push_str("{\"data\": {\"text\": oops}}\n");
+        let err = parse(text.as_bytes(), Format::Ndjson).unwrap_err();
+        assert_eq!(err.field, "line 7");
+        assert!(err.reason.starts_with("bad JSON"));
+    }
+
+    #[test]
+    fn csv_rows_become_items() {
+        let text = "external_id,text,gold\nr1,\"Great, really\",pos\nr2,meh,\n";
+        let items = parse(text.as_bytes(), Format::Csv).unwrap();
+        assert_eq!(items.len(), 2);
+        assert_eq!(items[0].external_id.as_deref(), Some("r1"));
+        assert_eq!(items[0].data["text"], "Great, really");
+        assert_eq!(items[0].gold.as_deref(), Some("pos"));
+        assert_eq!(items[1].gold, None);
+    }
+
+    #[test]
+    fn csv_with_too_many_fields_names_the_line() {
+        let text = "external_id,text\nr1,fine\nr2,too,many\n";
+        let err = parse(text.as_bytes(), Format::Csv).unwrap_err();
+        assert_eq!(err.field, "line 3");
+        assert!(err.reason.contains("3 fields"), "{}", err.reason);
+    }
+
+    #[test]
+    fn invalid_utf8_names_the_line() {
+        let mut bytes = b"external_id,text\nr1,ok\nr2,".to_vec();
+        bytes.extend_from_slice(&[0xff, 0xfe]);
+        let err = parse(&bytes, Format::Csv).unwrap_err();
+        assert_eq!(err.field, "line 3");
+    }
+
+    #[test]
+    fn duplicate_external_ids_are_refused() {
+        let text = "{\"external_id\": \"a\", \"data\": {\"t\": 1}}\n{\"external_id\": \"a\", \"data\": {\"t\": 2}}\n";
+        let err = parse(text.as_bytes(), Format::Ndjson).unwrap_err();
+        assert_eq!(err.field, "line 2");
+    }
+
+    #[test]
+    fn formats_follow_names_and_types() {
+        assert_eq!(Format::from_file_name("x.CSV"), Some(Format::Csv));
+        assert_eq!(Format::from_file_name("x.jsonl"), Some(Format::Ndjson));
+        assert_eq!(Format::from_file_name("x.txt"), None);
+        assert_eq!(
+            Format::from_content_type(Some("application/x-ndjson; charset=utf-8")),
+            Format::Ndjson
+        );
+        assert_eq!(Format::from_content_type(None), Format::JsonArray);
+    }
+}

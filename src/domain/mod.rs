@@ -1,0 +1,41 @@
+//! Plain types and rules of tally: no HTTP, no SQL.
+//! The web layer and the store both speak these types; tests hammer them directly.
+
+pub mod export;
+pub mod import;
+pub mod project;
+pub mod user;
+
+use std::fmt;
+
+/// A rule broken by input, with the field (or line) it concerns and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid {
+    pub field: String,
+    pub reason: String,
+}
+
+impl Invalid {
+    pub fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Invalid {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+impl fmt::Display for Invalid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.reason)
+    }
+}
+
+impl std::error::Error for Invalid {}
+
+/// Milliseconds since the Unix epoch: the one timestamp format of tally's storage.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}

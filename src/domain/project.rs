@@ -1,0 +1,230 @@
+//! Projects: what is labelled, with which label set, by how many raters.
+
+use serde::{Deserialize, Serialize};
+
+use super::Invalid;
+
+/// The kind of answer a project asks for. Each kind parses and checks its own values,
+/// so new kinds (multi-label, ratings, spans, boxes) slot in here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LabelKind {
+    SingleChoice,
+}
+
+impl LabelKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LabelKind::SingleChoice => "single_choice",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, Invalid> {
+        match s {
+            "single_choice" => Ok(LabelKind::SingleChoice),
+            other => Err(Invalid::new(
+                "kind",
+                format!("unknown kind {other:?}: supported is single_choice"),
+            )),
+        }
+    }
+}
+
+pub const DEFAULT_LEASE_SECONDS: i64 = 600;
+pub const MAX_LABELS: usize = 50;
+pub const MAX_OVERLAP: i64 = 100;
+
+/// A project as an admin asks for it, before it is checked.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewProject {
+    pub name: String,
+    #[serde(default = "default_kind")]
+    pub kind: String,
+    pub labels: Vec<String>,
+    #[serde(default = "default_overlap")]
+    pub overlap: i64,
+    #[serde(default)]
+    pub instructions: String,
+    #[serde(default = "default_lease")]
+    pub lease_seconds: i64,
+}
+
+fn default_kind() -> String {
+    "single_choice".into()
+}
+fn default_overlap() -> i64 {
+    1
+}
+fn default_lease() -> i64 {
+    DEFAULT_LEASE_SECONDS
+}
+
+/// A project that passed every check and can be stored.
+#[derive(Debug, Clone)]
+pub struct ProjectSpec {
+    pub name: String,
+    pub kind: LabelKind,
+    pub labels: Vec<String>,
+    pub overlap: i64,
+    pub instructions: String,
+    pub lease_seconds: i64,
+}
+
+impl NewProject {
+    pub fn validate(self) -> Result<ProjectSpec, Invalid> {
+        let name = self.name.trim().to_string();
+        if name.is_empty() || name.chars().count() > 200 {
+            return Err(Invalid::new("name", "must be 1 to 200 characters"));
+        }
+        let kind = LabelKind::parse(&self.kind)?;
+        let labels = validate_labels(self.labels)?;
+        if !(1..=MAX_OVERLAP).contains(&self.overlap) {
+            return Err(Invalid::new(
+                "overlap",
+                format!("must be between 1 and {MAX_OVERLAP}"),
+            ));
+        }
+        if !(1..=86_400).contains(&self.lease_seconds) {
+            return Err(Invalid::new(
+                "lease_seconds",
+                "must be between 1 and 86400",
+            ));
+        }
+        if self.instructions.len() > 20_000 {
+            return Err(Invalid::new("instructions", "must be at most 20000 bytes"));
+        }
+        Ok(ProjectSpec {
+            name,
+            kind,
+            labels,
+            overlap: self.overlap,
+            instructions: self.instructions,
+            lease_seconds: self.lease_seconds,
+        })
+    }
+}
+
+fn validate_labels(labels: Vec<String>) -> Result<Vec<String>, Invalid> {
+    let labels: Vec<String> = labels.into_iter().map(|l| l.trim().to_string()).collect();
+    if labels.len() < 2 || labels.len() > MAX_LABELS {
+        return Err(Invalid::new(
+            "labels",
+            format!("give between 2 and {MAX_LABELS} choices"),
+        ));
+    }
+    for (i, label) in labels.iter().enumerate() {
+        if label.is_empty() || label.chars().count() > 100 {
+            return Err(Invalid::new(
+                "labels",
+                format!("choice {} must be 1 to 100 characters", i + 1),
+            ));
+        }
+        if labels[..i].contains(label) {
+            return Err(Invalid::new(
+                "labels",
+                format!("choice {label:?} is given twice"),
+            ));
+        }
+    }
+    Ok(labels)
+}
+
+/// A stored project.
+#[derive(Debug, Clone, Serialize)]
+pub struct Project {
+    pub id: i64,
+    pub name: String,
+    pub kind: LabelKind,
+    pub labels: Vec<String>,
+    pub overlap: i64,
+    pub instructions: String,
+    pub lease_seconds: i64,
+    pub created_at: i64,
+}
+
+impl Project {
+    /// Checks a submitted answer against the project's label set and returns its stored form.
+    pub fn parse_value(&self, raw: &str) -> Result<String, Invalid> {
+        match self.kind {
+            LabelKind::SingleChoice => {
+                if self.labels.iter().any(|l| l == raw) {
+                    Ok(raw.to_string())
+                } else {
+                    Err(Invalid::new(
+                        "value",
+                        format!(
+                            "{raw:?} is not one of this project's labels ({})",
+                            self.labels.join(", ")
+                        ),
+                    ))
+                }
+            }
+        }
+    }
+}
+
+/// Counts that tell an admin how far a project has come.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Progress {
+    pub items: i64,
+    pub labels: i64,
+    pub items_complete: i64,
+    pub items_in_progress: i64,
+    pub items_untouched: i64,
+    pub raters: i64,
+}
+
+impl Progress {
+    /// Share of wanted labels that have been given, 0..=100.
+    pub fn percent(&self, overlap: i64) -> i64 {
+        let wanted = self.items * overlap;
+        if wanted == 0 {
+            0
+        } else {
+            (self.labels * 100 / wanted).min(100)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn new(labels: &[&str], overlap: i64) -> NewProject {
+        NewProject {
+            name: "p".into(),
+            kind: "single_choice".into(),
+            labels: labels.iter().map(|s| s.to_string()).collect(),
+            overlap,
+            instructions: String::new(),
+            lease_seconds: 600,
+        }
+    }
+
+    #[test]
+    fn label_sets_are_checked() {
+        assert!(new(&["pos", "neg"], 3).validate().is_ok());
+        assert_eq!(new(&["pos"], 3).validate().unwrap_err().field, "labels");
+        assert!(new(&["pos", "pos"], 3).validate().is_err());
+        assert!(new(&["pos", " "], 3).validate().is_err());
+        assert_eq!(new(&["a", "b"], 0).validate().unwrap_err().field, "overlap");
+    }
+
+    #[test]
+    fn values_must_be_in_the_label_set() {
+        let spec = new(&["pos", "neg"], 1).validate().unwrap();
+        let project = Project {
+            id: 1,
+            name: spec.name,
+            kind: spec.kind,
+            labels: spec.labels,
+            overlap: 1,
+            instructions: String::new(),
+            lease_seconds: 600,
+            created_at: 0,
+        };
+        assert_eq!(project.parse_value("pos").unwrap(), "pos");
+        assert_eq!(project.parse_value("maybe").unwrap_err().field, "value");
+    }
+}

@@ -1,0 +1,19 @@
+//! tally: a self-hosted human-labelling server.
+//!
+//! Layout: `domain` holds plain types and rules, `store` all SQL, `web` the HTTP layer,
+//! `quality` the statistics engine, `cli` the command line. `app` builds the router that
+//! the binary and every test use.
+
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod domain;
+pub mod error;
+pub mod store;
+pub mod web;
+
+pub use config::Config;
+pub use error::{AppError, Result};
+pub use store::Store;
+pub use web::{app, AppState};

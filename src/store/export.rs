@@ -1,0 +1,83 @@
+//! Reading a project out as rows, a page of items at a time, so exports stream.
+
+use serde_json::{Map, Value};
+use sqlx::FromRow;
+
+use super::{on_pool, Store};
+use crate::domain::export::{ExportLabel, ExportRow};
+use crate::error::Result;
+
+pub const EXPORT_PAGE: i64 = 500;
+
+#[derive(FromRow)]
+struct ItemRow {
+    id: i64,
+    external_id: Option<String>,
+    #[sqlx(json)]
+    data: Map<String, Value>,
+    gold: Option<String>,
+}
+
+#[derive(FromRow)]
+struct LabelRow {
+    item_id: i64,
+    pseudonym: String,
+    value: String,
+    duration_ms: Option<i64>,
+    created_at: i64,
+}
+
+impl Store {
+    /// The next page of export rows after item id `after`, in id order; empty at the end.
+    pub async fn export_page(
+        &self,
+        project_id: i64,
+        after: i64,
+        include_gold: bool,
+    ) -> Result<Vec<ExportRow>> {
+        let items_sql = "SELECT id, external_id, data, gold FROM items
+                         WHERE project_id = $1 AND id > $2 ORDER BY id LIMIT $3";
+        let labels_sql = "SELECT l.item_id, u.pseudonym, l.value, l.duration_ms, l.created_at
+                          FROM labels l JOIN users u ON u.id = l.rater_id
+                          WHERE l.project_id = $1 AND l.item_id > $2 AND l.item_id <= $3
+                          ORDER BY l.item_id, l.id";
+        let (items, labels) = on_pool!(self, pool => {
+            let items: Vec<ItemRow> = sqlx::query_as(items_sql)
+                .bind(project_id)
+                .bind(after)
+                .bind(EXPORT_PAGE)
+                .fetch_all(pool)
+                .await?;
+            let last = items.last().map(|i| i.id).unwrap_or(after);
+            let labels: Vec<LabelRow> = sqlx::query_as(labels_sql)
+                .bind(project_id)
+                .bind(after)
+                .bind(last)
+                .fetch_all(pool)
+                .await?;
+            (items, labels)
+        });
+        Ok(assemble_rows(items, labels, include_gold))
+    }
+}
+
+/// Joins a page of items with their labels (both sorted by item id).
+fn assemble_rows(items: Vec<ItemRow>, labels: Vec<LabelRow>, include_gold: bool) -> Vec<ExportRow> {
+    let mut labels = labels.into_iter().peekable();
+    items
+        .into_iter()
+        .map(|item| {
+            let mut mine = Vec::new();
+            while let Some(label) = labels.next_if(|l| l.item_id == item.id) {
+                mine.push(ExportLabel {
+                    rater: label.pseudonym,
+                    value: label.value,
+                    duration_ms: label.duration_ms,
+                    created_at: label.created_at,
+                });
+            }
+            let gold = if include_gold { item.gold } else { None };
+            ExportRow::new(item.id, item.external_id, item.data, mine, gold)
+        })
+        .collect()
+}

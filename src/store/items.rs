@@ -1,0 +1,102 @@
+//! Items: import (all or nothing) and lookup.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+use sqlx::types::Json;
+use sqlx::FromRow;
+use tracing::instrument;
+
+use super::{in_write_tx, on_pool, Store};
+use crate::domain::import::NewItem;
+use crate::domain::now_ms;
+use crate::domain::project::Project;
+use crate::error::{is_unique_violation, AppError, Result};
+
+/// An item as a rater sees it: never its gold answer.
+#[derive(Debug, Clone, Serialize, FromRow)]
+pub struct ItemView {
+    pub id: i64,
+    pub external_id: Option<String>,
+    #[sqlx(json)]
+    pub data: Map<String, Value>,
+}
+
+impl ItemView {
+    /// The text to show: `data.text` when present, otherwise the data as JSON.
+    pub fn display_text(&self) -> String {
+        match self.data.get("text") {
+            Some(Value::String(text)) => text.clone(),
+            _ => serde_json::to_string_pretty(&self.data).unwrap_or_default(),
+        }
+    }
+
+    /// Data fields other than `text`, for a small table under the text.
+    pub fn extra_fields(&self) -> Vec<(String, String)> {
+        self.data
+            .iter()
+            .filter(|(k, _)| k.as_str() != "text")
+            .map(|(k, v)| {
+                let shown = match v {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                (k.clone(), shown)
+            })
+            .collect()
+    }
+}
+
+impl Store {
+    /// Stores every item or none: the whole import is one transaction, and a duplicate
+    /// external_id names the line it came from.
+    #[instrument(skip_all, fields(project = project.id, items = items.len()))]
+    pub async fn import_items(&self, project: &Project, items: &[NewItem]) -> Result<usize> {
+        let now = now_ms();
+        let position_sql = "SELECT coalesce(max(position), 0) FROM items WHERE project_id = $1";
+        let insert_sql = "INSERT INTO items (project_id, external_id, data, gold, position, needed, created_at)
+                          VALUES ($1, $2, $3, $4, $5, $6, $7)";
+        in_write_tx!(self, tx, _lock => {
+            let start: i64 = sqlx::query_scalar(position_sql)
+                .bind(project.id)
+                .fetch_one(&mut *tx)
+                .await?;
+            for (offset, item) in items.iter().enumerate() {
+                let inserted = sqlx::query(insert_sql)
+                    .bind(project.id)
+                    .bind(item.external_id.as_deref())
+                    .bind(Json(&item.data))
+                    .bind(item.gold.as_deref())
+                    .bind(start + 1 + offset as i64)
+                    .bind(project.overlap)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await;
+                match inserted {
+                    Ok(_) => {}
+                    Err(e) if is_unique_violation(&e) => {
+                        return Err(AppError::Conflict(format!(
+                            "line {}: an item with external_id {:?} is already in this project; nothing was imported",
+                            item.line,
+                            item.external_id.as_deref().unwrap_or_default()
+                        )));
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        });
+        Ok(items.len())
+    }
+
+    /// An item of a project, as a rater sees it.
+    pub async fn item(&self, project_id: i64, item_id: i64) -> Result<ItemView> {
+        let sql = "SELECT id, external_id, data FROM items WHERE id = $1 AND project_id = $2";
+        let item = on_pool!(self, pool => {
+            sqlx::query_as::<_, ItemView>(sql)
+                .bind(item_id)
+                .bind(project_id)
+                .fetch_optional(pool)
+                .await?
+        });
+        item.ok_or_else(|| AppError::not_found("item"))
+    }
+}

@@ -1,0 +1,178 @@
+//! All SQL lives under this module, behind one `Store`.
+//!
+//! `Store` is an enum over the two backends. Where SQL is portable (`$1` placeholders work on
+//! both) a body is written once and expanded for each pool by `on_pool!`; where it is not
+//! (row locks, transaction modes) each dialect is written beside the other.
+
+pub mod assign;
+pub mod export;
+pub mod items;
+pub mod labels;
+pub mod projects;
+pub mod sessions;
+pub mod users;
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+
+use crate::error::Result;
+
+#[derive(Clone, Debug)]
+pub enum Store {
+    Sqlite(SqliteBackend),
+    Postgres(PgBackend),
+}
+
+#[derive(Clone, Debug)]
+pub struct SqliteBackend {
+    pub pool: SqlitePool,
+    /// SQLite has one writer; queueing writers here is cheaper than letting them spin
+    /// on the busy handler. Other processes are still kept out by the file lock.
+    writer: Arc<tokio::sync::Mutex<()>>,
+}
+
+#[derive(Clone, Debug)]
+pub struct PgBackend {
+    pub pool: PgPool,
+}
+
+/// Expands one body for each backend, with `$pool` bound to that backend's pool.
+macro_rules! on_pool {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match $store {
+            $crate::store::Store::Sqlite(backend) => {
+                let $pool = &backend.pool;
+                $body
+            }
+            $crate::store::Store::Postgres(backend) => {
+                let $pool = &backend.pool;
+                $body
+            }
+        }
+    };
+}
+
+/// Runs a body in a write transaction on either backend and commits it if the body
+/// finishes; an early `return` or `?` rolls back. `$lock` is `" FOR NO KEY UPDATE"` on PostgreSQL
+/// and empty on SQLite, whose `BEGIN IMMEDIATE` already holds the only write lock.
+macro_rules! in_write_tx {
+    ($store:expr, $tx:ident, $lock:ident => $body:expr) => {
+        match $store {
+            $crate::store::Store::Sqlite(backend) => {
+                let _writer = backend.write_lock().await;
+                let mut $tx = backend.pool.begin_with("BEGIN IMMEDIATE").await?;
+                let $lock: &str = "";
+                let out = $body;
+                $tx.commit().await?;
+                out
+            }
+            $crate::store::Store::Postgres(backend) => {
+                let mut $tx = backend.pool.begin().await?;
+                let $lock: &str = " FOR NO KEY UPDATE";
+                let out = $body;
+                $tx.commit().await?;
+                out
+            }
+        }
+    };
+}
+
+pub(crate) use in_write_tx;
+pub(crate) use on_pool;
+
+impl SqliteBackend {
+    pub async fn write_lock(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.writer.lock().await
+    }
+}
+
+/// Default database: a SQLite file in the working directory, created if missing.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://tally.db";
+
+impl Store {
+    /// Opens the database named by `url` (`sqlite://...` or `postgres://...`).
+    pub async fn connect(url: &str) -> anyhow::Result<Store> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let pool = PgPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect(url)
+                .await
+                .with_context(|| format!("cannot connect to PostgreSQL at {}", redact(url)))?;
+            Ok(Store::Postgres(PgBackend { pool }))
+        } else if url.starts_with("sqlite:") {
+            let options = SqliteConnectOptions::from_str(url)
+                .with_context(|| format!("bad SQLite URL {url}"))?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(10));
+            let pool = SqlitePoolOptions::new()
+                .max_connections(8)
+                .connect_with(options)
+                .await
+                .with_context(|| format!("cannot open SQLite database {url}"))?;
+            Ok(Store::Sqlite(SqliteBackend {
+                pool,
+                writer: Arc::new(tokio::sync::Mutex::new(())),
+            }))
+        } else {
+            anyhow::bail!(
+                "unsupported database URL {:?}: use sqlite://FILE or postgres://...",
+                redact(url)
+            )
+        }
+    }
+
+    /// Applies the embedded migrations of this backend.
+    pub async fn migrate(&self) -> Result<()> {
+        match self {
+            Store::Sqlite(b) => sqlx::migrate!("migrations/sqlite").run(&b.pool).await?,
+            Store::Postgres(b) => sqlx::migrate!("migrations/postgres").run(&b.pool).await?,
+        }
+        Ok(())
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            Store::Sqlite(_) => "sqlite",
+            Store::Postgres(_) => "postgres",
+        }
+    }
+
+    pub async fn close(&self) {
+        on_pool!(self, pool => pool.close().await)
+    }
+}
+
+/// Hides the password of a database URL for messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{}:***{}", &url[..scheme + 3], user, &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn urls_are_redacted() {
+        assert_eq!(
+            super::redact("postgres://u:secret@h/db"),
+            "postgres://u:***@h/db"
+        );
+        assert_eq!(super::redact("sqlite://tally.db"), "sqlite://tally.db");
+    }
+}

@@ -1,0 +1,162 @@
+//! Projects and their progress.
+
+use sqlx::types::Json;
+use sqlx::FromRow;
+use tracing::instrument;
+
+use super::{on_pool, Store};
+use crate::domain::now_ms;
+use crate::domain::project::{LabelKind, Progress, Project, ProjectSpec};
+use crate::error::{AppError, Result};
+
+#[derive(FromRow)]
+struct ProjectRow {
+    id: i64,
+    name: String,
+    kind: String,
+    labels: Json<Vec<String>>,
+    overlap: i64,
+    instructions: String,
+    lease_seconds: i64,
+    created_at: i64,
+}
+
+impl ProjectRow {
+    fn into_project(self) -> Result<Project> {
+        let kind = LabelKind::parse(&self.kind)
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("stored project {}: {e}", self.id)))?;
+        Ok(Project {
+            id: self.id,
+            name: self.name,
+            kind,
+            labels: self.labels.0,
+            overlap: self.overlap,
+            instructions: self.instructions,
+            lease_seconds: self.lease_seconds,
+            created_at: self.created_at,
+        })
+    }
+}
+
+const PROJECT_COLUMNS: &str =
+    "id, name, kind, labels, overlap, instructions, lease_seconds, created_at";
+
+/// A project with its progress, as lists show it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ProjectSummary {
+    #[serde(flatten)]
+    pub project: Project,
+    pub progress: Progress,
+}
+
+/// What is left in a project for one rater.
+#[derive(Debug, Clone, Default)]
+pub struct RaterProgress {
+    pub labelled_today: i64,
+    pub labelled_total: i64,
+    pub left: i64,
+}
+
+impl Store {
+    #[instrument(skip_all, fields(name = %spec.name))]
+    pub async fn create_project(&self, spec: &ProjectSpec, created_by: i64) -> Result<Project> {
+        let sql = format!(
+            "INSERT INTO projects (name, kind, labels, overlap, instructions, lease_seconds, created_by, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {PROJECT_COLUMNS}"
+        );
+        let row = on_pool!(self, pool => {
+            sqlx::query_as::<_, ProjectRow>(&sql)
+                .bind(&spec.name)
+                .bind(spec.kind.as_str())
+                .bind(Json(&spec.labels))
+                .bind(spec.overlap)
+                .bind(&spec.instructions)
+                .bind(spec.lease_seconds)
+                .bind(created_by)
+                .bind(now_ms())
+                .fetch_one(pool)
+                .await?
+        });
+        row.into_project()
+    }
+
+    pub async fn project(&self, id: i64) -> Result<Project> {
+        let sql = format!("SELECT {PROJECT_COLUMNS} FROM projects WHERE id = $1");
+        let row = on_pool!(self, pool => {
+            sqlx::query_as::<_, ProjectRow>(&sql).bind(id).fetch_optional(pool).await?
+        });
+        row.ok_or_else(|| AppError::not_found("project"))?
+            .into_project()
+    }
+
+    pub async fn projects(&self) -> Result<Vec<Project>> {
+        let sql = format!("SELECT {PROJECT_COLUMNS} FROM projects ORDER BY id");
+        let rows = on_pool!(self, pool => {
+            sqlx::query_as::<_, ProjectRow>(&sql).fetch_all(pool).await?
+        });
+        rows.into_iter().map(ProjectRow::into_project).collect()
+    }
+
+    pub async fn progress(&self, project_id: i64) -> Result<Progress> {
+        let sql = "SELECT
+                count(*),
+                coalesce(sum(label_count), 0),
+                coalesce(sum(CASE WHEN needed = 0 THEN 1 ELSE 0 END), 0),
+                coalesce(sum(CASE WHEN needed > 0 AND label_count > 0 THEN 1 ELSE 0 END), 0),
+                coalesce(sum(CASE WHEN label_count = 0 THEN 1 ELSE 0 END), 0)
+            FROM items WHERE project_id = $1";
+        let raters_sql = "SELECT count(DISTINCT rater_id) FROM labels WHERE project_id = $1";
+        let ((items, labels, complete, in_progress, untouched), raters) = on_pool!(self, pool => {
+            let counts: (i64, i64, i64, i64, i64) =
+                sqlx::query_as(sql).bind(project_id).fetch_one(pool).await?;
+            let raters: i64 = sqlx::query_scalar(raters_sql).bind(project_id).fetch_one(pool).await?;
+            (counts, raters)
+        });
+        Ok(Progress {
+            items,
+            labels,
+            items_complete: complete,
+            items_in_progress: in_progress,
+            items_untouched: untouched,
+            raters,
+        })
+    }
+
+    pub async fn project_summaries(&self) -> Result<Vec<ProjectSummary>> {
+        let mut out = Vec::new();
+        for project in self.projects().await? {
+            let progress = self.progress(project.id).await?;
+            out.push(ProjectSummary { project, progress });
+        }
+        Ok(out)
+    }
+
+    /// How far a rater has come in a project, and how many items are still open to them.
+    pub async fn rater_progress(
+        &self,
+        project_id: i64,
+        rater_id: i64,
+        since_ms: i64,
+    ) -> Result<RaterProgress> {
+        let labelled_sql = "SELECT count(*), coalesce(sum(CASE WHEN created_at >= $3 THEN 1 ELSE 0 END), 0)
+                            FROM labels WHERE project_id = $1 AND rater_id = $2";
+        let left_sql = "SELECT count(*) FROM items i
+             WHERE i.project_id = $1 AND i.needed > 0
+               AND NOT EXISTS (SELECT 1 FROM labels l WHERE l.item_id = i.id AND l.rater_id = $2)
+               AND NOT EXISTS (SELECT 1 FROM skips s WHERE s.item_id = i.id AND s.rater_id = $2)";
+        let ((total, today), left) = on_pool!(self, pool => {
+            let labelled: (i64, i64) = sqlx::query_as(labelled_sql)
+                .bind(project_id).bind(rater_id).bind(since_ms)
+                .fetch_one(pool).await?;
+            let left: i64 = sqlx::query_scalar(left_sql)
+                .bind(project_id).bind(rater_id)
+                .fetch_one(pool).await?;
+            (labelled, left)
+        });
+        Ok(RaterProgress {
+            labelled_today: today,
+            labelled_total: total,
+            left,
+        })
+    }
+}

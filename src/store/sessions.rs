@@ -1,0 +1,144 @@
+//! Browser sessions kept in tally's own database, so several tally processes share them.
+
+use async_trait::async_trait;
+use tower_sessions::session::{Id, Record};
+use tower_sessions::session_store::{self, SessionStore};
+
+use super::{in_write_tx, on_pool, Store};
+use crate::domain::now_ms;
+
+/// The tower-sessions store over tally's `Store`.
+#[derive(Debug, Clone)]
+pub struct DbSessionStore {
+    store: Store,
+}
+
+impl DbSessionStore {
+    pub fn new(store: Store) -> Self {
+        DbSessionStore { store }
+    }
+}
+
+fn backend_error(e: impl std::fmt::Display) -> session_store::Error {
+    session_store::Error::Backend(e.to_string())
+}
+
+fn expiry_ms(record: &Record) -> i64 {
+    (record.expiry_date.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+fn encode(record: &Record) -> session_store::Result<String> {
+    serde_json::to_string(record).map_err(|e| session_store::Error::Encode(e.to_string()))
+}
+
+impl Store {
+    async fn insert_session(&self, id: &str, data: &str, expires_at: i64) -> crate::error::Result<bool> {
+        let inserted = in_write_tx!(self, tx, _lock => {
+            sqlx::query(
+                "INSERT INTO sessions (id, data, expires_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING",
+            )
+            .bind(id)
+            .bind(data)
+            .bind(expires_at)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+        });
+        Ok(inserted == 1)
+    }
+
+    async fn upsert_session(&self, id: &str, data: &str, expires_at: i64) -> crate::error::Result<()> {
+        in_write_tx!(self, tx, _lock => {
+            sqlx::query(
+                "INSERT INTO sessions (id, data, expires_at) VALUES ($1, $2, $3)
+                 ON CONFLICT (id) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at",
+            )
+            .bind(id)
+            .bind(data)
+            .bind(expires_at)
+            .execute(&mut *tx)
+            .await?;
+        });
+        Ok(())
+    }
+
+    async fn load_session(&self, id: &str) -> crate::error::Result<Option<String>> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_scalar("SELECT data FROM sessions WHERE id = $1 AND expires_at > $2")
+                .bind(id)
+                .bind(now_ms())
+                .fetch_optional(pool)
+                .await?
+        }))
+    }
+
+    async fn delete_session(&self, id: &str) -> crate::error::Result<()> {
+        in_write_tx!(self, tx, _lock => {
+            sqlx::query("DELETE FROM sessions WHERE id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// Removes sessions past their expiry; run now and then by the server.
+    pub async fn delete_expired_sessions(&self) -> crate::error::Result<u64> {
+        Ok(in_write_tx!(self, tx, _lock => {
+            sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+                .bind(now_ms())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+        }))
+    }
+}
+
+#[async_trait]
+impl SessionStore for DbSessionStore {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        // Ids are 128 random bits; on the rare collision draw a new one.
+        loop {
+            let data = encode(record)?;
+            let id = record.id.to_string();
+            let expires_at = expiry_ms(record);
+            if self
+                .store
+                .insert_session(&id, &data, expires_at)
+                .await
+                .map_err(backend_error)?
+            {
+                return Ok(());
+            }
+            record.id = Id::default();
+        }
+    }
+
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        self.store
+            .upsert_session(&record.id.to_string(), &encode(record)?, expiry_ms(record))
+            .await
+            .map_err(backend_error)
+    }
+
+    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        let Some(data) = self
+            .store
+            .load_session(&id.to_string())
+            .await
+            .map_err(backend_error)?
+        else {
+            return Ok(None);
+        };
+        serde_json::from_str(&data)
+            .map(Some)
+            .map_err(|e| session_store::Error::Decode(e.to_string()))
+    }
+
+    async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        self.store
+            .delete_session(&id.to_string())
+            .await
+            .map_err(backend_error)
+    }
+}

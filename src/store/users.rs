@@ -1,0 +1,141 @@
+//! Users and API tokens.
+
+use sqlx::FromRow;
+use tracing::instrument;
+
+use super::{on_pool, Store};
+use crate::domain::now_ms;
+use crate::domain::user::{Role, User};
+use crate::error::{is_unique_violation, AppError, Result};
+
+#[derive(FromRow)]
+struct UserRow {
+    id: i64,
+    name: String,
+    role: String,
+    pool: String,
+    pseudonym: String,
+}
+
+impl UserRow {
+    fn into_user(self) -> Result<User> {
+        let role: Role = self
+            .role
+            .parse()
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("stored user {}: {e}", self.id)))?;
+        Ok(User {
+            id: self.id,
+            name: self.name,
+            role,
+            pool: self.pool,
+            pseudonym: self.pseudonym,
+        })
+    }
+}
+
+/// A user with the hash to check a password against.
+pub struct Credentials {
+    pub user: User,
+    pub password_hash: Option<String>,
+}
+
+const USER_COLUMNS: &str = "id, name, role, pool, pseudonym";
+
+impl Store {
+    /// Creates a user; a taken name is a conflict.
+    #[instrument(skip_all, fields(name = %name, role = %role))]
+    pub async fn create_user(
+        &self,
+        name: &str,
+        role: Role,
+        password_hash: Option<&str>,
+    ) -> Result<User> {
+        let pseudonym = crate::auth::new_pseudonym();
+        let result = on_pool!(self, pool => {
+            sqlx::query_as::<_, UserRow>(
+                "INSERT INTO users (name, role, password_hash, pseudonym, created_at)
+                 VALUES ($1, $2, $3, $4, $5) RETURNING id, name, role, pool, pseudonym",
+            )
+            .bind(name)
+            .bind(role.as_str())
+            .bind(password_hash)
+            .bind(&pseudonym)
+            .bind(now_ms())
+            .fetch_one(pool)
+            .await
+        });
+        match result {
+            Ok(row) => row.into_user(),
+            Err(e) if is_unique_violation(&e) => Err(AppError::Conflict(format!(
+                "a user named {name:?} already exists"
+            ))),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn user_by_id(&self, id: i64) -> Result<Option<User>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
+        let row = on_pool!(self, pool => {
+            sqlx::query_as::<_, UserRow>(&sql).bind(id).fetch_optional(pool).await?
+        });
+        row.map(UserRow::into_user).transpose()
+    }
+
+    pub async fn user_by_name(&self, name: &str) -> Result<Option<User>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE name = $1");
+        let row = on_pool!(self, pool => {
+            sqlx::query_as::<_, UserRow>(&sql).bind(name).fetch_optional(pool).await?
+        });
+        row.map(UserRow::into_user).transpose()
+    }
+
+    pub async fn credentials(&self, name: &str) -> Result<Option<Credentials>> {
+        let Some(user) = self.user_by_name(name).await? else {
+            return Ok(None);
+        };
+        let password_hash: Option<String> = on_pool!(self, pool => {
+            sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
+                .bind(user.id)
+                .fetch_one(pool)
+                .await?
+        });
+        Ok(Some(Credentials {
+            user,
+            password_hash,
+        }))
+    }
+
+    pub async fn set_password_hash(&self, user_id: i64, hash: &str) -> Result<()> {
+        on_pool!(self, pool => {
+            sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+                .bind(hash)
+                .bind(user_id)
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// Stores the hash of a new API token for a user.
+    pub async fn insert_token(&self, user_id: i64, token_hash: &str) -> Result<()> {
+        on_pool!(self, pool => {
+            sqlx::query("INSERT INTO api_tokens (user_id, token_hash, created_at) VALUES ($1, $2, $3)")
+                .bind(user_id)
+                .bind(token_hash)
+                .bind(now_ms())
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// Finds the user an API token (given by its hash) belongs to.
+    pub async fn user_by_token_hash(&self, token_hash: &str) -> Result<Option<User>> {
+        let sql = "SELECT u.id, u.name, u.role, u.pool, u.pseudonym
+                   FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1";
+        let row = on_pool!(self, pool => {
+            sqlx::query_as::<_, UserRow>(sql).bind(token_hash).fetch_optional(pool).await?
+        });
+        row.map(UserRow::into_user).transpose()
+    }
+}

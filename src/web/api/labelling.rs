@@ -1,0 +1,91 @@
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::error::{AppError, Result};
+use crate::store::labels::NewLabel;
+use crate::web::error::empty;
+use crate::web::extract::{JsonBody, Rater};
+use crate::web::AppState;
+
+/// 200 with the leased item, or 204 when nothing is left for this rater.
+pub async fn next_item(
+    State(state): State<AppState>,
+    Rater(rater): Rater,
+    Path(pid): Path<i64>,
+) -> Result<Response> {
+    let project = state.store.project(pid).await?;
+    Ok(match state.store.next_item(&project, rater.id).await? {
+        Some(item) => Json(json!({ "item": item })).into_response(),
+        None => empty(StatusCode::NO_CONTENT),
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LabelBody {
+    value: String,
+    duration_ms: Option<i64>,
+}
+
+/// Longest time stored for one label: a day; longer means the page sat open.
+const MAX_DURATION_MS: i64 = 86_400_000;
+
+pub fn check_duration(duration_ms: Option<i64>) -> Result<Option<i64>> {
+    match duration_ms {
+        Some(ms) if ms < 0 => Err(AppError::invalid("duration_ms", "must not be negative")),
+        Some(ms) => Ok(Some(ms.min(MAX_DURATION_MS))),
+        None => Ok(None),
+    }
+}
+
+pub async fn submit_label(
+    State(state): State<AppState>,
+    Rater(rater): Rater,
+    Path((pid, iid)): Path<(i64, i64)>,
+    JsonBody(body): JsonBody<LabelBody>,
+) -> Result<(StatusCode, Json<serde_json::Value>)> {
+    let project = state.store.project(pid).await?;
+    let value = project.parse_value(&body.value)?;
+    let label = NewLabel {
+        item_id: iid,
+        rater_id: rater.id,
+        value,
+        duration_ms: check_duration(body.duration_ms)?,
+    };
+    state.store.submit_label(&project, &label).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "item_id": iid, "value": label.value })),
+    ))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct SkipBody {
+    reason: Option<String>,
+}
+
+/// 204; the body is optional: `{"reason": "..."}`.
+pub async fn skip_item(
+    State(state): State<AppState>,
+    Rater(rater): Rater,
+    Path((pid, iid)): Path<(i64, i64)>,
+    body: Bytes,
+) -> Result<Response> {
+    let skip: SkipBody = if body.iter().all(u8::is_ascii_whitespace) {
+        SkipBody::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| AppError::invalid("body", e.to_string()))?
+    };
+    let project = state.store.project(pid).await?;
+    state
+        .store
+        .skip_item(&project, iid, rater.id, skip.reason.as_deref())
+        .await?;
+    Ok(empty(StatusCode::NO_CONTENT))
+}

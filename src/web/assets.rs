@@ -1,0 +1,27 @@
+//! The stylesheet and scripts, compiled into the binary so it runs from anywhere.
+
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+
+use super::AppState;
+
+const CSS: &str = include_str!("../../static/app.css");
+const KEYS_JS: &str = include_str!("../../static/keys.js");
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/static/app.css", get(|| asset("text/css; charset=utf-8", CSS)))
+        .route("/static/keys.js", get(|| asset("text/javascript; charset=utf-8", KEYS_JS)))
+}
+
+async fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        body,
+    )
+}

@@ -1,0 +1,165 @@
+//! Extractors: who is asking (session or bearer token), with which role, and JSON bodies
+//! whose errors use tally's error shape.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
+use tower_sessions::Session;
+
+use super::csrf::to_app_error;
+use super::AppState;
+use crate::auth::hash_token;
+use crate::domain::user::{Role, User};
+use crate::error::AppError;
+
+/// Session key holding the signed-in user's id.
+pub const USER_KEY: &str = "user_id";
+
+/// The signed-in user, from `Authorization: Bearer TOKEN` or the session cookie.
+pub struct CurrentUser(pub User);
+
+/// A signed-in admin; anyone else gets 403.
+pub struct Admin(pub User);
+
+/// A signed-in rater; anyone else gets 403.
+pub struct Rater(pub User);
+
+/// The signed-in user if there is one, for pages that anyone may see.
+pub struct MaybeUser(pub Option<User>);
+
+impl FromRequestParts<AppState> for CurrentUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
+            let token = value
+                .to_str()
+                .ok()
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .ok_or(AppError::Unauthorized)?;
+            let user = state
+                .store
+                .user_by_token_hash(&hash_token(token))
+                .await?
+                .ok_or(AppError::Unauthorized)?;
+            return Ok(CurrentUser(user));
+        }
+        let session = session_of(parts, state).await?;
+        let user_id: Option<i64> = session.get(USER_KEY).await.map_err(to_app_error)?;
+        let user = match user_id {
+            Some(id) => state.store.user_by_id(id).await?,
+            None => None,
+        };
+        user.map(CurrentUser).ok_or(AppError::Unauthorized)
+    }
+}
+
+pub async fn session_of(parts: &mut Parts, state: &AppState) -> Result<Session, AppError> {
+    Session::from_request_parts(parts, state)
+        .await
+        .map_err(|(_, message)| AppError::Internal(anyhow::anyhow!("session layer: {message}")))
+}
+
+impl FromRequestParts<AppState> for MaybeUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        match CurrentUser::from_request_parts(parts, state).await {
+            Ok(CurrentUser(user)) => Ok(MaybeUser(Some(user))),
+            Err(AppError::Unauthorized) => Ok(MaybeUser(None)),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let CurrentUser(user) = CurrentUser::from_request_parts(parts, state).await?;
+        match user.role {
+            Role::Admin => Ok(Admin(user)),
+            Role::Rater => Err(AppError::Forbidden("this needs an admin".into())),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Rater {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let CurrentUser(user) = CurrentUser::from_request_parts(parts, state).await?;
+        match user.role {
+            Role::Rater => Ok(Rater(user)),
+            Role::Admin => Err(AppError::Forbidden(
+                "only raters label; add a rater account to label items".into(),
+            )),
+        }
+    }
+}
+
+/// A JSON body. Bad JSON is 422 with the line and column, a wrong content type 415.
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Response> {
+        if !has_json_content_type(request.headers()) {
+            return Err(AppError::UnsupportedMediaType(
+                "send the body as JSON with Content-Type: application/json".into(),
+            )
+            .into_response());
+        }
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        serde_json::from_slice(&bytes)
+            .map(JsonBody)
+            .map_err(|e| AppError::invalid("body", e.to_string()).into_response())
+    }
+}
+
+pub fn content_type(headers: &HeaderMap) -> Option<&str> {
+    headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok())
+}
+
+fn has_json_content_type(headers: &HeaderMap) -> bool {
+    content_type(headers)
+        .and_then(|c| c.split(';').next())
+        .is_some_and(|c| c.trim().eq_ignore_ascii_case("application/json"))
+}
+
+/// Content types that a cross-site HTML form cannot send without a CORS preflight.
+fn is_preflighted_type(headers: &HeaderMap) -> bool {
+    let essence = content_type(headers)
+        .and_then(|c| c.split(';').next())
+        .map(|c| c.trim().to_ascii_lowercase());
+    matches!(
+        essence.as_deref(),
+        Some("application/json" | "application/x-ndjson" | "text/csv")
+    )
+}
+
+/// API calls that change state with only a cookie for credentials must use a content type
+/// that other sites' forms cannot send, so a forged cross-site form post is refused.
+pub async fn guard_cookie_writes(request: Request, next: Next) -> Response {
+    let safe = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    let bearer = request.headers().contains_key(header::AUTHORIZATION);
+    if safe || bearer || is_preflighted_type(request.headers()) {
+        return next.run(request).await;
+    }
+    let error = AppError::Forbidden(
+        "API writes signed in by cookie must send Content-Type: application/json (or use a bearer token)"
+            .into(),
+    );
+    let mut response = error.into_response();
+    *response.status_mut() = StatusCode::FORBIDDEN;
+    response
+}

@@ -1,0 +1,89 @@
+//! The HTTP layer: thin handlers over the domain and the store.
+
+pub mod api;
+pub mod assets;
+pub mod csrf;
+pub mod error;
+pub mod extract;
+pub mod pages;
+pub mod render;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::{header, HeaderValue};
+use axum::Router;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+
+use crate::config::Config;
+use crate::store::sessions::DbSessionStore;
+use crate::store::Store;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub config: Arc<Config>,
+}
+
+impl AppState {
+    pub fn new(store: Store, config: Config) -> Self {
+        AppState {
+            store,
+            config: Arc::new(config),
+        }
+    }
+}
+
+/// The whole application: pages, API, static files, sessions and error rendering.
+pub fn app(state: AppState) -> Router {
+    let sessions = SessionManagerLayer::new(DbSessionStore::new(state.store.clone()))
+        .with_name("tally_session")
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(state.config.secure_cookies)
+        .with_expiry(Expiry::OnInactivity(time::Duration::days(
+            state.config.session_days,
+        )));
+    Router::new()
+        .merge(pages::router())
+        .nest("/api/v1", api::router())
+        .merge(assets::router())
+        .fallback(error::not_found)
+        .layer(axum::middleware::from_fn(error::render_errors))
+        .layer(sessions)
+        .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; form-action 'self'; frame-ancestors 'none'",
+            ),
+        ))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Background chores of a running server: expired sessions are deleted hourly.
+pub fn spawn_housekeeping(store: Store) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            if let Err(e) = store.delete_expired_sessions().await {
+                tracing::warn!(error = %e, "deleting expired sessions failed");
+            }
+        }
+    });
+}

@@ -1,0 +1,25 @@
+//! Server-rendered pages. They work with JavaScript off; static/keys.js only adds shortcuts.
+
+mod admin;
+mod auth;
+mod rate;
+
+use axum::routing::{get, post};
+use axum::Router;
+
+use super::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(rate::home))
+        .route("/login", get(auth::login_page).post(auth::login))
+        .route("/logout", post(auth::logout))
+        .route("/admin", get(admin::projects_page))
+        .route("/admin/projects/new", get(admin::new_project_page))
+        .route("/admin/projects", post(admin::create_project))
+        .route("/admin/projects/{pid}", get(admin::project_page))
+        .route("/admin/projects/{pid}/import", post(admin::import_upload))
+        .route("/rate/{pid}", get(rate::labelling_page))
+        .route("/rate/{pid}/items/{iid}/label", post(rate::submit_label))
+        .route("/rate/{pid}/items/{iid}/skip", post(rate::skip_item))
+}

@@ -1,0 +1,195 @@
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use crate::domain::now_ms;
+use crate::domain::project::Project;
+use crate::domain::user::User;
+use crate::error::Result;
+use crate::store::items::ItemView;
+use crate::store::labels::NewLabel;
+use crate::store::projects::RaterProgress;
+use crate::web::api::check_duration;
+use crate::web::csrf;
+use crate::web::extract::{MaybeUser, Rater};
+use crate::web::render::{html, Layout};
+use crate::web::AppState;
+
+const DAY_MS: i64 = 86_400_000;
+
+fn start_of_day_utc(now: i64) -> i64 {
+    now - now.rem_euclid(DAY_MS)
+}
+
+async fn layout(session: &Session, user: User) -> Result<Layout> {
+    Ok(Layout {
+        user: Some(user),
+        csrf: csrf::token(session).await?,
+    })
+}
+
+struct ProjectWork {
+    project: Project,
+    progress: RaterProgress,
+}
+
+#[derive(Template)]
+#[template(path = "rate/home.html")]
+struct HomePage {
+    layout: Layout,
+    open: Vec<ProjectWork>,
+    finished: Vec<ProjectWork>,
+}
+
+/// The start page: admins go to their console, raters see the projects with work left.
+pub async fn home(
+    State(state): State<AppState>,
+    MaybeUser(user): MaybeUser,
+    session: Session,
+) -> Result<Response> {
+    let Some(user) = user else {
+        return Ok(Redirect::to("/login").into_response());
+    };
+    if user.is_admin() {
+        return Ok(Redirect::to("/admin").into_response());
+    }
+    let since = start_of_day_utc(now_ms());
+    let (mut open, mut finished) = (Vec::new(), Vec::new());
+    for project in state.store.projects().await? {
+        let progress = state.store.rater_progress(project.id, user.id, since).await?;
+        let work = ProjectWork { project, progress };
+        if work.progress.left > 0 {
+            open.push(work);
+        } else {
+            finished.push(work);
+        }
+    }
+    let page = HomePage {
+        layout: layout(&session, user).await?,
+        open,
+        finished,
+    };
+    Ok(html(&page)?.into_response())
+}
+
+struct Choice {
+    key: usize,
+    label: String,
+}
+
+#[derive(Template)]
+#[template(path = "rate/item.html")]
+struct ItemPage {
+    layout: Layout,
+    project: Project,
+    item: ItemView,
+    text: String,
+    fields: Vec<(String, String)>,
+    choices: Vec<Choice>,
+    progress: RaterProgress,
+    shown_at: i64,
+}
+
+#[derive(Template)]
+#[template(path = "rate/done.html")]
+struct DonePage {
+    layout: Layout,
+    project: Project,
+    progress: RaterProgress,
+}
+
+/// One item to label, leased to this rater; or a page saying the work is done.
+pub async fn labelling_page(
+    State(state): State<AppState>,
+    Rater(rater): Rater,
+    session: Session,
+    Path(pid): Path<i64>,
+) -> Result<Response> {
+    let project = state.store.project(pid).await?;
+    let next = state.store.next_item(&project, rater.id).await?;
+    let now = now_ms();
+    let progress = state
+        .store
+        .rater_progress(pid, rater.id, start_of_day_utc(now))
+        .await?;
+    let layout = layout(&session, rater).await?;
+    let Some(item) = next else {
+        return Ok(html(&DonePage {
+            layout,
+            project,
+            progress,
+        })?
+        .into_response());
+    };
+    let choices = project
+        .labels
+        .iter()
+        .enumerate()
+        .map(|(i, label)| Choice {
+            key: i + 1,
+            label: label.clone(),
+        })
+        .collect();
+    let page = ItemPage {
+        layout,
+        text: item.display_text(),
+        fields: item.extra_fields(),
+        choices,
+        project,
+        item,
+        progress,
+        shown_at: now,
+    };
+    Ok(html(&page)?.into_response())
+}
+
+#[derive(Deserialize)]
+pub struct LabelForm {
+    csrf: String,
+    value: String,
+    shown_at: Option<i64>,
+}
+
+pub async fn submit_label(
+    State(state): State<AppState>,
+    Rater(rater): Rater,
+    session: Session,
+    Path((pid, iid)): Path<(i64, i64)>,
+    Form(form): Form<LabelForm>,
+) -> Result<Redirect> {
+    csrf::verify(&session, &form.csrf).await?;
+    let project = state.store.project(pid).await?;
+    let value = project.parse_value(&form.value)?;
+    let duration_ms = form
+        .shown_at
+        .map(|shown| (now_ms() - shown).max(0));
+    let label = NewLabel {
+        item_id: iid,
+        rater_id: rater.id,
+        value,
+        duration_ms: check_duration(duration_ms)?,
+    };
+    state.store.submit_label(&project, &label).await?;
+    Ok(Redirect::to(&format!("/rate/{pid}")))
+}
+
+#[derive(Deserialize)]
+pub struct SkipForm {
+    csrf: String,
+}
+
+pub async fn skip_item(
+    State(state): State<AppState>,
+    Rater(rater): Rater,
+    session: Session,
+    Path((pid, iid)): Path<(i64, i64)>,
+    Form(form): Form<SkipForm>,
+) -> Result<Redirect> {
+    csrf::verify(&session, &form.csrf).await?;
+    let project = state.store.project(pid).await?;
+    state.store.skip_item(&project, iid, rater.id, None).await?;
+    Ok(Redirect::to(&format!("/rate/{pid}")))
+}

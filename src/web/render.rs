@@ -1,0 +1,61 @@
+//! One way to turn an askama template into a response.
+
+use askama::Template;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+
+use crate::domain::user::User;
+use crate::error::AppError;
+
+/// What the shared page frame needs: who is signed in and the form token.
+#[derive(Debug, Clone, Default)]
+pub struct Layout {
+    pub user: Option<User>,
+    pub csrf: String,
+}
+
+impl Layout {
+    pub fn is_admin(&self) -> bool {
+        self.user.as_ref().is_some_and(|u| u.is_admin())
+    }
+}
+
+/// Renders a page template to HTML.
+pub fn html<T: Template>(template: &T) -> Result<Html<String>, AppError> {
+    template
+        .render()
+        .map(Html)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("rendering {}: {e}", std::any::type_name::<T>())))
+}
+
+/// Renders a page template with a status other than 200.
+pub fn html_with_status<T: Template>(status: StatusCode, template: &T) -> Response {
+    match html(template) {
+        Ok(page) => (status, page).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+pub struct ErrorPage {
+    pub layout: Layout,
+    pub status: u16,
+    pub reason: String,
+    pub message: String,
+}
+
+impl ErrorPage {
+    pub fn response(status: StatusCode, message: String) -> Response {
+        let page = ErrorPage {
+            layout: Layout::default(),
+            status: status.as_u16(),
+            reason: status.canonical_reason().unwrap_or("Error").to_string(),
+            message,
+        };
+        match page.render() {
+            Ok(body) => (status, Html(body)).into_response(),
+            Err(_) => (status, page.message).into_response(),
+        }
+    }
+}
