@@ -1,7 +1,9 @@
 //! Secrets: password hashing (argon2id), API tokens (stored as SHA-256), CSRF tokens,
 //! generated passwords and pseudonyms. No HTTP and no SQL here.
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::Argon2;
 use rand::distributions::Alphanumeric;
 use rand::{Rng, RngCore};

@@ -13,7 +13,11 @@ use crate::domain::user::{validate_name, validate_password, Role};
 use crate::store::{Store, DEFAULT_DATABASE_URL};
 
 #[derive(Parser, Debug)]
-#[command(name = "tally", version, about = "A self-hosted human-labelling server")]
+#[command(
+    name = "tally",
+    version,
+    about = "A self-hosted human-labelling server"
+)]
 pub struct Cli {
     /// Database: sqlite://FILE (default sqlite://tally.db) or postgres://USER@HOST/DB
     #[arg(long, env = "DATABASE_URL", global = true)]
@@ -74,7 +78,10 @@ pub enum TokensCommand {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -171,7 +178,12 @@ async fn shutdown_signal() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
-async fn add_user(store: &Store, name: &str, role: Role, password_stdin: bool) -> anyhow::Result<()> {
+async fn add_user(
+    store: &Store,
+    name: &str,
+    role: Role,
+    password_stdin: bool,
+) -> anyhow::Result<()> {
     validate_name(name)?;
     let (password, generated) = if password_stdin {
         (read_password_line()?, false)
@@ -185,7 +197,10 @@ async fn add_user(store: &Store, name: &str, role: Role, password_stdin: bool) -
         .await
         .map_err(|e| anyhow::anyhow!("{}", e.public_message()))?;
     if generated {
-        println!("created {} {} with password: {password}", user.role, user.name);
+        println!(
+            "created {} {} with password: {password}",
+            user.role, user.name
+        );
         println!("(shown once; it is stored only as an argon2id hash)");
     } else {
         println!("created {} {}", user.role, user.name);

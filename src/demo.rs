@@ -91,15 +91,23 @@ pub struct Login {
 pub async fn prepare(store: &Store) -> anyhow::Result<Vec<Login>> {
     let mut logins = Vec::new();
     let mut admin_id = None;
-    for (name, role) in std::iter::once((ADMIN, Role::Admin)).chain(RATERS.iter().map(|r| (*r, Role::Rater))) {
+    for (name, role) in
+        std::iter::once((ADMIN, Role::Admin)).chain(RATERS.iter().map(|r| (*r, Role::Rater)))
+    {
         let password = crate::auth::generate_password();
         let hash = crate::cli::hash_off_runtime(password.clone()).await?;
         let user = match store.user_by_name(name).await.map_err(public)? {
             Some(user) => {
-                store.set_password_hash(user.id, &hash).await.map_err(public)?;
+                store
+                    .set_password_hash(user.id, &hash)
+                    .await
+                    .map_err(public)?;
                 user
             }
-            None => store.create_user(name, role, Some(&hash)).await.map_err(public)?,
+            None => store
+                .create_user(name, role, Some(&hash))
+                .await
+                .map_err(public)?,
         };
         if role == Role::Admin {
             admin_id = Some(user.id);
@@ -134,7 +142,10 @@ async fn create_demo_project(store: &Store, admin_id: i64) -> anyhow::Result<()>
         lease_seconds: 600,
     }
     .validate()?;
-    let project = store.create_project(&spec, admin_id).await.map_err(public)?;
+    let project = store
+        .create_project(&spec, admin_id)
+        .await
+        .map_err(public)?;
     let items: Vec<NewItem> = REVIEWS
         .iter()
         .enumerate()
@@ -159,7 +170,10 @@ fn review_data(text: &str) -> Map<String, Value> {
 pub fn print_welcome(bind: &SocketAddr, logins: &[Login]) {
     println!("tally demo: open http://{bind}/ and sign in as one of:");
     for login in logins {
-        println!("  {:<6} {:<6} password: {}", login.role, login.name, login.password);
+        println!(
+            "  {:<6} {:<6} password: {}",
+            login.role, login.name, login.password
+        );
     }
     println!("(passwords are new at every start of the demo)");
 }

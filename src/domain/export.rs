@@ -125,7 +125,9 @@ impl ExportRow {
             Value::Array(labels).to_string(),
             self.label_count.to_string(),
             self.majority.clone().unwrap_or_default(),
-            self.agreement.map(|a| format!("{a:.4}")).unwrap_or_default(),
+            self.agreement
+                .map(|a| format!("{a:.4}"))
+                .unwrap_or_default(),
             self.gold.clone().unwrap_or_default(),
         ]
     }

@@ -148,7 +148,10 @@ fn item_from_json(value: Value, line: usize) -> Result<NewItem, Invalid> {
         Some(Value::String(s)) => Some(s),
         Some(Value::Number(n)) => Some(n.to_string()),
         Some(_) => {
-            return Err(at_line(line, "\"external_id\" must be a string or a number"));
+            return Err(at_line(
+                line,
+                "\"external_id\" must be a string or a number",
+            ));
         }
     };
     let gold = match object.remove("gold") {

@@ -86,10 +86,7 @@ impl NewProject {
             ));
         }
         if !(1..=86_400).contains(&self.lease_seconds) {
-            return Err(Invalid::new(
-                "lease_seconds",
-                "must be between 1 and 86400",
-            ));
+            return Err(Invalid::new("lease_seconds", "must be between 1 and 86400"));
         }
         if self.instructions.len() > 20_000 {
             return Err(Invalid::new("instructions", "must be at most 20000 bytes"));

@@ -29,7 +29,10 @@ impl FromStr for Role {
         match s {
             "admin" => Ok(Role::Admin),
             "rater" => Ok(Role::Rater),
-            other => Err(Invalid::new("role", format!("unknown role {other:?}: use admin or rater"))),
+            other => Err(Invalid::new(
+                "role",
+                format!("unknown role {other:?}: use admin or rater"),
+            )),
         }
     }
 }

@@ -86,7 +86,8 @@ async fn next_item_sqlite(backend: &SqliteBackend, ask: &Ask) -> Result<Option<i
         tx.commit().await?;
         return Ok(Some(item_id));
     }
-    let sql = format!("SELECT i.id FROM items i WHERE {OPEN_ITEMS_WHERE} ORDER BY i.position LIMIT 1");
+    let sql =
+        format!("SELECT i.id FROM items i WHERE {OPEN_ITEMS_WHERE} ORDER BY i.position LIMIT 1");
     let candidate: Option<i64> = sqlx::query_scalar(&sql)
         .bind(ask.project_id)
         .bind(ask.rater_id)

@@ -53,7 +53,8 @@ impl Store {
     pub async fn import_items(&self, project: &Project, items: &[NewItem]) -> Result<usize> {
         let now = now_ms();
         let position_sql = "SELECT coalesce(max(position), 0) FROM items WHERE project_id = $1";
-        let insert_sql = "INSERT INTO items (project_id, external_id, data, gold, position, needed, created_at)
+        let insert_sql =
+            "INSERT INTO items (project_id, external_id, data, gold, position, needed, created_at)
                           VALUES ($1, $2, $3, $4, $5, $6, $7)";
         in_write_tx!(self, tx, _lock => {
             let start: i64 = sqlx::query_scalar(position_sql)

@@ -100,10 +100,10 @@ impl Store {
     pub async fn progress(&self, project_id: i64) -> Result<Progress> {
         let sql = "SELECT
                 count(*),
-                coalesce(sum(label_count), 0),
-                coalesce(sum(CASE WHEN needed = 0 THEN 1 ELSE 0 END), 0),
-                coalesce(sum(CASE WHEN needed > 0 AND label_count > 0 THEN 1 ELSE 0 END), 0),
-                coalesce(sum(CASE WHEN label_count = 0 THEN 1 ELSE 0 END), 0)
+                CAST(coalesce(sum(label_count), 0) AS BIGINT),
+                CAST(coalesce(sum(CASE WHEN needed = 0 THEN 1 ELSE 0 END), 0) AS BIGINT),
+                CAST(coalesce(sum(CASE WHEN needed > 0 AND label_count > 0 THEN 1 ELSE 0 END), 0) AS BIGINT),
+                CAST(coalesce(sum(CASE WHEN label_count = 0 THEN 1 ELSE 0 END), 0) AS BIGINT)
             FROM items WHERE project_id = $1";
         let raters_sql = "SELECT count(DISTINCT rater_id) FROM labels WHERE project_id = $1";
         let ((items, labels, complete, in_progress, untouched), raters) = on_pool!(self, pool => {
@@ -138,7 +138,7 @@ impl Store {
         rater_id: i64,
         since_ms: i64,
     ) -> Result<RaterProgress> {
-        let labelled_sql = "SELECT count(*), coalesce(sum(CASE WHEN created_at >= $3 THEN 1 ELSE 0 END), 0)
+        let labelled_sql = "SELECT count(*), CAST(coalesce(sum(CASE WHEN created_at >= $3 THEN 1 ELSE 0 END), 0) AS BIGINT)
                             FROM labels WHERE project_id = $1 AND rater_id = $2";
         let left_sql = "SELECT count(*) FROM items i
              WHERE i.project_id = $1 AND i.needed > 0

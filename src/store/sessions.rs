@@ -32,7 +32,12 @@ fn encode(record: &Record) -> session_store::Result<String> {
 }
 
 impl Store {
-    async fn insert_session(&self, id: &str, data: &str, expires_at: i64) -> crate::error::Result<bool> {
+    async fn insert_session(
+        &self,
+        id: &str,
+        data: &str,
+        expires_at: i64,
+    ) -> crate::error::Result<bool> {
         let inserted = in_write_tx!(self, tx, _lock => {
             sqlx::query(
                 "INSERT INTO sessions (id, data, expires_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING",
@@ -47,7 +52,12 @@ impl Store {
         Ok(inserted == 1)
     }
 
-    async fn upsert_session(&self, id: &str, data: &str, expires_at: i64) -> crate::error::Result<()> {
+    async fn upsert_session(
+        &self,
+        id: &str,
+        data: &str,
+        expires_at: i64,
+    ) -> crate::error::Result<()> {
         in_write_tx!(self, tx, _lock => {
             sqlx::query(
                 "INSERT INTO sessions (id, data, expires_at) VALUES ($1, $2, $3)

@@ -12,8 +12,14 @@ const KEYS_JS: &str = include_str!("../../static/keys.js");
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/static/app.css", get(|| asset("text/css; charset=utf-8", CSS)))
-        .route("/static/keys.js", get(|| asset("text/javascript; charset=utf-8", KEYS_JS)))
+        .route(
+            "/static/app.css",
+            get(|| asset("text/css; charset=utf-8", CSS)),
+        )
+        .route(
+            "/static/keys.js",
+            get(|| asset("text/javascript; charset=utf-8", KEYS_JS)),
+        )
 }
 
 async fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {

@@ -14,7 +14,11 @@ pub(crate) fn to_app_error(e: tower_sessions::session::Error) -> AppError {
 
 /// The session's token, made on first use.
 pub async fn token(session: &Session) -> Result<String> {
-    if let Some(token) = session.get::<String>(CSRF_KEY).await.map_err(to_app_error)? {
+    if let Some(token) = session
+        .get::<String>(CSRF_KEY)
+        .await
+        .map_err(to_app_error)?
+    {
         return Ok(token);
     }
     let token = new_csrf_token();
@@ -37,7 +41,10 @@ pub async fn renew(session: &Session) -> Result<String> {
 
 /// Refuses a form whose token does not match the session's.
 pub async fn verify(session: &Session, submitted: &str) -> Result<()> {
-    let expected = session.get::<String>(CSRF_KEY).await.map_err(to_app_error)?;
+    let expected = session
+        .get::<String>(CSRF_KEY)
+        .await
+        .map_err(to_app_error)?;
     match expected {
         Some(expected) if secrets_match(&expected, submitted) => Ok(()),
         _ => Err(AppError::Forbidden(

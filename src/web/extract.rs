@@ -127,7 +127,9 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
 }
 
 pub fn content_type(headers: &HeaderMap) -> Option<&str> {
-    headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok())
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
 }
 
 fn has_json_content_type(headers: &HeaderMap) -> bool {
@@ -150,7 +152,10 @@ fn is_preflighted_type(headers: &HeaderMap) -> bool {
 /// API calls that change state with only a cookie for credentials must use a content type
 /// that other sites' forms cannot send, so a forged cross-site form post is refused.
 pub async fn guard_cookie_writes(request: Request, next: Next) -> Response {
-    let safe = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    let safe = matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
     let bearer = request.headers().contains_key(header::AUTHORIZATION);
     if safe || bearer || is_preflighted_type(request.headers()) {
         return next.run(request).await;

@@ -22,10 +22,12 @@ impl Layout {
 
 /// Renders a page template to HTML.
 pub fn html<T: Template>(template: &T) -> Result<Html<String>, AppError> {
-    template
-        .render()
-        .map(Html)
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("rendering {}: {e}", std::any::type_name::<T>())))
+    template.render().map(Html).map_err(|e| {
+        AppError::Internal(anyhow::anyhow!(
+            "rendering {}: {e}",
+            std::any::type_name::<T>()
+        ))
+    })
 }
 
 /// Renders a page template with a status other than 200.

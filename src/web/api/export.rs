@@ -51,8 +51,16 @@ pub async fn export_project(
         ExportFormat::Jsonl => ("application/x-ndjson", "jsonl"),
         ExportFormat::Csv => ("text/csv; charset=utf-8", "csv"),
     };
-    let disposition = format!("attachment; filename=\"tally-project-{}.{ending}\"", project.id);
-    let body = Body::from_stream(export_stream(state.store.clone(), pid, format, query.include_gold));
+    let disposition = format!(
+        "attachment; filename=\"tally-project-{}.{ending}\"",
+        project.id
+    );
+    let body = Body::from_stream(export_stream(
+        state.store.clone(),
+        pid,
+        format,
+        query.include_gold,
+    ));
     Ok((
         [
             (header::CONTENT_TYPE, content_type.to_string()),
@@ -109,7 +117,11 @@ fn export_stream(
     })
 }
 
-fn encode_page(page: &[ExportRow], format: ExportFormat, first: bool) -> std::result::Result<Bytes, AppError> {
+fn encode_page(
+    page: &[ExportRow],
+    format: ExportFormat,
+    first: bool,
+) -> std::result::Result<Bytes, AppError> {
     let mut out = Vec::new();
     match format {
         ExportFormat::Jsonl => {
@@ -121,9 +133,12 @@ fn encode_page(page: &[ExportRow], format: ExportFormat, first: bool) -> std::re
         }
         ExportFormat::Csv => {
             let mut writer = csv::Writer::from_writer(&mut out);
-            let csv_error = |e: csv::Error| AppError::Internal(anyhow::anyhow!("encoding export CSV: {e}"));
+            let csv_error =
+                |e: csv::Error| AppError::Internal(anyhow::anyhow!("encoding export CSV: {e}"));
             if first {
-                writer.write_record(ExportRow::CSV_HEADER).map_err(csv_error)?;
+                writer
+                    .write_record(ExportRow::CSV_HEADER)
+                    .map_err(csv_error)?;
             }
             for row in page {
                 writer.write_record(row.csv_fields()).map_err(csv_error)?;

@@ -16,12 +16,21 @@ use super::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/projects", post(projects::create_project).get(projects::list_projects))
+        .route(
+            "/projects",
+            post(projects::create_project).get(projects::list_projects),
+        )
         .route("/projects/{pid}", get(projects::show_project))
         .route("/projects/{pid}/items", post(items::import_items))
         .route("/projects/{pid}/next", get(labelling::next_item))
-        .route("/projects/{pid}/items/{iid}/labels", post(labelling::submit_label))
-        .route("/projects/{pid}/items/{iid}/skip", post(labelling::skip_item))
+        .route(
+            "/projects/{pid}/items/{iid}/labels",
+            post(labelling::submit_label),
+        )
+        .route(
+            "/projects/{pid}/items/{iid}/skip",
+            post(labelling::skip_item),
+        )
         .route("/projects/{pid}/export", get(export::export_project))
         .layer(axum::middleware::from_fn(guard_cookie_writes))
 }

@@ -16,7 +16,10 @@ pub async fn create_project(
     let spec = new.validate()?;
     let project = state.store.create_project(&spec, admin.id).await?;
     let progress = state.store.progress(project.id).await?;
-    Ok((StatusCode::CREATED, Json(ProjectSummary { project, progress })))
+    Ok((
+        StatusCode::CREATED,
+        Json(ProjectSummary { project, progress }),
+    ))
 }
 
 pub async fn show_project(

@@ -80,7 +80,10 @@ pub async fn login(
     };
     // A new session id at login, so an id planted before it is worth nothing after.
     session.cycle_id().await.map_err(to_app_error)?;
-    session.insert(USER_KEY, user.id).await.map_err(to_app_error)?;
+    session
+        .insert(USER_KEY, user.id)
+        .await
+        .map_err(to_app_error)?;
     csrf::renew(&session).await?;
     tracing::info!(user = %user.name, "signed in");
     Ok(Redirect::to(&next).into_response())

@@ -59,7 +59,10 @@ pub async fn home(
     let since = start_of_day_utc(now_ms());
     let (mut open, mut finished) = (Vec::new(), Vec::new());
     for project in state.store.projects().await? {
-        let progress = state.store.rater_progress(project.id, user.id, since).await?;
+        let progress = state
+            .store
+            .rater_progress(project.id, user.id, since)
+            .await?;
         let work = ProjectWork { project, progress };
         if work.progress.left > 0 {
             open.push(work);
@@ -163,9 +166,7 @@ pub async fn submit_label(
     csrf::verify(&session, &form.csrf).await?;
     let project = state.store.project(pid).await?;
     let value = project.parse_value(&form.value)?;
-    let duration_ms = form
-        .shown_at
-        .map(|shown| (now_ms() - shown).max(0));
+    let duration_ms = form.shown_at.map(|shown| (now_ms() - shown).max(0));
     let label = NewLabel {
         item_id: iid,
         rater_id: rater.id,

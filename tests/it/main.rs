@@ -1,0 +1,13 @@
+//! Integration tests: the real server over a fresh database, on SQLite always and on
+//! PostgreSQL when TALLY_TEST_POSTGRES_URL is set.
+
+mod harness;
+
+mod auth;
+mod cli;
+mod concurrency;
+mod export;
+mod import;
+mod labelling;
+mod pages;
+mod projects;

@@ -1,0 +1,279 @@
+//! The browser flows, with JavaScript off: forms and redirects only.
+
+use reqwest::multipart::{Form, Part};
+use reqwest::StatusCode;
+use serde_json::Value;
+use tally::domain::user::Role;
+
+use crate::harness::{csrf_in, select_text, TestApp};
+use crate::on_both_backends;
+
+on_both_backends!(
+    admin_creates_a_project_and_uploads_items,
+    a_bad_upload_shows_the_line_and_imports_nothing,
+    rater_labels_in_the_browser,
+    item_html_is_shown_as_text,
+);
+
+async fn admin_browser(app: &TestApp) -> crate::harness::Browser {
+    app.user_with_password("boss", Role::Admin, "admin password 1")
+        .await;
+    let browser = app.browser();
+    assert_eq!(
+        browser.login("boss", "admin password 1").await.status(),
+        StatusCode::SEE_OTHER
+    );
+    browser
+}
+
+async fn create_in_browser(browser: &crate::harness::Browser) -> String {
+    let csrf = browser.csrf("/admin/projects/new").await;
+    let created = browser
+        .post_form(
+            "/admin/projects",
+            &[
+                ("csrf", &csrf),
+                ("name", "Tweets"),
+                ("labels", "pos\nneg\nneutral"),
+                ("overlap", "2"),
+                ("instructions", "Be fair."),
+                ("lease_minutes", "10"),
+            ],
+        )
+        .await;
+    assert_eq!(created.status(), StatusCode::SEE_OTHER);
+    created.headers()["location"].to_str().unwrap().to_string()
+}
+
+async fn upload(
+    browser: &crate::harness::Browser,
+    project_path: &str,
+    name: &str,
+    bytes: &[u8],
+) -> reqwest::Response {
+    let csrf = browser.csrf(project_path).await;
+    let form = Form::new().text("csrf", csrf).part(
+        "file",
+        Part::bytes(bytes.to_vec()).file_name(name.to_string()),
+    );
+    browser
+        .client
+        .post(format!("{}{}/import", browser.base, project_path))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn admin_creates_a_project_and_uploads_items(app: TestApp) {
+    let browser = admin_browser(&app).await;
+    let project_path = create_in_browser(&browser).await;
+    assert!(project_path.starts_with("/admin/projects/"));
+
+    let csv = b"external_id,text\nt1,hello\nt2,world\nt3,again\n";
+    let uploaded = upload(&browser, &project_path, "tweets.csv", csv).await;
+    assert_eq!(uploaded.status(), StatusCode::SEE_OTHER);
+    let page = browser
+        .get(uploaded.headers()["location"].to_str().unwrap())
+        .await;
+    let html = page.text().await.unwrap();
+    assert_eq!(
+        select_text(&html, ".ok").as_deref(),
+        Some("Imported 3 items.")
+    );
+    assert_eq!(select_text(&html, "#stat-items").as_deref(), Some("3"));
+
+    let jsonl = b"{\"external_id\": \"t4\", \"data\": {\"text\": \"more\"}}\n";
+    let uploaded = upload(&browser, &project_path, "more.jsonl", jsonl).await;
+    assert_eq!(uploaded.status(), StatusCode::SEE_OTHER);
+    assert_eq!(app.count("SELECT count(*) FROM items").await, 4);
+
+    let list = browser.get("/admin").await.text().await.unwrap();
+    assert!(list.contains("Tweets"));
+    let export = browser
+        .get(&format!(
+            "/api/v1/projects/{}/export?format=csv",
+            project_path.rsplit('/').next().unwrap()
+        ))
+        .await;
+    assert_eq!(export.status(), StatusCode::OK);
+    assert_eq!(export.text().await.unwrap().lines().count(), 5);
+}
+
+async fn a_bad_upload_shows_the_line_and_imports_nothing(app: TestApp) {
+    let browser = admin_browser(&app).await;
+    let project_path = create_in_browser(&browser).await;
+    let csv = b"external_id,text\nt1,fine\nt2,one,too many\n";
+    let refused = upload(&browser, &project_path, "bad.csv", csv).await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = refused.text().await.unwrap();
+    let error = select_text(&html, ".error").expect("the page shows the error");
+    assert!(error.contains("line 3"), "{error}");
+    assert_eq!(app.count("SELECT count(*) FROM items").await, 0);
+
+    let wrong_kind = upload(&browser, &project_path, "items.xlsx", b"PK..").await;
+    assert_eq!(wrong_kind.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+async fn rater_labels_in_the_browser(app: TestApp) {
+    let admin = app.admin().await;
+    let pid = app
+        .project_with_items(&admin, 1, &["first review", "second review"])
+        .await;
+    app.user_with_password("rhea", Role::Rater, "rater password 1")
+        .await;
+    let browser = app.browser();
+    browser.login("rhea", "rater password 1").await;
+
+    let home = browser.get("/").await.text().await.unwrap();
+    assert!(
+        home.contains(&format!("/rate/{pid}")),
+        "the project with work is listed"
+    );
+
+    let page = browser
+        .get(&format!("/rate/{pid}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        select_text(&page, "#item-text").as_deref(),
+        Some("first review")
+    );
+    assert!(select_text(&page, "#progress")
+        .unwrap()
+        .contains("0 labelled today · 2 left"));
+    let doc = scraper::Html::parse_document(&page);
+    let buttons: Vec<(String, String)> = doc
+        .select(&scraper::Selector::parse("#label-form button").unwrap())
+        .map(|b| {
+            (
+                b.value().attr("data-key").unwrap().to_string(),
+                b.value().attr("value").unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        buttons,
+        [
+            ("1".into(), "pos".into()),
+            ("2".into(), "neg".into()),
+            ("3".into(), "neutral".into())
+        ]
+    );
+    assert!(page.contains("/static/keys.js"));
+
+    let action = doc
+        .select(&scraper::Selector::parse("#label-form").unwrap())
+        .next()
+        .unwrap()
+        .value()
+        .attr("action")
+        .unwrap()
+        .to_string();
+    let shown_at = doc
+        .select(&scraper::Selector::parse("input[name=shown_at]").unwrap())
+        .next()
+        .unwrap()
+        .value()
+        .attr("value")
+        .unwrap()
+        .to_string();
+    let csrf = csrf_in(&page);
+    let sent = browser
+        .post_form(
+            &action,
+            &[("csrf", &csrf), ("shown_at", &shown_at), ("value", "neg")],
+        )
+        .await;
+    assert_eq!(sent.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        sent.headers()["location"].to_str().unwrap(),
+        format!("/rate/{pid}")
+    );
+
+    let page = browser
+        .get(&format!("/rate/{pid}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        select_text(&page, "#item-text").as_deref(),
+        Some("second review")
+    );
+    assert!(select_text(&page, "#progress")
+        .unwrap()
+        .contains("1 labelled today · 1 left"));
+    assert_eq!(
+        app.count("SELECT count(*) FROM labels WHERE duration_ms IS NOT NULL")
+            .await,
+        1
+    );
+
+    let skip_action = scraper::Html::parse_document(&page)
+        .select(&scraper::Selector::parse("#skip-form").unwrap())
+        .next()
+        .unwrap()
+        .value()
+        .attr("action")
+        .unwrap()
+        .to_string();
+    let skipped = browser
+        .post_form(&skip_action, &[("csrf", &csrf_in(&page))])
+        .await;
+    assert_eq!(skipped.status(), StatusCode::SEE_OTHER);
+    let done = browser
+        .get(&format!("/rate/{pid}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        select_text(&done, "#done").is_some(),
+        "the done page follows the last item"
+    );
+
+    let export: Vec<Value> = admin
+        .get(&format!("/api/v1/projects/{pid}/export"))
+        .await
+        .text()
+        .await
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(export[0]["labels"][0]["value"], "neg");
+    assert!(export[0]["labels"][0]["duration_ms"].as_i64().is_some());
+}
+
+async fn item_html_is_shown_as_text(app: TestApp) {
+    let admin = app.admin().await;
+    let nasty = "<script>alert('x')</script><b>bold</b> & \"quotes\"";
+    let pid = app.project_with_items(&admin, 1, &[nasty]).await;
+    app.user_with_password("rex", Role::Rater, "rater password 1")
+        .await;
+    let browser = app.browser();
+    browser.login("rex", "rater password 1").await;
+    let page = browser
+        .get(&format!("/rate/{pid}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        select_text(&page, "#item-text").as_deref(),
+        Some(nasty),
+        "shown as the literal text"
+    );
+    let doc = scraper::Html::parse_document(&page);
+    let injected = doc
+        .select(&scraper::Selector::parse("#item-text script, #item-text b").unwrap())
+        .count();
+    assert_eq!(injected, 0, "no element was made from the item's text");
+    assert!(
+        !page.contains("<script>alert"),
+        "the raw tag never reaches the page"
+    );
+}
