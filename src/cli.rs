@@ -9,6 +9,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::{Config, DEFAULT_MAX_BODY_BYTES};
+use crate::domain::policy::Pool;
 use crate::domain::user::{validate_name, validate_password, Role};
 use crate::store::{Store, DEFAULT_DATABASE_URL};
 
@@ -62,6 +63,12 @@ pub enum UsersCommand {
         name: String,
         #[arg(long, value_enum)]
         role: Role,
+        /// Rater pool: generalist (default), expert or user
+        #[arg(long, default_value = "generalist")]
+        pool: String,
+        /// Expertise tags of an expert, comma-separated (e.g. radiology,oncology)
+        #[arg(long, value_delimiter = ',')]
+        expertise: Vec<String>,
         /// Read the password from the first line of standard input
         #[arg(long)]
         password_stdin: bool,
@@ -137,8 +144,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Users(UsersCommand::Add {
             name,
             role,
+            pool,
+            expertise,
             password_stdin,
-        }) => add_user(&open_store(url).await?, &name, role, password_stdin).await,
+        }) => {
+            let pool = Pool::parse(&pool)?;
+            let account = NewAccount {
+                name: &name,
+                role,
+                pool,
+                expertise: &expertise,
+            };
+            add_user(&open_store(url).await?, &account, password_stdin).await
+        }
         Command::Tokens(TokensCommand::Issue { name }) => {
             issue_token(&open_store(url).await?, &name).await
         }
@@ -178,13 +196,20 @@ async fn shutdown_signal() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
+/// A user to add from the command line.
+struct NewAccount<'a> {
+    name: &'a str,
+    role: Role,
+    pool: Pool,
+    expertise: &'a [String],
+}
+
 async fn add_user(
     store: &Store,
-    name: &str,
-    role: Role,
+    account: &NewAccount<'_>,
     password_stdin: bool,
 ) -> anyhow::Result<()> {
-    validate_name(name)?;
+    validate_name(account.name)?;
     let (password, generated) = if password_stdin {
         (read_password_line()?, false)
     } else {
@@ -192,8 +217,20 @@ async fn add_user(
     };
     validate_password(&password)?;
     let hash = hash_off_runtime(password.clone()).await?;
+    let expertise: Vec<String> = account
+        .expertise
+        .iter()
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+        .collect();
     let user = store
-        .create_user(name, role, Some(&hash))
+        .create_user_in_pool(
+            account.name,
+            account.role,
+            account.pool,
+            &expertise,
+            Some(&hash),
+        )
         .await
         .map_err(|e| anyhow::anyhow!("{}", e.public_message()))?;
     if generated {

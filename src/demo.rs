@@ -130,17 +130,14 @@ fn public(e: crate::error::AppError) -> anyhow::Error {
 }
 
 async fn create_demo_project(store: &Store, admin_id: i64) -> anyhow::Result<()> {
-    let spec = NewProject {
-        name: DEMO_PROJECT.into(),
-        kind: "single_choice".into(),
-        labels: vec!["positive".into(), "negative".into(), "neutral".into()],
-        overlap: 3,
-        instructions: "Read the review and pick the customer's overall sentiment. \
+    let spec = NewProject::simple(
+        DEMO_PROJECT,
+        &["positive", "negative", "neutral"],
+        3,
+        "Read the review and pick the customer's overall sentiment. \
             A review that only states facts, or balances praise and complaints, is neutral. \
-            Keys 1-3 pick a label; s skips."
-            .into(),
-        lease_seconds: 600,
-    }
+            Keys 1-3 pick a label; s skips.",
+    )
     .validate()?;
     let project = store
         .create_project(&spec, admin_id)
@@ -153,6 +150,7 @@ async fn create_demo_project(store: &Store, admin_id: i64) -> anyhow::Result<()>
             external_id: Some(format!("review-{:03}", i + 1)),
             data: review_data(text),
             gold: None,
+            priority: None,
             line: i + 1,
         })
         .collect();

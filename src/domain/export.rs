@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 #[derive(Debug, Clone, Serialize)]
 pub struct ExportLabel {
     pub rater: String,
+    pub pool: String,
     pub value: String,
     pub duration_ms: Option<i64>,
     pub created_at: i64,
@@ -27,6 +28,8 @@ pub struct ExportRow {
     /// The values tied for first place, when there is a tie.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tied: Vec<String>,
+    /// The experts' majority where experts labelled the item: the adjudicated answer.
+    pub adjudicated: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gold: Option<String>,
 }
@@ -87,6 +90,13 @@ impl ExportRow {
         gold: Option<String>,
     ) -> Self {
         let m = majority(labels.iter().map(|l| l.value.as_str()));
+        let adjudicated = majority(
+            labels
+                .iter()
+                .filter(|l| l.pool == "expert")
+                .map(|l| l.value.as_str()),
+        )
+        .label;
         ExportRow {
             id,
             external_id,
@@ -96,11 +106,12 @@ impl ExportRow {
             majority: m.label,
             agreement: m.agreement,
             tied: m.tied,
+            adjudicated,
             gold,
         }
     }
 
-    pub const CSV_HEADER: [&'static str; 8] = [
+    pub const CSV_HEADER: [&'static str; 9] = [
         "id",
         "external_id",
         "data",
@@ -108,15 +119,16 @@ impl ExportRow {
         "label_count",
         "majority",
         "agreement",
+        "adjudicated",
         "gold",
     ];
 
     /// The row as CSV fields; nested values are JSON text in their cell.
-    pub fn csv_fields(&self) -> [String; 8] {
+    pub fn csv_fields(&self) -> [String; 9] {
         let labels: Vec<Value> = self
             .labels
             .iter()
-            .map(|l| serde_json::json!({"rater": l.rater, "value": l.value}))
+            .map(|l| serde_json::json!({"rater": l.rater, "pool": l.pool, "value": l.value}))
             .collect();
         [
             self.id.to_string(),
@@ -128,6 +140,7 @@ impl ExportRow {
             self.agreement
                 .map(|a| format!("{a:.4}"))
                 .unwrap_or_default(),
+            self.adjudicated.clone().unwrap_or_default(),
             self.gold.clone().unwrap_or_default(),
         ]
     }

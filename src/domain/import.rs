@@ -16,6 +16,8 @@ pub struct NewItem {
     pub external_id: Option<String>,
     pub data: Map<String, Value>,
     pub gold: Option<String>,
+    /// Higher first when the project orders by priority (a model's uncertainty, say).
+    pub priority: Option<f64>,
     /// Line of the source file the item came from, for error messages after parsing.
     pub line: usize,
 }
@@ -159,13 +161,20 @@ fn item_from_json(value: Value, line: usize) -> Result<NewItem, Invalid> {
         Some(Value::String(s)) => Some(s),
         Some(_) => return Err(at_line(line, "\"gold\" must be a string")),
     };
+    let priority = match object.remove("priority") {
+        None | Some(Value::Null) => None,
+        Some(Value::Number(n)) => n.as_f64(),
+        Some(_) => return Err(at_line(line, "\"priority\" must be a number")),
+    };
     if let Some(unknown) = object.keys().next() {
         return Err(at_line(
             line,
-            format!("unknown field {unknown:?} (expected external_id, data, gold)"),
+            format!("unknown field {unknown:?} (expected external_id, data, gold, priority)"),
         ));
     }
-    new_item(external_id, data, gold, line)
+    let mut item = new_item(external_id, data, gold, line)?;
+    item.priority = priority;
+    Ok(item)
 }
 
 fn new_item(
@@ -186,6 +195,7 @@ fn new_item(
         external_id,
         data,
         gold: gold.filter(|g| !g.is_empty()),
+        priority: None,
         line,
     })
 }
@@ -214,7 +224,10 @@ fn parse_csv(text: &str) -> Result<Vec<NewItem>, Invalid> {
 }
 
 fn check_csv_headers(headers: &[String]) -> Result<(), Invalid> {
-    if headers.iter().all(|h| h == "external_id" || h == "gold") {
+    if headers
+        .iter()
+        .all(|h| h == "external_id" || h == "gold" || h == "priority")
+    {
         return Err(at_line(
             1,
             "the header names no data column (for example: external_id,text)",
@@ -239,16 +252,27 @@ fn item_from_csv_record(
     let mut data = Map::new();
     let mut external_id = None;
     let mut gold = None;
+    let mut priority = None;
     for (header, field) in headers.iter().zip(record.iter()) {
         match header.as_str() {
             "external_id" => external_id = Some(field.to_string()).filter(|s| !s.is_empty()),
             "gold" => gold = Some(field.to_string()),
+            "priority" if !field.trim().is_empty() => {
+                let value = field.trim().parse::<f64>().ok().filter(|p| p.is_finite());
+                priority =
+                    Some(value.ok_or_else(|| {
+                        at_line(line, format!("priority {field:?} is not a number"))
+                    })?);
+            }
+            "priority" => {}
             _ => {
                 data.insert(header.clone(), Value::String(field.to_string()));
             }
         }
     }
-    new_item(external_id, data, gold, line)
+    let mut item = new_item(external_id, data, gold, line)?;
+    item.priority = priority;
+    Ok(item)
 }
 
 fn csv_error(e: &csv::Error, fallback_line: usize) -> Invalid {

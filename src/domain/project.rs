@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::policy::{Policy, PolicyInput, Pool};
 use super::Invalid;
 
 /// The kind of answer a project asks for. Each kind parses and checks its own values,
@@ -42,19 +43,41 @@ pub struct NewProject {
     #[serde(default = "default_kind")]
     pub kind: String,
     pub labels: Vec<String>,
-    #[serde(default = "default_overlap")]
-    pub overlap: i64,
+    /// Generalist labels per item (the same as `pools.generalist`).
+    #[serde(default)]
+    pub overlap: Option<i64>,
     #[serde(default)]
     pub instructions: String,
     #[serde(default = "default_lease")]
     pub lease_seconds: i64,
+    #[serde(default)]
+    pub pools: Option<std::collections::BTreeMap<String, i64>>,
+    #[serde(default)]
+    pub expertise: Option<Vec<String>>,
+    #[serde(default)]
+    pub escalate_below: Option<f64>,
+    #[serde(default)]
+    pub expert_overlap: Option<i64>,
+    #[serde(default)]
+    pub min_overlap: Option<i64>,
+    #[serde(default)]
+    pub max_overlap: Option<i64>,
+    #[serde(default)]
+    pub order: Option<String>,
+    #[serde(default)]
+    pub seed: Option<i64>,
+    #[serde(default)]
+    pub gold_rate: Option<f64>,
+    #[serde(default)]
+    pub min_gold_accuracy: Option<f64>,
+    #[serde(default)]
+    pub gold_min_seen: Option<i64>,
+    #[serde(default)]
+    pub report_threshold: Option<i64>,
 }
 
 fn default_kind() -> String {
     "single_choice".into()
-}
-fn default_overlap() -> i64 {
-    1
 }
 fn default_lease() -> i64 {
     DEFAULT_LEASE_SECONDS
@@ -69,22 +92,67 @@ pub struct ProjectSpec {
     pub overlap: i64,
     pub instructions: String,
     pub lease_seconds: i64,
+    pub policy: Policy,
 }
 
 impl NewProject {
+    /// A plain project: one label set, `overlap` generalist labels per item.
+    pub fn simple(name: &str, labels: &[&str], overlap: i64, instructions: &str) -> NewProject {
+        NewProject {
+            name: name.into(),
+            kind: default_kind(),
+            labels: labels.iter().map(|l| l.to_string()).collect(),
+            overlap: Some(overlap),
+            instructions: instructions.into(),
+            lease_seconds: DEFAULT_LEASE_SECONDS,
+            pools: None,
+            expertise: None,
+            escalate_below: None,
+            expert_overlap: None,
+            min_overlap: None,
+            max_overlap: None,
+            order: None,
+            seed: None,
+            gold_rate: None,
+            min_gold_accuracy: None,
+            gold_min_seen: None,
+            report_threshold: None,
+        }
+    }
+
+    fn policy_input(&self) -> PolicyInput {
+        PolicyInput {
+            pools: self.pools.clone(),
+            expertise: self.expertise.clone(),
+            escalate_below: self.escalate_below,
+            expert_overlap: self.expert_overlap,
+            min_overlap: self.min_overlap,
+            max_overlap: self.max_overlap,
+            order: self.order.clone(),
+            seed: self.seed,
+            gold_rate: self.gold_rate,
+            min_gold_accuracy: self.min_gold_accuracy,
+            gold_min_seen: self.gold_min_seen,
+            report_threshold: self.report_threshold,
+        }
+    }
+
     pub fn validate(self) -> Result<ProjectSpec, Invalid> {
         let name = self.name.trim().to_string();
         if name.is_empty() || name.chars().count() > 200 {
             return Err(Invalid::new("name", "must be 1 to 200 characters"));
         }
         let kind = LabelKind::parse(&self.kind)?;
-        let labels = validate_labels(self.labels)?;
-        if !(1..=MAX_OVERLAP).contains(&self.overlap) {
-            return Err(Invalid::new(
-                "overlap",
-                format!("must be between 1 and {MAX_OVERLAP}"),
-            ));
+        if let Some(overlap) = self.overlap {
+            if !(1..=MAX_OVERLAP).contains(&overlap) {
+                return Err(Invalid::new(
+                    "overlap",
+                    format!("must be between 1 and {MAX_OVERLAP}"),
+                ));
+            }
         }
+        let policy = self.policy_input().validate(self.overlap)?;
+        let labels = validate_labels(self.labels)?;
         if !(1..=86_400).contains(&self.lease_seconds) {
             return Err(Invalid::new("lease_seconds", "must be between 1 and 86400"));
         }
@@ -95,9 +163,10 @@ impl NewProject {
             name,
             kind,
             labels,
-            overlap: self.overlap,
+            overlap: policy.pool_count(Pool::Generalist),
             instructions: self.instructions,
             lease_seconds: self.lease_seconds,
+            policy,
         })
     }
 }
@@ -138,6 +207,8 @@ pub struct Project {
     pub instructions: String,
     pub lease_seconds: i64,
     pub created_at: i64,
+    #[serde(flatten)]
+    pub policy: Policy,
 }
 
 impl Project {
@@ -189,14 +260,7 @@ mod tests {
     use super::*;
 
     fn new(labels: &[&str], overlap: i64) -> NewProject {
-        NewProject {
-            name: "p".into(),
-            kind: "single_choice".into(),
-            labels: labels.iter().map(|s| s.to_string()).collect(),
-            overlap,
-            instructions: String::new(),
-            lease_seconds: 600,
-        }
+        NewProject::simple("p", labels, overlap, "")
     }
 
     #[test]
@@ -220,6 +284,7 @@ mod tests {
             instructions: String::new(),
             lease_seconds: 600,
             created_at: 0,
+            policy: spec.policy,
         };
         assert_eq!(project.parse_value("pos").unwrap(), "pos");
         assert_eq!(project.parse_value("maybe").unwrap_err().field, "value");

@@ -49,7 +49,8 @@ pub struct User {
     pub id: i64,
     pub name: String,
     pub role: Role,
-    pub pool: String,
+    pub pool: super::policy::Pool,
+    pub expertise: Vec<String>,
     /// Stable pseudonymous id used in exports instead of the name.
     pub pseudonym: String,
 }
@@ -57,6 +58,11 @@ pub struct User {
 impl User {
     pub fn is_admin(&self) -> bool {
         self.role == Role::Admin
+    }
+
+    /// Whether this rater has every expertise tag a project asks for.
+    pub fn has_expertise(&self, wanted: &[String]) -> bool {
+        wanted.iter().all(|tag| self.expertise.contains(tag))
     }
 }
 

@@ -1,20 +1,25 @@
 //! Assignment: which item a rater gets next, held for them by a lease.
 //!
-//! An item is open to a rater when it still needs labels, the rater has neither labelled
-//! nor skipped it, and fewer than `needed` other raters hold a live lease on it. Asking
-//! again while a lease holds returns the same item; an expired lease frees its slot.
+//! An item is open to a rater when the rater's pool still wants labels on it, the rater has
+//! neither labelled nor skipped it, it is not held back for review, and fewer raters of that
+//! pool than it wants hold a live lease on it. Asking again while a lease holds returns the
+//! same item; an expired lease frees its slot. Gold questions are mixed in at the project's
+//! gold rate; they have no slots, since every rater may answer each of them once.
 //!
 //! Every write that changes an item's slots (a new lease, a label) first takes the item's
 //! write lock: SQLite's single writer (`BEGIN IMMEDIATE`) or a PostgreSQL row lock. So the
-//! count of labels plus live leases can never pass what the item needs.
+//! count of labels plus live leases can never pass what the item wants.
 
+use rand::Rng;
 use tracing::instrument;
 
 use super::items::ItemView;
 use super::{PgBackend, SqliteBackend, Store};
 use crate::domain::now_ms;
+use crate::domain::policy::Pool;
 use crate::domain::project::Project;
-use crate::error::Result;
+use crate::domain::user::User;
+use crate::error::{AppError, Result};
 
 const HELD_LEASE_SQL: &str = "SELECT le.item_id FROM leases le
     WHERE le.project_id = $1 AND le.rater_id = $2 AND le.expires_at > $3
@@ -25,40 +30,78 @@ const HELD_LEASE_SQL: &str = "SELECT le.item_id FROM leases le
 const RENEW_LEASE_SQL: &str =
     "UPDATE leases SET expires_at = $1 WHERE item_id = $2 AND rater_id = $3";
 
-/// Open items for a rater, first in import order. `$4` lists ids to pass over.
-const OPEN_ITEMS_WHERE: &str = "i.project_id = $1 AND i.needed > 0
+const NOT_SEEN_BY_RATER: &str = "NOT i.held
+      AND NOT EXISTS (SELECT 1 FROM labels l WHERE l.item_id = i.id AND l.rater_id = $2)
+      AND NOT EXISTS (SELECT 1 FROM skips s WHERE s.item_id = i.id AND s.rater_id = $2)";
+
+/// Gold questions this rater has not answered, in the project's seeded random order.
+const GOLD_SQL: &str = "SELECT i.id FROM items i
+    WHERE i.project_id = $1 AND i.is_gold AND $3 > 0 AND NOT i.held
       AND NOT EXISTS (SELECT 1 FROM labels l WHERE l.item_id = i.id AND l.rater_id = $2)
       AND NOT EXISTS (SELECT 1 FROM skips s WHERE s.item_id = i.id AND s.rater_id = $2)
-      AND i.needed > (SELECT count(*) FROM leases le
-                      WHERE le.item_id = i.id AND le.expires_at > $3 AND le.rater_id <> $2)";
+    ORDER BY i.random_key LIMIT 1";
 
-/// Slots left on one item for a rater, counted in a fresh statement.
-const FREE_SLOTS_SQL: &str = "SELECT i.needed - (SELECT count(*) FROM leases le
-        WHERE le.item_id = i.id AND le.expires_at > $2 AND le.rater_id <> $3)
-    FROM items i WHERE i.id = $1";
+const UPSERT_LEASE_SQL: &str =
+    "INSERT INTO leases (item_id, rater_id, project_id, leased_at, expires_at, pool)
+    VALUES ($1, $2, $3, $4, $5, $6)
+    ON CONFLICT (item_id, rater_id) DO UPDATE SET leased_at = excluded.leased_at,
+        expires_at = excluded.expires_at, pool = excluded.pool";
 
-const UPSERT_LEASE_SQL: &str = "INSERT INTO leases (item_id, rater_id, project_id, leased_at, expires_at)
-    VALUES ($1, $2, $3, $4, $5)
-    ON CONFLICT (item_id, rater_id) DO UPDATE SET leased_at = excluded.leased_at, expires_at = excluded.expires_at";
+/// Open items of the rater's pool. `$1` project, `$2` rater, `$3` now, `$4` pool.
+fn open_items_where(pool: Pool) -> String {
+    let need = pool.need_column();
+    format!(
+        "i.project_id = $1 AND i.{need} > 0 AND {NOT_SEEN_BY_RATER}
+      AND i.{need} > (SELECT count(*) FROM leases le
+                      WHERE le.item_id = i.id AND le.expires_at > $3 AND le.rater_id <> $2 AND le.pool = $4)"
+    )
+}
+
+/// Slots of the rater's pool left on one item, counted in a fresh statement.
+fn free_slots_sql(pool: Pool) -> String {
+    let need = pool.need_column();
+    format!(
+        "SELECT i.{need} - (SELECT count(*) FROM leases le
+            WHERE le.item_id = i.id AND le.expires_at > $2 AND le.rater_id <> $3 AND le.pool = $4)
+         FROM items i WHERE i.id = $1"
+    )
+}
 
 /// A request for the next item: who asks, in which project, at what time.
 struct Ask {
     project_id: i64,
     rater_id: i64,
+    pool: Pool,
     now: i64,
     expires_at: i64,
+    order: &'static str,
+    wants_gold: bool,
 }
 
 impl Store {
-    /// Leases the next item to a rater and returns it, or `None` when nothing is left for them.
-    #[instrument(skip_all, fields(project = project.id, rater = rater_id))]
-    pub async fn next_item(&self, project: &Project, rater_id: i64) -> Result<Option<ItemView>> {
+    /// Leases the next item to a rater and returns it, or `None` when nothing is left for
+    /// them. A paused rater, or an expert without the project's expertise, is refused.
+    #[instrument(skip_all, fields(project = project.id, rater = rater.id))]
+    pub async fn next_item(&self, project: &Project, rater: &User) -> Result<Option<ItemView>> {
+        if let Some(reason) = self.pause_reason(project.id, rater.id).await? {
+            return Err(AppError::Forbidden(reason));
+        }
+        if rater.pool == Pool::Expert && !rater.has_expertise(&project.policy.expertise) {
+            return Err(AppError::Forbidden(format!(
+                "this project needs the expertise: {}",
+                project.policy.expertise.join(", ")
+            )));
+        }
         let now = now_ms();
+        let gold_rate = project.policy.gold_rate;
         let ask = Ask {
             project_id: project.id,
-            rater_id,
+            rater_id: rater.id,
+            pool: rater.pool,
             now,
             expires_at: now + project.lease_seconds * 1000,
+            order: project.policy.order.sql(),
+            wants_gold: gold_rate > 0.0 && rand::thread_rng().gen::<f64>() < gold_rate,
         };
         let item_id = match self {
             Store::Sqlite(backend) => next_item_sqlite(backend, &ask).await?,
@@ -75,25 +118,29 @@ impl Store {
 async fn next_item_sqlite(backend: &SqliteBackend, ask: &Ask) -> Result<Option<i64>> {
     let _writer = backend.write_lock().await;
     let mut tx = backend.pool.begin_with("BEGIN IMMEDIATE").await?;
-    let held: Option<i64> = sqlx::query_scalar(HELD_LEASE_SQL)
-        .bind(ask.project_id)
-        .bind(ask.rater_id)
-        .bind(ask.now)
-        .fetch_optional(&mut *tx)
-        .await?;
-    if let Some(item_id) = held {
+    if let Some(item_id) = held_lease(&mut tx, ask).await? {
         renew(&mut tx, ask, item_id).await?;
         tx.commit().await?;
         return Ok(Some(item_id));
     }
-    let sql =
-        format!("SELECT i.id FROM items i WHERE {OPEN_ITEMS_WHERE} ORDER BY i.position LIMIT 1");
-    let candidate: Option<i64> = sqlx::query_scalar(&sql)
-        .bind(ask.project_id)
-        .bind(ask.rater_id)
-        .bind(ask.now)
-        .fetch_optional(&mut *tx)
-        .await?;
+    let mut candidate = None;
+    if ask.wants_gold {
+        candidate = gold_question(&mut tx, ask).await?;
+    }
+    if candidate.is_none() {
+        let sql = format!(
+            "SELECT i.id FROM items i WHERE {} ORDER BY {} LIMIT 1",
+            open_items_where(ask.pool),
+            ask.order
+        );
+        candidate = sqlx::query_scalar(&sql)
+            .bind(ask.project_id)
+            .bind(ask.rater_id)
+            .bind(ask.now)
+            .bind(ask.pool.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+    }
     if let Some(item_id) = candidate {
         lease(&mut tx, ask, item_id).await?;
     }
@@ -106,27 +153,32 @@ async fn next_item_sqlite(backend: &SqliteBackend, ask: &Ask) -> Result<Option<i
 /// fresh statement, which sees every lease committed before the lock was granted.
 async fn next_item_postgres(backend: &PgBackend, ask: &Ask) -> Result<Option<i64>> {
     let mut tx = backend.pool.begin().await?;
-    let held: Option<i64> = sqlx::query_scalar(HELD_LEASE_SQL)
-        .bind(ask.project_id)
-        .bind(ask.rater_id)
-        .bind(ask.now)
-        .fetch_optional(&mut *tx)
-        .await?;
-    if let Some(item_id) = held {
+    if let Some(item_id) = held_lease(&mut tx, ask).await? {
         renew(&mut tx, ask, item_id).await?;
         tx.commit().await?;
         return Ok(Some(item_id));
     }
+    if ask.wants_gold {
+        if let Some(item_id) = gold_question(&mut tx, ask).await? {
+            lease(&mut tx, ask, item_id).await?;
+            tx.commit().await?;
+            return Ok(Some(item_id));
+        }
+    }
     let sql = format!(
-        "SELECT i.id FROM items i WHERE {OPEN_ITEMS_WHERE} AND i.id <> ALL($4)
-         ORDER BY i.position LIMIT 1 FOR NO KEY UPDATE OF i SKIP LOCKED"
+        "SELECT i.id FROM items i WHERE {} AND i.id <> ALL($5)
+         ORDER BY {} LIMIT 1 FOR NO KEY UPDATE OF i SKIP LOCKED",
+        open_items_where(ask.pool),
+        ask.order
     );
+    let free_sql = free_slots_sql(ask.pool);
     let mut passed_over: Vec<i64> = Vec::new();
     loop {
         let candidate: Option<i64> = sqlx::query_scalar(&sql)
             .bind(ask.project_id)
             .bind(ask.rater_id)
             .bind(ask.now)
+            .bind(ask.pool.as_str())
             .bind(&passed_over)
             .fetch_optional(&mut *tx)
             .await?;
@@ -134,10 +186,11 @@ async fn next_item_postgres(backend: &PgBackend, ask: &Ask) -> Result<Option<i64
             tx.commit().await?;
             return Ok(None);
         };
-        let free: i64 = sqlx::query_scalar(FREE_SLOTS_SQL)
+        let free: i64 = sqlx::query_scalar(&free_sql)
             .bind(item_id)
             .bind(ask.now)
             .bind(ask.rater_id)
+            .bind(ask.pool.as_str())
             .fetch_one(&mut *tx)
             .await?;
         if free > 0 {
@@ -149,36 +202,69 @@ async fn next_item_postgres(backend: &PgBackend, ask: &Ask) -> Result<Option<i64
     }
 }
 
-async fn renew<'c, DB>(tx: &mut sqlx::Transaction<'c, DB>, ask: &Ask, item_id: i64) -> Result<()>
-where
-    DB: sqlx::Database,
-    for<'e> &'e mut DB::Connection: sqlx::Executor<'e, Database = DB>,
-    i64: sqlx::Type<DB> + for<'q> sqlx::Encode<'q, DB>,
-    for<'q> <DB as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
-{
-    sqlx::query(RENEW_LEASE_SQL)
-        .bind(ask.expires_at)
-        .bind(item_id)
-        .bind(ask.rater_id)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
+/// The statements below are the same on both backends; `sqlx::Executor` bounds let one
+/// body serve either transaction type.
+macro_rules! tx_fn {
+    ($(#[$doc:meta])* $name:ident($tx:ident, $ask:ident $(, $arg:ident: $ty:ty)*) -> $ret:ty $body:block) => {
+        $(#[$doc])*
+        async fn $name<'c, DB>($tx: &mut sqlx::Transaction<'c, DB>, $ask: &Ask $(, $arg: $ty)*) -> Result<$ret>
+        where
+            DB: sqlx::Database,
+            for<'e> &'e mut DB::Connection: sqlx::Executor<'e, Database = DB>,
+            i64: sqlx::Type<DB> + for<'q> sqlx::Encode<'q, DB> + for<'r> sqlx::Decode<'r, DB>,
+            for<'q> &'q str: sqlx::Type<DB> + sqlx::Encode<'q, DB>,
+            for<'q> <DB as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+            usize: sqlx::ColumnIndex<DB::Row>,
+        $body
+    };
 }
 
-async fn lease<'c, DB>(tx: &mut sqlx::Transaction<'c, DB>, ask: &Ask, item_id: i64) -> Result<()>
-where
-    DB: sqlx::Database,
-    for<'e> &'e mut DB::Connection: sqlx::Executor<'e, Database = DB>,
-    i64: sqlx::Type<DB> + for<'q> sqlx::Encode<'q, DB>,
-    for<'q> <DB as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
-{
-    sqlx::query(UPSERT_LEASE_SQL)
-        .bind(item_id)
-        .bind(ask.rater_id)
-        .bind(ask.project_id)
-        .bind(ask.now)
-        .bind(ask.expires_at)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
-}
+tx_fn!(
+    /// The item this rater already holds a live lease on, if any.
+    held_lease(tx, ask) -> Option<i64> {
+        Ok(sqlx::query_scalar(HELD_LEASE_SQL)
+            .bind(ask.project_id)
+            .bind(ask.rater_id)
+            .bind(ask.now)
+            .fetch_optional(&mut **tx)
+            .await?)
+    }
+);
+
+tx_fn!(
+    gold_question(tx, ask) -> Option<i64> {
+        Ok(sqlx::query_scalar(GOLD_SQL)
+            .bind(ask.project_id)
+            .bind(ask.rater_id)
+            .bind(1_i64)
+            .fetch_optional(&mut **tx)
+            .await?)
+    }
+);
+
+tx_fn!(
+    renew(tx, ask, item_id: i64) -> () {
+        sqlx::query(RENEW_LEASE_SQL)
+            .bind(ask.expires_at)
+            .bind(item_id)
+            .bind(ask.rater_id)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+);
+
+tx_fn!(
+    lease(tx, ask, item_id: i64) -> () {
+        sqlx::query(UPSERT_LEASE_SQL)
+            .bind(item_id)
+            .bind(ask.rater_id)
+            .bind(ask.project_id)
+            .bind(ask.now)
+            .bind(ask.expires_at)
+            .bind(ask.pool.as_str())
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+);

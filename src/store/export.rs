@@ -22,6 +22,7 @@ struct ItemRow {
 struct LabelRow {
     item_id: i64,
     pseudonym: String,
+    pool: String,
     value: String,
     duration_ms: Option<i64>,
     created_at: i64,
@@ -36,8 +37,9 @@ impl Store {
         include_gold: bool,
     ) -> Result<Vec<ExportRow>> {
         let items_sql = "SELECT id, external_id, data, gold FROM items
-                         WHERE project_id = $1 AND id > $2 ORDER BY id LIMIT $3";
-        let labels_sql = "SELECT l.item_id, u.pseudonym, l.value, l.duration_ms, l.created_at
+                         WHERE project_id = $1 AND id > $2 AND ($4 OR NOT is_gold) ORDER BY id LIMIT $3";
+        let labels_sql =
+            "SELECT l.item_id, u.pseudonym, l.pool, l.value, l.duration_ms, l.created_at
                           FROM labels l JOIN users u ON u.id = l.rater_id
                           WHERE l.project_id = $1 AND l.item_id > $2 AND l.item_id <= $3
                           ORDER BY l.item_id, l.id";
@@ -46,6 +48,7 @@ impl Store {
                 .bind(project_id)
                 .bind(after)
                 .bind(EXPORT_PAGE)
+                .bind(include_gold)
                 .fetch_all(pool)
                 .await?;
             let last = items.last().map(|i| i.id).unwrap_or(after);
@@ -71,6 +74,7 @@ fn assemble_rows(items: Vec<ItemRow>, labels: Vec<LabelRow>, include_gold: bool)
             while let Some(label) = labels.next_if(|l| l.item_id == item.id) {
                 mine.push(ExportLabel {
                     rater: label.pseudonym,
+                    pool: label.pool,
                     value: label.value,
                     duration_ms: label.duration_ms,
                     created_at: label.created_at,

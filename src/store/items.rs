@@ -9,6 +9,7 @@ use tracing::instrument;
 use super::{in_write_tx, on_pool, Store};
 use crate::domain::import::NewItem;
 use crate::domain::now_ms;
+use crate::domain::policy::random_key;
 use crate::domain::project::Project;
 use crate::error::{is_unique_violation, AppError, Result};
 
@@ -53,23 +54,32 @@ impl Store {
     pub async fn import_items(&self, project: &Project, items: &[NewItem]) -> Result<usize> {
         let now = now_ms();
         let position_sql = "SELECT coalesce(max(position), 0) FROM items WHERE project_id = $1";
-        let insert_sql =
-            "INSERT INTO items (project_id, external_id, data, gold, position, needed, created_at)
-                          VALUES ($1, $2, $3, $4, $5, $6, $7)";
+        let insert_sql = "INSERT INTO items (project_id, external_id, data, gold, position, created_at,
+                              need_generalist, need_expert, need_user, priority, random_key, is_gold)
+                          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+        let policy = &project.policy;
         in_write_tx!(self, tx, _lock => {
             let start: i64 = sqlx::query_scalar(position_sql)
                 .bind(project.id)
                 .fetch_one(&mut *tx)
                 .await?;
             for (offset, item) in items.iter().enumerate() {
+                let position = start + 1 + offset as i64;
+                let is_gold = item.gold.is_some() && policy.gold_rate > 0.0;
+                let needs = policy.initial_needs(is_gold);
                 let inserted = sqlx::query(insert_sql)
                     .bind(project.id)
                     .bind(item.external_id.as_deref())
                     .bind(Json(&item.data))
                     .bind(item.gold.as_deref())
-                    .bind(start + 1 + offset as i64)
-                    .bind(project.overlap)
+                    .bind(position)
                     .bind(now)
+                    .bind(needs.generalist)
+                    .bind(needs.expert)
+                    .bind(needs.user)
+                    .bind(item.priority)
+                    .bind(random_key(policy.seed, position))
+                    .bind(is_gold)
                     .execute(&mut *tx)
                     .await;
                 match inserted {

@@ -1,9 +1,10 @@
-//! Labels and skips.
+//! Labels, skips and problem reports.
 
 use tracing::instrument;
 
 use super::{in_write_tx, Store};
 use crate::domain::now_ms;
+use crate::domain::policy::{Policy, Pool};
 use crate::domain::project::Project;
 use crate::error::{is_unique_violation, AppError, Result};
 
@@ -12,73 +13,167 @@ use crate::error::{is_unique_violation, AppError, Result};
 pub struct NewLabel {
     pub item_id: i64,
     pub rater_id: i64,
+    pub pool: Pool,
     pub value: String,
     pub duration_ms: Option<i64>,
 }
 
+/// What a label did, for the caller to report.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LabelOutcome {
+    /// The item was a gold question; `Some(true)` when answered right.
+    pub gold_correct: Option<bool>,
+    /// The rater was paused by this answer, with the reason.
+    pub paused: Option<String>,
+    pub escalated: bool,
+}
+
 const LIVE_LEASES_OF_OTHERS_SQL: &str = "SELECT count(*) FROM leases
-    WHERE item_id = $1 AND rater_id <> $2 AND expires_at > $3";
+    WHERE item_id = $1 AND rater_id <> $2 AND expires_at > $3 AND pool = $4";
+
+const INSERT_LABEL_SQL: &str =
+    "INSERT INTO labels (project_id, item_id, rater_id, value, duration_ms, created_at, pool)
+     VALUES ($1, $2, $3, $4, $5, $6, $7)";
+
+const GOLD_RECORD_SQL: &str =
+    "INSERT INTO rater_states (project_id, rater_id, gold_seen, gold_correct)
+     VALUES ($1, $2, 1, $3)
+     ON CONFLICT (project_id, rater_id) DO UPDATE SET gold_seen = rater_states.gold_seen + 1,
+         gold_correct = rater_states.gold_correct + excluded.gold_correct
+     RETURNING gold_seen, gold_correct";
+
+#[derive(sqlx::FromRow)]
+struct ItemSlots {
+    need_generalist: i64,
+    need_expert: i64,
+    need_user: i64,
+    is_gold: bool,
+    gold: Option<String>,
+}
+
+impl ItemSlots {
+    fn need(&self, pool: Pool) -> i64 {
+        match pool {
+            Pool::Generalist => self.need_generalist,
+            Pool::Expert => self.need_expert,
+            Pool::User => self.need_user,
+        }
+    }
+}
+
+fn conflict_already_labelled(item_id: i64) -> AppError {
+    AppError::Conflict(format!("you have already labelled item {item_id}"))
+}
 
 impl Store {
     /// Records a label. The item's write lock is held while its slots are counted, so an
-    /// item never gets more labels than it needs and a rater never labels it twice.
+    /// item never gets more labels than it wants and a rater never labels it twice. A
+    /// generalist label may ask for more labels (dynamic overlap) or escalate the item to
+    /// the experts; a gold answer updates the rater's gold record and may pause them.
     #[instrument(skip_all, fields(project = project.id, item = label.item_id, rater = label.rater_id))]
-    pub async fn submit_label(&self, project: &Project, label: &NewLabel) -> Result<()> {
+    pub async fn submit_label(&self, project: &Project, label: &NewLabel) -> Result<LabelOutcome> {
         let now = now_ms();
-        in_write_tx!(self, tx, lock => {
-            let needed_sql = format!("SELECT needed FROM items WHERE id = $1 AND project_id = $2{lock}");
-            let needed: Option<i64> = sqlx::query_scalar(&needed_sql)
+        let policy = &project.policy;
+        let outcome = in_write_tx!(self, tx, lock => {
+            let slots_sql = format!(
+                "SELECT need_generalist, need_expert, need_user, is_gold, gold FROM items
+                 WHERE id = $1 AND project_id = $2{lock}"
+            );
+            let slots: Option<ItemSlots> = sqlx::query_as(&slots_sql)
                 .bind(label.item_id)
                 .bind(project.id)
                 .fetch_optional(&mut *tx)
                 .await?;
-            let Some(needed) = needed else {
+            let Some(slots) = slots else {
                 return Err(AppError::not_found("item"));
             };
             let others: i64 = sqlx::query_scalar(LIVE_LEASES_OF_OTHERS_SQL)
                 .bind(label.item_id)
                 .bind(label.rater_id)
                 .bind(now)
+                .bind(label.pool.as_str())
                 .fetch_one(&mut *tx)
                 .await?;
-            let inserted = sqlx::query(
-                "INSERT INTO labels (project_id, item_id, rater_id, value, duration_ms, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(project.id)
-            .bind(label.item_id)
-            .bind(label.rater_id)
-            .bind(&label.value)
-            .bind(label.duration_ms)
-            .bind(now)
-            .execute(&mut *tx)
-            .await;
+            let inserted = sqlx::query(INSERT_LABEL_SQL)
+                .bind(project.id)
+                .bind(label.item_id)
+                .bind(label.rater_id)
+                .bind(&label.value)
+                .bind(label.duration_ms)
+                .bind(now)
+                .bind(label.pool.as_str())
+                .execute(&mut *tx)
+                .await;
             match inserted {
-                Err(e) if is_unique_violation(&e) => {
-                    return Err(AppError::Conflict(format!(
-                        "you have already labelled item {}",
-                        label.item_id
-                    )));
-                }
+                Err(e) if is_unique_violation(&e) => return Err(conflict_already_labelled(label.item_id)),
                 other => other?,
             };
-            if needed - others <= 0 {
-                return Err(AppError::Conflict(format!(
-                    "item {} already has all the labels it needs (a hold on it may have expired and passed to another rater)",
-                    label.item_id
-                )));
-            }
-            sqlx::query("UPDATE items SET needed = needed - 1, label_count = label_count + 1 WHERE id = $1")
-                .bind(label.item_id)
-                .execute(&mut *tx)
-                .await?;
             sqlx::query("DELETE FROM leases WHERE item_id = $1 AND rater_id = $2")
                 .bind(label.item_id)
                 .bind(label.rater_id)
                 .execute(&mut *tx)
                 .await?;
+            let mut outcome = LabelOutcome::default();
+            if slots.is_gold {
+                let right = slots.gold.as_deref() == Some(label.value.as_str());
+                outcome.gold_correct = Some(right);
+                let (seen, correct): (i64, i64) = sqlx::query_as(GOLD_RECORD_SQL)
+                    .bind(project.id)
+                    .bind(label.rater_id)
+                    .bind(i64::from(right))
+                    .fetch_one(&mut *tx)
+                    .await?;
+                if let Some(reason) = policy.gold_pause_reason(seen, correct) {
+                    sqlx::query("UPDATE rater_states SET paused = TRUE, paused_reason = $1 WHERE project_id = $2 AND rater_id = $3")
+                        .bind(&reason)
+                        .bind(project.id)
+                        .bind(label.rater_id)
+                        .execute(&mut *tx)
+                        .await?;
+                    outcome.paused = Some(reason);
+                }
+            } else {
+                if slots.need(label.pool) - others <= 0 {
+                    return Err(AppError::Conflict(format!(
+                        "item {} already has all the labels it needs from your pool (a hold on it may have expired and passed to another rater)",
+                        label.item_id
+                    )));
+                }
+                let need = label.pool.need_column();
+                sqlx::query(&format!(
+                    "UPDATE items SET {need} = {need} - 1, label_count = label_count + 1 WHERE id = $1"
+                ))
+                .bind(label.item_id)
+                .execute(&mut *tx)
+                .await?;
+                if label.pool == Pool::Generalist {
+                    let values: Vec<String> = sqlx::query_scalar(
+                        "SELECT value FROM labels WHERE item_id = $1 AND pool = 'generalist' ORDER BY id",
+                    )
+                    .bind(label.item_id)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    let settlement = settle(policy, &values, slots.need_generalist - 1);
+                    if settlement.more_generalist > 0 {
+                        sqlx::query("UPDATE items SET need_generalist = need_generalist + $1 WHERE id = $2")
+                            .bind(settlement.more_generalist)
+                            .bind(label.item_id)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    if settlement.escalate_to_experts > 0 {
+                        sqlx::query("UPDATE items SET need_expert = need_expert + $1, escalated = TRUE WHERE id = $2")
+                            .bind(settlement.escalate_to_experts)
+                            .bind(label.item_id)
+                            .execute(&mut *tx)
+                            .await?;
+                        outcome.escalated = true;
+                    }
+                }
+            }
+            outcome
         });
-        Ok(())
+        Ok(outcome)
     }
 
     /// Records that a rater passes on an item: it is not offered to them again.
@@ -118,4 +213,77 @@ impl Store {
         });
         Ok(())
     }
+
+    /// A rater reports a problem with an item. The item is skipped for them, and after the
+    /// project's `report_threshold` reports it leaves the queue until an admin releases it.
+    /// Returns whether the item is now held back.
+    #[instrument(skip_all, fields(project = project.id, item = item_id, rater = rater_id))]
+    pub async fn report_item(
+        &self,
+        project: &Project,
+        item_id: i64,
+        rater_id: i64,
+        reason: &str,
+        note: Option<&str>,
+    ) -> Result<bool> {
+        self.skip_item(
+            project,
+            item_id,
+            rater_id,
+            Some(&format!("reported: {reason}")),
+        )
+        .await?;
+        let now = now_ms();
+        let threshold = project.policy.report_threshold;
+        Ok(in_write_tx!(self, tx, _lock => {
+            sqlx::query(
+                "INSERT INTO reports (item_id, rater_id, reason, note, created_at) VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (item_id, rater_id) DO NOTHING",
+            )
+            .bind(item_id)
+            .bind(rater_id)
+            .bind(reason)
+            .bind(note)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            let reports: i64 = sqlx::query_scalar("SELECT count(*) FROM reports WHERE item_id = $1")
+                .bind(item_id)
+                .fetch_one(&mut *tx)
+                .await?;
+            let held = threshold.is_some_and(|t| reports >= t);
+            sqlx::query("UPDATE items SET reports = $1, held = (held OR $2) WHERE id = $3")
+                .bind(reports)
+                .bind(held)
+                .bind(item_id)
+                .execute(&mut *tx)
+                .await?;
+            held
+        }))
+    }
+
+    /// An admin puts a held-back item into the queue again.
+    pub async fn release_item(&self, project_id: i64, item_id: i64) -> Result<()> {
+        let changed = in_write_tx!(self, tx, _lock => {
+            sqlx::query("UPDATE items SET held = FALSE WHERE id = $1 AND project_id = $2")
+                .bind(item_id)
+                .bind(project_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+        });
+        if changed == 0 {
+            return Err(AppError::not_found("item"));
+        }
+        Ok(())
+    }
+}
+
+fn settle(
+    policy: &Policy,
+    values: &[String],
+    still_wanted: i64,
+) -> crate::domain::policy::Settlement {
+    let refs: Vec<&str> = values.iter().map(String::as_str).collect();
+    policy.settle(&refs, still_wanted)
 }

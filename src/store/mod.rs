@@ -9,6 +9,7 @@ pub mod export;
 pub mod items;
 pub mod labels;
 pub mod projects;
+pub mod raters;
 pub mod sessions;
 pub mod users;
 

@@ -6,7 +6,11 @@ use tracing::instrument;
 
 use super::{on_pool, Store};
 use crate::domain::now_ms;
+use std::collections::BTreeMap;
+
+use crate::domain::policy::{Order, Policy, Pool};
 use crate::domain::project::{LabelKind, Progress, Project, ProjectSpec};
+use crate::domain::user::User;
 use crate::error::{AppError, Result};
 
 #[derive(FromRow)]
@@ -19,12 +23,45 @@ struct ProjectRow {
     instructions: String,
     lease_seconds: i64,
     created_at: i64,
+    pool_expert: i64,
+    pool_user: i64,
+    expertise: Json<Vec<String>>,
+    escalate_below: Option<f64>,
+    expert_overlap: i64,
+    min_overlap: Option<i64>,
+    max_overlap: Option<i64>,
+    item_order: String,
+    seed: i64,
+    gold_rate: f64,
+    min_gold_accuracy: Option<f64>,
+    gold_min_seen: i64,
+    report_threshold: Option<i64>,
 }
 
 impl ProjectRow {
     fn into_project(self) -> Result<Project> {
-        let kind = LabelKind::parse(&self.kind)
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("stored project {}: {e}", self.id)))?;
+        let stored = |e: crate::domain::Invalid| {
+            AppError::Internal(anyhow::anyhow!("stored project {}: {e}", self.id))
+        };
+        let kind = LabelKind::parse(&self.kind).map_err(stored)?;
+        let policy = Policy {
+            pools: BTreeMap::from([
+                (Pool::Generalist, self.overlap),
+                (Pool::Expert, self.pool_expert),
+                (Pool::User, self.pool_user),
+            ]),
+            expertise: self.expertise.0,
+            escalate_below: self.escalate_below,
+            expert_overlap: self.expert_overlap,
+            min_overlap: self.min_overlap,
+            max_overlap: self.max_overlap,
+            order: Order::parse(&self.item_order).map_err(stored)?,
+            seed: self.seed,
+            gold_rate: self.gold_rate,
+            min_gold_accuracy: self.min_gold_accuracy,
+            gold_min_seen: self.gold_min_seen,
+            report_threshold: self.report_threshold,
+        };
         Ok(Project {
             id: self.id,
             name: self.name,
@@ -34,12 +71,15 @@ impl ProjectRow {
             instructions: self.instructions,
             lease_seconds: self.lease_seconds,
             created_at: self.created_at,
+            policy,
         })
     }
 }
 
 const PROJECT_COLUMNS: &str =
-    "id, name, kind, labels, overlap, instructions, lease_seconds, created_at";
+    "id, name, kind, labels, overlap, instructions, lease_seconds, created_at,
+     pool_expert, pool_user, expertise, escalate_below, expert_overlap, min_overlap, max_overlap,
+     item_order, seed, gold_rate, min_gold_accuracy, gold_min_seen, report_threshold";
 
 /// A project with its progress, as lists show it.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -60,9 +100,13 @@ pub struct RaterProgress {
 impl Store {
     #[instrument(skip_all, fields(name = %spec.name))]
     pub async fn create_project(&self, spec: &ProjectSpec, created_by: i64) -> Result<Project> {
+        let policy = &spec.policy;
         let sql = format!(
-            "INSERT INTO projects (name, kind, labels, overlap, instructions, lease_seconds, created_by, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {PROJECT_COLUMNS}"
+            "INSERT INTO projects (name, kind, labels, overlap, instructions, lease_seconds, created_by, created_at,
+                 pool_expert, pool_user, expertise, escalate_below, expert_overlap, min_overlap, max_overlap,
+                 item_order, seed, gold_rate, min_gold_accuracy, gold_min_seen, report_threshold)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
+             RETURNING {PROJECT_COLUMNS}"
         );
         let row = on_pool!(self, pool => {
             sqlx::query_as::<_, ProjectRow>(&sql)
@@ -74,6 +118,19 @@ impl Store {
                 .bind(spec.lease_seconds)
                 .bind(created_by)
                 .bind(now_ms())
+                .bind(policy.pool_count(Pool::Expert))
+                .bind(policy.pool_count(Pool::User))
+                .bind(Json(&policy.expertise))
+                .bind(policy.escalate_below)
+                .bind(policy.expert_overlap)
+                .bind(policy.min_overlap)
+                .bind(policy.max_overlap)
+                .bind(policy.order.as_str())
+                .bind(policy.seed)
+                .bind(policy.gold_rate)
+                .bind(policy.min_gold_accuracy)
+                .bind(policy.gold_min_seen)
+                .bind(policy.report_threshold)
                 .fetch_one(pool)
                 .await?
         });
@@ -101,10 +158,10 @@ impl Store {
         let sql = "SELECT
                 count(*),
                 CAST(coalesce(sum(label_count), 0) AS BIGINT),
-                CAST(coalesce(sum(CASE WHEN needed = 0 THEN 1 ELSE 0 END), 0) AS BIGINT),
-                CAST(coalesce(sum(CASE WHEN needed > 0 AND label_count > 0 THEN 1 ELSE 0 END), 0) AS BIGINT),
+                CAST(coalesce(sum(CASE WHEN need_generalist + need_expert + need_user = 0 THEN 1 ELSE 0 END), 0) AS BIGINT),
+                CAST(coalesce(sum(CASE WHEN need_generalist + need_expert + need_user > 0 AND label_count > 0 THEN 1 ELSE 0 END), 0) AS BIGINT),
                 CAST(coalesce(sum(CASE WHEN label_count = 0 THEN 1 ELSE 0 END), 0) AS BIGINT)
-            FROM items WHERE project_id = $1";
+            FROM items WHERE project_id = $1 AND NOT is_gold";
         let raters_sql = "SELECT count(DISTINCT rater_id) FROM labels WHERE project_id = $1";
         let ((items, labels, complete, in_progress, untouched), raters) = on_pool!(self, pool => {
             let counts: (i64, i64, i64, i64, i64) =
@@ -135,20 +192,24 @@ impl Store {
     pub async fn rater_progress(
         &self,
         project_id: i64,
-        rater_id: i64,
+        rater: &User,
         since_ms: i64,
     ) -> Result<RaterProgress> {
+        let rater_id = rater.id;
         let labelled_sql = "SELECT count(*), CAST(coalesce(sum(CASE WHEN created_at >= $3 THEN 1 ELSE 0 END), 0) AS BIGINT)
                             FROM labels WHERE project_id = $1 AND rater_id = $2";
-        let left_sql = "SELECT count(*) FROM items i
-             WHERE i.project_id = $1 AND i.needed > 0
+        let left_sql = format!(
+            "SELECT count(*) FROM items i
+             WHERE i.project_id = $1 AND i.{} > 0 AND NOT i.held
                AND NOT EXISTS (SELECT 1 FROM labels l WHERE l.item_id = i.id AND l.rater_id = $2)
-               AND NOT EXISTS (SELECT 1 FROM skips s WHERE s.item_id = i.id AND s.rater_id = $2)";
+               AND NOT EXISTS (SELECT 1 FROM skips s WHERE s.item_id = i.id AND s.rater_id = $2)",
+            rater.pool.need_column()
+        );
         let ((total, today), left) = on_pool!(self, pool => {
             let labelled: (i64, i64) = sqlx::query_as(labelled_sql)
                 .bind(project_id).bind(rater_id).bind(since_ms)
                 .fetch_one(pool).await?;
-            let left: i64 = sqlx::query_scalar(left_sql)
+            let left: i64 = sqlx::query_scalar(&left_sql)
                 .bind(project_id).bind(rater_id)
                 .fetch_one(pool).await?;
             (labelled, left)

@@ -1,10 +1,12 @@
 //! Users and API tokens.
 
+use sqlx::types::Json;
 use sqlx::FromRow;
 use tracing::instrument;
 
 use super::{on_pool, Store};
 use crate::domain::now_ms;
+use crate::domain::policy::Pool;
 use crate::domain::user::{Role, User};
 use crate::error::{is_unique_violation, AppError, Result};
 
@@ -14,6 +16,7 @@ struct UserRow {
     name: String,
     role: String,
     pool: String,
+    expertise: Json<Vec<String>>,
     pseudonym: String,
 }
 
@@ -23,11 +26,14 @@ impl UserRow {
             .role
             .parse()
             .map_err(|e| AppError::Internal(anyhow::anyhow!("stored user {}: {e}", self.id)))?;
+        let pool = Pool::parse(&self.pool)
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("stored user {}: {e}", self.id)))?;
         Ok(User {
             id: self.id,
             name: self.name,
             role,
-            pool: self.pool,
+            pool,
+            expertise: self.expertise.0,
             pseudonym: self.pseudonym,
         })
     }
@@ -39,7 +45,7 @@ pub struct Credentials {
     pub password_hash: Option<String>,
 }
 
-const USER_COLUMNS: &str = "id, name, role, pool, pseudonym";
+const USER_COLUMNS: &str = "id, name, role, pool, expertise, pseudonym";
 
 impl Store {
     /// Creates a user; a taken name is a conflict.
@@ -50,14 +56,30 @@ impl Store {
         role: Role,
         password_hash: Option<&str>,
     ) -> Result<User> {
+        self.create_user_in_pool(name, role, Pool::Generalist, &[], password_hash)
+            .await
+    }
+
+    /// Creates a user in a rater pool, with expertise tags (for experts).
+    pub async fn create_user_in_pool(
+        &self,
+        name: &str,
+        role: Role,
+        rater_pool: Pool,
+        expertise: &[String],
+        password_hash: Option<&str>,
+    ) -> Result<User> {
         let pseudonym = crate::auth::new_pseudonym();
+        let sql = format!(
+            "INSERT INTO users (name, role, pool, expertise, password_hash, pseudonym, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {USER_COLUMNS}"
+        );
         let result = on_pool!(self, pool => {
-            sqlx::query_as::<_, UserRow>(
-                "INSERT INTO users (name, role, password_hash, pseudonym, created_at)
-                 VALUES ($1, $2, $3, $4, $5) RETURNING id, name, role, pool, pseudonym",
-            )
+            sqlx::query_as::<_, UserRow>(&sql)
             .bind(name)
             .bind(role.as_str())
+            .bind(rater_pool.as_str())
+            .bind(Json(expertise))
             .bind(password_hash)
             .bind(&pseudonym)
             .bind(now_ms())
@@ -131,7 +153,7 @@ impl Store {
 
     /// Finds the user an API token (given by its hash) belongs to.
     pub async fn user_by_token_hash(&self, token_hash: &str) -> Result<Option<User>> {
-        let sql = "SELECT u.id, u.name, u.role, u.pool, u.pseudonym
+        let sql = "SELECT u.id, u.name, u.role, u.pool, u.expertise, u.pseudonym
                    FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1";
         let row = on_pool!(self, pool => {
             sqlx::query_as::<_, UserRow>(sql).bind(token_hash).fetch_optional(pool).await?

@@ -152,7 +152,7 @@ async fn hundred_raters_on_two_processes_keep_the_invariants(app: TestApp) {
         "every item ended with exactly `overlap` labels"
     );
     let counters_off = app
-        .count("SELECT count(*) FROM items i WHERE label_count <> (SELECT count(*) FROM labels l WHERE l.item_id = i.id) OR needed <> 0")
+        .count("SELECT count(*) FROM items i WHERE label_count <> (SELECT count(*) FROM labels l WHERE l.item_id = i.id) OR need_generalist <> 0")
         .await;
     assert_eq!(
         counters_off, 0,

@@ -121,6 +121,7 @@ async fn csv_export_has_a_row_per_item(app: TestApp) {
             "label_count",
             "majority",
             "agreement",
+            "adjudicated",
             "gold"
         ]
     );

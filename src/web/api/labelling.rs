@@ -19,7 +19,7 @@ pub async fn next_item(
     Path(pid): Path<i64>,
 ) -> Result<Response> {
     let project = state.store.project(pid).await?;
-    Ok(match state.store.next_item(&project, rater.id).await? {
+    Ok(match state.store.next_item(&project, &rater).await? {
         Some(item) => Json(json!({ "item": item })).into_response(),
         None => empty(StatusCode::NO_CONTENT),
     })
@@ -54,6 +54,7 @@ pub async fn submit_label(
     let label = NewLabel {
         item_id: iid,
         rater_id: rater.id,
+        pool: rater.pool,
         value,
         duration_ms: check_duration(body.duration_ms)?,
     };

@@ -7,6 +7,7 @@ pub use items::import_bytes;
 pub use labelling::check_duration;
 mod labelling;
 mod projects;
+mod raters;
 
 use axum::routing::{get, post};
 use axum::Router;
@@ -30,6 +31,20 @@ pub fn router() -> Router<AppState> {
         .route(
             "/projects/{pid}/items/{iid}/skip",
             post(labelling::skip_item),
+        )
+        .route(
+            "/projects/{pid}/items/{iid}/report",
+            post(raters::report_item),
+        )
+        .route(
+            "/projects/{pid}/items/{iid}/release",
+            post(raters::release_item),
+        )
+        .route("/projects/{pid}/queue", get(raters::queue))
+        .route("/projects/{pid}/raters", get(raters::raters))
+        .route(
+            "/projects/{pid}/raters/{rid}/unpause",
+            post(raters::unpause),
         )
         .route("/projects/{pid}/export", get(export::export_project))
         .layer(axum::middleware::from_fn(guard_cookie_writes))

@@ -96,14 +96,11 @@ impl ProjectForm {
             .filter(|l| !l.is_empty())
             .map(String::from)
             .collect();
-        Ok(NewProject {
-            name: self.name.clone(),
-            kind: "single_choice".into(),
-            labels,
-            overlap,
-            instructions: self.instructions.clone(),
-            lease_seconds: minutes.saturating_mul(60),
-        })
+        let labels: Vec<String> = labels;
+        let label_refs: Vec<&str> = labels.iter().map(String::as_str).collect();
+        let mut project = NewProject::simple(&self.name, &label_refs, overlap, &self.instructions);
+        project.lease_seconds = minutes.saturating_mul(60);
+        Ok(project)
     }
 }
 

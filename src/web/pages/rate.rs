@@ -59,10 +59,7 @@ pub async fn home(
     let since = start_of_day_utc(now_ms());
     let (mut open, mut finished) = (Vec::new(), Vec::new());
     for project in state.store.projects().await? {
-        let progress = state
-            .store
-            .rater_progress(project.id, user.id, since)
-            .await?;
+        let progress = state.store.rater_progress(project.id, &user, since).await?;
         let work = ProjectWork { project, progress };
         if work.progress.left > 0 {
             open.push(work);
@@ -112,11 +109,11 @@ pub async fn labelling_page(
     Path(pid): Path<i64>,
 ) -> Result<Response> {
     let project = state.store.project(pid).await?;
-    let next = state.store.next_item(&project, rater.id).await?;
+    let next = state.store.next_item(&project, &rater).await?;
     let now = now_ms();
     let progress = state
         .store
-        .rater_progress(pid, rater.id, start_of_day_utc(now))
+        .rater_progress(pid, &rater, start_of_day_utc(now))
         .await?;
     let layout = layout(&session, rater).await?;
     let Some(item) = next else {
@@ -170,6 +167,7 @@ pub async fn submit_label(
     let label = NewLabel {
         item_id: iid,
         rater_id: rater.id,
+        pool: rater.pool,
         value,
         duration_ms: check_duration(duration_ms)?,
     };

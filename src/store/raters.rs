@@ -1,0 +1,148 @@
+//! Raters within a project: gold records and pauses; and the queue by state and pool.
+
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+use super::{in_write_tx, on_pool, Store};
+use crate::domain::now_ms;
+use crate::domain::policy::Pool;
+use crate::error::{AppError, Result};
+
+/// A rater's standing in one project, as admins see it.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct RaterStanding {
+    pub rater_id: i64,
+    pub name: String,
+    pub pool: String,
+    pub labels: i64,
+    pub gold_seen: i64,
+    pub gold_correct: i64,
+    pub paused: bool,
+    pub paused_reason: Option<String>,
+}
+
+/// Items of one pool by state.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PoolQueue {
+    pub needs_labels: i64,
+    pub leased: i64,
+    pub done: i64,
+}
+
+/// Items of a project by state, overall and per pool.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Queue {
+    pub needs_labels: i64,
+    pub leased: i64,
+    pub escalated: i64,
+    pub reported: i64,
+    pub done: i64,
+    pub gold: i64,
+    pub pools: BTreeMap<Pool, PoolQueue>,
+}
+
+impl Store {
+    /// Why a rater is paused in a project, if they are.
+    pub async fn pause_reason(&self, project_id: i64, rater_id: i64) -> Result<Option<String>> {
+        let row: Option<Option<String>> = on_pool!(self, pool => {
+            sqlx::query_scalar("SELECT paused_reason FROM rater_states WHERE project_id = $1 AND rater_id = $2 AND paused")
+                .bind(project_id)
+                .bind(rater_id)
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(row.map(|reason| reason.unwrap_or_else(|| "paused by an admin".into())))
+    }
+
+    /// Lifts a pause; the gold record starts again so the rater gets a fresh chance.
+    pub async fn unpause_rater(&self, project_id: i64, rater_id: i64) -> Result<()> {
+        let changed = in_write_tx!(self, tx, _lock => {
+            sqlx::query(
+                "UPDATE rater_states SET paused = FALSE, paused_reason = NULL, gold_seen = 0, gold_correct = 0
+                 WHERE project_id = $1 AND rater_id = $2 AND paused",
+            )
+            .bind(project_id)
+            .bind(rater_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+        });
+        if changed == 0 {
+            return Err(AppError::NotFound(
+                "that rater is not paused in this project".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Every rater who has worked on or been paused in a project.
+    pub async fn rater_standings(&self, project_id: i64) -> Result<Vec<RaterStanding>> {
+        let sql = "SELECT u.id AS rater_id, u.name, u.pool,
+                (SELECT count(*) FROM labels l WHERE l.project_id = $1 AND l.rater_id = u.id) AS labels,
+                coalesce(rs.gold_seen, 0) AS gold_seen, coalesce(rs.gold_correct, 0) AS gold_correct,
+                coalesce(rs.paused, FALSE) AS paused, rs.paused_reason
+            FROM users u LEFT JOIN rater_states rs ON rs.rater_id = u.id AND rs.project_id = $1
+            WHERE u.role = 'rater' AND (rs.rater_id IS NOT NULL
+                OR EXISTS (SELECT 1 FROM labels l WHERE l.project_id = $1 AND l.rater_id = u.id))
+            ORDER BY u.name";
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as::<_, RaterStanding>(sql).bind(project_id).fetch_all(pool).await?
+        }))
+    }
+
+    /// Counts the project's items by state, overall and per pool.
+    pub async fn queue(&self, project_id: i64) -> Result<Queue> {
+        let now = now_ms();
+        let overall_sql = "SELECT
+                CAST(coalesce(sum(CASE WHEN NOT held AND NOT is_gold AND need_generalist + need_expert + need_user > 0 THEN 1 ELSE 0 END), 0) AS BIGINT),
+                CAST(coalesce(sum(CASE WHEN escalated AND need_expert > 0 AND NOT held THEN 1 ELSE 0 END), 0) AS BIGINT),
+                CAST(coalesce(sum(CASE WHEN held THEN 1 ELSE 0 END), 0) AS BIGINT),
+                CAST(coalesce(sum(CASE WHEN NOT held AND NOT is_gold AND need_generalist + need_expert + need_user = 0 THEN 1 ELSE 0 END), 0) AS BIGINT),
+                CAST(coalesce(sum(CASE WHEN is_gold THEN 1 ELSE 0 END), 0) AS BIGINT)
+            FROM items WHERE project_id = $1";
+        let leased_sql =
+            "SELECT count(DISTINCT item_id) FROM leases WHERE project_id = $1 AND expires_at > $2";
+        let (overall, leased): ((i64, i64, i64, i64, i64), i64) = on_pool!(self, pool => {
+            let overall = sqlx::query_as(overall_sql).bind(project_id).fetch_one(pool).await?;
+            let leased = sqlx::query_scalar(leased_sql).bind(project_id).bind(now).fetch_one(pool).await?;
+            (overall, leased)
+        });
+        let mut queue = Queue {
+            needs_labels: overall.0,
+            leased,
+            escalated: overall.1,
+            reported: overall.2,
+            done: overall.3,
+            gold: overall.4,
+            pools: BTreeMap::new(),
+        };
+        for p in Pool::ALL {
+            queue
+                .pools
+                .insert(p, self.pool_queue(project_id, p, now).await?);
+        }
+        Ok(queue)
+    }
+
+    async fn pool_queue(&self, project_id: i64, p: Pool, now: i64) -> Result<PoolQueue> {
+        let need = p.need_column();
+        let sql = format!(
+            "SELECT
+                CAST(coalesce(sum(CASE WHEN {need} > 0 AND NOT held AND NOT is_gold THEN 1 ELSE 0 END), 0) AS BIGINT),
+                CAST(coalesce(sum(CASE WHEN {need} = 0 AND NOT is_gold
+                    AND EXISTS (SELECT 1 FROM labels l WHERE l.item_id = items.id AND l.pool = $2) THEN 1 ELSE 0 END), 0) AS BIGINT)
+             FROM items WHERE project_id = $1"
+        );
+        let leased_sql = "SELECT count(DISTINCT item_id) FROM leases WHERE project_id = $1 AND expires_at > $2 AND pool = $3";
+        let ((needs_labels, done), leased): ((i64, i64), i64) = on_pool!(self, pool => {
+            let counts = sqlx::query_as(&sql).bind(project_id).bind(p.as_str()).fetch_one(pool).await?;
+            let leased = sqlx::query_scalar(leased_sql).bind(project_id).bind(now).bind(p.as_str()).fetch_one(pool).await?;
+            (counts, leased)
+        });
+        Ok(PoolQueue {
+            needs_labels,
+            leased,
+            done,
+        })
+    }
+}
