@@ -94,6 +94,26 @@ async fn users_and_tokens_from_the_command_line(app: TestApp) {
         StatusCode::SEE_OTHER
     );
 
+    let out = tally(
+        &url,
+        &[
+            "users",
+            "add",
+            "doc",
+            "--role",
+            "rater",
+            "--pool",
+            "expert",
+            "--expertise",
+            "radiology,oncology",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let doc = app.store.user_by_name("doc").await.unwrap().unwrap();
+    assert_eq!(doc.pool, tally::domain::policy::Pool::Expert);
+    assert_eq!(doc.expertise, ["radiology", "oncology"]);
+
     let out = tally(&url, &["tokens", "issue", "olga"], None);
     assert!(out.status.success());
     let stdout = text(&out.stdout);

@@ -10,6 +10,7 @@ use futures::FutureExt;
 use reqwest::redirect::Policy;
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
+use tally::domain::policy::Pool;
 use tally::domain::user::Role;
 use tally::{Config, Store};
 
@@ -182,9 +183,19 @@ impl TestApp {
 
     /// A user with an API token, made straight in the store (no password hashing).
     pub async fn user_with_token(&self, name: &str, role: Role) -> Api {
+        self.pool_member(name, role, Pool::Generalist, &[]).await
+    }
+
+    /// A rater of a given pool with expertise tags.
+    pub async fn pool_rater(&self, name: &str, pool: Pool, expertise: &[&str]) -> Api {
+        self.pool_member(name, Role::Rater, pool, expertise).await
+    }
+
+    async fn pool_member(&self, name: &str, role: Role, pool: Pool, expertise: &[&str]) -> Api {
+        let tags: Vec<String> = expertise.iter().map(|t| t.to_string()).collect();
         let user = self
             .store
-            .create_user(name, role, None)
+            .create_user_in_pool(name, role, pool, &tags, None)
             .await
             .expect("create user");
         let (token, hash) = tally::auth::new_api_token();
@@ -234,6 +245,30 @@ impl TestApp {
             Store::Sqlite(b) => sqlx::query_scalar(sql).fetch_one(&b.pool).await.expect(sql),
             Store::Postgres(b) => sqlx::query_scalar(sql).fetch_one(&b.pool).await.expect(sql),
         }
+    }
+
+    /// Creates a project from a JSON body and imports items; returns its id.
+    pub async fn project_from(&self, admin: &Api, body: Value, items: Value) -> i64 {
+        let created = admin.post_json("/api/v1/projects", &body).await;
+        assert_eq!(
+            created.status(),
+            StatusCode::CREATED,
+            "{:?}",
+            created.text().await
+        );
+        let pid = created.json::<Value>().await.expect("json")["id"]
+            .as_i64()
+            .expect("id");
+        let imported = admin
+            .post_json(&format!("/api/v1/projects/{pid}/items"), &items)
+            .await;
+        assert_eq!(
+            imported.status(),
+            StatusCode::CREATED,
+            "{:?}",
+            imported.text().await
+        );
+        pid
     }
 
     /// Creates a project through the API and imports `texts` as items.

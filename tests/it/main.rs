@@ -10,4 +10,5 @@ mod export;
 mod import;
 mod labelling;
 mod pages;
+mod policies;
 mod projects;
