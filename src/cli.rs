@@ -185,10 +185,13 @@ async fn serve(store: Store, args: &ServeArgs) -> anyhow::Result<()> {
     let app = crate::web::app(crate::web::AppState::new(store, config_from(args)));
     println!("listening on http://{addr}");
     std::io::stdout().flush().ok();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("server stopped")?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .context("server stopped")?;
     Ok(())
 }
 

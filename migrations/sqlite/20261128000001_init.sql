@@ -31,7 +31,7 @@ CREATE TABLE projects (
     name          TEXT    NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
     kind          TEXT    NOT NULL CHECK (kind IN ('single_choice')),
     labels        TEXT    NOT NULL,
-    overlap       INTEGER NOT NULL CHECK (overlap BETWEEN 1 AND 100),
+    overlap       INTEGER NOT NULL CHECK (overlap BETWEEN 0 AND 100),
     instructions  TEXT    NOT NULL DEFAULT '',
     lease_seconds INTEGER NOT NULL DEFAULT 600 CHECK (lease_seconds BETWEEN 1 AND 86400),
     created_by    INTEGER REFERENCES users(id) ON DELETE SET NULL,

@@ -3,6 +3,7 @@
 
 pub mod export;
 pub mod import;
+pub mod links;
 pub mod policy;
 pub mod project;
 pub mod user;

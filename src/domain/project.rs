@@ -74,6 +74,25 @@ pub struct NewProject {
     pub gold_min_seen: Option<i64>,
     #[serde(default)]
     pub report_threshold: Option<i64>,
+    #[serde(default)]
+    pub open_link: Option<bool>,
+    #[serde(default)]
+    pub completion_url: Option<String>,
+    #[serde(default)]
+    pub completion_after: Option<i64>,
+    #[serde(default)]
+    pub completion_code: Option<String>,
+}
+
+/// How the product's own users reach a project.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct UserLinks {
+    /// Whether anyone with the open link may rate, under a pseudonymous identity.
+    pub open_link: bool,
+    /// Where a user is sent after `completion_after` items (a crowd platform's page).
+    pub completion_url: Option<String>,
+    pub completion_after: Option<i64>,
+    pub completion_code: Option<String>,
 }
 
 fn default_kind() -> String {
@@ -93,6 +112,7 @@ pub struct ProjectSpec {
     pub instructions: String,
     pub lease_seconds: i64,
     pub policy: Policy,
+    pub links: UserLinks,
 }
 
 impl NewProject {
@@ -117,7 +137,49 @@ impl NewProject {
             min_gold_accuracy: None,
             gold_min_seen: None,
             report_threshold: None,
+            open_link: None,
+            completion_url: None,
+            completion_after: None,
+            completion_code: None,
         }
+    }
+
+    fn user_links(&self) -> Result<UserLinks, Invalid> {
+        if let Some(url) = &self.completion_url {
+            let ok_scheme = url.starts_with("https://") || url.starts_with("http://");
+            if !ok_scheme || url.len() > 2000 || url.chars().any(char::is_whitespace) {
+                return Err(Invalid::new(
+                    "completion_url",
+                    "must be an http(s) URL without spaces",
+                ));
+            }
+        }
+        if self
+            .completion_code
+            .as_ref()
+            .is_some_and(|c| c.is_empty() || c.len() > 200)
+        {
+            return Err(Invalid::new(
+                "completion_code",
+                "must be 1 to 200 characters",
+            ));
+        }
+        match self.completion_after {
+            Some(n) if n < 1 => return Err(Invalid::new("completion_after", "must be at least 1")),
+            Some(_) if self.completion_url.is_none() && self.completion_code.is_none() => {
+                return Err(Invalid::new(
+                    "completion_after",
+                    "give a completion_url or a completion_code",
+                ));
+            }
+            _ => {}
+        }
+        Ok(UserLinks {
+            open_link: self.open_link.unwrap_or(false),
+            completion_url: self.completion_url.clone(),
+            completion_after: self.completion_after,
+            completion_code: self.completion_code.clone(),
+        })
     }
 
     fn policy_input(&self) -> PolicyInput {
@@ -152,6 +214,7 @@ impl NewProject {
             }
         }
         let policy = self.policy_input().validate(self.overlap)?;
+        let links = self.user_links()?;
         let labels = validate_labels(self.labels)?;
         if !(1..=86_400).contains(&self.lease_seconds) {
             return Err(Invalid::new("lease_seconds", "must be between 1 and 86400"));
@@ -167,6 +230,7 @@ impl NewProject {
             instructions: self.instructions,
             lease_seconds: self.lease_seconds,
             policy,
+            links,
         })
     }
 }
@@ -209,6 +273,14 @@ pub struct Project {
     pub created_at: i64,
     #[serde(flatten)]
     pub policy: Policy,
+    #[serde(flatten)]
+    pub links: UserLinks,
+    /// Key of signed user links (admins only ever see projects).
+    pub link_secret: String,
+    /// Path of the open link, when the project has one.
+    pub open_link_url: Option<String>,
+    #[serde(skip)]
+    pub open_token: String,
 }
 
 impl Project {
@@ -285,6 +357,10 @@ mod tests {
             lease_seconds: 600,
             created_at: 0,
             policy: spec.policy,
+            links: spec.links,
+            link_secret: String::new(),
+            open_link_url: None,
+            open_token: String::new(),
         };
         assert_eq!(project.parse_value("pos").unwrap(), "pos");
         assert_eq!(project.parse_value("maybe").unwrap_err().field, "value");

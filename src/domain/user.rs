@@ -53,11 +53,18 @@ pub struct User {
     pub expertise: Vec<String>,
     /// Stable pseudonymous id used in exports instead of the name.
     pub pseudonym: String,
+    /// A user-pool account made by a project's link works on that project only.
+    pub scope_project: Option<i64>,
 }
 
 impl User {
     pub fn is_admin(&self) -> bool {
         self.role == Role::Admin
+    }
+
+    /// Whether this user may work on a project at all.
+    pub fn may_work_on(&self, project_id: i64) -> bool {
+        self.scope_project.is_none_or(|p| p == project_id)
     }
 
     /// Whether this rater has every expertise tag a project asks for.

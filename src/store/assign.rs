@@ -83,6 +83,11 @@ impl Store {
     /// them. A paused rater, or an expert without the project's expertise, is refused.
     #[instrument(skip_all, fields(project = project.id, rater = rater.id))]
     pub async fn next_item(&self, project: &Project, rater: &User) -> Result<Option<ItemView>> {
+        if !rater.may_work_on(project.id) {
+            return Err(AppError::Forbidden(
+                "this account works on another project".into(),
+            ));
+        }
         if let Some(reason) = self.pause_reason(project.id, rater.id).await? {
             return Err(AppError::Forbidden(reason));
         }

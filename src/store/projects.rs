@@ -8,8 +8,9 @@ use super::{on_pool, Store};
 use crate::domain::now_ms;
 use std::collections::BTreeMap;
 
+use crate::auth::random_hex;
 use crate::domain::policy::{Order, Policy, Pool};
-use crate::domain::project::{LabelKind, Progress, Project, ProjectSpec};
+use crate::domain::project::{LabelKind, Progress, Project, ProjectSpec, UserLinks};
 use crate::domain::user::User;
 use crate::error::{AppError, Result};
 
@@ -36,6 +37,12 @@ struct ProjectRow {
     min_gold_accuracy: Option<f64>,
     gold_min_seen: i64,
     report_threshold: Option<i64>,
+    link_secret: String,
+    open_link: bool,
+    open_token: String,
+    completion_url: Option<String>,
+    completion_after: Option<i64>,
+    completion_code: Option<String>,
 }
 
 impl ProjectRow {
@@ -72,6 +79,17 @@ impl ProjectRow {
             lease_seconds: self.lease_seconds,
             created_at: self.created_at,
             policy,
+            links: UserLinks {
+                open_link: self.open_link,
+                completion_url: self.completion_url,
+                completion_after: self.completion_after,
+                completion_code: self.completion_code,
+            },
+            link_secret: self.link_secret,
+            open_link_url: self
+                .open_link
+                .then(|| format!("/u/{}/open/{}", self.id, self.open_token)),
+            open_token: self.open_token,
         })
     }
 }
@@ -79,7 +97,8 @@ impl ProjectRow {
 const PROJECT_COLUMNS: &str =
     "id, name, kind, labels, overlap, instructions, lease_seconds, created_at,
      pool_expert, pool_user, expertise, escalate_below, expert_overlap, min_overlap, max_overlap,
-     item_order, seed, gold_rate, min_gold_accuracy, gold_min_seen, report_threshold";
+     item_order, seed, gold_rate, min_gold_accuracy, gold_min_seen, report_threshold,
+     link_secret, open_link, open_token, completion_url, completion_after, completion_code";
 
 /// A project with its progress, as lists show it.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -104,8 +123,10 @@ impl Store {
         let sql = format!(
             "INSERT INTO projects (name, kind, labels, overlap, instructions, lease_seconds, created_by, created_at,
                  pool_expert, pool_user, expertise, escalate_below, expert_overlap, min_overlap, max_overlap,
-                 item_order, seed, gold_rate, min_gold_accuracy, gold_min_seen, report_threshold)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
+                 item_order, seed, gold_rate, min_gold_accuracy, gold_min_seen, report_threshold,
+                 link_secret, open_link, open_token, completion_url, completion_after, completion_code)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
+                     $22, $23, $24, $25, $26, $27)
              RETURNING {PROJECT_COLUMNS}"
         );
         let row = on_pool!(self, pool => {
@@ -131,6 +152,12 @@ impl Store {
                 .bind(policy.min_gold_accuracy)
                 .bind(policy.gold_min_seen)
                 .bind(policy.report_threshold)
+                .bind(random_hex(32))
+                .bind(spec.links.open_link)
+                .bind(random_hex(16))
+                .bind(&spec.links.completion_url)
+                .bind(spec.links.completion_after)
+                .bind(&spec.links.completion_code)
                 .fetch_one(pool)
                 .await?
         });

@@ -18,6 +18,7 @@ struct UserRow {
     pool: String,
     expertise: Json<Vec<String>>,
     pseudonym: String,
+    scope_project_id: Option<i64>,
 }
 
 impl UserRow {
@@ -35,6 +36,7 @@ impl UserRow {
             pool,
             expertise: self.expertise.0,
             pseudonym: self.pseudonym,
+            scope_project: self.scope_project_id,
         })
     }
 }
@@ -45,7 +47,7 @@ pub struct Credentials {
     pub password_hash: Option<String>,
 }
 
-const USER_COLUMNS: &str = "id, name, role, pool, expertise, pseudonym";
+const USER_COLUMNS: &str = "id, name, role, pool, expertise, pseudonym, scope_project_id";
 
 impl Store {
     /// Creates a user; a taken name is a conflict.
@@ -153,11 +155,35 @@ impl Store {
 
     /// Finds the user an API token (given by its hash) belongs to.
     pub async fn user_by_token_hash(&self, token_hash: &str) -> Result<Option<User>> {
-        let sql = "SELECT u.id, u.name, u.role, u.pool, u.expertise, u.pseudonym
+        let sql =
+            "SELECT u.id, u.name, u.role, u.pool, u.expertise, u.pseudonym, u.scope_project_id
                    FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1";
         let row = on_pool!(self, pool => {
             sqlx::query_as::<_, UserRow>(sql).bind(token_hash).fetch_optional(pool).await?
         });
         row.map(UserRow::into_user).transpose()
+    }
+
+    /// The account of one of the product's users, arriving by a project's link: made on
+    /// first arrival, found again after. `identity` is `app:UID` or `anon:RANDOM`.
+    pub async fn link_user(&self, project_id: i64, identity: &str) -> Result<User> {
+        let name = format!("link:{project_id}:{identity}");
+        if let Some(user) = self.user_by_name(&name).await? {
+            return Ok(user);
+        }
+        let insert = "INSERT INTO users (name, role, pool, expertise, pseudonym, created_at, scope_project_id)
+                      VALUES ($1, 'rater', 'user', '[]', $2, $3, $4) ON CONFLICT (name) DO NOTHING";
+        on_pool!(self, pool => {
+            sqlx::query(insert)
+                .bind(&name)
+                .bind(crate::auth::new_pseudonym())
+                .bind(now_ms())
+                .bind(project_id)
+                .execute(pool)
+                .await?;
+        });
+        self.user_by_name(&name)
+            .await?
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("link user {name} vanished")))
     }
 }

@@ -104,6 +104,17 @@ impl FromRequestParts<AppState> for Rater {
     }
 }
 
+/// The peer address of the request.
+pub struct ClientIp(pub std::net::IpAddr);
+
+impl FromRequestParts<AppState> for ClientIp {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, AppError> {
+        Ok(ClientIp(super::limits::client_ip(parts)))
+    }
+}
+
 /// A JSON body. Bad JSON is 422 with the line and column, a wrong content type 415.
 pub struct JsonBody<T>(pub T);
 

@@ -5,6 +5,7 @@ pub mod assets;
 pub mod csrf;
 pub mod error;
 pub mod extract;
+pub mod limits;
 pub mod pages;
 pub mod render;
 
@@ -28,12 +29,14 @@ use crate::store::Store;
 pub struct AppState {
     pub store: Store,
     pub config: Arc<Config>,
+    pub limits: Arc<limits::Limits>,
 }
 
 impl AppState {
     pub fn new(store: Store, config: Config) -> Self {
         AppState {
             store,
+            limits: Arc::new(limits::Limits::new(&config)),
             config: Arc::new(config),
         }
     }

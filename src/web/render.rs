@@ -4,6 +4,8 @@ use askama::Template;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 
+use tower_sessions::Session;
+
 use crate::domain::user::User;
 use crate::error::AppError;
 
@@ -12,9 +14,29 @@ use crate::error::AppError;
 pub struct Layout {
     pub user: Option<User>,
     pub csrf: String,
+    /// The light frame for the product's own users: no navigation, phone-sized.
+    pub light: bool,
 }
 
 impl Layout {
+    /// The frame for a signed-in user; the product's own users get the light one.
+    pub async fn for_user(session: &Session, user: User) -> Result<Layout, AppError> {
+        Ok(Layout {
+            light: user.scope_project.is_some(),
+            csrf: super::csrf::token(session).await?,
+            user: Some(user),
+        })
+    }
+
+    /// The frame for a visitor who has not signed in.
+    pub async fn anonymous(session: &Session) -> Result<Layout, AppError> {
+        Ok(Layout {
+            user: None,
+            csrf: super::csrf::token(session).await?,
+            light: false,
+        })
+    }
+
     pub fn is_admin(&self) -> bool {
         self.user.as_ref().is_some_and(|u| u.is_admin())
     }

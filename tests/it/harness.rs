@@ -152,7 +152,12 @@ impl TestApp {
         let addr = listener.local_addr().expect("addr");
         let app = tally::app(tally::AppState::new(store.clone(), config));
         tokio::spawn(async move {
-            axum::serve(listener, app).await.ok();
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .await
+            .ok();
         });
         Some(TestApp {
             addr,
@@ -245,6 +250,22 @@ impl TestApp {
             Store::Sqlite(b) => sqlx::query_scalar(sql).fetch_one(&b.pool).await.expect(sql),
             Store::Postgres(b) => sqlx::query_scalar(sql).fetch_one(&b.pool).await.expect(sql),
         }
+    }
+
+    /// The JSONL export of a project, read with a fresh admin token.
+    pub async fn admin_export(&self, pid: i64) -> String {
+        let admin = self
+            .user_with_token(
+                &format!("exporter{}", tally::auth::random_hex(3)),
+                Role::Admin,
+            )
+            .await;
+        admin
+            .get(&format!("/api/v1/projects/{pid}/export"))
+            .await
+            .text()
+            .await
+            .expect("export")
     }
 
     /// Creates a project from a JSON body and imports items; returns its id.

@@ -12,3 +12,4 @@ mod labelling;
 mod pages;
 mod policies;
 mod projects;
+mod user_links;

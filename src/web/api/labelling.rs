@@ -50,6 +50,14 @@ pub async fn submit_label(
     JsonBody(body): JsonBody<LabelBody>,
 ) -> Result<(StatusCode, Json<serde_json::Value>)> {
     let project = state.store.project(pid).await?;
+    if !rater.may_work_on(pid) {
+        return Err(AppError::Forbidden(
+            "this account works on another project".into(),
+        ));
+    }
+    if rater.scope_project.is_some() {
+        state.limits.check_label(rater.id)?;
+    }
     let value = project.parse_value(&body.value)?;
     let label = NewLabel {
         item_id: iid,

@@ -5,6 +5,7 @@ mod export;
 mod items;
 pub use items::import_bytes;
 pub use labelling::check_duration;
+pub use raters::check_reason;
 mod labelling;
 mod projects;
 mod raters;

@@ -18,13 +18,6 @@ use crate::web::extract::Admin;
 use crate::web::render::{html, html_with_status, Layout};
 use crate::web::AppState;
 
-async fn layout(session: &Session, user: User) -> Result<Layout> {
-    Ok(Layout {
-        user: Some(user),
-        csrf: csrf::token(session).await?,
-    })
-}
-
 #[derive(Template)]
 #[template(path = "admin/projects.html")]
 struct ProjectsPage {
@@ -38,7 +31,7 @@ pub async fn projects_page(
     session: Session,
 ) -> Result<Response> {
     let page = ProjectsPage {
-        layout: layout(&session, admin).await?,
+        layout: Layout::for_user(&session, admin).await?,
         projects: state.store.project_summaries().await?,
     };
     Ok(html(&page)?.into_response())
@@ -106,7 +99,7 @@ impl ProjectForm {
 
 pub async fn new_project_page(Admin(admin): Admin, session: Session) -> Result<Response> {
     let page = NewProjectPage {
-        layout: layout(&session, admin).await?,
+        layout: Layout::for_user(&session, admin).await?,
         form: ProjectForm::default(),
         error: None,
     };
@@ -130,7 +123,7 @@ pub async fn create_project(
         }
         Err(e) => {
             let page = NewProjectPage {
-                layout: layout(&session, admin).await?,
+                layout: Layout::for_user(&session, admin).await?,
                 form,
                 error: Some(e.public_message()),
             };
@@ -166,7 +159,7 @@ async fn project_page_for(
     let project = state.store.project(pid).await?;
     let progress = state.store.progress(pid).await?;
     Ok(ProjectPage {
-        layout: layout(session, admin).await?,
+        layout: Layout::for_user(session, admin).await?,
         percent: progress.percent(project.overlap),
         project,
         progress,

@@ -29,10 +29,7 @@ pub struct NextQuery {
 }
 
 pub async fn login_page(session: Session, Query(query): Query<NextQuery>) -> Result<Response> {
-    let layout = Layout {
-        user: None,
-        csrf: csrf::token(&session).await?,
-    };
+    let layout = Layout::anonymous(&session).await?;
     let page = LoginPage {
         layout,
         next: safe_next(query.next.as_deref()).to_string(),
@@ -67,10 +64,7 @@ pub async fn login(
         (true, Some(credentials)) => credentials.user,
         _ => {
             let page = LoginPage {
-                layout: Layout {
-                    user: None,
-                    csrf: csrf::token(&session).await?,
-                },
+                layout: Layout::anonymous(&session).await?,
                 next,
                 name: form.name,
                 error: Some("Wrong name or password.".into()),
@@ -87,6 +81,18 @@ pub async fn login(
     csrf::renew(&session).await?;
     tracing::info!(user = %user.name, "signed in");
     Ok(Redirect::to(&next).into_response())
+}
+
+/// Starts a signed-in session: a new session id, so an id planted before it is worth
+/// nothing after, and a new CSRF token.
+pub async fn sign_in(session: &Session, user_id: i64) -> Result<()> {
+    session.cycle_id().await.map_err(to_app_error)?;
+    session
+        .insert(USER_KEY, user_id)
+        .await
+        .map_err(to_app_error)?;
+    csrf::renew(session).await?;
+    Ok(())
 }
 
 #[derive(Deserialize)]

@@ -3,6 +3,7 @@
 mod admin;
 mod auth;
 mod rate;
+mod user_links;
 
 use axum::routing::{get, post};
 use axum::Router;
@@ -22,4 +23,8 @@ pub fn router() -> Router<AppState> {
         .route("/rate/{pid}", get(rate::labelling_page))
         .route("/rate/{pid}/items/{iid}/label", post(rate::submit_label))
         .route("/rate/{pid}/items/{iid}/skip", post(rate::skip_item))
+        .route("/rate/{pid}/items/{iid}/report", post(rate::report_item))
+        .route("/u/{pid}", get(user_links::signed_entry))
+        .route("/u/{pid}/open/{token}", get(user_links::open_entry))
+        .route("/u/{pid}/label", get(rate::labelling_page))
 }

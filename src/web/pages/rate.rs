@@ -8,11 +8,11 @@ use tower_sessions::Session;
 use crate::domain::now_ms;
 use crate::domain::project::Project;
 use crate::domain::user::User;
-use crate::error::Result;
+use crate::error::{AppError, Result};
 use crate::store::items::ItemView;
 use crate::store::labels::NewLabel;
 use crate::store::projects::RaterProgress;
-use crate::web::api::check_duration;
+use crate::web::api::{check_duration, check_reason};
 use crate::web::csrf;
 use crate::web::extract::{MaybeUser, Rater};
 use crate::web::render::{html, Layout};
@@ -22,13 +22,6 @@ const DAY_MS: i64 = 86_400_000;
 
 fn start_of_day_utc(now: i64) -> i64 {
     now - now.rem_euclid(DAY_MS)
-}
-
-async fn layout(session: &Session, user: User) -> Result<Layout> {
-    Ok(Layout {
-        user: Some(user),
-        csrf: csrf::token(session).await?,
-    })
 }
 
 struct ProjectWork {
@@ -56,6 +49,9 @@ pub async fn home(
     if user.is_admin() {
         return Ok(Redirect::to("/admin").into_response());
     }
+    if let Some(pid) = user.scope_project {
+        return Ok(Redirect::to(&labelling_path(&user, pid)).into_response());
+    }
     let since = start_of_day_utc(now_ms());
     let (mut open, mut finished) = (Vec::new(), Vec::new());
     for project in state.store.projects().await? {
@@ -68,7 +64,7 @@ pub async fn home(
         }
     }
     let page = HomePage {
-        layout: layout(&session, user).await?,
+        layout: Layout::for_user(&session, user).await?,
         open,
         finished,
     };
@@ -101,6 +97,24 @@ struct DonePage {
     progress: RaterProgress,
 }
 
+#[derive(Template)]
+#[template(path = "user/finished.html")]
+struct FinishedPage {
+    layout: Layout,
+    project: Project,
+    /// The user reached the project's `completion_after`.
+    complete: bool,
+}
+
+/// Where a rater labels a project: the light page for the product's users.
+pub fn labelling_path(rater: &User, pid: i64) -> String {
+    if rater.scope_project.is_some() {
+        format!("/u/{pid}/label")
+    } else {
+        format!("/rate/{pid}")
+    }
+}
+
 /// One item to label, leased to this rater; or a page saying the work is done.
 pub async fn labelling_page(
     State(state): State<AppState>,
@@ -109,14 +123,36 @@ pub async fn labelling_page(
     Path(pid): Path<i64>,
 ) -> Result<Response> {
     let project = state.store.project(pid).await?;
-    let next = state.store.next_item(&project, &rater).await?;
     let now = now_ms();
     let progress = state
         .store
         .rater_progress(pid, &rater, start_of_day_utc(now))
         .await?;
-    let layout = layout(&session, rater).await?;
+    let link_user = rater.scope_project.is_some();
+    let goal_reached = project
+        .links
+        .completion_after
+        .is_some_and(|goal| progress.labelled_total >= goal);
+    if link_user && goal_reached {
+        let layout = Layout::for_user(&session, rater).await?;
+        return Ok(html(&FinishedPage {
+            layout,
+            project,
+            complete: true,
+        })?
+        .into_response());
+    }
+    let next = state.store.next_item(&project, &rater).await?;
+    let layout = Layout::for_user(&session, rater).await?;
     let Some(item) = next else {
+        if link_user {
+            return Ok(html(&FinishedPage {
+                layout,
+                project,
+                complete: false,
+            })?
+            .into_response());
+        }
         return Ok(html(&DonePage {
             layout,
             project,
@@ -161,7 +197,15 @@ pub async fn submit_label(
     Form(form): Form<LabelForm>,
 ) -> Result<Redirect> {
     csrf::verify(&session, &form.csrf).await?;
+    if rater.scope_project.is_some() {
+        state.limits.check_label(rater.id)?;
+    }
     let project = state.store.project(pid).await?;
+    if !rater.may_work_on(pid) {
+        return Err(AppError::Forbidden(
+            "this account works on another project".into(),
+        ));
+    }
     let value = project.parse_value(&form.value)?;
     let duration_ms = form.shown_at.map(|shown| (now_ms() - shown).max(0));
     let label = NewLabel {
@@ -172,7 +216,7 @@ pub async fn submit_label(
         duration_ms: check_duration(duration_ms)?,
     };
     state.store.submit_label(&project, &label).await?;
-    Ok(Redirect::to(&format!("/rate/{pid}")))
+    Ok(Redirect::to(&labelling_path(&rater, pid)))
 }
 
 #[derive(Deserialize)]
@@ -190,5 +234,28 @@ pub async fn skip_item(
     csrf::verify(&session, &form.csrf).await?;
     let project = state.store.project(pid).await?;
     state.store.skip_item(&project, iid, rater.id, None).await?;
-    Ok(Redirect::to(&format!("/rate/{pid}")))
+    Ok(Redirect::to(&labelling_path(&rater, pid)))
+}
+
+#[derive(Deserialize)]
+pub struct ReportForm {
+    csrf: String,
+    reason: String,
+}
+
+pub async fn report_item(
+    State(state): State<AppState>,
+    Rater(rater): Rater,
+    session: Session,
+    Path((pid, iid)): Path<(i64, i64)>,
+    Form(form): Form<ReportForm>,
+) -> Result<Redirect> {
+    csrf::verify(&session, &form.csrf).await?;
+    check_reason(&form.reason)?;
+    let project = state.store.project(pid).await?;
+    state
+        .store
+        .report_item(&project, iid, rater.id, &form.reason, None)
+        .await?;
+    Ok(Redirect::to(&labelling_path(&rater, pid)))
 }
