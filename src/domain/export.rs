@@ -13,6 +13,17 @@ pub struct ExportLabel {
     pub created_at: i64,
 }
 
+/// One process-feedback event on an item, in its own column beside the human labels.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExportFeedback {
+    pub source: String,
+    pub value: String,
+    pub raw_value: String,
+    pub weight: f64,
+    pub occurred_at: i64,
+    pub context: Map<String, Value>,
+}
+
 /// One exported item.
 #[derive(Debug, Clone, Serialize)]
 pub struct ExportRow {
@@ -30,6 +41,8 @@ pub struct ExportRow {
     pub tied: Vec<String>,
     /// The experts' majority where experts labelled the item: the adjudicated answer.
     pub adjudicated: Option<String>,
+    /// Process feedback on the item, kept apart from the human labels.
+    pub feedback: Vec<ExportFeedback>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gold: Option<String>,
 }
@@ -107,11 +120,12 @@ impl ExportRow {
             agreement: m.agreement,
             tied: m.tied,
             adjudicated,
+            feedback: Vec::new(),
             gold,
         }
     }
 
-    pub const CSV_HEADER: [&'static str; 9] = [
+    pub const CSV_HEADER: [&'static str; 10] = [
         "id",
         "external_id",
         "data",
@@ -120,11 +134,12 @@ impl ExportRow {
         "majority",
         "agreement",
         "adjudicated",
+        "feedback",
         "gold",
     ];
 
     /// The row as CSV fields; nested values are JSON text in their cell.
-    pub fn csv_fields(&self) -> [String; 9] {
+    pub fn csv_fields(&self) -> [String; 10] {
         let labels: Vec<Value> = self
             .labels
             .iter()
@@ -141,6 +156,7 @@ impl ExportRow {
                 .map(|a| format!("{a:.4}"))
                 .unwrap_or_default(),
             self.adjudicated.clone().unwrap_or_default(),
+            serde_json::to_string(&self.feedback).unwrap_or_default(),
             self.gold.clone().unwrap_or_default(),
         ]
     }

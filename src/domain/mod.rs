@@ -2,6 +2,7 @@
 //! The web layer and the store both speak these types; tests hammer them directly.
 
 pub mod export;
+pub mod feedback;
 pub mod import;
 pub mod links;
 pub mod policy;

@@ -82,6 +82,23 @@ pub struct NewProject {
     pub completion_after: Option<i64>,
     #[serde(default)]
     pub completion_code: Option<String>,
+    #[serde(default)]
+    pub feedback_creates_items: Option<bool>,
+    #[serde(default)]
+    pub feedback_first: Option<bool>,
+    #[serde(default)]
+    pub negative_labels: Option<Vec<String>>,
+}
+
+/// How process feedback enters a project.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct FeedbackSettings {
+    /// An event for an unknown external_id creates the item instead of being refused.
+    pub feedback_creates_items: bool,
+    /// Items whose feedback contradicts the human majority, or is negative, go first.
+    pub feedback_first: bool,
+    /// Labels that count as negative feedback.
+    pub negative_labels: Vec<String>,
 }
 
 /// How the product's own users reach a project.
@@ -113,6 +130,7 @@ pub struct ProjectSpec {
     pub lease_seconds: i64,
     pub policy: Policy,
     pub links: UserLinks,
+    pub feedback: FeedbackSettings,
 }
 
 impl NewProject {
@@ -141,7 +159,25 @@ impl NewProject {
             completion_url: None,
             completion_after: None,
             completion_code: None,
+            feedback_creates_items: None,
+            feedback_first: None,
+            negative_labels: None,
         }
+    }
+
+    fn feedback_settings(&self, labels: &[String]) -> Result<FeedbackSettings, Invalid> {
+        let negative_labels = self.negative_labels.clone().unwrap_or_default();
+        if let Some(unknown) = negative_labels.iter().find(|l| !labels.contains(l)) {
+            return Err(Invalid::new(
+                "negative_labels",
+                format!("{unknown:?} is not one of the labels"),
+            ));
+        }
+        Ok(FeedbackSettings {
+            feedback_creates_items: self.feedback_creates_items.unwrap_or(false),
+            feedback_first: self.feedback_first.unwrap_or(false),
+            negative_labels,
+        })
     }
 
     fn user_links(&self) -> Result<UserLinks, Invalid> {
@@ -215,7 +251,8 @@ impl NewProject {
         }
         let policy = self.policy_input().validate(self.overlap)?;
         let links = self.user_links()?;
-        let labels = validate_labels(self.labels)?;
+        let labels = validate_labels(self.labels.clone())?;
+        let feedback = self.feedback_settings(&labels)?;
         if !(1..=86_400).contains(&self.lease_seconds) {
             return Err(Invalid::new("lease_seconds", "must be between 1 and 86400"));
         }
@@ -231,6 +268,7 @@ impl NewProject {
             lease_seconds: self.lease_seconds,
             policy,
             links,
+            feedback,
         })
     }
 }
@@ -275,6 +313,8 @@ pub struct Project {
     pub policy: Policy,
     #[serde(flatten)]
     pub links: UserLinks,
+    #[serde(flatten)]
+    pub feedback: FeedbackSettings,
     /// Key of signed user links (admins only ever see projects).
     pub link_secret: String,
     /// Path of the open link, when the project has one.
@@ -358,6 +398,7 @@ mod tests {
             created_at: 0,
             policy: spec.policy,
             links: spec.links,
+            feedback: spec.feedback,
             link_secret: String::new(),
             open_link_url: None,
             open_token: String::new(),

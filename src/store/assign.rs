@@ -74,7 +74,7 @@ struct Ask {
     pool: Pool,
     now: i64,
     expires_at: i64,
-    order: &'static str,
+    order: String,
     wants_gold: bool,
 }
 
@@ -105,7 +105,11 @@ impl Store {
             pool: rater.pool,
             now,
             expires_at: now + project.lease_seconds * 1000,
-            order: project.policy.order.sql(),
+            order: if project.feedback.feedback_first {
+                format!("i.feedback_boost DESC, {}", project.policy.order.sql())
+            } else {
+                project.policy.order.sql().to_string()
+            },
             wants_gold: gold_rate > 0.0 && rand::thread_rng().gen::<f64>() < gold_rate,
         };
         let item_id = match self {

@@ -4,7 +4,7 @@ use serde_json::{Map, Value};
 use sqlx::FromRow;
 
 use super::{on_pool, Store};
-use crate::domain::export::{ExportLabel, ExportRow};
+use crate::domain::export::{ExportFeedback, ExportLabel, ExportRow};
 use crate::error::Result;
 
 pub const EXPORT_PAGE: i64 = 500;
@@ -16,6 +16,18 @@ struct ItemRow {
     #[sqlx(json)]
     data: Map<String, Value>,
     gold: Option<String>,
+}
+
+#[derive(FromRow)]
+struct FeedbackRow {
+    item_id: i64,
+    source: String,
+    value: String,
+    raw_value: String,
+    weight: f64,
+    occurred_at: i64,
+    #[sqlx(json)]
+    context: Map<String, Value>,
 }
 
 #[derive(FromRow)]
@@ -43,7 +55,11 @@ impl Store {
                           FROM labels l JOIN users u ON u.id = l.rater_id
                           WHERE l.project_id = $1 AND l.item_id > $2 AND l.item_id <= $3
                           ORDER BY l.item_id, l.id";
-        let (items, labels) = on_pool!(self, pool => {
+        let feedback_sql = "SELECT item_id, source, value, raw_value, weight, occurred_at, context
+                            FROM feedback_events
+                            WHERE project_id = $1 AND item_id > $2 AND item_id <= $3
+                            ORDER BY item_id, occurred_at, id";
+        let (items, labels, feedback) = on_pool!(self, pool => {
             let items: Vec<ItemRow> = sqlx::query_as(items_sql)
                 .bind(project_id)
                 .bind(after)
@@ -58,15 +74,27 @@ impl Store {
                 .bind(last)
                 .fetch_all(pool)
                 .await?;
-            (items, labels)
+            let feedback: Vec<FeedbackRow> = sqlx::query_as(feedback_sql)
+                .bind(project_id)
+                .bind(after)
+                .bind(last)
+                .fetch_all(pool)
+                .await?;
+            (items, labels, feedback)
         });
-        Ok(assemble_rows(items, labels, include_gold))
+        Ok(assemble_rows(items, labels, feedback, include_gold))
     }
 }
 
 /// Joins a page of items with their labels (both sorted by item id).
-fn assemble_rows(items: Vec<ItemRow>, labels: Vec<LabelRow>, include_gold: bool) -> Vec<ExportRow> {
+fn assemble_rows(
+    items: Vec<ItemRow>,
+    labels: Vec<LabelRow>,
+    feedback: Vec<FeedbackRow>,
+    include_gold: bool,
+) -> Vec<ExportRow> {
     let mut labels = labels.into_iter().peekable();
+    let mut feedback = feedback.into_iter().peekable();
     items
         .into_iter()
         .map(|item| {
@@ -81,7 +109,18 @@ fn assemble_rows(items: Vec<ItemRow>, labels: Vec<LabelRow>, include_gold: bool)
                 });
             }
             let gold = if include_gold { item.gold } else { None };
-            ExportRow::new(item.id, item.external_id, item.data, mine, gold)
+            let mut row = ExportRow::new(item.id, item.external_id, item.data, mine, gold);
+            while let Some(event) = feedback.next_if(|f| f.item_id == item.id) {
+                row.feedback.push(ExportFeedback {
+                    source: event.source,
+                    value: event.value,
+                    raw_value: event.raw_value,
+                    weight: event.weight,
+                    occurred_at: event.occurred_at,
+                    context: event.context,
+                });
+            }
+            row
         })
         .collect()
 }

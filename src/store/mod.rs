@@ -6,6 +6,7 @@
 
 pub mod assign;
 pub mod export;
+pub mod feedback;
 pub mod items;
 pub mod labels;
 pub mod projects;

@@ -10,7 +10,9 @@ use std::collections::BTreeMap;
 
 use crate::auth::random_hex;
 use crate::domain::policy::{Order, Policy, Pool};
-use crate::domain::project::{LabelKind, Progress, Project, ProjectSpec, UserLinks};
+use crate::domain::project::{
+    FeedbackSettings, LabelKind, Progress, Project, ProjectSpec, UserLinks,
+};
 use crate::domain::user::User;
 use crate::error::{AppError, Result};
 
@@ -43,6 +45,9 @@ struct ProjectRow {
     completion_url: Option<String>,
     completion_after: Option<i64>,
     completion_code: Option<String>,
+    feedback_creates_items: bool,
+    feedback_first: bool,
+    negative_labels: Json<Vec<String>>,
 }
 
 impl ProjectRow {
@@ -85,6 +90,11 @@ impl ProjectRow {
                 completion_after: self.completion_after,
                 completion_code: self.completion_code,
             },
+            feedback: FeedbackSettings {
+                feedback_creates_items: self.feedback_creates_items,
+                feedback_first: self.feedback_first,
+                negative_labels: self.negative_labels.0,
+            },
             link_secret: self.link_secret,
             open_link_url: self
                 .open_link
@@ -98,7 +108,8 @@ const PROJECT_COLUMNS: &str =
     "id, name, kind, labels, overlap, instructions, lease_seconds, created_at,
      pool_expert, pool_user, expertise, escalate_below, expert_overlap, min_overlap, max_overlap,
      item_order, seed, gold_rate, min_gold_accuracy, gold_min_seen, report_threshold,
-     link_secret, open_link, open_token, completion_url, completion_after, completion_code";
+     link_secret, open_link, open_token, completion_url, completion_after, completion_code,
+     feedback_creates_items, feedback_first, negative_labels";
 
 /// A project with its progress, as lists show it.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -124,9 +135,10 @@ impl Store {
             "INSERT INTO projects (name, kind, labels, overlap, instructions, lease_seconds, created_by, created_at,
                  pool_expert, pool_user, expertise, escalate_below, expert_overlap, min_overlap, max_overlap,
                  item_order, seed, gold_rate, min_gold_accuracy, gold_min_seen, report_threshold,
-                 link_secret, open_link, open_token, completion_url, completion_after, completion_code)
+                 link_secret, open_link, open_token, completion_url, completion_after, completion_code,
+                 feedback_creates_items, feedback_first, negative_labels)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
-                     $22, $23, $24, $25, $26, $27)
+                     $22, $23, $24, $25, $26, $27, $28, $29, $30)
              RETURNING {PROJECT_COLUMNS}"
         );
         let row = on_pool!(self, pool => {
@@ -158,6 +170,9 @@ impl Store {
                 .bind(&spec.links.completion_url)
                 .bind(spec.links.completion_after)
                 .bind(&spec.links.completion_code)
+                .bind(spec.feedback.feedback_creates_items)
+                .bind(spec.feedback.feedback_first)
+                .bind(Json(&spec.feedback.negative_labels))
                 .fetch_one(pool)
                 .await?
         });

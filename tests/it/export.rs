@@ -122,6 +122,7 @@ async fn csv_export_has_a_row_per_item(app: TestApp) {
             "majority",
             "agreement",
             "adjudicated",
+            "feedback",
             "gold"
         ]
     );

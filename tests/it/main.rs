@@ -7,6 +7,7 @@ mod auth;
 mod cli;
 mod concurrency;
 mod export;
+mod feedback;
 mod import;
 mod labelling;
 mod pages;

@@ -2,6 +2,7 @@
 //! `{"error": "..."}` with the right status.
 
 mod export;
+mod feedback;
 mod items;
 pub use items::import_bytes;
 pub use labelling::check_duration;
@@ -48,5 +49,11 @@ pub fn router() -> Router<AppState> {
             post(raters::unpause),
         )
         .route("/projects/{pid}/export", get(export::export_project))
+        .route("/projects/{pid}/feedback-keys", post(feedback::create_key))
+        .route("/projects/{pid}/feedback", post(feedback::receive))
+        .route(
+            "/projects/{pid}/sources",
+            get(feedback::sources).post(feedback::configure_source),
+        )
         .layer(axum::middleware::from_fn(guard_cookie_writes))
 }

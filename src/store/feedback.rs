@@ -1,0 +1,305 @@
+//! Process feedback: keys, sources, events and the counts behind source health.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::{Deserialize, Serialize};
+use sqlx::types::Json;
+use tracing::instrument;
+
+use super::{in_write_tx, on_pool, Store};
+use crate::domain::export::majority;
+use crate::domain::feedback::{map_value, FeedbackEvent, SourceCounts, StoredFeedback};
+use crate::domain::now_ms;
+use crate::domain::project::Project;
+use crate::error::Result;
+
+/// A source's settings: how its values map onto labels, how often it should speak.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, sqlx::FromRow)]
+pub struct SourceConfig {
+    pub source: String,
+    #[sqlx(json)]
+    pub mapping: HashMap<String, String>,
+    pub expected_interval_seconds: Option<i64>,
+}
+
+/// What happened to one refused line of a batch.
+#[derive(Debug, Clone, Serialize)]
+pub struct Refusal {
+    pub line: usize,
+    pub event_id: Option<String>,
+    pub reason: String,
+}
+
+/// The answer to a feedback batch.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct BatchResult {
+    pub accepted: usize,
+    pub duplicate: usize,
+    pub refused: usize,
+    pub refusals: Vec<Refusal>,
+}
+
+macro_rules! record_refusal {
+    ($tx:ident, $project_id:expr, $source:expr, $reason:expr, $now:expr) => {
+        sqlx::query("INSERT INTO feedback_refusals (project_id, source, reason, received_at) VALUES ($1, $2, $3, $4)")
+            .bind($project_id)
+            .bind($source)
+            .bind($reason)
+            .bind($now)
+            .execute(&mut *$tx)
+            .await?
+    };
+}
+
+/// An item made for feedback on an unknown external_id; it enters the queue like an import.
+macro_rules! create_item_for_feedback {
+    ($tx:ident, $project:expr, $event:expr, $now:expr) => {{
+        let position: i64 = sqlx::query_scalar("SELECT coalesce(max(position), 0) + 1 FROM items WHERE project_id = $1")
+            .bind($project.id)
+            .fetch_one(&mut *$tx)
+            .await?;
+        let needs = $project.policy.initial_needs(false);
+        let data = serde_json::json!({ "created_from_feedback": $event.source });
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO items (project_id, external_id, data, position, created_at, need_generalist, need_expert, need_user, random_key)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+        )
+        .bind($project.id)
+        .bind(&$event.external_id)
+        .bind(Json(&data))
+        .bind(position)
+        .bind($now)
+        .bind(needs.generalist)
+        .bind(needs.expert)
+        .bind(needs.user)
+        .bind(crate::domain::policy::random_key($project.policy.seed, position))
+        .fetch_one(&mut *$tx)
+        .await?;
+        id
+    }};
+}
+
+const HOUR_MS: i64 = 3_600_000;
+const DAY_MS: i64 = 24 * HOUR_MS;
+
+impl Store {
+    pub async fn insert_feedback_key(&self, project_id: i64, key_hash: &str) -> Result<()> {
+        on_pool!(self, pool => {
+            sqlx::query("INSERT INTO feedback_keys (project_id, key_hash, created_at) VALUES ($1, $2, $3)")
+                .bind(project_id)
+                .bind(key_hash)
+                .bind(now_ms())
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// The project a feedback key (given by its hash) writes to.
+    pub async fn feedback_key_project(&self, key_hash: &str) -> Result<Option<i64>> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_scalar("SELECT project_id FROM feedback_keys WHERE key_hash = $1")
+                .bind(key_hash)
+                .fetch_optional(pool)
+                .await?
+        }))
+    }
+
+    pub async fn upsert_source(&self, project_id: i64, config: &SourceConfig) -> Result<()> {
+        in_write_tx!(self, tx, _lock => {
+            sqlx::query(
+                "INSERT INTO feedback_sources (project_id, source, mapping, expected_interval_seconds)
+                 VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (project_id, source) DO UPDATE SET mapping = excluded.mapping,
+                     expected_interval_seconds = excluded.expected_interval_seconds",
+            )
+            .bind(project_id)
+            .bind(&config.source)
+            .bind(Json(&config.mapping))
+            .bind(config.expected_interval_seconds)
+            .execute(&mut *tx)
+            .await?;
+        });
+        Ok(())
+    }
+
+    pub async fn sources(&self, project_id: i64) -> Result<Vec<SourceConfig>> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as::<_, SourceConfig>(
+                "SELECT source, mapping, expected_interval_seconds FROM feedback_sources WHERE project_id = $1 ORDER BY source",
+            )
+            .bind(project_id)
+            .fetch_all(pool)
+            .await?
+        }))
+    }
+
+    /// Stores a batch of events: each line lands or is refused on its own, and a repeated
+    /// `event_id` counts once.
+    #[instrument(skip_all, fields(project = project.id, lines = lines.len()))]
+    pub async fn ingest_feedback(
+        &self,
+        project: &Project,
+        lines: Vec<(usize, std::result::Result<FeedbackEvent, String>)>,
+    ) -> Result<BatchResult> {
+        let mappings: HashMap<String, HashMap<String, String>> = self
+            .sources(project.id)
+            .await?
+            .into_iter()
+            .map(|s| (s.source, s.mapping))
+            .collect();
+        let no_mapping = HashMap::new();
+        let now = now_ms();
+        let mut result = BatchResult::default();
+        in_write_tx!(self, tx, _lock => {
+            for (line, parsed) in lines {
+                let outcome = match parsed {
+                    Err(reason) => Err((None, None, reason)),
+                    Ok(event) => {
+                        let mapping = mappings.get(&event.source).unwrap_or(&no_mapping);
+                        match map_value(&event.raw_value, mapping, project) {
+                            Err(reason) => Err((Some(event.source.clone()), Some(event.event_id.clone()), reason)),
+                            Ok(value) => Ok((event, value)),
+                        }
+                    }
+                };
+                let (event, value) = match outcome {
+                    Ok(ok) => ok,
+                    Err((source, event_id, reason)) => {
+                        record_refusal!(tx, project.id, source.as_deref(), &reason, now);
+                        result.refused += 1;
+                        result.refusals.push(Refusal { line, event_id, reason });
+                        continue;
+                    }
+                };
+                let item_id: Option<i64> = sqlx::query_scalar("SELECT id FROM items WHERE project_id = $1 AND external_id = $2")
+                    .bind(project.id)
+                    .bind(&event.external_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let item_id = match item_id {
+                    Some(id) => id,
+                    None if project.feedback.feedback_creates_items => {
+                        create_item_for_feedback!(tx, project, &event, now)
+                    }
+                    None => {
+                        let reason = format!("no item with external_id {:?} in this project", event.external_id);
+                        record_refusal!(tx, project.id, Some(event.source.as_str()), &reason, now);
+                        result.refused += 1;
+                        result.refusals.push(Refusal { line, event_id: Some(event.event_id), reason });
+                        continue;
+                    }
+                };
+                let inserted = sqlx::query(
+                    "INSERT INTO feedback_events (project_id, item_id, event_id, source, value, raw_value, weight, context, occurred_at, received_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (project_id, event_id) DO NOTHING",
+                )
+                .bind(project.id)
+                .bind(item_id)
+                .bind(&event.event_id)
+                .bind(&event.source)
+                .bind(&value)
+                .bind(&event.raw_value)
+                .bind(event.weight)
+                .bind(Json(&event.context))
+                .bind(event.occurred_at)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if inserted == 0 {
+                    result.duplicate += 1;
+                    continue;
+                }
+                result.accepted += 1;
+                if project.feedback.feedback_first {
+                    let human: Vec<String> = sqlx::query_scalar("SELECT value FROM labels WHERE item_id = $1")
+                        .bind(item_id)
+                        .fetch_all(&mut *tx)
+                        .await?;
+                    let human_majority = majority(human.iter().map(String::as_str)).label;
+                    let negative = project.feedback.negative_labels.contains(&value);
+                    let contradicts = human_majority.is_some_and(|m| m != value);
+                    if negative || contradicts {
+                        sqlx::query("UPDATE items SET feedback_boost = TRUE WHERE id = $1")
+                            .bind(item_id)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                }
+            }
+        });
+        Ok(result)
+    }
+
+    /// The counts behind each source's health at `now`.
+    pub async fn source_counts(&self, project_id: i64, now: i64) -> Result<Vec<SourceCounts>> {
+        let configured = self.sources(project_id).await?;
+        let day_ago = now - DAY_MS;
+        let week_ago = now - 7 * DAY_MS;
+        let names_sql = "SELECT DISTINCT source FROM feedback_events WHERE project_id = $1
+                         UNION SELECT DISTINCT source FROM feedback_refusals WHERE project_id = $1 AND source IS NOT NULL";
+        let totals_sql = "SELECT count(*), max(received_at),
+                CAST(coalesce(sum(CASE WHEN received_at >= $3 THEN 1 ELSE 0 END), 0) AS BIGINT)
+            FROM feedback_events WHERE project_id = $1 AND source = $2";
+        let refused_sql = "SELECT count(*) FROM feedback_refusals WHERE project_id = $1 AND source = $2 AND received_at >= $3";
+        let dist_sql = "SELECT value, count(*) FROM feedback_events
+            WHERE project_id = $1 AND source = $2 AND received_at >= $3 AND received_at < $4 GROUP BY value";
+        let names: Vec<String> = on_pool!(self, pool => {
+            sqlx::query_scalar(names_sql).bind(project_id).fetch_all(pool).await?
+        });
+        let mut all: BTreeMap<String, Option<i64>> = names.into_iter().map(|n| (n, None)).collect();
+        for config in configured {
+            all.insert(config.source, config.expected_interval_seconds);
+        }
+        let mut out = Vec::new();
+        for (source, expected) in all {
+            let counts = on_pool!(self, pool => {
+                let (total, last, last_day): (i64, Option<i64>, i64) = sqlx::query_as(totals_sql)
+                    .bind(project_id).bind(&source).bind(day_ago).fetch_one(pool).await?;
+                let refused: i64 = sqlx::query_scalar(refused_sql)
+                    .bind(project_id).bind(&source).bind(day_ago).fetch_one(pool).await?;
+                let recent: Vec<(String, i64)> = sqlx::query_as(dist_sql)
+                    .bind(project_id).bind(&source).bind(day_ago).bind(now + 1).fetch_all(pool).await?;
+                let baseline: Vec<(String, i64)> = sqlx::query_as(dist_sql)
+                    .bind(project_id).bind(&source).bind(week_ago).bind(day_ago).fetch_all(pool).await?;
+                SourceCounts {
+                    source: source.clone(),
+                    expected_interval_seconds: expected,
+                    events_total: total,
+                    events_last_day: last_day,
+                    refused_last_day: refused,
+                    last_event_at: last,
+                    recent: recent.into_iter().collect(),
+                    baseline: baseline.into_iter().collect(),
+                }
+            });
+            out.push(counts);
+        }
+        Ok(out)
+    }
+
+    /// Every stored event of a project, for agreement with the human consensus.
+    pub async fn feedback_events(&self, project_id: i64) -> Result<Vec<StoredFeedback>> {
+        let rows: Vec<(
+            i64,
+            String,
+            String,
+            Json<serde_json::Map<String, serde_json::Value>>,
+        )> = on_pool!(self, pool => {
+            sqlx::query_as("SELECT item_id, source, value, context FROM feedback_events WHERE project_id = $1 ORDER BY id")
+                .bind(project_id)
+                .fetch_all(pool)
+                .await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|(item_id, source, value, context)| StoredFeedback {
+                item_id,
+                source,
+                value,
+                context: context.0,
+            })
+            .collect())
+    }
+}
