@@ -151,6 +151,8 @@ async fn create_demo_project(store: &Store, admin_id: i64) -> anyhow::Result<()>
             data: review_data(text),
             gold: None,
             priority: None,
+            qualification: false,
+            explanation: None,
             line: i + 1,
         })
         .collect();

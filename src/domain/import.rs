@@ -18,6 +18,9 @@ pub struct NewItem {
     pub gold: Option<String>,
     /// Higher first when the project orders by priority (a model's uncertainty, say).
     pub priority: Option<f64>,
+    /// A qualification question: shown before real work, with `explanation` after each try.
+    pub qualification: bool,
+    pub explanation: Option<String>,
     /// Line of the source file the item came from, for error messages after parsing.
     pub line: usize,
 }
@@ -166,14 +169,29 @@ fn item_from_json(value: Value, line: usize) -> Result<NewItem, Invalid> {
         Some(Value::Number(n)) => n.as_f64(),
         Some(_) => return Err(at_line(line, "\"priority\" must be a number")),
     };
+    let qualification = match object.remove("qualification") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => b,
+        Some(_) => return Err(at_line(line, "\"qualification\" must be true or false")),
+    };
+    let explanation = match object.remove("explanation") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s),
+        Some(_) => return Err(at_line(line, "\"explanation\" must be a string")),
+    };
     if let Some(unknown) = object.keys().next() {
         return Err(at_line(
             line,
-            format!("unknown field {unknown:?} (expected external_id, data, gold, priority)"),
+            format!(
+                "unknown field {unknown:?} (expected external_id, data, gold, priority, qualification, explanation)"
+            ),
         ));
     }
     let mut item = new_item(external_id, data, gold, line)?;
     item.priority = priority;
+    item.qualification = qualification;
+    item.explanation = explanation;
+    check_qualification(&item)?;
     Ok(item)
 }
 
@@ -196,6 +214,8 @@ fn new_item(
         data,
         gold: gold.filter(|g| !g.is_empty()),
         priority: None,
+        qualification: false,
+        explanation: None,
         line,
     })
 }
@@ -253,6 +273,8 @@ fn item_from_csv_record(
     let mut external_id = None;
     let mut gold = None;
     let mut priority = None;
+    let mut qualification = false;
+    let mut explanation = None;
     for (header, field) in headers.iter().zip(record.iter()) {
         match header.as_str() {
             "external_id" => external_id = Some(field.to_string()).filter(|s| !s.is_empty()),
@@ -265,6 +287,13 @@ fn item_from_csv_record(
                     })?);
             }
             "priority" => {}
+            "qualification" => {
+                qualification = matches!(
+                    field.trim().to_ascii_lowercase().as_str(),
+                    "true" | "1" | "yes"
+                )
+            }
+            "explanation" => explanation = Some(field.to_string()).filter(|e| !e.is_empty()),
             _ => {
                 data.insert(header.clone(), Value::String(field.to_string()));
             }
@@ -272,7 +301,20 @@ fn item_from_csv_record(
     }
     let mut item = new_item(external_id, data, gold, line)?;
     item.priority = priority;
+    item.qualification = qualification;
+    item.explanation = explanation;
+    check_qualification(&item)?;
     Ok(item)
+}
+
+fn check_qualification(item: &NewItem) -> Result<(), Invalid> {
+    if item.qualification && item.gold.is_none() {
+        return Err(at_line(
+            item.line,
+            "a qualification item needs its \"gold\" answer",
+        ));
+    }
+    Ok(())
 }
 
 fn csv_error(e: &csv::Error, fallback_line: usize) -> Invalid {

@@ -124,6 +124,8 @@ pub struct Policy {
     pub min_gold_accuracy: Option<f64>,
     pub gold_min_seen: i64,
     pub report_threshold: Option<i64>,
+    /// Share of qualification questions a rater must get right before real items.
+    pub qualify_accuracy: Option<f64>,
 }
 
 impl Default for Policy {
@@ -141,6 +143,7 @@ impl Default for Policy {
             min_gold_accuracy: None,
             gold_min_seen: 5,
             report_threshold: None,
+            qualify_accuracy: None,
         }
     }
 }
@@ -175,6 +178,16 @@ impl Policy {
             expert: self.pool_count(Pool::Expert),
             user: self.pool_count(Pool::User),
         }
+    }
+
+    /// Whether a rater who answered `seen` of `total` qualification questions, `correct`
+    /// of them right, has passed (`Some(true)`), failed (`Some(false)`) or is not done.
+    pub fn qualification_outcome(&self, total: i64, seen: i64, correct: i64) -> Option<bool> {
+        let needed = self.qualify_accuracy?;
+        if total == 0 {
+            return Some(true);
+        }
+        (seen >= total).then(|| correct as f64 / total as f64 >= needed)
     }
 
     /// The most generalist labels one item can get under this policy.
@@ -245,6 +258,7 @@ pub struct PolicyInput {
     pub min_gold_accuracy: Option<f64>,
     pub gold_min_seen: Option<i64>,
     pub report_threshold: Option<i64>,
+    pub qualify_accuracy: Option<f64>,
 }
 
 fn share_in(field: &str, value: Option<f64>, low_open: bool) -> Result<Option<f64>, Invalid> {
@@ -325,6 +339,7 @@ impl PolicyInput {
             return Err(Invalid::new("gold_min_seen", "must be at least 1"));
         }
         policy.report_threshold = self.report_threshold;
+        policy.qualify_accuracy = share_in("qualify_accuracy", self.qualify_accuracy, true)?;
         if policy.report_threshold.is_some_and(|t| t < 1) {
             return Err(Invalid::new("report_threshold", "must be at least 1"));
         }

@@ -75,6 +75,8 @@ pub struct NewProject {
     #[serde(default)]
     pub report_threshold: Option<i64>,
     #[serde(default)]
+    pub qualify_accuracy: Option<f64>,
+    #[serde(default)]
     pub open_link: Option<bool>,
     #[serde(default)]
     pub completion_url: Option<String>,
@@ -155,6 +157,7 @@ impl NewProject {
             min_gold_accuracy: None,
             gold_min_seen: None,
             report_threshold: None,
+            qualify_accuracy: None,
             open_link: None,
             completion_url: None,
             completion_after: None,
@@ -232,6 +235,7 @@ impl NewProject {
             min_gold_accuracy: self.min_gold_accuracy,
             gold_min_seen: self.gold_min_seen,
             report_threshold: self.report_threshold,
+            qualify_accuracy: self.qualify_accuracy,
         }
     }
 

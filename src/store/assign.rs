@@ -14,6 +14,7 @@ use rand::Rng;
 use tracing::instrument;
 
 use super::items::ItemView;
+use super::raters::Qualification;
 use super::{PgBackend, SqliteBackend, Store};
 use crate::domain::now_ms;
 use crate::domain::policy::Pool;
@@ -96,6 +97,11 @@ impl Store {
                 "this project needs the expertise: {}",
                 project.policy.expertise.join(", ")
             )));
+        }
+        match self.qualification_step(project, rater.id).await? {
+            Qualification::Cleared => {}
+            Qualification::Next(item_id) => return Ok(Some(self.item(project.id, item_id).await?)),
+            Qualification::Failed(reason) => return Err(AppError::Forbidden(reason)),
         }
         let now = now_ms();
         let gold_rate = project.policy.gold_rate;

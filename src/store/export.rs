@@ -49,7 +49,7 @@ impl Store {
         include_gold: bool,
     ) -> Result<Vec<ExportRow>> {
         let items_sql = "SELECT id, external_id, data, gold FROM items
-                         WHERE project_id = $1 AND id > $2 AND ($4 OR NOT is_gold) ORDER BY id LIMIT $3";
+                         WHERE project_id = $1 AND id > $2 AND ($4 OR (NOT is_gold AND NOT is_qualification)) ORDER BY id LIMIT $3";
         let labels_sql =
             "SELECT l.item_id, u.pseudonym, l.pool, l.value, l.duration_ms, l.created_at
                           FROM labels l JOIN users u ON u.id = l.rater_id

@@ -55,8 +55,9 @@ impl Store {
         let now = now_ms();
         let position_sql = "SELECT coalesce(max(position), 0) FROM items WHERE project_id = $1";
         let insert_sql = "INSERT INTO items (project_id, external_id, data, gold, position, created_at,
-                              need_generalist, need_expert, need_user, priority, random_key, is_gold)
-                          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+                              need_generalist, need_expert, need_user, priority, random_key, is_gold,
+                              is_qualification, explanation)
+                          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
         let policy = &project.policy;
         in_write_tx!(self, tx, _lock => {
             let start: i64 = sqlx::query_scalar(position_sql)
@@ -66,7 +67,7 @@ impl Store {
             for (offset, item) in items.iter().enumerate() {
                 let position = start + 1 + offset as i64;
                 let is_gold = item.gold.is_some() && policy.gold_rate > 0.0;
-                let needs = policy.initial_needs(is_gold);
+                let needs = policy.initial_needs(is_gold || item.qualification);
                 let inserted = sqlx::query(insert_sql)
                     .bind(project.id)
                     .bind(item.external_id.as_deref())
@@ -79,7 +80,9 @@ impl Store {
                     .bind(needs.user)
                     .bind(item.priority)
                     .bind(random_key(policy.seed, position))
-                    .bind(is_gold)
+                    .bind(is_gold && !item.qualification)
+                    .bind(item.qualification)
+                    .bind(item.explanation.as_deref())
                     .execute(&mut *tx)
                     .await;
                 match inserted {

@@ -2,6 +2,7 @@
 
 use tracing::instrument;
 
+use super::raters::failed_reason;
 use super::{in_write_tx, Store};
 use crate::domain::now_ms;
 use crate::domain::policy::{Policy, Pool};
@@ -18,9 +19,19 @@ pub struct NewLabel {
     pub duration_ms: Option<i64>,
 }
 
+/// What a rater learns after answering a qualification question: this is training, so
+/// the right answer and its explanation are shown.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct QualificationFeedback {
+    pub correct: bool,
+    pub answer: String,
+    pub explanation: Option<String>,
+}
+
 /// What a label did, for the caller to report.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct LabelOutcome {
+    pub qualification: Option<QualificationFeedback>,
     /// The item was a gold question; `Some(true)` when answered right.
     pub gold_correct: Option<bool>,
     /// The rater was paused by this answer, with the reason.
@@ -35,6 +46,13 @@ const INSERT_LABEL_SQL: &str =
     "INSERT INTO labels (project_id, item_id, rater_id, value, duration_ms, created_at, pool)
      VALUES ($1, $2, $3, $4, $5, $6, $7)";
 
+const QUALIFICATION_RECORD_SQL: &str =
+    "INSERT INTO rater_states (project_id, rater_id, qual_seen, qual_correct)
+     VALUES ($1, $2, 1, $3)
+     ON CONFLICT (project_id, rater_id) DO UPDATE SET qual_seen = rater_states.qual_seen + 1,
+         qual_correct = rater_states.qual_correct + excluded.qual_correct
+     RETURNING qual_seen, qual_correct";
+
 const GOLD_RECORD_SQL: &str =
     "INSERT INTO rater_states (project_id, rater_id, gold_seen, gold_correct)
      VALUES ($1, $2, 1, $3)
@@ -48,7 +66,9 @@ struct ItemSlots {
     need_expert: i64,
     need_user: i64,
     is_gold: bool,
+    is_qualification: bool,
     gold: Option<String>,
+    explanation: Option<String>,
 }
 
 impl ItemSlots {
@@ -76,7 +96,7 @@ impl Store {
         let policy = &project.policy;
         let outcome = in_write_tx!(self, tx, lock => {
             let slots_sql = format!(
-                "SELECT need_generalist, need_expert, need_user, is_gold, gold FROM items
+                "SELECT need_generalist, need_expert, need_user, is_gold, is_qualification, gold, explanation FROM items
                  WHERE id = $1 AND project_id = $2{lock}"
             );
             let slots: Option<ItemSlots> = sqlx::query_as(&slots_sql)
@@ -114,7 +134,45 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             let mut outcome = LabelOutcome::default();
-            if slots.is_gold {
+            if slots.is_qualification {
+                let answer = slots.gold.clone().unwrap_or_default();
+                let right = answer == label.value;
+                let (seen, correct): (i64, i64) = sqlx::query_as(QUALIFICATION_RECORD_SQL)
+                    .bind(project.id)
+                    .bind(label.rater_id)
+                    .bind(i64::from(right))
+                    .fetch_one(&mut *tx)
+                    .await?;
+                let total: i64 = sqlx::query_scalar("SELECT count(*) FROM items WHERE project_id = $1 AND is_qualification")
+                    .bind(project.id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                match policy.qualification_outcome(total, seen, correct) {
+                    Some(true) => {
+                        sqlx::query("UPDATE rater_states SET qualified = TRUE WHERE project_id = $1 AND rater_id = $2")
+                            .bind(project.id)
+                            .bind(label.rater_id)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    Some(false) => {
+                        let reason = failed_reason(correct, total, policy.qualify_accuracy.unwrap_or(1.0));
+                        sqlx::query("UPDATE rater_states SET paused = TRUE, paused_reason = $1 WHERE project_id = $2 AND rater_id = $3")
+                            .bind(&reason)
+                            .bind(project.id)
+                            .bind(label.rater_id)
+                            .execute(&mut *tx)
+                            .await?;
+                        outcome.paused = Some(reason);
+                    }
+                    None => {}
+                }
+                outcome.qualification = Some(QualificationFeedback {
+                    correct: right,
+                    answer,
+                    explanation: slots.explanation.clone(),
+                });
+            } else if slots.is_gold {
                 let right = slots.gold.as_deref() == Some(label.value.as_str());
                 outcome.gold_correct = Some(right);
                 let (seen, correct): (i64, i64) = sqlx::query_as(GOLD_RECORD_SQL)

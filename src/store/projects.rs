@@ -48,6 +48,7 @@ struct ProjectRow {
     feedback_creates_items: bool,
     feedback_first: bool,
     negative_labels: Json<Vec<String>>,
+    qualify_accuracy: Option<f64>,
 }
 
 impl ProjectRow {
@@ -73,6 +74,7 @@ impl ProjectRow {
             min_gold_accuracy: self.min_gold_accuracy,
             gold_min_seen: self.gold_min_seen,
             report_threshold: self.report_threshold,
+            qualify_accuracy: self.qualify_accuracy,
         };
         Ok(Project {
             id: self.id,
@@ -109,7 +111,7 @@ const PROJECT_COLUMNS: &str =
      pool_expert, pool_user, expertise, escalate_below, expert_overlap, min_overlap, max_overlap,
      item_order, seed, gold_rate, min_gold_accuracy, gold_min_seen, report_threshold,
      link_secret, open_link, open_token, completion_url, completion_after, completion_code,
-     feedback_creates_items, feedback_first, negative_labels";
+     feedback_creates_items, feedback_first, negative_labels, qualify_accuracy";
 
 /// A project with its progress, as lists show it.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -136,9 +138,9 @@ impl Store {
                  pool_expert, pool_user, expertise, escalate_below, expert_overlap, min_overlap, max_overlap,
                  item_order, seed, gold_rate, min_gold_accuracy, gold_min_seen, report_threshold,
                  link_secret, open_link, open_token, completion_url, completion_after, completion_code,
-                 feedback_creates_items, feedback_first, negative_labels)
+                 feedback_creates_items, feedback_first, negative_labels, qualify_accuracy)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
-                     $22, $23, $24, $25, $26, $27, $28, $29, $30)
+                     $22, $23, $24, $25, $26, $27, $28, $29, $30, $31)
              RETURNING {PROJECT_COLUMNS}"
         );
         let row = on_pool!(self, pool => {
@@ -173,6 +175,7 @@ impl Store {
                 .bind(spec.feedback.feedback_creates_items)
                 .bind(spec.feedback.feedback_first)
                 .bind(Json(&spec.feedback.negative_labels))
+                .bind(policy.qualify_accuracy)
                 .fetch_one(pool)
                 .await?
         });
@@ -203,7 +206,7 @@ impl Store {
                 CAST(coalesce(sum(CASE WHEN need_generalist + need_expert + need_user = 0 THEN 1 ELSE 0 END), 0) AS BIGINT),
                 CAST(coalesce(sum(CASE WHEN need_generalist + need_expert + need_user > 0 AND label_count > 0 THEN 1 ELSE 0 END), 0) AS BIGINT),
                 CAST(coalesce(sum(CASE WHEN label_count = 0 THEN 1 ELSE 0 END), 0) AS BIGINT)
-            FROM items WHERE project_id = $1 AND NOT is_gold";
+            FROM items WHERE project_id = $1 AND NOT is_gold AND NOT is_qualification";
         let raters_sql = "SELECT count(DISTINCT rater_id) FROM labels WHERE project_id = $1";
         let ((items, labels, complete, in_progress, untouched), raters) = on_pool!(self, pool => {
             let counts: (i64, i64, i64, i64, i64) =

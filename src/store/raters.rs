@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use super::{in_write_tx, on_pool, Store};
 use crate::domain::now_ms;
 use crate::domain::policy::Pool;
+use crate::domain::project::Project;
 use crate::error::{AppError, Result};
 
 /// A rater's standing in one project, as admins see it.
@@ -41,7 +42,93 @@ pub struct Queue {
     pub pools: BTreeMap<Pool, PoolQueue>,
 }
 
+/// Where a rater stands with a project's qualification set.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Qualification {
+    /// The project asks for none, or the rater passed.
+    Cleared,
+    /// The next qualification question to answer.
+    Next(i64),
+    /// The rater did not pass; the reason says by how much.
+    Failed(String),
+}
+
+/// A rater's answer to a qualification question, with the right answer.
+#[derive(Debug, Clone)]
+pub struct QualificationReview {
+    pub given: String,
+    pub answer: String,
+    pub correct: bool,
+    pub explanation: Option<String>,
+}
+
+/// Why a rater failed the qualification.
+pub fn failed_reason(correct: i64, total: i64, needed: f64) -> String {
+    format!(
+        "did not pass the qualification: {correct} of {total} right, {:.0}% needed",
+        needed * 100.0
+    )
+}
+
 impl Store {
+    /// The qualification step for a rater: cleared, the next question, or failed.
+    pub async fn qualification_step(
+        &self,
+        project: &Project,
+        rater_id: i64,
+    ) -> Result<Qualification> {
+        let Some(needed) = project.policy.qualify_accuracy else {
+            return Ok(Qualification::Cleared);
+        };
+        let state_sql = "SELECT qualified, qual_seen, qual_correct FROM rater_states WHERE project_id = $1 AND rater_id = $2";
+        let next_sql = "SELECT i.id FROM items i WHERE i.project_id = $1 AND i.is_qualification
+              AND NOT EXISTS (SELECT 1 FROM labels l WHERE l.item_id = i.id AND l.rater_id = $2)
+            ORDER BY i.position LIMIT 1";
+        let total_sql = "SELECT count(*) FROM items WHERE project_id = $1 AND is_qualification";
+        let (state, next, total): (Option<(bool, i64, i64)>, Option<i64>, i64) = on_pool!(self, pool => {
+            let state = sqlx::query_as(state_sql).bind(project.id).bind(rater_id).fetch_optional(pool).await?;
+            let next = sqlx::query_scalar(next_sql).bind(project.id).bind(rater_id).fetch_optional(pool).await?;
+            let total = sqlx::query_scalar(total_sql).bind(project.id).fetch_one(pool).await?;
+            (state, next, total)
+        });
+        let (qualified, seen, correct) = state.unwrap_or((false, 0, 0));
+        if qualified || total == 0 {
+            return Ok(Qualification::Cleared);
+        }
+        if let Some(item_id) = next {
+            return Ok(Qualification::Next(item_id));
+        }
+        Ok(
+            match project.policy.qualification_outcome(total, seen, correct) {
+                Some(false) => Qualification::Failed(failed_reason(correct, total, needed)),
+                _ => Qualification::Cleared,
+            },
+        )
+    }
+
+    /// A rater's answer to a qualification question beside the right one, for review.
+    pub async fn qualification_review(
+        &self,
+        project_id: i64,
+        item_id: i64,
+        rater_id: i64,
+    ) -> Result<Option<QualificationReview>> {
+        let sql = "SELECT l.value, i.gold, i.explanation FROM labels l JOIN items i ON i.id = l.item_id
+                   WHERE l.item_id = $1 AND l.rater_id = $2 AND i.project_id = $3 AND i.is_qualification";
+        let row: Option<(String, Option<String>, Option<String>)> = on_pool!(self, pool => {
+            sqlx::query_as(sql).bind(item_id).bind(rater_id).bind(project_id).fetch_optional(pool).await?
+        });
+        Ok(row.map(|(given, answer, explanation)| {
+            let answer = answer.unwrap_or_default();
+            QualificationReview {
+                correct: given == answer,
+                given,
+                answer,
+                explanation,
+            }
+        }))
+    }
+
     /// Why a rater is paused in a project, if they are.
     pub async fn pause_reason(&self, project_id: i64, rater_id: i64) -> Result<Option<String>> {
         let row: Option<Option<String>> = on_pool!(self, pool => {
@@ -54,11 +141,13 @@ impl Store {
         Ok(row.map(|reason| reason.unwrap_or_else(|| "paused by an admin".into())))
     }
 
-    /// Lifts a pause; the gold record starts again so the rater gets a fresh chance.
+    /// Lifts a pause: the gold record starts again, and an admin who lifts a pause vouches
+    /// for the rater, so a failed qualification counts as passed.
     pub async fn unpause_rater(&self, project_id: i64, rater_id: i64) -> Result<()> {
         let changed = in_write_tx!(self, tx, _lock => {
             sqlx::query(
-                "UPDATE rater_states SET paused = FALSE, paused_reason = NULL, gold_seen = 0, gold_correct = 0
+                "UPDATE rater_states SET paused = FALSE, paused_reason = NULL, gold_seen = 0, gold_correct = 0,
+                     qualified = TRUE
                  WHERE project_id = $1 AND rater_id = $2 AND paused",
             )
             .bind(project_id)

@@ -13,4 +13,5 @@ mod labelling;
 mod pages;
 mod policies;
 mod projects;
+mod qualification;
 mod user_links;

@@ -66,11 +66,12 @@ pub async fn submit_label(
         value,
         duration_ms: check_duration(body.duration_ms)?,
     };
-    state.store.submit_label(&project, &label).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({ "item_id": iid, "value": label.value })),
-    ))
+    let outcome = state.store.submit_label(&project, &label).await?;
+    let mut body = json!({ "item_id": iid, "value": label.value });
+    if let Some(feedback) = outcome.qualification {
+        body["qualification"] = json!(feedback);
+    }
+    Ok((StatusCode::CREATED, Json(body)))
 }
 
 #[derive(Deserialize, Default)]

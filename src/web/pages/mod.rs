@@ -24,6 +24,10 @@ pub fn router() -> Router<AppState> {
         .route("/rate/{pid}/items/{iid}/label", post(rate::submit_label))
         .route("/rate/{pid}/items/{iid}/skip", post(rate::skip_item))
         .route("/rate/{pid}/items/{iid}/report", post(rate::report_item))
+        .route(
+            "/rate/{pid}/items/{iid}/explained",
+            get(rate::explained_page),
+        )
         .route("/u/{pid}", get(user_links::signed_entry))
         .route("/u/{pid}/open/{token}", get(user_links::open_entry))
         .route("/u/{pid}/label", get(rate::labelling_page))

@@ -12,6 +12,7 @@ use crate::error::{AppError, Result};
 use crate::store::items::ItemView;
 use crate::store::labels::NewLabel;
 use crate::store::projects::RaterProgress;
+use crate::store::raters::QualificationReview;
 use crate::web::api::{check_duration, check_reason};
 use crate::web::csrf;
 use crate::web::extract::{MaybeUser, Rater};
@@ -215,8 +216,44 @@ pub async fn submit_label(
         value,
         duration_ms: check_duration(duration_ms)?,
     };
-    state.store.submit_label(&project, &label).await?;
+    let outcome = state.store.submit_label(&project, &label).await?;
+    if outcome.qualification.is_some() {
+        return Ok(Redirect::to(&format!("/rate/{pid}/items/{iid}/explained")));
+    }
     Ok(Redirect::to(&labelling_path(&rater, pid)))
+}
+
+#[derive(Template)]
+#[template(path = "rate/explained.html")]
+struct ExplainedPage {
+    layout: Layout,
+    project: Project,
+    review: QualificationReview,
+    next: String,
+}
+
+/// After a qualification question: the rater's answer, the right one and why.
+pub async fn explained_page(
+    State(state): State<AppState>,
+    Rater(rater): Rater,
+    session: Session,
+    Path((pid, iid)): Path<(i64, i64)>,
+) -> Result<Response> {
+    let project = state.store.project(pid).await?;
+    let review = state
+        .store
+        .qualification_review(pid, iid, rater.id)
+        .await?
+        .ok_or_else(|| AppError::not_found("qualification answer"))?;
+    let next = labelling_path(&rater, pid);
+    let layout = Layout::for_user(&session, rater).await?;
+    Ok(html(&ExplainedPage {
+        layout,
+        project,
+        review,
+        next,
+    })?
+    .into_response())
 }
 
 #[derive(Deserialize)]

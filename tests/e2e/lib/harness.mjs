@@ -1,0 +1,249 @@
+// Shared set-up for the browser tests: a throwaway tally server on loopback with its own
+// SQLite database, users made with the real CLI, projects and items made through the JSON
+// API, and a headless Debian Chromium driven by playwright-core.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, mkdirSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+import { chromium } from 'playwright-core';
+
+export const E2E_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const REPO_ROOT = path.resolve(E2E_DIR, '..', '..');
+export const SCREENSHOT_DIR = path.join(E2E_DIR, 'screenshots');
+
+const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+
+export function tallyBin() {
+  const bin = process.env.TALLY_BIN || 'target/debug/tally';
+  return path.isAbsolute(bin) ? bin : path.resolve(REPO_ROOT, bin);
+}
+
+// Processes this file started, so they can be ended by pid whatever happens.
+const started = new Set();
+function killStarted() {
+  for (const child of started) {
+    try {
+      process.kill(child.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  started.clear();
+}
+process.on('exit', killStarted);
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    killStarted();
+    process.exit(130);
+  });
+}
+
+/** Runs the tally CLI against a database; returns trimmed stdout or throws with stderr. */
+function cli(args, databaseUrl, input) {
+  const result = spawnSync(tallyBin(), [...args, '--database-url', databaseUrl], {
+    input: input ?? '',
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  if (result.error) throw result.error;
+  if (result.status !== 0) {
+    throw new Error(`tally ${args.join(' ')} exited ${result.status}: ${result.stderr.trim()}`);
+  }
+  return result.stdout.trim();
+}
+
+/**
+ * Starts `tally serve` on 127.0.0.1:0 with a fresh database, an admin (with an API token)
+ * and a rater. Call `stop()` when done.
+ */
+export async function startTally() {
+  const bin = tallyBin();
+  if (!existsSync(bin)) throw new Error(`no tally binary at ${bin} (set TALLY_BIN)`);
+  const dir = mkdtempSync(path.join(tmpdir(), 'tally-e2e-'));
+  const databaseUrl = `sqlite://${dir}/e2e.db`;
+
+  const admin = { name: 'boss', password: 'admin-password-123' };
+  const rater = { name: 'rita', password: 'rater-password-123' };
+  cli(['migrate'], databaseUrl);
+  cli(['users', 'add', admin.name, '--role', 'admin', '--password-stdin'], databaseUrl, admin.password + '\n');
+  cli(['users', 'add', rater.name, '--role', 'rater', '--password-stdin'], databaseUrl, rater.password + '\n');
+  const token = cli(['tokens', 'issue', admin.name], databaseUrl);
+  if (!/^\S+$/.test(token)) throw new Error(`unexpected token output: ${JSON.stringify(token)}`);
+
+  const child = spawn(bin, ['serve', '--bind', '127.0.0.1:0', '--database-url', databaseUrl], {
+    cwd: dir,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, TALLY_LOG: process.env.TALLY_LOG || 'warn' },
+  });
+  started.add(child);
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (chunk) => {
+    stderr += chunk;
+  });
+
+  const baseUrl = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`tally serve did not start in 20 s; stderr:\n${stderr}`)), 20_000);
+    const lines = createInterface({ input: child.stdout });
+    lines.once('line', (line) => {
+      clearTimeout(timer);
+      const m = /^listening on (http:\/\/127\.0\.0\.1:\d+)\s*$/.exec(line);
+      if (m) resolve(m[1]);
+      else reject(new Error(`unexpected first line from tally serve: ${JSON.stringify(line)}`));
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`tally serve exited ${code} before listening; stderr:\n${stderr}`));
+    });
+  });
+
+  async function api(method, urlPath, body, { contentType = 'application/json', raw = false } = {}) {
+    const headers = { Authorization: `Bearer ${token}` };
+    let payload;
+    if (body !== undefined) {
+      headers['Content-Type'] = contentType;
+      payload = typeof body === 'string' ? body : JSON.stringify(body);
+    }
+    const res = await fetch(baseUrl + urlPath, { method, headers, body: payload });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`${method} ${urlPath} -> ${res.status}: ${text}`);
+    if (raw) return text;
+    return text ? JSON.parse(text) : null;
+  }
+
+  let projectCount = 0;
+  /** Creates a single-choice project and imports `texts` (strings or {text, ...} objects) in order. */
+  async function createProject({ name, labels, overlap = 1, instructions = '', items }) {
+    projectCount += 1;
+    const project = await api('POST', '/api/v1/projects', {
+      name: name ?? `Project ${projectCount}`,
+      kind: 'single_choice',
+      labels,
+      overlap,
+      instructions,
+    });
+    const rows = items.map((item, i) => ({
+      external_id: `e${i + 1}`,
+      data: typeof item === 'string' ? { text: item } : item,
+    }));
+    const imported = await api('POST', `/api/v1/projects/${project.id}/items`, rows);
+    if (imported.imported !== rows.length) throw new Error(`imported ${JSON.stringify(imported)}`);
+    return project;
+  }
+
+  /** The JSONL export as objects, keyed by external_id. */
+  async function exportRows(pid) {
+    const text = await api('GET', `/api/v1/projects/${pid}/export?format=jsonl`, undefined, { raw: true });
+    const rows = text.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l));
+    return Object.fromEntries(rows.map((r) => [r.external_id, r]));
+  }
+
+  async function stop() {
+    if (started.has(child)) {
+      started.delete(child);
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  return { baseUrl, admin, rater, token, api, createProject, exportRows, stop, serverLog: () => stderr };
+}
+
+/** Launches Debian's Chromium headless, with a throwaway profile. */
+export async function launchBrowser() {
+  if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM} (apt-get install -y chromium)`);
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_ARGS,
+    timeout: 30_000,
+  });
+}
+
+/** A fresh browser context (own cookies), JS on or off, with its problems collected. */
+export async function newContext(browser, { javaScriptEnabled = true, viewport = { width: 1280, height: 800 } } = {}) {
+  const context = await browser.newContext({ javaScriptEnabled, viewport });
+  context.setDefaultTimeout(10_000);
+  context.setDefaultNavigationTimeout(15_000);
+  return context;
+}
+
+/** Records what a person would notice going wrong: dialogs, page errors, console errors. */
+export function watch(page) {
+  const seen = { dialogs: [], pageErrors: [], consoleErrors: [], posts: [] };
+  page.on('dialog', (dialog) => {
+    seen.dialogs.push(`${dialog.type()}: ${dialog.message()}`);
+    dialog.dismiss().catch(() => {});
+  });
+  page.on('pageerror', (err) => seen.pageErrors.push(String(err)));
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') seen.consoleErrors.push(msg.text());
+  });
+  page.on('request', (req) => {
+    if (req.method() === 'POST') seen.posts.push(new URL(req.url()).pathname);
+  });
+  return seen;
+}
+
+/** Signs in through the login form, as a person would. */
+export async function login(page, baseUrl, { name, password }) {
+  await page.goto(baseUrl + '/login');
+  await page.fill('input[name="name"]', name);
+  await page.fill('input[name="password"]', password);
+  await Promise.all([
+    page.waitForURL((url) => url.pathname !== '/login'),
+    page.click('form[action="/login"] button[type="submit"]'),
+  ]);
+}
+
+/** Polls `fn` (async) until it returns a truthy value; works with page JavaScript off too. */
+export async function until(fn, { timeout = 10_000, interval = 50, what = 'condition' } = {}) {
+  const deadline = Date.now() + timeout;
+  let last;
+  for (;;) {
+    try {
+      last = await fn();
+      if (last) return last;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${last}`);
+    await new Promise((r) => setTimeout(r, interval));
+  }
+}
+
+export const text = async (page, selector) => ((await page.locator(selector).textContent()) ?? '').trim();
+
+/** Waits until `#item-text` shows something other than `previous` and returns it (or null on the done page). */
+export async function nextItemText(page, previous) {
+  return until(
+    async () => {
+      if (await page.locator('#done').count()) return { done: true };
+      const el = page.locator('#item-text');
+      if (!(await el.count())) return null;
+      const t = await el.textContent();
+      return t !== previous ? { text: t } : null;
+    },
+    { what: `an item other than ${JSON.stringify(previous)}` },
+  ).then((r) => (r.done ? null : r.text));
+}
+
+export function screenshotPath(name) {
+  mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  return path.join(SCREENSHOT_DIR, name);
+}
