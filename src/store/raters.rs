@@ -22,6 +22,16 @@ pub struct RaterStanding {
     pub paused_reason: Option<String>,
 }
 
+/// An item held back after problem reports, for the admin to look at.
+#[derive(Debug, Clone, Serialize)]
+pub struct HeldItem {
+    pub id: i64,
+    pub external_id: Option<String>,
+    pub text: String,
+    pub reports: i64,
+    pub reasons: Vec<String>,
+}
+
 /// Items of one pool by state.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct PoolQueue {
@@ -104,6 +114,33 @@ impl Store {
                 _ => Qualification::Cleared,
             },
         )
+    }
+
+    /// Items held back by problem reports, with the reasons given.
+    pub async fn held_items(&self, project_id: i64) -> Result<Vec<HeldItem>> {
+        let items: Vec<crate::store::items::ItemView> = on_pool!(self, pool => {
+            sqlx::query_as("SELECT id, external_id, data FROM items WHERE project_id = $1 AND held ORDER BY position")
+                .bind(project_id)
+                .fetch_all(pool)
+                .await?
+        });
+        let mut out = Vec::new();
+        for item in items {
+            let reasons: Vec<String> = on_pool!(self, pool => {
+                sqlx::query_scalar("SELECT reason FROM reports WHERE item_id = $1 ORDER BY created_at")
+                    .bind(item.id)
+                    .fetch_all(pool)
+                    .await?
+            });
+            out.push(HeldItem {
+                id: item.id,
+                text: item.display_text(),
+                external_id: item.external_id,
+                reports: reasons.len() as i64,
+                reasons,
+            });
+        }
+        Ok(out)
     }
 
     /// A rater's answer to a qualification question beside the right one, for review.

@@ -186,4 +186,37 @@ impl Store {
             .await?
             .ok_or_else(|| AppError::Internal(anyhow::anyhow!("link user {name} vanished")))
     }
+
+    /// Everyone with an account made by an admin (link users are counted, not listed).
+    pub async fn users(&self) -> Result<Vec<User>> {
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE scope_project_id IS NULL ORDER BY role, name"
+        );
+        let rows = on_pool!(self, pool => {
+            sqlx::query_as::<_, UserRow>(&sql).fetch_all(pool).await?
+        });
+        rows.into_iter().map(UserRow::into_user).collect()
+    }
+
+    /// Moves a rater to another pool, with new expertise tags.
+    pub async fn update_user_pool(
+        &self,
+        user_id: i64,
+        rater_pool: Pool,
+        expertise: &[String],
+    ) -> Result<()> {
+        let changed = on_pool!(self, pool => {
+            sqlx::query("UPDATE users SET pool = $1, expertise = $2 WHERE id = $3 AND scope_project_id IS NULL")
+                .bind(rater_pool.as_str())
+                .bind(Json(expertise))
+                .bind(user_id)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        if changed == 0 {
+            return Err(AppError::not_found("user"));
+        }
+        Ok(())
+    }
 }

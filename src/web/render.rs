@@ -83,3 +83,18 @@ impl ErrorPage {
         }
     }
 }
+
+/// An epoch-millisecond time as `YYYY-MM-DD HH:MM UTC` for pages.
+pub fn timestamp(ms: &i64) -> String {
+    let Ok(t) = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(*ms) * 1_000_000) else {
+        return ms.to_string();
+    };
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute()
+    )
+}

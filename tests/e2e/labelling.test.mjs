@@ -124,10 +124,11 @@ describe('labelling with JavaScript on', { timeout: 90_000 }, () => {
       assert.deepEqual(seen.dialogs, []);
       assert.deepEqual(seen.pageErrors, []);
       assert.deepEqual(
-        seen.consoleErrors.filter((e) => !/favicon/i.test(e)),
+        seen.consoleErrors,
         [],
         'no console errors (e.g. Content-Security-Policy violations)',
       );
+      assert.deepEqual(seen.failedLoads, [], 'every stylesheet and script loads');
       const formPosts = seen.posts.filter((p) => p.startsWith('/rate/'));
       assert.equal(formPosts.length, 5, `one POST per key press, got ${JSON.stringify(formPosts)}`);
 

@@ -71,6 +71,7 @@ describe('labelling with JavaScript off', { timeout: 90_000 }, () => {
       );
       assert.deepEqual(seen.pageErrors, []);
       assert.deepEqual(seen.dialogs, []);
+      assert.deepEqual(seen.failedLoads, [], 'every stylesheet loads');
 
       const rows = await tally.exportRows(project.id);
       assert.deepEqual(

@@ -3,6 +3,7 @@
 
 mod harness;
 
+mod admin_pages;
 mod auth;
 mod cli;
 mod concurrency;

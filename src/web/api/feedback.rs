@@ -119,6 +119,28 @@ pub struct SourceView {
     mapping: std::collections::HashMap<String, String>,
 }
 
+/// Read by the project page's template.
+impl SourceView {
+    pub fn source(&self) -> &str {
+        &self.health.source
+    }
+    pub fn events_total(&self) -> i64 {
+        self.health.events_total
+    }
+    pub fn events_per_hour(&self) -> f64 {
+        self.health.events_per_hour
+    }
+    pub fn refused_share(&self) -> Option<f64> {
+        self.health.refused_share
+    }
+    pub fn last_event_at(&self) -> Option<i64> {
+        self.health.last_event_at
+    }
+    pub fn flags(&self) -> &[String] {
+        &self.health.flags
+    }
+}
+
 /// Per source: events per hour, the last event, the refused share, and the flags
 /// `silent` and `drifting`.
 pub async fn sources(

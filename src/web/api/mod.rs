@@ -4,6 +4,7 @@
 mod export;
 mod feedback;
 mod items;
+pub use feedback::{source_views, SourceView};
 pub use items::import_bytes;
 pub use labelling::check_duration;
 pub use raters::check_reason;

@@ -20,6 +20,23 @@ pub fn router() -> Router<AppState> {
         .route("/admin/projects", post(admin::create_project))
         .route("/admin/projects/{pid}", get(admin::project_page))
         .route("/admin/projects/{pid}/import", post(admin::import_upload))
+        .route(
+            "/admin/projects/{pid}/raters/{rid}/unpause",
+            post(admin::unpause_rater),
+        )
+        .route(
+            "/admin/projects/{pid}/items/{iid}/release",
+            post(admin::release_item),
+        )
+        .route(
+            "/admin/projects/{pid}/feedback-keys",
+            post(admin::create_feedback_key),
+        )
+        .route(
+            "/admin/users",
+            get(admin::users_page).post(admin::create_user),
+        )
+        .route("/admin/users/{uid}", post(admin::update_pool))
         .route("/rate/{pid}", get(rate::labelling_page))
         .route("/rate/{pid}/items/{iid}/label", post(rate::submit_label))
         .route("/rate/{pid}/items/{iid}/skip", post(rate::skip_item))

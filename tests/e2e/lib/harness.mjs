@@ -29,8 +29,10 @@ export function tallyBin() {
   return path.isAbsolute(bin) ? bin : path.resolve(REPO_ROOT, bin);
 }
 
-// Processes this file started, so they can be ended by pid whatever happens.
+// Processes this file started, so they can be ended by pid whatever happens, and the
+// temporary folders it made.
 const started = new Set();
+const tempDirs = new Set();
 function killStarted() {
   for (const child of started) {
     try {
@@ -40,6 +42,8 @@ function killStarted() {
     }
   }
   started.clear();
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+  tempDirs.clear();
 }
 process.on('exit', killStarted);
 for (const signal of ['SIGINT', 'SIGTERM']) {
@@ -71,6 +75,7 @@ export async function startTally() {
   const bin = tallyBin();
   if (!existsSync(bin)) throw new Error(`no tally binary at ${bin} (set TALLY_BIN)`);
   const dir = mkdtempSync(path.join(tmpdir(), 'tally-e2e-'));
+  tempDirs.add(dir);
   const databaseUrl = `sqlite://${dir}/e2e.db`;
 
   const admin = { name: 'boss', password: 'admin-password-123' };
@@ -159,6 +164,7 @@ export async function startTally() {
       clearTimeout(timer);
     }
     rmSync(dir, { recursive: true, force: true });
+    tempDirs.delete(dir);
   }
 
   return { baseUrl, admin, rater, token, api, createProject, exportRows, stop, serverLog: () => stderr };
@@ -183,16 +189,29 @@ export async function newContext(browser, { javaScriptEnabled = true, viewport =
   return context;
 }
 
-/** Records what a person would notice going wrong: dialogs, page errors, console errors. */
+/**
+ * Records what a person would notice going wrong: dialogs, script errors, console errors
+ * (such as Content-Security-Policy refusals), loads that failed; and the POSTs sent.
+ */
 export function watch(page) {
-  const seen = { dialogs: [], pageErrors: [], consoleErrors: [], posts: [] };
+  const seen = { dialogs: [], pageErrors: [], consoleErrors: [], posts: [], failedLoads: [] };
   page.on('dialog', (dialog) => {
     seen.dialogs.push(`${dialog.type()}: ${dialog.message()}`);
     dialog.dismiss().catch(() => {});
   });
   page.on('pageerror', (err) => seen.pageErrors.push(String(err)));
   page.on('console', (msg) => {
-    if (msg.type() === 'error') seen.consoleErrors.push(msg.text());
+    // A failed load is recorded with its address below, from the response itself.
+    if (msg.type() === 'error' && !msg.text().startsWith('Failed to load resource')) {
+      seen.consoleErrors.push(msg.text());
+    }
+  });
+  page.on('response', (res) => {
+    const url = new URL(res.url());
+    // Browsers ask for /favicon.ico on their own; tally has none, which is harmless.
+    if (res.status() >= 400 && url.pathname !== '/favicon.ico') {
+      seen.failedLoads.push(`${res.status()} ${url.pathname}`);
+    }
   });
   page.on('request', (req) => {
     if (req.method() === 'POST') seen.posts.push(new URL(req.url()).pathname);

@@ -1,3 +1,8 @@
+mod operations;
+mod users;
+
+pub(crate) use users::*;
+
 use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{Multipart, Path, Query, State};
@@ -12,7 +17,8 @@ use crate::domain::project::{NewProject, Progress, Project, DEFAULT_LEASE_SECOND
 use crate::domain::user::User;
 use crate::error::{AppError, Result};
 use crate::store::projects::ProjectSummary;
-use crate::web::api::import_bytes;
+use crate::store::raters::{HeldItem, Queue, RaterStanding};
+use crate::web::api::{import_bytes, source_views, SourceView};
 use crate::web::csrf;
 use crate::web::extract::Admin;
 use crate::web::render::{html, html_with_status, Layout};
@@ -45,31 +51,72 @@ struct NewProjectPage {
     error: Option<String>,
 }
 
-#[derive(Deserialize, Clone)]
+/// The new-project form: every field is text, as browsers send it; empty means unset.
+#[derive(Deserialize, Clone, Default)]
+#[serde(default)]
 pub struct ProjectForm {
-    #[serde(default)]
     csrf: String,
     name: String,
     labels: String,
     overlap: String,
     instructions: String,
     lease_minutes: String,
+    expert_count: String,
+    user_count: String,
+    expertise: String,
+    escalate_below: String,
+    expert_overlap: String,
+    min_overlap: String,
+    max_overlap: String,
+    order: String,
+    seed: String,
+    gold_rate: String,
+    min_gold_accuracy: String,
+    gold_min_seen: String,
+    report_threshold: String,
+    qualify_accuracy: String,
+    open_link: String,
+    completion_url: String,
+    completion_after: String,
+    completion_code: String,
+    feedback_creates_items: String,
+    feedback_first: String,
+    negative_labels: String,
 }
 
-impl Default for ProjectForm {
-    fn default() -> Self {
-        ProjectForm {
-            csrf: String::new(),
-            name: String::new(),
-            labels: "positive\nnegative\nneutral".into(),
-            overlap: "3".into(),
-            instructions: String::new(),
-            lease_minutes: (DEFAULT_LEASE_SECONDS / 60).to_string(),
-        }
+fn optional<T: std::str::FromStr>(field: &str, text: &str) -> Result<Option<T>> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
     }
+    text.parse::<T>()
+        .map(Some)
+        .map_err(|_| AppError::invalid(field, format!("{text:?} is not a number")))
+}
+
+fn optional_text(text: &str) -> Option<String> {
+    Some(text.trim().to_string()).filter(|t| !t.is_empty())
+}
+
+fn list(text: &str) -> Vec<String> {
+    text.split(['\n', ','])
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(String::from)
+        .collect()
 }
 
 impl ProjectForm {
+    fn blank() -> Self {
+        ProjectForm {
+            labels: "positive\nnegative\nneutral".into(),
+            overlap: "3".into(),
+            lease_minutes: (DEFAULT_LEASE_SECONDS / 60).to_string(),
+            order: "import".into(),
+            ..ProjectForm::default()
+        }
+    }
+
     /// Reads the form into the same `NewProject` the API takes.
     fn to_new_project(&self) -> Result<NewProject> {
         let overlap = self
@@ -82,17 +129,39 @@ impl ProjectForm {
             .trim()
             .parse::<i64>()
             .map_err(|_| AppError::invalid("lease_minutes", "must be a whole number"))?;
-        let labels = self
-            .labels
-            .split(['\n', ','])
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .map(String::from)
-            .collect();
-        let labels: Vec<String> = labels;
+        let labels = list(&self.labels);
         let label_refs: Vec<&str> = labels.iter().map(String::as_str).collect();
         let mut project = NewProject::simple(&self.name, &label_refs, overlap, &self.instructions);
         project.lease_seconds = minutes.saturating_mul(60);
+        let experts: Option<i64> = optional("expert_count", &self.expert_count)?;
+        let users: Option<i64> = optional("user_count", &self.user_count)?;
+        if experts.is_some() || users.is_some() {
+            project.pools = Some(std::collections::BTreeMap::from([
+                ("generalist".to_string(), overlap),
+                ("expert".to_string(), experts.unwrap_or(0)),
+                ("user".to_string(), users.unwrap_or(0)),
+            ]));
+            project.overlap = None;
+        }
+        project.expertise = Some(list(&self.expertise));
+        project.escalate_below = optional("escalate_below", &self.escalate_below)?;
+        project.expert_overlap = optional("expert_overlap", &self.expert_overlap)?;
+        project.min_overlap = optional("min_overlap", &self.min_overlap)?;
+        project.max_overlap = optional("max_overlap", &self.max_overlap)?;
+        project.order = optional_text(&self.order);
+        project.seed = optional("seed", &self.seed)?;
+        project.gold_rate = optional("gold_rate", &self.gold_rate)?;
+        project.min_gold_accuracy = optional("min_gold_accuracy", &self.min_gold_accuracy)?;
+        project.gold_min_seen = optional("gold_min_seen", &self.gold_min_seen)?;
+        project.report_threshold = optional("report_threshold", &self.report_threshold)?;
+        project.qualify_accuracy = optional("qualify_accuracy", &self.qualify_accuracy)?;
+        project.open_link = Some(self.open_link == "on");
+        project.completion_url = optional_text(&self.completion_url);
+        project.completion_after = optional("completion_after", &self.completion_after)?;
+        project.completion_code = optional_text(&self.completion_code);
+        project.feedback_creates_items = Some(self.feedback_creates_items == "on");
+        project.feedback_first = Some(self.feedback_first == "on");
+        project.negative_labels = Some(list(&self.negative_labels));
         Ok(project)
     }
 }
@@ -100,7 +169,7 @@ impl ProjectForm {
 pub async fn new_project_page(Admin(admin): Admin, session: Session) -> Result<Response> {
     let page = NewProjectPage {
         layout: Layout::for_user(&session, admin).await?,
-        form: ProjectForm::default(),
+        form: ProjectForm::blank(),
         error: None,
     };
     Ok(html(&page)?.into_response())
@@ -134,13 +203,18 @@ pub async fn create_project(
 
 #[derive(Template)]
 #[template(path = "admin/project.html")]
-struct ProjectPage {
+pub(crate) struct ProjectPage {
     layout: Layout,
     project: Project,
     progress: Progress,
     percent: i64,
     imported: Option<usize>,
     import_error: Option<String>,
+    queue: Queue,
+    raters: Vec<RaterStanding>,
+    held: Vec<HeldItem>,
+    sources: Vec<SourceView>,
+    new_key: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -148,25 +222,39 @@ pub struct ProjectQuery {
     imported: Option<usize>,
 }
 
-async fn project_page_for(
+/// What the project page shows besides its progress: one-off messages.
+#[derive(Default)]
+pub(crate) struct Notices {
+    pub imported: Option<usize>,
+    pub import_error: Option<String>,
+    pub new_key: Option<String>,
+}
+
+pub(crate) async fn project_page_for(
     state: &AppState,
     session: &Session,
     admin: User,
     pid: i64,
-    imported: Option<usize>,
-    import_error: Option<String>,
+    notices: Notices,
 ) -> Result<ProjectPage> {
     let project = state.store.project(pid).await?;
     let progress = state.store.progress(pid).await?;
     Ok(ProjectPage {
         layout: Layout::for_user(session, admin).await?,
         percent: progress.percent(project.overlap),
+        queue: state.store.queue(pid).await?,
+        raters: state.store.rater_standings(pid).await?,
+        held: state.store.held_items(pid).await?,
+        sources: source_views(state, pid).await?,
         project,
         progress,
-        imported,
-        import_error,
+        imported: notices.imported,
+        import_error: notices.import_error,
+        new_key: notices.new_key,
     })
 }
+
+pub(crate) use operations::*;
 
 pub async fn project_page(
     State(state): State<AppState>,
@@ -175,7 +263,11 @@ pub async fn project_page(
     Path(pid): Path<i64>,
     Query(query): Query<ProjectQuery>,
 ) -> Result<Response> {
-    let page = project_page_for(&state, &session, admin, pid, query.imported, None).await?;
+    let notices = Notices {
+        imported: query.imported,
+        ..Notices::default()
+    };
+    let page = project_page_for(&state, &session, admin, pid, notices).await?;
     Ok(html(&page)?.into_response())
 }
 
@@ -205,9 +297,11 @@ pub async fn import_upload(
         Err(e @ AppError::Internal(_)) => Err(e),
         Err(e) => {
             let status = e.status();
-            let page =
-                project_page_for(&state, &session, admin, pid, None, Some(e.public_message()))
-                    .await?;
+            let notices = Notices {
+                import_error: Some(e.public_message()),
+                ..Notices::default()
+            };
+            let page = project_page_for(&state, &session, admin, pid, notices).await?;
             Ok(html_with_status(status, &page))
         }
     }

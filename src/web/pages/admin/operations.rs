@@ -1,0 +1,68 @@
+//! Admin actions on a running project: lift a pause, release a held item, make a
+//! feedback key.
+
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use super::{project_page_for, Notices};
+use crate::auth::{hash_token, random_hex};
+use crate::error::Result;
+use crate::web::csrf;
+use crate::web::extract::Admin;
+use crate::web::render::html;
+use crate::web::AppState;
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    csrf: String,
+}
+
+pub async fn unpause_rater(
+    State(state): State<AppState>,
+    Admin(_): Admin,
+    session: Session,
+    Path((pid, rid)): Path<(i64, i64)>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Redirect> {
+    csrf::verify(&session, &form.csrf).await?;
+    state.store.unpause_rater(pid, rid).await?;
+    Ok(Redirect::to(&format!("/admin/projects/{pid}#raters")))
+}
+
+pub async fn release_item(
+    State(state): State<AppState>,
+    Admin(_): Admin,
+    session: Session,
+    Path((pid, iid)): Path<(i64, i64)>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Redirect> {
+    csrf::verify(&session, &form.csrf).await?;
+    state.store.release_item(pid, iid).await?;
+    Ok(Redirect::to(&format!("/admin/projects/{pid}#held")))
+}
+
+/// Makes a feedback key and shows it on the project page, once.
+pub async fn create_feedback_key(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    session: Session,
+    Path(pid): Path<i64>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response> {
+    csrf::verify(&session, &form.csrf).await?;
+    state.store.project(pid).await?;
+    let key = format!("tfk_{}", random_hex(32));
+    state
+        .store
+        .insert_feedback_key(pid, &hash_token(&key))
+        .await?;
+    let notices = Notices {
+        new_key: Some(key),
+        ..Notices::default()
+    };
+    let page = project_page_for(&state, &session, admin, pid, notices).await?;
+    Ok(html(&page)?.into_response())
+}

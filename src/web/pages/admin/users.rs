@@ -1,0 +1,139 @@
+//! The people: add raters and admins, and move raters between pools.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use crate::domain::policy::Pool;
+use crate::domain::user::{validate_name, Role, User};
+use crate::error::{AppError, Result};
+use crate::web::csrf;
+use crate::web::extract::Admin;
+use crate::web::render::{html, html_with_status, Layout};
+use crate::web::AppState;
+
+#[derive(Template)]
+#[template(path = "admin/users.html")]
+struct UsersPage {
+    layout: Layout,
+    users: Vec<User>,
+    created: Option<(String, String)>,
+    error: Option<String>,
+}
+
+async fn users_page_for(
+    state: &AppState,
+    session: &Session,
+    admin: User,
+    created: Option<(String, String)>,
+    error: Option<String>,
+) -> Result<UsersPage> {
+    Ok(UsersPage {
+        layout: Layout::for_user(session, admin).await?,
+        users: state.store.users().await?,
+        created,
+        error,
+    })
+}
+
+pub async fn users_page(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    session: Session,
+) -> Result<Response> {
+    let page = users_page_for(&state, &session, admin, None, None).await?;
+    Ok(html(&page)?.into_response())
+}
+
+#[derive(Deserialize)]
+pub struct NewUserForm {
+    csrf: String,
+    name: String,
+    role: String,
+    pool: String,
+    #[serde(default)]
+    expertise: String,
+}
+
+fn tags(text: &str) -> Vec<String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+/// Adds a user with a generated password, shown on the page once.
+pub async fn create_user(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    session: Session,
+    Form(form): Form<NewUserForm>,
+) -> Result<Response> {
+    csrf::verify(&session, &form.csrf).await?;
+    let checked = validate_name(form.name.trim())
+        .map_err(AppError::from)
+        .and_then(|_| form.role.parse::<Role>().map_err(AppError::from))
+        .and_then(|role| Ok((role, Pool::parse(&form.pool)?)));
+    let (role, pool) = match checked {
+        Ok(ok) => ok,
+        Err(e) => {
+            let page =
+                users_page_for(&state, &session, admin, None, Some(e.public_message())).await?;
+            return Ok(html_with_status(e.status(), &page));
+        }
+    };
+    let password = crate::auth::generate_password();
+    let hash = crate::cli::hash_off_runtime(password.clone())
+        .await
+        .map_err(AppError::Internal)?;
+    let created = state
+        .store
+        .create_user_in_pool(
+            form.name.trim(),
+            role,
+            pool,
+            &tags(&form.expertise),
+            Some(&hash),
+        )
+        .await;
+    let page = match created {
+        Ok(user) => {
+            users_page_for(&state, &session, admin, Some((user.name, password)), None).await?
+        }
+        Err(e @ AppError::Conflict(_)) => {
+            let page =
+                users_page_for(&state, &session, admin, None, Some(e.public_message())).await?;
+            return Ok(html_with_status(e.status(), &page));
+        }
+        Err(e) => return Err(e),
+    };
+    Ok(html(&page)?.into_response())
+}
+
+#[derive(Deserialize)]
+pub struct PoolForm {
+    csrf: String,
+    pool: String,
+    #[serde(default)]
+    expertise: String,
+}
+
+pub async fn update_pool(
+    State(state): State<AppState>,
+    Admin(_): Admin,
+    session: Session,
+    Path(uid): Path<i64>,
+    Form(form): Form<PoolForm>,
+) -> Result<Redirect> {
+    csrf::verify(&session, &form.csrf).await?;
+    let pool = Pool::parse(&form.pool)?;
+    state
+        .store
+        .update_user_pool(uid, pool, &tags(&form.expertise))
+        .await?;
+    Ok(Redirect::to("/admin/users"))
+}
