@@ -6,6 +6,8 @@ use axum::routing::get;
 use axum::Router;
 
 use super::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
 
 const CSS: &str = include_str!("../../static/app.css");
 const KEYS_JS: &str = include_str!("../../static/keys.js");
@@ -20,6 +22,7 @@ pub fn router() -> Router<AppState> {
             "/static/keys.js",
             get(|| asset("text/javascript; charset=utf-8", KEYS_JS)),
         )
+        .route("/healthz", get(health))
 }
 
 async fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {
@@ -30,4 +33,12 @@ async fn asset(content_type: &'static str, body: &'static str) -> impl IntoRespo
         ],
         body,
     )
+}
+
+/// For load balancers: 200 when the database answers, 503 when it does not.
+async fn health(State(state): State<AppState>) -> (StatusCode, &'static str) {
+    match state.store.ping().await {
+        Ok(()) => (StatusCode::OK, "ok"),
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database unreachable"),
+    }
 }
