@@ -24,13 +24,18 @@ fn setting(name: &str, default: usize) -> usize {
 }
 
 async fn serve(store: Store) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let app = tally::app(tally::AppState::new(store, Config::default()));
     tokio::spawn(async move {
-        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .await
-            .ok();
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .ok();
     });
     addr
 }
@@ -99,11 +104,12 @@ async fn labelling_run(base: &str, tokens: Vec<String>, pid: i64) -> (Run, usize
                     }
                     let body: Value = next.json().await.expect("json");
                     let iid = body["item"]["id"].as_i64().expect("id");
+                    let value = ["pos", "neg", "neutral"][(i + labels) % 3];
                     let t = Instant::now();
                     let posted = client
                         .post(format!("{base}/api/v1/projects/{pid}/items/{iid}/labels"))
                         .bearer_auth(&token)
-                        .json(&json!({"value": ["pos", "neg", "neutral"][(i + labels) % 3], "duration_ms": 900}))
+                        .json(&json!({"value": value, "duration_ms": 900}))
                         .send()
                         .await
                         .expect("label");
@@ -143,7 +149,11 @@ async fn floor_run(base: &str, concurrency: usize, requests: usize) -> Run {
                 let mut mine = Vec::with_capacity(per_task);
                 for _ in 0..per_task {
                     let t = Instant::now();
-                    let r = client.get(format!("{base}/static/keys.js")).send().await.expect("floor");
+                    let r = client
+                        .get(format!("{base}/static/keys.js"))
+                        .send()
+                        .await
+                        .expect("floor");
                     r.bytes().await.expect("body");
                     mine.push(t.elapsed());
                 }
@@ -228,14 +238,22 @@ fn main() {
             Ok(admin_url) if !admin_url.is_empty() => {
                 use sqlx::Connection;
                 let name = format!("tally_bench_{}", tally::auth::random_hex(4));
-                let mut conn = sqlx::PgConnection::connect(&admin_url).await.expect("postgres");
-                sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create");
+                let mut conn = sqlx::PgConnection::connect(&admin_url)
+                    .await
+                    .expect("postgres");
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&mut conn)
+                    .await
+                    .expect("create");
                 let url = match admin_url.rsplit_once('/') {
                     Some((server, _)) => format!("{server}/{name}"),
                     None => admin_url.clone(),
                 };
                 bench("PostgreSQL", &url, raters, items).await;
-                sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)")).execute(&mut conn).await.ok();
+                sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
+                    .execute(&mut conn)
+                    .await
+                    .ok();
             }
             _ => println!("PostgreSQL: not run (set TALLY_TEST_POSTGRES_URL)"),
         }

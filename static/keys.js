@@ -10,7 +10,9 @@
   document.addEventListener("keydown", function (event) {
     if (sent || event.ctrlKey || event.metaKey || event.altKey) return;
     var target = event.target;
-    if (target && (target.tagName === "INPUT" || target.tagName === "TEXTAREA")) return;
+    var typing = target && (target.tagName === "INPUT" || target.tagName === "TEXTAREA" ||
+      target.tagName === "SELECT" || target.isContentEditable);
+    if (typing) return;
     var button = buttons[event.key.toLowerCase()];
     if (!button) return;
     event.preventDefault();

@@ -20,6 +20,13 @@ impl LabelKind {
         }
     }
 
+    /// The kind as people read it.
+    pub fn title(self) -> &'static str {
+        match self {
+            LabelKind::SingleChoice => "Single choice",
+        }
+    }
+
     pub fn parse(s: &str) -> Result<Self, Invalid> {
         match s {
             "single_choice" => Ok(LabelKind::SingleChoice),

@@ -168,6 +168,11 @@ async fn next_item_sqlite(backend: &SqliteBackend, ask: &Ask) -> Result<Option<i
 /// fresh statement, which sees every lease committed before the lock was granted.
 async fn next_item_postgres(backend: &PgBackend, ask: &Ask) -> Result<Option<i64>> {
     let mut tx = backend.pool.begin().await?;
+    // A lease is soft state: after a crash it would only expire early. So this commit need
+    // not wait for the WAL flush; labels, which must survive, keep full durability.
+    sqlx::query("SET LOCAL synchronous_commit TO OFF")
+        .execute(&mut *tx)
+        .await?;
     if let Some(item_id) = held_lease(&mut tx, ask).await? {
         renew(&mut tx, ask, item_id).await?;
         tx.commit().await?;

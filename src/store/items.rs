@@ -98,7 +98,19 @@ impl Store {
                 }
             }
         });
+        self.refresh_statistics_after_import(items.len()).await?;
         Ok(items.len())
+    }
+
+    /// PostgreSQL plans `next` from table statistics; after a large import they are stale
+    /// until autovacuum runs, and a stale plan sorts every open item on each request.
+    async fn refresh_statistics_after_import(&self, imported: usize) -> Result<()> {
+        if let Store::Postgres(backend) = self {
+            if imported >= 100 {
+                sqlx::query("ANALYZE items").execute(&backend.pool).await?;
+            }
+        }
+        Ok(())
     }
 
     /// An item of a project, as a rater sees it.

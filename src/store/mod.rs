@@ -11,6 +11,7 @@ pub mod items;
 pub mod labels;
 pub mod projects;
 pub mod raters;
+pub mod report;
 pub mod sessions;
 pub mod users;
 

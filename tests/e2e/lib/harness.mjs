@@ -253,13 +253,16 @@ export async function nextItemText(page, previous) {
   return until(
     async () => {
       if (await page.locator('#done').count()) return { done: true };
-      const el = page.locator('#item-text');
-      if (!(await el.count())) return null;
-      const t = await el.textContent();
-      return t !== previous ? { text: t } : null;
+      // A short wait only: the page may be replaced between two looks.
+      const t = await page.locator('#item-text').textContent({ timeout: 250 }).catch(() => null);
+      return t !== null && t !== previous ? { text: t } : null;
     },
-    { what: `an item other than ${JSON.stringify(previous)}` },
-  ).then((r) => (r.done ? null : r.text));
+    { what: `an item other than ${JSON.stringify(previous)}, or the done page` },
+  ).then(async (r) => {
+    // Deferred scripts (keys.js) have run by DOMContentLoaded: the next key press counts.
+    await page.waitForLoadState('domcontentloaded');
+    return r.done ? null : r.text;
+  });
 }
 
 export function screenshotPath(name) {

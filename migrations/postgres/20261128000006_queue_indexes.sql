@@ -1,0 +1,4 @@
+-- Indexes for the random and priority orders, so `next` stops at the first open item
+-- instead of sorting every open one.
+CREATE INDEX items_open_random ON items (project_id, random_key, position) WHERE need_generalist > 0;
+CREATE INDEX items_open_priority ON items (project_id, priority DESC NULLS LAST, position) WHERE need_generalist > 0;

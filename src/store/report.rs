@@ -1,0 +1,70 @@
+//! The raw material of a project's quality report: every human label in long form, gold
+//! answers and item data. The statistics happen in `crate::quality`, away from SQL.
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Value};
+use sqlx::types::Json;
+
+use super::{on_pool, Store};
+use crate::error::Result;
+
+/// One human label as the quality engine reads it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct LabelRecord {
+    pub item_id: i64,
+    pub external_id: Option<String>,
+    /// The rater's pseudonym: reports, like exports, never show names.
+    pub rater: String,
+    pub pool: String,
+    pub value: String,
+    pub duration_ms: Option<i64>,
+    pub created_at: i64,
+}
+
+/// Everything a report reads from one project.
+#[derive(Debug, Clone, Default)]
+pub struct ReportInput {
+    pub labels: Vec<LabelRecord>,
+    /// Known answers by item id (gold questions and items imported with `gold`).
+    pub gold: HashMap<i64, String>,
+    /// Item data by item id, for slicing by a metadata field.
+    pub data: HashMap<i64, Map<String, Value>>,
+    /// Generalist labels per item under a fixed overlap at the policy's maximum, against
+    /// what the items actually got: the saving of dynamic overlap.
+    pub generalist_labels: i64,
+    pub items: i64,
+}
+
+impl Store {
+    /// Reads a project's labels (qualification answers left out), gold and item data.
+    pub async fn report_input(&self, project_id: i64) -> Result<ReportInput> {
+        let labels_sql = "SELECT l.item_id, i.external_id, u.pseudonym AS rater, l.pool, l.value, l.duration_ms, l.created_at
+            FROM labels l JOIN items i ON i.id = l.item_id JOIN users u ON u.id = l.rater_id
+            WHERE l.project_id = $1 AND NOT i.is_qualification
+            ORDER BY l.item_id, l.id";
+        let items_sql =
+            "SELECT id, gold, data FROM items WHERE project_id = $1 AND NOT is_qualification";
+        let (labels, items): (
+            Vec<LabelRecord>,
+            Vec<(i64, Option<String>, Json<Map<String, Value>>)>,
+        ) = on_pool!(self, pool => {
+            let labels = sqlx::query_as(labels_sql).bind(project_id).fetch_all(pool).await?;
+            let items = sqlx::query_as(items_sql).bind(project_id).fetch_all(pool).await?;
+            (labels, items)
+        });
+        let mut input = ReportInput {
+            generalist_labels: labels.iter().filter(|l| l.pool == "generalist").count() as i64,
+            labels,
+            ..ReportInput::default()
+        };
+        for (id, gold, data) in items {
+            if let Some(gold) = gold {
+                input.gold.insert(id, gold);
+            }
+            input.data.insert(id, data.0);
+        }
+        input.items = input.data.len() as i64;
+        Ok(input)
+    }
+}
