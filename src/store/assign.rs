@@ -15,7 +15,7 @@ use tracing::instrument;
 
 use super::items::ItemView;
 use super::raters::Qualification;
-use super::{PgBackend, SqliteBackend, Store};
+use super::{tx_fn, PgBackend, SqliteBackend, Store};
 use crate::domain::now_ms;
 use crate::domain::policy::Pool;
 use crate::domain::project::Project;
@@ -222,26 +222,9 @@ async fn next_item_postgres(backend: &PgBackend, ask: &Ask) -> Result<Option<i64
     }
 }
 
-/// The statements below are the same on both backends; `sqlx::Executor` bounds let one
-/// body serve either transaction type.
-macro_rules! tx_fn {
-    ($(#[$doc:meta])* $name:ident($tx:ident, $ask:ident $(, $arg:ident: $ty:ty)*) -> $ret:ty $body:block) => {
-        $(#[$doc])*
-        async fn $name<'c, DB>($tx: &mut sqlx::Transaction<'c, DB>, $ask: &Ask $(, $arg: $ty)*) -> Result<$ret>
-        where
-            DB: sqlx::Database,
-            for<'e> &'e mut DB::Connection: sqlx::Executor<'e, Database = DB>,
-            i64: sqlx::Type<DB> + for<'q> sqlx::Encode<'q, DB> + for<'r> sqlx::Decode<'r, DB>,
-            for<'q> &'q str: sqlx::Type<DB> + sqlx::Encode<'q, DB>,
-            for<'q> <DB as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
-            usize: sqlx::ColumnIndex<DB::Row>,
-        $body
-    };
-}
-
 tx_fn!(
     /// The item this rater already holds a live lease on, if any.
-    held_lease(tx, ask) -> Option<i64> {
+    held_lease(tx, ask: &Ask) -> Option<i64> {
         Ok(sqlx::query_scalar(HELD_LEASE_SQL)
             .bind(ask.project_id)
             .bind(ask.rater_id)
@@ -252,7 +235,7 @@ tx_fn!(
 );
 
 tx_fn!(
-    gold_question(tx, ask) -> Option<i64> {
+    gold_question(tx, ask: &Ask) -> Option<i64> {
         Ok(sqlx::query_scalar(GOLD_SQL)
             .bind(ask.project_id)
             .bind(ask.rater_id)
@@ -263,7 +246,7 @@ tx_fn!(
 );
 
 tx_fn!(
-    renew(tx, ask, item_id: i64) -> () {
+    renew(tx, ask: &Ask, item_id: i64) -> () {
         sqlx::query(RENEW_LEASE_SQL)
             .bind(ask.expires_at)
             .bind(item_id)
@@ -275,7 +258,7 @@ tx_fn!(
 );
 
 tx_fn!(
-    lease(tx, ask, item_id: i64) -> () {
+    lease(tx, ask: &Ask, item_id: i64) -> () {
         sqlx::query(UPSERT_LEASE_SQL)
             .bind(item_id)
             .bind(ask.rater_id)

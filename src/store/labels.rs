@@ -3,7 +3,7 @@
 use tracing::instrument;
 
 use super::raters::failed_reason;
-use super::{in_write_tx, Store};
+use super::{in_write_tx, tx_fn, Store};
 use crate::domain::now_ms;
 use crate::domain::policy::{Policy, Pool};
 use crate::domain::project::Project;
@@ -157,12 +157,7 @@ impl Store {
                     }
                     Some(false) => {
                         let reason = failed_reason(correct, total, policy.qualify_accuracy.unwrap_or(1.0));
-                        sqlx::query("UPDATE rater_states SET paused = TRUE, paused_reason = $1 WHERE project_id = $2 AND rater_id = $3")
-                            .bind(&reason)
-                            .bind(project.id)
-                            .bind(label.rater_id)
-                            .execute(&mut *tx)
-                            .await?;
+                        pause_rater(&mut tx, project.id, label.rater_id, &reason).await?;
                         outcome.paused = Some(reason);
                     }
                     None => {}
@@ -182,12 +177,7 @@ impl Store {
                     .fetch_one(&mut *tx)
                     .await?;
                 if let Some(reason) = policy.gold_pause_reason(seen, correct) {
-                    sqlx::query("UPDATE rater_states SET paused = TRUE, paused_reason = $1 WHERE project_id = $2 AND rater_id = $3")
-                        .bind(&reason)
-                        .bind(project.id)
-                        .bind(label.rater_id)
-                        .execute(&mut *tx)
-                        .await?;
+                    pause_rater(&mut tx, project.id, label.rater_id, &reason).await?;
                     outcome.paused = Some(reason);
                 }
             } else {
@@ -336,6 +326,19 @@ impl Store {
         Ok(())
     }
 }
+
+tx_fn!(
+    /// Pauses a rater in a project, with the reason admins and the rater will see.
+    pause_rater(tx, project_id: i64, rater_id: i64, reason: &str) -> () {
+        sqlx::query("UPDATE rater_states SET paused = TRUE, paused_reason = $1 WHERE project_id = $2 AND rater_id = $3")
+            .bind(reason)
+            .bind(project_id)
+            .bind(rater_id)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+);
 
 fn settle(
     policy: &Policy,

@@ -87,8 +87,27 @@ macro_rules! in_write_tx {
     };
 }
 
+/// A function over a transaction of either backend: the statements are the same on both,
+/// and `sqlx::Executor` bounds let one body serve both transaction types. The first
+/// parameter is the transaction; the others are listed after it.
+macro_rules! tx_fn {
+    ($(#[$doc:meta])* $name:ident($tx:ident $(, $arg:ident: $ty:ty)*) -> $ret:ty $body:block) => {
+        $(#[$doc])*
+        async fn $name<'c, DB>($tx: &mut sqlx::Transaction<'c, DB> $(, $arg: $ty)*) -> $crate::error::Result<$ret>
+        where
+            DB: sqlx::Database,
+            for<'e> &'e mut DB::Connection: sqlx::Executor<'e, Database = DB>,
+            i64: sqlx::Type<DB> + for<'q> sqlx::Encode<'q, DB> + for<'r> sqlx::Decode<'r, DB>,
+            for<'q> &'q str: sqlx::Type<DB> + sqlx::Encode<'q, DB>,
+            for<'q> <DB as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+            usize: sqlx::ColumnIndex<DB::Row>,
+        $body
+    };
+}
+
 pub(crate) use in_write_tx;
 pub(crate) use on_pool;
+pub(crate) use tx_fn;
 
 impl SqliteBackend {
     pub async fn write_lock(&self) -> tokio::sync::MutexGuard<'_, ()> {
