@@ -15,4 +15,5 @@ mod pages;
 mod policies;
 mod projects;
 mod qualification;
+mod security;
 mod user_links;

@@ -1,0 +1,188 @@
+//! Security habits: headers, redirects, session fixation, escaping, cross-project access,
+//! least privilege and hostile input.
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use tally::domain::user::Role;
+
+use crate::harness::{select_text, TestApp};
+use crate::on_both_backends;
+
+on_both_backends!(
+    pages_and_api_send_protective_headers,
+    login_never_redirects_off_site_and_old_session_ids_die,
+    names_from_admins_are_escaped_everywhere,
+    items_of_one_project_cannot_be_reached_through_another,
+    hostile_bodies_get_clear_errors,
+);
+
+async fn pages_and_api_send_protective_headers(app: TestApp) {
+    let browser = app.browser();
+    for path in ["/login", "/api/v1/projects", "/no-such-page"] {
+        let response = browser.get(path).await;
+        let headers = response.headers();
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(headers["x-frame-options"], "DENY", "{path}");
+        let csp = headers["content-security-policy"].to_str().unwrap();
+        assert!(
+            csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'"),
+            "{path}: {csp}"
+        );
+    }
+}
+
+async fn login_never_redirects_off_site_and_old_session_ids_die(app: TestApp) {
+    app.user_with_password("ivy", Role::Rater, "rater password 1")
+        .await;
+    for next in [
+        "//evil.example/steal",
+        "https://evil.example",
+        "/\\evil.example",
+    ] {
+        let browser = app.browser();
+        let login_page = browser.get(&format!("/login?next={next}")).await;
+        let planted = login_page
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|c| c.starts_with("tally_session="))
+            .map(|c| c.split(';').next().unwrap_or_default().to_string())
+            .expect("the login form opens a session for its CSRF token");
+        let csrf = crate::harness::csrf_in(&login_page.text().await.unwrap());
+        let response = browser
+            .post_form(
+                "/login",
+                &[
+                    ("csrf", &csrf),
+                    ("name", "ivy"),
+                    ("password", "rater password 1"),
+                    ("next", next),
+                ],
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        assert_eq!(response.headers()["location"], "/", "next={next}");
+        assert_eq!(browser.get("/").await.status(), StatusCode::OK, "signed in");
+        let stale = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+            .get(app.url("/"))
+            .header("cookie", planted)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            stale.status(),
+            StatusCode::SEE_OTHER,
+            "a session id from before login is not signed in"
+        );
+        assert_eq!(stale.headers()["location"], "/login");
+    }
+}
+
+async fn names_from_admins_are_escaped_everywhere(app: TestApp) {
+    let admin = app.admin().await;
+    let evil = "<script>alert(1)</script>";
+    let pid = app
+        .project_from(&admin, json!({"name": evil, "labels": ["<b>yes</b>", "no"], "overlap": 1, "instructions": evil}), json!([{"data": {"text": "x", "note": evil}}]))
+        .await;
+    app.user_with_password("boss", Role::Admin, "admin password 1")
+        .await;
+    let boss = app.browser();
+    boss.login("boss", "admin password 1").await;
+    for path in ["/admin".to_string(), format!("/admin/projects/{pid}")] {
+        let html = boss.get(&path).await.text().await.unwrap();
+        assert!(!html.contains("<script>alert"), "{path}");
+        assert!(!html.contains("<b>yes</b>"), "{path}");
+    }
+    app.user_with_password("rae", Role::Rater, "rater password 1")
+        .await;
+    let rater = app.browser();
+    rater.login("rae", "rater password 1").await;
+    for path in ["/".to_string(), format!("/rate/{pid}")] {
+        let html = rater.get(&path).await.text().await.unwrap();
+        assert!(!html.contains("<script>alert"), "{path}");
+        assert!(!html.contains("<b>yes</b>"), "{path}");
+    }
+    let page = rater
+        .get(&format!("/rate/{pid}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(select_text(&page, "h1").as_deref(), Some(evil));
+}
+
+async fn items_of_one_project_cannot_be_reached_through_another(app: TestApp) {
+    let admin = app.admin().await;
+    let a = app.project_with_items(&admin, 1, &["in a"]).await;
+    let b = app.project_with_items(&admin, 1, &["in b"]).await;
+    let rater = app.rater("r").await;
+    let item_of_b = rater.next(b).await.unwrap();
+    let crossed = rater.label(a, item_of_b, "pos").await;
+    assert_eq!(crossed.status(), StatusCode::NOT_FOUND);
+    let skip = rater
+        .post_json(
+            &format!("/api/v1/projects/{a}/items/{item_of_b}/skip"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(skip.status(), StatusCode::NOT_FOUND);
+    let report = rater
+        .post_json(
+            &format!("/api/v1/projects/{a}/items/{item_of_b}/report"),
+            &json!({"reason": "broken"}),
+        )
+        .await;
+    assert_eq!(report.status(), StatusCode::NOT_FOUND);
+    assert_eq!(app.count("SELECT count(*) FROM labels").await, 0);
+    let release = admin
+        .post_json(
+            &format!("/api/v1/projects/{a}/items/{item_of_b}/release"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(release.status(), StatusCode::NOT_FOUND);
+}
+
+async fn hostile_bodies_get_clear_errors(app: TestApp) {
+    let admin = app.admin().await;
+    let pid = app.project_with_items(&admin, 1, &["x"]).await;
+    let deep = format!(
+        "[{}{{\"data\": {{\"t\": 1}}}}{}]",
+        "[".repeat(500),
+        "]".repeat(500)
+    );
+    let nested = admin
+        .post_raw(
+            &format!("/api/v1/projects/{pid}/items"),
+            "application/json",
+            deep.into_bytes(),
+        )
+        .await;
+    assert_eq!(nested.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = nested.json().await.unwrap();
+    assert!(body["error"].as_str().unwrap().contains("line 1"));
+    let binary = admin
+        .post_raw(
+            &format!("/api/v1/projects/{pid}/items"),
+            "application/x-ndjson",
+            vec![0xff, 0x00, 0xfe],
+        )
+        .await;
+    assert_eq!(binary.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let huge_number = admin
+        .post_json(
+            "/api/v1/projects",
+            &json!({"name": "n", "labels": ["a", "b"], "overlap": 1e300}),
+        )
+        .await;
+    assert_eq!(huge_number.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let negative_id = admin.get("/api/v1/projects/-1").await;
+    assert_eq!(negative_id.status(), StatusCode::NOT_FOUND);
+    let overflow_id = admin.get("/api/v1/projects/99999999999999999999999").await;
+    assert_eq!(overflow_id.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(app.count("SELECT count(*) FROM items").await, 1);
+}
