@@ -48,6 +48,27 @@ impl Store {
         after: i64,
         include_gold: bool,
     ) -> Result<Vec<ExportRow>> {
+        self.item_rows(project_id, after, EXPORT_PAGE, include_gold)
+            .await
+    }
+
+    /// One item with its labels and feedback, as an admin reviews it (gold included).
+    pub async fn item_row(&self, project_id: i64, item_id: i64) -> Result<ExportRow> {
+        self.item_rows(project_id, item_id - 1, 1, true)
+            .await?
+            .into_iter()
+            .find(|row| row.id == item_id)
+            .ok_or_else(|| crate::error::AppError::not_found("item"))
+    }
+
+    /// Up to `limit` items after item id `after`, with their labels and feedback.
+    pub async fn item_rows(
+        &self,
+        project_id: i64,
+        after: i64,
+        limit: i64,
+        include_gold: bool,
+    ) -> Result<Vec<ExportRow>> {
         let items_sql = "SELECT id, external_id, data, gold FROM items
                          WHERE project_id = $1 AND id > $2 AND ($4 OR (NOT is_gold AND NOT is_qualification)) ORDER BY id LIMIT $3";
         let labels_sql =
@@ -63,7 +84,7 @@ impl Store {
             let items: Vec<ItemRow> = sqlx::query_as(items_sql)
                 .bind(project_id)
                 .bind(after)
-                .bind(EXPORT_PAGE)
+                .bind(limit)
                 .bind(include_gold)
                 .fetch_all(pool)
                 .await?;

@@ -348,3 +348,50 @@ async fn negative_feedback_goes_first_in_the_queue(app: TestApp) {
         .await;
     assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+mod item_review {
+    use super::*;
+    use crate::harness::select_text;
+    use tally::domain::user::Role;
+
+    crate::on_both_backends!(admins_see_labels_and_feedback_side_by_side);
+
+    async fn admins_see_labels_and_feedback_side_by_side(app: TestApp) {
+        let admin = app.admin().await;
+        let pid = feedback_project(&app, &admin, json!({})).await;
+        let feedback = with_key(&admin, &new_key(&admin, pid).await);
+        send(&feedback, pid, json!({"event_id": "v1", "external_id": "doc-1", "value": "neg", "source": "votes", "context": {"position": 4}})).await;
+        let rater = app.rater("r1").await;
+        let iid = rater.next(pid).await.unwrap();
+        rater.label(pid, iid, "pos").await;
+        app.user_with_password("boss", Role::Admin, "admin password 1")
+            .await;
+        let browser = app.browser();
+        browser.login("boss", "admin password 1").await;
+        let list = browser
+            .get(&format!("/admin/projects/{pid}/items"))
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(select_text(&list, "#items").unwrap().contains("doc-1"));
+        let page = browser
+            .get(&format!("/admin/projects/{pid}/items/{iid}"))
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(select_text(&page, "#item-text").as_deref(), Some("first"));
+        let labels = select_text(&page, "#labels").unwrap();
+        assert!(
+            labels.contains("pos") && !labels.contains("r1"),
+            "pseudonyms only: {labels}"
+        );
+        let events = select_text(&page, "#feedback").unwrap();
+        assert!(events.contains("votes") && events.contains("neg") && events.contains("position"));
+        let missing = browser
+            .get(&format!("/admin/projects/{pid}/items/99999"))
+            .await;
+        assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    }
+}

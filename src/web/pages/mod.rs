@@ -37,6 +37,8 @@ pub fn router() -> Router<AppState> {
             get(admin::users_page).post(admin::create_user),
         )
         .route("/admin/users/{uid}", post(admin::update_pool))
+        .route("/admin/projects/{pid}/items", get(admin::items_page))
+        .route("/admin/projects/{pid}/items/{iid}", get(admin::item_page))
         .route("/rate/{pid}", get(rate::labelling_page))
         .route("/rate/{pid}/items/{iid}/label", post(rate::submit_label))
         .route("/rate/{pid}/items/{iid}/skip", post(rate::skip_item))

@@ -1,6 +1,8 @@
+mod items;
 mod operations;
 mod users;
 
+pub(crate) use items::*;
 pub(crate) use users::*;
 
 use askama::Template;

@@ -1,0 +1,42 @@
+//! The statistics engine: agreement, consensus, rater quality and bias over a label matrix.
+//!
+//! Plain functions over plain data, no I/O beyond `Read`/`Write` in [`input`]. The flow is:
+//! build a [`Dataset`] (from [`input::parse_labels_csv`] rows, the database, or
+//! [`synth::generate`]), pick [`ReportOptions`], call [`build_report`], and serialize the
+//! [`Report`] to JSON or render it with [`text::render_text`].
+//!
+//! Every figure that can be undefined is an `Option<f64>` with a sibling `<name>_reason`
+//! field that says why it is missing; no figure is ever NaN or infinite.
+
+mod agreement;
+mod alpha;
+mod bias;
+mod bootstrap;
+mod consensus;
+mod dataset;
+mod dawid_skene;
+mod drift;
+mod figure;
+mod groups;
+mod guidelines;
+pub mod input;
+mod kappa;
+mod pairs;
+mod raters;
+mod report;
+mod stats;
+pub mod synth;
+pub mod text;
+
+pub use agreement::{Agreement, CategoryAgreement, PairKappa};
+pub use alpha::krippendorff_alpha;
+pub use bias::{Bias, RaterDistribution, RaterLeniency};
+pub use consensus::{ConsensusItem, ConsensusMethod};
+pub use dataset::{Categories, Dataset, DatasetBuilder, DatasetError, Label, LabelInput, Level};
+pub use dawid_skene::DawidSkeneOptions;
+pub use drift::RaterDrift;
+pub use groups::{PoolPair, PoolSummary, SliceSummary};
+pub use guidelines::{GuidelinePattern, GuidelineProblems, SuspectItem};
+pub use kappa::{cohen_kappa, fleiss_kappa, Weights};
+pub use raters::RaterQuality;
+pub use report::{build_report, Report, ReportOptions, Thresholds};
