@@ -1,0 +1,250 @@
+//! Charts as SVG made on the server, readable with JavaScript off: a heatmap for confusion
+//! matrices, stacked bars for label distributions, and points with intervals.
+
+use std::fmt::Write;
+
+/// Escapes text for SVG/XML.
+fn esc(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Eight steps from pale to deep blue; darker means more.
+const SHADES: [&str; 8] = [
+    "#f1f6fd", "#d6e6fa", "#b3cff5", "#8cb5ee", "#6298e4", "#3f7cd6", "#2560bd", "#14469a",
+];
+
+fn shade(share: f64) -> (&'static str, &'static str) {
+    let step = ((share.clamp(0.0, 1.0)) * (SHADES.len() - 1) as f64).round() as usize;
+    let text = if step >= 4 { "#ffffff" } else { "#1d232b" };
+    (SHADES[step], text)
+}
+
+/// A heatmap of a square or rectangular table of counts, each row shaded by its share.
+/// `rows` label the rows (e.g. a rater's labels), `cols` the columns (the consensus).
+pub fn heatmap(title: &str, rows: &[String], cols: &[String], counts: &[Vec<f64>]) -> String {
+    let cell = 44.0;
+    let left = 110.0;
+    let top = 46.0;
+    let width = left + cell * cols.len() as f64 + 10.0;
+    let height = top + cell * rows.len() as f64 + 10.0;
+    let mut svg = String::new();
+    let _ = write!(
+        svg,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" class="chart heatmap" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" aria-label="{}"><title>{}</title>"#,
+        esc(title),
+        esc(title)
+    );
+    for (j, col) in cols.iter().enumerate() {
+        let x = left + cell * j as f64 + cell / 2.0;
+        let _ = write!(
+            svg,
+            r#"<text x="{x}" y="{}" text-anchor="middle" class="axis">{}</text>"#,
+            top - 8.0,
+            esc(col)
+        );
+    }
+    for (i, row) in rows.iter().enumerate() {
+        let y = top + cell * i as f64;
+        let _ = write!(
+            svg,
+            r#"<text x="{}" y="{}" text-anchor="end" class="axis">{}</text>"#,
+            left - 8.0,
+            y + cell / 2.0 + 4.0,
+            esc(row)
+        );
+        let total: f64 = counts.get(i).map(|r| r.iter().sum()).unwrap_or(0.0);
+        for j in 0..cols.len() {
+            let value = counts.get(i).and_then(|r| r.get(j)).copied().unwrap_or(0.0);
+            let share = if total > 0.0 { value / total } else { 0.0 };
+            let (fill, ink) = shade(share);
+            let x = left + cell * j as f64;
+            let _ = write!(
+                svg,
+                r##"<rect x="{x}" y="{y}" width="{}" height="{}" fill="{fill}" stroke="#fff"><title>{}: {} of {} ({:.0}%)</title></rect><text x="{}" y="{}" text-anchor="middle" fill="{ink}" class="cell">{}</text>"##,
+                cell - 1.0,
+                cell - 1.0,
+                esc(&format!("{row} → {}", cols[j])),
+                value,
+                total,
+                share * 100.0,
+                x + cell / 2.0,
+                y + cell / 2.0 + 4.0,
+                value
+            );
+        }
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+const SERIES_COLOURS: [&str; 8] = [
+    "#2f6fdb", "#e07b39", "#3a9d5d", "#c2455c", "#7c5cc4", "#a3822c", "#2a9bb0", "#6b7380",
+];
+
+/// One horizontal bar per row, split into the shares of each category.
+pub fn stacked_bars(title: &str, categories: &[String], rows: &[(String, Vec<f64>)]) -> String {
+    let bar = 22.0;
+    let gap = 6.0;
+    let left = 120.0;
+    let span = 360.0;
+    let legend = 26.0;
+    let width = left + span + 20.0;
+    let height = legend + (bar + gap) * rows.len() as f64 + 6.0;
+    let mut svg = String::new();
+    let _ = write!(
+        svg,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" class="chart bars" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" aria-label="{}"><title>{}</title>"#,
+        esc(title),
+        esc(title)
+    );
+    let mut x = left;
+    for (k, category) in categories.iter().enumerate() {
+        let colour = SERIES_COLOURS[k % SERIES_COLOURS.len()];
+        let _ = write!(
+            svg,
+            r#"<rect x="{x}" y="4" width="12" height="12" fill="{colour}"/><text x="{}" y="14" class="axis">{}</text>"#,
+            x + 16.0,
+            esc(category)
+        );
+        x += 24.0 + 8.0 * category.chars().count() as f64;
+    }
+    for (i, (name, shares)) in rows.iter().enumerate() {
+        let y = legend + (bar + gap) * i as f64;
+        let _ = write!(
+            svg,
+            r#"<text x="{}" y="{}" text-anchor="end" class="axis">{}</text>"#,
+            left - 8.0,
+            y + bar / 2.0 + 4.0,
+            esc(name)
+        );
+        let total: f64 = shares.iter().sum();
+        let mut at = left;
+        for (k, share) in shares.iter().enumerate() {
+            let part = if total > 0.0 { share / total } else { 0.0 };
+            let w = part * span;
+            if w <= 0.0 {
+                continue;
+            }
+            let colour = SERIES_COLOURS[k % SERIES_COLOURS.len()];
+            let category = categories.get(k).map(String::as_str).unwrap_or("");
+            let _ = write!(
+                svg,
+                r#"<rect x="{at}" y="{y}" width="{w}" height="{bar}" fill="{colour}"><title>{}: {} {:.0}%</title></rect>"#,
+                esc(name),
+                esc(category),
+                part * 100.0
+            );
+            at += w;
+        }
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+/// Points with intervals on a shared axis around zero, e.g. each rater's leniency.
+pub fn intervals(title: &str, rows: &[(String, f64, Option<(f64, f64)>)]) -> String {
+    let row_h = 24.0;
+    let left = 120.0;
+    let span = 360.0;
+    let width = left + span + 20.0;
+    let height = 20.0 + row_h * rows.len() as f64;
+    let extent = rows
+        .iter()
+        .flat_map(|(_, v, ci)| {
+            let (lo, hi) = ci.unwrap_or((*v, *v));
+            [v.abs(), lo.abs(), hi.abs()]
+        })
+        .filter(|v| v.is_finite())
+        .fold(0.5_f64, f64::max);
+    let to_x = |v: f64| left + span / 2.0 + (v / extent) * (span / 2.0);
+    let mut svg = String::new();
+    let _ = write!(
+        svg,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" class="chart intervals" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" aria-label="{}"><title>{}</title>"#,
+        esc(title),
+        esc(title)
+    );
+    let zero = to_x(0.0);
+    let _ = write!(
+        svg,
+        r##"<line x1="{zero}" y1="4" x2="{zero}" y2="{height}" stroke="#8b96a3" stroke-dasharray="3 3"/>"##
+    );
+    for (i, (name, value, ci)) in rows.iter().enumerate() {
+        let y = 16.0 + row_h * i as f64;
+        let _ = write!(
+            svg,
+            r#"<text x="{}" y="{}" text-anchor="end" class="axis">{}</text>"#,
+            left - 8.0,
+            y + 4.0,
+            esc(name)
+        );
+        if let Some((lo, hi)) = ci {
+            let _ = write!(
+                svg,
+                r##"<line x1="{}" y1="{y}" x2="{}" y2="{y}" stroke="#2f6fdb" stroke-width="2"/>"##,
+                to_x(*lo),
+                to_x(*hi)
+            );
+        }
+        if value.is_finite() {
+            let _ = write!(
+                svg,
+                r##"<circle cx="{}" cy="{y}" r="5" fill="#14469a"><title>{}: {:+.2}</title></circle>"##,
+                to_x(*value),
+                esc(name),
+                value
+            );
+        }
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn heatmap_escapes_labels_and_shows_counts() {
+        let svg = heatmap(
+            "t<1>",
+            &["<a>".into(), "b".into()],
+            &["x".into(), "y".into()],
+            &[vec![3.0, 1.0], vec![0.0, 2.0]],
+        );
+        assert!(svg.starts_with("<svg"));
+        assert!(svg.contains("&lt;a&gt;"));
+        assert!(!svg.contains("<a>"));
+        assert!(svg.contains(">3</text>"));
+        assert!(svg.contains("(75%)"));
+    }
+
+    #[test]
+    fn bars_and_intervals_draw_every_row() {
+        let svg = stacked_bars(
+            "d",
+            &["pos".into(), "neg".into()],
+            &[("r1".into(), vec![1.0, 1.0]), ("r2".into(), vec![0.0, 0.0])],
+        );
+        assert_eq!(svg.matches("<title>r1:").count(), 2);
+        let svg = intervals(
+            "l",
+            &[
+                ("r1".into(), 0.3, Some((0.1, 0.5))),
+                ("r2".into(), f64::NAN, None),
+            ],
+        );
+        assert_eq!(svg.matches("<circle").count(), 1);
+    }
+}
