@@ -242,6 +242,32 @@ impl Policy {
     }
 }
 
+/// What dynamic overlap saved: labels given on settled items against a fixed overlap at
+/// the maximum.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OverlapSavings {
+    pub settled_items: i64,
+    pub labels_given: i64,
+    pub labels_at_fixed_max: i64,
+    pub labels_saved: i64,
+}
+
+impl Policy {
+    /// `None` unless the project uses dynamic overlap. `settled` holds, for each item whose
+    /// generalist labels are complete, how many it got.
+    pub fn overlap_savings(&self, settled: &[i64]) -> Option<OverlapSavings> {
+        let max = self.max_overlap.filter(|_| self.is_dynamic())?;
+        let given: i64 = settled.iter().sum();
+        let fixed = max * settled.len() as i64;
+        Some(OverlapSavings {
+            settled_items: settled.len() as i64,
+            labels_given: given,
+            labels_at_fixed_max: fixed,
+            labels_saved: fixed - given,
+        })
+    }
+}
+
 /// Policy fields as the API takes them (all optional).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -428,6 +454,20 @@ mod tests {
             0,
             "stops at the maximum"
         );
+    }
+
+    #[test]
+    fn savings_count_against_the_maximum() {
+        let p = policy(
+            serde_json::json!({"min_overlap": 2, "max_overlap": 5}),
+            None,
+        )
+        .unwrap();
+        let saved = p.overlap_savings(&[2, 3, 5]).unwrap();
+        assert_eq!(saved.labels_at_fixed_max, 15);
+        assert_eq!(saved.labels_given, 10);
+        assert_eq!(saved.labels_saved, 5);
+        assert_eq!(Policy::default().overlap_savings(&[1]), None);
     }
 
     #[test]

@@ -30,9 +30,9 @@ pub struct ReportInput {
     pub gold: HashMap<i64, String>,
     /// Item data by item id, for slicing by a metadata field.
     pub data: HashMap<i64, Map<String, Value>>,
-    /// Generalist labels per item under a fixed overlap at the policy's maximum, against
-    /// what the items actually got: the saving of dynamic overlap.
-    pub generalist_labels: i64,
+    /// For each item whose generalist labels are complete, how many it got (for the saving
+    /// of dynamic overlap).
+    pub settled_generalist_counts: Vec<i64>,
     pub items: i64,
 }
 
@@ -45,17 +45,19 @@ impl Store {
             ORDER BY l.item_id, l.id";
         let items_sql =
             "SELECT id, gold, data FROM items WHERE project_id = $1 AND NOT is_qualification";
-        let (labels, items): (
-            Vec<LabelRecord>,
-            Vec<(i64, Option<String>, Json<Map<String, Value>>)>,
-        ) = on_pool!(self, pool => {
+        let settled_sql = "SELECT (SELECT count(*) FROM labels l WHERE l.item_id = i.id AND l.pool = 'generalist')
+            FROM items i WHERE i.project_id = $1 AND i.need_generalist = 0 AND i.label_count > 0
+              AND NOT i.is_gold AND NOT i.is_qualification";
+        type ItemRow = (i64, Option<String>, Json<Map<String, Value>>);
+        let (labels, items, settled): (Vec<LabelRecord>, Vec<ItemRow>, Vec<i64>) = on_pool!(self, pool => {
             let labels = sqlx::query_as(labels_sql).bind(project_id).fetch_all(pool).await?;
             let items = sqlx::query_as(items_sql).bind(project_id).fetch_all(pool).await?;
-            (labels, items)
+            let settled = sqlx::query_scalar(settled_sql).bind(project_id).fetch_all(pool).await?;
+            (labels, items, settled)
         });
         let mut input = ReportInput {
-            generalist_labels: labels.iter().filter(|l| l.pool == "generalist").count() as i64,
             labels,
+            settled_generalist_counts: settled,
             ..ReportInput::default()
         };
         for (id, gold, data) in items {
