@@ -1,0 +1,198 @@
+//! Krippendorff's alpha through the coincidence matrix, at any level of measurement, for any
+//! number of raters and missing labels (Krippendorff 2011, "Computing Krippendorff's
+//! Alpha-Reliability").
+
+use std::collections::HashMap;
+
+use super::dataset::{Dataset, Level};
+use super::figure::Figure;
+
+/// The k x k coincidence matrix: `o[c][d]` counts ordered pairs of values (c, d) within
+/// units, each unit's pairs weighted by `1 / (m_u - 1)`.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Coincidence {
+    pub k: usize,
+    pub cells: Vec<f64>,
+}
+
+impl Coincidence {
+    pub(crate) fn new(k: usize) -> Self {
+        Coincidence {
+            k,
+            cells: vec![0.0; k * k],
+        }
+    }
+
+    /// The matrix of a whole dataset (units with one label contribute nothing).
+    pub(crate) fn of_dataset(data: &Dataset) -> Self {
+        let mut matrix = Coincidence::new(data.categories().len());
+        let mut counts = Vec::new();
+        for item in 0..data.item_count() {
+            data.item_value_counts(item, &mut counts);
+            for (cell, value) in unit_cells(&counts, matrix.k) {
+                matrix.cells[cell as usize] += value;
+            }
+        }
+        matrix
+    }
+
+    /// Row sums `n_c`: how many pairable values are category c.
+    pub(crate) fn marginals(&self) -> Vec<f64> {
+        self.cells
+            .chunks(self.k.max(1))
+            .map(|row| row.iter().sum())
+            .collect()
+    }
+
+    /// The value of cell (c, d).
+    pub(crate) fn get(&self, c: usize, d: usize) -> f64 {
+        self.cells[c * self.k + d]
+    }
+}
+
+/// One unit's nonzero coincidence cells as `(c * k + d, value)`, from its value counts.
+pub(crate) fn unit_cells(counts: &[(u32, u32)], k: usize) -> Vec<(u32, f64)> {
+    let m: u32 = counts.iter().map(|&(_, n)| n).sum();
+    if m < 2 {
+        return Vec::new();
+    }
+    let scale = 1.0 / f64::from(m - 1);
+    let mut cells = Vec::with_capacity(counts.len() * counts.len());
+    for &(c, nc) in counts {
+        for &(d, nd) in counts {
+            let pairs = if c == d { nc * (nc - 1) } else { nc * nd };
+            if pairs > 0 {
+                cells.push((
+                    (c as usize * k + d as usize) as u32,
+                    f64::from(pairs) * scale,
+                ));
+            }
+        }
+    }
+    cells
+}
+
+/// The distance `delta(c, d)` between every pair of categories, as a k x k matrix.
+/// The ordinal metric depends on the marginals; the others only on the scale values.
+pub(crate) fn distances(level: Level, scale: &[f64], marginals: &[f64]) -> Vec<f64> {
+    let k = marginals.len();
+    let mut delta = vec![0.0; k * k];
+    for c in 0..k {
+        for d in 0..k {
+            delta[c * k + d] = match level {
+                Level::Nominal => f64::from(u8::from(c != d)),
+                Level::Ordinal => ordinal_distance(c, d, marginals),
+                Level::Interval => (scale[c] - scale[d]).powi(2),
+                Level::Ratio => ratio_distance(scale[c], scale[d]),
+            };
+        }
+    }
+    delta
+}
+
+fn ordinal_distance(c: usize, d: usize, marginals: &[f64]) -> f64 {
+    let (low, high) = if c <= d { (c, d) } else { (d, c) };
+    let between: f64 = marginals[low..=high].iter().sum();
+    (between - (marginals[c] + marginals[d]) / 2.0).powi(2)
+}
+
+fn ratio_distance(a: f64, b: f64) -> f64 {
+    let sum = a + b;
+    if sum == 0.0 {
+        0.0
+    } else {
+        ((a - b) / sum).powi(2)
+    }
+}
+
+/// Alpha from a coincidence matrix: `1 - (n - 1) * sum(o * delta) / sum(n_c * n_d * delta)`.
+pub(crate) fn alpha_from(matrix: &Coincidence, level: Level, scale: &[f64]) -> Figure {
+    let marginals = matrix.marginals();
+    let n: f64 = marginals.iter().sum();
+    if n < 2.0 {
+        return Err("no item has two or more labels, so there are no pairable values".to_string());
+    }
+    let delta = distances(level, scale, &marginals);
+    let k = matrix.k;
+    let mut observed = 0.0;
+    let mut expected = 0.0;
+    for c in 0..k {
+        for d in 0..k {
+            let distance = delta[c * k + d];
+            observed += matrix.cells[c * k + d] * distance;
+            expected += marginals[c] * marginals[d] * distance;
+        }
+    }
+    if expected <= 0.0 {
+        return Err(
+            "all pairable values are equivalent, so expected disagreement is zero".to_string(),
+        );
+    }
+    super::figure::finite(1.0 - (n - 1.0) * observed / expected, "alpha")
+}
+
+/// Krippendorff's alpha of a dataset at a level of measurement.
+pub fn krippendorff_alpha(data: &Dataset, level: Level) -> Result<f64, String> {
+    let scale = data.categories().scale_values(level);
+    alpha_from(&Coincidence::of_dataset(data), level, &scale)
+}
+
+/// Items grouped by identical value counts, so a bootstrap resample only counts how often
+/// each profile was drawn and then adds each profile's coincidence cells once.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct UnitProfiles {
+    /// Nonzero coincidence cells of each profile.
+    pub cells: Vec<Vec<(u32, f64)>>,
+    /// Profile of each item; [`UnitProfiles::NONE`] for items with fewer than two labels,
+    /// which contribute nothing to alpha.
+    pub item_profile: Vec<u32>,
+}
+
+impl UnitProfiles {
+    pub(crate) const NONE: u32 = u32::MAX;
+
+    pub(crate) fn of_dataset(data: &Dataset) -> Self {
+        let k = data.categories().len();
+        let mut profiles = UnitProfiles::default();
+        let mut seen: HashMap<Vec<(u32, u32)>, u32> = HashMap::new();
+        let mut counts = Vec::new();
+        for item in 0..data.item_count() {
+            if data.item_labels(item).len() < 2 {
+                profiles.item_profile.push(Self::NONE);
+                continue;
+            }
+            data.item_value_counts(item, &mut counts);
+            let next = seen.len() as u32;
+            let profile = *seen.entry(counts.clone()).or_insert_with(|| {
+                profiles.cells.push(unit_cells(&counts, k));
+                next
+            });
+            profiles.item_profile.push(profile);
+        }
+        profiles
+    }
+
+    /// The coincidence matrix of a resample in which item `i` was drawn `weights[i]` times.
+    pub(crate) fn coincidence(&self, k: usize, weights: &[u32]) -> Coincidence {
+        let mut times = vec![0u32; self.cells.len()];
+        for (&profile, &weight) in self.item_profile.iter().zip(weights) {
+            if profile != Self::NONE {
+                times[profile as usize] += weight;
+            }
+        }
+        let mut matrix = Coincidence::new(k);
+        for (cells, &times) in self.cells.iter().zip(&times) {
+            if times == 0 {
+                continue;
+            }
+            let weight = f64::from(times);
+            for &(cell, value) in cells {
+                matrix.cells[cell as usize] += weight * value;
+            }
+        }
+        matrix
+    }
+}
+
+#[cfg(test)]
+mod tests;

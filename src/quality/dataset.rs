@@ -1,0 +1,345 @@
+//! The label matrix in long form: items, raters and category values interned to dense
+//! `u32` indexes, labels sorted by item (then rater) with an index by rater.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+/// Level of measurement of the label values; it decides which distances the ordered
+/// analyses (alpha, weighted kappa, leniency) use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    /// Unordered categories: two values agree or they do not.
+    #[default]
+    Nominal,
+    /// Ordered categories: distances follow ranks (Krippendorff's ordinal metric).
+    Ordinal,
+    /// Numeric values with meaningful differences (ranks when values are not numbers).
+    Interval,
+    /// Numeric values with a meaningful zero (ranks 1..k when values are not numbers).
+    Ratio,
+}
+
+impl Level {
+    /// Whether categories have an order (everything but nominal).
+    pub fn is_ordered(self) -> bool {
+        self != Level::Nominal
+    }
+
+    /// The lower-case name used in JSON and text output.
+    pub fn name(self) -> &'static str {
+        match self {
+            Level::Nominal => "nominal",
+            Level::Ordinal => "ordinal",
+            Level::Interval => "interval",
+            Level::Ratio => "ratio",
+        }
+    }
+}
+
+/// The ordered list of category names, with their numeric values when every name parses as
+/// a finite number.
+#[derive(Debug, Clone, Default)]
+pub struct Categories {
+    names: Vec<String>,
+    numeric: Option<Vec<f64>>,
+    index: HashMap<String, u32>,
+}
+
+impl Categories {
+    /// Categories in the caller's order (for ordered levels this order is the scale).
+    pub fn ordered<S: Into<String>>(
+        names: impl IntoIterator<Item = S>,
+    ) -> Result<Self, DatasetError> {
+        let mut categories = Categories::default();
+        for name in names {
+            let name = name.into();
+            if name.trim().is_empty() {
+                return Err(DatasetError::EmptyCategory);
+            }
+            if categories.index.contains_key(&name) {
+                return Err(DatasetError::DuplicateCategory(name));
+            }
+            categories
+                .index
+                .insert(name.clone(), categories.names.len() as u32);
+            categories.names.push(name);
+        }
+        categories.numeric = parse_all_numbers(&categories.names);
+        Ok(categories)
+    }
+
+    /// Categories inferred from the values seen: sorted numerically when every value is a
+    /// number, otherwise in byte order, so the result does not depend on input order.
+    pub fn inferred<S: AsRef<str>>(values: impl IntoIterator<Item = S>) -> Self {
+        let mut names: Vec<String> = values.into_iter().map(|v| v.as_ref().to_string()).collect();
+        names.sort();
+        names.dedup();
+        if let Some(numbers) = parse_all_numbers(&names) {
+            let mut pairs: Vec<(f64, String)> = numbers.into_iter().zip(names).collect();
+            pairs.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
+            names = pairs.into_iter().map(|(_, name)| name).collect();
+        }
+        // Names are unique and non-empty here, so this cannot fail; fall back to empty.
+        Categories::ordered(names).unwrap_or_default()
+    }
+
+    /// Number of categories.
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    /// True when there are no categories.
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+
+    /// Category names in scale order.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// The name of category `index`.
+    pub fn name(&self, index: u32) -> &str {
+        self.names
+            .get(index as usize)
+            .map(String::as_str)
+            .unwrap_or("")
+    }
+
+    /// The index of a category name.
+    pub fn index_of(&self, name: &str) -> Option<u32> {
+        self.index.get(name).copied()
+    }
+
+    /// Numeric values of the categories, when all names are numbers.
+    pub fn numeric_values(&self) -> Option<&[f64]> {
+        self.numeric.as_deref()
+    }
+
+    /// The coordinate of each category on the scale used for distances: numeric values for
+    /// interval and ratio data when names are numbers, otherwise ranks (1..k, so a ratio
+    /// scale never sees a zero sum).
+    pub fn scale_values(&self, level: Level) -> Vec<f64> {
+        match (level, &self.numeric) {
+            (Level::Interval | Level::Ratio, Some(values)) => values.clone(),
+            _ => (1..=self.names.len()).map(|rank| rank as f64).collect(),
+        }
+    }
+}
+
+fn parse_all_numbers(names: &[String]) -> Option<Vec<f64>> {
+    if names.is_empty() {
+        return None;
+    }
+    names
+        .iter()
+        .map(|name| name.trim().parse::<f64>().ok().filter(|v| v.is_finite()))
+        .collect()
+}
+
+/// One label: `rater` gave category `value` to `item`, with optional time spent and
+/// position in the rater's session.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Label {
+    /// Dense item index.
+    pub item: u32,
+    /// Dense rater index.
+    pub rater: u32,
+    /// Category index into [`Dataset::categories`].
+    pub value: u32,
+    /// Milliseconds spent on the label, if recorded.
+    pub duration_ms: Option<u32>,
+    /// Sequence number or timestamp, for ordering a rater's labels in time.
+    pub sequence: Option<i64>,
+}
+
+/// A label as given by the caller, before interning.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LabelInput<'a> {
+    /// Item id.
+    pub item: &'a str,
+    /// Rater id.
+    pub rater: &'a str,
+    /// Category name.
+    pub value: &'a str,
+    /// Milliseconds spent on the label.
+    pub duration_ms: Option<u32>,
+    /// Sequence number or timestamp (any monotone integer).
+    pub sequence: Option<i64>,
+}
+
+/// Why a dataset could not be built.
+#[derive(Debug, Error, PartialEq)]
+pub enum DatasetError {
+    /// A label names a category that is not in the caller's ordered list.
+    #[error("value {value:?} (item {item:?}) is not one of the categories given")]
+    UnknownCategory { item: String, value: String },
+    /// The caller's category list repeats a name.
+    #[error("category {0:?} is listed twice")]
+    DuplicateCategory(String),
+    /// The caller's category list has an empty name.
+    #[error("a category name is empty")]
+    EmptyCategory,
+    /// A label has an empty item, rater or value.
+    #[error("a label has an empty {0}")]
+    EmptyField(&'static str),
+}
+
+/// String-to-index interning, first seen first.
+#[derive(Debug, Default)]
+pub(crate) struct Interner {
+    index: HashMap<Box<str>, u32>,
+    names: Vec<String>,
+}
+
+impl Interner {
+    pub(crate) fn intern(&mut self, name: &str) -> u32 {
+        if let Some(&id) = self.index.get(name) {
+            return id;
+        }
+        let id = self.names.len() as u32;
+        self.index.insert(name.into(), id);
+        self.names.push(name.to_string());
+        id
+    }
+
+    pub(crate) fn get(&self, name: &str) -> Option<u32> {
+        self.index.get(name).copied()
+    }
+
+    pub(crate) fn name(&self, id: u32) -> Option<&str> {
+        self.names.get(id as usize).map(String::as_str)
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    pub(crate) fn into_names(self) -> Vec<String> {
+        self.names
+    }
+}
+
+/// The interned label matrix that every analysis reads.
+#[derive(Debug, Default)]
+pub struct Dataset {
+    pub(crate) items: Vec<String>,
+    pub(crate) raters: Vec<String>,
+    pub(crate) categories: Categories,
+    pub(crate) labels: Vec<Label>,
+    pub(crate) item_start: Vec<u32>,
+    pub(crate) rater_start: Vec<u32>,
+    pub(crate) rater_labels: Vec<u32>,
+    pub(crate) gold: Vec<Option<u32>>,
+    pub(crate) rater_pool: Vec<Option<u32>>,
+    pub(crate) pools: Vec<String>,
+    pub(crate) item_meta: HashMap<String, Vec<Option<String>>>,
+    pub(crate) notes: Vec<String>,
+}
+
+impl Dataset {
+    /// Build a dataset from `(item, rater, value)` triples with inferred categories.
+    pub fn from_labels<'a>(
+        labels: impl IntoIterator<Item = (&'a str, &'a str, &'a str)>,
+    ) -> Result<Dataset, DatasetError> {
+        let mut builder = super::DatasetBuilder::new();
+        for (item, rater, value) in labels {
+            builder.add_label(item, rater, value);
+        }
+        builder.build()
+    }
+
+    /// Number of items with at least one label.
+    pub fn item_count(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Number of raters with at least one label.
+    pub fn rater_count(&self) -> usize {
+        self.raters.len()
+    }
+
+    /// Number of labels kept (one per item and rater).
+    pub fn label_count(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// Item ids by index.
+    pub fn items(&self) -> &[String] {
+        &self.items
+    }
+
+    /// Rater ids by index.
+    pub fn raters(&self) -> &[String] {
+        &self.raters
+    }
+
+    /// The category scale.
+    pub fn categories(&self) -> &Categories {
+        &self.categories
+    }
+
+    /// All labels, sorted by item then rater.
+    pub fn labels(&self) -> &[Label] {
+        &self.labels
+    }
+
+    /// The labels of one item.
+    pub fn item_labels(&self, item: usize) -> &[Label] {
+        let start = self.item_start[item] as usize;
+        let end = self.item_start[item + 1] as usize;
+        &self.labels[start..end]
+    }
+
+    /// Indexes into [`Dataset::labels`] of one rater's labels, in item order.
+    pub fn rater_label_indexes(&self, rater: usize) -> &[u32] {
+        let start = self.rater_start[rater] as usize;
+        let end = self.rater_start[rater + 1] as usize;
+        &self.rater_labels[start..end]
+    }
+
+    /// The gold category of an item, if any.
+    pub fn gold(&self, item: usize) -> Option<u32> {
+        self.gold.get(item).copied().flatten()
+    }
+
+    /// True when at least one item has a gold value.
+    pub fn has_gold(&self) -> bool {
+        self.gold.iter().any(Option::is_some)
+    }
+
+    /// The pool index of a rater, if any.
+    pub fn pool_of(&self, rater: usize) -> Option<u32> {
+        self.rater_pool.get(rater).copied().flatten()
+    }
+
+    /// Pool names by index.
+    pub fn pools(&self) -> &[String] {
+        &self.pools
+    }
+
+    /// Per-item values of one metadata field (`None` where an item has no value).
+    pub fn item_meta(&self, field: &str) -> Option<&[Option<String>]> {
+        self.item_meta.get(field).map(Vec::as_slice)
+    }
+
+    /// Notes from building (dropped duplicates, gold for unknown items ...), shown as warnings.
+    pub fn notes(&self) -> &[String] {
+        &self.notes
+    }
+
+    /// Count of each category among an item's labels, as `(category, count)` sorted by category.
+    pub(crate) fn item_value_counts(&self, item: usize, out: &mut Vec<(u32, u32)>) {
+        out.clear();
+        for label in self.item_labels(item) {
+            match out.iter_mut().find(|(value, _)| *value == label.value) {
+                Some(entry) => entry.1 += 1,
+                None => out.push((label.value, 1)),
+            }
+        }
+        out.sort_unstable_by_key(|&(value, _)| value);
+    }
+}

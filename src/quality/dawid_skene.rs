@@ -1,0 +1,273 @@
+//! Dawid-Skene (1979) EM: each rater has a confusion matrix P(given | true), classes have
+//! priors, and each item a posterior over its true class. Started from majority-vote shares,
+//! as crowd-kit's `DawidSkene` is, with the same 1e-10 floor on probabilities.
+
+use serde::{Deserialize, Serialize};
+
+use super::dataset::Dataset;
+
+/// Floor for probabilities before normalising and taking logs.
+const EPSILON: f64 = 1e-10;
+
+/// Items below which the E-step stays on one thread.
+const PARALLEL_MIN_ITEMS: usize = 20_000;
+
+/// Stopping rules for the EM iterations.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DawidSkeneOptions {
+    /// Upper bound on EM iterations.
+    pub max_iterations: usize,
+    /// Stop when the log-likelihood per label improves by less than this.
+    pub tolerance: f64,
+}
+
+impl Default for DawidSkeneOptions {
+    fn default() -> Self {
+        DawidSkeneOptions {
+            max_iterations: 100,
+            tolerance: 1e-5,
+        }
+    }
+}
+
+/// A fitted model.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct DawidSkeneFit {
+    pub k: usize,
+    /// `items x k` posterior probabilities of the true class.
+    pub posteriors: Vec<f64>,
+    /// Class priors.
+    pub priors: Vec<f64>,
+    /// `raters x k x k`: row = true class, column = given label; rows sum to 1.
+    pub confusion: Vec<f64>,
+    pub iterations: usize,
+    pub converged: bool,
+}
+
+impl DawidSkeneFit {
+    /// One rater's confusion matrix, row-major (true class x given label).
+    pub(crate) fn rater_confusion(&self, rater: usize) -> &[f64] {
+        let size = self.k * self.k;
+        &self.confusion[rater * size..(rater + 1) * size]
+    }
+}
+
+/// Sufficient statistics of one E-step.
+#[derive(Debug, Clone)]
+struct Tallies {
+    /// `raters x k(given) x k(true)` expected counts.
+    counts: Vec<f64>,
+    prior_sums: Vec<f64>,
+    log_likelihood: f64,
+}
+
+impl Tallies {
+    fn new(raters: usize, k: usize) -> Self {
+        Tallies {
+            counts: vec![0.0; raters * k * k],
+            prior_sums: vec![0.0; k],
+            log_likelihood: 0.0,
+        }
+    }
+
+    fn merge(mut self, other: Tallies) -> Tallies {
+        self.counts
+            .iter_mut()
+            .zip(&other.counts)
+            .for_each(|(a, b)| *a += b);
+        self.prior_sums
+            .iter_mut()
+            .zip(&other.prior_sums)
+            .for_each(|(a, b)| *a += b);
+        self.log_likelihood += other.log_likelihood;
+        self
+    }
+
+    /// Add one item's posterior to the expected counts of each of its labels.
+    fn add_item(&mut self, data: &Dataset, item: usize, posterior: &[f64]) {
+        let k = posterior.len();
+        for label in data.item_labels(item) {
+            let start = (label.rater as usize * k + label.value as usize) * k;
+            for (count, p) in self.counts[start..start + k].iter_mut().zip(posterior) {
+                *count += p;
+            }
+        }
+        for (sum, p) in self.prior_sums.iter_mut().zip(posterior) {
+            *sum += p;
+        }
+    }
+}
+
+/// Model parameters, with logs laid out for the E-step (`[rater][given][true]`).
+struct Parameters {
+    confusion: Vec<f64>,
+    log_given: Vec<f64>,
+    priors: Vec<f64>,
+    log_priors: Vec<f64>,
+}
+
+impl Parameters {
+    /// The M-step: normalise expected counts per rater and true class, and the priors.
+    fn from_tallies(tallies: &Tallies, raters: usize, k: usize, items: usize) -> Self {
+        let mut confusion = vec![0.0; raters * k * k];
+        let mut log_given = vec![0.0; raters * k * k];
+        for rater in 0..raters {
+            for truth in 0..k {
+                let cell =
+                    |given: usize| tallies.counts[(rater * k + given) * k + truth].max(EPSILON);
+                let total: f64 = (0..k).map(cell).sum();
+                for given in 0..k {
+                    let p = cell(given) / total;
+                    confusion[(rater * k + truth) * k + given] = p;
+                    log_given[(rater * k + given) * k + truth] = p.ln();
+                }
+            }
+        }
+        let priors: Vec<f64> = tallies
+            .prior_sums
+            .iter()
+            .map(|s| (s / items as f64).max(EPSILON))
+            .collect();
+        let log_priors = priors.iter().map(|p| p.ln()).collect();
+        Parameters {
+            confusion,
+            log_given,
+            priors,
+            log_priors,
+        }
+    }
+}
+
+/// Fit the model. Never fails: with no items or categories it returns an empty fit.
+pub(crate) fn fit(data: &Dataset, options: &DawidSkeneOptions, threads: usize) -> DawidSkeneFit {
+    let k = data.categories().len();
+    let (items, raters) = (data.item_count(), data.rater_count());
+    if k == 0 || items == 0 {
+        return DawidSkeneFit {
+            k,
+            converged: true,
+            ..Default::default()
+        };
+    }
+    let mut posteriors = vote_shares(data, k);
+    let mut tallies = Tallies::new(raters, k);
+    for item in 0..items {
+        tallies.add_item(data, item, &posteriors[item * k..(item + 1) * k]);
+    }
+    let mut parameters = Parameters::from_tallies(&tallies, raters, k, items);
+    let labels = data.label_count().max(1) as f64;
+    let mut previous = f64::NEG_INFINITY;
+    let (mut iterations, mut converged) = (0, false);
+    while iterations < options.max_iterations {
+        iterations += 1;
+        let tallies = e_step(data, &parameters, &mut posteriors, threads);
+        parameters = Parameters::from_tallies(&tallies, raters, k, items);
+        let per_label = tallies.log_likelihood / labels;
+        if per_label - previous < options.tolerance {
+            converged = true;
+            break;
+        }
+        previous = per_label;
+    }
+    DawidSkeneFit {
+        k,
+        posteriors,
+        priors: parameters.priors,
+        confusion: parameters.confusion,
+        iterations,
+        converged,
+    }
+}
+
+/// Each item's share of votes per category: the majority-vote start.
+fn vote_shares(data: &Dataset, k: usize) -> Vec<f64> {
+    let mut shares = vec![0.0; data.item_count() * k];
+    for item in 0..data.item_count() {
+        let labels = data.item_labels(item);
+        let row = &mut shares[item * k..(item + 1) * k];
+        for label in labels {
+            row[label.value as usize] += 1.0 / labels.len() as f64;
+        }
+    }
+    shares
+}
+
+/// Posteriors for all items (written in place) and the expected counts they imply, split
+/// across threads by contiguous item ranges.
+fn e_step(
+    data: &Dataset,
+    parameters: &Parameters,
+    posteriors: &mut [f64],
+    threads: usize,
+) -> Tallies {
+    let k = parameters.priors.len();
+    let items = data.item_count();
+    let raters = data.rater_count();
+    let threads = if items >= PARALLEL_MIN_ITEMS {
+        threads.max(1)
+    } else {
+        1
+    };
+    let chunk_items = items.div_ceil(threads);
+    if threads == 1 {
+        return e_step_range(data, parameters, 0, posteriors, raters);
+    }
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = posteriors
+            .chunks_mut(chunk_items * k)
+            .enumerate()
+            .map(|(index, chunk)| {
+                scope.spawn(move || {
+                    e_step_range(data, parameters, index * chunk_items, chunk, raters)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|handle| handle.join().unwrap_or_else(|_| Tallies::new(raters, k)))
+            .reduce(Tallies::merge)
+            .unwrap_or_else(|| Tallies::new(raters, k))
+    })
+}
+
+fn e_step_range(
+    data: &Dataset,
+    parameters: &Parameters,
+    first_item: usize,
+    posteriors: &mut [f64],
+    raters: usize,
+) -> Tallies {
+    let k = parameters.priors.len();
+    let mut tallies = Tallies::new(raters, k);
+    let mut log_posterior = vec![0.0; k];
+    for (offset, posterior) in posteriors.chunks_mut(k).enumerate() {
+        let item = first_item + offset;
+        log_posterior.copy_from_slice(&parameters.log_priors);
+        for label in data.item_labels(item) {
+            let start = (label.rater as usize * k + label.value as usize) * k;
+            for (lp, lg) in log_posterior
+                .iter_mut()
+                .zip(&parameters.log_given[start..start + k])
+            {
+                *lp += lg;
+            }
+        }
+        let max = log_posterior
+            .iter()
+            .copied()
+            .fold(f64::NEG_INFINITY, f64::max);
+        let mut total = 0.0;
+        for (p, lp) in posterior.iter_mut().zip(&log_posterior) {
+            *p = (lp - max).exp();
+            total += *p;
+        }
+        posterior.iter_mut().for_each(|p| *p /= total);
+        tallies.log_likelihood += max + total.ln();
+        tallies.add_item(data, item, posterior);
+    }
+    tallies
+}
+
+#[cfg(test)]
+mod tests;

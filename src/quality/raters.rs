@@ -1,0 +1,274 @@
+//! Rater quality: volume, gold accuracy, agreement with consensus, confusion matrices, time
+//! per label, a spammer score and flags.
+
+use serde::Serialize;
+
+use super::consensus::Consensus;
+use super::dataset::Dataset;
+use super::figure::{split, Figure};
+use super::kappa::{cohen_kappa, Weights};
+use super::report::ReportOptions;
+use super::stats::{median, wilson_upper};
+
+/// Rows of a confusion matrix with less mass than this are left out of the spammer score.
+const MIN_ROW_MASS: f64 = 3.0;
+
+/// Quality figures for one rater.
+#[derive(Debug, Clone, Serialize)]
+pub struct RaterQuality {
+    pub rater: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pool: Option<String>,
+    /// Labels given.
+    pub labels: usize,
+    /// Labels on items with a gold value.
+    pub gold_items: usize,
+    pub gold_accuracy: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gold_accuracy_reason: Option<String>,
+    /// Share of labels equal to the consensus label (the rater's own vote is part of it).
+    pub consensus_agreement: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consensus_agreement_reason: Option<String>,
+    /// Cohen's kappa between the rater's labels and the consensus labels.
+    pub consensus_kappa: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consensus_kappa_reason: Option<String>,
+    /// Counts: rows = consensus category, columns = the rater's category.
+    pub confusion: Vec<Vec<u32>>,
+    /// Dawid-Skene estimate of P(rater says column | true class is row), when that method ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ds_confusion: Option<Vec<Vec<f64>>>,
+    /// Median milliseconds per label.
+    pub median_ms: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub median_ms_reason: Option<String>,
+    /// Raykar & Yu (2012) spammer score: 0 when the rater's answers carry no information about
+    /// the true class (random or constant), 1 for a perfect rater.
+    pub spammer_score: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub spammer_score_reason: Option<String>,
+    /// Any of: too_fast (median below `too_fast_ms`), low_gold_accuracy (upper end of the 95%
+    /// Wilson interval below the limit), spammer, biased (label distribution or leniency),
+    /// drift.
+    pub flags: Vec<String>,
+}
+
+/// Bias findings computed elsewhere that become rater flags.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RaterSignals {
+    pub biased: Vec<bool>,
+    pub drift: Vec<bool>,
+}
+
+/// Quality figures for every rater, in rater-name order.
+pub(crate) fn rater_quality(
+    data: &Dataset,
+    consensus: &Consensus,
+    signals: &RaterSignals,
+    options: &ReportOptions,
+) -> Vec<RaterQuality> {
+    let mut raters: Vec<RaterQuality> = (0..data.rater_count())
+        .map(|rater| one_rater(data, consensus, signals, options, rater))
+        .collect();
+    raters.sort_by(|a, b| a.rater.cmp(&b.rater));
+    raters
+}
+
+fn one_rater(
+    data: &Dataset,
+    consensus: &Consensus,
+    signals: &RaterSignals,
+    options: &ReportOptions,
+    rater: usize,
+) -> RaterQuality {
+    let k = data.categories().len();
+    let indexes = data.rater_label_indexes(rater);
+    let mut table = vec![0.0; k * k];
+    let (mut gold_items, mut gold_correct) = (0usize, 0usize);
+    let mut durations = Vec::new();
+    for &index in indexes {
+        let label = data.labels()[index as usize];
+        let agreed = consensus.label[label.item as usize] as usize;
+        table[agreed * k + label.value as usize] += 1.0;
+        if let Some(gold) = data.gold(label.item as usize) {
+            gold_items += 1;
+            gold_correct += usize::from(gold == label.value);
+        }
+        if let Some(ms) = label.duration_ms {
+            durations.push(f64::from(ms));
+        }
+    }
+    let labels = indexes.len();
+    let gold = if gold_items == 0 {
+        Err("no gold items among this rater's labels".to_string())
+    } else {
+        Ok(gold_correct as f64 / gold_items as f64)
+    };
+    let agreeing: f64 = (0..k).map(|c| table[c * k + c]).sum();
+    let agreement = if labels == 0 {
+        Err("no labels".to_string())
+    } else {
+        Ok(agreeing / labels as f64)
+    };
+    let median_ms = median(&mut durations).ok_or_else(|| "no durations recorded".to_string());
+    let ds_confusion = consensus
+        .model
+        .as_ref()
+        .map(|model| model.rater_confusion(rater).to_vec());
+    let spammer = match (&ds_confusion, &consensus.model) {
+        (Some(matrix), Some(model)) => spammer_score(matrix, &ds_row_mass(data, model, rater), k),
+        _ => spammer_score(&row_normalised(&table, k), &row_sums(&table, k), k),
+    };
+    let mut quality = RaterQuality {
+        rater: data.raters()[rater].clone(),
+        pool: data
+            .pool_of(rater)
+            .map(|p| data.pools()[p as usize].clone()),
+        labels,
+        gold_items,
+        gold_accuracy: None,
+        gold_accuracy_reason: None,
+        consensus_agreement: None,
+        consensus_agreement_reason: None,
+        consensus_kappa: None,
+        consensus_kappa_reason: None,
+        confusion: table
+            .chunks(k.max(1))
+            .map(|row| row.iter().map(|&n| n as u32).collect())
+            .collect(),
+        ds_confusion: ds_confusion.map(|m| m.chunks(k.max(1)).map(<[f64]>::to_vec).collect()),
+        median_ms: None,
+        median_ms_reason: None,
+        spammer_score: None,
+        spammer_score_reason: None,
+        flags: Vec::new(),
+    };
+    (quality.gold_accuracy, quality.gold_accuracy_reason) = split(gold);
+    (
+        quality.consensus_agreement,
+        quality.consensus_agreement_reason,
+    ) = split(agreement);
+    (quality.consensus_kappa, quality.consensus_kappa_reason) =
+        split(cohen_kappa(&table, k, Weights::None));
+    (quality.median_ms, quality.median_ms_reason) = split(median_ms);
+    (quality.spammer_score, quality.spammer_score_reason) = split(spammer);
+    quality.flags = flags(&quality, signals, options, rater);
+    quality
+}
+
+fn flags(
+    quality: &RaterQuality,
+    signals: &RaterSignals,
+    options: &ReportOptions,
+    rater: usize,
+) -> Vec<String> {
+    let limits = &options.thresholds;
+    let enough = quality.labels >= limits.min_rater_labels;
+    let too_fast = matches!((quality.median_ms, options.too_fast_ms), (Some(m), Some(limit)) if m < f64::from(limit));
+    // Flag only when even the optimistic end of the accuracy's interval is below the limit,
+    // so a handful of gold items cannot flag a good rater by bad luck.
+    let gold_n = quality.gold_items as f64;
+    let low_gold = quality.gold_items >= limits.min_gold_items
+        && quality
+            .gold_accuracy
+            .and_then(|a| wilson_upper((a * gold_n).round(), gold_n))
+            .is_some_and(|upper| upper < limits.low_gold_accuracy);
+    let spammer = enough
+        && quality
+            .spammer_score
+            .is_some_and(|s| s < limits.spammer_score);
+    let biased = signals.biased.get(rater).copied().unwrap_or(false);
+    let drift = signals.drift.get(rater).copied().unwrap_or(false);
+    [
+        (too_fast, "too_fast"),
+        (low_gold, "low_gold_accuracy"),
+        (spammer, "spammer"),
+        (biased, "biased"),
+        (drift, "drift"),
+    ]
+    .into_iter()
+    .filter(|(on, _)| *on)
+    .map(|(_, name)| name.to_string())
+    .collect()
+}
+
+fn row_sums(table: &[f64], k: usize) -> Vec<f64> {
+    table.chunks(k.max(1)).map(|row| row.iter().sum()).collect()
+}
+
+fn row_normalised(table: &[f64], k: usize) -> Vec<f64> {
+    table
+        .chunks(k.max(1))
+        .flat_map(|row| {
+            let total: f64 = row.iter().sum();
+            row.iter()
+                .map(move |&n| if total > 0.0 { n / total } else { 0.0 })
+        })
+        .collect()
+}
+
+/// Expected number of the rater's items in each true class under the Dawid-Skene model.
+fn ds_row_mass(
+    data: &Dataset,
+    model: &super::dawid_skene::DawidSkeneFit,
+    rater: usize,
+) -> Vec<f64> {
+    let k = model.k;
+    let mut mass = vec![0.0; k];
+    for &index in data.rater_label_indexes(rater) {
+        let item = data.labels()[index as usize].item as usize;
+        for (m, p) in mass
+            .iter_mut()
+            .zip(&model.posteriors[item * k..(item + 1) * k])
+        {
+            *m += p;
+        }
+    }
+    mass
+}
+
+/// Raykar & Yu's score: mean squared difference between rows of the confusion matrix
+/// (`sum over row pairs and columns of (a_ck - a_dk)^2 / (K'(K'-1))`), over the K' true
+/// classes the rater saw at least a few times. Identical rows mean the label does not depend
+/// on the true class.
+pub(crate) fn spammer_score(matrix: &[f64], row_mass: &[f64], k: usize) -> Figure {
+    let rows: Vec<&[f64]> = matrix
+        .chunks(k.max(1))
+        .zip(row_mass)
+        .filter(|(_, &mass)| mass >= MIN_ROW_MASS)
+        .map(|(row, _)| row)
+        .collect();
+    let used = rows.len();
+    if used < 2 {
+        return Err(format!(
+            "fewer than two classes with {MIN_ROW_MASS} or more of this rater's items"
+        ));
+    }
+    let mut total = 0.0;
+    for (position, first) in rows.iter().enumerate() {
+        for second in &rows[position + 1..] {
+            total += first
+                .iter()
+                .zip(second.iter())
+                .map(|(a, b)| (a - b).powi(2))
+                .sum::<f64>();
+        }
+    }
+    super::figure::finite(total / (used * (used - 1)) as f64, "spammer score")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spammer_score_is_one_for_perfect_and_zero_for_constant_raters() {
+        let identity = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0];
+        let mass = [10.0, 10.0, 10.0];
+        assert!((spammer_score(&identity, &mass, 3).expect("defined") - 1.0).abs() < 1e-12);
+        let constant = [1.0, 0.0, 0.0, 1.0, 0.0, 0.0, 1.0, 0.0, 0.0];
+        assert_eq!(spammer_score(&constant, &mass, 3).expect("defined"), 0.0);
+        assert!(spammer_score(&identity, &[10.0, 0.0, 1.0], 3).is_err());
+    }
+}

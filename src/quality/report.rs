@@ -1,0 +1,291 @@
+//! The whole report: options, the serialisable result, and [`build_report`] that runs every
+//! analysis over a [`Dataset`].
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::agreement::{agreement, Agreement};
+use super::bias::{distribution, leniency, leniency_shifts, Bias, RaterLeniency};
+use super::bootstrap::resample;
+use super::consensus::{
+    dawid_skene_consensus, majority_vote, Consensus, ConsensusItem, ConsensusMethod,
+};
+use super::dataset::{Dataset, Level};
+use super::dawid_skene::DawidSkeneOptions;
+use super::drift::drift;
+use super::groups::{pools, slices};
+use super::guidelines::{guideline_problems, GuidelineProblems};
+use super::raters::{rater_quality, RaterQuality, RaterSignals};
+
+/// What to compute and how.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ReportOptions {
+    /// Level of measurement for alpha, weighted kappa and leniency.
+    pub level: Level,
+    /// Consensus method.
+    pub method: ConsensusMethod,
+    /// Bootstrap draws for the alpha and leniency intervals (0 switches them off).
+    pub bootstrap_draws: usize,
+    /// Seed of the bootstrap; the same seed gives the same report.
+    pub seed: u64,
+    /// Pairs of raters (and pools) sharing fewer items get no kappa.
+    pub min_pair_overlap: usize,
+    /// A rater whose median time per label is below this is flagged too_fast.
+    pub too_fast_ms: Option<u32>,
+    /// Item metadata field to slice by.
+    pub slice_field: Option<String>,
+    /// Dawid-Skene stopping rules.
+    pub dawid_skene: DawidSkeneOptions,
+    /// Limits for flags and tests.
+    pub thresholds: Thresholds,
+    /// Worker threads for Dawid-Skene and the bootstrap.
+    pub threads: usize,
+    /// Most guideline-problem items listed (all are counted).
+    pub max_listed_items: usize,
+}
+
+impl Default for ReportOptions {
+    fn default() -> Self {
+        ReportOptions {
+            level: Level::Nominal,
+            method: ConsensusMethod::Majority,
+            bootstrap_draws: 1000,
+            seed: 0,
+            min_pair_overlap: 5,
+            too_fast_ms: Some(1000),
+            slice_field: None,
+            dawid_skene: DawidSkeneOptions::default(),
+            thresholds: Thresholds::default(),
+            threads: 2,
+            max_listed_items: 100,
+        }
+    }
+}
+
+/// Limits behind the flags; defaults in brackets.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Thresholds {
+    /// Family-wise significance level after Holm correction [0.05].
+    pub significance: f64,
+    /// Raters with fewer labels are not tested or flagged as spammers [20].
+    pub min_rater_labels: usize,
+    /// Gold items needed before low gold accuracy is flagged [5].
+    pub min_gold_items: usize,
+    /// Gold accuracy whose 95% Wilson upper bound is below this is flagged [0.7].
+    pub low_gold_accuracy: f64,
+    /// Spammer score below this is flagged [0.1].
+    pub spammer_score: f64,
+    /// Cramér's V needed, beside significance, to call a label distribution biased [0.1].
+    pub bias_effect: f64,
+    /// Leniency (in scale steps) needed, beside a significant interval, to flag bias [0.25].
+    pub leniency_steps: f64,
+    /// Change in agreement with consensus needed, beside significance, to flag drift [0.1].
+    pub drift_change: f64,
+    /// Kappa paradox: raw agreement at least this ... [0.8]
+    pub paradox_agreement: f64,
+    /// ... while kappa is below this [0.4].
+    pub paradox_kappa: f64,
+    /// Share of ranked raters treated as most reliable for guideline problems [0.2].
+    pub reliable_share: f64,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            significance: 0.05,
+            min_rater_labels: 20,
+            min_gold_items: 5,
+            low_gold_accuracy: 0.7,
+            spammer_score: 0.1,
+            bias_effect: 0.1,
+            leniency_steps: 0.25,
+            drift_change: 0.1,
+            paradox_agreement: 0.8,
+            paradox_kappa: 0.4,
+            reliable_share: 0.2,
+        }
+    }
+}
+
+/// The report; its JSON shape is a public contract of the API and the CLI.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// Items with at least one label.
+    pub items: usize,
+    /// Labels kept.
+    pub labels: usize,
+    pub level: Level,
+    /// Category names in scale order; per-category arrays follow this order.
+    pub categories: Vec<String>,
+    pub consensus_method: ConsensusMethod,
+    /// Dawid-Skene fit details, when that method ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dawid_skene: Option<DawidSkeneSummary>,
+    pub agreement: Agreement,
+    pub raters: Vec<RaterQuality>,
+    pub bias: Bias,
+    pub consensus: Vec<ConsensusItem>,
+    pub warnings: Vec<String>,
+}
+
+/// How the Dawid-Skene fit went.
+#[derive(Debug, Clone, Serialize)]
+pub struct DawidSkeneSummary {
+    pub iterations: usize,
+    pub converged: bool,
+    /// Estimated class priors in scale order.
+    pub priors: Vec<f64>,
+}
+
+/// Run every analysis. Never panics on any dataset; undefined figures carry reasons.
+pub fn build_report(data: &Dataset, options: &ReportOptions) -> Report {
+    let mut warnings: Vec<String> = data.notes().to_vec();
+    check_inputs(data, options, &mut warnings);
+    let consensus = match options.method {
+        ConsensusMethod::Majority => majority_vote(data),
+        ConsensusMethod::DawidSkene => {
+            dawid_skene_consensus(data, &options.dawid_skene, options.threads)
+        }
+    };
+    let dawid_skene = consensus.model.as_ref().map(|model| DawidSkeneSummary {
+        iterations: model.iterations,
+        converged: model.converged,
+        priors: model.priors.clone(),
+    });
+    if dawid_skene.as_ref().is_some_and(|s| !s.converged) {
+        warnings.push(format!(
+            "Dawid-Skene stopped after {} iterations without converging",
+            options.dawid_skene.max_iterations
+        ));
+    }
+    let shifts = leniency_shifts(data, &consensus, options);
+    let mut resamples = resample(data, options, shifts.as_ref().ok());
+    let alpha_draws = std::mem::take(&mut resamples.alpha);
+    let agreement = agreement(data, options, alpha_draws, &mut warnings);
+    let leniency = shifts.map(|shifts| leniency(data, &shifts, &resamples.leniency, options));
+    let (mut bias, signals) = bias_section(data, &consensus, leniency, options);
+    let raters = rater_quality(data, &consensus, &signals, options);
+    bias.guideline_problems = guideline_problems(data, &raters, options);
+    Report {
+        items: data.item_count(),
+        labels: data.label_count(),
+        level: options.level,
+        categories: data.categories().names().to_vec(),
+        consensus_method: options.method,
+        dawid_skene,
+        agreement,
+        raters,
+        bias,
+        consensus: consensus.items(data),
+        warnings,
+    }
+}
+
+fn check_inputs(data: &Dataset, options: &ReportOptions, warnings: &mut Vec<String>) {
+    if data.label_count() == 0 {
+        warnings.push("there are no labels".to_string());
+    }
+    if data.categories().len() == 1 {
+        warnings.push(
+            "only one category was used, so chance-corrected agreement is undefined".to_string(),
+        );
+    }
+    let numeric = data.categories().numeric_values().is_some();
+    if matches!(options.level, Level::Interval | Level::Ratio) && !numeric {
+        warnings.push(format!(
+            "{} level with non-numeric categories: category ranks (1..k) are used as values",
+            options.level.name()
+        ));
+    }
+    if options.level.is_ordered() && !numeric && data.categories().len() > 1 {
+        warnings.push(format!(
+            "ordered analyses use the category order: {}",
+            data.categories().names().join(" < ")
+        ));
+    }
+}
+
+/// The bias section (without guideline problems, which need rater quality) and the rater
+/// flags it implies.
+fn bias_section(
+    data: &Dataset,
+    consensus: &Consensus,
+    leniency: Result<Vec<RaterLeniency>, String>,
+    options: &ReportOptions,
+) -> (Bias, RaterSignals) {
+    let raters = data.rater_count();
+    let mut signals = RaterSignals {
+        biased: vec![false; raters],
+        drift: vec![false; raters],
+    };
+    let positions: HashMap<&str, usize> = data
+        .raters()
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.as_str(), i))
+        .collect();
+    let index = |name: &str| positions.get(name).copied();
+    let distribution = distribution(data, options);
+    let drift = drift(data, consensus, options);
+    for row in leniency
+        .iter()
+        .flatten()
+        .filter(|row| row.tendency.is_some())
+    {
+        if let Some(r) = index(&row.rater) {
+            signals.biased[r] = true;
+        }
+    }
+    for row in distribution.iter().flatten().filter(|row| row.biased) {
+        if let Some(r) = index(&row.rater) {
+            signals.biased[r] = true;
+        }
+    }
+    for row in drift.iter().flatten().filter(|row| row.drifting) {
+        if let Some(r) = index(&row.rater) {
+            signals.drift[r] = true;
+        }
+    }
+    let pools = pools(data, options);
+    let slices = match &options.slice_field {
+        Some(field) => slices(data, consensus, field, options),
+        None => Err("no slice field chosen".to_string()),
+    };
+    let (leniency, leniency_reason) = rows_or_reason(leniency);
+    let (distribution, distribution_reason) = rows_or_reason(distribution);
+    let (drift, drift_reason) = rows_or_reason(drift);
+    let (slices, slices_reason) = rows_or_reason(slices);
+    let ((pools, pool_pairs), pools_reason) = match pools {
+        Ok(found) => (found, None),
+        Err(reason) => ((Vec::new(), Vec::new()), Some(reason)),
+    };
+    let bias = Bias {
+        leniency,
+        leniency_reason,
+        distribution,
+        distribution_reason,
+        pools,
+        pool_pairs,
+        pools_reason,
+        slice_field: options.slice_field.clone(),
+        slices,
+        slices_reason,
+        drift,
+        drift_reason,
+        guideline_problems: GuidelineProblems::default(),
+    };
+    (bias, signals)
+}
+
+fn rows_or_reason<T>(result: Result<Vec<T>, String>) -> (Vec<T>, Option<String>) {
+    match result {
+        Ok(rows) => (rows, None),
+        Err(reason) => (Vec::new(), Some(reason)),
+    }
+}
+
+#[cfg(test)]
+mod tests;

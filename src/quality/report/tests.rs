@@ -1,0 +1,293 @@
+use serde_json::Value;
+
+use super::*;
+use crate::quality::synth::{generate, rater_kinds, RaterKind};
+use crate::quality::text::render_text;
+use crate::quality::{DatasetBuilder, LabelInput};
+
+/// Every `null` must have a sibling `<key>_reason`, and no number may be non-finite.
+fn assert_nulls_explained(value: &Value, path: &str) {
+    match value {
+        Value::Object(map) => {
+            for (key, child) in map {
+                if child.is_null()
+                    && !key.ends_with("_reason")
+                    && key != "slice_field"
+                    && key != "basis"
+                {
+                    assert!(
+                        map.contains_key(&format!("{key}_reason")),
+                        "{path}.{key} is null without a reason"
+                    );
+                }
+                assert_nulls_explained(child, &format!("{path}.{key}"));
+            }
+        }
+        Value::Array(items) => items
+            .iter()
+            .for_each(|item| assert_nulls_explained(item, path)),
+        Value::Number(n) => assert!(
+            n.as_f64().is_some_and(f64::is_finite),
+            "{path} is not finite"
+        ),
+        _ => {}
+    }
+}
+
+fn report_json(data: &Dataset, options: &ReportOptions) -> Value {
+    let report = build_report(data, options);
+    let _ = render_text(&report);
+    let json = serde_json::to_value(&report).expect("serialisable");
+    assert_nulls_explained(&json, "");
+    json
+}
+
+fn ds_options() -> ReportOptions {
+    ReportOptions {
+        level: Level::Ordinal,
+        method: ConsensusMethod::DawidSkene,
+        bootstrap_draws: 200,
+        slice_field: Some("source".to_string()),
+        ..ReportOptions::default()
+    }
+}
+
+#[test]
+fn synthetic_report_flags_spammers_and_biased_raters() {
+    let data = generate(3000, 5, 40, 4, 5);
+    let report = build_report(&data, &ds_options());
+    let kinds = rater_kinds(40, 5);
+    let flagged = |index: usize, flag: &str| {
+        let name = format!("rater-{index:04}");
+        report
+            .raters
+            .iter()
+            .any(|r| r.rater == name && r.flags.iter().any(|f| f == flag))
+    };
+    for (index, kind) in kinds.iter().enumerate() {
+        match kind {
+            RaterKind::Spammer => {
+                assert!(
+                    flagged(index, "spammer"),
+                    "rater {index} should be a spammer"
+                );
+                assert!(
+                    flagged(index, "too_fast"),
+                    "rater {index} should be too fast"
+                );
+            }
+            RaterKind::Biased { .. } => {
+                assert!(flagged(index, "biased"), "rater {index} should be biased")
+            }
+            RaterKind::Good { .. } => {
+                assert!(!flagged(index, "spammer"), "rater {index} is no spammer")
+            }
+        }
+    }
+    let alpha = report.agreement.krippendorff_alpha.expect("alpha");
+    let [low, high] = report.agreement.alpha_ci95.expect("interval");
+    assert!(low <= alpha && alpha <= high);
+    assert_eq!(report.consensus.len(), 3000);
+    assert_eq!(report.bias.slices.len(), 3);
+    assert_eq!(report.bias.pool_pairs.len(), 1);
+    assert!(!report.bias.leniency.is_empty());
+    assert!(!report.bias.drift.is_empty());
+    assert!(render_text(&report).contains("Krippendorff's alpha"));
+}
+
+#[test]
+fn json_has_the_contracted_shape() {
+    let data = generate(400, 3, 12, 3, 1);
+    let json = report_json(&data, &ds_options());
+    for key in [
+        "agreement",
+        "raters",
+        "bias",
+        "consensus_method",
+        "consensus",
+        "items",
+        "labels",
+        "warnings",
+    ] {
+        assert!(json.get(key).is_some(), "missing {key}");
+    }
+    assert_eq!(json["consensus_method"], "dawid_skene");
+    let agreement = &json["agreement"];
+    for key in [
+        "krippendorff_alpha",
+        "alpha_ci95",
+        "fleiss_kappa",
+        "percent_agreement",
+        "cohen_kappa_pairs",
+        "gwet_ac1",
+        "pabak",
+        "kappa_paradox",
+        "per_category",
+    ] {
+        assert!(agreement.get(key).is_some(), "missing agreement.{key}");
+    }
+    let pair = &agreement["cohen_kappa_pairs"][0];
+    for key in [
+        "rater_a",
+        "rater_b",
+        "items",
+        "kappa",
+        "kappa_linear",
+        "kappa_quadratic",
+    ] {
+        assert!(pair.get(key).is_some(), "missing pair.{key}");
+    }
+    let rater = &json["raters"][0];
+    for key in [
+        "rater",
+        "labels",
+        "gold_accuracy",
+        "consensus_agreement",
+        "consensus_kappa",
+        "flags",
+        "confusion",
+        "median_ms",
+        "spammer_score",
+    ] {
+        assert!(rater.get(key).is_some(), "missing rater.{key}");
+    }
+    let item = &json["consensus"][0];
+    assert!(
+        item.get("item").is_some()
+            && item.get("label").is_some()
+            && item.get("confidence").is_some()
+    );
+}
+
+#[test]
+fn same_seed_same_report() {
+    let data = generate(300, 3, 10, 3, 2);
+    let options = ds_options();
+    let a = serde_json::to_string(&build_report(&data, &options)).expect("json");
+    let b = serde_json::to_string(&build_report(
+        &data,
+        &ReportOptions {
+            threads: 1,
+            ..options
+        },
+    ))
+    .expect("json");
+    assert_eq!(a, b, "thread count must not change the report");
+}
+
+#[test]
+fn degenerate_inputs_give_reasons_not_panics() {
+    let empty = Dataset::from_labels(Vec::<(&str, &str, &str)>::new()).expect("empty");
+    let one_label = Dataset::from_labels([("i", "r", "x")]).expect("one");
+    let one_category = Dataset::from_labels([("i", "a", "x"), ("i", "b", "x"), ("j", "a", "x")])
+        .expect("one category");
+    let one_rater = Dataset::from_labels([("i", "a", "x"), ("j", "a", "y")]).expect("one rater");
+    let no_overlap = Dataset::from_labels([("i", "a", "x"), ("i", "b", "y"), ("j", "c", "x")])
+        .expect("no overlap");
+    let mut words = DatasetBuilder::new();
+    words.add(LabelInput {
+        item: "i",
+        rater: "a",
+        value: "low",
+        sequence: Some(1),
+        duration_ms: Some(5),
+    });
+    words.add(LabelInput {
+        item: "i",
+        rater: "b",
+        value: "high",
+        ..Default::default()
+    });
+    words
+        .set_item_meta("i", "source", "web")
+        .set_rater_pool("a", "p1")
+        .set_rater_pool("b", "p2");
+    let words = words.build().expect("words");
+    for data in [
+        &empty,
+        &one_label,
+        &one_category,
+        &one_rater,
+        &no_overlap,
+        &words,
+    ] {
+        for method in [ConsensusMethod::Majority, ConsensusMethod::DawidSkene] {
+            for level in [
+                Level::Nominal,
+                Level::Ordinal,
+                Level::Interval,
+                Level::Ratio,
+            ] {
+                let options = ReportOptions {
+                    method,
+                    level,
+                    bootstrap_draws: 20,
+                    slice_field: Some("source".into()),
+                    ..ReportOptions::default()
+                };
+                report_json(data, &options);
+            }
+        }
+    }
+    let json = report_json(&empty, &ReportOptions::default());
+    assert!(json["agreement"]["krippendorff_alpha"].is_null());
+    assert!(json["agreement"]["krippendorff_alpha_reason"].is_string());
+    let json = report_json(&one_rater, &ReportOptions::default());
+    assert!(json["agreement"]["fleiss_kappa_reason"].is_string());
+}
+
+#[test]
+fn fleiss_reason_names_unequal_label_counts() {
+    let data = Dataset::from_labels([
+        ("i", "a", "x"),
+        ("i", "b", "y"),
+        ("j", "a", "x"),
+        ("j", "b", "x"),
+        ("j", "c", "y"),
+    ])
+    .expect("dataset");
+    let report = build_report(&data, &ReportOptions::default());
+    assert!(report.agreement.fleiss_kappa.is_none());
+    let reason = report.agreement.fleiss_kappa_reason.expect("reason");
+    assert!(reason.contains("different numbers of labels"), "{reason}");
+}
+
+#[test]
+fn guideline_problems_find_reliable_raters_outvoted_by_the_crowd() {
+    // Three careful raters say "b" on items 0..10 where four sloppy raters say "a"; elsewhere
+    // everyone agrees, so the careful raters rank highest.
+    let mut builder = DatasetBuilder::new();
+    let careful = ["c1", "c2", "c3"];
+    let sloppy = ["s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10"];
+    for item in 0..120 {
+        let name = format!("item-{item:03}");
+        let truth = ["a", "b", "c"][item % 3];
+        for rater in careful {
+            builder.add_label(&name, rater, if item < 10 { "b" } else { truth });
+        }
+        for (index, rater) in sloppy.iter().enumerate() {
+            let noisy = item >= 10 && (item + index) % 4 == 0;
+            let value = if item < 10 {
+                "a"
+            } else if noisy {
+                "c"
+            } else {
+                truth
+            };
+            builder.add_label(&name, rater, value);
+        }
+    }
+    let data = builder.build().expect("dataset");
+    let report = build_report(
+        &data,
+        &ReportOptions {
+            bootstrap_draws: 10,
+            ..ReportOptions::default()
+        },
+    );
+    let problems = &report.bias.guideline_problems;
+    assert_eq!(problems.reliable_raters, vec!["c1", "c2", "c3"]);
+    assert!(problems.items >= 10, "{problems:?}");
+    assert_eq!(problems.patterns[0].reliable_label, "b");
+    assert_eq!(problems.patterns[0].crowd_label, "a");
+}
