@@ -12,6 +12,11 @@ Run from the repository root:
 
     pip install krippendorff crowd-kit numpy pandas
     python3 benches/quality/reference.py [--items 100000]
+    python3 benches/quality/reference.py --labels labels.csv   # the exact data of a run
+
+`cargo bench --bench report` writes its synthetic data to a CSV (item,rater,label) and calls
+this script with `--labels`, so both sides time the same labels in one run. Lines starting
+with `SECONDS` are for that caller.
 
 A 1,000-draw bootstrap of alpha with the package is extrapolated from 20 draws.
 """
@@ -54,17 +59,30 @@ def timed(name, function):
     result = function()
     elapsed = time.perf_counter() - started
     print(f"{name}: {elapsed:.3f} s")
+    print(f"SECONDS {name.split(' (')[0].replace(' ', '_')} {elapsed:.6f}")
     return result, elapsed
+
+
+def read_labels(path):
+    frame = pd.read_csv(path, dtype=str)
+    item, _ = pd.factorize(frame["item"])
+    rater, _ = pd.factorize(frame["rater"])
+    label, _ = pd.factorize(frame["label"], sort=True)
+    return item, rater, label, int(item.max()) + 1, int(label.max()) + 1
 
 
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--items", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--labels", help="a CSV with the header item,rater,label to time instead")
     args = parser.parse_args()
-    classes = 4
-    item, rater, label = generate(args.items, 5, 200, classes, args.seed)
-    print(f"{item.size} labels, {args.items} items, 200 raters, {classes} classes")
+    if args.labels:
+        item, rater, label, args.items, classes = read_labels(args.labels)
+    else:
+        classes = 4
+        item, rater, label = generate(args.items, 5, 200, classes, args.seed)
+    print(f"{item.size} labels, {args.items} items, {int(rater.max()) + 1} raters, {classes} classes")
     counts = np.zeros((args.items, classes), dtype=np.int64)
     np.add.at(counts, (item, label), 1)
     for level in ("nominal", "ordinal"):
@@ -75,6 +93,7 @@ def main():
         lambda: [krippendorff.alpha(value_counts=counts[rng.integers(0, args.items, args.items)], level_of_measurement="nominal") for _ in range(20)],
     )
     print(f"  -> 1,000 draws extrapolated: {twenty * 50:.1f} s")
+    print(f"SECONDS krippendorff.alpha_nominal,_1000_bootstrap_draws_extrapolated {twenty * 50:.6f}")
     frame = pd.DataFrame({"task": item, "worker": rater, "label": label})
     timed("crowd-kit DawidSkene(n_iter=100, tol=1e-5)", lambda: DawidSkene(n_iter=100, tol=1e-5).fit_predict(frame))
 

@@ -1,0 +1,140 @@
+//! The quality report on 500,000 labels, against the Python reference packages.
+//!
+//! `cargo bench --bench report` builds the whole report (Krippendorff's alpha with a
+//! 1,000-draw bootstrap, kappas, Dawid-Skene, rater quality, bias) for 100,000 items x 5
+//! labels from 200 raters over 4 classes, three times, and prints the median. In the same
+//! run it writes the labels to a CSV and, when python3 has `krippendorff` and `crowdkit`,
+//! times `krippendorff.alpha` and crowd-kit's `DawidSkene` on exactly those labels
+//! (benches/quality/reference.py) and prints the ratios.
+
+use std::io::Write;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use tally::quality::{build_report, synth, ConsensusMethod, Dataset, Level, ReportOptions};
+
+fn median(mut runs: Vec<Duration>) -> Duration {
+    runs.sort();
+    runs[runs.len() / 2]
+}
+
+fn time_report(data: &Dataset, level: Level) -> Duration {
+    let options = ReportOptions {
+        level,
+        method: ConsensusMethod::DawidSkene,
+        ..ReportOptions::default()
+    };
+    let runs = (0..3)
+        .map(|_| {
+            let started = Instant::now();
+            let report = build_report(data, &options);
+            let elapsed = started.elapsed();
+            assert!(report.agreement.krippendorff_alpha.is_some());
+            elapsed
+        })
+        .collect();
+    median(runs)
+}
+
+fn write_csv(data: &Dataset, path: &std::path::Path) -> std::io::Result<()> {
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+    writeln!(out, "item,rater,label")?;
+    for label in data.labels() {
+        writeln!(
+            out,
+            "{},{},{}",
+            data.items()[label.item as usize],
+            data.raters()[label.rater as usize],
+            data.categories().name(label.value)
+        )?;
+    }
+    out.flush()
+}
+
+/// Runs the Python reference on the CSV; `None` when python3 or its packages are missing.
+fn python_reference(csv: &std::path::Path) -> Option<Vec<(String, f64)>> {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/quality/reference.py");
+    let output = Command::new("python3")
+        .arg(script)
+        .arg("--labels")
+        .arg(csv)
+        .output()
+        .ok()?;
+    if !output.status.success() {
+        eprintln!(
+            "python reference did not run: {}",
+            String::from_utf8_lossy(&output.stderr)
+                .lines()
+                .last()
+                .unwrap_or("")
+        );
+        return None;
+    }
+    let text = String::from_utf8_lossy(&output.stdout);
+    Some(
+        text.lines()
+            .filter_map(|line| line.strip_prefix("SECONDS "))
+            .filter_map(|rest| {
+                let (name, secs) = rest.rsplit_once(' ')?;
+                Some((name.to_string(), secs.parse().ok()?))
+            })
+            .collect(),
+    )
+}
+
+fn main() {
+    let started = Instant::now();
+    let data = synth::generate(100_000, 5, 200, 4, 42);
+    println!(
+        "{} labels, {} items, {} raters, {} classes (generated in {:.2} s)",
+        data.label_count(),
+        data.item_count(),
+        data.rater_count(),
+        data.categories().len(),
+        started.elapsed().as_secs_f64()
+    );
+    let nominal = time_report(&data, Level::Nominal);
+    let ordinal = time_report(&data, Level::Ordinal);
+    println!(
+        "tally report, nominal, Dawid-Skene, 1,000 bootstrap draws: {:.3} s (median of 3)",
+        nominal.as_secs_f64()
+    );
+    println!(
+        "tally report, ordinal, Dawid-Skene, 1,000 bootstrap draws: {:.3} s (median of 3)",
+        ordinal.as_secs_f64()
+    );
+
+    let dir = std::env::temp_dir().join(format!("tally-report-bench-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+    let csv = dir.join("labels.csv");
+    if let Err(e) = write_csv(&data, &csv) {
+        eprintln!("cannot write {}: {e}", csv.display());
+        return;
+    }
+    match python_reference(&csv) {
+        None => {
+            println!("Python reference: not run (pip install krippendorff crowd-kit numpy pandas)")
+        }
+        Some(times) => {
+            let get = |prefix: &str| {
+                times
+                    .iter()
+                    .find(|(n, _)| n.starts_with(prefix))
+                    .map(|(_, s)| *s)
+            };
+            let alpha = get("krippendorff.alpha_nominal").unwrap_or(f64::NAN);
+            let ds = get("crowd-kit_DawidSkene").unwrap_or(f64::NAN);
+            let boot = get("krippendorff.alpha_nominal,_1000").unwrap_or(f64::NAN);
+            println!("krippendorff.alpha nominal (one alpha, no interval): {alpha:.3} s");
+            println!("krippendorff.alpha nominal x 1,000 bootstrap draws (extrapolated from 20): {boot:.1} s");
+            println!("crowd-kit DawidSkene: {ds:.3} s");
+            let rust = nominal.as_secs_f64();
+            println!(
+                "ratio: tally's whole report takes {:.2}x the time of crowd-kit's Dawid-Skene alone, and {:.4}x the time of alpha with a 1,000-draw bootstrap in the krippendorff package",
+                rust / ds,
+                rust / boot
+            );
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
