@@ -41,6 +41,36 @@ pub enum Command {
     Tokens(TokensCommand),
     /// Apply database migrations and exit
     Migrate,
+    /// Agreement, consensus, rater quality and bias for labels from any tool (no database)
+    Report(ReportArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ReportArgs {
+    /// Labels as CSV with the header item,rater,label (optionally duration_ms, sequence)
+    #[arg(long)]
+    pub labels: std::path::PathBuf,
+    /// Known answers as CSV with the header item,label
+    #[arg(long)]
+    pub gold: Option<std::path::PathBuf>,
+    /// Level of measurement: nominal, ordinal, interval or ratio
+    #[arg(long, default_value = "nominal")]
+    pub level: String,
+    /// Consensus method: majority or dawid-skene
+    #[arg(long, default_value = "majority")]
+    pub method: String,
+    /// Output: text for people, json with the same keys as the API
+    #[arg(long, default_value = "text", value_parser = ["text", "json"])]
+    pub format: String,
+    /// Also write the consensus as CSV (item,label,confidence)
+    #[arg(long)]
+    pub consensus_out: Option<std::path::PathBuf>,
+    /// Bootstrap draws for the intervals
+    #[arg(long, default_value_t = 1000)]
+    pub draws: usize,
+    /// Seed of the bootstrap
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -160,6 +190,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Tokens(TokensCommand::Issue { name }) => {
             issue_token(&open_store(url).await?, &name).await
         }
+        Command::Report(args) => crate::offline_report::run(&args),
         Command::Migrate => {
             let store = open_store(url).await?;
             println!("migrations applied ({})", store.backend_name());

@@ -7,6 +7,7 @@ pub mod import;
 pub mod links;
 pub mod policy;
 pub mod project;
+pub mod report;
 pub mod user;
 
 use std::fmt;

@@ -1,39 +1,36 @@
 //! The raw material of a project's quality report: every human label in long form, gold
 //! answers and item data. The statistics happen in `crate::quality`, away from SQL.
 
-use std::collections::HashMap;
-
 use serde_json::{Map, Value};
 use sqlx::types::Json;
 
 use super::{on_pool, Store};
+use crate::domain::report::{LabelRecord, ReportInput};
 use crate::error::Result;
 
-/// One human label as the quality engine reads it.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct LabelRecord {
-    pub item_id: i64,
-    pub external_id: Option<String>,
-    /// The rater's pseudonym: reports, like exports, never show names.
-    pub rater: String,
-    pub pool: String,
-    pub value: String,
-    pub duration_ms: Option<i64>,
-    pub created_at: i64,
+#[derive(sqlx::FromRow)]
+struct LabelRow {
+    item_id: i64,
+    external_id: Option<String>,
+    rater: String,
+    pool: String,
+    value: String,
+    duration_ms: Option<i64>,
+    created_at: i64,
 }
 
-/// Everything a report reads from one project.
-#[derive(Debug, Clone, Default)]
-pub struct ReportInput {
-    pub labels: Vec<LabelRecord>,
-    /// Known answers by item id (gold questions and items imported with `gold`).
-    pub gold: HashMap<i64, String>,
-    /// Item data by item id, for slicing by a metadata field.
-    pub data: HashMap<i64, Map<String, Value>>,
-    /// For each item whose generalist labels are complete, how many it got (for the saving
-    /// of dynamic overlap).
-    pub settled_generalist_counts: Vec<i64>,
-    pub items: i64,
+impl From<LabelRow> for LabelRecord {
+    fn from(row: LabelRow) -> Self {
+        LabelRecord {
+            item_id: row.item_id,
+            external_id: row.external_id,
+            rater: row.rater,
+            pool: row.pool,
+            value: row.value,
+            duration_ms: row.duration_ms,
+            created_at: row.created_at,
+        }
+    }
 }
 
 impl Store {
@@ -49,14 +46,14 @@ impl Store {
             FROM items i WHERE i.project_id = $1 AND i.need_generalist = 0 AND i.label_count > 0
               AND NOT i.is_gold AND NOT i.is_qualification";
         type ItemRow = (i64, Option<String>, Json<Map<String, Value>>);
-        let (labels, items, settled): (Vec<LabelRecord>, Vec<ItemRow>, Vec<i64>) = on_pool!(self, pool => {
+        let (labels, items, settled): (Vec<LabelRow>, Vec<ItemRow>, Vec<i64>) = on_pool!(self, pool => {
             let labels = sqlx::query_as(labels_sql).bind(project_id).fetch_all(pool).await?;
             let items = sqlx::query_as(items_sql).bind(project_id).fetch_all(pool).await?;
             let settled = sqlx::query_scalar(settled_sql).bind(project_id).fetch_all(pool).await?;
             (labels, items, settled)
         });
         let mut input = ReportInput {
-            labels,
+            labels: labels.into_iter().map(LabelRecord::from).collect(),
             settled_generalist_counts: settled,
             ..ReportInput::default()
         };

@@ -7,7 +7,7 @@ pub mod csrf;
 pub mod error;
 pub mod extract;
 pub mod limits;
-pub mod pages;
+pub(crate) mod pages;
 pub mod render;
 
 use std::sync::Arc;

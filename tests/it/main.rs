@@ -15,5 +15,6 @@ mod pages;
 mod policies;
 mod projects;
 mod qualification;
+mod report;
 mod security;
 mod user_links;

@@ -8,9 +8,11 @@ pub use feedback::{source_views, SourceView};
 pub use items::import_bytes;
 pub use labelling::check_duration;
 pub use raters::check_reason;
+pub use report::{compute_report, ReportQuery};
 mod labelling;
 mod projects;
 mod raters;
+mod report;
 
 use axum::routing::{get, post};
 use axum::Router;
@@ -50,6 +52,7 @@ pub fn router() -> Router<AppState> {
             post(raters::unpause),
         )
         .route("/projects/{pid}/export", get(export::export_project))
+        .route("/projects/{pid}/report", get(report::project_report_json))
         .route("/projects/{pid}/feedback-keys", post(feedback::create_key))
         .route("/projects/{pid}/feedback", post(feedback::receive))
         .route(

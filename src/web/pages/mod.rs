@@ -1,6 +1,6 @@
 //! Server-rendered pages. They work with JavaScript off; static/keys.js only adds shortcuts.
 
-mod admin;
+pub(crate) mod admin;
 mod auth;
 mod rate;
 mod user_links;
@@ -38,6 +38,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/admin/users/{uid}", post(admin::update_pool))
         .route("/admin/projects/{pid}/items", get(admin::items_page))
+        .route("/admin/projects/{pid}/report", get(admin::report_page))
         .route("/admin/projects/{pid}/items/{iid}", get(admin::item_page))
         .route("/rate/{pid}", get(rate::labelling_page))
         .route("/rate/{pid}/items/{iid}/label", post(rate::submit_label))

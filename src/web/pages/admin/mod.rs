@@ -1,8 +1,10 @@
 mod items;
 mod operations;
+mod report;
 mod users;
 
 pub(crate) use items::*;
+pub(crate) use report::*;
 pub(crate) use users::*;
 
 use askama::Template;

@@ -1,0 +1,77 @@
+//! `GET /api/v1/projects/{pid}/report`: agreement, consensus, rater quality and bias.
+
+use axum::extract::{Path, Query, State};
+use axum::Json;
+use serde::Deserialize;
+
+use crate::domain::project::Project;
+use crate::domain::report::{parse_level, parse_method, project_report, ProjectReport};
+use crate::error::{AppError, Result};
+use crate::quality::ReportOptions;
+use crate::web::extract::Admin;
+use crate::web::AppState;
+
+/// Report settings from the query string: `level`, `method`, `slice` (an item data field),
+/// `draws` (bootstrap draws) and `seed`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ReportQuery {
+    pub level: Option<String>,
+    pub method: Option<String>,
+    pub slice: Option<String>,
+    pub draws: Option<usize>,
+    pub seed: Option<u64>,
+}
+
+const MAX_DRAWS: usize = 10_000;
+
+impl ReportQuery {
+    pub fn options(&self) -> Result<ReportOptions> {
+        let mut options = ReportOptions::default();
+        if let Some(level) = self.level.as_deref().filter(|l| !l.is_empty()) {
+            options.level = parse_level(level)?;
+        }
+        if let Some(method) = self.method.as_deref().filter(|m| !m.is_empty()) {
+            options.method = parse_method(method)?;
+        }
+        options.slice_field = self.slice.clone().filter(|s| !s.trim().is_empty());
+        if let Some(draws) = self.draws {
+            if draws > MAX_DRAWS {
+                return Err(AppError::invalid("draws", format!("at most {MAX_DRAWS}")));
+            }
+            options.bootstrap_draws = draws;
+        }
+        if let Some(seed) = self.seed {
+            options.seed = seed;
+        }
+        Ok(options)
+    }
+}
+
+/// Reads the project's labels and runs the engine off the async runtime.
+pub async fn compute_report(
+    state: &AppState,
+    pid: i64,
+    query: &ReportQuery,
+) -> Result<(Project, ProjectReport)> {
+    let options = query.options()?;
+    let project = state.store.project(pid).await?;
+    let input = state.store.report_input(pid).await?;
+    let feedback = state.store.feedback_events(pid).await?;
+    let for_engine = project.clone();
+    let report = tokio::task::spawn_blocking(move || {
+        project_report(&for_engine, &input, &feedback, &options)
+    })
+    .await
+    .map_err(|e| AppError::Internal(anyhow::anyhow!("report task: {e}")))??;
+    Ok((project, report))
+}
+
+pub async fn project_report_json(
+    State(state): State<AppState>,
+    Admin(_): Admin,
+    Path(pid): Path<i64>,
+    Query(query): Query<ReportQuery>,
+) -> Result<Json<ProjectReport>> {
+    let (_, report) = compute_report(&state, pid, &query).await?;
+    Ok(Json(report))
+}

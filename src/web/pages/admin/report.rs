@@ -1,0 +1,237 @@
+//! The project's report page: the headline agreement read in plain words, the rater table
+//! (sortable by links, so it works without JavaScript), confusion heatmaps, label
+//! distributions, and the pool, slice, feedback and dynamic-overlap panels.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use crate::domain::project::Project;
+use crate::domain::report::ProjectReport;
+use crate::error::Result;
+use crate::quality::text::interpret_alpha;
+use crate::quality::RaterQuality;
+use crate::web::api::{compute_report, ReportQuery};
+use crate::web::charts;
+use crate::web::extract::Admin;
+use crate::web::render::{html, Layout};
+use crate::web::AppState;
+
+/// Heatmaps are drawn for this many raters with the most labels.
+const HEATMAP_RATERS: usize = 12;
+
+/// One chart, already drawn as SVG on the server.
+pub struct Chart {
+    pub title: String,
+    pub svg: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/report.html")]
+struct ReportPage {
+    layout: Layout,
+    project: Project,
+    report: ProjectReport,
+    query: ReportQuery,
+    sort: String,
+    /// The report settings as a query string, kept by the sorting links.
+    settings: String,
+    reading: String,
+    raters: Vec<RaterQuality>,
+    heatmaps: Vec<Chart>,
+    distribution: Option<Chart>,
+    leniency: Option<Chart>,
+    pool_heatmaps: Vec<Chart>,
+}
+
+#[derive(Deserialize)]
+pub struct ReportPageQuery {
+    #[serde(flatten)]
+    report: ReportQuery,
+    sort: Option<String>,
+}
+
+fn sort_raters(raters: &mut [RaterQuality], by: &str) {
+    let key = |r: &RaterQuality| -> f64 {
+        let value = match by {
+            "labels" => Some(r.labels as f64),
+            "gold" => r.gold_accuracy,
+            "agreement" => r.consensus_agreement,
+            "kappa" => r.consensus_kappa,
+            "speed" => r.median_ms,
+            "spammer" => r.spammer_score,
+            _ => Some(-(r.flags.len() as f64)),
+        };
+        value.unwrap_or(f64::INFINITY)
+    };
+    match by {
+        "labels" => raters.sort_by(|a, b| key(b).total_cmp(&key(a))),
+        "rater" => raters.sort_by(|a, b| a.rater.cmp(&b.rater)),
+        _ => raters.sort_by(|a, b| key(a).total_cmp(&key(b))),
+    }
+}
+
+fn rater_heatmaps(report: &ProjectReport) -> Vec<Chart> {
+    let categories = &report.report.categories;
+    let mut busiest: Vec<&RaterQuality> = report.report.raters.iter().collect();
+    busiest.sort_by(|a, b| b.labels.cmp(&a.labels));
+    busiest
+        .into_iter()
+        .take(HEATMAP_RATERS)
+        .map(|r| {
+            let counts: Vec<Vec<f64>> = r
+                .confusion
+                .iter()
+                .map(|row| row.iter().map(|&c| f64::from(c)).collect())
+                .collect();
+            let title = format!(
+                "{}: consensus (rows) against the rater's labels (columns)",
+                r.rater
+            );
+            Chart {
+                svg: charts::heatmap(&title, categories, categories, &counts),
+                title: r.rater.clone(),
+            }
+        })
+        .collect()
+}
+
+fn distribution_chart(report: &ProjectReport) -> Option<Chart> {
+    let categories = &report.report.categories;
+    let rows: Vec<(String, Vec<f64>)> = report
+        .report
+        .raters
+        .iter()
+        .map(|r| {
+            let mut used = vec![0.0; categories.len()];
+            for row in &r.confusion {
+                for (k, &count) in row.iter().enumerate() {
+                    if let Some(slot) = used.get_mut(k) {
+                        *slot += f64::from(count);
+                    }
+                }
+            }
+            (r.rater.clone(), used)
+        })
+        .collect();
+    (!rows.is_empty()).then(|| Chart {
+        title: "Label distribution per rater".into(),
+        svg: charts::stacked_bars("Label distribution per rater", categories, &rows),
+    })
+}
+
+fn leniency_chart(report: &ProjectReport) -> Option<Chart> {
+    let rows: Vec<(String, f64, Option<(f64, f64)>)> = report
+        .report
+        .bias
+        .leniency
+        .iter()
+        .map(|l| {
+            (
+                l.rater.clone(),
+                l.leniency,
+                l.leniency_ci95.map(|[lo, hi]| (lo, hi)),
+            )
+        })
+        .collect();
+    (!rows.is_empty()).then(|| Chart {
+        title: "Leniency: mean signed distance from the consensus, with 95% intervals".into(),
+        svg: charts::intervals("Leniency per rater", &rows),
+    })
+}
+
+fn pool_heatmaps(report: &ProjectReport) -> Vec<Chart> {
+    let categories = &report.report.categories;
+    report
+        .report
+        .bias
+        .pool_pairs
+        .iter()
+        .map(|pair| {
+            let counts: Vec<Vec<f64>> = pair
+                .confusion
+                .iter()
+                .map(|row| row.iter().map(|&c| f64::from(c)).collect())
+                .collect();
+            let title = format!("{} (rows) against {} (columns)", pair.pool_a, pair.pool_b);
+            Chart {
+                svg: charts::heatmap(&title, categories, categories, &counts),
+                title,
+            }
+        })
+        .collect()
+}
+
+pub async fn report_page(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    session: Session,
+    Path(pid): Path<i64>,
+    Query(query): Query<ReportPageQuery>,
+) -> Result<Response> {
+    let (project, report) = compute_report(&state, pid, &query.report).await?;
+    let agreement = &report.report.agreement;
+    let reading = match agreement.krippendorff_alpha {
+        Some(alpha) => interpret_alpha(alpha, agreement.alpha_ci95),
+        None => format!(
+            "No agreement figure yet: {}.",
+            agreement
+                .krippendorff_alpha_reason
+                .as_deref()
+                .unwrap_or("not enough labels")
+        ),
+    };
+    let sort = query.sort.unwrap_or_else(|| "flags".into());
+    let settings = settings_query(&query.report);
+    let mut raters = report.report.raters.clone();
+    sort_raters(&mut raters, &sort);
+    let page = ReportPage {
+        layout: Layout::for_user(&session, admin).await?,
+        heatmaps: rater_heatmaps(&report),
+        distribution: distribution_chart(&report),
+        leniency: leniency_chart(&report),
+        pool_heatmaps: pool_heatmaps(&report),
+        project,
+        reading,
+        raters,
+        sort,
+        settings,
+        query: query.report,
+        report,
+    };
+    Ok(html(&page)?.into_response())
+}
+
+/// The report settings as a query string (escaped by the template when written out).
+fn settings_query(query: &ReportQuery) -> String {
+    let mut parts = Vec::new();
+    let mut push = |key: &str, value: &Option<String>| {
+        if let Some(v) = value.as_deref().filter(|v| !v.is_empty()) {
+            let safe: String = v
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+                .collect();
+            parts.push(format!("{key}={safe}"));
+        }
+    };
+    push("level", &query.level);
+    push("method", &query.method);
+    push("slice", &query.slice);
+    parts.join("&")
+}
+
+/// Formats an optional figure with three decimals, or a dash.
+pub fn fig(value: &Option<f64>) -> String {
+    value
+        .map(|v| format!("{v:.3}"))
+        .unwrap_or_else(|| "–".into())
+}
+
+/// Formats an optional share as a percentage, or a dash.
+pub fn pct(value: &Option<f64>) -> String {
+    value
+        .map(|v| format!("{:.1}%", v * 100.0))
+        .unwrap_or_else(|| "–".into())
+}

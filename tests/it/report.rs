@@ -1,0 +1,305 @@
+//! The quality report through the API, the page and the command line.
+
+use std::process::Command;
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use tally::domain::user::Role;
+use tally::quality::{krippendorff_alpha, Dataset, Level};
+
+use crate::harness::{select_text, Api, TestApp};
+use crate::on_both_backends;
+
+on_both_backends!(
+    report_api_matches_the_engine_and_hides_names,
+    report_page_reads_in_plain_words
+);
+
+/// Four raters over six items; returns the project id and the labels given.
+async fn labelled_project(app: &TestApp, admin: &Api) -> (i64, Vec<(String, String, String)>) {
+    let items: Vec<Value> = (1..=6)
+        .map(|i| json!({"external_id": format!("it{i}"), "data": {"text": format!("item {i}"), "region": if i % 2 == 0 { "north" } else { "south" }}}))
+        .collect();
+    let pid = app
+        .project_from(
+            admin,
+            json!({"name": "Reported", "labels": ["pos", "neg", "neutral"], "overlap": 4}),
+            Value::Array(items),
+        )
+        .await;
+    let plan: [(&str, [&str; 6]); 4] = [
+        ("ann", ["pos", "neg", "pos", "neutral", "neg", "pos"]),
+        ("ben", ["pos", "neg", "pos", "neutral", "pos", "pos"]),
+        ("cat", ["pos", "neg", "neg", "neutral", "neg", "pos"]),
+        ("dan", ["neg", "neg", "pos", "pos", "neg", "neutral"]),
+    ];
+    let mut given = Vec::new();
+    for (name, values) in plan {
+        let rater = app.rater(name).await;
+        while let Some(iid) = rater.next(pid).await {
+            let index = app
+                .count(&format!("SELECT position FROM items WHERE id = {iid}"))
+                .await as usize
+                - 1;
+            assert_eq!(
+                rater.label(pid, iid, values[index]).await.status(),
+                StatusCode::CREATED
+            );
+            given.push((
+                format!("it{}", index + 1),
+                name.to_string(),
+                values[index].to_string(),
+            ));
+        }
+    }
+    (pid, given)
+}
+
+async fn report_api_matches_the_engine_and_hides_names(app: TestApp) {
+    let admin = app.admin().await;
+    let (pid, given) = labelled_project(&app, &admin).await;
+    let feedback_key: Value = admin
+        .post_json(&format!("/api/v1/projects/{pid}/feedback-keys"), &json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let key = feedback_key["key"].as_str().unwrap();
+    for (i, value) in ["pos", "neg", "neg"].iter().enumerate() {
+        reqwest::Client::new()
+            .post(app.url(&format!("/api/v1/projects/{pid}/feedback")))
+            .bearer_auth(key)
+            .json(&json!({"event_id": format!("f{i}"), "external_id": format!("it{}", i + 1), "value": value, "source": "clicks", "context": {"position": i + 1}}))
+            .send()
+            .await
+            .unwrap();
+    }
+
+    let response = admin
+        .get(&format!(
+            "/api/v1/projects/{pid}/report?level=nominal&method=dawid-skene&slice=region"
+        ))
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let text = response.text().await.unwrap();
+    for name in ["ann", "ben", "cat", "dan"] {
+        assert!(
+            !text.contains(&format!("\"{name}\"")),
+            "reports show pseudonyms, not names"
+        );
+    }
+    let report: Value = serde_json::from_str(&text).unwrap();
+    let triples: Vec<(&str, String, &str)> = given
+        .iter()
+        .map(|(item, rater, value)| (item.as_str(), rater.clone(), value.as_str()))
+        .collect();
+    let borrowed: Vec<(&str, &str, &str)> = triples
+        .iter()
+        .map(|(i, r, v)| (*i, r.as_str(), *v))
+        .collect();
+    let expected = krippendorff_alpha(
+        &Dataset::from_labels(borrowed.iter().copied()).unwrap(),
+        Level::Nominal,
+    )
+    .unwrap();
+    let alpha = report["agreement"]["krippendorff_alpha"].as_f64().unwrap();
+    assert!((alpha - expected).abs() < 1e-12, "{alpha} vs {expected}");
+    let ci = report["agreement"]["alpha_ci95"].as_array().unwrap();
+    assert!(ci[0].as_f64().unwrap() <= alpha && alpha <= ci[1].as_f64().unwrap());
+    assert!(
+        report["agreement"]["fleiss_kappa"].is_number(),
+        "every item has 4 labels"
+    );
+    assert!(report["agreement"]["percent_agreement"].is_number());
+    assert!(report["agreement"]["cohen_kappa_pairs"].is_array());
+    assert_eq!(report["consensus_method"], "dawid_skene");
+    assert_eq!(report["raters"].as_array().unwrap().len(), 4);
+    let rater = &report["raters"][0];
+    for key in [
+        "rater",
+        "labels",
+        "gold_accuracy",
+        "consensus_agreement",
+        "consensus_kappa",
+        "flags",
+    ] {
+        assert!(rater.get(key).is_some(), "rater key {key}");
+    }
+    assert!(rater["rater"].as_str().unwrap().starts_with("r-"));
+    assert_eq!(rater["gold_accuracy"], Value::Null);
+    assert!(
+        rater["gold_accuracy_reason"].is_string(),
+        "an undefined figure says why"
+    );
+    assert_eq!(report["bias"]["slice_field"], "region");
+    assert_eq!(report["bias"]["slices"].as_array().unwrap().len(), 2);
+    let clicks = &report["feedback"][0];
+    assert_eq!(clicks["source"], "clicks");
+    assert_eq!(clicks["compared"], 3);
+    assert!(clicks["by_context"]["position"].is_object());
+    assert_eq!(
+        report["overlap_savings"],
+        Value::Null,
+        "a fixed overlap saves nothing"
+    );
+    assert_eq!(report["consensus"].as_array().unwrap().len(), 6);
+
+    let bad = admin
+        .get(&format!("/api/v1/projects/{pid}/report?level=loud"))
+        .await;
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let rater = app.rater("nosy").await;
+    assert_eq!(
+        rater
+            .get(&format!("/api/v1/projects/{pid}/report"))
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+
+    let empty = app.project_with_items(&admin, 1, &["nothing yet"]).await;
+    let nothing: Value = admin
+        .get(&format!("/api/v1/projects/{empty}/report"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(nothing["agreement"]["krippendorff_alpha"], Value::Null);
+    assert!(nothing["agreement"]["krippendorff_alpha_reason"].is_string());
+
+    let dynamic = app
+        .project_from(
+            &admin,
+            json!({"name": "dyn", "labels": ["pos", "neg"], "min_overlap": 2, "max_overlap": 5}),
+            json!([{"external_id": "d1", "data": {"text": "x"}}]),
+        )
+        .await;
+    for name in ["d-a", "d-b"] {
+        let r = app.rater(name).await;
+        let iid = r.next(dynamic).await.unwrap();
+        r.label(dynamic, iid, "pos").await;
+    }
+    let saved: Value = admin
+        .get(&format!("/api/v1/projects/{dynamic}/report"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        saved["overlap_savings"]["labels_saved"], 3,
+        "2 agreeing labels instead of 5"
+    );
+}
+
+async fn report_page_reads_in_plain_words(app: TestApp) {
+    let admin = app.admin().await;
+    let (pid, _) = labelled_project(&app, &admin).await;
+    app.user_with_password("boss", Role::Admin, "admin password 1")
+        .await;
+    let browser = app.browser();
+    browser.login("boss", "admin password 1").await;
+    let page = browser
+        .get(&format!(
+            "/admin/projects/{pid}/report?level=ordinal&sort=labels"
+        ))
+        .await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(select_text(&html, "#alpha")
+        .unwrap()
+        .starts_with(['0', '-']));
+    let reading = select_text(&html, "#reading").unwrap();
+    assert!(reading.contains("Krippendorff"), "{reading}");
+    let doc = scraper::Html::parse_document(&html);
+    let svgs = doc
+        .select(&scraper::Selector::parse("#confusion svg").unwrap())
+        .count();
+    assert_eq!(svgs, 4, "a confusion heatmap per rater");
+    assert!(doc
+        .select(&scraper::Selector::parse("#distribution svg").unwrap())
+        .next()
+        .is_some());
+    assert!(
+        doc.select(&scraper::Selector::parse("#leniency svg").unwrap())
+            .next()
+            .is_some(),
+        "ordinal level shows leniency"
+    );
+    let sort_link = doc
+        .select(&scraper::Selector::parse("#raters th a.current").unwrap())
+        .next()
+        .map(|a| a.value().attr("href").unwrap().to_string());
+    assert_eq!(sort_link.as_deref(), Some("?level=ordinal&sort=labels"));
+    assert!(!html.contains(">ann<"), "pseudonyms only");
+}
+
+#[test]
+fn cli_report_reads_csv_files_and_names_bad_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let labels = dir.path().join("labels.csv");
+    std::fs::write(
+        &labels,
+        "item,rater,label\n1,a,1\n1,b,2\n1,c,1\n2,a,2\n2,b,2\n2,c,2\n3,a,3\n3,b,3\n3,c,1\n",
+    )
+    .unwrap();
+    let gold = dir.path().join("gold.csv");
+    std::fs::write(&gold, "item,label\n1,1\n").unwrap();
+    let consensus = dir.path().join("consensus.csv");
+    let out = Command::new(env!("CARGO_BIN_EXE_tally"))
+        .args(["report", "--labels"])
+        .arg(&labels)
+        .arg("--gold")
+        .arg(&gold)
+        .args([
+            "--level",
+            "ordinal",
+            "--method",
+            "dawid-skene",
+            "--format",
+            "json",
+            "--consensus-out",
+        ])
+        .arg(&consensus)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["level"], "ordinal");
+    assert_eq!(report["consensus_method"], "dawid_skene");
+    assert!(report["agreement"]["krippendorff_alpha"].is_number());
+    let raters: Vec<&str> = report["raters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["rater"].as_str().unwrap())
+        .collect();
+    assert!(
+        raters.contains(&"a"),
+        "offline reports name raters by the file's ids"
+    );
+    let written = std::fs::read_to_string(&consensus).unwrap();
+    assert!(written.starts_with("item,label,confidence\n"));
+    assert_eq!(written.lines().count(), 4);
+
+    let text = Command::new(env!("CARGO_BIN_EXE_tally"))
+        .args(["report", "--labels"])
+        .arg(&labels)
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&text.stdout).contains("Krippendorff's alpha"));
+
+    std::fs::write(&labels, "item,rater,label\n1,a,1\n1,b\n").unwrap();
+    let bad = Command::new(env!("CARGO_BIN_EXE_tally"))
+        .args(["report", "--labels"])
+        .arg(&labels)
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("line 3"), "{stderr}");
+}
