@@ -71,6 +71,9 @@ pub struct ReportArgs {
     /// Seed of the bootstrap
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Items two raters must share for a Cohen's kappa
+    #[arg(long, default_value_t = 5)]
+    pub min_pair_overlap: usize,
 }
 
 #[derive(Args, Debug, Clone)]

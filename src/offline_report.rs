@@ -25,6 +25,7 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
         method: parse_method(&args.method)?,
         bootstrap_draws: args.draws,
         seed: args.seed,
+        min_pair_overlap: args.min_pair_overlap.max(1),
         ..ReportOptions::default()
     };
     let labels = parse_labels_csv(open(&args.labels)?)

@@ -33,7 +33,8 @@ fn shade(share: f64) -> (&'static str, &'static str) {
 /// A heatmap of a square or rectangular table of counts, each row shaded by its share.
 /// `rows` label the rows (e.g. a rater's labels), `cols` the columns (the consensus).
 pub fn heatmap(title: &str, rows: &[String], cols: &[String], counts: &[Vec<f64>]) -> String {
-    let longest = |names: &[String]| names.iter().map(|n| n.chars().count()).max().unwrap_or(1) as f64;
+    let longest =
+        |names: &[String]| names.iter().map(|n| n.chars().count()).max().unwrap_or(1) as f64;
     // Wide enough that column names do not run into each other at 12px type.
     let cell = (7.0 * longest(cols) + 10.0).max(44.0);
     let left = (7.0 * longest(rows) + 16.0).max(60.0);

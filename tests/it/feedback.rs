@@ -395,3 +395,61 @@ mod item_review {
         assert_eq!(missing.status(), StatusCode::NOT_FOUND);
     }
 }
+
+mod drift {
+    use super::*;
+
+    crate::on_both_backends!(a_drifting_source_is_flagged);
+
+    /// Six days of mostly positive clicks, then a day of mostly negative ones.
+    async fn a_drifting_source_is_flagged(app: TestApp) {
+        let admin = app.admin().await;
+        let pid = feedback_project(&app, &admin, json!({})).await;
+        let item = app
+            .count(&format!(
+                "SELECT id FROM items WHERE project_id = {pid} AND external_id = 'doc-1'"
+            ))
+            .await;
+        let three_days_ago = tally::domain::now_ms() - 3 * 86_400_000;
+        for i in 0..60 {
+            let value = if i % 10 == 0 { "neg" } else { "pos" };
+            let sql = format!(
+                "INSERT INTO feedback_events (project_id, item_id, event_id, source, value, raw_value, weight, context, occurred_at, received_at)
+                 VALUES ({pid}, {item}, 'old-{i}', 'clicks', '{value}', '{value}', 1, '{{}}', {three_days_ago}, {three_days_ago})"
+            );
+            match &app.store {
+                tally::Store::Sqlite(b) => {
+                    sqlx::query(&sql).execute(&b.pool).await.unwrap();
+                }
+                tally::Store::Postgres(b) => {
+                    sqlx::query(&sql).execute(&b.pool).await.unwrap();
+                }
+            }
+        }
+        let feedback = with_key(&admin, &new_key(&admin, pid).await);
+        let batch: Vec<String> = (0..40)
+            .map(|i| {
+                let value = if i % 10 == 0 { "pos" } else { "neg" };
+                format!(r#"{{"event_id": "new-{i}", "external_id": "doc-1", "value": "{value}", "source": "clicks"}}"#)
+            })
+            .collect();
+        let response = feedback
+            .post_raw(
+                &format!("/api/v1/projects/{pid}/feedback"),
+                "application/x-ndjson",
+                batch.join("\n").into_bytes(),
+            )
+            .await;
+        assert_eq!(response.json::<Value>().await.unwrap()["accepted"], 40);
+        let sources: Value = admin
+            .get(&format!("/api/v1/projects/{pid}/sources"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        let clicks = &sources["sources"][0];
+        assert_eq!(clicks["drifting"], true, "{clicks}");
+        assert!(clicks["drift_psi"].as_f64().unwrap() > 0.25);
+        assert_eq!(clicks["flags"], json!(["drifting"]));
+    }
+}

@@ -221,9 +221,18 @@ async fn rater_labels_in_the_browser(app: TestApp) {
         .unwrap()
         .to_string();
     let skipped = browser
-        .post_form(&skip_action, &[("csrf", &csrf_in(&page))])
+        .post_form(
+            &skip_action,
+            &[("csrf", &csrf_in(&page)), ("reason", "needs_context")],
+        )
         .await;
     assert_eq!(skipped.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.count("SELECT count(*) FROM skips WHERE reason = 'needs_context'")
+            .await,
+        1,
+        "the reason for a skip is kept"
+    );
     let done = browser
         .get(&format!("/rate/{pid}"))
         .await

@@ -12,7 +12,7 @@ use crate::web::extract::Admin;
 use crate::web::AppState;
 
 /// Report settings from the query string: `level`, `method`, `slice` (an item data field),
-/// `draws` (bootstrap draws) and `seed`.
+/// `draws` (bootstrap draws), `seed` and `min_pair` (items two raters must share for a kappa).
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct ReportQuery {
     pub level: Option<String>,
@@ -20,6 +20,8 @@ pub struct ReportQuery {
     pub slice: Option<String>,
     pub draws: Option<usize>,
     pub seed: Option<u64>,
+    /// Pairs of raters sharing fewer items get no Cohen's kappa.
+    pub min_pair: Option<usize>,
 }
 
 const MAX_DRAWS: usize = 10_000;
@@ -42,6 +44,9 @@ impl ReportQuery {
         }
         if let Some(seed) = self.seed {
             options.seed = seed;
+        }
+        if let Some(min_pair) = self.min_pair {
+            options.min_pair_overlap = min_pair.max(1);
         }
         Ok(options)
     }

@@ -259,7 +259,12 @@ pub async fn explained_page(
 #[derive(Deserialize)]
 pub struct SkipForm {
     csrf: String,
+    #[serde(default)]
+    reason: String,
 }
+
+/// Reasons a rater can give for a skip on the page.
+const SKIP_REASONS: [&str; 3] = ["unsure", "needs_context", "not_my_field"];
 
 pub async fn skip_item(
     State(state): State<AppState>,
@@ -270,7 +275,11 @@ pub async fn skip_item(
 ) -> Result<Redirect> {
     csrf::verify(&session, &form.csrf).await?;
     let project = state.store.project(pid).await?;
-    state.store.skip_item(&project, iid, rater.id, None).await?;
+    let reason = SKIP_REASONS.iter().find(|r| **r == form.reason).copied();
+    state
+        .store
+        .skip_item(&project, iid, rater.id, reason)
+        .await?;
     Ok(Redirect::to(&labelling_path(&rater, pid)))
 }
 
