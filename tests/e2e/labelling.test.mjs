@@ -210,7 +210,7 @@ describe('labelling with JavaScript on', { timeout: 90_000 }, () => {
     const { context, page, seen } = await raterPage(project.id);
     try {
       await page.click('details.report summary');
-      await page.focus('select[name="reason"]');
+      await page.focus('#report-form select[name="reason"]');
       await page.keyboard.press('s');
       await page.keyboard.press('1');
       await page.waitForTimeout(500);

@@ -56,7 +56,7 @@ describe('labelling with JavaScript off', { timeout: 90_000 }, () => {
 
       // "Report a problem" is a plain <details>: open it, pick a reason, report and skip.
       await page.click('details.report summary');
-      await page.selectOption('select[name="reason"]', 'ambiguous');
+      await page.selectOption('#report-form select[name="reason"]', 'ambiguous');
       await page.click('#report-form button[type="submit"]');
       assert.equal(await nextItemText(page, 'a singing one'), 'a hissing one');
 
