@@ -13,8 +13,12 @@ use crate::error::{AppError, Result};
 
 pub struct Limits {
     labels_per_identity: DefaultKeyedRateLimiter<i64>,
+    labels_per_ip: DefaultKeyedRateLimiter<IpAddr>,
     identities_per_ip: DefaultKeyedRateLimiter<IpAddr>,
 }
+
+/// One address may carry this many identities' worth of labels (a shared office network).
+const IDENTITIES_PER_ADDRESS: u32 = 10;
 
 fn at_least_one(n: u32) -> NonZeroU32 {
     NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN)
@@ -26,16 +30,25 @@ impl Limits {
             labels_per_identity: RateLimiter::keyed(Quota::per_minute(at_least_one(
                 config.user_labels_per_minute,
             ))),
+            labels_per_ip: RateLimiter::keyed(Quota::per_minute(at_least_one(
+                config
+                    .user_labels_per_minute
+                    .saturating_mul(IDENTITIES_PER_ADDRESS),
+            ))),
             identities_per_ip: RateLimiter::keyed(Quota::per_hour(at_least_one(
                 config.open_identities_per_hour,
             ))),
         }
     }
 
-    pub fn check_label(&self, user_id: i64) -> Result<()> {
-        self.labels_per_identity.check_key(&user_id).map_err(|_| {
-            AppError::TooManyRequests("too many labels in a short time; wait a minute".into())
-        })
+    /// Labels from the product's users: limited per identity and per address.
+    pub fn check_label(&self, user_id: i64, ip: IpAddr) -> Result<()> {
+        let too_many =
+            || AppError::TooManyRequests("too many labels in a short time; wait a minute".into());
+        self.labels_per_identity
+            .check_key(&user_id)
+            .map_err(|_| too_many())?;
+        self.labels_per_ip.check_key(&ip).map_err(|_| too_many())
     }
 
     pub fn check_new_identity(&self, ip: IpAddr) -> Result<()> {

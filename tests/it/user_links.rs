@@ -237,3 +237,48 @@ async fn link_users_are_rate_limited() {
     );
     app.cleanup().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn labels_from_one_address_are_limited_across_identities() {
+    let config = Config {
+        user_labels_per_minute: 1,
+        ..Config::default()
+    };
+    let app = TestApp::start_with(Backend::Sqlite, config)
+        .await
+        .expect("sqlite");
+    let admin = app.admin().await;
+    let pid = app
+        .project_from(&admin, json!({"name": "busy office", "labels": ["good", "bad"], "pools": {"generalist": 0, "user": 20}}), json!([{"data": {"text": "one answer"}}]))
+        .await;
+    let project: Value = admin
+        .get(&format!("/api/v1/projects/{pid}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let secret = project["link_secret"].as_str().unwrap().to_string();
+    let exp = now_ms() / 1000 + 600;
+    let mut statuses = Vec::new();
+    for i in 0..11 {
+        let browser = app.browser();
+        let uid = format!("colleague-{i}");
+        browser
+            .get(&format!(
+                "/u/{pid}?uid={uid}&exp={exp}&sig={}",
+                sign(&secret, &uid, exp)
+            ))
+            .await;
+        statuses.push(label_once(&browser, pid).await);
+    }
+    assert!(
+        statuses[..10].iter().all(|s| *s == StatusCode::SEE_OTHER),
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses[10],
+        StatusCode::TOO_MANY_REQUESTS,
+        "ten identities' worth per address"
+    );
+    app.cleanup().await;
+}

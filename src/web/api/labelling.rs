@@ -9,7 +9,7 @@ use serde_json::json;
 use crate::error::{AppError, Result};
 use crate::store::labels::NewLabel;
 use crate::web::error::empty;
-use crate::web::extract::{JsonBody, Rater};
+use crate::web::extract::{ClientIp, JsonBody, Rater};
 use crate::web::AppState;
 
 /// 200 with the leased item, or 204 when nothing is left for this rater.
@@ -46,6 +46,7 @@ pub fn check_duration(duration_ms: Option<i64>) -> Result<Option<i64>> {
 pub async fn submit_label(
     State(state): State<AppState>,
     Rater(rater): Rater,
+    ClientIp(ip): ClientIp,
     Path((pid, iid)): Path<(i64, i64)>,
     JsonBody(body): JsonBody<LabelBody>,
 ) -> Result<(StatusCode, Json<serde_json::Value>)> {
@@ -56,7 +57,7 @@ pub async fn submit_label(
         ));
     }
     if rater.scope_project.is_some() {
-        state.limits.check_label(rater.id)?;
+        state.limits.check_label(rater.id, ip)?;
     }
     let value = project.parse_value(&body.value)?;
     let label = NewLabel {

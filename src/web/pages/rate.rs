@@ -15,7 +15,7 @@ use crate::store::projects::RaterProgress;
 use crate::store::raters::QualificationReview;
 use crate::web::api::{check_duration, check_reason};
 use crate::web::csrf;
-use crate::web::extract::{MaybeUser, Rater};
+use crate::web::extract::{ClientIp, MaybeUser, Rater};
 use crate::web::render::{html, Layout};
 use crate::web::AppState;
 
@@ -193,13 +193,14 @@ pub struct LabelForm {
 pub async fn submit_label(
     State(state): State<AppState>,
     Rater(rater): Rater,
+    ClientIp(ip): ClientIp,
     session: Session,
     Path((pid, iid)): Path<(i64, i64)>,
     Form(form): Form<LabelForm>,
 ) -> Result<Redirect> {
     csrf::verify(&session, &form.csrf).await?;
     if rater.scope_project.is_some() {
-        state.limits.check_label(rater.id)?;
+        state.limits.check_label(rater.id, ip)?;
     }
     let project = state.store.project(pid).await?;
     if !rater.may_work_on(pid) {
