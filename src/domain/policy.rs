@@ -289,7 +289,7 @@ pub struct PolicyInput {
 
 fn share_in(field: &str, value: Option<f64>, low_open: bool) -> Result<Option<f64>, Invalid> {
     match value {
-        Some(v) if !v.is_finite() || v > 1.0 || v < 0.0 || (low_open && v == 0.0) => {
+        Some(v) if !(0.0..=1.0).contains(&v) || (low_open && v == 0.0) => {
             Err(Invalid::new(field, "must be a share between 0 and 1"))
         }
         other => Ok(other),

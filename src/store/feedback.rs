@@ -79,6 +79,14 @@ macro_rules! create_item_for_feedback {
     }};
 }
 
+/// An event as the agreement measure reads it: item, source, value, context.
+type EventRow = (
+    i64,
+    String,
+    String,
+    Json<serde_json::Map<String, serde_json::Value>>,
+);
+
 const HOUR_MS: i64 = 3_600_000;
 const DAY_MS: i64 = 24 * HOUR_MS;
 
@@ -281,12 +289,7 @@ impl Store {
 
     /// Every stored event of a project, for agreement with the human consensus.
     pub async fn feedback_events(&self, project_id: i64) -> Result<Vec<StoredFeedback>> {
-        let rows: Vec<(
-            i64,
-            String,
-            String,
-            Json<serde_json::Map<String, serde_json::Value>>,
-        )> = on_pool!(self, pool => {
+        let rows: Vec<EventRow> = on_pool!(self, pool => {
             sqlx::query_as("SELECT item_id, source, value, context FROM feedback_events WHERE project_id = $1 ORDER BY id")
                 .bind(project_id)
                 .fetch_all(pool)

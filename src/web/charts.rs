@@ -67,7 +67,7 @@ pub fn heatmap(title: &str, rows: &[String], cols: &[String], counts: &[Vec<f64>
             esc(row)
         );
         let total: f64 = counts.get(i).map(|r| r.iter().sum()).unwrap_or(0.0);
-        for j in 0..cols.len() {
+        for (j, col) in cols.iter().enumerate() {
             let value = counts.get(i).and_then(|r| r.get(j)).copied().unwrap_or(0.0);
             let share = if total > 0.0 { value / total } else { 0.0 };
             let (fill, ink) = shade(share);
@@ -77,7 +77,7 @@ pub fn heatmap(title: &str, rows: &[String], cols: &[String], counts: &[Vec<f64>
                 r##"<rect x="{x}" y="{y}" width="{}" height="{}" fill="{fill}" stroke="#fff"><title>{}: {} of {} ({:.0}%)</title></rect><text x="{}" y="{}" text-anchor="middle" fill="{ink}" class="cell">{}</text>"##,
                 cell - 1.0,
                 cell - 1.0,
-                esc(&format!("{row} → {}", cols[j])),
+                esc(&format!("{row} → {col}")),
                 value,
                 total,
                 share * 100.0,
@@ -155,8 +155,11 @@ pub fn stacked_bars(title: &str, categories: &[String], rows: &[(String, Vec<f64
     svg
 }
 
+/// One row of an intervals chart: a name, a value and its interval, if known.
+pub type IntervalRow = (String, f64, Option<(f64, f64)>);
+
 /// Points with intervals on a shared axis around zero, e.g. each rater's leniency.
-pub fn intervals(title: &str, rows: &[(String, f64, Option<(f64, f64)>)]) -> String {
+pub fn intervals(title: &str, rows: &[IntervalRow]) -> String {
     let row_h = 24.0;
     let left = 120.0;
     let span = 360.0;

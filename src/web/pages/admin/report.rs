@@ -76,7 +76,7 @@ fn sort_raters(raters: &mut [RaterQuality], by: &str) {
 fn rater_heatmaps(report: &ProjectReport) -> Vec<Chart> {
     let categories = &report.report.categories;
     let mut busiest: Vec<&RaterQuality> = report.report.raters.iter().collect();
-    busiest.sort_by(|a, b| b.labels.cmp(&a.labels));
+    busiest.sort_by_key(|r| std::cmp::Reverse(r.labels));
     busiest
         .into_iter()
         .take(HEATMAP_RATERS)
@@ -123,7 +123,7 @@ fn distribution_chart(report: &ProjectReport) -> Option<Chart> {
 }
 
 fn leniency_chart(report: &ProjectReport) -> Option<Chart> {
-    let rows: Vec<(String, f64, Option<(f64, f64)>)> = report
+    let rows: Vec<charts::IntervalRow> = report
         .report
         .bias
         .leniency
