@@ -194,7 +194,9 @@ impl Store {
                 .bind(label.item_id)
                 .execute(&mut *tx)
                 .await?;
-                if label.pool == Pool::Generalist {
+                // Only dynamic overlap and escalation look at the item's generalist labels.
+                let settles = policy.is_dynamic() || policy.escalate_below.is_some();
+                if label.pool == Pool::Generalist && settles {
                     let values: Vec<String> = sqlx::query_scalar(
                         "SELECT value FROM labels WHERE item_id = $1 AND pool = 'generalist' ORDER BY id",
                     )
