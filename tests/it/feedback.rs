@@ -184,15 +184,7 @@ async fn events_are_idempotent_mapped_and_checked(app: TestApp) {
         1
     );
 
-    let rows: Vec<Value> = admin
-        .get(&format!("/api/v1/projects/{pid}/export"))
-        .await
-        .text()
-        .await
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let rows = admin.export(pid).await;
     let doc2 = rows.iter().find(|r| r["external_id"] == "doc-2").unwrap();
     assert_eq!(doc2["labels"], json!([]));
     assert_eq!(doc2["feedback"][0]["source"], "thumbs");

@@ -361,6 +361,18 @@ impl Api {
             .expect("request")
     }
 
+    /// The project's JSONL export, one JSON value per item.
+    pub async fn export(&self, pid: i64) -> Vec<Value> {
+        self.get(&format!("/api/v1/projects/{pid}/export"))
+            .await
+            .text()
+            .await
+            .expect("export body")
+            .lines()
+            .map(|line| serde_json::from_str(line).expect("export row"))
+            .collect()
+    }
+
     /// GET next: the item id, or None on 204.
     pub async fn next(&self, pid: i64) -> Option<i64> {
         let response = self.get(&format!("/api/v1/projects/{pid}/next")).await;
@@ -444,4 +456,14 @@ pub fn select_text(html: &str, css: &str) -> Option<String> {
     doc.select(&selector)
         .next()
         .map(|e| e.text().collect::<String>())
+}
+
+/// An attribute of the first element a selector finds on a page.
+pub fn attr_of(html: &str, css: &str, attr: &str) -> Option<String> {
+    let doc = scraper::Html::parse_document(html);
+    let selector = scraper::Selector::parse(css).expect("selector");
+    doc.select(&selector)
+        .next()
+        .and_then(|e| e.value().attr(attr))
+        .map(String::from)
 }

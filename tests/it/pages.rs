@@ -2,10 +2,9 @@
 
 use reqwest::multipart::{Form, Part};
 use reqwest::StatusCode;
-use serde_json::Value;
 use tally::domain::user::Role;
 
-use crate::harness::{csrf_in, select_text, TestApp};
+use crate::harness::{attr_of, csrf_in, select_text, TestApp};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -164,22 +163,8 @@ async fn rater_labels_in_the_browser(app: TestApp) {
     );
     assert!(page.contains("/static/keys.js"));
 
-    let action = doc
-        .select(&scraper::Selector::parse("#label-form").unwrap())
-        .next()
-        .unwrap()
-        .value()
-        .attr("action")
-        .unwrap()
-        .to_string();
-    let shown_at = doc
-        .select(&scraper::Selector::parse("input[name=shown_at]").unwrap())
-        .next()
-        .unwrap()
-        .value()
-        .attr("value")
-        .unwrap()
-        .to_string();
+    let action = attr_of(&page, "#label-form", "action").unwrap();
+    let shown_at = attr_of(&page, "input[name=shown_at]", "value").unwrap();
     let csrf = csrf_in(&page);
     let sent = browser
         .post_form(
@@ -212,14 +197,7 @@ async fn rater_labels_in_the_browser(app: TestApp) {
         1
     );
 
-    let skip_action = scraper::Html::parse_document(&page)
-        .select(&scraper::Selector::parse("#skip-form").unwrap())
-        .next()
-        .unwrap()
-        .value()
-        .attr("action")
-        .unwrap()
-        .to_string();
+    let skip_action = attr_of(&page, "#skip-form", "action").unwrap();
     let skipped = browser
         .post_form(
             &skip_action,
@@ -244,15 +222,7 @@ async fn rater_labels_in_the_browser(app: TestApp) {
         "the done page follows the last item"
     );
 
-    let export: Vec<Value> = admin
-        .get(&format!("/api/v1/projects/{pid}/export"))
-        .await
-        .text()
-        .await
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let export = admin.export(pid).await;
     assert_eq!(export[0]["labels"][0]["value"], "neg");
     assert!(export[0]["labels"][0]["duration_ms"].as_i64().is_some());
 }

@@ -52,13 +52,9 @@ async fn label_next(
 
 async fn export_rows(admin: &Api, pid: i64) -> HashMap<String, Value> {
     admin
-        .get(&format!("/api/v1/projects/{pid}/export"))
+        .export(pid)
         .await
-        .text()
-        .await
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .into_iter()
         .map(|row| (row["external_id"].as_str().unwrap().to_string(), row))
         .collect()
 }

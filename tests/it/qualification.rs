@@ -4,7 +4,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use tally::domain::user::Role;
 
-use crate::harness::{csrf_in, select_text, Api, TestApp};
+use crate::harness::{attr_of, csrf_in, select_text, Api, TestApp};
 use crate::on_both_backends;
 
 on_both_backends!(raters_qualify_before_real_items);
@@ -135,14 +135,7 @@ async fn raters_qualify_before_real_items(app: TestApp) {
         select_text(&page, "#item-text").as_deref(),
         Some("Loved it")
     );
-    let action = scraper::Html::parse_document(&page)
-        .select(&scraper::Selector::parse("#label-form").unwrap())
-        .next()
-        .unwrap()
-        .value()
-        .attr("action")
-        .unwrap()
-        .to_string();
+    let action = attr_of(&page, "#label-form", "action").unwrap();
     let sent = browser
         .post_form(&action, &[("csrf", &csrf_in(&page)), ("value", "neg")])
         .await;

@@ -6,7 +6,7 @@ use tally::domain::links::sign;
 use tally::domain::now_ms;
 use tally::Config;
 
-use crate::harness::{csrf_in, select_text, Backend, TestApp};
+use crate::harness::{attr_of, csrf_in, select_text, Backend, TestApp};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -47,16 +47,7 @@ async fn label_once(browser: &crate::harness::Browser, pid: i64) -> StatusCode {
         .text()
         .await
         .unwrap();
-    let doc = scraper::Html::parse_document(&page);
-    let action = doc
-        .select(&scraper::Selector::parse("#label-form").unwrap())
-        .next()
-        .expect("an item to label")
-        .value()
-        .attr("action")
-        .unwrap()
-        .to_string();
-    drop(doc);
+    let action = attr_of(&page, "#label-form", "action").expect("an item to label");
     let csrf = csrf_in(&page);
     browser
         .post_form(&action, &[("csrf", &csrf), ("value", "good")])
