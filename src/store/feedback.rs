@@ -91,7 +91,15 @@ const HOUR_MS: i64 = 3_600_000;
 const DAY_MS: i64 = 24 * HOUR_MS;
 
 impl Store {
-    pub async fn insert_feedback_key(&self, project_id: i64, key_hash: &str) -> Result<()> {
+    /// Makes a feedback key for a project and returns it; only its hash is stored.
+    pub async fn create_feedback_key(&self, project_id: i64) -> Result<String> {
+        let key = format!("tfk_{}", crate::auth::random_hex(32));
+        self.insert_feedback_key(project_id, &crate::auth::hash_token(&key))
+            .await?;
+        Ok(key)
+    }
+
+    async fn insert_feedback_key(&self, project_id: i64, key_hash: &str) -> Result<()> {
         on_pool!(self, pool => {
             sqlx::query("INSERT INTO feedback_keys (project_id, key_hash, created_at) VALUES ($1, $2, $3)")
                 .bind(project_id)

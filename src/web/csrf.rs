@@ -21,12 +21,7 @@ pub async fn token(session: &Session) -> Result<String> {
     {
         return Ok(token);
     }
-    let token = new_csrf_token();
-    session
-        .insert(CSRF_KEY, &token)
-        .await
-        .map_err(to_app_error)?;
-    Ok(token)
+    renew(session).await
 }
 
 /// Gives the session a new token (at login, with the new session id).

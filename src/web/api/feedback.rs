@@ -9,7 +9,7 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::auth::{hash_token, random_hex};
+use crate::auth::hash_token;
 use crate::domain::feedback::{assess, parse_body, SourceHealth};
 use crate::domain::now_ms;
 use crate::error::{AppError, Result};
@@ -48,11 +48,7 @@ pub async fn create_key(
     Path(pid): Path<i64>,
 ) -> Result<(StatusCode, Json<Value>)> {
     state.store.project(pid).await?;
-    let key = format!("tfk_{}", random_hex(32));
-    state
-        .store
-        .insert_feedback_key(pid, &hash_token(&key))
-        .await?;
+    let key = state.store.create_feedback_key(pid).await?;
     Ok((StatusCode::CREATED, Json(json!({ "key": key }))))
 }
 

@@ -8,7 +8,6 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use super::{project_page_for, Notices};
-use crate::auth::{hash_token, random_hex};
 use crate::error::Result;
 use crate::web::csrf;
 use crate::web::extract::Admin;
@@ -54,11 +53,7 @@ pub async fn create_feedback_key(
 ) -> Result<Response> {
     csrf::verify(&session, &form.csrf).await?;
     state.store.project(pid).await?;
-    let key = format!("tfk_{}", random_hex(32));
-    state
-        .store
-        .insert_feedback_key(pid, &hash_token(&key))
-        .await?;
+    let key = state.store.create_feedback_key(pid).await?;
     let notices = Notices {
         new_key: Some(key),
         ..Notices::default()
