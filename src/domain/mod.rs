@@ -3,11 +3,13 @@
 
 pub mod export;
 pub mod feedback;
+pub mod gate;
 pub mod import;
 pub mod links;
 pub mod policy;
 pub mod project;
 pub mod report;
+pub mod text;
 pub mod user;
 
 use std::fmt;

@@ -335,6 +335,27 @@ pub struct Project {
 }
 
 impl Project {
+    /// A project from a checked spec, as the store would return it (no link secret). For
+    /// tests and tools that need a project without a database.
+    pub fn from_spec(id: i64, spec: ProjectSpec) -> Project {
+        Project {
+            id,
+            name: spec.name,
+            kind: spec.kind,
+            labels: spec.labels,
+            overlap: spec.overlap,
+            instructions: spec.instructions,
+            lease_seconds: spec.lease_seconds,
+            created_at: 0,
+            policy: spec.policy,
+            links: spec.links,
+            feedback: spec.feedback,
+            link_secret: String::new(),
+            open_link_url: None,
+            open_token: String::new(),
+        }
+    }
+
     /// Checks a submitted answer against the project's label set and returns its stored form.
     pub fn parse_value(&self, raw: &str) -> Result<String, Invalid> {
         match self.kind {
@@ -397,23 +418,7 @@ mod tests {
 
     #[test]
     fn values_must_be_in_the_label_set() {
-        let spec = new(&["pos", "neg"], 1).validate().unwrap();
-        let project = Project {
-            id: 1,
-            name: spec.name,
-            kind: spec.kind,
-            labels: spec.labels,
-            overlap: 1,
-            instructions: String::new(),
-            lease_seconds: 600,
-            created_at: 0,
-            policy: spec.policy,
-            links: spec.links,
-            feedback: spec.feedback,
-            link_secret: String::new(),
-            open_link_url: None,
-            open_token: String::new(),
-        };
+        let project = Project::from_spec(1, new(&["pos", "neg"], 1).validate().unwrap());
         assert_eq!(project.parse_value("pos").unwrap(), "pos");
         assert_eq!(project.parse_value("maybe").unwrap_err().field, "value");
     }

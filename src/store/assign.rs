@@ -14,13 +14,13 @@ use rand::Rng;
 use tracing::instrument;
 
 use super::items::ItemView;
-use super::raters::Qualification;
 use super::{tx_fn, PgBackend, SqliteBackend, Store};
+use crate::domain::gate::{self, QualificationState};
 use crate::domain::now_ms;
 use crate::domain::policy::Pool;
 use crate::domain::project::Project;
 use crate::domain::user::User;
-use crate::error::{AppError, Result};
+use crate::error::Result;
 
 const HELD_LEASE_SQL: &str = "SELECT le.item_id FROM leases le
     WHERE le.project_id = $1 AND le.rater_id = $2 AND le.expires_at > $3
@@ -77,46 +77,45 @@ struct Ask {
     expires_at: i64,
     order: String,
     wants_gold: bool,
+    /// The one item to hand out (a qualification question), instead of searching.
+    only: Option<i64>,
 }
 
 impl Store {
     /// Leases the next item to a rater and returns it, or `None` when nothing is left for
-    /// them. A paused rater, or an expert without the project's expertise, is refused.
+    /// them. The gate's rater-level rules come first: a paused rater, an expert without the
+    /// project's expertise or a rater who failed the qualification is refused, and a rater
+    /// still qualifying gets the next qualification question.
     #[instrument(skip_all, fields(project = project.id, rater = rater.id))]
     pub async fn next_item(&self, project: &Project, rater: &User) -> Result<Option<ItemView>> {
-        if !rater.may_work_on(project.id) {
-            return Err(AppError::Forbidden(
-                "this account works on another project".into(),
-            ));
-        }
-        if let Some(reason) = self.pause_reason(project.id, rater.id).await? {
-            return Err(AppError::Forbidden(reason));
-        }
-        if rater.pool == Pool::Expert && !rater.has_expertise(&project.policy.expertise) {
-            return Err(AppError::Forbidden(format!(
-                "this project needs the expertise: {}",
-                project.policy.expertise.join(", ")
-            )));
-        }
-        match self.qualification_step(project, rater.id).await? {
-            Qualification::Cleared => {}
-            Qualification::Next(item_id) => return Ok(Some(self.item(project.id, item_id).await?)),
-            Qualification::Failed(reason) => return Err(AppError::Forbidden(reason)),
-        }
+        let facts = self.rater_facts(project, rater.id).await?;
+        gate::admit_rater(project, &facts)?;
+        let only = if facts.qualification == QualificationState::Pending {
+            match self
+                .next_qualification_question(project.id, rater.id)
+                .await?
+            {
+                Some(question) => Some(question),
+                None => return Ok(None),
+            }
+        } else {
+            None
+        };
         let now = now_ms();
         let gold_rate = project.policy.gold_rate;
         let ask = Ask {
             project_id: project.id,
             rater_id: rater.id,
-            pool: rater.pool,
+            pool: facts.pool,
             now,
-            expires_at: now + project.lease_seconds * 1000,
+            expires_at: now.saturating_add(project.lease_seconds.saturating_mul(1000)),
             order: if project.feedback.feedback_first {
                 format!("i.feedback_boost DESC, {}", project.policy.order.sql())
             } else {
                 project.policy.order.sql().to_string()
             },
             wants_gold: gold_rate > 0.0 && rand::thread_rng().gen::<f64>() < gold_rate,
+            only,
         };
         let item_id = match self {
             Store::Sqlite(backend) => next_item_sqlite(backend, &ask).await?,
@@ -135,6 +134,11 @@ async fn next_item_sqlite(backend: &SqliteBackend, ask: &Ask) -> Result<Option<i
     let mut tx = backend.pool.begin_with("BEGIN IMMEDIATE").await?;
     if let Some(item_id) = held_lease(&mut tx, ask).await? {
         renew(&mut tx, ask, item_id).await?;
+        tx.commit().await?;
+        return Ok(Some(item_id));
+    }
+    if let Some(item_id) = ask.only {
+        lease(&mut tx, ask, item_id).await?;
         tx.commit().await?;
         return Ok(Some(item_id));
     }
@@ -175,6 +179,11 @@ async fn next_item_postgres(backend: &PgBackend, ask: &Ask) -> Result<Option<i64
         .await?;
     if let Some(item_id) = held_lease(&mut tx, ask).await? {
         renew(&mut tx, ask, item_id).await?;
+        tx.commit().await?;
+        return Ok(Some(item_id));
+    }
+    if let Some(item_id) = ask.only {
+        lease(&mut tx, ask, item_id).await?;
         tx.commit().await?;
         return Ok(Some(item_id));
     }

@@ -1,9 +1,11 @@
-//! Labels, skips and problem reports.
+//! Labels, skips and problem reports. Each passes the write gate (`super::gate`) inside
+//! its own transaction before it changes anything.
 
 use tracing::instrument;
 
-use super::raters::failed_reason;
+use super::gate::check_write;
 use super::{in_write_tx, tx_fn, Store};
+use crate::domain::gate::{failed_reason, Write};
 use crate::domain::now_ms;
 use crate::domain::policy::{Policy, Pool};
 use crate::domain::project::Project;
@@ -14,7 +16,6 @@ use crate::error::{is_unique_violation, AppError, Result};
 pub struct NewLabel {
     pub item_id: i64,
     pub rater_id: i64,
-    pub pool: Pool,
     pub value: String,
     pub duration_ms: Option<i64>,
 }
@@ -39,9 +40,6 @@ pub struct LabelOutcome {
     pub escalated: bool,
 }
 
-const LIVE_LEASES_OF_OTHERS_SQL: &str = "SELECT count(*) FROM leases
-    WHERE item_id = $1 AND rater_id <> $2 AND expires_at > $3 AND pool = $4";
-
 const INSERT_LABEL_SQL: &str =
     "INSERT INTO labels (project_id, item_id, rater_id, value, duration_ms, created_at, pool)
      VALUES ($1, $2, $3, $4, $5, $6, $7)";
@@ -60,60 +58,23 @@ const GOLD_RECORD_SQL: &str =
          gold_correct = rater_states.gold_correct + excluded.gold_correct
      RETURNING gold_seen, gold_correct";
 
-#[derive(sqlx::FromRow)]
-struct ItemSlots {
-    need_generalist: i64,
-    need_expert: i64,
-    need_user: i64,
-    is_gold: bool,
-    is_qualification: bool,
-    gold: Option<String>,
-    explanation: Option<String>,
-}
-
-impl ItemSlots {
-    fn need(&self, pool: Pool) -> i64 {
-        match pool {
-            Pool::Generalist => self.need_generalist,
-            Pool::Expert => self.need_expert,
-            Pool::User => self.need_user,
-        }
-    }
-}
-
 fn conflict_already_labelled(item_id: i64) -> AppError {
     AppError::Conflict(format!("you have already labelled item {item_id}"))
 }
 
 impl Store {
-    /// Records a label. The item's write lock is held while its slots are counted, so an
-    /// item never gets more labels than it wants and a rater never labels it twice. A
-    /// generalist label may ask for more labels (dynamic overlap) or escalate the item to
-    /// the experts; a gold answer updates the rater's gold record and may pause them.
+    /// Records a label after the gate lets it through. The item's write lock is held while
+    /// its slots are counted, so an item never gets more labels than it wants and a rater
+    /// never labels it twice. A generalist label may ask for more labels (dynamic overlap)
+    /// or escalate the item to the experts; a gold answer updates the rater's gold record
+    /// and may pause them.
     #[instrument(skip_all, fields(project = project.id, item = label.item_id, rater = label.rater_id))]
     pub async fn submit_label(&self, project: &Project, label: &NewLabel) -> Result<LabelOutcome> {
         let now = now_ms();
         let policy = &project.policy;
         let outcome = in_write_tx!(self, tx, lock => {
-            let slots_sql = format!(
-                "SELECT need_generalist, need_expert, need_user, is_gold, is_qualification, gold, explanation FROM items
-                 WHERE id = $1 AND project_id = $2{lock}"
-            );
-            let slots: Option<ItemSlots> = sqlx::query_as(&slots_sql)
-                .bind(label.item_id)
-                .bind(project.id)
-                .fetch_optional(&mut *tx)
-                .await?;
-            let Some(slots) = slots else {
-                return Err(AppError::not_found("item"));
-            };
-            let others: i64 = sqlx::query_scalar(LIVE_LEASES_OF_OTHERS_SQL)
-                .bind(label.item_id)
-                .bind(label.rater_id)
-                .bind(now)
-                .bind(label.pool.as_str())
-                .fetch_one(&mut *tx)
-                .await?;
+            let gated = check_write(&mut tx, lock, project, label.item_id, label.rater_id, now, Write::Label).await?;
+            let pool = gated.rater.pool;
             let inserted = sqlx::query(INSERT_LABEL_SQL)
                 .bind(project.id)
                 .bind(label.item_id)
@@ -121,7 +82,7 @@ impl Store {
                 .bind(&label.value)
                 .bind(label.duration_ms)
                 .bind(now)
-                .bind(label.pool.as_str())
+                .bind(pool.as_str())
                 .execute(&mut *tx)
                 .await;
             match inserted {
@@ -134,8 +95,8 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             let mut outcome = LabelOutcome::default();
-            if slots.is_qualification {
-                let answer = slots.gold.clone().unwrap_or_default();
+            if gated.facts.is_qualification {
+                let answer = gated.gold.clone().unwrap_or_default();
                 let right = answer == label.value;
                 let (seen, correct): (i64, i64) = sqlx::query_as(QUALIFICATION_RECORD_SQL)
                     .bind(project.id)
@@ -165,10 +126,10 @@ impl Store {
                 outcome.qualification = Some(QualificationFeedback {
                     correct: right,
                     answer,
-                    explanation: slots.explanation.clone(),
+                    explanation: gated.explanation.clone(),
                 });
-            } else if slots.is_gold {
-                let right = slots.gold.as_deref() == Some(label.value.as_str());
+            } else if gated.facts.is_gold {
+                let right = gated.gold.as_deref() == Some(label.value.as_str());
                 outcome.gold_correct = Some(right);
                 let (seen, correct): (i64, i64) = sqlx::query_as(GOLD_RECORD_SQL)
                     .bind(project.id)
@@ -181,13 +142,7 @@ impl Store {
                     outcome.paused = Some(reason);
                 }
             } else {
-                if slots.need(label.pool) - others <= 0 {
-                    return Err(AppError::Conflict(format!(
-                        "item {} already has all the labels it needs from your pool (a hold on it may have expired and passed to another rater)",
-                        label.item_id
-                    )));
-                }
-                let need = label.pool.need_column();
+                let need = pool.need_column();
                 sqlx::query(&format!(
                     "UPDATE items SET {need} = {need} - 1, label_count = label_count + 1 WHERE id = $1"
                 ))
@@ -196,14 +151,14 @@ impl Store {
                 .await?;
                 // Only dynamic overlap and escalation look at the item's generalist labels.
                 let settles = policy.is_dynamic() || policy.escalate_below.is_some();
-                if label.pool == Pool::Generalist && settles {
+                if pool == Pool::Generalist && settles {
                     let values: Vec<String> = sqlx::query_scalar(
                         "SELECT value FROM labels WHERE item_id = $1 AND pool = 'generalist' ORDER BY id",
                     )
                     .bind(label.item_id)
                     .fetch_all(&mut *tx)
                     .await?;
-                    let settlement = settle(policy, &values, slots.need_generalist - 1);
+                    let settlement = settle(policy, &values, gated.needs.generalist - 1);
                     if settlement.more_generalist > 0 {
                         sqlx::query("UPDATE items SET need_generalist = need_generalist + $1 WHERE id = $2")
                             .bind(settlement.more_generalist)
@@ -226,7 +181,7 @@ impl Store {
         Ok(outcome)
     }
 
-    /// Records that a rater passes on an item: it is not offered to them again.
+    /// Records that a rater passes on an item handed to them: it is not offered to them again.
     #[instrument(skip_all, fields(project = project.id, item = item_id, rater = rater_id))]
     pub async fn skip_item(
         &self,
@@ -236,37 +191,16 @@ impl Store {
         reason: Option<&str>,
     ) -> Result<()> {
         let now = now_ms();
-        in_write_tx!(self, tx, _lock => {
-            let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM items WHERE id = $1 AND project_id = $2")
-                .bind(item_id)
-                .bind(project.id)
-                .fetch_optional(&mut *tx)
-                .await?;
-            if exists.is_none() {
-                return Err(AppError::not_found("item"));
-            }
-            sqlx::query(
-                "INSERT INTO skips (item_id, rater_id, reason, created_at) VALUES ($1, $2, $3, $4)
-                 ON CONFLICT (item_id, rater_id) DO NOTHING",
-            )
-            .bind(item_id)
-            .bind(rater_id)
-            .bind(reason)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query("DELETE FROM leases WHERE item_id = $1 AND rater_id = $2")
-                .bind(item_id)
-                .bind(rater_id)
-                .execute(&mut *tx)
-                .await?;
+        in_write_tx!(self, tx, lock => {
+            check_write(&mut tx, lock, project, item_id, rater_id, now, Write::Skip).await?;
+            record_skip(&mut tx, item_id, rater_id, reason, now).await?;
         });
         Ok(())
     }
 
-    /// A rater reports a problem with an item. The item is skipped for them, and after the
-    /// project's `report_threshold` reports it leaves the queue until an admin releases it.
-    /// Returns whether the item is now held back.
+    /// A rater reports a problem with an item handed to them. The item is skipped for them,
+    /// and after the project's `report_threshold` open reports it leaves the queue until an
+    /// admin releases it. Returns whether the item is now held back.
     #[instrument(skip_all, fields(project = project.id, item = item_id, rater = rater_id))]
     pub async fn report_item(
         &self,
@@ -276,16 +210,11 @@ impl Store {
         reason: &str,
         note: Option<&str>,
     ) -> Result<bool> {
-        self.skip_item(
-            project,
-            item_id,
-            rater_id,
-            Some(&format!("reported: {reason}")),
-        )
-        .await?;
         let now = now_ms();
         let threshold = project.policy.report_threshold;
-        Ok(in_write_tx!(self, tx, _lock => {
+        Ok(in_write_tx!(self, tx, lock => {
+            check_write(&mut tx, lock, project, item_id, rater_id, now, Write::Report).await?;
+            record_skip(&mut tx, item_id, rater_id, Some(&format!("reported: {reason}")), now).await?;
             sqlx::query(
                 "INSERT INTO reports (item_id, rater_id, reason, note, created_at) VALUES ($1, $2, $3, $4, $5)
                  ON CONFLICT (item_id, rater_id) DO NOTHING",
@@ -297,7 +226,8 @@ impl Store {
             .bind(now)
             .execute(&mut *tx)
             .await?;
-            let reports: i64 = sqlx::query_scalar("SELECT count(*) FROM reports WHERE item_id = $1")
+            // Reports an admin already answered by releasing the item do not count again.
+            let reports: i64 = sqlx::query_scalar("SELECT count(*) FROM reports WHERE item_id = $1 AND NOT cleared")
                 .bind(item_id)
                 .fetch_one(&mut *tx)
                 .await?;
@@ -312,15 +242,21 @@ impl Store {
         }))
     }
 
-    /// An admin puts a held-back item into the queue again.
+    /// An admin puts a held-back item into the queue again; its reports are answered, so
+    /// only new reports can hold it back again.
     pub async fn release_item(&self, project_id: i64, item_id: i64) -> Result<()> {
         let changed = in_write_tx!(self, tx, _lock => {
-            sqlx::query("UPDATE items SET held = FALSE WHERE id = $1 AND project_id = $2")
+            let changed = sqlx::query("UPDATE items SET held = FALSE, reports = 0 WHERE id = $1 AND project_id = $2")
                 .bind(item_id)
                 .bind(project_id)
                 .execute(&mut *tx)
                 .await?
-                .rows_affected()
+                .rows_affected();
+            sqlx::query("UPDATE reports SET cleared = TRUE WHERE item_id = $1")
+                .bind(item_id)
+                .execute(&mut *tx)
+                .await?;
+            changed
         });
         if changed == 0 {
             return Err(AppError::not_found("item"));
@@ -328,6 +264,28 @@ impl Store {
         Ok(())
     }
 }
+
+tx_fn!(
+    /// The rater will not be offered the item again; their hold on it ends.
+    record_skip(tx, item_id: i64, rater_id: i64, reason: Option<&str>, now: i64) -> () {
+        sqlx::query(
+            "INSERT INTO skips (item_id, rater_id, reason, created_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (item_id, rater_id) DO NOTHING",
+        )
+        .bind(item_id)
+        .bind(rater_id)
+        .bind(reason)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+        sqlx::query("DELETE FROM leases WHERE item_id = $1 AND rater_id = $2")
+            .bind(item_id)
+            .bind(rater_id)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+);
 
 tx_fn!(
     /// Pauses a rater in a project, with the reason admins and the rater will see.

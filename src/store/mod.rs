@@ -7,6 +7,7 @@
 pub mod assign;
 pub mod export;
 pub mod feedback;
+pub mod gate;
 pub mod items;
 pub mod labels;
 pub mod projects;
@@ -99,6 +100,7 @@ macro_rules! tx_fn {
             for<'e> &'e mut DB::Connection: sqlx::Executor<'e, Database = DB>,
             i64: sqlx::Type<DB> + for<'q> sqlx::Encode<'q, DB> + for<'r> sqlx::Decode<'r, DB>,
             for<'q> &'q str: sqlx::Type<DB> + sqlx::Encode<'q, DB>,
+            for<'q> Option<&'q str>: sqlx::Type<DB> + sqlx::Encode<'q, DB>,
             for<'q> <DB as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
             usize: sqlx::ColumnIndex<DB::Row>,
         $body

@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use super::{in_write_tx, on_pool, Store};
 use crate::domain::now_ms;
 use crate::domain::policy::Pool;
-use crate::domain::project::Project;
 use crate::error::{AppError, Result};
 
 /// A rater's standing in one project, as admins see it.
@@ -52,17 +51,6 @@ pub struct Queue {
     pub pools: BTreeMap<Pool, PoolQueue>,
 }
 
-/// Where a rater stands with a project's qualification set.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Qualification {
-    /// The project asks for none, or the rater passed.
-    Cleared,
-    /// The next qualification question to answer.
-    Next(i64),
-    /// The rater did not pass; the reason says by how much.
-    Failed(String),
-}
-
 /// A rater's answer to a qualification question, with the right answer.
 #[derive(Debug, Clone)]
 pub struct QualificationReview {
@@ -72,48 +60,19 @@ pub struct QualificationReview {
     pub explanation: Option<String>,
 }
 
-/// Why a rater failed the qualification.
-pub fn failed_reason(correct: i64, total: i64, needed: f64) -> String {
-    format!(
-        "did not pass the qualification: {correct} of {total} right, {:.0}% needed",
-        needed * 100.0
-    )
-}
-
 impl Store {
-    /// The qualification step for a rater: cleared, the next question, or failed.
-    pub async fn qualification_step(
+    /// The next qualification question this rater has not answered, in import order.
+    pub async fn next_qualification_question(
         &self,
-        project: &Project,
+        project_id: i64,
         rater_id: i64,
-    ) -> Result<Qualification> {
-        let Some(needed) = project.policy.qualify_accuracy else {
-            return Ok(Qualification::Cleared);
-        };
-        let state_sql = "SELECT qualified, qual_seen, qual_correct FROM rater_states WHERE project_id = $1 AND rater_id = $2";
-        let next_sql = "SELECT i.id FROM items i WHERE i.project_id = $1 AND i.is_qualification
+    ) -> Result<Option<i64>> {
+        let sql = "SELECT i.id FROM items i WHERE i.project_id = $1 AND i.is_qualification
               AND NOT EXISTS (SELECT 1 FROM labels l WHERE l.item_id = i.id AND l.rater_id = $2)
             ORDER BY i.position LIMIT 1";
-        let total_sql = "SELECT count(*) FROM items WHERE project_id = $1 AND is_qualification";
-        let (state, next, total): (Option<(bool, i64, i64)>, Option<i64>, i64) = on_pool!(self, pool => {
-            let state = sqlx::query_as(state_sql).bind(project.id).bind(rater_id).fetch_optional(pool).await?;
-            let next = sqlx::query_scalar(next_sql).bind(project.id).bind(rater_id).fetch_optional(pool).await?;
-            let total = sqlx::query_scalar(total_sql).bind(project.id).fetch_one(pool).await?;
-            (state, next, total)
-        });
-        let (qualified, seen, correct) = state.unwrap_or((false, 0, 0));
-        if qualified || total == 0 {
-            return Ok(Qualification::Cleared);
-        }
-        if let Some(item_id) = next {
-            return Ok(Qualification::Next(item_id));
-        }
-        Ok(
-            match project.policy.qualification_outcome(total, seen, correct) {
-                Some(false) => Qualification::Failed(failed_reason(correct, total, needed)),
-                _ => Qualification::Cleared,
-            },
-        )
+        Ok(on_pool!(self, pool => {
+            sqlx::query_scalar(sql).bind(project_id).bind(rater_id).fetch_optional(pool).await?
+        }))
     }
 
     /// Items held back by problem reports, with the reasons given.
@@ -166,16 +125,30 @@ impl Store {
         }))
     }
 
-    /// Why a rater is paused in a project, if they are.
-    pub async fn pause_reason(&self, project_id: i64, rater_id: i64) -> Result<Option<String>> {
-        let row: Option<Option<String>> = on_pool!(self, pool => {
-            sqlx::query_scalar("SELECT paused_reason FROM rater_states WHERE project_id = $1 AND rater_id = $2 AND paused")
+    /// An admin pauses a rater in a project, with the reason the rater will see.
+    pub async fn pause_rater(&self, project_id: i64, rater_id: i64, reason: &str) -> Result<()> {
+        let paused = in_write_tx!(self, tx, _lock => {
+            let is_rater: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE id = $1 AND role = 'rater'")
+                .bind(rater_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if is_rater.is_some() {
+                sqlx::query(
+                    "INSERT INTO rater_states (project_id, rater_id, paused, paused_reason) VALUES ($1, $2, TRUE, $3)
+                     ON CONFLICT (project_id, rater_id) DO UPDATE SET paused = TRUE, paused_reason = excluded.paused_reason",
+                )
                 .bind(project_id)
                 .bind(rater_id)
-                .fetch_optional(pool)
-                .await?
+                .bind(reason)
+                .execute(&mut *tx)
+                .await?;
+            }
+            is_rater.is_some()
         });
-        Ok(row.map(|reason| reason.unwrap_or_else(|| "paused by an admin".into())))
+        if !paused {
+            return Err(AppError::not_found("rater"));
+        }
+        Ok(())
     }
 
     /// Lifts a pause: the gold record starts again, and an admin who lifts a pause vouches

@@ -2,7 +2,7 @@
 //! whose errors use tally's error shape.
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
@@ -13,6 +13,7 @@ use tower_sessions::Session;
 use super::csrf::to_app_error;
 use super::AppState;
 use crate::auth::hash_token;
+use crate::domain::project::Project;
 use crate::domain::user::{Role, User};
 use crate::error::AppError;
 
@@ -101,6 +102,61 @@ impl FromRequestParts<AppState> for Rater {
                 "only raters label; add a rater account to label items".into(),
             )),
         }
+    }
+}
+
+/// A rater working on the project named by the path's `{pid}`: the one place that checks a
+/// rater may work on that project at all (accounts made by a project's link work on that
+/// project only), so no handler can forget it. The write gate in the store checks the rest.
+pub struct ProjectRater {
+    pub project: Project,
+    pub rater: User,
+}
+
+/// An admin acting on the project named by the path's `{pid}`, which must exist.
+pub struct ProjectAdmin {
+    pub project: Project,
+    pub admin: User,
+}
+
+/// The `{pid}` segment of the matched route.
+async fn project_id(parts: &mut Parts, state: &AppState) -> Result<i64, AppError> {
+    let params = RawPathParams::from_request_parts(parts, state)
+        .await
+        .map_err(|e| AppError::BadRequest(e.body_text()))?;
+    let raw = params
+        .iter()
+        .find(|(key, _)| *key == "pid")
+        .map(|(_, value)| value)
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("route has no {{pid}}")))?;
+    raw.parse()
+        .map_err(|_| AppError::BadRequest(format!("{raw:?} is not a project id")))
+}
+
+impl FromRequestParts<AppState> for ProjectRater {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let Rater(rater) = Rater::from_request_parts(parts, state).await?;
+        let pid = project_id(parts, state).await?;
+        if !rater.may_work_on(pid) {
+            return Err(AppError::Forbidden(
+                "this account works on another project".into(),
+            ));
+        }
+        let project = state.store.project(pid).await?;
+        Ok(ProjectRater { project, rater })
+    }
+}
+
+impl FromRequestParts<AppState> for ProjectAdmin {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let Admin(admin) = Admin::from_request_parts(parts, state).await?;
+        let pid = project_id(parts, state).await?;
+        let project = state.store.project(pid).await?;
+        Ok(ProjectAdmin { project, admin })
     }
 }
 

@@ -9,6 +9,7 @@ mod cli;
 mod concurrency;
 mod export;
 mod feedback;
+mod gate;
 mod import;
 mod labelling;
 mod pages;

@@ -6,19 +6,18 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::domain::text::{check_text, MAX_REASON_CHARS};
 use crate::error::{AppError, Result};
 use crate::store::labels::NewLabel;
 use crate::web::error::empty;
-use crate::web::extract::{ClientIp, JsonBody, Rater};
+use crate::web::extract::{ClientIp, JsonBody, ProjectRater};
 use crate::web::AppState;
 
 /// 200 with the leased item, or 204 when nothing is left for this rater.
 pub async fn next_item(
     State(state): State<AppState>,
-    Rater(rater): Rater,
-    Path(pid): Path<i64>,
+    ProjectRater { project, rater }: ProjectRater,
 ) -> Result<Response> {
-    let project = state.store.project(pid).await?;
     Ok(match state.store.next_item(&project, &rater).await? {
         Some(item) => Json(json!({ "item": item })).into_response(),
         None => empty(StatusCode::NO_CONTENT),
@@ -45,17 +44,11 @@ pub fn check_duration(duration_ms: Option<i64>) -> Result<Option<i64>> {
 
 pub async fn submit_label(
     State(state): State<AppState>,
-    Rater(rater): Rater,
+    ProjectRater { project, rater }: ProjectRater,
     ClientIp(ip): ClientIp,
-    Path((pid, iid)): Path<(i64, i64)>,
+    Path((_, iid)): Path<(i64, i64)>,
     JsonBody(body): JsonBody<LabelBody>,
 ) -> Result<(StatusCode, Json<serde_json::Value>)> {
-    let project = state.store.project(pid).await?;
-    if !rater.may_work_on(pid) {
-        return Err(AppError::Forbidden(
-            "this account works on another project".into(),
-        ));
-    }
     if rater.scope_project.is_some() {
         state.limits.check_label(rater.id, ip)?;
     }
@@ -63,7 +56,6 @@ pub async fn submit_label(
     let label = NewLabel {
         item_id: iid,
         rater_id: rater.id,
-        pool: rater.pool,
         value,
         duration_ms: check_duration(body.duration_ms)?,
     };
@@ -84,8 +76,8 @@ pub struct SkipBody {
 /// 204; the body is optional: `{"reason": "..."}`.
 pub async fn skip_item(
     State(state): State<AppState>,
-    Rater(rater): Rater,
-    Path((pid, iid)): Path<(i64, i64)>,
+    ProjectRater { project, rater }: ProjectRater,
+    Path((_, iid)): Path<(i64, i64)>,
     body: Bytes,
 ) -> Result<Response> {
     let skip: SkipBody = if body.iter().all(u8::is_ascii_whitespace) {
@@ -93,7 +85,9 @@ pub async fn skip_item(
     } else {
         serde_json::from_slice(&body).map_err(|e| AppError::invalid("body", e.to_string()))?
     };
-    let project = state.store.project(pid).await?;
+    if let Some(reason) = &skip.reason {
+        check_text("reason", reason, MAX_REASON_CHARS)?;
+    }
     state
         .store
         .skip_item(&project, iid, rater.id, skip.reason.as_deref())

@@ -51,6 +51,7 @@ pub fn router() -> Router<AppState> {
             "/projects/{pid}/raters/{rid}/unpause",
             post(raters::unpause),
         )
+        .route("/projects/{pid}/raters/{rid}/pause", post(raters::pause))
         .route("/projects/{pid}/export", get(export::export_project))
         .route("/projects/{pid}/report", get(report::project_report_json))
         .route("/projects/{pid}/feedback-keys", post(feedback::create_key))

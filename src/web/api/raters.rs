@@ -6,10 +6,11 @@ use axum::response::Response;
 use axum::Json;
 use serde::Deserialize;
 
+use crate::domain::text::{check_text, MAX_NOTE_CHARS, MAX_REASON_CHARS};
 use crate::error::{AppError, Result};
 use crate::store::raters::{Queue, RaterStanding};
 use crate::web::error::empty;
-use crate::web::extract::{Admin, JsonBody, Rater};
+use crate::web::extract::{Admin, JsonBody, ProjectAdmin, ProjectRater};
 use crate::web::AppState;
 
 pub async fn queue(
@@ -40,6 +41,31 @@ pub async fn unpause(
     Ok(empty(StatusCode::NO_CONTENT))
 }
 
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct PauseBody {
+    reason: Option<String>,
+}
+
+/// An admin pauses a rater in a project: 204. The rater's next request is refused with the
+/// reason, and so is every label they try to give.
+pub async fn pause(
+    State(state): State<AppState>,
+    ProjectAdmin { project, .. }: ProjectAdmin,
+    Path((_, rid)): Path<(i64, i64)>,
+    JsonBody(body): JsonBody<PauseBody>,
+) -> Result<Response> {
+    let reason = match body.reason.as_deref().map(str::trim) {
+        Some(reason) if !reason.is_empty() => {
+            check_text("reason", reason, MAX_REASON_CHARS)?;
+            format!("paused by an admin: {reason}")
+        }
+        _ => "paused by an admin".to_string(),
+    };
+    state.store.pause_rater(project.id, rid, &reason).await?;
+    Ok(empty(StatusCode::NO_CONTENT))
+}
+
 pub const REPORT_REASONS: [&str; 4] = ["broken", "ambiguous", "offensive", "personal_data"];
 
 #[derive(Deserialize)]
@@ -63,15 +89,14 @@ pub fn check_reason(reason: &str) -> Result<()> {
 /// A rater reports a problem with an item: 204.
 pub async fn report_item(
     State(state): State<AppState>,
-    Rater(rater): Rater,
-    Path((pid, iid)): Path<(i64, i64)>,
+    ProjectRater { project, rater }: ProjectRater,
+    Path((_, iid)): Path<(i64, i64)>,
     JsonBody(body): JsonBody<ReportBody>,
 ) -> Result<Response> {
     check_reason(&body.reason)?;
-    if body.note.as_ref().is_some_and(|n| n.len() > 2000) {
-        return Err(AppError::invalid("note", "must be at most 2000 bytes"));
+    if let Some(note) = &body.note {
+        check_text("note", note, MAX_NOTE_CHARS)?;
     }
-    let project = state.store.project(pid).await?;
     state
         .store
         .report_item(&project, iid, rater.id, &body.reason, body.note.as_deref())

@@ -15,7 +15,7 @@ use crate::store::projects::RaterProgress;
 use crate::store::raters::QualificationReview;
 use crate::web::api::{check_duration, check_reason};
 use crate::web::csrf;
-use crate::web::extract::{ClientIp, MaybeUser, Rater};
+use crate::web::extract::{ClientIp, MaybeUser, ProjectRater};
 use crate::web::render::{html, Layout};
 use crate::web::AppState;
 
@@ -119,11 +119,10 @@ pub fn labelling_path(rater: &User, pid: i64) -> String {
 /// One item to label, leased to this rater; or a page saying the work is done.
 pub async fn labelling_page(
     State(state): State<AppState>,
-    Rater(rater): Rater,
+    ProjectRater { project, rater }: ProjectRater,
     session: Session,
-    Path(pid): Path<i64>,
 ) -> Result<Response> {
-    let project = state.store.project(pid).await?;
+    let pid = project.id;
     let now = now_ms();
     let progress = state
         .store
@@ -192,7 +191,7 @@ pub struct LabelForm {
 
 pub async fn submit_label(
     State(state): State<AppState>,
-    Rater(rater): Rater,
+    ProjectRater { project, rater }: ProjectRater,
     ClientIp(ip): ClientIp,
     session: Session,
     Path((pid, iid)): Path<(i64, i64)>,
@@ -202,18 +201,13 @@ pub async fn submit_label(
     if rater.scope_project.is_some() {
         state.limits.check_label(rater.id, ip)?;
     }
-    let project = state.store.project(pid).await?;
-    if !rater.may_work_on(pid) {
-        return Err(AppError::Forbidden(
-            "this account works on another project".into(),
-        ));
-    }
     let value = project.parse_value(&form.value)?;
-    let duration_ms = form.shown_at.map(|shown| (now_ms() - shown).max(0));
+    let duration_ms = form
+        .shown_at
+        .map(|shown| now_ms().saturating_sub(shown).max(0));
     let label = NewLabel {
         item_id: iid,
         rater_id: rater.id,
-        pool: rater.pool,
         value,
         duration_ms: check_duration(duration_ms)?,
     };
@@ -236,11 +230,10 @@ struct ExplainedPage {
 /// After a qualification question: the rater's answer, the right one and why.
 pub async fn explained_page(
     State(state): State<AppState>,
-    Rater(rater): Rater,
+    ProjectRater { project, rater }: ProjectRater,
     session: Session,
     Path((pid, iid)): Path<(i64, i64)>,
 ) -> Result<Response> {
-    let project = state.store.project(pid).await?;
     let review = state
         .store
         .qualification_review(pid, iid, rater.id)
@@ -269,13 +262,12 @@ const SKIP_REASONS: [&str; 3] = ["unsure", "needs_context", "not_my_field"];
 
 pub async fn skip_item(
     State(state): State<AppState>,
-    Rater(rater): Rater,
+    ProjectRater { project, rater }: ProjectRater,
     session: Session,
     Path((pid, iid)): Path<(i64, i64)>,
     Form(form): Form<SkipForm>,
 ) -> Result<Redirect> {
     csrf::verify(&session, &form.csrf).await?;
-    let project = state.store.project(pid).await?;
     let reason = SKIP_REASONS.iter().find(|r| **r == form.reason).copied();
     state
         .store
@@ -292,14 +284,13 @@ pub struct ReportForm {
 
 pub async fn report_item(
     State(state): State<AppState>,
-    Rater(rater): Rater,
+    ProjectRater { project, rater }: ProjectRater,
     session: Session,
     Path((pid, iid)): Path<(i64, i64)>,
     Form(form): Form<ReportForm>,
 ) -> Result<Redirect> {
     csrf::verify(&session, &form.csrf).await?;
     check_reason(&form.reason)?;
-    let project = state.store.project(pid).await?;
     state
         .store
         .report_item(&project, iid, rater.id, &form.reason, None)

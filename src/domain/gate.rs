@@ -1,0 +1,296 @@
+//! The gate every write by a rater passes: a label, an edit, a skip or a problem report.
+//!
+//! The rules live here, once, as plain functions over facts that the store reads inside the
+//! write's own transaction (so nothing can change between the check and the write). `next`
+//! asks the same rater-level questions before it hands out an item; a write asks them again,
+//! together with the item-level ones, so a rater who never asked `next`, or who was paused
+//! in between, cannot label anyway.
+
+use super::policy::{Policy, Pool};
+use super::project::Project;
+
+/// What a rater is trying to write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Write {
+    Label,
+    Skip,
+    Report,
+}
+
+/// Where a rater stands with a project's qualification set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum QualificationState {
+    /// The project asks for none, or the rater passed (or an admin vouched for them).
+    Cleared,
+    /// Questions are left: only qualification questions may be answered.
+    Pending,
+    /// The rater did not pass; the reason says by how much.
+    Failed(String),
+}
+
+/// A rater's standing in a project at the moment of the write.
+#[derive(Debug, Clone)]
+pub struct RaterFacts {
+    pub pool: Pool,
+    pub expertise: Vec<String>,
+    /// Why the rater is paused in this project, when they are.
+    pub paused: Option<String>,
+    pub qualification: QualificationState,
+}
+
+/// Whether this rater holds the item, as `next` handed it out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hold {
+    /// `next` never handed this item to this rater (or the hold was used up).
+    None,
+    /// A live lease.
+    Live,
+    /// A lease that ran out; it is honoured while the rater's pool still has a free slot.
+    Expired,
+}
+
+/// An item at the moment of the write.
+#[derive(Debug, Clone)]
+pub struct ItemFacts {
+    pub id: i64,
+    pub is_gold: bool,
+    pub is_qualification: bool,
+    /// Held back for review after problem reports.
+    pub held: bool,
+    pub hold: Hold,
+    /// Labels the rater's pool still wants, minus live leases of other raters of that pool.
+    pub free_slots: i64,
+}
+
+/// Why a write was refused: 403 when it is about the rater, 409 when about the item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    Forbidden(String),
+    Conflict(String),
+}
+
+impl From<Refusal> for crate::error::AppError {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::Forbidden(reason) => crate::error::AppError::Forbidden(reason),
+            Refusal::Conflict(reason) => crate::error::AppError::Conflict(reason),
+        }
+    }
+}
+
+/// Where a rater stands with the qualification set, from their record: `qualified` is set
+/// when they passed (or an admin vouched for them), `seen` and `correct` count their answers
+/// to the `total` questions.
+pub fn qualification_state(
+    policy: &Policy,
+    qualified: bool,
+    seen: i64,
+    correct: i64,
+    total: i64,
+) -> QualificationState {
+    let Some(needed) = policy.qualify_accuracy else {
+        return QualificationState::Cleared;
+    };
+    if qualified || total == 0 {
+        return QualificationState::Cleared;
+    }
+    match policy.qualification_outcome(total, seen, correct) {
+        Some(false) => QualificationState::Failed(failed_reason(correct, total, needed)),
+        Some(true) => QualificationState::Cleared,
+        None => QualificationState::Pending,
+    }
+}
+
+/// Why a rater failed the qualification.
+pub fn failed_reason(correct: i64, total: i64, needed: f64) -> String {
+    format!(
+        "did not pass the qualification: {correct} of {total} right, {:.0}% needed",
+        needed * 100.0
+    )
+}
+
+/// May this rater work on this project at all? Asked by `next` and by every write.
+pub fn admit_rater(project: &Project, rater: &RaterFacts) -> Result<(), Refusal> {
+    if let Some(reason) = &rater.paused {
+        return Err(Refusal::Forbidden(reason.clone()));
+    }
+    let wanted = &project.policy.expertise;
+    if rater.pool == Pool::Expert && !wanted.iter().all(|tag| rater.expertise.contains(tag)) {
+        return Err(Refusal::Forbidden(format!(
+            "this project needs the expertise: {}",
+            wanted.join(", ")
+        )));
+    }
+    if let QualificationState::Failed(reason) = &rater.qualification {
+        return Err(Refusal::Forbidden(reason.clone()));
+    }
+    Ok(())
+}
+
+/// May this rater make this write on this item now?
+pub fn admit_write(
+    project: &Project,
+    rater: &RaterFacts,
+    item: &ItemFacts,
+    write: Write,
+) -> Result<(), Refusal> {
+    admit_rater(project, rater)?;
+    if rater.qualification == QualificationState::Pending && !item.is_qualification {
+        return Err(Refusal::Forbidden(
+            "answer the qualification questions first; ask for the next item".into(),
+        ));
+    }
+    if item.hold == Hold::None {
+        return Err(Refusal::Conflict(format!(
+            "item {} was not handed to you; ask for the next item and answer that one",
+            item.id
+        )));
+    }
+    if write != Write::Label {
+        return Ok(());
+    }
+    if item.held {
+        return Err(Refusal::Conflict(format!(
+            "item {} is held back for review after problem reports",
+            item.id
+        )));
+    }
+    let has_slots = !item.is_gold && !item.is_qualification;
+    if has_slots && item.free_slots <= 0 {
+        let why = match item.hold {
+            Hold::Expired => " (your hold on it expired and the slot passed to another rater)",
+            _ => "",
+        };
+        return Err(Refusal::Conflict(format!(
+            "item {} already has all the labels it needs from your pool{why}",
+            item.id
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::project::NewProject;
+
+    fn project(expertise: &[&str]) -> Project {
+        let mut new = NewProject::simple("p", &["a", "b"], 1, "");
+        new.expertise = Some(expertise.iter().map(|t| t.to_string()).collect());
+        Project::from_spec(1, new.validate().unwrap())
+    }
+
+    fn rater() -> RaterFacts {
+        RaterFacts {
+            pool: Pool::Generalist,
+            expertise: Vec::new(),
+            paused: None,
+            qualification: QualificationState::Cleared,
+        }
+    }
+
+    fn item(hold: Hold) -> ItemFacts {
+        ItemFacts {
+            id: 7,
+            is_gold: false,
+            is_qualification: false,
+            held: false,
+            hold,
+            free_slots: 1,
+        }
+    }
+
+    fn refused(result: Result<(), Refusal>) -> Refusal {
+        result.expect_err("the write should be refused")
+    }
+
+    #[test]
+    fn a_live_hold_with_a_free_slot_passes() {
+        let p = project(&[]);
+        assert_eq!(
+            admit_write(&p, &rater(), &item(Hold::Live), Write::Label),
+            Ok(())
+        );
+        assert_eq!(
+            admit_write(&p, &rater(), &item(Hold::Expired), Write::Label),
+            Ok(()),
+            "an expired lease is honoured while its slot is free"
+        );
+    }
+
+    #[test]
+    fn items_never_handed_out_are_refused_for_every_write() {
+        let p = project(&[]);
+        for write in [Write::Label, Write::Skip, Write::Report] {
+            assert!(matches!(
+                refused(admit_write(&p, &rater(), &item(Hold::None), write)),
+                Refusal::Conflict(reason) if reason.contains("not handed to you")
+            ));
+        }
+    }
+
+    #[test]
+    fn paused_failed_and_unqualified_raters_are_refused() {
+        let p = project(&[]);
+        let mut paused = rater();
+        paused.paused = Some("paused: 1 of 5 gold right".into());
+        assert_eq!(
+            refused(admit_write(&p, &paused, &item(Hold::Live), Write::Skip)),
+            Refusal::Forbidden("paused: 1 of 5 gold right".into())
+        );
+        let mut failed = rater();
+        failed.qualification = QualificationState::Failed("did not pass".into());
+        assert!(matches!(
+            refused(admit_rater(&p, &failed)),
+            Refusal::Forbidden(_)
+        ));
+        let mut pending = rater();
+        pending.qualification = QualificationState::Pending;
+        assert!(matches!(
+            refused(admit_write(&p, &pending, &item(Hold::Live), Write::Label)),
+            Refusal::Forbidden(reason) if reason.contains("qualification")
+        ));
+        let mut question = item(Hold::Live);
+        question.is_qualification = true;
+        assert_eq!(admit_write(&p, &pending, &question, Write::Label), Ok(()));
+    }
+
+    #[test]
+    fn experts_need_the_projects_expertise() {
+        let p = project(&["radiology"]);
+        let mut expert = rater();
+        expert.pool = Pool::Expert;
+        expert.expertise = vec!["dermatology".into()];
+        assert!(matches!(
+            refused(admit_rater(&p, &expert)),
+            Refusal::Forbidden(reason) if reason.contains("radiology")
+        ));
+        expert.expertise.push("radiology".into());
+        assert_eq!(admit_rater(&p, &expert), Ok(()));
+    }
+
+    #[test]
+    fn held_items_and_full_items_refuse_labels_but_not_skips() {
+        let p = project(&[]);
+        let mut held = item(Hold::Live);
+        held.held = true;
+        assert!(matches!(
+            refused(admit_write(&p, &rater(), &held, Write::Label)),
+            Refusal::Conflict(reason) if reason.contains("held back")
+        ));
+        assert_eq!(admit_write(&p, &rater(), &held, Write::Skip), Ok(()));
+        let mut full = item(Hold::Expired);
+        full.free_slots = 0;
+        assert!(matches!(
+            refused(admit_write(&p, &rater(), &full, Write::Label)),
+            Refusal::Conflict(reason) if reason.contains("expired")
+        ));
+        let mut gold = full.clone();
+        gold.is_gold = true;
+        assert_eq!(
+            admit_write(&p, &rater(), &gold, Write::Label),
+            Ok(()),
+            "gold questions have no slots: every rater answers each once"
+        );
+    }
+}

@@ -1,0 +1,235 @@
+//! The facts the write gate (`crate::domain::gate`) decides on, read in one statement inside
+//! the write's own transaction, with the item's row lock held on PostgreSQL.
+
+use sqlx::types::Json;
+
+use super::{on_pool, Store};
+use crate::domain::gate::{self, Hold, ItemFacts, QualificationState, RaterFacts, Write};
+use crate::domain::policy::{Needs, Pool};
+use crate::domain::project::Project;
+use crate::error::{AppError, Result};
+
+/// An item and the writing rater as they stand inside the transaction.
+#[derive(sqlx::FromRow)]
+pub(super) struct GateRow {
+    need_generalist: i64,
+    need_expert: i64,
+    need_user: i64,
+    is_gold: bool,
+    is_qualification: bool,
+    held: bool,
+    gold: Option<String>,
+    explanation: Option<String>,
+    pool: String,
+    expertise: Json<Vec<String>>,
+    paused: Option<bool>,
+    paused_reason: Option<String>,
+    qualified: Option<bool>,
+    qual_seen: Option<i64>,
+    qual_correct: Option<i64>,
+    lease_expires_at: Option<i64>,
+}
+
+/// What a write learns about its item after the gate let it through.
+#[derive(Debug, Clone)]
+pub struct GatedItem {
+    pub facts: ItemFacts,
+    pub rater: RaterFacts,
+    pub needs: Needs,
+    pub gold: Option<String>,
+    pub explanation: Option<String>,
+}
+
+const QUALIFICATION_TOTAL_SQL: &str =
+    "SELECT count(*) FROM items WHERE project_id = $1 AND is_qualification";
+
+const LIVE_LEASES_OF_OTHERS_SQL: &str = "SELECT count(*) FROM leases
+    WHERE item_id = $1 AND rater_id <> $2 AND expires_at > $3 AND pool = $4";
+
+/// `$1` item, `$2` project, `$3` rater. `row_lock` is the PostgreSQL row lock clause, or empty.
+fn facts_sql(row_lock: &str) -> String {
+    let lock = if row_lock.is_empty() {
+        String::new()
+    } else {
+        format!("{row_lock} OF i")
+    };
+    format!(
+        "SELECT i.need_generalist, i.need_expert, i.need_user, i.is_gold, i.is_qualification, i.held,
+                i.gold, i.explanation, u.pool, u.expertise,
+                rs.paused, rs.paused_reason, rs.qualified, rs.qual_seen, rs.qual_correct,
+                le.expires_at AS lease_expires_at
+         FROM items i
+         JOIN users u ON u.id = $3
+         LEFT JOIN rater_states rs ON rs.project_id = i.project_id AND rs.rater_id = u.id
+         LEFT JOIN leases le ON le.item_id = i.id AND le.rater_id = u.id
+         WHERE i.id = $1 AND i.project_id = $2{lock}"
+    )
+}
+
+/// The rater's standing from a rater_states row (absent: a rater new to the project).
+struct StandingRow {
+    paused: Option<bool>,
+    paused_reason: Option<String>,
+    qualified: Option<bool>,
+    qual_seen: Option<i64>,
+    qual_correct: Option<i64>,
+}
+
+impl StandingRow {
+    fn paused(&self) -> Option<String> {
+        self.paused.unwrap_or(false).then(|| {
+            self.paused_reason
+                .clone()
+                .unwrap_or_else(|| "paused by an admin".into())
+        })
+    }
+
+    fn needs_qualification_count(&self, project: &Project) -> bool {
+        project.policy.qualify_accuracy.is_some() && !self.qualified.unwrap_or(false)
+    }
+
+    fn qualification(&self, project: &Project, total: i64) -> QualificationState {
+        gate::qualification_state(
+            &project.policy,
+            self.qualified.unwrap_or(false),
+            self.qual_seen.unwrap_or(0),
+            self.qual_correct.unwrap_or(0),
+            total,
+        )
+    }
+}
+
+fn parse_pool(stored: &str) -> Result<Pool> {
+    Pool::parse(stored).map_err(|e| AppError::Internal(anyhow::anyhow!("stored pool: {e}")))
+}
+
+/// Reads the gate's facts about one item and rater inside a write transaction and asks the
+/// gate. `None` when the item is not in the project.
+pub(super) async fn check_write<'c, DB>(
+    tx: &mut sqlx::Transaction<'c, DB>,
+    row_lock: &str,
+    project: &Project,
+    item_id: i64,
+    rater_id: i64,
+    now: i64,
+    write: Write,
+) -> Result<GatedItem>
+where
+    DB: sqlx::Database,
+    for<'e> &'e mut DB::Connection: sqlx::Executor<'e, Database = DB>,
+    i64: sqlx::Type<DB> + for<'q> sqlx::Encode<'q, DB> + for<'r> sqlx::Decode<'r, DB>,
+    for<'q> &'q str: sqlx::Type<DB> + sqlx::Encode<'q, DB>,
+    for<'q> <DB as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+    usize: sqlx::ColumnIndex<DB::Row>,
+    for<'r> GateRow: sqlx::FromRow<'r, DB::Row>,
+{
+    let row: Option<GateRow> = sqlx::query_as(&facts_sql(row_lock))
+        .bind(item_id)
+        .bind(project.id)
+        .bind(rater_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    let row = row.ok_or_else(|| AppError::not_found("item"))?;
+    let standing = StandingRow {
+        paused: row.paused,
+        paused_reason: row.paused_reason.clone(),
+        qualified: row.qualified,
+        qual_seen: row.qual_seen,
+        qual_correct: row.qual_correct,
+    };
+    let total = if standing.needs_qualification_count(project) {
+        sqlx::query_scalar(QUALIFICATION_TOTAL_SQL)
+            .bind(project.id)
+            .fetch_one(&mut **tx)
+            .await?
+    } else {
+        0
+    };
+    let pool = parse_pool(&row.pool)?;
+    let needs = Needs {
+        generalist: row.need_generalist,
+        expert: row.need_expert,
+        user: row.need_user,
+    };
+    let others: i64 = if row.is_gold || row.is_qualification {
+        0
+    } else {
+        sqlx::query_scalar(LIVE_LEASES_OF_OTHERS_SQL)
+            .bind(item_id)
+            .bind(rater_id)
+            .bind(now)
+            .bind(pool.as_str())
+            .fetch_one(&mut **tx)
+            .await?
+    };
+    let rater = RaterFacts {
+        pool,
+        expertise: row.expertise.0,
+        paused: standing.paused(),
+        qualification: standing.qualification(project, total),
+    };
+    let facts = ItemFacts {
+        id: item_id,
+        is_gold: row.is_gold,
+        is_qualification: row.is_qualification,
+        held: row.held,
+        hold: match row.lease_expires_at {
+            None => Hold::None,
+            Some(expires) if expires > now => Hold::Live,
+            Some(_) => Hold::Expired,
+        },
+        free_slots: needs.of(pool).saturating_sub(others),
+    };
+    gate::admit_write(project, &rater, &facts, write)?;
+    Ok(GatedItem {
+        facts,
+        rater,
+        needs,
+        gold: row.gold,
+        explanation: row.explanation,
+    })
+}
+
+impl Store {
+    /// A rater's standing in a project, for `next` and the pages that say why there is no
+    /// work. Read outside a write; every write reads it again through `check_write`.
+    pub async fn rater_facts(&self, project: &Project, rater_id: i64) -> Result<RaterFacts> {
+        let sql = "SELECT u.pool, u.expertise, rs.paused, rs.paused_reason, rs.qualified, rs.qual_seen, rs.qual_correct
+                   FROM users u LEFT JOIN rater_states rs ON rs.rater_id = u.id AND rs.project_id = $1
+                   WHERE u.id = $2";
+        type Row = (
+            String,
+            Json<Vec<String>>,
+            Option<bool>,
+            Option<String>,
+            Option<bool>,
+            Option<i64>,
+            Option<i64>,
+        );
+        let row: Option<Row> = on_pool!(self, pool => {
+            sqlx::query_as(sql).bind(project.id).bind(rater_id).fetch_optional(pool).await?
+        });
+        let (pool, expertise, paused, paused_reason, qualified, qual_seen, qual_correct) =
+            row.ok_or_else(|| AppError::not_found("rater"))?;
+        let standing = StandingRow {
+            paused,
+            paused_reason,
+            qualified,
+            qual_seen,
+            qual_correct,
+        };
+        let total: i64 = if standing.needs_qualification_count(project) {
+            on_pool!(self, pool => {
+                sqlx::query_scalar(QUALIFICATION_TOTAL_SQL).bind(project.id).fetch_one(pool).await?
+            })
+        } else {
+            0
+        };
+        Ok(RaterFacts {
+            pool: parse_pool(&pool)?,
+            expertise: expertise.0,
+            paused: standing.paused(),
+            qualification: standing.qualification(project, total),
+        })
+    }
+}
