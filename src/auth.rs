@@ -1,5 +1,14 @@
 //! Secrets: password hashing (argon2id), API tokens (stored as SHA-256), CSRF tokens,
 //! generated passwords and pseudonyms. No HTTP and no SQL here.
+//!
+//! Password hashing is slow on purpose, so it never runs on the async runtime and only a
+//! few hashes run at once: `hash_password_bounded` and `verify_password_bounded` are the one
+//! way the login page, the admin pages, the demo and the command line hash.
+
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use tokio::sync::Semaphore;
 
 use argon2::password_hash::{
     rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
@@ -31,6 +40,52 @@ pub fn verify_password(password: &str, stored: Option<&str>) -> bool {
         .verify_password(password.as_bytes(), &parsed)
         .is_ok();
     ok && stored.is_some()
+}
+
+/// Hashes running at once, across the process: one per core is all the CPU there is.
+static HASHING: LazyLock<Semaphore> = LazyLock::new(|| {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    Semaphore::new(cores.clamp(1, 8))
+});
+
+/// How long a request may wait for a hashing slot before it is turned away.
+const HASHING_WAIT: Duration = Duration::from_secs(10);
+
+/// Why a bounded hash did not run.
+#[derive(Debug, thiserror::Error)]
+pub enum HashingError {
+    #[error("the server is busy checking passwords; try again in a moment")]
+    Busy,
+    #[error("hashing failed: {0}")]
+    Failed(String),
+}
+
+async fn run_bounded<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, HashingError> {
+    let _permit = tokio::time::timeout(HASHING_WAIT, HASHING.acquire())
+        .await
+        .map_err(|_| HashingError::Busy)?
+        .map_err(|e| HashingError::Failed(e.to_string()))?;
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| HashingError::Failed(e.to_string()))
+}
+
+/// Hashes a password off the runtime, a few at a time.
+pub async fn hash_password_bounded(password: String) -> Result<String, HashingError> {
+    run_bounded(move || hash_password(&password))
+        .await?
+        .map_err(|e| HashingError::Failed(e.to_string()))
+}
+
+/// Checks a password off the runtime, a few at a time; with no stored hash it still does
+/// the work of one check.
+pub async fn verify_password_bounded(
+    password: String,
+    stored: Option<String>,
+) -> Result<bool, HashingError> {
+    run_bounded(move || verify_password(&password, stored.as_deref())).await
 }
 
 /// An argon2id hash of a random string nobody knows, with the default parameters.

@@ -253,7 +253,7 @@ async fn add_user(
         (crate::auth::generate_password(), true)
     };
     validate_password(&password)?;
-    let hash = hash_off_runtime(password.clone()).await?;
+    let hash = crate::auth::hash_password_bounded(password.clone()).await?;
     let expertise: Vec<String> = account
         .expertise
         .iter()
@@ -291,12 +291,6 @@ fn read_password_line() -> anyhow::Result<String> {
     let password = line.trim_end_matches(['\r', '\n']).to_string();
     anyhow::ensure!(!password.is_empty(), "no password on standard input");
     Ok(password)
-}
-
-pub async fn hash_off_runtime(password: String) -> anyhow::Result<String> {
-    tokio::task::spawn_blocking(move || crate::auth::hash_password(&password))
-        .await
-        .context("hashing task failed")?
 }
 
 async fn issue_token(store: &Store, name: &str) -> anyhow::Result<()> {

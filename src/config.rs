@@ -13,6 +13,13 @@ pub struct Config {
     pub user_labels_per_minute: u32,
     /// New identities per hour one IP address may take through an open link.
     pub open_identities_per_hour: u32,
+    /// Sign-in attempts one account name may make at once before it must wait (one more a
+    /// minute after that); an address gets three times as many.
+    pub login_burst_per_account: u32,
+    /// Proxies whose `X-Forwarded-For` names the client for rate limits.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Minutes an admin's browser session may sit idle before it ends.
+    pub admin_idle_minutes: i64,
 }
 
 pub const DEFAULT_MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
@@ -25,6 +32,9 @@ impl Default for Config {
             session_days: 7,
             user_labels_per_minute: 30,
             open_identities_per_hour: 20,
+            login_burst_per_account: 10,
+            trusted_proxies: Vec::new(),
+            admin_idle_minutes: 120,
         }
     }
 }

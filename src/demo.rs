@@ -95,7 +95,7 @@ pub async fn prepare(store: &Store) -> anyhow::Result<Vec<Login>> {
         std::iter::once((ADMIN, Role::Admin)).chain(RATERS.iter().map(|r| (*r, Role::Rater)))
     {
         let password = crate::auth::generate_password();
-        let hash = crate::cli::hash_off_runtime(password.clone()).await?;
+        let hash = crate::auth::hash_password_bounded(password.clone()).await?;
         let user = match store.user_by_name(name).await.map_err(public)? {
             Some(user) => {
                 store

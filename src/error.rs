@@ -21,8 +21,9 @@ pub enum AppError {
     TooLarge(String),
     #[error("{0}")]
     UnsupportedMediaType(String),
-    #[error("{0}")]
-    TooManyRequests(String),
+    /// Too many requests; `retry_after` seconds until the next one may pass.
+    #[error("{message}")]
+    TooManyRequests { message: String, retry_after: u64 },
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
 }
@@ -54,6 +55,18 @@ impl From<sqlx::Error> for AppError {
 impl From<sqlx::migrate::MigrateError> for AppError {
     fn from(e: sqlx::migrate::MigrateError) -> Self {
         AppError::Internal(anyhow::Error::new(e).context("running migrations"))
+    }
+}
+
+impl From<crate::auth::HashingError> for AppError {
+    fn from(e: crate::auth::HashingError) -> Self {
+        match e {
+            crate::auth::HashingError::Busy => AppError::TooManyRequests {
+                message: e.to_string(),
+                retry_after: 5,
+            },
+            crate::auth::HashingError::Failed(_) => AppError::Internal(anyhow::Error::new(e)),
+        }
     }
 }
 

@@ -3,7 +3,7 @@
 
 use axum::body::{to_bytes, Body};
 use axum::extract::Request;
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Json;
@@ -29,7 +29,7 @@ impl AppError {
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -47,6 +47,11 @@ impl IntoResponse for AppError {
             _ => json!({ "error": message }),
         };
         let mut response = (status, Json(body)).into_response();
+        if let AppError::TooManyRequests { retry_after, .. } = &self {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+        }
         response.extensions_mut().insert(ErrorInfo { message });
         response
     }
@@ -88,11 +93,16 @@ pub async fn render_errors(request: Request, next: Next) -> Response {
     if status == StatusCode::UNAUTHORIZED {
         return Redirect::to(&login_url(&path_and_query)).into_response();
     }
+    let retry_after = response.headers().get(header::RETRY_AFTER).cloned();
     let message = match info {
         Some(info) => info.message,
         None => body_text(response).await,
     };
-    ErrorPage::response(status, message)
+    let mut page = ErrorPage::response(status, message);
+    if let Some(retry_after) = retry_after {
+        page.headers_mut().insert(header::RETRY_AFTER, retry_after);
+    }
+    page
 }
 
 fn is_html(response: &Response) -> bool {

@@ -166,8 +166,8 @@ pub struct ClientIp(pub std::net::IpAddr);
 impl FromRequestParts<AppState> for ClientIp {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, AppError> {
-        Ok(ClientIp(super::limits::client_ip(parts)))
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        Ok(ClientIp(state.limits.client_ip(parts)))
     }
 }
 

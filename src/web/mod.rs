@@ -8,6 +8,7 @@ pub mod error;
 pub mod extract;
 pub mod limits;
 pub(crate) mod pages;
+pub mod redirect;
 pub mod render;
 
 use std::sync::Arc;

@@ -13,6 +13,7 @@ on_both_backends!(
     forms_without_the_csrf_token_are_refused,
     api_needs_credentials_and_the_right_role,
     cookie_api_writes_need_a_json_content_type,
+    sign_in_attempts_are_throttled_per_account_alike_for_unknown_names,
 );
 
 fn session_cookie(response: &reqwest::Response) -> Option<String> {
@@ -30,8 +31,23 @@ async fn login_renews_the_session_and_logout_ends_it(app: TestApp) {
         .await;
     let browser = app.browser();
     let login_page = browser.get("/login").await;
-    let before = session_cookie(&login_page).expect("anonymous session for the login form");
-    let csrf = crate::harness::csrf_in(&login_page.text().await.unwrap());
+    assert_eq!(
+        session_cookie(&login_page),
+        None,
+        "the sign-in form needs no session"
+    );
+    assert_eq!(
+        app.count("SELECT count(*) FROM sessions").await,
+        0,
+        "a visitor who only opens the sign-in page leaves no session row"
+    );
+    assert_eq!(
+        browser.login("alice", "a long password 1").await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let before = app.count("SELECT count(*) FROM sessions").await;
+    assert_eq!(before, 1);
+    let csrf = crate::harness::csrf_in(&browser.get("/login").await.text().await.unwrap());
 
     let response = browser
         .post_form(
@@ -48,11 +64,10 @@ async fn login_renews_the_session_and_logout_ends_it(app: TestApp) {
     let after = session_cookie(&response).expect("a new session cookie at login");
     assert!(after.contains("HttpOnly"), "{after}");
     assert!(after.contains("SameSite=Lax"), "{after}");
-    let id = |c: &str| c.split(';').next().unwrap().to_string();
-    assert_ne!(
-        id(&before),
-        id(&after),
-        "the session id must change at login"
+    assert_eq!(
+        app.count("SELECT count(*) FROM sessions").await,
+        1,
+        "signing in again replaces the session id; the old one is gone"
     );
 
     let home = browser.get("/").await;
@@ -227,4 +242,46 @@ async fn cookie_api_writes_need_a_json_content_type(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(real.status(), StatusCode::CREATED);
+}
+
+async fn sign_in_attempts_are_throttled_per_account_alike_for_unknown_names(app: TestApp) {
+    app.user_with_password("carol", Role::Rater, "carols password 1")
+        .await;
+    for name in ["carol", "nobody-at-all"] {
+        let browser = app.browser();
+        for attempt in 1..=10 {
+            let wrong = browser.login(name, "not the password").await;
+            assert_eq!(
+                wrong.status(),
+                StatusCode::UNAUTHORIZED,
+                "{name} attempt {attempt}"
+            );
+        }
+        let throttled = browser.login(name, "carols password 1").await;
+        assert_eq!(
+            throttled.status(),
+            StatusCode::TOO_MANY_REQUESTS,
+            "{name}: the right password after ten wrong ones waits too"
+        );
+        let retry: u64 = throttled.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=60).contains(&retry), "{retry}");
+        let html = throttled.text().await.unwrap();
+        assert_eq!(
+            crate::harness::select_text(&html, ".error").as_deref(),
+            Some("too many sign-in attempts; wait before trying again"),
+            "the same words whether or not the account exists"
+        );
+    }
+    let other = app.browser();
+    app.user_with_password("dave", Role::Rater, "daves password 1")
+        .await;
+    assert_eq!(
+        other.login("dave", "daves password 1").await.status(),
+        StatusCode::SEE_OTHER,
+        "other accounts are not locked out"
+    );
 }

@@ -252,6 +252,15 @@ impl TestApp {
         }
     }
 
+    /// The ids of every stored session.
+    pub async fn session_ids(&self) -> Vec<String> {
+        let sql = "SELECT id FROM sessions";
+        match &self.store {
+            Store::Sqlite(b) => sqlx::query_scalar(sql).fetch_all(&b.pool).await.expect(sql),
+            Store::Postgres(b) => sqlx::query_scalar(sql).fetch_all(&b.pool).await.expect(sql),
+        }
+    }
+
     /// The JSONL export of a project, read with a fresh admin token.
     pub async fn admin_export(&self, pid: i64) -> String {
         let admin = self

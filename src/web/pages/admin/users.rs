@@ -87,9 +87,7 @@ pub async fn create_user(
         }
     };
     let password = crate::auth::generate_password();
-    let hash = crate::cli::hash_off_runtime(password.clone())
-        .await
-        .map_err(AppError::Internal)?;
+    let hash = crate::auth::hash_password_bounded(password.clone()).await?;
     let created = state
         .store
         .create_user_in_pool(
