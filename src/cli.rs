@@ -87,6 +87,17 @@ pub struct ServeArgs {
     /// Send the session cookie only over HTTPS (set when served behind TLS)
     #[arg(long, env = "TALLY_SECURE_COOKIES")]
     pub secure_cookies: bool,
+    /// A reverse proxy whose X-Forwarded-For names the client for rate limits (repeat or
+    /// separate with commas)
+    #[arg(
+        long = "trusted-proxy",
+        env = "TALLY_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Minutes an admin's browser session may sit idle before it ends
+    #[arg(long, env = "TALLY_ADMIN_IDLE_MINUTES", default_value_t = 120)]
+    pub admin_idle_minutes: i64,
 }
 
 #[derive(Subcommand, Debug)]
@@ -206,6 +217,8 @@ fn config_from(args: &ServeArgs) -> Config {
     Config {
         max_body_bytes: args.max_body_bytes,
         secure_cookies: args.secure_cookies,
+        trusted_proxies: args.trusted_proxies.clone(),
+        admin_idle_minutes: args.admin_idle_minutes.max(1),
         ..Config::default()
     }
 }
@@ -215,8 +228,9 @@ async fn serve(store: Store, args: &ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", args.bind))?;
     let addr = listener.local_addr()?;
-    crate::web::spawn_housekeeping(store.clone());
-    let app = crate::web::app(crate::web::AppState::new(store, config_from(args)));
+    let state = crate::web::AppState::new(store, config_from(args));
+    crate::web::spawn_housekeeping(state.clone());
+    let app = crate::web::app(state);
     println!("listening on http://{addr}");
     std::io::stdout().flush().ok();
     axum::serve(
@@ -254,12 +268,7 @@ async fn add_user(
     };
     validate_password(&password)?;
     let hash = crate::auth::hash_password_bounded(password.clone()).await?;
-    let expertise: Vec<String> = account
-        .expertise
-        .iter()
-        .map(|t| t.trim().to_string())
-        .filter(|t| !t.is_empty())
-        .collect();
+    let expertise = crate::domain::user::validate_tags("--expertise", account.expertise)?;
     let user = store
         .create_user_in_pool(
             account.name,

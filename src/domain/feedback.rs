@@ -9,6 +9,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use super::project::Project;
+use super::text::MAX_CONTEXT_BYTES;
 
 /// One feedback event as it arrives, checked.
 #[derive(Debug, Clone, PartialEq)]
@@ -82,6 +83,12 @@ pub fn parse_event(value: Value, received_at: i64) -> Result<FeedbackEvent, Stri
         Some(Value::Object(c)) => c.clone(),
         Some(_) => return Err("\"context\" must be a JSON object".into()),
     };
+    let context_bytes = Value::Object(context.clone()).to_string().len();
+    if context_bytes > MAX_CONTEXT_BYTES {
+        return Err(format!(
+            "\"context\" must be at most {MAX_CONTEXT_BYTES} bytes as JSON"
+        ));
+    }
     Ok(FeedbackEvent {
         event_id: text_field(&object, "event_id", 200)?,
         external_id: text_field(&object, "external_id", 500)?,
@@ -93,30 +100,74 @@ pub fn parse_event(value: Value, received_at: i64) -> Result<FeedbackEvent, Stri
     })
 }
 
+/// Most events one request may carry; a larger batch is refused whole (413), so one client
+/// cannot hold the database for long.
+pub const MAX_EVENTS_PER_BATCH: usize = 1_000;
+
+/// A batch with more than [`MAX_EVENTS_PER_BATCH`] events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchTooLarge {
+    pub events: usize,
+}
+
+impl std::fmt::Display for BatchTooLarge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the batch holds {} events; send at most {MAX_EVENTS_PER_BATCH} per request",
+            self.events
+        )
+    }
+}
+
+/// One parsed line of a batch: its line number and the event or why it was refused.
+pub type ParsedLine = (usize, Result<FeedbackEvent, String>);
+
 /// Splits a body into events: one JSON object, a JSON array, or NDJSON lines. Each entry
-/// is its line number (1 for a single object) and the event or why it was refused.
-pub fn parse_body(text: &str, received_at: i64) -> Vec<(usize, Result<FeedbackEvent, String>)> {
+/// is its line number (1 for a single object) and the event or why it was refused. The
+/// events are counted before any is parsed, so an oversized batch costs little.
+pub fn parse_body(text: &str, received_at: i64) -> Result<Vec<ParsedLine>, BatchTooLarge> {
     let trimmed = text.trim_start();
     if trimmed.starts_with('[') {
-        return match serde_json::from_str::<Vec<Value>>(text) {
-            Ok(values) => values
-                .into_iter()
-                .enumerate()
-                .map(|(i, v)| (i + 1, parse_event(v, received_at)))
-                .collect(),
-            Err(e) => vec![(e.line(), Err(format!("bad JSON: {e}")))],
+        let elements: Vec<&serde_json::value::RawValue> = match serde_json::from_str(text) {
+            Ok(elements) => elements,
+            Err(e) => return Ok(vec![(e.line(), Err(format!("bad JSON: {e}")))]),
         };
+        if elements.len() > MAX_EVENTS_PER_BATCH {
+            return Err(BatchTooLarge {
+                events: elements.len(),
+            });
+        }
+        return Ok(elements
+            .into_iter()
+            .enumerate()
+            .map(|(i, raw)| {
+                let event = serde_json::from_str::<Value>(raw.get())
+                    .map_err(|e| format!("bad JSON: {e}"))
+                    .and_then(|v| parse_event(v, received_at));
+                (i + 1, event)
+            })
+            .collect());
     }
-    text.lines()
+    let lines: Vec<(usize, &str)> = text
+        .lines()
         .enumerate()
         .filter(|(_, line)| !line.trim().is_empty())
+        .collect();
+    if lines.len() > MAX_EVENTS_PER_BATCH {
+        return Err(BatchTooLarge {
+            events: lines.len(),
+        });
+    }
+    Ok(lines
+        .into_iter()
         .map(|(i, line)| {
             let event = serde_json::from_str::<Value>(line)
                 .map_err(|e| format!("bad JSON: {e}"))
                 .and_then(|v| parse_event(v, received_at));
             (i + 1, event)
         })
-        .collect()
+        .collect())
 }
 
 /// Translates a source's values onto the label set (thumbs_up → pos), then checks them.
@@ -339,12 +390,34 @@ mod tests {
     #[test]
     fn bodies_split_into_numbered_lines() {
         let body = "{\"event_id\":\"a\",\"external_id\":\"x\",\"value\":\"v\",\"source\":\"s\"}\n\nnot json\n";
-        let parsed = parse_body(body, 0);
+        let parsed = parse_body(body, 0).unwrap();
         assert_eq!(parsed.len(), 2);
         assert_eq!(parsed[0].0, 1);
         assert!(parsed[0].1.is_ok());
         assert_eq!(parsed[1].0, 3);
         assert!(parsed[1].1.as_ref().unwrap_err().starts_with("bad JSON"));
+    }
+
+    #[test]
+    fn oversized_batches_and_contexts_are_refused() {
+        let line = "{\"event_id\":\"a\",\"external_id\":\"x\",\"value\":\"v\",\"source\":\"s\"}\n";
+        let body = line.repeat(MAX_EVENTS_PER_BATCH + 1);
+        assert_eq!(
+            parse_body(&body, 0).unwrap_err(),
+            BatchTooLarge {
+                events: MAX_EVENTS_PER_BATCH + 1
+            }
+        );
+        let array = format!("[{}]", vec!["{}"; MAX_EVENTS_PER_BATCH + 2].join(","));
+        assert!(parse_body(&array, 0).is_err());
+        assert_eq!(parse_body(&line.repeat(3), 0).unwrap().len(), 3);
+        let big = "x".repeat(MAX_CONTEXT_BYTES);
+        let refused = parse_event(
+            json!({"event_id": "e", "external_id": "x", "value": "v", "source": "s", "context": {"k": big}}),
+            0,
+        )
+        .unwrap_err();
+        assert!(refused.contains("context"), "{refused}");
     }
 
     #[test]

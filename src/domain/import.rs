@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use serde_json::{Map, Value};
 
 use super::project::Project;
+use super::text::{check_text, MAX_EXPLANATION_CHARS};
 use super::Invalid;
 
 /// One item to be stored.
@@ -179,6 +180,10 @@ fn item_from_json(value: Value, line: usize) -> Result<NewItem, Invalid> {
         Some(Value::String(s)) => Some(s),
         Some(_) => return Err(at_line(line, "\"explanation\" must be a string")),
     };
+    if let Some(text) = &explanation {
+        check_text("explanation", text, MAX_EXPLANATION_CHARS)
+            .map_err(|e| at_line(line, format!("\"explanation\" {}", e.reason)))?;
+    }
     if let Some(unknown) = object.keys().next() {
         return Err(at_line(
             line,

@@ -327,7 +327,8 @@ impl PolicyInput {
             }
         }
         policy.pools = pools;
-        policy.expertise = self.expertise.unwrap_or_default();
+        policy.expertise =
+            super::user::validate_tags("expertise", &self.expertise.unwrap_or_default())?;
         policy.escalate_below = share_in("escalate_below", self.escalate_below, true)?;
         policy.expert_overlap = self.expert_overlap.unwrap_or(1);
         if !(1..=20).contains(&policy.expert_overlap) {

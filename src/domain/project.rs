@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::policy::{Policy, PolicyInput, Pool};
+use super::text::{check_text, MAX_INSTRUCTIONS_CHARS, MAX_PROJECT_NAME_CHARS};
 use super::Invalid;
 
 /// The kind of answer a project asks for. Each kind parses and checks its own values,
@@ -248,9 +249,10 @@ impl NewProject {
 
     pub fn validate(self) -> Result<ProjectSpec, Invalid> {
         let name = self.name.trim().to_string();
-        if name.is_empty() || name.chars().count() > 200 {
-            return Err(Invalid::new("name", "must be 1 to 200 characters"));
+        if name.is_empty() {
+            return Err(Invalid::new("name", "must not be empty"));
         }
+        check_text("name", &name, MAX_PROJECT_NAME_CHARS)?;
         let kind = LabelKind::parse(&self.kind)?;
         if let Some(overlap) = self.overlap {
             if !(1..=MAX_OVERLAP).contains(&overlap) {
@@ -267,9 +269,7 @@ impl NewProject {
         if !(1..=86_400).contains(&self.lease_seconds) {
             return Err(Invalid::new("lease_seconds", "must be between 1 and 86400"));
         }
-        if self.instructions.len() > 20_000 {
-            return Err(Invalid::new("instructions", "must be at most 20000 bytes"));
-        }
+        check_text("instructions", &self.instructions, MAX_INSTRUCTIONS_CHARS)?;
         Ok(ProjectSpec {
             name,
             kind,

@@ -88,6 +88,41 @@ pub fn validate_name(name: &str) -> Result<(), Invalid> {
     Ok(())
 }
 
+/// Most expertise tags one rater or project may carry.
+pub const MAX_TAGS: usize = 20;
+
+/// Splits comma-separated tags as typed in a form.
+pub fn split_tags(text: &str) -> Vec<String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+/// Checks expertise tags: at most [`MAX_TAGS`], each 1 to 50 characters without commas,
+/// trimmed and without repeats.
+pub fn validate_tags(field: &str, tags: &[String]) -> Result<Vec<String>, Invalid> {
+    if tags.len() > MAX_TAGS {
+        return Err(Invalid::new(field, format!("give at most {MAX_TAGS} tags")));
+    }
+    let mut out: Vec<String> = Vec::with_capacity(tags.len());
+    for tag in tags {
+        let tag = tag.trim();
+        if tag.is_empty() || tag.contains(',') {
+            return Err(Invalid::new(
+                field,
+                "tags must be non-empty and hold no commas",
+            ));
+        }
+        super::text::check_text(field, tag, super::text::MAX_TAG_CHARS)?;
+        if !out.iter().any(|t| t == tag) {
+            out.push(tag.to_string());
+        }
+    }
+    Ok(out)
+}
+
 /// Checks a password chosen by a person: long enough to resist guessing.
 pub fn validate_password(password: &str) -> Result<(), Invalid> {
     if password.chars().count() < 10 {

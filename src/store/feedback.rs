@@ -8,7 +8,7 @@ use tracing::instrument;
 
 use super::{in_write_tx, on_pool, Store};
 use crate::domain::export::majority;
-use crate::domain::feedback::{map_value, FeedbackEvent, SourceCounts, StoredFeedback};
+use crate::domain::feedback::{map_value, ParsedLine, SourceCounts, StoredFeedback};
 use crate::domain::now_ms;
 use crate::domain::project::Project;
 use crate::error::Result;
@@ -30,13 +30,34 @@ pub struct Refusal {
     pub reason: String,
 }
 
-/// The answer to a feedback batch.
+/// The answer to a feedback batch: counts, and the first refusals with their reasons.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct BatchResult {
     pub accepted: usize,
     pub duplicate: usize,
     pub refused: usize,
+    /// The first [`MAX_LISTED_REFUSALS`] refused lines, each with its reason.
     pub refusals: Vec<Refusal>,
+    /// Refused lines beyond those listed.
+    pub refusals_not_listed: usize,
+}
+
+/// Refused lines listed in an answer; the rest are counted.
+pub const MAX_LISTED_REFUSALS: usize = 100;
+
+/// Events written per transaction: between chunks other writers (labels, sign-ins) get
+/// their turn at the database.
+const EVENTS_PER_CHUNK: usize = 100;
+
+impl BatchResult {
+    fn refuse(&mut self, refusal: Refusal) {
+        self.refused += 1;
+        if self.refusals.len() < MAX_LISTED_REFUSALS {
+            self.refusals.push(refusal);
+        } else {
+            self.refusals_not_listed += 1;
+        }
+    }
 }
 
 macro_rules! record_refusal {
@@ -151,12 +172,12 @@ impl Store {
     }
 
     /// Stores a batch of events: each line lands or is refused on its own, and a repeated
-    /// `event_id` counts once.
+    /// `event_id` counts once. Events are written a chunk per transaction.
     #[instrument(skip_all, fields(project = project.id, lines = lines.len()))]
     pub async fn ingest_feedback(
         &self,
         project: &Project,
-        lines: Vec<(usize, std::result::Result<FeedbackEvent, String>)>,
+        lines: Vec<ParsedLine>,
     ) -> Result<BatchResult> {
         let mappings: HashMap<String, HashMap<String, String>> = self
             .sources(project.id)
@@ -164,11 +185,28 @@ impl Store {
             .into_iter()
             .map(|s| (s.source, s.mapping))
             .collect();
-        let no_mapping = HashMap::new();
         let now = now_ms();
         let mut result = BatchResult::default();
+        let mut lines = lines.into_iter().peekable();
+        while lines.peek().is_some() {
+            let chunk: Vec<ParsedLine> = lines.by_ref().take(EVENTS_PER_CHUNK).collect();
+            self.ingest_chunk(project, &mappings, chunk, now, &mut result)
+                .await?;
+        }
+        Ok(result)
+    }
+
+    async fn ingest_chunk(
+        &self,
+        project: &Project,
+        mappings: &HashMap<String, HashMap<String, String>>,
+        chunk: Vec<ParsedLine>,
+        now: i64,
+        result: &mut BatchResult,
+    ) -> Result<()> {
+        let no_mapping = HashMap::new();
         in_write_tx!(self, tx, _lock => {
-            for (line, parsed) in lines {
+            for (line, parsed) in chunk {
                 let outcome = match parsed {
                     Err(reason) => Err((None, None, reason)),
                     Ok(event) => {
@@ -183,8 +221,7 @@ impl Store {
                     Ok(ok) => ok,
                     Err((source, event_id, reason)) => {
                         record_refusal!(tx, project.id, source.as_deref(), &reason, now);
-                        result.refused += 1;
-                        result.refusals.push(Refusal { line, event_id, reason });
+                        result.refuse(Refusal { line, event_id, reason });
                         continue;
                     }
                 };
@@ -201,8 +238,7 @@ impl Store {
                     None => {
                         let reason = format!("no item with external_id {:?} in this project", event.external_id);
                         record_refusal!(tx, project.id, Some(event.source.as_str()), &reason, now);
-                        result.refused += 1;
-                        result.refusals.push(Refusal { line, event_id: Some(event.event_id), reason });
+                        result.refuse(Refusal { line, event_id: Some(event.event_id), reason });
                         continue;
                     }
                 };
@@ -245,7 +281,7 @@ impl Store {
                 }
             }
         });
-        Ok(result)
+        Ok(())
     }
 
     /// The counts behind each source's health at `now`.

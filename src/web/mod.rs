@@ -80,15 +80,17 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Background chores of a running server: expired sessions are deleted hourly.
-pub fn spawn_housekeeping(store: Store) {
+/// Background chores of a running server, hourly: expired sessions are deleted and rate
+/// limiters forget the keys that have fully recovered.
+pub fn spawn_housekeeping(state: AppState) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(3600));
         loop {
             tick.tick().await;
-            if let Err(e) = store.delete_expired_sessions().await {
+            if let Err(e) = state.store.delete_expired_sessions().await {
                 tracing::warn!(error = %e, "deleting expired sessions failed");
             }
+            state.limits.prune();
         }
     });
 }

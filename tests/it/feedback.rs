@@ -12,6 +12,7 @@ on_both_backends!(
     a_batch_refuses_only_its_bad_lines,
     a_silent_source_is_flagged,
     negative_feedback_goes_first_in_the_queue,
+    junk_batches_are_bounded_and_answered_briefly,
 );
 
 async fn feedback_project(app: &TestApp, admin: &Api, extra: Value) -> i64 {
@@ -444,4 +445,40 @@ mod drift {
         assert!(clicks["drift_psi"].as_f64().unwrap() > 0.25);
         assert_eq!(clicks["flags"], json!(["drifting"]));
     }
+}
+
+async fn junk_batches_are_bounded_and_answered_briefly(app: TestApp) {
+    let admin = app.admin().await;
+    let pid = feedback_project(&app, &admin, json!({})).await;
+    let feedback = with_key(&admin, &new_key(&admin, pid).await);
+    let path = format!("/api/v1/projects/{pid}/feedback");
+    let junk = "{\"nonsense\": true}\n".repeat(1_001);
+    let too_many = feedback
+        .post_raw(&path, "application/x-ndjson", junk.into_bytes())
+        .await;
+    assert_eq!(too_many.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let body: Value = too_many.json().await.unwrap();
+    assert!(body["error"].as_str().unwrap().contains("at most 1000"));
+    assert_eq!(app.count("SELECT count(*) FROM feedback_refusals").await, 0);
+
+    let junk = "{\"nonsense\": true}\n".repeat(1_000);
+    let answered = feedback
+        .post_raw(&path, "application/x-ndjson", junk.into_bytes())
+        .await;
+    assert_eq!(answered.status(), StatusCode::OK);
+    let text = answered.text().await.unwrap();
+    assert!(
+        text.len() < 20_000,
+        "the answer stays small: {} bytes",
+        text.len()
+    );
+    let body: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(body["refused"], 1_000);
+    assert_eq!(body["refusals"].as_array().unwrap().len(), 100);
+    assert_eq!(body["refusals_not_listed"], 900);
+
+    let huge_context = json!({"event_id": "c1", "external_id": "doc-1", "value": "pos", "source": "app", "context": {"blob": "x".repeat(5_000)}});
+    let (status, body) = send(&feedback, pid, huge_context).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body["error"].as_str().unwrap().contains("4096"), "{body}");
 }

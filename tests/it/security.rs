@@ -14,6 +14,7 @@ on_both_backends!(
     names_from_admins_are_escaped_everywhere,
     items_of_one_project_cannot_be_reached_through_another,
     hostile_bodies_get_clear_errors,
+    free_text_is_bounded_everywhere,
 );
 
 async fn pages_and_api_send_protective_headers(app: TestApp) {
@@ -207,4 +208,95 @@ async fn hostile_bodies_get_clear_errors(app: TestApp) {
     let overflow_id = admin.get("/api/v1/projects/99999999999999999999999").await;
     assert_eq!(overflow_id.status(), StatusCode::BAD_REQUEST);
     assert_eq!(app.count("SELECT count(*) FROM items").await, 1);
+}
+
+async fn field_of(response: reqwest::Response) -> (StatusCode, String, String) {
+    let status = response.status();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    (
+        status,
+        body["field"].as_str().unwrap_or_default().to_string(),
+        body["error"].as_str().unwrap_or_default().to_string(),
+    )
+}
+
+async fn free_text_is_bounded_everywhere(app: TestApp) {
+    let admin = app.admin().await;
+    let pid = app.project_with_items(&admin, 2, &["a", "b"]).await;
+    let rater = app.rater("wordy").await;
+    let iid = rater.next(pid).await.unwrap();
+    let long = |n: usize| "é".repeat(n);
+    let cases: Vec<(reqwest::Response, &str)> = vec![
+        (
+            rater
+                .post_json(
+                    &format!("/api/v1/projects/{pid}/items/{iid}/skip"),
+                    &json!({"reason": long(501)}),
+                )
+                .await,
+            "reason",
+        ),
+        (
+            rater
+                .post_json(
+                    &format!("/api/v1/projects/{pid}/items/{iid}/report"),
+                    &json!({"reason": "broken", "note": long(2001)}),
+                )
+                .await,
+            "note",
+        ),
+        (
+            admin
+                .post_json(
+                    "/api/v1/projects",
+                    &json!({"name": long(201), "labels": ["a", "b"]}),
+                )
+                .await,
+            "name",
+        ),
+        (
+            admin
+                .post_json(
+                    "/api/v1/projects",
+                    &json!({"name": "n", "labels": ["a", "b"], "instructions": long(20_001)}),
+                )
+                .await,
+            "instructions",
+        ),
+        (
+            admin
+                .post_json(
+                    "/api/v1/projects",
+                    &json!({"name": "n", "labels": ["a", "b"], "expertise": [long(51)]}),
+                )
+                .await,
+            "expertise",
+        ),
+        (
+            admin
+                .post_json(
+                    &format!("/api/v1/projects/{pid}/raters/1/pause"),
+                    &json!({"reason": long(501)}),
+                )
+                .await,
+            "reason",
+        ),
+    ];
+    for (response, field) in cases {
+        let (status, got, error) = field_of(response).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{field}: {error}");
+        assert_eq!(got, field, "{error}");
+        assert!(error.contains("at most"), "{error}");
+    }
+    let import = admin
+        .post_json(
+            &format!("/api/v1/projects/{pid}/items"),
+            &json!([{"data": {"text": "q"}, "gold": "pos", "qualification": true, "explanation": long(5_001)}]),
+        )
+        .await;
+    let (status, field, error) = field_of(import).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(field, "line 1", "{error}");
+    assert!(error.contains("explanation"), "{error}");
+    assert_eq!(app.count("SELECT count(*) FROM skips").await, 0);
 }

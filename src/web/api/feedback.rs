@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 use crate::auth::hash_token;
 use crate::domain::feedback::{assess, parse_body, SourceHealth};
 use crate::domain::now_ms;
+use crate::domain::text::check_text;
 use crate::error::{AppError, Result};
 use crate::store::feedback::SourceConfig;
 use crate::web::extract::{content_type, Admin, JsonBody};
@@ -83,7 +84,7 @@ pub async fn receive(
         AppError::invalid(format!("line {line}"), "is not valid UTF-8")
     })?;
     let batch = is_batch(&headers, text);
-    let lines = parse_body(text, now_ms());
+    let lines = parse_body(text, now_ms()).map_err(|e| AppError::TooLarge(e.to_string()))?;
     if lines.is_empty() {
         return Err(AppError::invalid("body", "no events"));
     }
@@ -177,6 +178,9 @@ pub struct SourceBody {
     expected_interval_seconds: Option<i64>,
 }
 
+/// Most values one source's mapping may translate.
+const MAX_MAPPING_ENTRIES: usize = 500;
+
 /// Sets a source's value mapping and expected interval.
 pub async fn configure_source(
     State(state): State<AppState>,
@@ -194,7 +198,14 @@ pub async fn configure_source(
             "must be positive",
         ));
     }
+    if body.mapping.len() > MAX_MAPPING_ENTRIES {
+        return Err(AppError::invalid(
+            "mapping",
+            format!("give at most {MAX_MAPPING_ENTRIES} entries"),
+        ));
+    }
     for (from, to) in &body.mapping {
+        check_text("mapping", from, 200)?;
         project
             .parse_value(to)
             .map_err(|e| AppError::invalid("mapping", format!("{from:?}: {}", e.reason)))?;

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use crate::domain::policy::Pool;
-use crate::domain::user::{validate_name, Role, User};
+use crate::domain::user::{split_tags, validate_name, validate_tags, Role, User};
 use crate::error::{AppError, Result};
 use crate::web::csrf;
 use crate::web::extract::Admin;
@@ -58,14 +58,6 @@ pub struct NewUserForm {
     expertise: String,
 }
 
-fn tags(text: &str) -> Vec<String> {
-    text.split(',')
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .map(String::from)
-        .collect()
-}
-
 /// Adds a user with a generated password, shown on the page once.
 pub async fn create_user(
     State(state): State<AppState>,
@@ -77,8 +69,12 @@ pub async fn create_user(
     let checked = validate_name(form.name.trim())
         .map_err(AppError::from)
         .and_then(|_| form.role.parse::<Role>().map_err(AppError::from))
-        .and_then(|role| Ok((role, Pool::parse(&form.pool)?)));
-    let (role, pool) = match checked {
+        .and_then(|role| Ok((role, Pool::parse(&form.pool)?)))
+        .and_then(|(role, pool)| {
+            let tags = validate_tags("expertise", &split_tags(&form.expertise))?;
+            Ok((role, pool, tags))
+        });
+    let (role, pool, tags) = match checked {
         Ok(ok) => ok,
         Err(e) => {
             let page =
@@ -90,13 +86,7 @@ pub async fn create_user(
     let hash = crate::auth::hash_password_bounded(password.clone()).await?;
     let created = state
         .store
-        .create_user_in_pool(
-            form.name.trim(),
-            role,
-            pool,
-            &tags(&form.expertise),
-            Some(&hash),
-        )
+        .create_user_in_pool(form.name.trim(), role, pool, &tags, Some(&hash))
         .await;
     let page = match created {
         Ok(user) => {
@@ -129,9 +119,7 @@ pub async fn update_pool(
 ) -> Result<Redirect> {
     csrf::verify(&session, &form.csrf).await?;
     let pool = Pool::parse(&form.pool)?;
-    state
-        .store
-        .update_user_pool(uid, pool, &tags(&form.expertise))
-        .await?;
+    let tags = validate_tags("expertise", &split_tags(&form.expertise))?;
+    state.store.update_user_pool(uid, pool, &tags).await?;
     Ok(Redirect::to("/admin/users"))
 }
