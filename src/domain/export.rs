@@ -138,8 +138,13 @@ impl ExportRow {
         "gold",
     ];
 
-    /// The row as CSV fields; nested values are JSON text in their cell.
+    /// The row as CSV fields; nested values are JSON text in their cell, and no cell can
+    /// run as a spreadsheet formula.
     pub fn csv_fields(&self) -> [String; 10] {
+        self.raw_csv_fields().map(|cell| neutralize_formula(&cell))
+    }
+
+    fn raw_csv_fields(&self) -> [String; 10] {
         let labels: Vec<Value> = self
             .labels
             .iter()
@@ -162,9 +167,27 @@ impl ExportRow {
     }
 }
 
+/// A cell that a spreadsheet would read as a formula (starting with `=`, `+`, `-`, `@`, a
+/// tab or a carriage return) gets a leading apostrophe, which spreadsheets show as text.
+pub fn neutralize_formula(cell: &str) -> String {
+    match cell.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{cell}"),
+        _ => cell.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn formula_cells_are_neutralized() {
+        for cell in ["=1+1", "+SUM(A1)", "-2", "@cmd", "\tx", "\rx"] {
+            assert_eq!(neutralize_formula(cell), format!("'{cell}"));
+        }
+        assert_eq!(neutralize_formula("plain"), "plain");
+        assert_eq!(neutralize_formula(""), "");
+    }
 
     #[test]
     fn majority_and_agreement() {

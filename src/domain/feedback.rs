@@ -247,7 +247,7 @@ pub fn assess(counts: SourceCounts, now: i64) -> SourceHealth {
     let silent = counts.expected_interval_seconds.is_some_and(|interval| {
         counts
             .last_event_at
-            .is_none_or(|last| now - last > interval * 1000)
+            .is_none_or(|last| now.saturating_sub(last) > interval.saturating_mul(1000))
     });
     let enough = counts.recent.values().sum::<i64>() >= DRIFT_MIN_EVENTS
         && counts.baseline.values().sum::<i64>() >= DRIFT_MIN_EVENTS;

@@ -390,11 +390,11 @@ pub struct Progress {
 impl Progress {
     /// Share of wanted labels that have been given, 0..=100.
     pub fn percent(&self, overlap: i64) -> i64 {
-        let wanted = self.items * overlap;
-        if wanted == 0 {
+        let wanted = self.items.saturating_mul(overlap);
+        if wanted <= 0 {
             0
         } else {
-            (self.labels * 100 / wanted).min(100)
+            (self.labels.saturating_mul(100) / wanted).clamp(0, 100)
         }
     }
 }

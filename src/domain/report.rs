@@ -79,11 +79,15 @@ pub struct ProjectReport {
     pub overlap_savings: Option<OverlapSavings>,
 }
 
-/// The name an item goes by in a report: its external id, or `#id`.
-fn item_name(id: i64, external_id: Option<&str>) -> String {
-    external_id
-        .map(str::to_string)
-        .unwrap_or_else(|| format!("#{id}"))
+/// The name an item goes by in a report: its external id, or `#id` when it has none. An
+/// external id that itself starts with `#` gets one more, so `#12` (an external id) and
+/// item 12 never share a name: the mapping is one to one.
+pub fn item_name(id: i64, external_id: Option<&str>) -> String {
+    match external_id {
+        Some(ext) if ext.starts_with('#') => format!("#{ext}"),
+        Some(ext) => ext.to_string(),
+        None => format!("#{id}"),
+    }
 }
 
 /// Runs the engine over a project's labels. CPU-heavy: call it off the async runtime.
@@ -147,4 +151,18 @@ pub fn project_report(
             .overlap_savings(&input.settled_generalist_counts),
         report,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::item_name;
+
+    #[test]
+    fn item_names_never_collide() {
+        assert_eq!(item_name(12, None), "#12");
+        assert_eq!(item_name(3, Some("#12")), "##12");
+        assert_eq!(item_name(4, Some("##12")), "###12");
+        assert_eq!(item_name(5, Some("doc-1")), "doc-1");
+        assert_ne!(item_name(12, None), item_name(3, Some("#12")));
+    }
 }

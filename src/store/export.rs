@@ -54,7 +54,7 @@ impl Store {
 
     /// One item with its labels and feedback, as an admin reviews it (gold included).
     pub async fn item_row(&self, project_id: i64, item_id: i64) -> Result<ExportRow> {
-        self.item_rows(project_id, item_id - 1, 1, true)
+        self.item_rows(project_id, item_id.saturating_sub(1), 1, true)
             .await?
             .into_iter()
             .find(|row| row.id == item_id)

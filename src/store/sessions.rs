@@ -1,4 +1,5 @@
 //! Browser sessions kept in tally's own database, so several tally processes share them.
+//! Only the SHA-256 of a session id is stored: a copy of the database signs nobody in.
 
 use async_trait::async_trait;
 use tower_sessions::session::{Id, Record};
@@ -27,8 +28,16 @@ fn expiry_ms(record: &Record) -> i64 {
     (record.expiry_date.unix_timestamp_nanos() / 1_000_000) as i64
 }
 
+/// The database key of a session id.
+fn key(id: &Id) -> String {
+    crate::auth::hash_token(&id.to_string())
+}
+
+/// What is stored of a session: its data, never its id.
+type StoredData = std::collections::HashMap<String, serde_json::Value>;
+
 fn encode(record: &Record) -> session_store::Result<String> {
-    serde_json::to_string(record).map_err(|e| session_store::Error::Encode(e.to_string()))
+    serde_json::to_string(&record.data).map_err(|e| session_store::Error::Encode(e.to_string()))
 }
 
 impl Store {
@@ -72,9 +81,9 @@ impl Store {
         Ok(())
     }
 
-    async fn load_session(&self, id: &str) -> crate::error::Result<Option<String>> {
+    async fn load_session(&self, id: &str) -> crate::error::Result<Option<(String, i64)>> {
         Ok(on_pool!(self, pool => {
-            sqlx::query_scalar("SELECT data FROM sessions WHERE id = $1 AND expires_at > $2")
+            sqlx::query_as("SELECT data, expires_at FROM sessions WHERE id = $1 AND expires_at > $2")
                 .bind(id)
                 .bind(now_ms())
                 .fetch_optional(pool)
@@ -110,11 +119,10 @@ impl SessionStore for DbSessionStore {
         // Ids are 128 random bits; on the rare collision draw a new one.
         loop {
             let data = encode(record)?;
-            let id = record.id.to_string();
             let expires_at = expiry_ms(record);
             if self
                 .store
-                .insert_session(&id, &data, expires_at)
+                .insert_session(&key(&record.id), &data, expires_at)
                 .await
                 .map_err(backend_error)?
             {
@@ -126,28 +134,36 @@ impl SessionStore for DbSessionStore {
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
         self.store
-            .upsert_session(&record.id.to_string(), &encode(record)?, expiry_ms(record))
+            .upsert_session(&key(&record.id), &encode(record)?, expiry_ms(record))
             .await
             .map_err(backend_error)
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
-        let Some(data) = self
+        let Some(found) = self
             .store
-            .load_session(&id.to_string())
+            .load_session(&key(id))
             .await
             .map_err(backend_error)?
         else {
             return Ok(None);
         };
-        serde_json::from_str(&data)
-            .map(Some)
-            .map_err(|e| session_store::Error::Decode(e.to_string()))
+        let (data, expires_at) = found;
+        let data: StoredData =
+            serde_json::from_str(&data).map_err(|e| session_store::Error::Decode(e.to_string()))?;
+        let expiry_date =
+            time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(expires_at) * 1_000_000)
+                .map_err(|e| session_store::Error::Decode(e.to_string()))?;
+        Ok(Some(Record {
+            id: *id,
+            data,
+            expiry_date,
+        }))
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
         self.store
-            .delete_session(&id.to_string())
+            .delete_session(&key(id))
             .await
             .map_err(backend_error)
     }

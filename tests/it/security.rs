@@ -15,6 +15,9 @@ on_both_backends!(
     items_of_one_project_cannot_be_reached_through_another,
     hostile_bodies_get_clear_errors,
     free_text_is_bounded_everywhere,
+    item_names_in_reports_cannot_collide,
+    session_ids_are_stored_hashed,
+    csv_exports_cannot_run_formulas,
 );
 
 async fn pages_and_api_send_protective_headers(app: TestApp) {
@@ -26,10 +29,22 @@ async fn pages_and_api_send_protective_headers(app: TestApp) {
         assert_eq!(headers["x-frame-options"], "DENY", "{path}");
         let csp = headers["content-security-policy"].to_str().unwrap();
         assert!(
-            csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'"),
+            csp.contains("default-src 'self'")
+                && csp.contains("frame-ancestors 'none'")
+                && csp.contains("base-uri 'none'"),
             "{path}: {csp}"
         );
+        assert_eq!(headers["referrer-policy"], "no-referrer", "{path}");
+        assert_eq!(headers["cache-control"], "no-store", "{path}");
     }
+    let css = browser.get("/static/app.css").await;
+    assert!(
+        css.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("max-age"),
+        "static assets may be kept"
+    );
 }
 
 async fn login_never_redirects_off_site_and_old_session_ids_die(app: TestApp) {
@@ -299,4 +314,102 @@ async fn free_text_is_bounded_everywhere(app: TestApp) {
     assert_eq!(field, "line 1", "{error}");
     assert!(error.contains("explanation"), "{error}");
     assert_eq!(app.count("SELECT count(*) FROM skips").await, 0);
+}
+
+async fn item_names_in_reports_cannot_collide(app: TestApp) {
+    let admin = app.admin().await;
+    let pid = app
+        .project_from(
+            &admin,
+            json!({"name": "names", "labels": ["pos", "neg"], "overlap": 1}),
+            json!([{"data": {"text": "no external id"}}]),
+        )
+        .await;
+    let plain = admin.export(pid).await[0]["id"].as_i64().unwrap();
+    let imported = admin
+        .post_json(
+            &format!("/api/v1/projects/{pid}/items"),
+            &json!([{"external_id": format!("#{plain}"), "data": {"text": "looks like an id"}}]),
+        )
+        .await;
+    assert_eq!(imported.status(), StatusCode::CREATED);
+    let rater = app.rater("r").await;
+    for value in ["pos", "neg"] {
+        let iid = rater.next(pid).await.unwrap();
+        assert_eq!(
+            rater.label(pid, iid, value).await.status(),
+            StatusCode::CREATED
+        );
+    }
+    let report: Value = admin
+        .get(&format!("/api/v1/projects/{pid}/report"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let consensus = report["consensus"].as_array().unwrap();
+    assert_eq!(consensus.len(), 2, "two items, two names: {consensus:?}");
+}
+
+async fn session_ids_are_stored_hashed(app: TestApp) {
+    app.user_with_password("hal", Role::Rater, "hals password 12")
+        .await;
+    let browser = app.browser();
+    let response = browser.login("hal", "hals password 12").await;
+    let cookie = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| c.strip_prefix("tally_session="))
+        .map(|c| c.split(';').next().unwrap_or_default().to_string())
+        .expect("a session cookie");
+    let stored = app.session_ids().await;
+    assert_eq!(stored, vec![tally::auth::hash_token(&cookie)]);
+    let leaked = app
+        .count(&format!(
+            "SELECT count(*) FROM sessions WHERE data LIKE '%{cookie}%' OR id = '{cookie}'"
+        ))
+        .await;
+    assert_eq!(leaked, 0, "the id itself is nowhere in the table");
+    assert_eq!(
+        browser.get("/").await.status(),
+        StatusCode::OK,
+        "and it still signs in"
+    );
+}
+
+async fn csv_exports_cannot_run_formulas(app: TestApp) {
+    let admin = app.admin().await;
+    let pid = app
+        .project_from(
+            &admin,
+            json!({"name": "formulas", "labels": ["=cmd|' /C calc'!A0", "@SUM(1)"], "overlap": 1}),
+            json!([{"external_id": "+1-555", "data": {"text": "x"}}]),
+        )
+        .await;
+    let rater = app.rater("r").await;
+    let iid = rater.next(pid).await.unwrap();
+    assert_eq!(
+        rater.label(pid, iid, "=cmd|' /C calc'!A0").await.status(),
+        StatusCode::CREATED
+    );
+    let csv = admin
+        .get(&format!("/api/v1/projects/{pid}/export?format=csv"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let headers = reader.headers().unwrap().clone();
+    let row = reader.records().next().unwrap().unwrap();
+    let cell = |name: &str| row[headers.iter().position(|h| h == name).unwrap()].to_string();
+    assert_eq!(cell("external_id"), "'+1-555");
+    assert_eq!(cell("majority"), "'=cmd|' /C calc'!A0");
+    for value in row.iter() {
+        assert!(
+            !value.starts_with(['=', '+', '-', '@', '\t', '\r']),
+            "{value:?}"
+        );
+    }
 }

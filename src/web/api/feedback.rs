@@ -178,6 +178,9 @@ pub struct SourceBody {
     expected_interval_seconds: Option<i64>,
 }
 
+/// The longest silence a source may be expected to keep: a year.
+const MAX_INTERVAL_SECONDS: i64 = 366 * 86_400;
+
 /// Most values one source's mapping may translate.
 const MAX_MAPPING_ENTRIES: usize = 500;
 
@@ -192,10 +195,13 @@ pub async fn configure_source(
     if body.source.is_empty() || body.source.len() > 100 {
         return Err(AppError::invalid("source", "must be 1 to 100 bytes"));
     }
-    if body.expected_interval_seconds.is_some_and(|s| s <= 0) {
+    if body
+        .expected_interval_seconds
+        .is_some_and(|s| !(1..=MAX_INTERVAL_SECONDS).contains(&s))
+    {
         return Err(AppError::invalid(
             "expected_interval_seconds",
-            "must be positive",
+            format!("must be between 1 and {MAX_INTERVAL_SECONDS} (a year)"),
         ));
     }
     if body.mapping.len() > MAX_MAPPING_ENTRIES {
