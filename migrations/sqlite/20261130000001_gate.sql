@@ -4,3 +4,13 @@ ALTER TABLE reports ADD COLUMN cleared INTEGER NOT NULL DEFAULT 0 CHECK (cleared
 -- Sessions are now stored under the SHA-256 of their id; ids stored in the clear before
 -- cannot be converted, so those sessions end (people sign in again).
 DELETE FROM sessions;
+
+-- Signed links: a project may ask that each works once; the nonces used are kept until
+-- the link would have expired anyway.
+ALTER TABLE projects ADD COLUMN single_use_links INTEGER NOT NULL DEFAULT 0 CHECK (single_use_links IN (0, 1));
+CREATE TABLE link_nonces (
+    project_id INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+    nonce      TEXT    NOT NULL,
+    expires_at INTEGER NOT NULL,
+    PRIMARY KEY (project_id, nonce)
+);

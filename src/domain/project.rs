@@ -93,6 +93,8 @@ pub struct NewProject {
     #[serde(default)]
     pub completion_code: Option<String>,
     #[serde(default)]
+    pub single_use_links: Option<bool>,
+    #[serde(default)]
     pub feedback_creates_items: Option<bool>,
     #[serde(default)]
     pub feedback_first: Option<bool>,
@@ -120,6 +122,8 @@ pub struct UserLinks {
     pub completion_url: Option<String>,
     pub completion_after: Option<i64>,
     pub completion_code: Option<String>,
+    /// Signed links must carry a nonce, and each works once.
+    pub single_use_links: bool,
 }
 
 fn default_kind() -> String {
@@ -170,6 +174,7 @@ impl NewProject {
             completion_url: None,
             completion_after: None,
             completion_code: None,
+            single_use_links: None,
             feedback_creates_items: None,
             feedback_first: None,
             negative_labels: None,
@@ -226,6 +231,7 @@ impl NewProject {
             completion_url: self.completion_url.clone(),
             completion_after: self.completion_after,
             completion_code: self.completion_code.clone(),
+            single_use_links: self.single_use_links.unwrap_or(false),
         })
     }
 

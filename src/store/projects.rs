@@ -45,6 +45,7 @@ struct ProjectRow {
     completion_url: Option<String>,
     completion_after: Option<i64>,
     completion_code: Option<String>,
+    single_use_links: bool,
     feedback_creates_items: bool,
     feedback_first: bool,
     negative_labels: Json<Vec<String>>,
@@ -91,6 +92,7 @@ impl ProjectRow {
                 completion_url: self.completion_url,
                 completion_after: self.completion_after,
                 completion_code: self.completion_code,
+                single_use_links: self.single_use_links,
             },
             feedback: FeedbackSettings {
                 feedback_creates_items: self.feedback_creates_items,
@@ -111,7 +113,7 @@ const PROJECT_COLUMNS: &str =
      pool_expert, pool_user, expertise, escalate_below, expert_overlap, min_overlap, max_overlap,
      item_order, seed, gold_rate, min_gold_accuracy, gold_min_seen, report_threshold,
      link_secret, open_link, open_token, completion_url, completion_after, completion_code,
-     feedback_creates_items, feedback_first, negative_labels, qualify_accuracy";
+     feedback_creates_items, feedback_first, negative_labels, qualify_accuracy, single_use_links";
 
 /// A project with its progress, as lists show it.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -138,9 +140,9 @@ impl Store {
                  pool_expert, pool_user, expertise, escalate_below, expert_overlap, min_overlap, max_overlap,
                  item_order, seed, gold_rate, min_gold_accuracy, gold_min_seen, report_threshold,
                  link_secret, open_link, open_token, completion_url, completion_after, completion_code,
-                 feedback_creates_items, feedback_first, negative_labels, qualify_accuracy)
+                 feedback_creates_items, feedback_first, negative_labels, qualify_accuracy, single_use_links)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
-                     $22, $23, $24, $25, $26, $27, $28, $29, $30, $31)
+                     $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32)
              RETURNING {PROJECT_COLUMNS}"
         );
         let row = on_pool!(self, pool => {
@@ -176,6 +178,7 @@ impl Store {
                 .bind(spec.feedback.feedback_first)
                 .bind(Json(&spec.feedback.negative_labels))
                 .bind(policy.qualify_accuracy)
+                .bind(spec.links.single_use_links)
                 .fetch_one(pool)
                 .await?
         });

@@ -4,7 +4,7 @@ use sqlx::types::Json;
 use sqlx::FromRow;
 use tracing::instrument;
 
-use super::{on_pool, Store};
+use super::{in_write_tx, on_pool, Store};
 use crate::domain::now_ms;
 use crate::domain::policy::Pool;
 use crate::domain::user::{Role, User};
@@ -185,6 +185,32 @@ impl Store {
         self.user_by_name(&name)
             .await?
             .ok_or_else(|| AppError::Internal(anyhow::anyhow!("link user {name} vanished")))
+    }
+
+    /// Marks a single-use link's nonce as used; false when it was used before.
+    pub async fn consume_link_nonce(
+        &self,
+        project_id: i64,
+        nonce: &str,
+        expires_at: i64,
+    ) -> Result<bool> {
+        let fresh = in_write_tx!(self, tx, _lock => {
+            sqlx::query("DELETE FROM link_nonces WHERE expires_at < $1")
+                .bind(now_ms())
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(
+                "INSERT INTO link_nonces (project_id, nonce, expires_at) VALUES ($1, $2, $3)
+                 ON CONFLICT (project_id, nonce) DO NOTHING",
+            )
+            .bind(project_id)
+            .bind(nonce)
+            .bind(expires_at)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+        });
+        Ok(fresh == 1)
     }
 
     /// Everyone with an account made by an admin (link users are counted, not listed).

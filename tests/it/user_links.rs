@@ -2,8 +2,9 @@
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use tally::domain::links::sign;
+use tally::domain::links::{sign, sign_once};
 use tally::domain::now_ms;
+use tally::domain::user::Role;
 use tally::Config;
 
 use crate::harness::{attr_of, csrf_in, select_text, Backend, TestApp};
@@ -11,7 +12,9 @@ use crate::on_both_backends;
 
 on_both_backends!(
     signed_links_pass_when_good_and_fail_when_tampered_or_expired,
-    open_link_gives_a_pseudonymous_identity
+    open_link_gives_a_pseudonymous_identity,
+    links_ask_before_replacing_a_signed_in_account,
+    signed_links_live_at_most_thirty_days_and_single_use_links_work_once,
 );
 
 async fn user_project(app: &TestApp, extra: Value) -> (i64, String, Value) {
@@ -272,4 +275,82 @@ async fn labels_from_one_address_are_limited_across_identities() {
         "ten identities' worth per address"
     );
     app.cleanup().await;
+}
+
+async fn links_ask_before_replacing_a_signed_in_account(app: TestApp) {
+    let (pid, secret, project) = user_project(&app, json!({"open_link": true})).await;
+    app.user_with_password("boss", Role::Admin, "boss password 12")
+        .await;
+    let browser = app.browser();
+    assert_eq!(
+        browser.login("boss", "boss password 12").await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let exp = now_ms() / 1000 + 600;
+    let signed = format!(
+        "/u/{pid}?uid=u-1&exp={exp}&sig={}",
+        sign(&secret, "u-1", exp)
+    );
+    let open = project["open_link_url"].as_str().unwrap().to_string();
+    for link in [&signed, &open] {
+        let asked = browser.get(link).await;
+        assert_eq!(asked.status(), StatusCode::OK, "{link}: a page that asks");
+        let page = asked.text().await.unwrap();
+        assert!(select_text(&page, "#switch").unwrap().contains("boss"));
+        assert_eq!(
+            browser.get("/admin").await.status(),
+            StatusCode::OK,
+            "{link}: the admin is still signed in"
+        );
+        assert_eq!(
+            app.count("SELECT count(*) FROM users WHERE pool = 'user'")
+                .await,
+            0
+        );
+    }
+    let page = browser.get(&open).await.text().await.unwrap();
+    let forged = browser.post_form(&open, &[("csrf", "nope")]).await;
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    let action = attr_of(&page, "#switch form", "action").unwrap();
+    let switched = browser
+        .post_form(&action, &[("csrf", &csrf_in(&page))])
+        .await;
+    assert_eq!(switched.status(), StatusCode::SEE_OTHER);
+    assert_eq!(switched.headers()["location"], format!("/u/{pid}/label"));
+    assert_eq!(label_once(&browser, pid).await, StatusCode::SEE_OTHER);
+    assert_ne!(
+        browser.get("/admin").await.status(),
+        StatusCode::OK,
+        "after switching, the admin session is over"
+    );
+}
+
+async fn signed_links_live_at_most_thirty_days_and_single_use_links_work_once(app: TestApp) {
+    let (pid, secret, _) = user_project(&app, json!({"single_use_links": true})).await;
+    let browser = app.browser();
+    let far = now_ms() / 1000 + 31 * 86_400;
+    let too_long = browser
+        .get(&format!(
+            "/u/{pid}?uid=u&exp={far}&nonce=n0&sig={}",
+            sign_once(&secret, "u", far, "n0")
+        ))
+        .await;
+    assert_eq!(too_long.status(), StatusCode::FORBIDDEN);
+    assert!(too_long.text().await.unwrap().contains("at most"));
+    let exp = now_ms() / 1000 + 600;
+    let no_nonce = browser
+        .get(&format!(
+            "/u/{pid}?uid=u&exp={exp}&sig={}",
+            sign(&secret, "u", exp)
+        ))
+        .await;
+    assert_eq!(no_nonce.status(), StatusCode::FORBIDDEN);
+    let once = format!(
+        "/u/{pid}?uid=u&exp={exp}&nonce=n1&sig={}",
+        sign_once(&secret, "u", exp, "n1")
+    );
+    assert_eq!(browser.get(&once).await.status(), StatusCode::SEE_OTHER);
+    let replay = app.browser().get(&once).await;
+    assert_eq!(replay.status(), StatusCode::FORBIDDEN);
+    assert!(replay.text().await.unwrap().contains("already used"));
 }

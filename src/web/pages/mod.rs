@@ -48,7 +48,13 @@ pub fn router() -> Router<AppState> {
             "/rate/{pid}/items/{iid}/explained",
             get(rate::explained_page),
         )
-        .route("/u/{pid}", get(user_links::signed_entry))
-        .route("/u/{pid}/open/{token}", get(user_links::open_entry))
+        .route(
+            "/u/{pid}",
+            get(user_links::signed_entry).post(user_links::signed_switch),
+        )
+        .route(
+            "/u/{pid}/open/{token}",
+            get(user_links::open_entry).post(user_links::open_switch),
+        )
         .route("/u/{pid}/label", get(rate::labelling_page))
 }

@@ -83,6 +83,7 @@ pub struct ProjectForm {
     completion_url: String,
     completion_after: String,
     completion_code: String,
+    single_use_links: String,
     feedback_creates_items: String,
     feedback_first: String,
     negative_labels: String,
@@ -163,6 +164,7 @@ impl ProjectForm {
         project.completion_url = optional_text(&self.completion_url);
         project.completion_after = optional("completion_after", &self.completion_after)?;
         project.completion_code = optional_text(&self.completion_code);
+        project.single_use_links = Some(self.single_use_links == "on");
         project.feedback_creates_items = Some(self.feedback_creates_items == "on");
         project.feedback_first = Some(self.feedback_first == "on");
         project.negative_labels = Some(list(&self.negative_labels));
