@@ -113,23 +113,49 @@ const DAY_MS: i64 = 24 * HOUR_MS;
 
 impl Store {
     /// Makes a feedback key for a project and returns it; only its hash is stored.
-    pub async fn create_feedback_key(&self, project_id: i64) -> Result<String> {
+    pub async fn create_feedback_key(&self, project_id: i64) -> Result<(i64, String)> {
         let key = format!("tfk_{}", crate::auth::random_hex(32));
-        self.insert_feedback_key(project_id, &crate::auth::hash_token(&key))
+        let id = self
+            .insert_feedback_key(project_id, &crate::auth::hash_token(&key))
             .await?;
-        Ok(key)
+        Ok((id, key))
     }
 
-    async fn insert_feedback_key(&self, project_id: i64, key_hash: &str) -> Result<()> {
-        on_pool!(self, pool => {
-            sqlx::query("INSERT INTO feedback_keys (project_id, key_hash, created_at) VALUES ($1, $2, $3)")
+    async fn insert_feedback_key(&self, project_id: i64, key_hash: &str) -> Result<i64> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_scalar("INSERT INTO feedback_keys (project_id, key_hash, created_at) VALUES ($1, $2, $3) RETURNING id")
                 .bind(project_id)
                 .bind(key_hash)
                 .bind(now_ms())
+                .fetch_one(pool)
+                .await?
+        }))
+    }
+
+    /// A project's feedback keys, by id and age (the keys themselves are never kept).
+    pub async fn feedback_keys(
+        &self,
+        project_id: i64,
+    ) -> Result<Vec<crate::store::users::Credential>> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as("SELECT id, created_at FROM feedback_keys WHERE project_id = $1 ORDER BY id")
+                .bind(project_id)
+                .fetch_all(pool)
+                .await?
+        }))
+    }
+
+    /// Revokes a feedback key; false when the project has no such key.
+    pub async fn delete_feedback_key(&self, project_id: i64, key_id: i64) -> Result<bool> {
+        let deleted = on_pool!(self, pool => {
+            sqlx::query("DELETE FROM feedback_keys WHERE id = $1 AND project_id = $2")
+                .bind(key_id)
+                .bind(project_id)
                 .execute(pool)
-                .await?;
+                .await?
+                .rows_affected()
         });
-        Ok(())
+        Ok(deleted == 1)
     }
 
     /// The project a feedback key (given by its hash) writes to.

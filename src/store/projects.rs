@@ -185,6 +185,31 @@ impl Store {
         row.into_project()
     }
 
+    /// A new secret for the project's signed links: every link signed with the old one
+    /// stops working. Returns the new secret.
+    pub async fn rotate_link_secret(&self, project_id: i64) -> Result<String> {
+        self.replace_secret(project_id, "link_secret", random_hex(32))
+            .await
+    }
+
+    /// A new token for the project's open link: the old link stops working.
+    pub async fn rotate_open_token(&self, project_id: i64) -> Result<String> {
+        self.replace_secret(project_id, "open_token", random_hex(16))
+            .await
+    }
+
+    async fn replace_secret(&self, project_id: i64, column: &str, value: String) -> Result<String> {
+        // `column` is one of two fixed names above, never input.
+        let sql = format!("UPDATE projects SET {column} = $1 WHERE id = $2");
+        let changed = on_pool!(self, pool => {
+            sqlx::query(&sql).bind(&value).bind(project_id).execute(pool).await?.rows_affected()
+        });
+        if changed == 0 {
+            return Err(AppError::not_found("project"));
+        }
+        Ok(value)
+    }
+
     pub async fn project(&self, id: i64) -> Result<Project> {
         let sql = format!("SELECT {PROJECT_COLUMNS} FROM projects WHERE id = $1");
         let row = on_pool!(self, pool => {

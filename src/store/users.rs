@@ -41,6 +41,13 @@ impl UserRow {
     }
 }
 
+/// A token or key as its owner sees it later: when it was made, never its secret.
+#[derive(Debug, Clone, serde::Serialize, FromRow)]
+pub struct Credential {
+    pub id: i64,
+    pub created_at: i64,
+}
+
 /// A user with the hash to check a password against.
 pub struct Credentials {
     pub user: User,
@@ -140,17 +147,50 @@ impl Store {
         Ok(())
     }
 
-    /// Stores the hash of a new API token for a user.
-    pub async fn insert_token(&self, user_id: i64, token_hash: &str) -> Result<()> {
-        on_pool!(self, pool => {
-            sqlx::query("INSERT INTO api_tokens (user_id, token_hash, created_at) VALUES ($1, $2, $3)")
+    /// Stores the hash of a new API token for a user; returns the token's id.
+    pub async fn insert_token(&self, user_id: i64, token_hash: &str) -> Result<i64> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_scalar("INSERT INTO api_tokens (user_id, token_hash, created_at) VALUES ($1, $2, $3) RETURNING id")
                 .bind(user_id)
                 .bind(token_hash)
                 .bind(now_ms())
+                .fetch_one(pool)
+                .await?
+        }))
+    }
+
+    /// A user's API tokens (never the tokens themselves: only their hashes are kept).
+    pub async fn tokens_of(&self, user_id: i64) -> Result<Vec<Credential>> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as("SELECT id, created_at FROM api_tokens WHERE user_id = $1 ORDER BY id")
+                .bind(user_id)
+                .fetch_all(pool)
+                .await?
+        }))
+    }
+
+    /// Revokes every token of a user; returns how many there were.
+    pub async fn delete_tokens_of(&self, user_id: i64) -> Result<u64> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query("DELETE FROM api_tokens WHERE user_id = $1")
+                .bind(user_id)
                 .execute(pool)
-                .await?;
+                .await?
+                .rows_affected()
+        }))
+    }
+
+    /// Revokes one of a user's tokens; false when the user has no such token.
+    pub async fn delete_token(&self, user_id: i64, token_id: i64) -> Result<bool> {
+        let deleted = on_pool!(self, pool => {
+            sqlx::query("DELETE FROM api_tokens WHERE id = $1 AND user_id = $2")
+                .bind(token_id)
+                .bind(user_id)
+                .execute(pool)
+                .await?
+                .rows_affected()
         });
-        Ok(())
+        Ok(deleted == 1)
     }
 
     /// Finds the user an API token (given by its hash) belongs to.

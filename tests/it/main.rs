@@ -7,6 +7,7 @@ mod admin_pages;
 mod auth;
 mod cli;
 mod concurrency;
+mod credentials;
 mod export;
 mod feedback;
 mod gate;

@@ -49,8 +49,8 @@ pub async fn create_key(
     Path(pid): Path<i64>,
 ) -> Result<(StatusCode, Json<Value>)> {
     state.store.project(pid).await?;
-    let key = state.store.create_feedback_key(pid).await?;
-    Ok((StatusCode::CREATED, Json(json!({ "key": key }))))
+    let (id, key) = state.store.create_feedback_key(pid).await?;
+    Ok((StatusCode::CREATED, Json(json!({ "id": id, "key": key }))))
 }
 
 fn is_batch(headers: &HeaderMap, text: &str) -> bool {

@@ -1,6 +1,7 @@
 //! JSON API v1. Auth is the session cookie or `Authorization: Bearer TOKEN`; errors are
 //! `{"error": "..."}` with the right status.
 
+mod credentials;
 mod export;
 mod feedback;
 mod items;
@@ -14,7 +15,7 @@ mod projects;
 mod raters;
 mod report;
 
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::Router;
 
 use super::extract::guard_cookie_writes;
@@ -54,7 +55,35 @@ pub fn router() -> Router<AppState> {
         .route("/projects/{pid}/raters/{rid}/pause", post(raters::pause))
         .route("/projects/{pid}/export", get(export::export_project))
         .route("/projects/{pid}/report", get(report::project_report_json))
-        .route("/projects/{pid}/feedback-keys", post(feedback::create_key))
+        .route(
+            "/projects/{pid}/feedback-keys",
+            post(feedback::create_key).get(credentials::feedback_keys),
+        )
+        .route(
+            "/projects/{pid}/feedback-keys/{kid}",
+            delete(credentials::revoke_feedback_key),
+        )
+        .route(
+            "/projects/{pid}/link-secret",
+            post(credentials::rotate_link_secret),
+        )
+        .route(
+            "/projects/{pid}/open-link",
+            post(credentials::rotate_open_link),
+        )
+        .route(
+            "/tokens",
+            get(credentials::my_tokens).post(credentials::issue_my_token),
+        )
+        .route("/tokens/{tid}", delete(credentials::revoke_my_token))
+        .route(
+            "/users/{uid}/tokens",
+            get(credentials::user_tokens).post(credentials::issue_user_token),
+        )
+        .route(
+            "/users/{uid}/tokens/{tid}",
+            delete(credentials::revoke_user_token),
+        )
         .route("/projects/{pid}/feedback", post(feedback::receive))
         .route(
             "/projects/{pid}/sources",

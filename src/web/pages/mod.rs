@@ -37,6 +37,23 @@ pub fn router() -> Router<AppState> {
             get(admin::users_page).post(admin::create_user),
         )
         .route("/admin/users/{uid}", post(admin::update_pool))
+        .route("/admin/users/{uid}/tokens", post(admin::issue_token))
+        .route(
+            "/admin/users/{uid}/tokens/revoke",
+            post(admin::revoke_tokens),
+        )
+        .route(
+            "/admin/projects/{pid}/feedback-keys/{kid}/revoke",
+            post(admin::revoke_feedback_key),
+        )
+        .route(
+            "/admin/projects/{pid}/link-secret",
+            post(admin::rotate_link_secret),
+        )
+        .route(
+            "/admin/projects/{pid}/open-link",
+            post(admin::rotate_open_link),
+        )
         .route("/admin/projects/{pid}/items", get(admin::items_page))
         .route("/admin/projects/{pid}/report", get(admin::report_page))
         .route("/admin/projects/{pid}/items/{iid}", get(admin::item_page))

@@ -220,6 +220,7 @@ pub(crate) struct ProjectPage {
     raters: Vec<RaterStanding>,
     held: Vec<HeldItem>,
     sources: Vec<SourceView>,
+    feedback_keys: Vec<crate::store::users::Credential>,
     new_key: Option<String>,
 }
 
@@ -252,6 +253,7 @@ pub(crate) async fn project_page_for(
         raters: state.store.rater_standings(pid).await?,
         held: state.store.held_items(pid).await?,
         sources: source_views(state, pid).await?,
+        feedback_keys: state.store.feedback_keys(pid).await?,
         project,
         progress,
         imported: notices.imported,

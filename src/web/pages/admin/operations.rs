@@ -53,11 +53,51 @@ pub async fn create_feedback_key(
 ) -> Result<Response> {
     csrf::verify(&session, &form.csrf).await?;
     state.store.project(pid).await?;
-    let key = state.store.create_feedback_key(pid).await?;
+    let (_, key) = state.store.create_feedback_key(pid).await?;
     let notices = Notices {
         new_key: Some(key),
         ..Notices::default()
     };
     let page = project_page_for(&state, &session, admin, pid, notices).await?;
     Ok(html(&page)?.into_response())
+}
+
+pub async fn revoke_feedback_key(
+    State(state): State<AppState>,
+    Admin(_): Admin,
+    session: Session,
+    Path((pid, kid)): Path<(i64, i64)>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Redirect> {
+    csrf::verify(&session, &form.csrf).await?;
+    if !state.store.delete_feedback_key(pid, kid).await? {
+        return Err(crate::error::AppError::not_found("feedback key"));
+    }
+    Ok(Redirect::to(&format!("/admin/projects/{pid}#sources")))
+}
+
+/// A new secret for signed links; old links stop working.
+pub async fn rotate_link_secret(
+    State(state): State<AppState>,
+    Admin(_): Admin,
+    session: Session,
+    Path(pid): Path<i64>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Redirect> {
+    csrf::verify(&session, &form.csrf).await?;
+    state.store.rotate_link_secret(pid).await?;
+    Ok(Redirect::to(&format!("/admin/projects/{pid}#links")))
+}
+
+/// A new open link; the old one stops working.
+pub async fn rotate_open_link(
+    State(state): State<AppState>,
+    Admin(_): Admin,
+    session: Session,
+    Path(pid): Path<i64>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Redirect> {
+    csrf::verify(&session, &form.csrf).await?;
+    state.store.rotate_open_token(pid).await?;
+    Ok(Redirect::to(&format!("/admin/projects/{pid}#links")))
 }

@@ -19,8 +19,10 @@ use crate::web::AppState;
 #[template(path = "admin/users.html")]
 struct UsersPage {
     layout: Layout,
-    users: Vec<User>,
+    users: Vec<(User, usize)>,
     created: Option<(String, String)>,
+    /// A token just issued: whose, and the token, shown this once.
+    token: Option<(String, String)>,
     error: Option<String>,
 }
 
@@ -31,12 +33,57 @@ async fn users_page_for(
     created: Option<(String, String)>,
     error: Option<String>,
 ) -> Result<UsersPage> {
+    let mut users = Vec::new();
+    for user in state.store.users().await? {
+        let tokens = state.store.tokens_of(user.id).await?.len();
+        users.push((user, tokens));
+    }
     Ok(UsersPage {
         layout: Layout::for_user(session, admin).await?,
-        users: state.store.users().await?,
+        users,
         created,
+        token: None,
         error,
     })
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    csrf: String,
+}
+
+/// Issues an API token for a person and shows it on the page, once.
+pub async fn issue_token(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    session: Session,
+    Path(uid): Path<i64>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response> {
+    csrf::verify(&session, &form.csrf).await?;
+    let user = state
+        .store
+        .user_by_id(uid)
+        .await?
+        .ok_or_else(|| AppError::not_found("user"))?;
+    let (token, hash) = crate::auth::new_api_token();
+    state.store.insert_token(uid, &hash).await?;
+    let mut page = users_page_for(&state, &session, admin, None, None).await?;
+    page.token = Some((user.name, token));
+    Ok(html(&page)?.into_response())
+}
+
+/// Revokes every API token of a person.
+pub async fn revoke_tokens(
+    State(state): State<AppState>,
+    Admin(_): Admin,
+    session: Session,
+    Path(uid): Path<i64>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Redirect> {
+    csrf::verify(&session, &form.csrf).await?;
+    state.store.delete_tokens_of(uid).await?;
+    Ok(Redirect::to("/admin/users"))
 }
 
 pub async fn users_page(
