@@ -16,6 +16,25 @@
 //!   span and box lists at a threshold), which gold accuracy reads.
 //!
 //! When one rater has two rows for one item, the later row wins.
+//!
+//! # Definitions shared by spans and boxes
+//!
+//! - **Matching.** Two raters' units (spans, boxes) are matched one to one: only pairs with
+//!   the same label that pass the kind's test may match (spans: [`SpanMatch`]; boxes: IoU
+//!   at least the threshold). Among all one-to-one matchings the one with the most pairs
+//!   wins, then the one with the largest summed overlap (Hungarian algorithm).
+//! - **Pooled pairwise F1.** For one pair of raters on one item with `a` and `b` units and
+//!   `m` matched pairs, F1 is `2m / (a + b)` (precision and recall are `m / b` and `m / a`,
+//!   symmetric in the raters). Over a project the counts of every pair of raters on every
+//!   item are added first: `F1 = 2 * sum(m) / sum(a + b)` (micro-averaging), and per label
+//!   the same with that label's units. A pair where neither rater marked anything adds
+//!   nothing, so F1 is undefined when nobody marked anything.
+//! - **Two lists agree** (gold, consensus share) when their F1 is at least `min_f1`; two
+//!   empty lists have F1 1. `min_f1 = 1.0` asks for every unit matched.
+//! - **Consensus units.** Units linked by the pairwise matchings form groups; a group with
+//!   units from more than half of the item's raters becomes one consensus unit (spans: lower
+//!   median start, upper median end; boxes: median x, y, w, h). A group with exactly half
+//!   sets `tie`.
 
 mod boxes;
 mod distance_alpha;

@@ -76,7 +76,8 @@ pub fn spans_agree(a: &[Span], b: &[Span], mode: SpanMatch, min_f1: f64) -> bool
 pub struct SpanAgreement {
     /// Pairs of raters on a shared item (the F1 figures pool over these).
     pub pairs: usize,
-    /// Pooled pairwise F1 with exact matching (see `pooled_f1` for the pooling).
+    /// Pooled pairwise F1 with exact matching (micro-averaged over every pair of raters on
+    /// every item: see the module documentation of `quality::kinds`).
     pub f1_exact: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub f1_exact_reason: Option<String>,

@@ -130,6 +130,17 @@ mod tests {
     }
 
     #[test]
+    fn a_raters_later_row_for_an_item_replaces_the_earlier() {
+        let rows = vec![
+            row("1", "a", "first"),
+            row("1", "b", "second"),
+            row("1", "a", "Second"),
+        ];
+        let agreement = text_agreement(&rows);
+        assert_eq!((agreement.pairs, agreement.matching_pairs), (1, 1));
+    }
+
+    #[test]
     fn one_rater_only_gives_a_reason() {
         let agreement = text_agreement(&[row("1", "a", "x"), row("2", "a", "y")]);
         assert_eq!(agreement.exact_match_rate, None);

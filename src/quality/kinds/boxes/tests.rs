@@ -176,3 +176,19 @@ fn boxes_deserialize_from_the_label_json_shape() {
             .expect("parses");
     assert_eq!(parsed, vec![shape(1.0, 2.5, 3.0, 4.0, "car")]);
 }
+
+#[test]
+fn many_identical_boxes_still_match_one_to_one() {
+    let crowd: Vec<BoxShape> = (0..150)
+        .map(|_| shape(5.0, 5.0, 10.0, 10.0, "car"))
+        .collect();
+    let rows = vec![
+        row("1", "a", crowd.clone()),
+        row("1", "b", crowd.clone()),
+        row("1", "c", crowd[..100].to_vec()),
+    ];
+    let got = box_agreement(&rows, 0.5);
+    // a-b match 150, a-c and b-c 100 each: 2 * 350 / (300 + 250 + 250).
+    assert_eq!(got.matched, 350);
+    assert_eq!(got.f1, Some(700.0 / 800.0));
+}
