@@ -180,6 +180,7 @@ def main():
     kappa_fixtures()
     fleiss_fixtures()
     dawid_skene_fixture()
+    __import__("kind_fixtures").main()  # scripts/kind_fixtures.py: label kinds beyond single choice
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ mod groups;
 mod guidelines;
 pub mod input;
 mod kappa;
+pub mod kinds;
 mod pairs;
 mod raters;
 mod report;
