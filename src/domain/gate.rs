@@ -109,6 +109,50 @@ pub fn failed_reason(correct: i64, total: i64, needed: f64) -> String {
     )
 }
 
+/// Who may work on a project besides its own link users: named raters and whole pools.
+/// With neither, the project is open to every rater (the pools it asks labels from decide
+/// what they are handed).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Membership {
+    pub pools: Vec<Pool>,
+    /// Whether the project names any rater.
+    pub names_anyone: bool,
+    /// Whether it names this rater.
+    pub names_rater: bool,
+}
+
+impl Membership {
+    pub fn is_open(&self) -> bool {
+        self.pools.is_empty() && !self.names_anyone
+    }
+}
+
+/// May this account work on this project at all? An account made by a project's link works
+/// on that project only; other raters need the project to be open or to list them (by name
+/// or by pool). Checked once, where a request becomes a rater of a project.
+pub fn may_join(
+    project_id: i64,
+    scope_project: Option<i64>,
+    pool: Pool,
+    membership: &Membership,
+) -> Result<(), Refusal> {
+    if let Some(scope) = scope_project {
+        return if scope == project_id {
+            Ok(())
+        } else {
+            Err(Refusal::Forbidden(
+                "this account works on another project".into(),
+            ))
+        };
+    }
+    if membership.is_open() || membership.names_rater || membership.pools.contains(&pool) {
+        return Ok(());
+    }
+    Err(Refusal::Forbidden(
+        "you are not a member of this project; ask its admin to add you".into(),
+    ))
+}
+
 /// May this rater work on this project at all? Asked by `next` and by every write.
 pub fn admit_rater(project: &Project, rater: &RaterFacts) -> Result<(), Refusal> {
     if let Some(reason) = &rater.paused {
@@ -253,6 +297,34 @@ mod tests {
         let mut question = item(Hold::Live);
         question.is_qualification = true;
         assert_eq!(admit_write(&p, &pending, &question, Write::Label), Ok(()));
+    }
+
+    #[test]
+    fn members_link_users_and_open_projects() {
+        let open = Membership::default();
+        assert_eq!(may_join(1, None, Pool::Generalist, &open), Ok(()));
+        assert!(may_join(1, Some(2), Pool::User, &open).is_err());
+        assert_eq!(may_join(2, Some(2), Pool::User, &open), Ok(()));
+        let experts_only = Membership {
+            pools: vec![Pool::Expert],
+            ..Membership::default()
+        };
+        assert!(may_join(1, None, Pool::Generalist, &experts_only).is_err());
+        assert_eq!(may_join(1, None, Pool::Expert, &experts_only), Ok(()));
+        let named = Membership {
+            names_anyone: true,
+            names_rater: false,
+            pools: Vec::new(),
+        };
+        assert!(matches!(
+            may_join(1, None, Pool::Generalist, &named),
+            Err(Refusal::Forbidden(reason)) if reason.contains("member")
+        ));
+        let me = Membership {
+            names_rater: true,
+            ..named
+        };
+        assert_eq!(may_join(1, None, Pool::Generalist, &me), Ok(()));
     }
 
     #[test]

@@ -62,11 +62,6 @@ impl User {
         self.role == Role::Admin
     }
 
-    /// Whether this user may work on a project at all.
-    pub fn may_work_on(&self, project_id: i64) -> bool {
-        self.scope_project.is_none_or(|p| p == project_id)
-    }
-
     /// Whether this rater has every expertise tag a project asks for.
     pub fn has_expertise(&self, wanted: &[String]) -> bool {
         wanted.iter().all(|tag| self.expertise.contains(tag))

@@ -10,6 +10,7 @@ pub mod feedback;
 pub mod gate;
 pub mod items;
 pub mod labels;
+pub mod members;
 pub mod projects;
 pub mod raters;
 pub mod report;

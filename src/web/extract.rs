@@ -13,6 +13,7 @@ use tower_sessions::Session;
 use super::csrf::to_app_error;
 use super::AppState;
 use crate::auth::hash_token;
+use crate::domain::gate::may_join;
 use crate::domain::project::Project;
 use crate::domain::user::{Role, User};
 use crate::error::AppError;
@@ -106,8 +107,9 @@ impl FromRequestParts<AppState> for Rater {
 }
 
 /// A rater working on the project named by the path's `{pid}`: the one place that checks a
-/// rater may work on that project at all (accounts made by a project's link work on that
-/// project only), so no handler can forget it. The write gate in the store checks the rest.
+/// rater may work on that project at all (membership; accounts made by a project's link work
+/// on that project only), so no handler can forget it. The write gate in the store checks
+/// the rest.
 pub struct ProjectRater {
     pub project: Project,
     pub rater: User,
@@ -139,11 +141,8 @@ impl FromRequestParts<AppState> for ProjectRater {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         let Rater(rater) = Rater::from_request_parts(parts, state).await?;
         let pid = project_id(parts, state).await?;
-        if !rater.may_work_on(pid) {
-            return Err(AppError::Forbidden(
-                "this account works on another project".into(),
-            ));
-        }
+        let membership = state.store.membership(pid, rater.id).await?;
+        may_join(pid, rater.scope_project, rater.pool, &membership)?;
         let project = state.store.project(pid).await?;
         Ok(ProjectRater { project, rater })
     }

@@ -16,6 +16,7 @@ on_both_backends!(
     an_expired_hold_is_honoured_while_its_slot_is_free,
     link_identities_stay_in_their_project,
     only_handed_raters_report_and_a_release_starts_the_count_again,
+    projects_with_members_are_closed_to_everyone_else,
 );
 
 fn texts(n: usize) -> Vec<String> {
@@ -391,4 +392,73 @@ async fn only_handed_raters_report_and_a_release_starts_the_count_again(app: Tes
     );
     let labeller = app.rater("labeller").await;
     assert_eq!(labeller.next(pid).await, Some(iid));
+}
+
+async fn projects_with_members_are_closed_to_everyone_else(app: TestApp) {
+    let admin = app.admin().await;
+    let pid = project(&app, &admin, json!({}), plain_items(3)).await;
+    let member = app.rater("member").await;
+    let outsider = app.rater("outsider").await;
+    let iid = outsider.next(pid).await.unwrap();
+    let added = admin
+        .post_json(
+            &format!("/api/v1/projects/{pid}/members"),
+            &json!({"name": "member"}),
+        )
+        .await;
+    assert_eq!(added.status(), StatusCode::NO_CONTENT);
+    let (status, error) =
+        error_of(outsider.get(&format!("/api/v1/projects/{pid}/next")).await).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(error.contains("not a member"), "{error}");
+    assert_eq!(
+        outsider.label(pid, iid, "pos").await.status(),
+        StatusCode::FORBIDDEN,
+        "a lease taken before the project closed does not open it"
+    );
+    assert!(member.next(pid).await.is_some());
+    let members: Value = admin
+        .get(&format!("/api/v1/projects/{pid}/members"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(members["raters"][0]["name"], "member");
+    let pools = admin
+        .client
+        .put(format!("{}/api/v1/projects/{pid}/member-pools", admin.base))
+        .bearer_auth(&admin.token)
+        .json(&json!({"pools": ["generalist"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pools.status(), StatusCode::NO_CONTENT);
+    assert!(
+        outsider.next(pid).await.is_some(),
+        "admitted with the whole pool"
+    );
+
+    // The home page lists only the projects a rater may work on.
+    let closed = project(&app, &admin, json!({"name": "Closed"}), plain_items(1)).await;
+    admin
+        .post_json(
+            &format!("/api/v1/projects/{closed}/members"),
+            &json!({"name": "member"}),
+        )
+        .await;
+    app.user_with_password(
+        "visitor",
+        tally::domain::user::Role::Rater,
+        "rater password 1",
+    )
+    .await;
+    let browser = app.browser();
+    browser.login("visitor", "rater password 1").await;
+    let home = browser.get("/").await.text().await.unwrap();
+    assert!(home.contains("Gated"));
+    assert!(!home.contains("Closed"), "{home}");
+    assert_eq!(
+        browser.get(&format!("/rate/{closed}")).await.status(),
+        StatusCode::FORBIDDEN
+    );
 }

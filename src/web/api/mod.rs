@@ -5,6 +5,7 @@ mod credentials;
 mod export;
 mod feedback;
 mod items;
+mod members;
 pub use feedback::{source_views, SourceView};
 pub use items::import_bytes;
 pub use labelling::check_duration;
@@ -47,6 +48,18 @@ pub fn router() -> Router<AppState> {
             post(raters::release_item),
         )
         .route("/projects/{pid}/queue", get(raters::queue))
+        .route(
+            "/projects/{pid}/members",
+            get(members::members).post(members::add_member),
+        )
+        .route(
+            "/projects/{pid}/members/{rid}",
+            delete(members::remove_member),
+        )
+        .route(
+            "/projects/{pid}/member-pools",
+            axum::routing::put(members::set_member_pools),
+        )
         .route("/projects/{pid}/raters", get(raters::raters))
         .route(
             "/projects/{pid}/raters/{rid}/unpause",

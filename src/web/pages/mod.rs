@@ -46,6 +46,15 @@ pub fn router() -> Router<AppState> {
             "/admin/projects/{pid}/feedback-keys/{kid}/revoke",
             post(admin::revoke_feedback_key),
         )
+        .route("/admin/projects/{pid}/members", post(admin::add_member))
+        .route(
+            "/admin/projects/{pid}/members/{rid}/remove",
+            post(admin::remove_member),
+        )
+        .route(
+            "/admin/projects/{pid}/member-pools",
+            post(admin::set_member_pools),
+        )
         .route(
             "/admin/projects/{pid}/link-secret",
             post(admin::rotate_link_secret),

@@ -5,6 +5,7 @@ use axum::Form;
 use serde::Deserialize;
 use tower_sessions::Session;
 
+use crate::domain::gate::may_join;
 use crate::domain::now_ms;
 use crate::domain::project::Project;
 use crate::domain::user::User;
@@ -55,7 +56,14 @@ pub async fn home(
     }
     let since = start_of_day_utc(now_ms());
     let (mut open, mut finished) = (Vec::new(), Vec::new());
+    let memberships = state.store.memberships_of(user.id).await?;
     for project in state.store.projects().await? {
+        let member = memberships
+            .get(&project.id)
+            .is_some_and(|m| may_join(project.id, None, user.pool, m).is_ok());
+        if !member {
+            continue;
+        }
         let progress = state.store.rater_progress(project.id, &user, since).await?;
         let work = ProjectWork { project, progress };
         if work.progress.left > 0 {

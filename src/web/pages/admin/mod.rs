@@ -221,6 +221,7 @@ pub(crate) struct ProjectPage {
     held: Vec<HeldItem>,
     sources: Vec<SourceView>,
     feedback_keys: Vec<crate::store::users::Credential>,
+    members: crate::store::members::Members,
     new_key: Option<String>,
 }
 
@@ -254,6 +255,7 @@ pub(crate) async fn project_page_for(
         held: state.store.held_items(pid).await?,
         sources: source_views(state, pid).await?,
         feedback_keys: state.store.feedback_keys(pid).await?,
+        members: state.store.members(pid).await?,
         project,
         progress,
         imported: notices.imported,

@@ -101,3 +101,73 @@ pub async fn rotate_open_link(
     state.store.rotate_open_token(pid).await?;
     Ok(Redirect::to(&format!("/admin/projects/{pid}#links")))
 }
+
+#[derive(Deserialize)]
+pub struct MemberForm {
+    csrf: String,
+    name: String,
+}
+
+/// Names a rater (by name) as a member of the project.
+pub async fn add_member(
+    State(state): State<AppState>,
+    Admin(_): Admin,
+    session: Session,
+    Path(pid): Path<i64>,
+    Form(form): Form<MemberForm>,
+) -> Result<Redirect> {
+    csrf::verify(&session, &form.csrf).await?;
+    let name = form.name.trim();
+    let rater = state
+        .store
+        .user_by_name(name)
+        .await?
+        .ok_or_else(|| crate::error::AppError::NotFound(format!("no rater named {name:?}")))?;
+    state.store.add_member(pid, rater.id).await?;
+    Ok(Redirect::to(&format!("/admin/projects/{pid}#members")))
+}
+
+pub async fn remove_member(
+    State(state): State<AppState>,
+    Admin(_): Admin,
+    session: Session,
+    Path((pid, rid)): Path<(i64, i64)>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Redirect> {
+    csrf::verify(&session, &form.csrf).await?;
+    state.store.remove_member(pid, rid).await?;
+    Ok(Redirect::to(&format!("/admin/projects/{pid}#members")))
+}
+
+#[derive(Deserialize)]
+pub struct MemberPoolsForm {
+    csrf: String,
+    #[serde(default)]
+    generalist: Option<String>,
+    #[serde(default)]
+    expert: Option<String>,
+    #[serde(default)]
+    user: Option<String>,
+}
+
+/// The pools whose every rater is a member, from the page's checkboxes.
+pub async fn set_member_pools(
+    State(state): State<AppState>,
+    Admin(_): Admin,
+    session: Session,
+    Path(pid): Path<i64>,
+    Form(form): Form<MemberPoolsForm>,
+) -> Result<Redirect> {
+    csrf::verify(&session, &form.csrf).await?;
+    use crate::domain::policy::Pool;
+    let pools: Vec<Pool> = [
+        (form.generalist.is_some(), Pool::Generalist),
+        (form.expert.is_some(), Pool::Expert),
+        (form.user.is_some(), Pool::User),
+    ]
+    .into_iter()
+    .filter_map(|(on, pool)| on.then_some(pool))
+    .collect();
+    state.store.set_member_pools(pid, &pools).await?;
+    Ok(Redirect::to(&format!("/admin/projects/{pid}#members")))
+}
