@@ -1,28 +1,24 @@
 //! The stylesheet and scripts, compiled into the binary so it runs from anywhere.
 
-use axum::http::header;
-use axum::response::IntoResponse;
-use axum::routing::get;
-use axum::Router;
-
+use super::routes::{Access, Routes};
 use super::AppState;
 use axum::extract::State;
+use axum::http::header;
 use axum::http::StatusCode;
+use axum::response::IntoResponse;
 
 const CSS: &str = include_str!("../../static/app.css");
 const KEYS_JS: &str = include_str!("../../static/keys.js");
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/static/app.css",
-            get(|| asset("text/css; charset=utf-8", CSS)),
-        )
-        .route(
-            "/static/keys.js",
-            get(|| asset("text/javascript; charset=utf-8", KEYS_JS)),
-        )
-        .route("/healthz", get(health))
+pub fn routes() -> Routes {
+    Routes::default()
+        .get("/static/app.css", Access::Public, || {
+            asset("text/css; charset=utf-8", CSS)
+        })
+        .get("/static/keys.js", Access::Public, || {
+            asset("text/javascript; charset=utf-8", KEYS_JS)
+        })
+        .get("/healthz", Access::Public, health)
 }
 
 async fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {

@@ -24,6 +24,24 @@ pub const USER_KEY: &str = "user_id";
 /// The signed-in user, from `Authorization: Bearer TOKEN` or the session cookie.
 pub struct CurrentUser(pub User);
 
+/// An account made by an admin (an admin or a rater), not one of the product's users who
+/// arrived by a link.
+pub struct Account(pub User);
+
+impl FromRequestParts<AppState> for Account {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let CurrentUser(user) = CurrentUser::from_request_parts(parts, state).await?;
+        if user.scope_project.is_some() {
+            return Err(AppError::Forbidden(
+                "this needs an account made by an admin".into(),
+            ));
+        }
+        Ok(Account(user))
+    }
+}
+
 /// A signed-in admin; anyone else gets 403.
 pub struct Admin(pub User);
 

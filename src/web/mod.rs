@@ -10,6 +10,7 @@ pub mod limits;
 pub(crate) mod pages;
 pub mod redirect;
 pub mod render;
+pub mod routes;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -54,10 +55,8 @@ pub fn app(state: AppState) -> Router {
         .with_expiry(Expiry::OnInactivity(time::Duration::days(
             state.config.session_days,
         )));
-    Router::new()
-        .merge(pages::router())
-        .nest("/api/v1", api::router())
-        .merge(assets::router())
+    let (routes, _) = routes::all_routes().into_parts();
+    routes
         .fallback(error::not_found)
         .layer(axum::middleware::from_fn(error::render_errors))
         .layer(sessions)

@@ -5,6 +5,7 @@ mod harness;
 
 mod admin_pages;
 mod auth;
+mod authz;
 mod cli;
 mod concurrency;
 mod credentials;

@@ -12,7 +12,7 @@ use crate::auth::new_api_token;
 use crate::error::{AppError, Result};
 use crate::store::users::Credential;
 use crate::web::error::empty;
-use crate::web::extract::{Admin, CurrentUser, ProjectAdmin};
+use crate::web::extract::{Account, Admin, ProjectAdmin};
 use crate::web::AppState;
 
 async fn issue_token_for(state: &AppState, user_id: i64) -> Result<(StatusCode, Json<Value>)> {
@@ -31,7 +31,7 @@ async fn revoke_token_of(state: &AppState, user_id: i64, token_id: i64) -> Resul
 /// The caller's own API tokens.
 pub async fn my_tokens(
     State(state): State<AppState>,
-    CurrentUser(user): CurrentUser,
+    Account(user): Account,
 ) -> Result<Json<Vec<Credential>>> {
     Ok(Json(state.store.tokens_of(user.id).await?))
 }
@@ -39,7 +39,7 @@ pub async fn my_tokens(
 /// 201 `{"id", "token"}`: a new token for the caller, shown this once.
 pub async fn issue_my_token(
     State(state): State<AppState>,
-    CurrentUser(user): CurrentUser,
+    Account(user): Account,
 ) -> Result<(StatusCode, Json<Value>)> {
     issue_token_for(&state, user.id).await
 }
@@ -47,7 +47,7 @@ pub async fn issue_my_token(
 /// 204: the caller's token stops working.
 pub async fn revoke_my_token(
     State(state): State<AppState>,
-    CurrentUser(user): CurrentUser,
+    Account(user): Account,
     Path(tid): Path<i64>,
 ) -> Result<Response> {
     revoke_token_of(&state, user.id, tid).await

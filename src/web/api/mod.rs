@@ -16,91 +16,133 @@ mod projects;
 mod raters;
 mod report;
 
-use axum::routing::{delete, get, post};
-use axum::Router;
-
 use super::extract::guard_cookie_writes;
-use super::AppState;
+use super::routes::{Access, Routes};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/projects",
-            post(projects::create_project).get(projects::list_projects),
+/// The JSON API, each call with who may make it. Paths are whole (`/api/v1/...`).
+pub fn routes() -> Routes {
+    use Access::*;
+    Routes::default()
+        .post("/api/v1/projects", Admin, projects::create_project)
+        .get("/api/v1/projects", Admin, projects::list_projects)
+        .get("/api/v1/projects/{pid}", Admin, projects::show_project)
+        .post("/api/v1/projects/{pid}/items", Admin, items::import_items)
+        .get(
+            "/api/v1/projects/{pid}/next",
+            ProjectWork,
+            labelling::next_item,
         )
-        .route("/projects/{pid}", get(projects::show_project))
-        .route("/projects/{pid}/items", post(items::import_items))
-        .route("/projects/{pid}/next", get(labelling::next_item))
-        .route(
-            "/projects/{pid}/items/{iid}/labels",
-            post(labelling::submit_label),
+        .post(
+            "/api/v1/projects/{pid}/items/{iid}/labels",
+            ProjectWork,
+            labelling::submit_label,
         )
-        .route(
-            "/projects/{pid}/items/{iid}/skip",
-            post(labelling::skip_item),
+        .post(
+            "/api/v1/projects/{pid}/items/{iid}/skip",
+            ProjectWork,
+            labelling::skip_item,
         )
-        .route(
-            "/projects/{pid}/items/{iid}/report",
-            post(raters::report_item),
+        .post(
+            "/api/v1/projects/{pid}/items/{iid}/report",
+            ProjectWork,
+            raters::report_item,
         )
-        .route(
-            "/projects/{pid}/items/{iid}/release",
-            post(raters::release_item),
+        .post(
+            "/api/v1/projects/{pid}/items/{iid}/release",
+            Admin,
+            raters::release_item,
         )
-        .route("/projects/{pid}/queue", get(raters::queue))
-        .route(
-            "/projects/{pid}/members",
-            get(members::members).post(members::add_member),
+        .get("/api/v1/projects/{pid}/queue", Admin, raters::queue)
+        .get("/api/v1/projects/{pid}/members", Admin, members::members)
+        .post("/api/v1/projects/{pid}/members", Admin, members::add_member)
+        .delete(
+            "/api/v1/projects/{pid}/members/{rid}",
+            Admin,
+            members::remove_member,
         )
-        .route(
-            "/projects/{pid}/members/{rid}",
-            delete(members::remove_member),
+        .put(
+            "/api/v1/projects/{pid}/member-pools",
+            Admin,
+            members::set_member_pools,
         )
-        .route(
-            "/projects/{pid}/member-pools",
-            axum::routing::put(members::set_member_pools),
+        .get("/api/v1/projects/{pid}/raters", Admin, raters::raters)
+        .post(
+            "/api/v1/projects/{pid}/raters/{rid}/unpause",
+            Admin,
+            raters::unpause,
         )
-        .route("/projects/{pid}/raters", get(raters::raters))
-        .route(
-            "/projects/{pid}/raters/{rid}/unpause",
-            post(raters::unpause),
+        .post(
+            "/api/v1/projects/{pid}/raters/{rid}/pause",
+            Admin,
+            raters::pause,
         )
-        .route("/projects/{pid}/raters/{rid}/pause", post(raters::pause))
-        .route("/projects/{pid}/export", get(export::export_project))
-        .route("/projects/{pid}/report", get(report::project_report_json))
-        .route(
-            "/projects/{pid}/feedback-keys",
-            post(feedback::create_key).get(credentials::feedback_keys),
+        .get(
+            "/api/v1/projects/{pid}/export",
+            Admin,
+            export::export_project,
         )
-        .route(
-            "/projects/{pid}/feedback-keys/{kid}",
-            delete(credentials::revoke_feedback_key),
+        .get(
+            "/api/v1/projects/{pid}/report",
+            Admin,
+            report::project_report_json,
         )
-        .route(
-            "/projects/{pid}/link-secret",
-            post(credentials::rotate_link_secret),
+        .post(
+            "/api/v1/projects/{pid}/feedback-keys",
+            Admin,
+            feedback::create_key,
         )
-        .route(
-            "/projects/{pid}/open-link",
-            post(credentials::rotate_open_link),
+        .get(
+            "/api/v1/projects/{pid}/feedback-keys",
+            Admin,
+            credentials::feedback_keys,
         )
-        .route(
-            "/tokens",
-            get(credentials::my_tokens).post(credentials::issue_my_token),
+        .delete(
+            "/api/v1/projects/{pid}/feedback-keys/{kid}",
+            Admin,
+            credentials::revoke_feedback_key,
         )
-        .route("/tokens/{tid}", delete(credentials::revoke_my_token))
-        .route(
-            "/users/{uid}/tokens",
-            get(credentials::user_tokens).post(credentials::issue_user_token),
+        .post(
+            "/api/v1/projects/{pid}/link-secret",
+            Admin,
+            credentials::rotate_link_secret,
         )
-        .route(
-            "/users/{uid}/tokens/{tid}",
-            delete(credentials::revoke_user_token),
+        .post(
+            "/api/v1/projects/{pid}/open-link",
+            Admin,
+            credentials::rotate_open_link,
         )
-        .route("/projects/{pid}/feedback", post(feedback::receive))
-        .route(
-            "/projects/{pid}/sources",
-            get(feedback::sources).post(feedback::configure_source),
+        .post(
+            "/api/v1/projects/{pid}/feedback",
+            FeedbackKey,
+            feedback::receive,
+        )
+        .get("/api/v1/projects/{pid}/sources", Admin, feedback::sources)
+        .post(
+            "/api/v1/projects/{pid}/sources",
+            Admin,
+            feedback::configure_source,
+        )
+        .get("/api/v1/tokens", Account, credentials::my_tokens)
+        .post("/api/v1/tokens", Account, credentials::issue_my_token)
+        .delete(
+            "/api/v1/tokens/{tid}",
+            Account,
+            credentials::revoke_my_token,
+        )
+        .get(
+            "/api/v1/users/{uid}/tokens",
+            Admin,
+            credentials::user_tokens,
+        )
+        .post(
+            "/api/v1/users/{uid}/tokens",
+            Admin,
+            credentials::issue_user_token,
+        )
+        .delete(
+            "/api/v1/users/{uid}/tokens/{tid}",
+            Admin,
+            credentials::revoke_user_token,
         )
         .layer(axum::middleware::from_fn(guard_cookie_writes))
 }

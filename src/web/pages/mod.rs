@@ -5,82 +5,94 @@ mod auth;
 mod rate;
 mod user_links;
 
-use axum::routing::{get, post};
-use axum::Router;
+use super::routes::{Access, Routes};
 
-use super::AppState;
-
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/", get(rate::home))
-        .route("/login", get(auth::login_page).post(auth::login))
-        .route("/logout", post(auth::logout))
-        .route("/admin", get(admin::projects_page))
-        .route("/admin/projects/new", get(admin::new_project_page))
-        .route("/admin/projects", post(admin::create_project))
-        .route("/admin/projects/{pid}", get(admin::project_page))
-        .route("/admin/projects/{pid}/import", post(admin::import_upload))
-        .route(
+/// The pages, each with who may open it.
+pub fn routes() -> Routes {
+    use Access::*;
+    Routes::default()
+        .get("/", SignedIn, rate::home)
+        .get("/login", Public, auth::login_page)
+        .post("/login", Public, auth::login)
+        .post("/logout", Public, auth::logout)
+        .get("/admin", Admin, admin::projects_page)
+        .get("/admin/projects/new", Admin, admin::new_project_page)
+        .post("/admin/projects", Admin, admin::create_project)
+        .get("/admin/projects/{pid}", Admin, admin::project_page)
+        .post("/admin/projects/{pid}/import", Admin, admin::import_upload)
+        .post(
             "/admin/projects/{pid}/raters/{rid}/unpause",
-            post(admin::unpause_rater),
+            Admin,
+            admin::unpause_rater,
         )
-        .route(
+        .post(
             "/admin/projects/{pid}/items/{iid}/release",
-            post(admin::release_item),
+            Admin,
+            admin::release_item,
         )
-        .route(
+        .post(
             "/admin/projects/{pid}/feedback-keys",
-            post(admin::create_feedback_key),
+            Admin,
+            admin::create_feedback_key,
         )
-        .route(
-            "/admin/users",
-            get(admin::users_page).post(admin::create_user),
-        )
-        .route("/admin/users/{uid}", post(admin::update_pool))
-        .route("/admin/users/{uid}/tokens", post(admin::issue_token))
-        .route(
-            "/admin/users/{uid}/tokens/revoke",
-            post(admin::revoke_tokens),
-        )
-        .route(
+        .post(
             "/admin/projects/{pid}/feedback-keys/{kid}/revoke",
-            post(admin::revoke_feedback_key),
+            Admin,
+            admin::revoke_feedback_key,
         )
-        .route("/admin/projects/{pid}/members", post(admin::add_member))
-        .route(
+        .post("/admin/projects/{pid}/members", Admin, admin::add_member)
+        .post(
             "/admin/projects/{pid}/members/{rid}/remove",
-            post(admin::remove_member),
+            Admin,
+            admin::remove_member,
         )
-        .route(
+        .post(
             "/admin/projects/{pid}/member-pools",
-            post(admin::set_member_pools),
+            Admin,
+            admin::set_member_pools,
         )
-        .route(
+        .post(
             "/admin/projects/{pid}/link-secret",
-            post(admin::rotate_link_secret),
+            Admin,
+            admin::rotate_link_secret,
         )
-        .route(
+        .post(
             "/admin/projects/{pid}/open-link",
-            post(admin::rotate_open_link),
+            Admin,
+            admin::rotate_open_link,
         )
-        .route("/admin/projects/{pid}/items", get(admin::items_page))
-        .route("/admin/projects/{pid}/report", get(admin::report_page))
-        .route("/admin/projects/{pid}/items/{iid}", get(admin::item_page))
-        .route("/rate/{pid}", get(rate::labelling_page))
-        .route("/rate/{pid}/items/{iid}/label", post(rate::submit_label))
-        .route("/rate/{pid}/items/{iid}/skip", post(rate::skip_item))
-        .route("/rate/{pid}/items/{iid}/report", post(rate::report_item))
-        .route(
+        .get("/admin/projects/{pid}/items", Admin, admin::items_page)
+        .get("/admin/projects/{pid}/items/{iid}", Admin, admin::item_page)
+        .get("/admin/projects/{pid}/report", Admin, admin::report_page)
+        .get("/admin/users", Admin, admin::users_page)
+        .post("/admin/users", Admin, admin::create_user)
+        .post("/admin/users/{uid}", Admin, admin::update_pool)
+        .post("/admin/users/{uid}/tokens", Admin, admin::issue_token)
+        .post(
+            "/admin/users/{uid}/tokens/revoke",
+            Admin,
+            admin::revoke_tokens,
+        )
+        .get("/rate/{pid}", ProjectWork, rate::labelling_page)
+        .post(
+            "/rate/{pid}/items/{iid}/label",
+            ProjectWork,
+            rate::submit_label,
+        )
+        .post("/rate/{pid}/items/{iid}/skip", ProjectWork, rate::skip_item)
+        .post(
+            "/rate/{pid}/items/{iid}/report",
+            ProjectWork,
+            rate::report_item,
+        )
+        .get(
             "/rate/{pid}/items/{iid}/explained",
-            get(rate::explained_page),
+            ProjectRater,
+            rate::explained_page,
         )
-        .route(
-            "/u/{pid}",
-            get(user_links::signed_entry).post(user_links::signed_switch),
-        )
-        .route(
-            "/u/{pid}/open/{token}",
-            get(user_links::open_entry).post(user_links::open_switch),
-        )
-        .route("/u/{pid}/label", get(rate::labelling_page))
+        .get("/u/{pid}", Public, user_links::signed_entry)
+        .post("/u/{pid}", Public, user_links::signed_switch)
+        .get("/u/{pid}/open/{token}", Public, user_links::open_entry)
+        .post("/u/{pid}/open/{token}", Public, user_links::open_switch)
+        .get("/u/{pid}/label", ProjectWork, rate::labelling_page)
 }
