@@ -150,6 +150,8 @@ async fn create_demo_project(store: &Store, admin_id: i64) -> anyhow::Result<()>
             external_id: Some(format!("review-{:03}", i + 1)),
             data: review_data(text),
             gold: None,
+            prediction: None,
+            from_csv: false,
             priority: None,
             qualification: false,
             explanation: None,

@@ -3,21 +3,26 @@
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-/// One label as it leaves tally: the rater appears only under a pseudonym.
+use super::kinds::Schema;
+
+/// One label as it leaves tally: the rater appears only under a pseudonym, the value as
+/// the kind's JSON.
 #[derive(Debug, Clone, Serialize)]
 pub struct ExportLabel {
     pub rater: String,
     pub pool: String,
-    pub value: String,
+    pub value: Value,
     pub duration_ms: Option<i64>,
     pub created_at: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
 }
 
 /// One process-feedback event on an item, in its own column beside the human labels.
 #[derive(Debug, Clone, Serialize)]
 pub struct ExportFeedback {
     pub source: String,
-    pub value: String,
+    pub value: Value,
     pub raw_value: String,
     pub weight: f64,
     pub occurred_at: i64,
@@ -32,19 +37,22 @@ pub struct ExportRow {
     pub data: Map<String, Value>,
     pub labels: Vec<ExportLabel>,
     pub label_count: usize,
-    /// The most frequent value; `None` when there are no labels or the top is tied.
-    pub majority: Option<String>,
-    /// Share of the labels that agree with the most frequent value.
+    /// The consensus under the project's kind (majority, per-label majority, median,
+    /// majority-matched units); `None` without labels or on a tie.
+    pub consensus: Option<Value>,
+    /// The same value under the name earlier exports used.
+    pub majority: Option<Value>,
+    /// Share of the labels that agree with the consensus.
     pub agreement: Option<f64>,
     /// The values tied for first place, when there is a tie.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub tied: Vec<String>,
-    /// The experts' majority where experts labelled the item: the adjudicated answer.
-    pub adjudicated: Option<String>,
+    pub tied: Vec<Value>,
+    /// The experts' consensus where experts labelled the item: the adjudicated answer.
+    pub adjudicated: Option<Value>,
     /// Process feedback on the item, kept apart from the human labels.
     pub feedback: Vec<ExportFeedback>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub gold: Option<String>,
+    pub gold: Option<Value>,
 }
 
 /// The majority of a set of values, with ties reported rather than hidden.
@@ -57,82 +65,62 @@ pub struct Majority {
 
 /// Counts values in first-seen order so that ties are listed deterministically.
 pub fn majority<'a>(values: impl IntoIterator<Item = &'a str>) -> Majority {
-    let mut counts: Vec<(&str, usize)> = Vec::new();
-    let mut total = 0usize;
-    for value in values {
-        total += 1;
-        match counts.iter_mut().find(|(v, _)| *v == value) {
-            Some((_, n)) => *n += 1,
-            None => counts.push((value, 1)),
-        }
-    }
-    let Some(top) = counts.iter().map(|(_, n)| *n).max() else {
-        return Majority {
-            label: None,
-            agreement: None,
-            tied: Vec::new(),
-        };
-    };
-    let leaders: Vec<String> = counts
-        .iter()
-        .filter(|(_, n)| *n == top)
-        .map(|(v, _)| v.to_string())
+    let values: Vec<Value> = values
+        .into_iter()
+        .map(|v| Value::String(v.to_string()))
         .collect();
-    let agreement = Some(top as f64 / total as f64);
-    if leaders.len() == 1 {
-        Majority {
-            label: leaders.into_iter().next(),
-            agreement,
-            tied: Vec::new(),
-        }
-    } else {
-        Majority {
-            label: None,
-            agreement,
-            tied: leaders,
-        }
+    let c = super::kinds::vote(&values);
+    let text = |v: Value| super::kinds::display(&v);
+    Majority {
+        label: c.value.map(text),
+        agreement: c.agreement,
+        tied: c.tied.into_iter().map(text).collect(),
     }
 }
 
 impl ExportRow {
     pub fn new(
+        schema: Schema<'_>,
         id: i64,
         external_id: Option<String>,
         data: Map<String, Value>,
         labels: Vec<ExportLabel>,
-        gold: Option<String>,
+        gold: Option<Value>,
     ) -> Self {
-        let m = majority(labels.iter().map(|l| l.value.as_str()));
-        let adjudicated = majority(
-            labels
-                .iter()
-                .filter(|l| l.pool == "expert")
-                .map(|l| l.value.as_str()),
-        )
-        .label;
+        let values: Vec<Value> = labels.iter().map(|l| l.value.clone()).collect();
+        let consensus = schema.consensus(&values);
+        let experts: Vec<Value> = labels
+            .iter()
+            .filter(|l| l.pool == "expert")
+            .map(|l| l.value.clone())
+            .collect();
+        let adjudicated = schema.consensus(&experts).value;
         ExportRow {
             id,
             external_id,
             data,
             label_count: labels.len(),
             labels,
-            majority: m.label,
-            agreement: m.agreement,
-            tied: m.tied,
+            majority: consensus.value.clone(),
+            consensus: consensus.value,
+            agreement: consensus.agreement,
+            tied: consensus.tied,
             adjudicated,
             feedback: Vec::new(),
             gold,
         }
     }
 
-    pub const CSV_HEADER: [&'static str; 10] = [
+    pub const CSV_HEADER: [&'static str; 12] = [
         "id",
         "external_id",
         "data",
         "labels",
         "label_count",
+        "consensus",
         "majority",
         "agreement",
+        "tied",
         "adjudicated",
         "feedback",
         "gold",
@@ -140,29 +128,31 @@ impl ExportRow {
 
     /// The row as CSV fields; nested values are JSON text in their cell, and no cell can
     /// run as a spreadsheet formula.
-    pub fn csv_fields(&self) -> [String; 10] {
+    pub fn csv_fields(&self) -> [String; 12] {
         self.raw_csv_fields().map(|cell| neutralize_formula(&cell))
     }
 
-    fn raw_csv_fields(&self) -> [String; 10] {
-        let labels: Vec<Value> = self
-            .labels
-            .iter()
-            .map(|l| serde_json::json!({"rater": l.rater, "pool": l.pool, "value": l.value}))
-            .collect();
+    fn raw_csv_fields(&self) -> [String; 12] {
+        let cell = |v: &Option<Value>| v.as_ref().map(super::kinds::display).unwrap_or_default();
         [
             self.id.to_string(),
             self.external_id.clone().unwrap_or_default(),
             Value::Object(self.data.clone()).to_string(),
-            Value::Array(labels).to_string(),
+            serde_json::to_string(&self.labels).unwrap_or_default(),
             self.label_count.to_string(),
-            self.majority.clone().unwrap_or_default(),
+            cell(&self.consensus),
+            cell(&self.majority),
             self.agreement
                 .map(|a| format!("{a:.4}"))
                 .unwrap_or_default(),
-            self.adjudicated.clone().unwrap_or_default(),
+            if self.tied.is_empty() {
+                String::new()
+            } else {
+                Value::Array(self.tied.clone()).to_string()
+            },
+            cell(&self.adjudicated),
             serde_json::to_string(&self.feedback).unwrap_or_default(),
-            self.gold.clone().unwrap_or_default(),
+            cell(&self.gold),
         ]
     }
 }

@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
+use super::kinds::Schema;
 use super::project::Project;
 use super::text::MAX_CONTEXT_BYTES;
 
@@ -170,18 +171,22 @@ pub fn parse_body(text: &str, received_at: i64) -> Result<Vec<ParsedLine>, Batch
         .collect())
 }
 
-/// Translates a source's values onto the label set (thumbs_up → pos), then checks them.
+/// Translates a source's values onto the project's values (thumbs_up → pos, five_stars →
+/// 5), then checks them like labels; an unmapped value is read as the kind's value.
 pub fn map_value(
     raw: &str,
-    mapping: &HashMap<String, String>,
+    mapping: &HashMap<String, Value>,
     project: &Project,
-) -> Result<String, String> {
-    let mapped = mapping.get(raw).map(String::as_str).unwrap_or(raw);
-    project.parse_value(mapped).map_err(|e| {
-        if mapped == raw {
-            e.reason
+) -> Result<Value, String> {
+    let mapped = match mapping.get(raw) {
+        Some(value) => value.clone(),
+        None => project.kind.value_from_text(raw),
+    };
+    project.schema().parse(&mapped).map_err(|e| {
+        if mapping.contains_key(raw) {
+            format!("{raw:?} maps to {mapped}, which {}", e.reason)
         } else {
-            format!("{raw:?} maps to {mapped:?}, which is not one of this project's labels")
+            e.reason
         }
     })
 }
@@ -280,7 +285,7 @@ pub fn assess(counts: SourceCounts, now: i64) -> SourceHealth {
 pub struct StoredFeedback {
     pub item_id: i64,
     pub source: String,
-    pub value: String,
+    pub value: Value,
     pub context: Map<String, Value>,
 }
 
@@ -320,7 +325,8 @@ fn context_value(v: &Value) -> String {
 /// Compares each source's events with the human consensus label of their items.
 pub fn agreement_with_consensus(
     events: &[StoredFeedback],
-    consensus: &HashMap<i64, String>,
+    consensus: &HashMap<i64, Value>,
+    schema: Schema<'_>,
 ) -> Vec<SourceAgreement> {
     let mut by_source: BTreeMap<&str, SourceAgreement> = BTreeMap::new();
     for event in events {
@@ -334,7 +340,7 @@ pub fn agreement_with_consensus(
         let Some(human) = consensus.get(&event.item_id) else {
             continue;
         };
-        let agrees = *human == event.value;
+        let agrees = schema.matches(&event.value, human);
         entry.overall.add(agrees);
         for (key, value) in &event.context {
             entry
@@ -446,11 +452,11 @@ mod tests {
 
     #[test]
     fn agreement_by_source_and_context() {
-        let consensus = HashMap::from([(1, "pos".to_string()), (2, "neg".to_string())]);
+        let consensus = HashMap::from([(1, json!("pos")), (2, json!("neg"))]);
         let ev = |item, value: &str, pos: i64| StoredFeedback {
             item_id: item,
             source: "clicks".into(),
-            value: value.into(),
+            value: json!(value),
             context: json!({"position": pos}).as_object().unwrap().clone(),
         };
         let events = [
@@ -459,7 +465,13 @@ mod tests {
             ev(2, "neg", 5),
             ev(3, "pos", 1),
         ];
-        let result = agreement_with_consensus(&events, &consensus);
+        let project = crate::domain::project::Project::from_spec(
+            1,
+            crate::domain::project::NewProject::simple("p", &["pos", "neg"], 1, "")
+                .validate()
+                .unwrap(),
+        );
+        let result = agreement_with_consensus(&events, &consensus, project.schema());
         assert_eq!(result.len(), 1);
         assert_eq!(result[0].events, 4);
         assert_eq!(result[0].overall.compared, 3);

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
+use super::kinds::Kind;
 use super::project::Project;
 use super::text::{check_text, MAX_EXPLANATION_CHARS};
 use super::Invalid;
@@ -16,7 +17,13 @@ use super::Invalid;
 pub struct NewItem {
     pub external_id: Option<String>,
     pub data: Map<String, Value>,
-    pub gold: Option<String>,
+    /// The known answer, as given; [`check_against_project`] makes it canonical.
+    pub gold: Option<Value>,
+    /// A model's pre-label, as given; made canonical like `gold`.
+    pub prediction: Option<Value>,
+    /// The item came from a CSV row, whose cells are text: a gold or prediction cell of a
+    /// kind whose values are not strings is read as JSON.
+    pub from_csv: bool,
     /// Higher first when the project orders by priority (a model's uncertainty, say).
     pub priority: Option<f64>,
     /// A qualification question: shown before real work, with `explanation` after each try.
@@ -160,11 +167,8 @@ fn item_from_json(value: Value, line: usize) -> Result<NewItem, Invalid> {
             ));
         }
     };
-    let gold = match object.remove("gold") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s),
-        Some(_) => return Err(at_line(line, "\"gold\" must be a string")),
-    };
+    let gold = object.remove("gold").filter(|g| !g.is_null());
+    let prediction = object.remove("prediction").filter(|p| !p.is_null());
     let priority = match object.remove("priority") {
         None | Some(Value::Null) => None,
         Some(Value::Number(n)) => n.as_f64(),
@@ -188,11 +192,12 @@ fn item_from_json(value: Value, line: usize) -> Result<NewItem, Invalid> {
         return Err(at_line(
             line,
             format!(
-                "unknown field {unknown:?} (expected external_id, data, gold, priority, qualification, explanation)"
+                "unknown field {unknown:?} (expected external_id, data, gold, prediction, priority, qualification, explanation)"
             ),
         ));
     }
     let mut item = new_item(external_id, data, gold, line)?;
+    item.prediction = prediction;
     item.priority = priority;
     item.qualification = qualification;
     item.explanation = explanation;
@@ -203,7 +208,7 @@ fn item_from_json(value: Value, line: usize) -> Result<NewItem, Invalid> {
 fn new_item(
     external_id: Option<String>,
     data: Map<String, Value>,
-    gold: Option<String>,
+    gold: Option<Value>,
     line: usize,
 ) -> Result<NewItem, Invalid> {
     if let Some(id) = &external_id {
@@ -217,7 +222,9 @@ fn new_item(
     Ok(NewItem {
         external_id,
         data,
-        gold: gold.filter(|g| !g.is_empty()),
+        gold: gold.filter(|g| g.as_str() != Some("")),
+        prediction: None,
+        from_csv: false,
         priority: None,
         qualification: false,
         explanation: None,
@@ -249,10 +256,12 @@ fn parse_csv(text: &str) -> Result<Vec<NewItem>, Invalid> {
 }
 
 fn check_csv_headers(headers: &[String]) -> Result<(), Invalid> {
-    if headers
-        .iter()
-        .all(|h| h == "external_id" || h == "gold" || h == "priority")
-    {
+    if headers.iter().all(|h| {
+        matches!(
+            h.as_str(),
+            "external_id" | "gold" | "prediction" | "priority"
+        )
+    }) {
         return Err(at_line(
             1,
             "the header names no data column (for example: external_id,text)",
@@ -277,13 +286,18 @@ fn item_from_csv_record(
     let mut data = Map::new();
     let mut external_id = None;
     let mut gold = None;
+    let mut prediction = None;
     let mut priority = None;
     let mut qualification = false;
     let mut explanation = None;
     for (header, field) in headers.iter().zip(record.iter()) {
         match header.as_str() {
             "external_id" => external_id = Some(field.to_string()).filter(|s| !s.is_empty()),
-            "gold" => gold = Some(field.to_string()),
+            "gold" => gold = Some(Value::String(field.to_string())),
+            "prediction" if !field.is_empty() => {
+                prediction = Some(Value::String(field.to_string()))
+            }
+            "prediction" => {}
             "priority" if !field.trim().is_empty() => {
                 let value = field.trim().parse::<f64>().ok().filter(|p| p.is_finite());
                 priority =
@@ -305,6 +319,8 @@ fn item_from_csv_record(
         }
     }
     let mut item = new_item(external_id, data, gold, line)?;
+    item.prediction = prediction;
+    item.from_csv = true;
     item.priority = priority;
     item.qualification = qualification;
     item.explanation = explanation;
@@ -354,16 +370,78 @@ fn reject_duplicate_ids(items: &[NewItem]) -> Result<(), Invalid> {
     Ok(())
 }
 
-/// Checks what only the project can tell: gold answers must be among its labels.
-pub fn check_against_project(items: &[NewItem], project: &Project) -> Result<(), Invalid> {
-    for item in items {
-        if let Some(gold) = &item.gold {
-            project
-                .parse_value(gold)
-                .map_err(|e| at_line(item.line, format!("gold {}", e.reason)))?;
+/// A gold or prediction read as the kind's value: a CSV cell is text, so for kinds whose
+/// values are not strings it holds the value as JSON.
+fn as_kind_value(kind: Kind, raw: &Value, from_csv: bool) -> Value {
+    match raw {
+        Value::String(cell) if from_csv => kind.value_from_text(cell),
+        _ => raw.clone(),
+    }
+}
+
+/// Checks what only the project can tell, and makes answers canonical: gold answers and
+/// pre-labels are checked like labels (against the item too: spans inside its text, boxes
+/// inside its image), and the field a kind is about must be there (text for spans, an image
+/// from an allowed origin for boxes and image choice).
+pub fn check_against_project(items: &mut [NewItem], project: &Project) -> Result<(), Invalid> {
+    let schema = project.schema();
+    for item in items.iter_mut() {
+        let line = item.line;
+        check_item_field(project, item).map_err(|reason| at_line(line, reason))?;
+        for (name, slot) in [
+            ("gold", &mut item.gold),
+            ("prediction", &mut item.prediction),
+        ] {
+            let Some(raw) = slot.as_ref() else { continue };
+            let raw = as_kind_value(project.kind, raw, item.from_csv);
+            let value = schema
+                .parse_as(name, &raw)
+                .and_then(|v| schema.check_for_item(name, &v, &item.data).map(|_| v))
+                .map_err(|e| at_line(line, format!("{name} {}", e.reason)))?;
+            *slot = Some(value);
         }
     }
     Ok(())
+}
+
+/// The data field the project's kind is about, if it has one.
+fn check_item_field(project: &Project, item: &NewItem) -> Result<(), String> {
+    let Some(field) = project.settings.field.as_deref() else {
+        return Ok(());
+    };
+    let value = item.data.get(field);
+    match project.kind {
+        Kind::Spans => match value {
+            Some(Value::String(_)) => Ok(()),
+            _ => Err(format!("the text field {field:?} is missing or not text")),
+        },
+        kind if kind.shows_image() => check_image(project, field, value),
+        _ => Ok(()),
+    }
+}
+
+/// An image is an http(s) URL from one of the project's media origins (alone, or as
+/// `{"url", "width", "height"}`), or a file uploaded to tally (`{"media": SHA-256}`).
+fn check_image(project: &Project, field: &str, value: Option<&Value>) -> Result<(), String> {
+    let url = match value {
+        Some(Value::String(url)) => url.as_str(),
+        Some(Value::Object(image)) if image.get("media").and_then(Value::as_str).is_some() => {
+            return Ok(());
+        }
+        Some(Value::Object(image)) => match image.get("url") {
+            Some(Value::String(url)) => url.as_str(),
+            _ => return Err(format!("the image in {field:?} has no \"url\"")),
+        },
+        _ => return Err(format!("the image field {field:?} is missing")),
+    };
+    if project.presentation.allows_url(url) {
+        Ok(())
+    } else {
+        Err(format!(
+            "the image URL {url:?} is not from one of the project's media_origins ({})",
+            project.presentation.media_origins.join(", ")
+        ))
+    }
 }
 
 #[cfg(test)]
@@ -397,7 +475,7 @@ mod tests {
         assert_eq!(items.len(), 2);
         assert_eq!(items[0].external_id.as_deref(), Some("r1"));
         assert_eq!(items[0].data["text"], "Great, really");
-        assert_eq!(items[0].gold.as_deref(), Some("pos"));
+        assert_eq!(items[0].gold, Some(Value::String("pos".into())));
         assert_eq!(items[1].gold, None);
     }
 

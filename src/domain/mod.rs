@@ -5,10 +5,13 @@ pub mod export;
 pub mod feedback;
 pub mod gate;
 pub mod import;
+pub mod kinds;
 pub mod links;
 pub mod policy;
+pub mod presentation;
 pub mod project;
 pub mod report;
+pub mod report_kinds;
 pub mod text;
 pub mod user;
 

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-use super::export::majority;
+use super::kinds::Consensus;
 use super::Invalid;
 
 /// The three kinds of raters.
@@ -199,15 +199,16 @@ impl Policy {
     /// Decides, once an item has all the generalist labels currently wanted, whether it
     /// needs more (dynamic overlap: no value has `min_overlap` votes as a clear leader yet)
     /// or goes to the experts (share agreeing with the majority below `escalate_below`).
-    pub fn settle(&self, generalist_values: &[&str], still_wanted: i64) -> Settlement {
-        if still_wanted > 0 || generalist_values.is_empty() {
+    /// `generalist` is the consensus of the item's generalist labels under the project's
+    /// kind, which says how many agree and whether there is a leader at all.
+    pub fn settle(&self, generalist: &Consensus, still_wanted: i64) -> Settlement {
+        if still_wanted > 0 || generalist.labels == 0 {
             return Settlement::default();
         }
-        let n = generalist_values.len() as i64;
-        let outcome = majority(generalist_values.iter().copied());
-        let top = (outcome.agreement.unwrap_or(0.0) * n as f64).round() as i64;
+        let n = generalist.labels as i64;
+        let top = generalist.agreeing as i64;
         if let (Some(min), Some(max)) = (self.min_overlap, self.max_overlap) {
-            let clear_leader = outcome.tied.is_empty() && top >= min;
+            let clear_leader = !generalist.is_tie() && top >= min;
             if !clear_leader && n < max {
                 return Settlement {
                     more_generalist: 1,
@@ -403,6 +404,12 @@ pub fn random_key(seed: i64, position: i64) -> i64 {
 mod tests {
     use super::*;
 
+    /// The consensus of single-choice labels, as the store computes it.
+    fn votes(values: &[&str]) -> Consensus {
+        let values: Vec<serde_json::Value> = values.iter().map(|v| serde_json::json!(v)).collect();
+        crate::domain::kinds::vote(&values)
+    }
+
     fn policy(json: serde_json::Value, overlap: Option<i64>) -> Result<Policy, Invalid> {
         serde_json::from_value::<PolicyInput>(json)
             .unwrap()
@@ -417,22 +424,22 @@ mod tests {
         )
         .unwrap();
         // 2 of 3 agree: 0.6667 < 0.67, escalate.
-        assert_eq!(p.settle(&["a", "a", "b"], 0).escalate_to_experts, 1);
+        assert_eq!(p.settle(&votes(&["a", "a", "b"]), 0).escalate_to_experts, 1);
         let p = policy(
             serde_json::json!({"pools": {"generalist": 3}, "escalate_below": 0.6}),
             None,
         )
         .unwrap();
-        assert_eq!(p.settle(&["a", "a", "b"], 0).escalate_to_experts, 0);
+        assert_eq!(p.settle(&votes(&["a", "a", "b"]), 0).escalate_to_experts, 0);
         let p = policy(
             serde_json::json!({"pools": {"generalist": 2}, "escalate_below": 0.5}),
             None,
         )
         .unwrap();
         // exactly at the threshold: no escalation
-        assert_eq!(p.settle(&["a", "b"], 0).escalate_to_experts, 0);
+        assert_eq!(p.settle(&votes(&["a", "b"]), 0).escalate_to_experts, 0);
         assert_eq!(
-            p.settle(&["a", "b"], 1),
+            p.settle(&votes(&["a", "b"]), 1),
             Settlement::default(),
             "not settled while labels are still wanted"
         );
@@ -446,12 +453,12 @@ mod tests {
         )
         .unwrap();
         assert_eq!(p.initial_needs(false).generalist, 2);
-        assert_eq!(p.settle(&["a", "a"], 0).more_generalist, 0);
-        assert_eq!(p.settle(&["a", "b"], 0).more_generalist, 1);
-        assert_eq!(p.settle(&["a", "b", "a"], 0).more_generalist, 0);
-        assert_eq!(p.settle(&["a", "b", "c"], 0).more_generalist, 1);
+        assert_eq!(p.settle(&votes(&["a", "a"]), 0).more_generalist, 0);
+        assert_eq!(p.settle(&votes(&["a", "b"]), 0).more_generalist, 1);
+        assert_eq!(p.settle(&votes(&["a", "b", "a"]), 0).more_generalist, 0);
+        assert_eq!(p.settle(&votes(&["a", "b", "c"]), 0).more_generalist, 1);
         assert_eq!(
-            p.settle(&["a", "b", "c", "d"], 0).more_generalist,
+            p.settle(&votes(&["a", "b", "c", "d"]), 0).more_generalist,
             0,
             "stops at the maximum"
         );

@@ -2,42 +2,11 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::kinds::{Kind, Schema, Settings, SettingsInput};
 use super::policy::{Policy, PolicyInput, Pool};
+use super::presentation::{Presentation, PresentationInput};
 use super::text::{check_text, MAX_INSTRUCTIONS_CHARS, MAX_PROJECT_NAME_CHARS};
 use super::Invalid;
-
-/// The kind of answer a project asks for. Each kind parses and checks its own values,
-/// so new kinds (multi-label, ratings, spans, boxes) slot in here.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LabelKind {
-    SingleChoice,
-}
-
-impl LabelKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LabelKind::SingleChoice => "single_choice",
-        }
-    }
-
-    /// The kind as people read it.
-    pub fn title(self) -> &'static str {
-        match self {
-            LabelKind::SingleChoice => "Single choice",
-        }
-    }
-
-    pub fn parse(s: &str) -> Result<Self, Invalid> {
-        match s {
-            "single_choice" => Ok(LabelKind::SingleChoice),
-            other => Err(Invalid::new(
-                "kind",
-                format!("unknown kind {other:?}: supported is single_choice"),
-            )),
-        }
-    }
-}
 
 pub const DEFAULT_LEASE_SECONDS: i64 = 600;
 pub const MAX_LABELS: usize = 50;
@@ -50,7 +19,44 @@ pub struct NewProject {
     pub name: String,
     #[serde(default = "default_kind")]
     pub kind: String,
+    #[serde(default)]
     pub labels: Vec<String>,
+    #[serde(default)]
+    pub min: Option<usize>,
+    #[serde(default)]
+    pub max: Option<usize>,
+    #[serde(default)]
+    pub scale: Option<super::kinds::Scale>,
+    #[serde(default)]
+    pub range: Option<super::kinds::NumberRange>,
+    #[serde(default)]
+    pub max_length: Option<usize>,
+    #[serde(default)]
+    pub pattern: Option<String>,
+    #[serde(default)]
+    pub field: Option<String>,
+    #[serde(default)]
+    pub tolerance: Option<f64>,
+    #[serde(default)]
+    pub iou_threshold: Option<f64>,
+    #[serde(default)]
+    pub span_match: Option<crate::quality::kinds::SpanMatch>,
+    #[serde(default)]
+    pub min_f1: Option<f64>,
+    #[serde(default)]
+    pub comment: Option<bool>,
+    #[serde(default)]
+    pub text_field: Option<String>,
+    #[serde(default)]
+    pub shown_fields: Option<Vec<String>>,
+    #[serde(default)]
+    pub hidden_fields: Option<Vec<String>>,
+    #[serde(default)]
+    pub media_origins: Option<Vec<String>>,
+    #[serde(default)]
+    pub show_prediction: Option<bool>,
+    #[serde(default)]
+    pub prediction_blind_share: Option<f64>,
     /// Generalist labels per item (the same as `pools.generalist`).
     #[serde(default)]
     pub overlap: Option<i64>,
@@ -137,8 +143,10 @@ fn default_lease() -> i64 {
 #[derive(Debug, Clone)]
 pub struct ProjectSpec {
     pub name: String,
-    pub kind: LabelKind,
+    pub kind: Kind,
     pub labels: Vec<String>,
+    pub settings: Settings,
+    pub presentation: Presentation,
     pub overlap: i64,
     pub instructions: String,
     pub lease_seconds: i64,
@@ -154,6 +162,24 @@ impl NewProject {
             name: name.into(),
             kind: default_kind(),
             labels: labels.iter().map(|l| l.to_string()).collect(),
+            min: None,
+            max: None,
+            scale: None,
+            range: None,
+            max_length: None,
+            pattern: None,
+            field: None,
+            tolerance: None,
+            iou_threshold: None,
+            span_match: None,
+            min_f1: None,
+            comment: None,
+            text_field: None,
+            shown_fields: None,
+            hidden_fields: None,
+            media_origins: None,
+            show_prediction: None,
+            prediction_blind_share: None,
             overlap: Some(overlap),
             instructions: instructions.into(),
             lease_seconds: DEFAULT_LEASE_SECONDS,
@@ -178,6 +204,34 @@ impl NewProject {
             feedback_creates_items: None,
             feedback_first: None,
             negative_labels: None,
+        }
+    }
+
+    fn settings_input(&self) -> SettingsInput {
+        SettingsInput {
+            min: self.min,
+            max: self.max,
+            scale: self.scale.clone(),
+            range: self.range.clone(),
+            max_length: self.max_length,
+            pattern: self.pattern.clone(),
+            field: self.field.clone(),
+            tolerance: self.tolerance,
+            iou_threshold: self.iou_threshold,
+            span_match: self.span_match,
+            min_f1: self.min_f1,
+            comment: self.comment,
+        }
+    }
+
+    fn presentation_input(&self) -> PresentationInput {
+        PresentationInput {
+            text_field: self.text_field.clone(),
+            shown_fields: self.shown_fields.clone(),
+            hidden_fields: self.hidden_fields.clone(),
+            media_origins: self.media_origins.clone(),
+            show_prediction: self.show_prediction,
+            prediction_blind_share: self.prediction_blind_share,
         }
     }
 
@@ -259,7 +313,7 @@ impl NewProject {
             return Err(Invalid::new("name", "must not be empty"));
         }
         check_text("name", &name, MAX_PROJECT_NAME_CHARS)?;
-        let kind = LabelKind::parse(&self.kind)?;
+        let kind = Kind::parse(&self.kind)?;
         if let Some(overlap) = self.overlap {
             if !(1..=MAX_OVERLAP).contains(&overlap) {
                 return Err(Invalid::new(
@@ -270,8 +324,9 @@ impl NewProject {
         }
         let policy = self.policy_input().validate(self.overlap)?;
         let links = self.user_links()?;
-        let labels = validate_labels(self.labels.clone())?;
+        let (labels, settings) = self.settings_input().validate(kind, self.labels.clone())?;
         let feedback = self.feedback_settings(&labels)?;
+        let presentation = self.presentation_input().validate()?;
         if !(1..=86_400).contains(&self.lease_seconds) {
             return Err(Invalid::new("lease_seconds", "must be between 1 and 86400"));
         }
@@ -280,6 +335,8 @@ impl NewProject {
             name,
             kind,
             labels,
+            settings,
+            presentation,
             overlap: policy.pool_count(Pool::Generalist),
             instructions: self.instructions,
             lease_seconds: self.lease_seconds,
@@ -290,38 +347,17 @@ impl NewProject {
     }
 }
 
-fn validate_labels(labels: Vec<String>) -> Result<Vec<String>, Invalid> {
-    let labels: Vec<String> = labels.into_iter().map(|l| l.trim().to_string()).collect();
-    if labels.len() < 2 || labels.len() > MAX_LABELS {
-        return Err(Invalid::new(
-            "labels",
-            format!("give between 2 and {MAX_LABELS} choices"),
-        ));
-    }
-    for (i, label) in labels.iter().enumerate() {
-        if label.is_empty() || label.chars().count() > 100 {
-            return Err(Invalid::new(
-                "labels",
-                format!("choice {} must be 1 to 100 characters", i + 1),
-            ));
-        }
-        if labels[..i].contains(label) {
-            return Err(Invalid::new(
-                "labels",
-                format!("choice {label:?} is given twice"),
-            ));
-        }
-    }
-    Ok(labels)
-}
-
 /// A stored project.
 #[derive(Debug, Clone, Serialize)]
 pub struct Project {
     pub id: i64,
     pub name: String,
-    pub kind: LabelKind,
+    pub kind: Kind,
     pub labels: Vec<String>,
+    #[serde(flatten)]
+    pub settings: Settings,
+    #[serde(flatten)]
+    pub presentation: Presentation,
     pub overlap: i64,
     pub instructions: String,
     pub lease_seconds: i64,
@@ -349,6 +385,8 @@ impl Project {
             name: spec.name,
             kind: spec.kind,
             labels: spec.labels,
+            settings: spec.settings,
+            presentation: spec.presentation,
             overlap: spec.overlap,
             instructions: spec.instructions,
             lease_seconds: spec.lease_seconds,
@@ -362,22 +400,12 @@ impl Project {
         }
     }
 
-    /// Checks a submitted answer against the project's label set and returns its stored form.
-    pub fn parse_value(&self, raw: &str) -> Result<String, Invalid> {
-        match self.kind {
-            LabelKind::SingleChoice => {
-                if self.labels.iter().any(|l| l == raw) {
-                    Ok(raw.to_string())
-                } else {
-                    Err(Invalid::new(
-                        "value",
-                        format!(
-                            "{raw:?} is not one of this project's labels ({})",
-                            self.labels.join(", ")
-                        ),
-                    ))
-                }
-            }
+    /// The project's answer schema: what one label may hold.
+    pub fn schema(&self) -> Schema<'_> {
+        Schema {
+            kind: self.kind,
+            labels: &self.labels,
+            settings: &self.settings,
         }
     }
 }
@@ -425,7 +453,11 @@ mod tests {
     #[test]
     fn values_must_be_in_the_label_set() {
         let project = Project::from_spec(1, new(&["pos", "neg"], 1).validate().unwrap());
-        assert_eq!(project.parse_value("pos").unwrap(), "pos");
-        assert_eq!(project.parse_value("maybe").unwrap_err().field, "value");
+        let schema = project.schema();
+        assert_eq!(schema.parse(&serde_json::json!("pos")).unwrap(), "pos");
+        assert_eq!(
+            schema.parse(&serde_json::json!("maybe")).unwrap_err().field,
+            "value"
+        );
     }
 }

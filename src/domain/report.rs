@@ -7,8 +7,10 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::feedback::{agreement_with_consensus, SourceAgreement, StoredFeedback};
+use super::kinds::{display, from_stored, Kind};
 use super::policy::OverlapSavings;
 use super::project::Project;
+pub use super::report_kinds::{kind_report, KindReport};
 use super::Invalid;
 use crate::quality::{
     build_report, Categories, ConsensusMethod, DatasetBuilder, LabelInput, Level, Report,
@@ -23,6 +25,7 @@ pub struct LabelRecord {
     /// The rater's pseudonym: reports, like exports, never show names.
     pub rater: String,
     pub pool: String,
+    /// As stored: canonical JSON text.
     pub value: String,
     pub duration_ms: Option<i64>,
     pub created_at: i64,
@@ -32,7 +35,8 @@ pub struct LabelRecord {
 #[derive(Debug, Clone, Default)]
 pub struct ReportInput {
     pub labels: Vec<LabelRecord>,
-    /// Known answers by item id (gold questions and items imported with `gold`).
+    /// Known answers by item id (gold questions and items imported with `gold`), as
+    /// stored (canonical JSON text).
     pub gold: HashMap<i64, String>,
     /// Item data by item id, for slicing by a metadata field.
     pub data: HashMap<i64, Map<String, Value>>,
@@ -68,11 +72,17 @@ pub fn parse_method(s: &str) -> Result<ConsensusMethod, Invalid> {
     }
 }
 
-/// The whole report of a project, as `GET /api/v1/projects/{pid}/report` answers it.
+/// The whole report of a project, as `GET /api/v1/projects/{pid}/report` answers it. Kinds
+/// whose values are categories (choices, ratings) get the categorical report (alpha,
+/// kappas, consensus, rater quality, bias); the others get their own measure.
 #[derive(Debug, Serialize)]
 pub struct ProjectReport {
+    pub kind: Kind,
     #[serde(flatten)]
-    pub report: Report,
+    pub report: Option<Report>,
+    /// Agreement and consensus of kinds that are not categories.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind_agreement: Option<KindReport>,
     /// Each process-feedback source's agreement with the consensus, overall and by context.
     pub feedback: Vec<SourceAgreement>,
     /// What dynamic overlap saved; `null` for a fixed overlap.
@@ -97,19 +107,48 @@ pub fn project_report(
     feedback: &[StoredFeedback],
     options: &ReportOptions,
 ) -> Result<ProjectReport, Invalid> {
+    let schema = project.schema();
+    let (report, kind_agreement, consensus) = if project.kind.is_categorical() {
+        let (report, consensus) = categorical_report(project, input, options)?;
+        (Some(report), None, consensus)
+    } else {
+        let (kinds, consensus) = kind_report(schema, input);
+        (None, Some(kinds), consensus)
+    };
+    Ok(ProjectReport {
+        kind: project.kind,
+        feedback: agreement_with_consensus(feedback, &consensus, schema),
+        overlap_savings: project
+            .policy
+            .overlap_savings(&input.settled_generalist_counts),
+        report,
+        kind_agreement,
+    })
+}
+
+/// The categorical engine over choices and ratings; also the consensus value per item.
+fn categorical_report(
+    project: &Project,
+    input: &ReportInput,
+    options: &ReportOptions,
+) -> Result<(Report, HashMap<i64, Value>), Invalid> {
+    let schema = project.schema();
     let mut builder = DatasetBuilder::new();
-    let categories = Categories::ordered(project.labels.clone())
+    let categories = Categories::ordered(schema.categories())
         .map_err(|e| Invalid::new("labels", e.to_string()))?;
     builder.categories(categories);
     let mut names: HashMap<i64, String> = HashMap::new();
     for label in &input.labels {
+        let Some(category) = schema.category(&from_stored(&label.value)) else {
+            continue;
+        };
         let name = names
             .entry(label.item_id)
             .or_insert_with(|| item_name(label.item_id, label.external_id.as_deref()));
         builder.add(LabelInput {
             item: name,
             rater: &label.rater,
-            value: &label.value,
+            value: &category,
             duration_ms: label
                 .duration_ms
                 .map(|ms| ms.clamp(0, i64::from(u32::MAX)) as u32),
@@ -118,18 +157,15 @@ pub fn project_report(
         builder.set_rater_pool(&label.rater, &label.pool);
     }
     for (id, gold) in &input.gold {
-        if let Some(name) = names.get(id) {
-            builder.add_gold(name, gold);
+        let category = schema.category(&from_stored(gold));
+        if let (Some(name), Some(category)) = (names.get(id), category) {
+            builder.add_gold(name, &category);
         }
     }
     if let Some(field) = &options.slice_field {
         for (id, data) in &input.data {
             if let (Some(name), Some(value)) = (names.get(id), data.get(field)) {
-                let text = match value {
-                    serde_json::Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                };
-                builder.set_item_meta(name, field, &text);
+                builder.set_item_meta(name, field, &display(value));
             }
         }
     }
@@ -138,19 +174,16 @@ pub fn project_report(
         .map_err(|e| Invalid::new("labels", e.to_string()))?;
     let report = build_report(&dataset, options);
     let by_name: HashMap<&str, i64> = names.iter().map(|(id, n)| (n.as_str(), *id)).collect();
-    let consensus: HashMap<i64, String> = report
+    let consensus: HashMap<i64, Value> = report
         .consensus
         .iter()
         .filter(|c| !c.tie)
-        .filter_map(|c| Some((*by_name.get(c.item.as_str())?, c.label.clone())))
+        .filter_map(|c| {
+            let id = *by_name.get(c.item.as_str())?;
+            Some((id, project.kind.value_from_text(&c.label)))
+        })
         .collect();
-    Ok(ProjectReport {
-        feedback: agreement_with_consensus(feedback, &consensus),
-        overlap_savings: project
-            .policy
-            .overlap_savings(&input.settled_generalist_counts),
-        report,
-    })
+    Ok((report, consensus))
 }
 
 #[cfg(test)]

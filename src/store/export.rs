@@ -5,6 +5,8 @@ use sqlx::FromRow;
 
 use super::{on_pool, Store};
 use crate::domain::export::{ExportFeedback, ExportLabel, ExportRow};
+use crate::domain::kinds::{from_stored, Schema};
+use crate::domain::project::Project;
 use crate::error::Result;
 
 pub const EXPORT_PAGE: i64 = 500;
@@ -38,23 +40,24 @@ struct LabelRow {
     value: String,
     duration_ms: Option<i64>,
     created_at: i64,
+    comment: Option<String>,
 }
 
 impl Store {
     /// The next page of export rows after item id `after`, in id order; empty at the end.
     pub async fn export_page(
         &self,
-        project_id: i64,
+        project: &Project,
         after: i64,
         include_gold: bool,
     ) -> Result<Vec<ExportRow>> {
-        self.item_rows(project_id, after, EXPORT_PAGE, include_gold)
+        self.item_rows(project, after, EXPORT_PAGE, include_gold)
             .await
     }
 
     /// One item with its labels and feedback, as an admin reviews it (gold included).
-    pub async fn item_row(&self, project_id: i64, item_id: i64) -> Result<ExportRow> {
-        self.item_rows(project_id, item_id.saturating_sub(1), 1, true)
+    pub async fn item_row(&self, project: &Project, item_id: i64) -> Result<ExportRow> {
+        self.item_rows(project, item_id.saturating_sub(1), 1, true)
             .await?
             .into_iter()
             .find(|row| row.id == item_id)
@@ -64,15 +67,16 @@ impl Store {
     /// Up to `limit` items after item id `after`, with their labels and feedback.
     pub async fn item_rows(
         &self,
-        project_id: i64,
+        project: &Project,
         after: i64,
         limit: i64,
         include_gold: bool,
     ) -> Result<Vec<ExportRow>> {
+        let project_id = project.id;
         let items_sql = "SELECT id, external_id, data, gold FROM items
                          WHERE project_id = $1 AND id > $2 AND ($4 OR (NOT is_gold AND NOT is_qualification)) ORDER BY id LIMIT $3";
         let labels_sql =
-            "SELECT l.item_id, u.pseudonym, l.pool, l.value, l.duration_ms, l.created_at
+            "SELECT l.item_id, u.pseudonym, l.pool, l.value, l.duration_ms, l.created_at, l.comment
                           FROM labels l JOIN users u ON u.id = l.rater_id
                           WHERE l.project_id = $1 AND l.item_id > $2 AND l.item_id <= $3
                           ORDER BY l.item_id, l.id";
@@ -103,12 +107,19 @@ impl Store {
                 .await?;
             (items, labels, feedback)
         });
-        Ok(assemble_rows(items, labels, feedback, include_gold))
+        Ok(assemble_rows(
+            project.schema(),
+            items,
+            labels,
+            feedback,
+            include_gold,
+        ))
     }
 }
 
 /// Joins a page of items with their labels (both sorted by item id).
 fn assemble_rows(
+    schema: Schema<'_>,
     items: Vec<ItemRow>,
     labels: Vec<LabelRow>,
     feedback: Vec<FeedbackRow>,
@@ -124,17 +135,18 @@ fn assemble_rows(
                 mine.push(ExportLabel {
                     rater: label.pseudonym,
                     pool: label.pool,
-                    value: label.value,
+                    value: from_stored(&label.value),
                     duration_ms: label.duration_ms,
                     created_at: label.created_at,
+                    comment: label.comment,
                 });
             }
-            let gold = if include_gold { item.gold } else { None };
-            let mut row = ExportRow::new(item.id, item.external_id, item.data, mine, gold);
+            let gold = item.gold.filter(|_| include_gold).map(|g| from_stored(&g));
+            let mut row = ExportRow::new(schema, item.id, item.external_id, item.data, mine, gold);
             while let Some(event) = feedback.next_if(|f| f.item_id == item.id) {
                 row.feedback.push(ExportFeedback {
                     source: event.source,
-                    value: event.value,
+                    value: from_stored(&event.value),
                     raw_value: event.raw_value,
                     weight: event.weight,
                     occurred_at: event.occurred_at,

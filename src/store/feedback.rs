@@ -7,8 +7,8 @@ use sqlx::types::Json;
 use tracing::instrument;
 
 use super::{in_write_tx, on_pool, Store};
-use crate::domain::export::majority;
 use crate::domain::feedback::{map_value, ParsedLine, SourceCounts, StoredFeedback};
+use crate::domain::kinds::{display, from_stored, to_stored};
 use crate::domain::now_ms;
 use crate::domain::project::Project;
 use crate::error::Result;
@@ -18,7 +18,7 @@ use crate::error::Result;
 pub struct SourceConfig {
     pub source: String,
     #[sqlx(json)]
-    pub mapping: HashMap<String, String>,
+    pub mapping: HashMap<String, serde_json::Value>,
     pub expected_interval_seconds: Option<i64>,
 }
 
@@ -205,7 +205,7 @@ impl Store {
         project: &Project,
         lines: Vec<ParsedLine>,
     ) -> Result<BatchResult> {
-        let mappings: HashMap<String, HashMap<String, String>> = self
+        let mappings: HashMap<String, HashMap<String, serde_json::Value>> = self
             .sources(project.id)
             .await?
             .into_iter()
@@ -225,7 +225,7 @@ impl Store {
     async fn ingest_chunk(
         &self,
         project: &Project,
-        mappings: &HashMap<String, HashMap<String, String>>,
+        mappings: &HashMap<String, HashMap<String, serde_json::Value>>,
         chunk: Vec<ParsedLine>,
         now: i64,
         result: &mut BatchResult,
@@ -276,7 +276,7 @@ impl Store {
                 .bind(item_id)
                 .bind(&event.event_id)
                 .bind(&event.source)
-                .bind(&value)
+                .bind(to_stored(&value))
                 .bind(&event.raw_value)
                 .bind(event.weight)
                 .bind(Json(&event.context))
@@ -295,9 +295,11 @@ impl Store {
                         .bind(item_id)
                         .fetch_all(&mut *tx)
                         .await?;
-                    let human_majority = majority(human.iter().map(String::as_str)).label;
-                    let negative = project.feedback.negative_labels.contains(&value);
-                    let contradicts = human_majority.is_some_and(|m| m != value);
+                    let human: Vec<serde_json::Value> = human.iter().map(|v| from_stored(v)).collect();
+                    let schema = project.schema();
+                    let human_consensus = schema.consensus(&human).value;
+                    let negative = project.feedback.negative_labels.contains(&display(&value));
+                    let contradicts = human_consensus.is_some_and(|m| !schema.matches(&value, &m));
                     if negative || contradicts {
                         sqlx::query("UPDATE items SET feedback_boost = TRUE WHERE id = $1")
                             .bind(item_id)
@@ -370,7 +372,7 @@ impl Store {
             .map(|(item_id, source, value, context)| StoredFeedback {
                 item_id,
                 source,
-                value,
+                value: from_stored(&value),
                 context: context.0,
             })
             .collect())

@@ -20,6 +20,7 @@ pub(super) struct GateRow {
     held: bool,
     gold: Option<String>,
     explanation: Option<String>,
+    has_prediction: bool,
     pool: String,
     expertise: Json<Vec<String>>,
     paused: Option<bool>,
@@ -38,6 +39,8 @@ pub struct GatedItem {
     pub needs: Needs,
     pub gold: Option<String>,
     pub explanation: Option<String>,
+    /// The item carries a model's pre-label.
+    pub has_prediction: bool,
 }
 
 const QUALIFICATION_TOTAL_SQL: &str =
@@ -55,7 +58,7 @@ fn facts_sql(row_lock: &str) -> String {
     };
     format!(
         "SELECT i.need_generalist, i.need_expert, i.need_user, i.is_gold, i.is_qualification, i.held,
-                i.gold, i.explanation, u.pool, u.expertise,
+                i.gold, i.explanation, i.prediction IS NOT NULL AS has_prediction, u.pool, u.expertise,
                 rs.paused, rs.paused_reason, rs.qualified, rs.qual_seen, rs.qual_correct,
                 le.expires_at AS lease_expires_at
          FROM items i
@@ -187,6 +190,7 @@ where
         needs,
         gold: row.gold,
         explanation: row.explanation,
+        has_prediction: row.has_prediction,
     })
 }
 

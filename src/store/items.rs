@@ -8,6 +8,7 @@ use tracing::instrument;
 
 use super::{in_write_tx, on_pool, Store};
 use crate::domain::import::NewItem;
+use crate::domain::kinds::to_stored;
 use crate::domain::now_ms;
 use crate::domain::policy::random_key;
 use crate::domain::project::Project;
@@ -56,8 +57,8 @@ impl Store {
         let position_sql = "SELECT coalesce(max(position), 0) FROM items WHERE project_id = $1";
         let insert_sql = "INSERT INTO items (project_id, external_id, data, gold, position, created_at,
                               need_generalist, need_expert, need_user, priority, random_key, is_gold,
-                              is_qualification, explanation)
-                          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
+                              is_qualification, explanation, prediction)
+                          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)";
         let policy = &project.policy;
         in_write_tx!(self, tx, _lock => {
             let start: i64 = sqlx::query_scalar(position_sql)
@@ -72,7 +73,7 @@ impl Store {
                     .bind(project.id)
                     .bind(item.external_id.as_deref())
                     .bind(Json(&item.data))
-                    .bind(item.gold.as_deref())
+                    .bind(item.gold.as_ref().map(to_stored))
                     .bind(position)
                     .bind(now)
                     .bind(needs.generalist)
@@ -83,6 +84,7 @@ impl Store {
                     .bind(is_gold && !item.qualification)
                     .bind(item.qualification)
                     .bind(item.explanation.as_deref())
+                    .bind(item.prediction.as_ref().map(to_stored))
                     .execute(&mut *tx)
                     .await;
                 match inserted {

@@ -1,23 +1,26 @@
 //! Labels, skips and problem reports. Each passes the write gate (`super::gate`) inside
 //! its own transaction before it changes anything.
 
+use serde_json::Value;
 use tracing::instrument;
 
 use super::gate::check_write;
 use super::{in_write_tx, tx_fn, Store};
 use crate::domain::gate::{failed_reason, Write};
+use crate::domain::kinds::{from_stored, to_stored};
 use crate::domain::now_ms;
-use crate::domain::policy::{Policy, Pool};
+use crate::domain::policy::Pool;
 use crate::domain::project::Project;
 use crate::error::{is_unique_violation, AppError, Result};
 
-/// A checked answer from a rater.
+/// A checked answer from a rater: `value` is canonical for the project's kind.
 #[derive(Debug, Clone)]
 pub struct NewLabel {
     pub item_id: i64,
     pub rater_id: i64,
-    pub value: String,
+    pub value: Value,
     pub duration_ms: Option<i64>,
+    pub comment: Option<String>,
 }
 
 /// What a rater learns after answering a qualification question: this is training, so
@@ -25,7 +28,7 @@ pub struct NewLabel {
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct QualificationFeedback {
     pub correct: bool,
-    pub answer: String,
+    pub answer: Value,
     pub explanation: Option<String>,
 }
 
@@ -41,8 +44,8 @@ pub struct LabelOutcome {
 }
 
 const INSERT_LABEL_SQL: &str =
-    "INSERT INTO labels (project_id, item_id, rater_id, value, duration_ms, created_at, pool)
-     VALUES ($1, $2, $3, $4, $5, $6, $7)";
+    "INSERT INTO labels (project_id, item_id, rater_id, value, duration_ms, created_at, pool, comment, prediction_shown)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 
 const QUALIFICATION_RECORD_SQL: &str =
     "INSERT INTO rater_states (project_id, rater_id, qual_seen, qual_correct)
@@ -75,14 +78,19 @@ impl Store {
         let outcome = in_write_tx!(self, tx, lock => {
             let gated = check_write(&mut tx, lock, project, label.item_id, label.rater_id, now, Write::Label).await?;
             let pool = gated.rater.pool;
+            let prediction_shown = gated
+                .has_prediction
+                .then(|| !project.presentation.is_blind(label.rater_id, label.item_id));
             let inserted = sqlx::query(INSERT_LABEL_SQL)
                 .bind(project.id)
                 .bind(label.item_id)
                 .bind(label.rater_id)
-                .bind(&label.value)
+                .bind(to_stored(&label.value))
                 .bind(label.duration_ms)
                 .bind(now)
                 .bind(pool.as_str())
+                .bind(label.comment.as_deref())
+                .bind(prediction_shown)
                 .execute(&mut *tx)
                 .await;
             match inserted {
@@ -95,9 +103,10 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             let mut outcome = LabelOutcome::default();
+            let schema = project.schema();
             if gated.facts.is_qualification {
-                let answer = gated.gold.clone().unwrap_or_default();
-                let right = answer == label.value;
+                let answer = gated.gold.as_deref().map(from_stored).unwrap_or(Value::Null);
+                let right = schema.matches(&label.value, &answer);
                 let (seen, correct): (i64, i64) = sqlx::query_as(QUALIFICATION_RECORD_SQL)
                     .bind(project.id)
                     .bind(label.rater_id)
@@ -129,7 +138,10 @@ impl Store {
                     explanation: gated.explanation.clone(),
                 });
             } else if gated.facts.is_gold {
-                let right = gated.gold.as_deref() == Some(label.value.as_str());
+                let right = gated
+                    .gold
+                    .as_deref()
+                    .is_some_and(|gold| schema.matches(&label.value, &from_stored(gold)));
                 outcome.gold_correct = Some(right);
                 let (seen, correct): (i64, i64) = sqlx::query_as(GOLD_RECORD_SQL)
                     .bind(project.id)
@@ -158,7 +170,8 @@ impl Store {
                     .bind(label.item_id)
                     .fetch_all(&mut *tx)
                     .await?;
-                    let settlement = settle(policy, &values, gated.needs.generalist - 1);
+                    let values: Vec<Value> = values.iter().map(|v| from_stored(v)).collect();
+                    let settlement = policy.settle(&schema.consensus(&values), gated.needs.generalist - 1);
                     if settlement.more_generalist > 0 {
                         sqlx::query("UPDATE items SET need_generalist = need_generalist + $1 WHERE id = $2")
                             .bind(settlement.more_generalist)
@@ -299,12 +312,3 @@ tx_fn!(
         Ok(())
     }
 );
-
-fn settle(
-    policy: &Policy,
-    values: &[String],
-    still_wanted: i64,
-) -> crate::domain::policy::Settlement {
-    let refs: Vec<&str> = values.iter().map(String::as_str).collect();
-    policy.settle(&refs, still_wanted)
-}

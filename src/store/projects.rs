@@ -9,10 +9,10 @@ use crate::domain::now_ms;
 use std::collections::BTreeMap;
 
 use crate::auth::random_hex;
+use crate::domain::kinds::{Kind, Settings};
 use crate::domain::policy::{Order, Policy, Pool};
-use crate::domain::project::{
-    FeedbackSettings, LabelKind, Progress, Project, ProjectSpec, UserLinks,
-};
+use crate::domain::presentation::Presentation;
+use crate::domain::project::{FeedbackSettings, Progress, Project, ProjectSpec, UserLinks};
 use crate::domain::user::User;
 use crate::error::{AppError, Result};
 
@@ -50,6 +50,8 @@ struct ProjectRow {
     feedback_first: bool,
     negative_labels: Json<Vec<String>>,
     qualify_accuracy: Option<f64>,
+    settings: Json<Settings>,
+    presentation: Json<Presentation>,
 }
 
 impl ProjectRow {
@@ -57,7 +59,7 @@ impl ProjectRow {
         let stored = |e: crate::domain::Invalid| {
             AppError::Internal(anyhow::anyhow!("stored project {}: {e}", self.id))
         };
-        let kind = LabelKind::parse(&self.kind).map_err(stored)?;
+        let kind = Kind::parse(&self.kind).map_err(stored)?;
         let policy = Policy {
             pools: BTreeMap::from([
                 (Pool::Generalist, self.overlap),
@@ -82,6 +84,8 @@ impl ProjectRow {
             name: self.name,
             kind,
             labels: self.labels.0,
+            settings: self.settings.0,
+            presentation: self.presentation.0,
             overlap: self.overlap,
             instructions: self.instructions,
             lease_seconds: self.lease_seconds,
@@ -113,7 +117,8 @@ const PROJECT_COLUMNS: &str =
      pool_expert, pool_user, expertise, escalate_below, expert_overlap, min_overlap, max_overlap,
      item_order, seed, gold_rate, min_gold_accuracy, gold_min_seen, report_threshold,
      link_secret, open_link, open_token, completion_url, completion_after, completion_code,
-     feedback_creates_items, feedback_first, negative_labels, qualify_accuracy, single_use_links";
+     feedback_creates_items, feedback_first, negative_labels, qualify_accuracy, single_use_links,
+     settings, presentation";
 
 /// A project with its progress, as lists show it.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -140,9 +145,10 @@ impl Store {
                  pool_expert, pool_user, expertise, escalate_below, expert_overlap, min_overlap, max_overlap,
                  item_order, seed, gold_rate, min_gold_accuracy, gold_min_seen, report_threshold,
                  link_secret, open_link, open_token, completion_url, completion_after, completion_code,
-                 feedback_creates_items, feedback_first, negative_labels, qualify_accuracy, single_use_links)
+                 feedback_creates_items, feedback_first, negative_labels, qualify_accuracy, single_use_links,
+                 settings, presentation)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
-                     $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32)
+                     $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34)
              RETURNING {PROJECT_COLUMNS}"
         );
         let row = on_pool!(self, pool => {
@@ -179,6 +185,8 @@ impl Store {
                 .bind(Json(&spec.feedback.negative_labels))
                 .bind(policy.qualify_accuracy)
                 .bind(spec.links.single_use_links)
+                .bind(Json(&spec.settings))
+                .bind(Json(&spec.presentation))
                 .fetch_one(pool)
                 .await?
         });

@@ -4,6 +4,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 
 use super::{in_write_tx, on_pool, Store};
+use crate::domain::kinds::{display, from_stored};
 use crate::domain::now_ms;
 use crate::domain::policy::Pool;
 use crate::error::{AppError, Result};
@@ -105,21 +106,23 @@ impl Store {
     /// A rater's answer to a qualification question beside the right one, for review.
     pub async fn qualification_review(
         &self,
-        project_id: i64,
+        project: &crate::domain::project::Project,
         item_id: i64,
         rater_id: i64,
     ) -> Result<Option<QualificationReview>> {
+        let project_id = project.id;
         let sql = "SELECT l.value, i.gold, i.explanation FROM labels l JOIN items i ON i.id = l.item_id
                    WHERE l.item_id = $1 AND l.rater_id = $2 AND i.project_id = $3 AND i.is_qualification";
         let row: Option<(String, Option<String>, Option<String>)> = on_pool!(self, pool => {
             sqlx::query_as(sql).bind(item_id).bind(rater_id).bind(project_id).fetch_optional(pool).await?
         });
         Ok(row.map(|(given, answer, explanation)| {
-            let answer = answer.unwrap_or_default();
+            let given = from_stored(&given);
+            let answer = answer.as_deref().map(from_stored).unwrap_or_default();
             QualificationReview {
-                correct: given == answer,
-                given,
-                answer,
+                correct: project.schema().matches(&given, &answer),
+                given: display(&given),
+                answer: display(&answer),
                 explanation,
             }
         }))

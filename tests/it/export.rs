@@ -119,8 +119,10 @@ async fn csv_export_has_a_row_per_item(app: TestApp) {
             "data",
             "labels",
             "label_count",
+            "consensus",
             "majority",
             "agreement",
+            "tied",
             "adjudicated",
             "feedback",
             "gold"
@@ -130,7 +132,8 @@ async fn csv_export_has_a_row_per_item(app: TestApp) {
     assert_eq!(rows.len(), 3);
     assert_eq!(&rows[0][1], "e1");
     assert_eq!(&rows[0][5], "pos");
-    assert_eq!(&rows[0][6], "0.6667");
+    assert_eq!(&rows[0][6], "pos");
+    assert_eq!(&rows[0][7], "0.6667");
     let labels: Value = serde_json::from_str(&rows[1][3]).unwrap();
     assert_eq!(labels.as_array().unwrap().len(), 3);
 }

@@ -146,7 +146,7 @@ async fn events_are_idempotent_mapped_and_checked(app: TestApp) {
     );
     assert_eq!(
         app.count(
-            "SELECT count(*) FROM feedback_events WHERE value = 'pos' AND raw_value = 'thumbs_up'"
+            "SELECT count(*) FROM feedback_events WHERE value = '\"pos\"' AND raw_value = 'thumbs_up'"
         )
         .await,
         1

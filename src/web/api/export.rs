@@ -7,6 +7,7 @@ use futures::stream;
 use serde::Deserialize;
 
 use crate::domain::export::ExportRow;
+use crate::domain::project::Project;
 use crate::error::{AppError, Result};
 use crate::store::Store;
 use crate::web::extract::Admin;
@@ -57,7 +58,7 @@ pub async fn export_project(
     );
     let body = Body::from_stream(export_stream(
         state.store.clone(),
-        pid,
+        project.clone(),
         format,
         query.include_gold,
     ));
@@ -73,7 +74,7 @@ pub async fn export_project(
 
 struct Cursor {
     store: Store,
-    project_id: i64,
+    project: Project,
     after: i64,
     first: bool,
     done: bool,
@@ -81,13 +82,13 @@ struct Cursor {
 
 fn export_stream(
     store: Store,
-    project_id: i64,
+    project: Project,
     format: ExportFormat,
     include_gold: bool,
 ) -> impl futures::Stream<Item = std::result::Result<Bytes, AppError>> {
     let cursor = Cursor {
         store,
-        project_id,
+        project,
         after: 0,
         first: true,
         done: false,
@@ -98,7 +99,7 @@ fn export_stream(
         }
         let page = match cursor
             .store
-            .export_page(cursor.project_id, cursor.after, include_gold)
+            .export_page(&cursor.project, cursor.after, include_gold)
             .await
         {
             Ok(page) => page,

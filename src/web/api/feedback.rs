@@ -113,7 +113,7 @@ pub async fn receive(
 pub struct SourceView {
     #[serde(flatten)]
     health: SourceHealth,
-    mapping: std::collections::HashMap<String, String>,
+    mapping: std::collections::HashMap<String, Value>,
 }
 
 /// Read by the project page's template.
@@ -174,7 +174,7 @@ pub async fn source_views(state: &AppState, pid: i64) -> Result<Vec<SourceView>>
 pub struct SourceBody {
     source: String,
     #[serde(default)]
-    mapping: std::collections::HashMap<String, String>,
+    mapping: std::collections::HashMap<String, Value>,
     expected_interval_seconds: Option<i64>,
 }
 
@@ -213,7 +213,8 @@ pub async fn configure_source(
     for (from, to) in &body.mapping {
         check_text("mapping", from, 200)?;
         project
-            .parse_value(to)
+            .schema()
+            .parse(to)
             .map_err(|e| AppError::invalid("mapping", format!("{from:?}: {}", e.reason)))?;
     }
     let config = SourceConfig {

@@ -32,8 +32,8 @@ pub async fn import_bytes(
 ) -> Result<usize> {
     let checked = project.clone();
     let items = tokio::task::spawn_blocking(move || {
-        let items = import::parse(&body, format)?;
-        import::check_against_project(&items, &checked)?;
+        let mut items = import::parse(&body, format)?;
+        import::check_against_project(&mut items, &checked)?;
         Ok::<_, AppError>(items)
     })
     .await

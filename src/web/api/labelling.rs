@@ -4,9 +4,11 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{json, Value};
 
-use crate::domain::text::{check_text, MAX_REASON_CHARS};
+use crate::domain::kinds::Kind;
+use crate::domain::project::Project;
+use crate::domain::text::{check_text, MAX_NOTE_CHARS, MAX_REASON_CHARS};
 use crate::error::{AppError, Result};
 use crate::store::labels::NewLabel;
 use crate::web::error::empty;
@@ -27,8 +29,54 @@ pub async fn next_item(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LabelBody {
-    value: String,
+    value: Value,
     duration_ms: Option<i64>,
+    comment: Option<String>,
+}
+
+/// An answer as it arrives from the API or a form, before any check.
+pub struct Answer {
+    pub value: Value,
+    pub duration_ms: Option<i64>,
+    pub comment: Option<String>,
+}
+
+/// The one check of an answer behind the API and the pages: the value against the
+/// project's kind (and against the item, for spans and boxes), the comment, the time.
+pub async fn checked_label(
+    state: &AppState,
+    project: &Project,
+    rater_id: i64,
+    item_id: i64,
+    answer: Answer,
+) -> Result<NewLabel> {
+    let schema = project.schema();
+    let value = schema.parse(&answer.value)?;
+    if matches!(project.kind, Kind::Spans | Kind::Boxes) {
+        let item = state.store.item(project.id, item_id).await?;
+        schema.check_for_item("value", &value, &item.data)?;
+    }
+    let comment = match answer.comment.map(|c| c.trim().to_string()) {
+        Some(c) if c.is_empty() => None,
+        Some(_) if !project.settings.comment => {
+            return Err(AppError::invalid(
+                "comment",
+                "this project takes no comments",
+            ));
+        }
+        Some(c) => {
+            check_text("comment", &c, MAX_NOTE_CHARS)?;
+            Some(c)
+        }
+        None => None,
+    };
+    Ok(NewLabel {
+        item_id,
+        rater_id,
+        value,
+        duration_ms: check_duration(answer.duration_ms)?,
+        comment,
+    })
 }
 
 /// Longest time stored for one label: a day; longer means the page sat open.
@@ -52,13 +100,12 @@ pub async fn submit_label(
     if rater.scope_project.is_some() {
         state.limits.check_label(rater.id, ip)?;
     }
-    let value = project.parse_value(&body.value)?;
-    let label = NewLabel {
-        item_id: iid,
-        rater_id: rater.id,
-        value,
-        duration_ms: check_duration(body.duration_ms)?,
+    let answer = Answer {
+        value: body.value,
+        duration_ms: body.duration_ms,
+        comment: body.comment,
     };
+    let label = checked_label(&state, &project, rater.id, iid, answer).await?;
     let outcome = state.store.submit_label(&project, &label).await?;
     let mut body = json!({ "item_id": iid, "value": label.value });
     if let Some(feedback) = outcome.qualification {

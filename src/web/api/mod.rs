@@ -8,7 +8,7 @@ mod items;
 mod members;
 pub use feedback::{source_views, SourceView};
 pub use items::import_bytes;
-pub use labelling::check_duration;
+pub use labelling::{check_duration, checked_label, Answer};
 pub use raters::check_reason;
 pub use report::{compute_report, ReportQuery};
 mod labelling;

@@ -11,10 +11,9 @@ use crate::domain::project::Project;
 use crate::domain::user::User;
 use crate::error::{AppError, Result};
 use crate::store::items::ItemView;
-use crate::store::labels::NewLabel;
 use crate::store::projects::RaterProgress;
 use crate::store::raters::QualificationReview;
-use crate::web::api::{check_duration, check_reason};
+use crate::web::api::{check_reason, checked_label, Answer};
 use crate::web::csrf;
 use crate::web::extract::{ClientIp, MaybeUser, ProjectRater};
 use crate::web::render::{html, Layout};
@@ -190,11 +189,35 @@ pub async fn labelling_page(
     Ok(html(&page)?.into_response())
 }
 
-#[derive(Deserialize)]
-pub struct LabelForm {
+/// The label form's fields: `value` may come several times (multiple choice).
+struct LabelForm {
     csrf: String,
-    value: String,
+    values: Vec<String>,
     shown_at: Option<i64>,
+    comment: Option<String>,
+}
+
+impl LabelForm {
+    fn read(body: &[u8]) -> Result<LabelForm> {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body)
+            .map_err(|e| AppError::invalid("form", e.to_string()))?;
+        let mut form = LabelForm {
+            csrf: String::new(),
+            values: Vec::new(),
+            shown_at: None,
+            comment: None,
+        };
+        for (key, value) in pairs {
+            match key.as_str() {
+                "csrf" => form.csrf = value,
+                "value" => form.values.push(value),
+                "shown_at" => form.shown_at = value.parse().ok(),
+                "comment" => form.comment = Some(value),
+                _ => {}
+            }
+        }
+        Ok(form)
+    }
 }
 
 pub async fn submit_label(
@@ -203,22 +226,21 @@ pub async fn submit_label(
     ClientIp(ip): ClientIp,
     session: Session,
     Path((pid, iid)): Path<(i64, i64)>,
-    Form(form): Form<LabelForm>,
+    body: axum::body::Bytes,
 ) -> Result<Redirect> {
+    let form = LabelForm::read(&body)?;
     csrf::verify(&session, &form.csrf).await?;
     if rater.scope_project.is_some() {
         state.limits.check_label(rater.id, ip)?;
     }
-    let value = project.parse_value(&form.value)?;
-    let duration_ms = form
-        .shown_at
-        .map(|shown| now_ms().saturating_sub(shown).max(0));
-    let label = NewLabel {
-        item_id: iid,
-        rater_id: rater.id,
-        value,
-        duration_ms: check_duration(duration_ms)?,
+    let answer = Answer {
+        value: project.schema().from_form(&form.values)?,
+        duration_ms: form
+            .shown_at
+            .map(|shown| now_ms().saturating_sub(shown).max(0)),
+        comment: form.comment,
     };
+    let label = checked_label(&state, &project, rater.id, iid, answer).await?;
     let outcome = state.store.submit_label(&project, &label).await?;
     if outcome.qualification.is_some() {
         return Ok(Redirect::to(&format!("/rate/{pid}/items/{iid}/explained")));
@@ -244,7 +266,7 @@ pub async fn explained_page(
 ) -> Result<Response> {
     let review = state
         .store
-        .qualification_review(pid, iid, rater.id)
+        .qualification_review(&project, iid, rater.id)
         .await?
         .ok_or_else(|| AppError::not_found("qualification answer"))?;
     let next = labelling_path(&rater, pid);

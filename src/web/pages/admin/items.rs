@@ -38,7 +38,10 @@ pub async fn items_page(
     Query(query): Query<ItemsQuery>,
 ) -> Result<Response> {
     let project = state.store.project(pid).await?;
-    let rows = state.store.item_rows(pid, query.after, PAGE, true).await?;
+    let rows = state
+        .store
+        .item_rows(&project, query.after, PAGE, true)
+        .await?;
     let next_after = (rows.len() as i64 == PAGE)
         .then(|| rows.last().map(|r| r.id))
         .flatten();
@@ -67,10 +70,10 @@ pub async fn item_page(
     Path((pid, iid)): Path<(i64, i64)>,
 ) -> Result<Response> {
     let project = state.store.project(pid).await?;
-    let row = state.store.item_row(pid, iid).await?;
+    let row = state.store.item_row(&project, iid).await?;
     let text = row
         .data
-        .get("text")
+        .get(project.presentation.text_field.as_str())
         .and_then(|t| t.as_str())
         .map(String::from)
         .unwrap_or_else(|| serde_json::Value::Object(row.data.clone()).to_string());

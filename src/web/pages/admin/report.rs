@@ -12,7 +12,7 @@ use crate::domain::project::Project;
 use crate::domain::report::ProjectReport;
 use crate::error::Result;
 use crate::quality::text::interpret_alpha;
-use crate::quality::RaterQuality;
+use crate::quality::{RaterQuality, Report};
 use crate::web::api::{compute_report, ReportQuery};
 use crate::web::charts;
 use crate::web::extract::Admin;
@@ -33,6 +33,9 @@ pub struct Chart {
 struct ReportPage {
     layout: Layout,
     project: Project,
+    /// The categorical report (choices and ratings).
+    cat: Report,
+    /// Feedback agreement and the overlap saving (its `report` taken out into `cat`).
     report: ProjectReport,
     query: ReportQuery,
     sort: String,
@@ -73,9 +76,9 @@ fn sort_raters(raters: &mut [RaterQuality], by: &str) {
     }
 }
 
-fn rater_heatmaps(report: &ProjectReport) -> Vec<Chart> {
-    let categories = &report.report.categories;
-    let mut busiest: Vec<&RaterQuality> = report.report.raters.iter().collect();
+fn rater_heatmaps(report: &Report) -> Vec<Chart> {
+    let categories = &report.categories;
+    let mut busiest: Vec<&RaterQuality> = report.raters.iter().collect();
     busiest.sort_by_key(|r| std::cmp::Reverse(r.labels));
     busiest
         .into_iter()
@@ -98,10 +101,9 @@ fn rater_heatmaps(report: &ProjectReport) -> Vec<Chart> {
         .collect()
 }
 
-fn distribution_chart(report: &ProjectReport) -> Option<Chart> {
-    let categories = &report.report.categories;
+fn distribution_chart(report: &Report) -> Option<Chart> {
+    let categories = &report.categories;
     let rows: Vec<(String, Vec<f64>)> = report
-        .report
         .raters
         .iter()
         .map(|r| {
@@ -122,9 +124,8 @@ fn distribution_chart(report: &ProjectReport) -> Option<Chart> {
     })
 }
 
-fn leniency_chart(report: &ProjectReport) -> Option<Chart> {
+fn leniency_chart(report: &Report) -> Option<Chart> {
     let rows: Vec<charts::IntervalRow> = report
-        .report
         .bias
         .leniency
         .iter()
@@ -142,10 +143,9 @@ fn leniency_chart(report: &ProjectReport) -> Option<Chart> {
     })
 }
 
-fn pool_heatmaps(report: &ProjectReport) -> Vec<Chart> {
-    let categories = &report.report.categories;
+fn pool_heatmaps(report: &Report) -> Vec<Chart> {
+    let categories = &report.categories;
     report
-        .report
         .bias
         .pool_pairs
         .iter()
@@ -171,8 +171,12 @@ pub async fn report_page(
     Path(pid): Path<i64>,
     Query(query): Query<ReportPageQuery>,
 ) -> Result<Response> {
-    let (project, report) = compute_report(&state, pid, &query.report).await?;
-    let agreement = &report.report.agreement;
+    let (project, mut report) = compute_report(&state, pid, &query.report).await?;
+    let layout = Layout::for_user(&session, admin).await?;
+    let Some(cat) = report.report.take() else {
+        return kinds_page(layout, project, report);
+    };
+    let agreement = &cat.agreement;
     let reading = match agreement.krippendorff_alpha {
         Some(alpha) => interpret_alpha(alpha, agreement.alpha_ci95),
         None => format!(
@@ -185,14 +189,15 @@ pub async fn report_page(
     };
     let sort = query.sort.unwrap_or_else(|| "flags".into());
     let settings = settings_query(&query.report);
-    let mut raters = report.report.raters.clone();
+    let mut raters = cat.raters.clone();
     sort_raters(&mut raters, &sort);
     let page = ReportPage {
-        layout: Layout::for_user(&session, admin).await?,
-        heatmaps: rater_heatmaps(&report),
-        distribution: distribution_chart(&report),
-        leniency: leniency_chart(&report),
-        pool_heatmaps: pool_heatmaps(&report),
+        layout,
+        heatmaps: rater_heatmaps(&cat),
+        distribution: distribution_chart(&cat),
+        leniency: leniency_chart(&cat),
+        pool_heatmaps: pool_heatmaps(&cat),
+        cat,
         project,
         reading,
         raters,
@@ -202,6 +207,25 @@ pub async fn report_page(
         report,
     };
     Ok(html(&page)?.into_response())
+}
+
+#[derive(Template)]
+#[template(path = "admin/report_kinds.html")]
+struct KindReportPage {
+    layout: Layout,
+    project: Project,
+    report: ProjectReport,
+}
+
+/// The report of kinds that are not categories: the kind's own measure, the raters and
+/// the consensus per item.
+fn kinds_page(layout: Layout, project: Project, report: ProjectReport) -> Result<Response> {
+    Ok(html(&KindReportPage {
+        layout,
+        project,
+        report,
+    })?
+    .into_response())
 }
 
 /// The report settings as a query string (escaped by the template when written out).
