@@ -138,7 +138,7 @@ pub fn project_report(
         .consensus
         .iter()
         .filter(|c| !c.tie)
-        .filter_map(|c| Some((*by_name.get(c.item.as_str())?, c.label.clone())))
+        .filter_map(|c| Some((*by_name.get(c.item.as_str())?, c.label.clone()?)))
         .collect();
     Ok(ProjectReport {
         feedback: agreement_with_consensus(feedback, &consensus),
