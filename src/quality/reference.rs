@@ -105,8 +105,17 @@ fn dawid_skene(data: &Dataset, model: &DawidSkeneFit, left_out: &[bool]) -> Refe
             per_label: vec![Reference::Alone; data.label_count()],
         };
     }
+    // `[rater][given][truth]`, so one label's terms are contiguous.
+    let mut log_table = vec![0.0; model.confusion.len()];
+    for (rater, matrix) in model.confusion.chunks(k * k).enumerate() {
+        for truth in 0..k {
+            for given in 0..k {
+                log_table[(rater * k + given) * k + truth] = matrix[truth * k + given].ln();
+            }
+        }
+    }
     let log_given = |rater: u32, truth: usize, given: u32| -> f64 {
-        model.rater_confusion(rater as usize)[truth * k + given as usize].ln()
+        log_table[(rater as usize * k + given as usize) * k + truth]
     };
     let log_priors: Vec<f64> = model.priors.iter().map(|p| p.ln()).collect();
     let mut per_label = Vec::with_capacity(data.label_count());

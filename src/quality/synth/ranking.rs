@@ -315,9 +315,11 @@ mod tests {
 
 #[cfg(test)]
 mod table {
+    /// The table without a release build: `RUNS=40 cargo test --lib prints_the_ranking_table
+    /// -- --ignored --nocapture` (the bench prints the same with `-- ranking 40`).
     #[test]
     #[ignore]
-    fn print_table() {
+    fn prints_the_ranking_table() {
         let runs = std::env::var("RUNS")
             .ok()
             .and_then(|r| r.parse().ok())
