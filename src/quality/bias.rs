@@ -4,15 +4,18 @@
 //!
 //! One bad rater must not make careful raters look biased: with few raters, a spammer who
 //! over-uses one label is a large part of everyone else's reference. So the distribution test
-//! runs in rounds: each round tests every rater against the leave-one-out consensus of the
+//! runs in rounds: each round tests every rater against the leave-one-out majority of the
 //! raters not yet found biased, and the rater with the largest significant shift is found
 //! biased and left out of the others' references from then on. Leniency is measured against
 //! that same reference, without the raters found biased.
+//!
+//! Both use the other raters' majority whatever the consensus method: it needs no model,
+//! while a Dawid-Skene fit on few items can lean towards the label a spammer over-uses, and
+//! its most probable class then over-states that label in everyone else's reference.
 
 use serde::Serialize;
 
 use super::bootstrap::percentile_interval;
-use super::consensus::Consensus;
 use super::dataset::Dataset;
 use super::drift::RaterDrift;
 use super::groups::{PoolPair, PoolSummary, SliceSummary};
@@ -220,11 +223,7 @@ pub(crate) struct DistributionFindings {
 
 /// Test each rater with at least `min_rater_labels` compared labels, in rounds (see the
 /// module documentation); p-values are Holm-adjusted within each round.
-pub(crate) fn distribution(
-    data: &Dataset,
-    consensus: &Consensus,
-    options: &ReportOptions,
-) -> DistributionFindings {
+pub(crate) fn distribution(data: &Dataset, options: &ReportOptions) -> DistributionFindings {
     let raters = data.rater_count();
     let mut left_out = vec![false; raters];
     if raters < 2 {
@@ -236,7 +235,7 @@ pub(crate) fn distribution(
     let limits = &options.thresholds;
     let mut rows: Vec<RaterDistribution> = Vec::new();
     for _round in 0..raters {
-        let references = References::without(data, consensus, &left_out);
+        let references = References::majority_without(data, &left_out);
         let tested: Vec<(usize, usize, MarginalTest)> = (0..raters)
             .filter(|&r| !left_out[r])
             .filter_map(|r| test_rater(data, &references, r, options))

@@ -14,6 +14,10 @@ use super::stats::{median, wilson_upper};
 /// Rows of a confusion matrix with less mass than this are left out of informativeness.
 const MIN_ROW_MASS: f64 = 3.0;
 
+/// The `spammer` flag needs informativeness resting on at least two classes with this much
+/// of the rater's labels each: with fewer, one noisy row can look like any other.
+const MIN_FLAG_ROW_MASS: f64 = 10.0;
+
 /// Quality figures for one rater.
 #[derive(Debug, Clone, Serialize)]
 pub struct RaterQuality {
@@ -62,7 +66,8 @@ pub struct RaterQuality {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub informativeness_reason: Option<String>,
     /// Any of: too_fast (median below `too_fast_ms`), low_gold_accuracy (upper end of the 95%
-    /// Wilson interval below the limit), spammer (informativeness below the limit), biased
+    /// Wilson interval below the limit), spammer (informativeness below the limit, resting on
+    /// two or more classes with 10 or more of the rater's labels each), biased
     /// (label distribution or leniency), drift.
     pub flags: Vec<String>,
 }
@@ -145,10 +150,12 @@ fn one_rater(
         .model
         .as_ref()
         .map(|model| model.rater_confusion(rater).to_vec());
-    let informative = match (&ds_confusion, &consensus.model) {
-        (Some(matrix), Some(model)) => informativeness(matrix, &ds_row_mass(data, model, rater), k),
-        _ => informativeness(&row_normalised(&table, k), &row_sums(&table, k), k),
+    let (matrix, row_mass) = match (&ds_confusion, &consensus.model) {
+        (Some(matrix), Some(model)) => (matrix.clone(), ds_row_mass(data, model, rater)),
+        _ => (row_normalised(&table, k), row_sums(&table, k)),
     };
+    let informative = informativeness(&matrix, &row_mass, k);
+    let settled = row_mass.iter().filter(|&&m| m >= MIN_FLAG_ROW_MASS).count() >= 2;
     let mut quality = RaterQuality {
         rater: data.raters()[rater].clone(),
         pool: data
@@ -185,7 +192,7 @@ fn one_rater(
     (quality.consensus_kappa, quality.consensus_kappa_reason) = split(kappa);
     (quality.median_ms, quality.median_ms_reason) = split(median_ms);
     (quality.informativeness, quality.informativeness_reason) = split(informative);
-    quality.flags = flags(&quality, signals, options, rater);
+    quality.flags = flags(&quality, signals, options, rater, settled);
     quality
 }
 
@@ -194,6 +201,7 @@ fn flags(
     signals: &RaterSignals,
     options: &ReportOptions,
     rater: usize,
+    informativeness_settled: bool,
 ) -> Vec<String> {
     let limits = &options.thresholds;
     let enough = quality.labels >= limits.min_rater_labels;
@@ -207,6 +215,7 @@ fn flags(
             .and_then(|a| wilson_upper((a * gold_n).round(), gold_n))
             .is_some_and(|upper| upper < limits.low_gold_accuracy);
     let spammer = enough
+        && informativeness_settled
         && quality
             .informativeness
             .is_some_and(|s| s < limits.min_informativeness);

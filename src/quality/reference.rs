@@ -47,6 +47,12 @@ impl References {
         }
     }
 
+    /// Majority references from the other raters not marked in `left_out`, whatever the
+    /// consensus method.
+    pub(crate) fn majority_without(data: &Dataset, left_out: &[bool]) -> Self {
+        majority(data, left_out)
+    }
+
     /// The reference of the label at `index` in [`Dataset::labels`].
     pub(crate) fn of_label(&self, index: usize) -> Reference {
         self.per_label

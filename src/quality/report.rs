@@ -188,15 +188,9 @@ pub fn build_report(data: &Dataset, options: &ReportOptions) -> Report {
         options.method,
         data.has_gold(),
     ));
-    let findings = distribution(data, &consensus, options);
-    let trimmed;
-    let without_biased = if findings.left_out.contains(&true) {
-        trimmed = References::without(data, &consensus, &findings.left_out);
-        &trimmed
-    } else {
-        &references
-    };
-    let shifts = leniency_shifts(data, without_biased, options);
+    let findings = distribution(data, options);
+    let without_biased = References::majority_without(data, &findings.left_out);
+    let shifts = leniency_shifts(data, &without_biased, options);
     let mut resamples = resample(data, options, shifts.as_ref().ok());
     let alpha_draws = std::mem::take(&mut resamples.alpha);
     let agreement = agreement(data, options, alpha_draws, &mut warnings);

@@ -183,3 +183,35 @@ fn weak_consensus_is_counted_and_warned_about() {
     );
     assert!(report.warnings.iter().all(|w| w.code != "weak_consensus"));
 }
+
+#[test]
+fn sixty_items_with_two_labels_do_not_flag_careful_raters() {
+    // The size of the project: each rater has about 40 labels, too few for a noisy
+    // confusion row to pass for a spammer's.
+    for seed in 0..10 {
+        let sim = simulate(&Project::two_careful_one_spammer(60, 2, seed));
+        for method in [ConsensusMethod::Majority, ConsensusMethod::DawidSkene] {
+            let report = build_report(
+                &sim.data,
+                &ReportOptions {
+                    method,
+                    bootstrap_draws: 0,
+                    ..ReportOptions::default()
+                },
+            );
+            for (rater, behaviour) in sim.behaviour.iter().enumerate() {
+                let row = rater_row(&report, &sim, rater);
+                if behaviour.is_careful() {
+                    assert!(
+                        row.flags.iter().all(|f| f != "biased" && f != "spammer"),
+                        "seed {seed}, {method:?}: careful {} flagged {:?}",
+                        row.rater,
+                        row.flags
+                    );
+                } else {
+                    assert!(row.flags.iter().any(|f| f == "too_fast"));
+                }
+            }
+        }
+    }
+}
