@@ -1,5 +1,5 @@
-//! Rater bias: leniency/severity against the other raters' consensus on ordered scales, and
-//! each rater's label distribution against the other raters' consensus on the same items.
+//! Rater bias: leniency/severity against the other raters' majority on ordered scales, and
+//! each rater's label distribution against the other raters' majority on the same items.
 //! Also holds the report's bias section.
 //!
 //! One bad rater must not make careful raters look biased: with few raters, a spammer who
@@ -31,11 +31,11 @@ const CATEGORY_SIGNIFICANCE: f64 = 0.05;
 /// The bias section of a report.
 #[derive(Debug, Clone, Serialize)]
 pub struct Bias {
-    /// Per rater: mean signed distance from consensus (ordered levels only).
+    /// Per rater: mean signed distance from the other raters' majority (ordered levels only).
     pub leniency: Vec<RaterLeniency>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub leniency_reason: Option<String>,
-    /// Per rater: label distribution vs the other raters' consensus on the same items.
+    /// Per rater: label distribution vs the other raters' majority on the same items.
     pub distribution: Vec<RaterDistribution>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub distribution_reason: Option<String>,
@@ -58,15 +58,16 @@ pub struct Bias {
     pub guideline_problems: GuidelineProblems,
 }
 
-/// A rater's tendency to give higher or lower values than the consensus.
+/// A rater's tendency to give higher or lower values than the other raters' majority.
 #[derive(Debug, Clone, Serialize)]
 pub struct RaterLeniency {
     pub rater: String,
-    /// Labels compared with consensus.
+    /// Labels compared (items where the other raters had a clear majority).
     pub labels: usize,
-    /// Mean of (rater's value - consensus value) on the scale (ranks for ordinal data).
+    /// Mean of (rater's value - the others' majority value) on the scale (ranks for ordinal
+    /// data).
     pub leniency: f64,
-    /// 95% bootstrap interval (items resampled with replacement, consensus held fixed).
+    /// 95% bootstrap interval (items resampled with replacement, references held fixed).
     pub leniency_ci95: Option<[f64; 2]>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub leniency_ci95_reason: Option<String>,
@@ -76,12 +77,12 @@ pub struct RaterLeniency {
     pub tendency: Option<String>,
 }
 
-/// A rater's label distribution against the other raters' consensus on the same items
+/// A rater's label distribution against the other raters' majority on the same items
 /// (Stuart-Maxwell test of marginal homogeneity on the paired labels).
 #[derive(Debug, Clone, Serialize)]
 pub struct RaterDistribution {
     pub rater: String,
-    /// Labels compared (items where the other raters had a consensus).
+    /// Labels compared (items where the other raters had a clear majority).
     pub labels: usize,
     /// Stuart-Maxwell chi-square statistic.
     pub chi_square: f64,
@@ -90,15 +91,15 @@ pub struct RaterDistribution {
     /// Holm-adjusted over the raters tested in the same round.
     pub p_adjusted: f64,
     /// Share of the rater's labels that would have to change for their mix of categories to
-    /// match the consensus's on the same items (total variation distance, 0 to 1).
+    /// match the others' majority on the same items (total variation distance, 0 to 1).
     pub shift: f64,
     /// The rater's share of each category, in scale order.
     pub rater_share: Vec<f64>,
-    /// The consensus's share of each category on the same items, in scale order.
+    /// The others' majority's share of each category on the same items, in scale order.
     pub consensus_share: Vec<f64>,
-    /// Categories this rater uses significantly more than the consensus.
+    /// Categories this rater uses significantly more than the others' majority.
     pub over_used: Vec<String>,
-    /// Categories this rater uses significantly less than the consensus.
+    /// Categories this rater uses significantly less than the others' majority.
     pub under_used: Vec<String>,
     /// Raters already found biased, left out of this rater's reference.
     pub reference_excludes: Vec<String>,
@@ -137,7 +138,7 @@ impl LeniencyShifts {
     }
 }
 
-/// Signed distances of every label from the other raters' consensus on its item (labels
+/// Signed distances of every label from the other raters' majority on its item (labels
 /// without one are left out), on the level's scale (ranks for ordinal data). Defined only
 /// for ordered levels.
 pub(crate) fn leniency_shifts(
@@ -275,7 +276,7 @@ pub(crate) fn distribution(data: &Dataset, options: &ReportOptions) -> Distribut
     if rows.is_empty() {
         return DistributionFindings {
             rows: Err(format!(
-                "no rater has {} or more labels on items where the other raters agree on a consensus",
+                "no rater has {} or more labels on items where the other raters have a clear majority",
                 limits.min_rater_labels
             )),
             left_out,
