@@ -1,9 +1,10 @@
 //! Leave-one-out references: what the other raters of an item say, against which one
 //! rater's label on that item is judged.
 //!
-//! A rater's agreement with the consensus, kappa against it, confusion matrix, drift,
-//! leniency and label-distribution test all use these, never a consensus that contains the
-//! rater's own vote: with two labels per item the own vote decides half the consensus.
+//! A rater's agreement with the consensus, kappa against it, confusion matrix and drift use
+//! these, never a consensus that contains the rater's own vote: with two labels per item the
+//! own vote decides half the consensus. Leniency and the label-distribution test use the
+//! majority form under either method (see `bias`).
 //!
 //! - Majority: the majority of the other raters' labels on the item. A tie among them, or no
 //!   other rater, leaves the label out (counted as `Tie` or `Alone`).
