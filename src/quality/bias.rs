@@ -235,8 +235,8 @@ pub(crate) fn distribution(data: &Dataset, options: &ReportOptions) -> Distribut
     }
     let limits = &options.thresholds;
     let mut rows: Vec<RaterDistribution> = Vec::new();
+    let mut references = References::majority_without(data, &left_out);
     for _round in 0..raters {
-        let references = References::majority_without(data, &left_out);
         let tested: Vec<(usize, usize, MarginalTest)> = (0..raters)
             .filter(|&r| !left_out[r])
             .filter_map(|r| test_rater(data, &references, r, options))
@@ -265,7 +265,9 @@ pub(crate) fn distribution(data: &Dataset, options: &ReportOptions) -> Distribut
         match found {
             Some(position) => {
                 rows.push(row(position, true));
-                left_out[tested[position].0] = true;
+                let rater = tested[position].0;
+                left_out[rater] = true;
+                references.refresh_majority(data, &left_out, rater);
             }
             None => {
                 rows.extend((0..tested.len()).map(|position| row(position, false)));

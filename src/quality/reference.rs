@@ -54,6 +54,35 @@ impl References {
         majority(data, left_out)
     }
 
+    /// Recompute the majority references of the items `rater` labelled, after `left_out`
+    /// changed for that rater only (the distribution test's rounds).
+    pub(crate) fn refresh_majority(&mut self, data: &Dataset, left_out: &[bool], rater: usize) {
+        let mut votes = vec![0.0; data.categories().len()];
+        for &index in data.rater_label_indexes(rater) {
+            let item = data.labels()[index as usize].item as usize;
+            self.set_majority(data, left_out, item, &mut votes);
+        }
+    }
+
+    fn set_majority(&mut self, data: &Dataset, left_out: &[bool], item: usize, votes: &mut [f64]) {
+        let labels = data.item_labels(item);
+        let first = data.item_start[item] as usize;
+        votes.iter_mut().for_each(|v| *v = 0.0);
+        for label in labels.iter().filter(|l| counts(left_out, l.rater)) {
+            votes[label.value as usize] += 1.0;
+        }
+        for (offset, label) in labels.iter().enumerate() {
+            let own = counts(left_out, label.rater);
+            if own {
+                votes[label.value as usize] -= 1.0;
+            }
+            self.per_label[first + offset] = from_scores(votes);
+            if own {
+                votes[label.value as usize] += 1.0;
+            }
+        }
+    }
+
     /// The reference of the label at `index` in [`Dataset::labels`].
     pub(crate) fn of_label(&self, index: usize) -> Reference {
         self.per_label
@@ -84,25 +113,14 @@ fn from_scores(scores: &[f64]) -> Reference {
 }
 
 fn majority(data: &Dataset, left_out: &[bool]) -> References {
-    let k = data.categories().len();
-    let mut per_label = Vec::with_capacity(data.label_count());
-    let mut votes = vec![0.0; k];
-    let mut others = vec![0.0; k];
+    let mut references = References {
+        per_label: vec![Reference::Alone; data.label_count()],
+    };
+    let mut votes = vec![0.0; data.categories().len()];
     for item in 0..data.item_count() {
-        let labels = data.item_labels(item);
-        votes.iter_mut().for_each(|v| *v = 0.0);
-        for label in labels.iter().filter(|l| counts(left_out, l.rater)) {
-            votes[label.value as usize] += 1.0;
-        }
-        for label in labels {
-            others.copy_from_slice(&votes);
-            if counts(left_out, label.rater) {
-                others[label.value as usize] -= 1.0;
-            }
-            per_label.push(from_scores(&others));
-        }
+        references.set_majority(data, left_out, item, &mut votes);
     }
-    References { per_label }
+    references
 }
 
 fn dawid_skene(data: &Dataset, model: &DawidSkeneFit, left_out: &[bool]) -> References {
