@@ -21,6 +21,7 @@ use super::drift::RaterDrift;
 use super::groups::{PoolPair, PoolSummary, SliceSummary};
 use super::guidelines::GuidelineProblems;
 use super::homogeneity::{stuart_maxwell, MarginalTest};
+use super::paired::PairedTables;
 use super::reference::References;
 use super::report::ReportOptions;
 use super::stats::holm;
@@ -226,20 +227,19 @@ pub(crate) struct DistributionFindings {
 /// module documentation); p-values are Holm-adjusted within each round.
 pub(crate) fn distribution(data: &Dataset, options: &ReportOptions) -> DistributionFindings {
     let raters = data.rater_count();
-    let mut left_out = vec![false; raters];
     if raters < 2 {
         return DistributionFindings {
             rows: Err("there is only one rater".to_string()),
-            left_out,
+            left_out: vec![false; raters],
         };
     }
     let limits = &options.thresholds;
     let mut rows: Vec<RaterDistribution> = Vec::new();
-    let mut references = References::majority_without(data, &left_out);
+    let mut paired = PairedTables::new(data);
     for _round in 0..raters {
         let tested: Vec<(usize, usize, MarginalTest)> = (0..raters)
-            .filter(|&r| !left_out[r])
-            .filter_map(|r| test_rater(data, &references, r, options))
+            .filter(|&r| !paired.left_out()[r])
+            .filter_map(|r| test_rater(data, &paired, r, options))
             .collect();
         let adjusted = holm(&tested.iter().map(|t| t.2.p_value).collect::<Vec<_>>());
         let found = tested
@@ -249,7 +249,7 @@ pub(crate) fn distribution(data: &Dataset, options: &ReportOptions) -> Distribut
             .filter(|(_, (t, &p))| p < limits.significance && t.2.shift >= limits.bias_effect)
             .max_by(|a, b| (a.1 .0).2.shift.total_cmp(&(b.1 .0).2.shift))
             .map(|(position, _)| position);
-        let excluded = names_where(data, &left_out);
+        let excluded = names_where(data, paired.left_out());
         let row = |position: usize, biased: bool| {
             let (rater, labels, test) = &tested[position];
             distribution_row(
@@ -265,9 +265,7 @@ pub(crate) fn distribution(data: &Dataset, options: &ReportOptions) -> Distribut
         match found {
             Some(position) => {
                 rows.push(row(position, true));
-                let rater = tested[position].0;
-                left_out[rater] = true;
-                references.refresh_majority(data, &left_out, rater);
+                paired.leave_out(data, tested[position].0);
             }
             None => {
                 rows.extend((0..tested.len()).map(|position| row(position, false)));
@@ -275,6 +273,7 @@ pub(crate) fn distribution(data: &Dataset, options: &ReportOptions) -> Distribut
             }
         }
     }
+    let left_out = paired.left_out().to_vec();
     if rows.is_empty() {
         return DistributionFindings {
             rows: Err(format!(
@@ -294,24 +293,19 @@ pub(crate) fn distribution(data: &Dataset, options: &ReportOptions) -> Distribut
 /// The rater's labels against their references: `(rater, compared labels, test)`.
 fn test_rater(
     data: &Dataset,
-    references: &References,
+    paired: &PairedTables,
     rater: usize,
     options: &ReportOptions,
 ) -> Option<(usize, usize, MarginalTest)> {
-    let k = data.categories().len();
-    let mut table = vec![0.0; k * k];
-    let mut compared = 0;
-    for &index in data.rater_label_indexes(rater) {
-        if let Some(reference) = references.class_of(index as usize) {
-            let value = data.labels()[index as usize].value as usize;
-            table[value * k + reference as usize] += 1.0;
-            compared += 1;
-        }
-    }
+    let (table, compared) = paired.table(rater);
     if compared < options.thresholds.min_rater_labels.max(1) {
         return None;
     }
-    Some((rater, compared, stuart_maxwell(&table, k)?))
+    Some((
+        rater,
+        compared,
+        stuart_maxwell(table, data.categories().len())?,
+    ))
 }
 
 fn names_where(data: &Dataset, marked: &[bool]) -> Vec<String> {

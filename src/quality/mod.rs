@@ -24,6 +24,7 @@ mod guidelines;
 mod homogeneity;
 pub mod input;
 mod kappa;
+mod paired;
 mod pairs;
 mod raters;
 mod reference;

@@ -54,14 +54,15 @@ impl References {
         majority(data, left_out)
     }
 
-    /// Recompute the majority references of the items `rater` labelled, after `left_out`
-    /// changed for that rater only (the distribution test's rounds).
-    pub(crate) fn refresh_majority(&mut self, data: &Dataset, left_out: &[bool], rater: usize) {
-        let mut votes = vec![0.0; data.categories().len()];
-        for &index in data.rater_label_indexes(rater) {
-            let item = data.labels()[index as usize].item as usize;
-            self.set_majority(data, left_out, item, &mut votes);
-        }
+    /// Recompute the majority references of one item's labels after `left_out` changed.
+    pub(crate) fn refresh_majority_item(
+        &mut self,
+        data: &Dataset,
+        left_out: &[bool],
+        item: usize,
+        votes: &mut [f64],
+    ) {
+        self.set_majority(data, left_out, item, votes);
     }
 
     fn set_majority(&mut self, data: &Dataset, left_out: &[bool], item: usize, votes: &mut [f64]) {
