@@ -6,6 +6,10 @@
 //! run it writes the labels to a CSV and, when python3 has `krippendorff` and `crowdkit`,
 //! times `krippendorff.alpha` and crowd-kit's `DawidSkene` on exactly those labels
 //! (benches/quality/reference.py) and prints the ratios.
+//!
+//! `cargo bench --bench report -- ranking [RUNS] [ITEMS]` instead prints how well each
+//! consensus method ranks simulated raters with planted spammers, careless and lenient raters
+//! at overlaps 2, 3 and 5 (default 20 runs of 400 items), the table behind the default method.
 
 use std::io::Write;
 use std::process::Command;
@@ -82,7 +86,33 @@ fn python_reference(csv: &std::path::Path) -> Option<Vec<(String, f64)>> {
     )
 }
 
+/// Print the ranking comparison (`-- ranking [RUNS] [ITEMS]`).
+fn ranking(args: &[String]) {
+    let number =
+        |i: usize, default: usize| args.get(i).and_then(|a| a.parse().ok()).unwrap_or(default);
+    let (runs, items) = (number(0, 20), number(1, 400));
+    let started = Instant::now();
+    let rows = synth::ranking::compare(synth::roster::Project::planted, &[2, 3, 5], runs, items);
+    println!(
+        "Planted roster: expert, 5 careful, careless, lenient, 2 spammers; {items} items; {runs} runs per overlap ({:.1} s)\n",
+        started.elapsed().as_secs_f64()
+    );
+    print!("{}", synth::ranking::markdown(&rows));
+    let small = synth::roster::Project::two_careful_one_spammer;
+    let rows = synth::ranking::compare(small, &[2, 3], runs, 60);
+    println!("\nTwo careful raters and a spammer, 60 items; {runs} runs per overlap\n");
+    print!("{}", synth::ranking::markdown(&rows));
+}
+
 fn main() {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
+    if let Some(position) = args.iter().position(|a| a == "ranking") {
+        ranking(&args[position + 1..]);
+        return;
+    }
     let started = Instant::now();
     let data = synth::generate(100_000, 5, 200, 4, 42);
     println!(

@@ -7,19 +7,22 @@ src/quality read these files with include_str!, so `cargo test` needs no Python.
 
 Rerun (from the repository root) after changing the generators:
 
-    pip install krippendorff scikit-learn statsmodels crowd-kit numpy pandas
+    pip install krippendorff scikit-learn statsmodels crowd-kit irrCAC numpy pandas
     python3 scripts/quality_fixtures.py
 
 Reference functions:
   - krippendorff.alpha (nominal, ordinal, interval, ratio)      -> alpha_random.json
   - sklearn.metrics.cohen_kappa_score (None, linear, quadratic) -> cohen_kappa.json
   - statsmodels fleiss_kappa + aggregate_raters                 -> fleiss_kappa.json
+  - irrCAC CAC.fleiss (Gwet's form, unequal label counts)       -> fleiss_kappa_missing.json
+  - statsmodels SquareTable.homogeneity (Stuart-Maxwell)        -> stuart_maxwell.json
   - crowdkit.aggregation.DawidSkene                             -> dawid_skene.json
 Versions used are recorded in each file under "generated_with".
 """
 
 import json
 import math
+from importlib.metadata import version
 import pathlib
 import sys
 
@@ -30,17 +33,20 @@ import pandas as pd
 import sklearn
 import statsmodels
 from crowdkit.aggregation import DawidSkene
+from irrCAC.raw import CAC
 from sklearn.metrics import cohen_kappa_score
+from statsmodels.stats.contingency_tables import SquareTable
 from statsmodels.stats.inter_rater import aggregate_raters, fleiss_kappa
 
 OUT = pathlib.Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "quality"
 VERSIONS = {
     "python": sys.version.split()[0],
     "numpy": np.__version__,
-    "krippendorff": getattr(krippendorff, "__version__", "unknown"),
+    "krippendorff": version("krippendorff"),
     "scikit-learn": sklearn.__version__,
     "statsmodels": statsmodels.__version__,
     "crowd-kit": getattr(crowdkit, "__version__", "unknown"),
+    "irrCAC": version("irrCAC"),
 }
 
 
@@ -137,6 +143,51 @@ def fleiss_fixtures():
     write("fleiss_kappa.json", {"cases": cases})
 
 
+def fleiss_missing_fixtures():
+    """Items with different numbers of labels (skips, dynamic overlap, escalation): some
+    cells are missing, a few items have a single label. Reference: irrCAC's Fleiss' kappa,
+    Gwet's generalisation for missing ratings."""
+    rng = np.random.default_rng(23)
+    cases = []
+    for items, raters, k, agree, missing in [
+        (60, 5, 4, 0.5, 0.3),
+        (40, 3, 2, 0.7, 0.35),
+        (150, 8, 5, 0.4, 0.6),
+        (30, 4, 3, 0.6, 0.5),
+    ]:
+        truth = rng.integers(0, k, size=items)
+        ratings = np.where(rng.random((items, raters)) < agree, truth[:, None], rng.integers(0, k, size=(items, raters))).astype(float)
+        ratings[rng.random((items, raters)) < missing] = np.nan
+        frame = pd.DataFrame(ratings)
+        cac = CAC(frame, categories=list(range(k)), digits=15)
+        kappa = float(cac.fleiss()["est"]["coefficient_value"])
+        matrix = [[None if math.isnan(v) else int(v) for v in row] for row in ratings.tolist()]
+        cases.append({"categories": k, "ratings": matrix, "kappa": kappa})
+    write("fleiss_kappa_missing.json", {"cases": cases})
+
+
+def stuart_maxwell_fixtures():
+    """Square tables of one rater's labels (rows) against a reference (columns)."""
+    rng = np.random.default_rng(5)
+    cases = []
+    for k, n, agree, lean in [(2, 80, 0.7, 0.2), (3, 150, 0.6, 0.3), (4, 300, 0.5, 0.1), (5, 200, 0.55, 0.4)]:
+        reference = rng.integers(0, k, size=n)
+        rater = np.where(rng.random(n) < agree, reference, rng.integers(0, k, size=n))
+        rater = np.where(rng.random(n) < lean, 0, rater)
+        table = np.zeros((k, k))
+        for r, c in zip(rater, reference):
+            table[r, c] += 1
+        result = SquareTable(table, shift_zeros=False).homogeneity(method="stuart_maxwell")
+        cases.append({
+            "categories": k,
+            "table": table.tolist(),
+            "statistic": float(result.statistic),
+            "df": int(result.df),
+            "p_value": float(result.pvalue),
+        })
+    write("stuart_maxwell.json", {"cases": cases})
+
+
 def dawid_skene_fixture():
     """2,000 items, 4 classes with skewed priors, 40 raters: 28 good (accuracy 0.55-0.95),
     6 spammers (uniform answers) and 6 biased raters (answer class 0 half of the time),
@@ -179,6 +230,8 @@ def main():
     alpha_fixtures()
     kappa_fixtures()
     fleiss_fixtures()
+    fleiss_missing_fixtures()
+    stuart_maxwell_fixtures()
     dawid_skene_fixture()
     __import__("kind_fixtures").main()  # scripts/kind_fixtures.py: label kinds beyond single choice
 

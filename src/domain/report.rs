@@ -180,7 +180,7 @@ fn categorical_report(
         .filter(|c| !c.tie)
         .filter_map(|c| {
             let id = *by_name.get(c.item.as_str())?;
-            Some((id, project.kind.value_from_text(&c.label)))
+            Some((id, project.kind.value_from_text(c.label.as_deref()?)))
         })
         .collect();
     Ok((report, consensus))

@@ -7,9 +7,10 @@ use super::alpha::{alpha_from, Coincidence};
 use super::bootstrap::percentile_interval;
 use super::dataset::{Dataset, Level};
 use super::figure::{split, split_interval, Figure};
-use super::kappa::{cohen_kappa, fleiss_kappa, ItemAgreement, Weights};
+use super::kappa::{cohen_kappa, ItemAgreement, Weights};
 use super::pairs::pair_tables;
 use super::report::ReportOptions;
+use super::warning::Warning;
 
 /// Chance-corrected and raw agreement between raters.
 #[derive(Debug, Clone, Serialize)]
@@ -22,7 +23,10 @@ pub struct Agreement {
     pub alpha_ci95: Option<[f64; 2]>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub alpha_ci95_reason: Option<String>,
-    /// Fleiss' kappa (only when every item has the same number of labels).
+    /// Fleiss' kappa in Gwet's form for any number of labels per item (irrCAC's
+    /// `fleiss.kappa.raw`): observed agreement over items with two or more labels, chance
+    /// agreement from each category's mean share of an item's labels over all items. Equal
+    /// to the classical form when every item has the same number of labels.
     pub fleiss_kappa: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fleiss_kappa_reason: Option<String>,
@@ -100,7 +104,7 @@ pub(crate) fn agreement(
     data: &Dataset,
     options: &ReportOptions,
     alpha_draws: Vec<Option<f64>>,
-    warnings: &mut Vec<String>,
+    warnings: &mut Vec<Warning>,
 ) -> Agreement {
     let level = options.level;
     let scale = data.categories().scale_values(level);
@@ -111,7 +115,7 @@ pub(crate) fn agreement(
         Ok(_) => percentile_interval(alpha_draws),
     };
     let items = ItemAgreement::of_dataset(data);
-    let fleiss = fleiss_kappa(data);
+    let fleiss = items.fleiss_kappa();
     let percent = items.percent_agreement();
     let chance_corrected = fleiss
         .clone()
@@ -168,7 +172,7 @@ fn paradox(
     percent: &Figure,
     kappa: &Figure,
     options: &ReportOptions,
-    warnings: &mut Vec<String>,
+    warnings: &mut Vec<Warning>,
     ac1: &Figure,
 ) -> bool {
     let (Ok(percent), Ok(kappa)) = (percent, kappa) else {
@@ -181,11 +185,11 @@ fn paradox(
             .as_ref()
             .map(|v| format!("{v:.3}"))
             .unwrap_or_else(|_| "undefined".to_string());
-        warnings.push(format!(
+        warnings.push(Warning::new("kappa_paradox", format!(
             "kappa paradox: raters agree on {:.1}% of pairs but kappa is {kappa:.3}, because one category dominates \
              and chance agreement is high; read Gwet's AC1 ({ac1}) and PABAK beside kappa",
             percent * 100.0
-        ));
+        )));
     }
     found
 }

@@ -1,28 +1,42 @@
-//! Rater bias: leniency/severity against consensus on ordered scales, and each rater's label
-//! distribution against the rest of the pool. Also holds the report's bias section.
+//! Rater bias: leniency/severity against the other raters' majority on ordered scales, and
+//! each rater's label distribution against the other raters' majority on the same items.
+//! Also holds the report's bias section.
+//!
+//! One bad rater must not make careful raters look biased: with few raters, a spammer who
+//! over-uses one label is a large part of everyone else's reference. So the distribution test
+//! runs in rounds: each round tests every rater against the leave-one-out majority of the
+//! raters not yet found biased, and the rater with the largest significant shift is found
+//! biased and left out of the others' references from then on. Leniency is measured against
+//! that same reference, without the raters found biased.
+//!
+//! Both use the other raters' majority whatever the consensus method: it needs no model,
+//! while a Dawid-Skene fit on few items can lean towards the label a spammer over-uses, and
+//! its most probable class then over-states that label in everyone else's reference.
 
 use serde::Serialize;
 
 use super::bootstrap::percentile_interval;
-use super::consensus::Consensus;
 use super::dataset::Dataset;
 use super::drift::RaterDrift;
 use super::groups::{PoolPair, PoolSummary, SliceSummary};
 use super::guidelines::GuidelineProblems;
+use super::homogeneity::{stuart_maxwell, MarginalTest};
+use super::paired::PairedTables;
+use super::reference::References;
 use super::report::ReportOptions;
-use super::stats::{holm, two_row_test};
+use super::stats::holm;
 
-/// Residuals beyond this mark a category as over- or under-used (two-sided 5%).
-const RESIDUAL_CUTOFF: f64 = 1.96;
+/// Per-category p-values below this mark a category as over- or under-used.
+const CATEGORY_SIGNIFICANCE: f64 = 0.05;
 
 /// The bias section of a report.
 #[derive(Debug, Clone, Serialize)]
 pub struct Bias {
-    /// Per rater: mean signed distance from consensus (ordered levels only).
+    /// Per rater: mean signed distance from the other raters' majority (ordered levels only).
     pub leniency: Vec<RaterLeniency>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub leniency_reason: Option<String>,
-    /// Per rater: label distribution vs the rest of the raters.
+    /// Per rater: label distribution vs the other raters' majority on the same items.
     pub distribution: Vec<RaterDistribution>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub distribution_reason: Option<String>,
@@ -45,15 +59,16 @@ pub struct Bias {
     pub guideline_problems: GuidelineProblems,
 }
 
-/// A rater's tendency to give higher or lower values than the consensus.
+/// A rater's tendency to give higher or lower values than the other raters' majority.
 #[derive(Debug, Clone, Serialize)]
 pub struct RaterLeniency {
     pub rater: String,
-    /// Labels compared with consensus.
+    /// Labels compared (items where the other raters had a clear majority).
     pub labels: usize,
-    /// Mean of (rater's value - consensus value) on the scale (ranks for ordinal data).
+    /// Mean of (rater's value - the others' majority value) on the scale (ranks for ordinal
+    /// data).
     pub leniency: f64,
-    /// 95% bootstrap interval (items resampled with replacement, consensus held fixed).
+    /// 95% bootstrap interval (items resampled with replacement, references held fixed).
     pub leniency_ci95: Option<[f64; 2]>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub leniency_ci95_reason: Option<String>,
@@ -63,23 +78,33 @@ pub struct RaterLeniency {
     pub tendency: Option<String>,
 }
 
-/// A rater's label distribution against everyone else's (chi-square test of homogeneity).
+/// A rater's label distribution against the other raters' majority on the same items
+/// (Stuart-Maxwell test of marginal homogeneity on the paired labels).
 #[derive(Debug, Clone, Serialize)]
 pub struct RaterDistribution {
     pub rater: String,
+    /// Labels compared (items where the other raters had a clear majority).
     pub labels: usize,
+    /// Stuart-Maxwell chi-square statistic.
     pub chi_square: f64,
     pub df: usize,
     pub p_value: f64,
-    /// Holm-adjusted over all raters tested.
+    /// Holm-adjusted over the raters tested in the same round.
     pub p_adjusted: f64,
-    /// Effect size (Cramér's V of the rater-vs-rest table).
-    pub cramers_v: f64,
-    /// Categories this rater uses significantly more than the rest.
+    /// Share of the rater's labels that would have to change for their mix of categories to
+    /// match the others' majority on the same items (total variation distance, 0 to 1).
+    pub shift: f64,
+    /// The rater's share of each category, in scale order.
+    pub rater_share: Vec<f64>,
+    /// The others' majority's share of each category on the same items, in scale order.
+    pub consensus_share: Vec<f64>,
+    /// Categories this rater uses significantly more than the others' majority.
     pub over_used: Vec<String>,
-    /// Categories this rater uses significantly less than the rest.
+    /// Categories this rater uses significantly less than the others' majority.
     pub under_used: Vec<String>,
-    /// Significant after correction and V at or above the effect threshold.
+    /// Raters already found biased, left out of this rater's reference.
+    pub reference_excludes: Vec<String>,
+    /// Significant after correction and a shift at or above the effect threshold.
     pub biased: bool,
 }
 
@@ -114,11 +139,12 @@ impl LeniencyShifts {
     }
 }
 
-/// Signed distances of every label from its item's consensus, on the level's scale (ranks
-/// for ordinal data). Defined only for ordered levels.
+/// Signed distances of every label from the other raters' majority on its item (labels
+/// without one are left out), on the level's scale (ranks for ordinal data). Defined only
+/// for ordered levels.
 pub(crate) fn leniency_shifts(
     data: &Dataset,
-    consensus: &Consensus,
+    references: &References,
     options: &ReportOptions,
 ) -> Result<LeniencyShifts, String> {
     if !options.level.is_ordered() {
@@ -137,10 +163,10 @@ pub(crate) fn leniency_shifts(
         .map(|rater| {
             data.rater_label_indexes(rater)
                 .iter()
-                .map(|&index| {
+                .filter_map(|&index| {
                     let label = data.labels()[index as usize];
-                    let agreed = consensus.label[label.item as usize] as usize;
-                    (label.item, scale[label.value as usize] - scale[agreed])
+                    let agreed = references.class_of(index as usize)? as usize;
+                    Some((label.item, scale[label.value as usize] - scale[agreed]))
                 })
                 .collect()
         })
@@ -191,75 +217,134 @@ pub(crate) fn leniency(
     rows
 }
 
-/// Chi-square test of each rater's label counts against the pooled counts of everyone else,
-/// for raters with at least `min_rater_labels` labels; p-values Holm-adjusted.
-pub(crate) fn distribution(
-    data: &Dataset,
-    options: &ReportOptions,
-) -> Result<Vec<RaterDistribution>, String> {
-    if data.rater_count() < 2 {
-        return Err("there is only one rater".to_string());
+/// The distribution test's rows and the raters found biased (left out of the references).
+pub(crate) struct DistributionFindings {
+    pub rows: Result<Vec<RaterDistribution>, String>,
+    pub left_out: Vec<bool>,
+}
+
+/// Test each rater with at least `min_rater_labels` compared labels, in rounds (see the
+/// module documentation); p-values are Holm-adjusted within each round.
+pub(crate) fn distribution(data: &Dataset, options: &ReportOptions) -> DistributionFindings {
+    let raters = data.rater_count();
+    if raters < 2 {
+        return DistributionFindings {
+            rows: Err("there is only one rater".to_string()),
+            left_out: vec![false; raters],
+        };
     }
-    let k = data.categories().len();
-    let mut counts = vec![0.0; data.rater_count() * k];
-    let mut totals = vec![0.0; k];
-    for label in data.labels() {
-        counts[label.rater as usize * k + label.value as usize] += 1.0;
-        totals[label.value as usize] += 1.0;
-    }
-    let mut tested = Vec::new();
-    for rater in 0..data.rater_count() {
-        let own = &counts[rater * k..(rater + 1) * k];
-        let labels = own.iter().sum::<f64>() as usize;
-        if labels < options.thresholds.min_rater_labels {
-            continue;
-        }
-        let rest: Vec<f64> = totals.iter().zip(own).map(|(t, o)| t - o).collect();
-        if let Some(test) = two_row_test(own, &rest) {
-            tested.push((rater, labels, test));
-        }
-    }
-    if tested.is_empty() {
-        return Err(format!(
-            "no rater has {} or more labels and a testable table",
-            options.thresholds.min_rater_labels
-        ));
-    }
-    let adjusted = holm(
-        &tested
+    let limits = &options.thresholds;
+    let mut rows: Vec<RaterDistribution> = Vec::new();
+    let mut paired = PairedTables::new(data);
+    for _round in 0..raters {
+        let tested: Vec<(usize, usize, MarginalTest)> = (0..raters)
+            .filter(|&r| !paired.left_out()[r])
+            .filter_map(|r| test_rater(data, &paired, r, options))
+            .collect();
+        let adjusted = holm(&tested.iter().map(|t| t.2.p_value).collect::<Vec<_>>());
+        let found = tested
             .iter()
-            .map(|(_, _, test)| test.p_value)
-            .collect::<Vec<_>>(),
-    );
-    let names = |test: &super::stats::TwoRowTest, over: bool| -> Vec<String> {
-        (0..k)
-            .filter(|&c| {
-                if over {
-                    test.residuals[c] > RESIDUAL_CUTOFF
-                } else {
-                    test.residuals[c] < -RESIDUAL_CUTOFF
-                }
-            })
-            .map(|c| data.categories().name(c as u32).to_string())
+            .zip(&adjusted)
+            .enumerate()
+            .filter(|(_, (t, &p))| p < limits.significance && t.2.shift >= limits.bias_effect)
+            .max_by(|a, b| (a.1 .0).2.shift.total_cmp(&(b.1 .0).2.shift))
+            .map(|(position, _)| position);
+        let excluded = names_where(data, paired.left_out());
+        let row = |position: usize, biased: bool| {
+            let (rater, labels, test) = &tested[position];
+            distribution_row(
+                data,
+                *rater,
+                *labels,
+                test,
+                adjusted[position],
+                biased,
+                &excluded,
+            )
+        };
+        match found {
+            Some(position) => {
+                rows.push(row(position, true));
+                paired.leave_out(data, tested[position].0);
+            }
+            None => {
+                rows.extend((0..tested.len()).map(|position| row(position, false)));
+                break;
+            }
+        }
+    }
+    let left_out = paired.left_out().to_vec();
+    if rows.is_empty() {
+        return DistributionFindings {
+            rows: Err(format!(
+                "no rater has {} or more labels on items where the other raters have a clear majority",
+                limits.min_rater_labels
+            )),
+            left_out,
+        };
+    }
+    rows.sort_by(|a, b| a.rater.cmp(&b.rater));
+    DistributionFindings {
+        rows: Ok(rows),
+        left_out,
+    }
+}
+
+/// The rater's labels against their references: `(rater, compared labels, test)`.
+fn test_rater(
+    data: &Dataset,
+    paired: &PairedTables,
+    rater: usize,
+    options: &ReportOptions,
+) -> Option<(usize, usize, MarginalTest)> {
+    let (table, compared) = paired.table(rater);
+    if compared < options.thresholds.min_rater_labels.max(1) {
+        return None;
+    }
+    Some((
+        rater,
+        compared,
+        stuart_maxwell(table, data.categories().len())?,
+    ))
+}
+
+fn names_where(data: &Dataset, marked: &[bool]) -> Vec<String> {
+    (0..data.rater_count())
+        .filter(|&r| marked[r])
+        .map(|r| data.raters()[r].clone())
+        .collect()
+}
+
+fn distribution_row(
+    data: &Dataset,
+    rater: usize,
+    labels: usize,
+    test: &MarginalTest,
+    p_adjusted: f64,
+    biased: bool,
+    excluded: &[String],
+) -> RaterDistribution {
+    let categories = |over: bool| -> Vec<String> {
+        test.per_category
+            .iter()
+            .enumerate()
+            .filter(|(_, &(p, sign))| p < CATEGORY_SIGNIFICANCE && (sign > 0.0) == over)
+            .map(|(c, _)| data.categories().name(c as u32).to_string())
             .collect()
     };
-    let limits = &options.thresholds;
-    let mut rows: Vec<RaterDistribution> = tested
-        .iter()
-        .zip(adjusted)
-        .map(|((rater, labels, test), p_adjusted)| RaterDistribution {
-            rater: data.raters()[*rater].clone(),
-            labels: *labels,
-            chi_square: test.statistic,
-            df: test.df,
-            p_value: test.p_value,
-            p_adjusted,
-            cramers_v: test.cramers_v,
-            over_used: names(test, true),
-            under_used: names(test, false),
-            biased: p_adjusted < limits.significance && test.cramers_v >= limits.bias_effect,
-        })
-        .collect();
-    rows.sort_by(|a, b| a.rater.cmp(&b.rater));
-    Ok(rows)
+    RaterDistribution {
+        rater: data.raters()[rater].clone(),
+        labels,
+        chi_square: test.statistic,
+        df: test.df,
+        p_value: test.p_value,
+        p_adjusted,
+        shift: test.shift,
+        rater_share: test.row_share.clone(),
+        consensus_share: test.column_share.clone(),
+        over_used: categories(true),
+        under_used: categories(false),
+        reference_excludes: excluded.to_vec(),
+        biased,
+    }
 }

@@ -1,18 +1,27 @@
-//! Consensus labels: majority vote with visible ties, or Dawid-Skene posteriors.
+//! Consensus labels: majority vote or Dawid-Skene posteriors. A tie stays a tie: the item
+//! gets no consensus label and the tied categories are listed. Nothing breaks a tie by how
+//! often a category is used overall, since that favours whoever over-uses one label.
 
 use serde::{Deserialize, Serialize};
 
 use super::dataset::Dataset;
 use super::dawid_skene::{self, DawidSkeneFit, DawidSkeneOptions};
 
+/// Scores within this of the best count as tied.
+pub(crate) const TIE_TOLERANCE: f64 = 1e-12;
+
 /// How the consensus label of an item is chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ConsensusMethod {
-    /// The most frequent label; ties are broken deterministically and flagged.
-    #[default]
+    /// The most frequent label; a tie leaves the item without a consensus label.
     Majority,
-    /// Dawid-Skene EM: per-rater confusion matrices and class priors, started from majority vote.
+    /// Dawid-Skene EM: per-rater confusion matrices and class priors, started from majority
+    /// vote. The default: on simulated projects with planted spammers, careless and lenient
+    /// raters, its leave-one-out kappa and informativeness put every spammer below every
+    /// careful rater at overlaps 2, 3 and 5 and rank raters at least as well as majority
+    /// (`synth::ranking`, `cargo bench --bench report -- ranking`).
+    #[default]
     DawidSkene,
 }
 
@@ -31,14 +40,21 @@ impl ConsensusMethod {
 pub struct ConsensusItem {
     /// Item id.
     pub item: String,
-    /// Consensus category.
-    pub label: String,
-    /// Share of votes for the label (majority) or its posterior probability (Dawid-Skene).
+    /// Consensus category; `None` when categories are tied.
+    pub label: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label_reason: Option<String>,
+    /// Share of votes for the label (majority) or its posterior probability (Dawid-Skene);
+    /// for a tie, the share or probability of each tied category.
     pub confidence: f64,
-    /// True when another category was equally supported; the tie was broken by the more
-    /// frequent category overall, then by scale order.
+    /// Labels the item has.
+    pub labels: u32,
+    /// True when two or more categories are equally supported.
     #[serde(skip_serializing_if = "is_false")]
     pub tie: bool,
+    /// The tied categories in scale order (empty unless `tie`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tied: Vec<String>,
 }
 
 fn is_false(value: &bool) -> bool {
@@ -48,9 +64,11 @@ fn is_false(value: &bool) -> bool {
 /// Consensus for every item (each item has at least one label).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Consensus {
-    pub label: Vec<u32>,
+    /// The consensus category, `None` for a tie.
+    pub label: Vec<Option<u32>>,
     pub confidence: Vec<f64>,
-    pub tie: Vec<bool>,
+    /// Tied categories per item (empty unless tied).
+    pub tied: Vec<Vec<u32>>,
     /// The fitted model when the method is Dawid-Skene.
     pub model: Option<DawidSkeneFit>,
 }
@@ -58,48 +76,82 @@ pub(crate) struct Consensus {
 impl Consensus {
     /// The report rows for every item.
     pub(crate) fn items(&self, data: &Dataset) -> Vec<ConsensusItem> {
+        let name = |c: u32| data.categories().name(c).to_string();
         (0..data.item_count())
-            .map(|item| ConsensusItem {
-                item: data.items()[item].clone(),
-                label: data.categories().name(self.label[item]).to_string(),
-                confidence: self.confidence[item],
-                tie: self.tie[item],
+            .map(|item| {
+                let tied: Vec<String> = self.tied[item].iter().map(|&c| name(c)).collect();
+                ConsensusItem {
+                    item: data.items()[item].clone(),
+                    label: self.label[item].map(name),
+                    label_reason: (!tied.is_empty())
+                        .then(|| format!("a tie between {}", tied.join(" and "))),
+                    confidence: self.confidence[item],
+                    labels: data.item_labels(item).len() as u32,
+                    tie: !tied.is_empty(),
+                    tied,
+                }
             })
             .collect()
     }
-}
 
-/// How often each category was used over all labels (the first tie-breaker).
-pub(crate) fn category_frequencies(data: &Dataset) -> Vec<u64> {
-    let mut frequencies = vec![0u64; data.categories().len()];
-    for label in data.labels() {
-        frequencies[label.value as usize] += 1;
-    }
-    frequencies
-}
-
-/// The best-supported category, breaking ties by overall frequency then scale order, and
-/// whether there was a tie. Scores within `1e-12` of the best count as tied.
-pub(crate) fn pick_best(scores: &[f64], frequencies: &[u64]) -> (u32, bool) {
-    let best = scores.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let mut tied = (0..scores.len()).filter(|&c| scores[c] >= best - 1e-12);
-    let Some(first) = tied.next() else {
-        return (0, false);
-    };
-    let mut winner = first;
-    let mut tie = false;
-    for candidate in tied {
-        tie = true;
-        if frequencies[candidate] > frequencies[winner] {
-            winner = candidate;
+    fn push(&mut self, scores: &[f64], total: f64) {
+        let best = best_of(scores);
+        let confidence = best
+            .as_ref()
+            .map_or(0.0, |(_, score)| score / total.max(f64::MIN_POSITIVE));
+        self.confidence.push(confidence);
+        match best {
+            Some((Best::One(category), _)) => {
+                self.label.push(Some(category));
+                self.tied.push(Vec::new());
+            }
+            Some((Best::Tied(categories), _)) => {
+                self.label.push(None);
+                self.tied.push(categories);
+            }
+            None => {
+                self.label.push(None);
+                self.tied.push(Vec::new());
+            }
         }
     }
-    (winner as u32, tie)
+}
+
+/// The winner of a vote or a posterior.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Best {
+    One(u32),
+    /// Two or more categories share the top score (in scale order).
+    Tied(Vec<u32>),
+}
+
+/// The best-supported category, or the tied ones, with the top score; `None` when there
+/// are no scores or none is positive.
+pub(crate) fn best_of(scores: &[f64]) -> Option<(Best, f64)> {
+    let top = scores.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    if top.is_nan() || top <= 0.0 {
+        return None;
+    }
+    let tied: Vec<u32> = (0..scores.len())
+        .filter(|&c| scores[c] >= top - TIE_TOLERANCE * top.max(1.0))
+        .map(|c| c as u32)
+        .collect();
+    match tied.as_slice() {
+        [one] => Some((Best::One(*one), top)),
+        _ => Some((Best::Tied(tied), top)),
+    }
+}
+
+/// The single best category, `None` on a tie.
+pub(crate) fn clear_winner(scores: &[f64]) -> Option<u32> {
+    match best_of(scores)? {
+        (Best::One(category), _) => Some(category),
+        (Best::Tied(_), _) => None,
+    }
 }
 
 /// Majority vote per item; confidence is the winner's share of the item's labels.
 pub(crate) fn majority_vote(data: &Dataset) -> Consensus {
-    let frequencies = category_frequencies(data);
     let mut consensus = Consensus::default();
     let mut scores = vec![0.0; data.categories().len()];
     for item in 0..data.item_count() {
@@ -108,12 +160,7 @@ pub(crate) fn majority_vote(data: &Dataset) -> Consensus {
         for label in labels {
             scores[label.value as usize] += 1.0;
         }
-        let (winner, tie) = pick_best(&scores, &frequencies);
-        consensus.label.push(winner);
-        consensus
-            .confidence
-            .push(scores[winner as usize] / labels.len().max(1) as f64);
-        consensus.tie.push(tie);
+        consensus.push(&scores, labels.len() as f64);
     }
     consensus
 }
@@ -124,16 +171,11 @@ pub(crate) fn dawid_skene_consensus(
     options: &DawidSkeneOptions,
     threads: usize,
 ) -> Consensus {
-    let frequencies = category_frequencies(data);
     let model = dawid_skene::fit(data, options, threads);
     let k = data.categories().len();
     let mut consensus = Consensus::default();
     for item in 0..data.item_count() {
-        let posterior = &model.posteriors[item * k..(item + 1) * k];
-        let (winner, tie) = pick_best(posterior, &frequencies);
-        consensus.label.push(winner);
-        consensus.confidence.push(posterior[winner as usize]);
-        consensus.tie.push(tie);
+        consensus.push(&model.posteriors[item * k..(item + 1) * k], 1.0);
     }
     consensus.model = Some(model);
     consensus
@@ -144,7 +186,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn majority_vote_reports_ties_and_breaks_them_by_frequency() {
+    fn majority_vote_keeps_ties_as_ties() {
         let data = Dataset::from_labels([
             ("i1", "a", "x"),
             ("i1", "b", "y"),
@@ -154,23 +196,34 @@ mod tests {
             ("i3", "a", "y"),
         ])
         .expect("dataset");
-        let consensus = majority_vote(&data);
-        let rows = consensus.items(&data);
-        assert_eq!(rows[0].label, "y", "y is more frequent overall");
+        let rows = majority_vote(&data).items(&data);
+        assert_eq!(
+            rows[0].label, None,
+            "y is more frequent overall, but i1 is a tie"
+        );
         assert!(rows[0].tie);
+        assert_eq!(rows[0].tied, vec!["x", "y"]);
         assert_eq!(rows[0].confidence, 0.5);
-        assert_eq!(rows[1].label, "y");
+        assert_eq!(rows[1].label.as_deref(), Some("y"));
         assert!(!rows[1].tie);
+        assert_eq!(rows[1].labels, 3);
         assert!((rows[1].confidence - 2.0 / 3.0).abs() < 1e-12);
         let json = serde_json::to_string(&rows[1]).expect("json");
         assert!(!json.contains("tie"), "tie is omitted when false: {json}");
+        let json = serde_json::to_value(&rows[0]).expect("json");
+        assert!(json["label"].is_null() && json["label_reason"].is_string());
     }
 
     #[test]
-    fn pick_best_is_deterministic() {
-        assert_eq!(pick_best(&[1.0, 1.0, 0.0], &[5, 5, 9]), (0, true));
-        assert_eq!(pick_best(&[1.0, 1.0, 0.0], &[5, 6, 9]), (1, true));
-        assert_eq!(pick_best(&[0.2, 0.8], &[5, 6]), (1, false));
-        assert_eq!(pick_best(&[], &[]), (0, false));
+    fn best_of_lists_ties_in_scale_order() {
+        assert_eq!(
+            best_of(&[1.0, 1.0, 0.0]).map(|b| b.0),
+            Some(Best::Tied(vec![0, 1]))
+        );
+        assert_eq!(best_of(&[0.2, 0.8]).map(|b| b.0), Some(Best::One(1)));
+        assert_eq!(best_of(&[]), None);
+        assert_eq!(best_of(&[0.0, 0.0]), None);
+        assert_eq!(clear_winner(&[2.0, 2.0, 1.0]), None);
+        assert_eq!(clear_winner(&[2.0, 3.0, 1.0]), Some(1));
     }
 }

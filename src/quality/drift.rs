@@ -1,10 +1,10 @@
-//! Drift within a rater's session: agreement with consensus in the first half of their labels
-//! (by sequence) against the second half.
+//! Drift within a rater's session: agreement with the other raters' consensus (leave-one-out)
+//! in the first half of their labels (by sequence) against the second half.
 
 use serde::Serialize;
 
-use super::consensus::Consensus;
 use super::dataset::Dataset;
+use super::reference::References;
 use super::report::ReportOptions;
 use super::stats::{holm, two_proportion_p};
 
@@ -30,7 +30,7 @@ pub struct RaterDrift {
 /// `min_rater_labels` labels.
 pub(crate) fn drift(
     data: &Dataset,
-    consensus: &Consensus,
+    references: &References,
     options: &ReportOptions,
 ) -> Result<Vec<RaterDrift>, String> {
     let limits = &options.thresholds;
@@ -40,18 +40,19 @@ pub(crate) fn drift(
         if indexes.len() < limits.min_rater_labels.max(2) {
             continue;
         }
-        let mut ordered: Vec<(i64, bool)> = Vec::with_capacity(indexes.len());
-        for &index in indexes {
-            let label = data.labels()[index as usize];
-            let Some(sequence) = label.sequence else {
-                break;
-            };
-            ordered.push((
-                sequence,
-                consensus.label[label.item as usize] == label.value,
-            ));
+        let labels = indexes.iter().map(|&index| data.labels()[index as usize]);
+        if labels.clone().any(|label| label.sequence.is_none()) {
+            continue;
         }
-        if ordered.len() < indexes.len() {
+        let mut ordered: Vec<(i64, bool)> = indexes
+            .iter()
+            .filter_map(|&index| {
+                let label = data.labels()[index as usize];
+                let reference = references.class_of(index as usize)?;
+                Some((label.sequence?, reference == label.value))
+            })
+            .collect();
+        if ordered.len() < limits.min_rater_labels.max(2) {
             continue;
         }
         ordered.sort_by_key(|&(sequence, _)| sequence);

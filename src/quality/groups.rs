@@ -6,12 +6,12 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::alpha::{alpha_from, unit_cells, Coincidence};
-use super::consensus::{category_frequencies, pick_best, Consensus};
+use super::consensus::{clear_winner, Consensus};
 use super::dataset::Dataset;
 use super::figure::split;
 use super::kappa::{cohen_kappa, Weights};
 use super::report::ReportOptions;
-use super::stats::{holm, mean_difference_p, two_row_test, MeanVar};
+use super::stats::{holm, mean_difference_p, two_row_p, MeanVar};
 
 /// One pool of raters.
 #[derive(Debug, Clone, Serialize)]
@@ -22,7 +22,8 @@ pub struct PoolSummary {
     pub items: usize,
 }
 
-/// Agreement between the majority labels of two pools on the items both labelled.
+/// Agreement between the majority labels of two pools on the items both labelled (items
+/// where either pool's labels are tied are left out).
 #[derive(Debug, Clone, Serialize)]
 pub struct PoolPair {
     pub pool_a: String,
@@ -43,7 +44,8 @@ pub struct SliceSummary {
     pub value: String,
     pub items: usize,
     pub labels: usize,
-    /// Share of the slice's consensus labels per category, in scale order.
+    /// Share of the slice's consensus labels per category, in scale order (tied items left
+    /// out).
     pub consensus_share: Vec<f64>,
     pub percent_agreement: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -74,7 +76,6 @@ pub(crate) fn pools(
     }
     let k = data.categories().len();
     let items = data.item_count();
-    let frequencies = category_frequencies(data);
     let mut summaries: Vec<PoolSummary> = data
         .pools()
         .iter()
@@ -91,7 +92,8 @@ pub(crate) fn pools(
             summaries[pool as usize].labels += data.rater_label_indexes(rater).len();
         }
     }
-    // Majority label of each pool on each item (u32::MAX where the pool did not label it).
+    // Majority label of each pool on each item (u32::MAX where the pool did not label it or
+    // its labels are tied).
     let mut pool_label = vec![u32::MAX; pool_count * items];
     let mut votes = vec![0.0; pool_count * k];
     for item in 0..items {
@@ -104,8 +106,10 @@ pub(crate) fn pools(
         for pool in 0..pool_count {
             let scores = &votes[pool * k..(pool + 1) * k];
             if scores.iter().any(|&v| v > 0.0) {
-                pool_label[pool * items + item] = pick_best(scores, &frequencies).0;
                 summaries[pool].items += 1;
+                if let Some(label) = clear_winner(scores) {
+                    pool_label[pool * items + item] = label;
+                }
             }
         }
     }
@@ -178,7 +182,9 @@ pub(crate) fn slices(
         let m: u32 = counts.iter().map(|&(_, n)| n).sum();
         tally.items += 1;
         tally.labels += m as usize;
-        tally.consensus_counts[consensus.label[item] as usize] += 1.0;
+        if let Some(label) = consensus.label[item] {
+            tally.consensus_counts[label as usize] += 1.0;
+        }
         for (cell, value) in unit_cells(&counts, k) {
             tally.coincidence.cells[cell as usize] += value;
         }
@@ -219,7 +225,7 @@ fn summarise_slices(
             .zip(&tally.consensus_counts)
             .map(|(a, b)| a - b)
             .collect();
-        class_p.push(two_row_test(&tally.consensus_counts, &rest).map(|t| t.p_value));
+        class_p.push(two_row_p(&tally.consensus_counts, &rest));
         let others = merge_except(&all_disagreement, index);
         disagreement_p
             .push(mean_difference_p(&tally.disagreement, &others).map(|p| (p, others.mean)));
@@ -270,7 +276,7 @@ fn summarise_slices(
                 consensus_share: tally
                     .consensus_counts
                     .iter()
-                    .map(|c| c / tally.items.max(1) as f64)
+                    .map(|c| c / tally.consensus_counts.iter().sum::<f64>().max(1.0))
                     .collect(),
                 percent_agreement,
                 percent_agreement_reason,

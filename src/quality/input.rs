@@ -136,7 +136,8 @@ pub fn dataset_from_rows(
     builder.build()
 }
 
-/// Write `consensus.csv` with the header `item,label,confidence`.
+/// Write `consensus.csv` with the header `item,label,confidence`; a tied item has an empty
+/// label.
 pub fn write_consensus_csv(
     writer: impl Write,
     consensus: &[ConsensusItem],
@@ -146,7 +147,7 @@ pub fn write_consensus_csv(
     for row in consensus {
         out.write_record([
             row.item.as_str(),
-            row.label.as_str(),
+            row.label.as_deref().unwrap_or(""),
             &format!("{:.6}", row.confidence),
         ])?;
     }

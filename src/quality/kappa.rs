@@ -61,21 +61,40 @@ pub fn cohen_kappa(table: &[f64], k: usize, weights: Weights) -> Result<f64, Str
     finite(1.0 - observed / expected, "kappa")
 }
 
-/// Fleiss' kappa of a dataset; defined only when every item has the same number (>= 2) of
-/// labels.
+/// Fleiss' kappa of a dataset in Gwet's form for unequal numbers of labels per item (see
+/// [`fleiss_kappa_generalised`]); items may have any number of labels.
 pub fn fleiss_kappa(data: &Dataset) -> Result<f64, String> {
-    let k = data.categories().len();
-    let mut rows = Vec::with_capacity(data.item_count());
-    let mut counts = Vec::new();
-    for item in 0..data.item_count() {
-        data.item_value_counts(item, &mut counts);
-        let mut row = vec![0.0; k];
-        for &(category, n) in &counts {
-            row[category as usize] = f64::from(n);
+    ItemAgreement::of_dataset(data).fleiss_kappa()
+}
+
+/// Fleiss' kappa in Gwet's form (Handbook of Inter-Rater Reliability, 4th ed., 2014; irrCAC's
+/// `fleiss.kappa.raw`) from an items x categories table of label counts. Observed agreement
+/// `p_a` is the mean over items with two or more labels of `sum r_ik (r_ik - 1) / (r_i (r_i -
+/// 1))`; chance agreement is `sum pi_k^2` with `pi_k` the mean over items with one or more
+/// labels of `r_ik / r_i`. With equal label counts this is the classical Fleiss' kappa.
+pub fn fleiss_kappa_generalised(rows: &[Vec<f64>]) -> Result<f64, String> {
+    let k = rows.first().map_or(0, Vec::len);
+    let mut agreement = ItemAgreement {
+        category_share_sums: vec![0.0; k],
+        ..Default::default()
+    };
+    let mut counts = Vec::with_capacity(k);
+    for row in rows {
+        if row.len() != k {
+            return Err("rows have different numbers of categories".to_string());
         }
-        rows.push(row);
+        counts.clear();
+        for (category, &n) in row.iter().enumerate() {
+            if n.fract() != 0.0 || n < 0.0 {
+                return Err(format!("label count {n} is not a whole number"));
+            }
+            if n > 0.0 {
+                counts.push((category as u32, n as u32));
+            }
+        }
+        agreement.add_item(&counts);
     }
-    fleiss_kappa_from_table(&rows)
+    agreement.fleiss_kappa()
 }
 
 /// Fleiss' kappa from an items x categories table of label counts (as statsmodels'
@@ -147,7 +166,7 @@ impl ItemAgreement {
         result
     }
 
-    fn add_item(&mut self, counts: &[(u32, u32)]) {
+    pub(crate) fn add_item(&mut self, counts: &[(u32, u32)]) {
         let m: u32 = counts.iter().map(|&(_, n)| n).sum();
         if m == 0 {
             return;
@@ -191,6 +210,21 @@ impl ItemAgreement {
             .sum();
         let chance = spread / (q - 1) as f64;
         finite((observed - chance) / (1.0 - chance), "AC1")
+    }
+
+    /// Fleiss' kappa in Gwet's form: `(p_a - sum pi_k^2) / (1 - sum pi_k^2)`.
+    pub(crate) fn fleiss_kappa(&self) -> Figure {
+        let observed = self.percent_agreement()?;
+        let items = self.rated_items as f64;
+        let chance: f64 = self
+            .category_share_sums
+            .iter()
+            .map(|sum| (sum / items).powi(2))
+            .sum();
+        if chance >= 1.0 - 1e-15 {
+            return Err("all labels are one category, so chance agreement is 1".to_string());
+        }
+        finite((observed - chance) / (1.0 - chance), "Fleiss' kappa")
     }
 
     /// Prevalence- and bias-adjusted kappa for q categories: `(q * p_o - 1) / (q - 1)`.

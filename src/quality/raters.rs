@@ -1,5 +1,5 @@
-//! Rater quality: volume, gold accuracy, agreement with consensus, confusion matrices, time
-//! per label, a spammer score and flags.
+//! Rater quality: volume, gold accuracy, agreement with the other raters' consensus,
+//! confusion matrices, time per label, informativeness and flags.
 
 use serde::Serialize;
 
@@ -7,11 +7,16 @@ use super::consensus::Consensus;
 use super::dataset::Dataset;
 use super::figure::{split, Figure};
 use super::kappa::{cohen_kappa, Weights};
+use super::reference::{Reference, References};
 use super::report::ReportOptions;
 use super::stats::{median, wilson_upper};
 
-/// Rows of a confusion matrix with less mass than this are left out of the spammer score.
+/// Rows of a confusion matrix with less mass than this are left out of informativeness.
 const MIN_ROW_MASS: f64 = 3.0;
+
+/// The `spammer` flag needs informativeness resting on at least two classes with this much
+/// of the rater's labels each: with fewer, one noisy row can look like any other.
+const MIN_FLAG_ROW_MASS: f64 = 10.0;
 
 /// Quality figures for one rater.
 #[derive(Debug, Clone, Serialize)]
@@ -21,20 +26,30 @@ pub struct RaterQuality {
     pub pool: Option<String>,
     /// Labels given.
     pub labels: usize,
+    /// Labels given per category, in scale order (all labels, compared or not).
+    pub label_counts: Vec<u32>,
     /// Labels on items with a gold value.
     pub gold_items: usize,
     pub gold_accuracy: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gold_accuracy_reason: Option<String>,
-    /// Share of labels equal to the consensus label (the rater's own vote is part of it).
+    /// Share of compared labels equal to the consensus of the item's other raters
+    /// (leave-one-out: the rater's own vote is never part of it).
     pub consensus_agreement: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub consensus_agreement_reason: Option<String>,
-    /// Cohen's kappa between the rater's labels and the consensus labels.
+    /// Cohen's kappa between the rater's labels and the other raters' consensus.
     pub consensus_kappa: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub consensus_kappa_reason: Option<String>,
-    /// Counts: rows = consensus category, columns = the rater's category.
+    /// Labels compared with the other raters' consensus.
+    pub consensus_compared: usize,
+    /// Labels left out because the other raters of the item were tied.
+    pub consensus_excluded_tie: usize,
+    /// Labels left out because no other rater labelled the item.
+    pub consensus_excluded_alone: usize,
+    /// Counts over compared labels: rows = the other raters' consensus category, columns =
+    /// the rater's category.
     pub confusion: Vec<Vec<u32>>,
     /// Dawid-Skene estimate of P(rater says column | true class is row), when that method ran.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -43,14 +58,17 @@ pub struct RaterQuality {
     pub median_ms: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub median_ms_reason: Option<String>,
-    /// Raykar & Yu (2012) spammer score: 0 when the rater's answers carry no information about
-    /// the true class (random or constant), 1 for a perfect rater.
-    pub spammer_score: Option<f64>,
+    /// How much the rater's answers say about the true class (Raykar & Yu's spammer score):
+    /// 0 when the answer does not depend on the class (random, or always the same label),
+    /// 1 for a perfect rater. From the Dawid-Skene confusion matrix when that method ran,
+    /// else from `confusion`.
+    pub informativeness: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub spammer_score_reason: Option<String>,
+    pub informativeness_reason: Option<String>,
     /// Any of: too_fast (median below `too_fast_ms`), low_gold_accuracy (upper end of the 95%
-    /// Wilson interval below the limit), spammer, biased (label distribution or leniency),
-    /// drift.
+    /// Wilson interval below the limit), spammer (informativeness below the limit, resting on
+    /// two or more classes with 10 or more of the rater's labels each), biased
+    /// (label distribution or leniency), drift.
     pub flags: Vec<String>,
 }
 
@@ -65,11 +83,12 @@ pub(crate) struct RaterSignals {
 pub(crate) fn rater_quality(
     data: &Dataset,
     consensus: &Consensus,
+    references: &References,
     signals: &RaterSignals,
     options: &ReportOptions,
 ) -> Vec<RaterQuality> {
     let mut raters: Vec<RaterQuality> = (0..data.rater_count())
-        .map(|rater| one_rater(data, consensus, signals, options, rater))
+        .map(|rater| one_rater(data, consensus, references, signals, options, rater))
         .collect();
     raters.sort_by(|a, b| a.rater.cmp(&b.rater));
     raters
@@ -78,6 +97,7 @@ pub(crate) fn rater_quality(
 fn one_rater(
     data: &Dataset,
     consensus: &Consensus,
+    references: &References,
     signals: &RaterSignals,
     options: &ReportOptions,
     rater: usize,
@@ -86,11 +106,19 @@ fn one_rater(
     let indexes = data.rater_label_indexes(rater);
     let mut table = vec![0.0; k * k];
     let (mut gold_items, mut gold_correct) = (0usize, 0usize);
+    let (mut excluded_tie, mut excluded_alone) = (0usize, 0usize);
     let mut durations = Vec::new();
+    let mut label_counts = vec![0u32; k];
     for &index in indexes {
         let label = data.labels()[index as usize];
-        let agreed = consensus.label[label.item as usize] as usize;
-        table[agreed * k + label.value as usize] += 1.0;
+        label_counts[label.value as usize] += 1;
+        match references.of_label(index as usize) {
+            Reference::Class(agreed) => {
+                table[agreed as usize * k + label.value as usize] += 1.0;
+            }
+            Reference::Tie => excluded_tie += 1,
+            Reference::Alone => excluded_alone += 1,
+        }
         if let Some(gold) = data.gold(label.item as usize) {
             gold_items += 1;
             gold_correct += usize::from(gold == label.value);
@@ -106,26 +134,35 @@ fn one_rater(
         Ok(gold_correct as f64 / gold_items as f64)
     };
     let agreeing: f64 = (0..k).map(|c| table[c * k + c]).sum();
-    let agreement = if labels == 0 {
-        Err("no labels".to_string())
+    let compared = labels - excluded_tie - excluded_alone;
+    let agreement = if compared == 0 {
+        Err(no_comparison(labels, excluded_tie, excluded_alone))
     } else {
-        Ok(agreeing / labels as f64)
+        Ok(agreeing / compared as f64)
+    };
+    let kappa = if compared == 0 {
+        Err(no_comparison(labels, excluded_tie, excluded_alone))
+    } else {
+        cohen_kappa(&table, k, Weights::None)
     };
     let median_ms = median(&mut durations).ok_or_else(|| "no durations recorded".to_string());
     let ds_confusion = consensus
         .model
         .as_ref()
         .map(|model| model.rater_confusion(rater).to_vec());
-    let spammer = match (&ds_confusion, &consensus.model) {
-        (Some(matrix), Some(model)) => spammer_score(matrix, &ds_row_mass(data, model, rater), k),
-        _ => spammer_score(&row_normalised(&table, k), &row_sums(&table, k), k),
+    let (matrix, row_mass) = match (&ds_confusion, &consensus.model) {
+        (Some(matrix), Some(model)) => (matrix.clone(), ds_row_mass(data, model, rater)),
+        _ => (row_normalised(&table, k), row_sums(&table, k)),
     };
+    let informative = informativeness(&matrix, &row_mass, k);
+    let settled = row_mass.iter().filter(|&&m| m >= MIN_FLAG_ROW_MASS).count() >= 2;
     let mut quality = RaterQuality {
         rater: data.raters()[rater].clone(),
         pool: data
             .pool_of(rater)
             .map(|p| data.pools()[p as usize].clone()),
         labels,
+        label_counts,
         gold_items,
         gold_accuracy: None,
         gold_accuracy_reason: None,
@@ -133,6 +170,9 @@ fn one_rater(
         consensus_agreement_reason: None,
         consensus_kappa: None,
         consensus_kappa_reason: None,
+        consensus_compared: compared,
+        consensus_excluded_tie: excluded_tie,
+        consensus_excluded_alone: excluded_alone,
         confusion: table
             .chunks(k.max(1))
             .map(|row| row.iter().map(|&n| n as u32).collect())
@@ -140,8 +180,8 @@ fn one_rater(
         ds_confusion: ds_confusion.map(|m| m.chunks(k.max(1)).map(<[f64]>::to_vec).collect()),
         median_ms: None,
         median_ms_reason: None,
-        spammer_score: None,
-        spammer_score_reason: None,
+        informativeness: None,
+        informativeness_reason: None,
         flags: Vec::new(),
     };
     (quality.gold_accuracy, quality.gold_accuracy_reason) = split(gold);
@@ -149,11 +189,10 @@ fn one_rater(
         quality.consensus_agreement,
         quality.consensus_agreement_reason,
     ) = split(agreement);
-    (quality.consensus_kappa, quality.consensus_kappa_reason) =
-        split(cohen_kappa(&table, k, Weights::None));
+    (quality.consensus_kappa, quality.consensus_kappa_reason) = split(kappa);
     (quality.median_ms, quality.median_ms_reason) = split(median_ms);
-    (quality.spammer_score, quality.spammer_score_reason) = split(spammer);
-    quality.flags = flags(&quality, signals, options, rater);
+    (quality.informativeness, quality.informativeness_reason) = split(informative);
+    quality.flags = flags(&quality, signals, options, rater, settled);
     quality
 }
 
@@ -162,6 +201,7 @@ fn flags(
     signals: &RaterSignals,
     options: &ReportOptions,
     rater: usize,
+    informativeness_settled: bool,
 ) -> Vec<String> {
     let limits = &options.thresholds;
     let enough = quality.labels >= limits.min_rater_labels;
@@ -175,9 +215,10 @@ fn flags(
             .and_then(|a| wilson_upper((a * gold_n).round(), gold_n))
             .is_some_and(|upper| upper < limits.low_gold_accuracy);
     let spammer = enough
+        && informativeness_settled
         && quality
-            .spammer_score
-            .is_some_and(|s| s < limits.spammer_score);
+            .informativeness
+            .is_some_and(|s| s < limits.min_informativeness);
     let biased = signals.biased.get(rater).copied().unwrap_or(false);
     let drift = signals.drift.get(rater).copied().unwrap_or(false);
     [
@@ -191,6 +232,16 @@ fn flags(
     .filter(|(on, _)| *on)
     .map(|(_, name)| name.to_string())
     .collect()
+}
+
+fn no_comparison(labels: usize, tie: usize, alone: usize) -> String {
+    if labels == 0 {
+        "no labels".to_string()
+    } else {
+        format!(
+            "no label to compare: on {tie} items the other raters were tied and {alone} items had no other rater"
+        )
+    }
 }
 
 fn row_sums(table: &[f64], k: usize) -> Vec<f64> {
@@ -228,11 +279,11 @@ fn ds_row_mass(
     mass
 }
 
-/// Raykar & Yu's score: mean squared difference between rows of the confusion matrix
+/// Raykar & Yu's spammer score: mean squared difference between rows of the confusion matrix
 /// (`sum over row pairs and columns of (a_ck - a_dk)^2 / (K'(K'-1))`), over the K' true
 /// classes the rater saw at least a few times. Identical rows mean the label does not depend
 /// on the true class.
-pub(crate) fn spammer_score(matrix: &[f64], row_mass: &[f64], k: usize) -> Figure {
+pub(crate) fn informativeness(matrix: &[f64], row_mass: &[f64], k: usize) -> Figure {
     let rows: Vec<&[f64]> = matrix
         .chunks(k.max(1))
         .zip(row_mass)
@@ -255,7 +306,7 @@ pub(crate) fn spammer_score(matrix: &[f64], row_mass: &[f64], k: usize) -> Figur
                 .sum::<f64>();
         }
     }
-    super::figure::finite(total / (used * (used - 1)) as f64, "spammer score")
+    super::figure::finite(total / (used * (used - 1)) as f64, "informativeness")
 }
 
 #[cfg(test)]
@@ -263,12 +314,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn spammer_score_is_one_for_perfect_and_zero_for_constant_raters() {
+    fn informativeness_is_one_for_perfect_and_zero_for_constant_raters() {
         let identity = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0];
         let mass = [10.0, 10.0, 10.0];
-        assert!((spammer_score(&identity, &mass, 3).expect("defined") - 1.0).abs() < 1e-12);
+        assert!((informativeness(&identity, &mass, 3).expect("defined") - 1.0).abs() < 1e-12);
         let constant = [1.0, 0.0, 0.0, 1.0, 0.0, 0.0, 1.0, 0.0, 0.0];
-        assert_eq!(spammer_score(&constant, &mass, 3).expect("defined"), 0.0);
-        assert!(spammer_score(&identity, &[10.0, 0.0, 1.0], 3).is_err());
+        assert_eq!(informativeness(&constant, &mass, 3).expect("defined"), 0.0);
+        assert!(informativeness(&identity, &[10.0, 0.0, 1.0], 3).is_err());
     }
 }

@@ -6,17 +6,22 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use super::agreement::{agreement, Agreement};
-use super::bias::{distribution, leniency, leniency_shifts, Bias, RaterLeniency};
+use super::bias::{
+    distribution, leniency, leniency_shifts, Bias, RaterDistribution, RaterLeniency,
+};
 use super::bootstrap::resample;
 use super::consensus::{
     dawid_skene_consensus, majority_vote, Consensus, ConsensusItem, ConsensusMethod,
 };
+use super::consensus_summary::{summarise, weak_consensus_warning, ConsensusSummary};
 use super::dataset::{Dataset, Level};
 use super::dawid_skene::DawidSkeneOptions;
 use super::drift::drift;
 use super::groups::{pools, slices};
 use super::guidelines::{guideline_problems, GuidelineProblems};
 use super::raters::{rater_quality, RaterQuality, RaterSignals};
+use super::reference::References;
+use super::warning::Warning;
 
 /// What to compute and how.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -24,7 +29,7 @@ use super::raters::{rater_quality, RaterQuality, RaterSignals};
 pub struct ReportOptions {
     /// Level of measurement for alpha, weighted kappa and leniency.
     pub level: Level,
-    /// Consensus method.
+    /// Consensus method [Dawid-Skene].
     pub method: ConsensusMethod,
     /// Bootstrap draws for the alpha and leniency intervals (0 switches them off).
     pub bootstrap_draws: usize,
@@ -50,7 +55,7 @@ impl Default for ReportOptions {
     fn default() -> Self {
         ReportOptions {
             level: Level::Nominal,
-            method: ConsensusMethod::Majority,
+            method: ConsensusMethod::DawidSkene,
             bootstrap_draws: 1000,
             seed: 0,
             min_pair_overlap: 5,
@@ -76,9 +81,12 @@ pub struct Thresholds {
     pub min_gold_items: usize,
     /// Gold accuracy whose 95% Wilson upper bound is below this is flagged [0.7].
     pub low_gold_accuracy: f64,
-    /// Spammer score below this is flagged [0.1].
-    pub spammer_score: f64,
-    /// Cramér's V needed, beside significance, to call a label distribution biased [0.1].
+    /// Informativeness below this is flagged `spammer` [0.1].
+    pub min_informativeness: f64,
+    /// Shift of a rater's label mix from the other raters' majority (total variation
+    /// distance) needed, beside significance, to call a label distribution biased [0.15].
+    /// Lower, it catches careless raters too: uniform errors at 60% accuracy over four
+    /// skewed classes already move about 0.12 of a rater's labels away from the common class.
     pub bias_effect: f64,
     /// Leniency (in scale steps) needed, beside a significant interval, to flag bias [0.25].
     pub leniency_steps: f64,
@@ -90,6 +98,9 @@ pub struct Thresholds {
     pub paradox_kappa: f64,
     /// Share of ranked raters treated as most reliable for guideline problems [0.2].
     pub reliable_share: f64,
+    /// Share of consensus labels that are ties or rest on one label above which the report
+    /// warns that rater figures are weak [0.2].
+    pub weak_consensus_share: f64,
 }
 
 impl Default for Thresholds {
@@ -99,13 +110,14 @@ impl Default for Thresholds {
             min_rater_labels: 20,
             min_gold_items: 5,
             low_gold_accuracy: 0.7,
-            spammer_score: 0.1,
-            bias_effect: 0.1,
+            min_informativeness: 0.1,
+            bias_effect: 0.15,
             leniency_steps: 0.25,
             drift_change: 0.1,
             paradox_agreement: 0.8,
             paradox_kappa: 0.4,
             reliable_share: 0.2,
+            weak_consensus_share: 0.2,
         }
     }
 }
@@ -124,11 +136,14 @@ pub struct Report {
     /// Dawid-Skene fit details, when that method ran.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dawid_skene: Option<DawidSkeneSummary>,
+    /// Ties and single-label items among the consensus labels, and the leave-one-out
+    /// exclusions behind the rater figures.
+    pub consensus_summary: ConsensusSummary,
     pub agreement: Agreement,
     pub raters: Vec<RaterQuality>,
     pub bias: Bias,
     pub consensus: Vec<ConsensusItem>,
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Warning>,
 }
 
 /// How the Dawid-Skene fit went.
@@ -142,7 +157,11 @@ pub struct DawidSkeneSummary {
 
 /// Run every analysis. Never panics on any dataset; undefined figures carry reasons.
 pub fn build_report(data: &Dataset, options: &ReportOptions) -> Report {
-    let mut warnings: Vec<String> = data.notes().to_vec();
+    let mut warnings: Vec<Warning> = data
+        .notes()
+        .iter()
+        .map(|note| Warning::new("input", note.clone()))
+        .collect();
     check_inputs(data, options, &mut warnings);
     let consensus = match options.method {
         ConsensusMethod::Majority => majority_vote(data),
@@ -156,18 +175,34 @@ pub fn build_report(data: &Dataset, options: &ReportOptions) -> Report {
         priors: model.priors.clone(),
     });
     if dawid_skene.as_ref().is_some_and(|s| !s.converged) {
-        warnings.push(format!(
-            "Dawid-Skene stopped after {} iterations without converging",
-            options.dawid_skene.max_iterations
+        warnings.push(Warning::new(
+            "dawid_skene_not_converged",
+            format!(
+                "Dawid-Skene stopped after {} iterations without converging",
+                options.dawid_skene.max_iterations
+            ),
         ));
     }
-    let shifts = leniency_shifts(data, &consensus, options);
+    let references = References::of(data, &consensus);
+    let consensus_summary = summarise(data, &consensus, &references, options);
+    warnings.extend(weak_consensus_warning(
+        &consensus_summary,
+        options.method,
+        data.has_gold(),
+    ));
+    let findings = distribution(data, options);
+    let without_biased = References::majority_without(data, &findings.left_out);
+    let shifts = leniency_shifts(data, &without_biased, options);
     let mut resamples = resample(data, options, shifts.as_ref().ok());
     let alpha_draws = std::mem::take(&mut resamples.alpha);
     let agreement = agreement(data, options, alpha_draws, &mut warnings);
     let leniency = shifts.map(|shifts| leniency(data, &shifts, &resamples.leniency, options));
-    let (mut bias, signals) = bias_section(data, &consensus, leniency, options);
-    let raters = rater_quality(data, &consensus, &signals, options);
+    let found = Findings {
+        leniency,
+        distribution: findings.rows,
+    };
+    let (mut bias, signals) = bias_section(data, &consensus, &references, found, options);
+    let raters = rater_quality(data, &consensus, &references, &signals, options);
     bias.guideline_problems = guideline_problems(data, &raters, options);
     Report {
         items: data.item_count(),
@@ -176,6 +211,7 @@ pub fn build_report(data: &Dataset, options: &ReportOptions) -> Report {
         categories: data.categories().names().to_vec(),
         consensus_method: options.method,
         dawid_skene,
+        consensus_summary,
         agreement,
         raters,
         bias,
@@ -184,26 +220,39 @@ pub fn build_report(data: &Dataset, options: &ReportOptions) -> Report {
     }
 }
 
-fn check_inputs(data: &Dataset, options: &ReportOptions, warnings: &mut Vec<String>) {
+/// Bias findings computed before the bias section is assembled.
+struct Findings {
+    leniency: Result<Vec<RaterLeniency>, String>,
+    distribution: Result<Vec<RaterDistribution>, String>,
+}
+
+fn check_inputs(data: &Dataset, options: &ReportOptions, warnings: &mut Vec<Warning>) {
     if data.label_count() == 0 {
-        warnings.push("there are no labels".to_string());
+        warnings.push(Warning::new("no_labels", "there are no labels"));
     }
     if data.categories().len() == 1 {
-        warnings.push(
-            "only one category was used, so chance-corrected agreement is undefined".to_string(),
-        );
+        warnings.push(Warning::new(
+            "one_category",
+            "only one category was used, so chance-corrected agreement is undefined",
+        ));
     }
     let numeric = data.categories().numeric_values().is_some();
     if matches!(options.level, Level::Interval | Level::Ratio) && !numeric {
-        warnings.push(format!(
-            "{} level with non-numeric categories: category ranks (1..k) are used as values",
-            options.level.name()
+        warnings.push(Warning::new(
+            "ranks_as_values",
+            format!(
+                "{} level with non-numeric categories: category ranks (1..k) are used as values",
+                options.level.name()
+            ),
         ));
     }
     if options.level.is_ordered() && !numeric && data.categories().len() > 1 {
-        warnings.push(format!(
-            "ordered analyses use the category order: {}",
-            data.categories().names().join(" < ")
+        warnings.push(Warning::new(
+            "category_order",
+            format!(
+                "ordered analyses use the category order: {}",
+                data.categories().names().join(" < ")
+            ),
         ));
     }
 }
@@ -213,9 +262,14 @@ fn check_inputs(data: &Dataset, options: &ReportOptions, warnings: &mut Vec<Stri
 fn bias_section(
     data: &Dataset,
     consensus: &Consensus,
-    leniency: Result<Vec<RaterLeniency>, String>,
+    references: &References,
+    found: Findings,
     options: &ReportOptions,
 ) -> (Bias, RaterSignals) {
+    let Findings {
+        leniency,
+        distribution,
+    } = found;
     let raters = data.rater_count();
     let mut signals = RaterSignals {
         biased: vec![false; raters],
@@ -228,8 +282,7 @@ fn bias_section(
         .map(|(i, r)| (r.as_str(), i))
         .collect();
     let index = |name: &str| positions.get(name).copied();
-    let distribution = distribution(data, options);
-    let drift = drift(data, consensus, options);
+    let drift = drift(data, references, options);
     for row in leniency
         .iter()
         .flatten()

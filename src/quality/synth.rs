@@ -9,6 +9,12 @@
 //! raters alternate between pools "pool-a" and "pool-b", and items carry a `source`
 //! metadata field ("web", "app" or "email"). `benches/quality/reference.py` re-implements
 //! this model in numpy for the Python timings.
+//!
+//! [`roster`] simulates projects with planted faults and returns the truth beside the data;
+//! [`ranking`] uses it to measure how well each consensus method ranks raters.
+
+pub mod ranking;
+pub mod roster;
 
 use rand::distributions::{Distribution, Uniform, WeightedIndex};
 use rand::{Rng, SeedableRng};

@@ -16,6 +16,7 @@ const TENTATIVE: f64 = 0.667;
 pub fn render_text(report: &Report) -> String {
     let mut out = String::new();
     headline(&mut out, report);
+    consensus_strength(&mut out, report);
     measures(&mut out, report);
     categories(&mut out, report);
     raters(&mut out, &report.raters);
@@ -23,7 +24,7 @@ pub fn render_text(report: &Report) -> String {
     if !report.warnings.is_empty() {
         out.push_str("\nWarnings\n");
         for warning in &report.warnings {
-            let _ = writeln!(out, "  - {warning}");
+            let _ = writeln!(out, "  - {} [{}]", warning.message, warning.code);
         }
     }
     out
@@ -55,6 +56,16 @@ pub fn interpret_alpha(alpha: f64, interval: Option<[f64; 2]>) -> String {
         }
     }
     text
+}
+
+/// A p-value as a page should print it: `p < 0.001` below that, else three decimals
+/// (`p = 0.042`).
+pub fn format_p(p: f64) -> String {
+    if p < 0.001 {
+        "p < 0.001".to_string()
+    } else {
+        format!("p = {p:.3}")
+    }
 }
 
 fn figure(value: Option<f64>, reason: &Option<String>, decimals: usize) -> String {
@@ -108,6 +119,29 @@ fn headline(out: &mut String, report: &Report) {
             );
         }
     }
+}
+
+fn consensus_strength(out: &mut String, report: &Report) {
+    let s = &report.consensus_summary;
+    let _ = writeln!(
+        out,
+        "\nConsensus labels: {} ties ({}), {} on a single label ({}){}",
+        s.ties,
+        percent(Some(s.tie_share)),
+        s.single_label,
+        percent(Some(s.single_label_share)),
+        if s.weak {
+            ": weak, see the warnings"
+        } else {
+            ""
+        }
+    );
+    let _ = writeln!(
+        out,
+        "Rater figures are leave-one-out: {} labels compared with the other raters' consensus, \
+         {} left out as ties, {} with no other rater",
+        s.rater_labels_compared, s.rater_labels_excluded_tie, s.rater_labels_excluded_alone
+    );
 }
 
 fn measures(out: &mut String, report: &Report) {
@@ -178,7 +212,7 @@ fn raters(out: &mut String, raters: &[RaterQuality]) {
     let _ = writeln!(
         out,
         "  {:<20}{:>7}{:>9}{:>8}{:>8}{:>10}{:>7}  flags",
-        "rater", "labels", "gold", "agree", "kappa", "median s", "spam"
+        "rater", "labels", "gold", "agree", "kappa", "median s", "inform"
     );
     let mut ordered: Vec<&RaterQuality> = raters.iter().collect();
     ordered.sort_by_key(|r| r.flags.is_empty());
@@ -196,7 +230,7 @@ fn raters(out: &mut String, raters: &[RaterQuality]) {
             percent(r.consensus_agreement),
             number(r.consensus_kappa),
             seconds,
-            number(r.spammer_score),
+            number(r.informativeness),
             r.flags.join(", ")
         );
     }
@@ -226,11 +260,18 @@ fn bias(out: &mut String, report: &Report) {
         .distribution
         .iter()
         .filter(|d| d.biased)
-        .map(|d| d.rater.clone())
+        .map(|d| {
+            format!(
+                "{} ({:.0}% of labels shifted, {})",
+                d.rater,
+                d.shift * 100.0,
+                format_p(d.p_adjusted)
+            )
+        })
         .collect();
     let _ = writeln!(
         out,
-        "  Label distribution differs from the pool: {}",
+        "  Label mix differs from the other raters' majority: {}",
         list_or_none(&skewed)
     );
     for pair in &b.pool_pairs {
@@ -257,7 +298,14 @@ fn bias(out: &mut String, report: &Report) {
         .drift
         .iter()
         .filter(|d| d.drifting)
-        .map(|d| format!("{} ({:+.0} pts)", d.rater, d.change * 100.0))
+        .map(|d| {
+            format!(
+                "{} ({:+.0} pts, {})",
+                d.rater,
+                d.change * 100.0,
+                format_p(d.p_adjusted)
+            )
+        })
         .collect();
     let _ = writeln!(out, "  Drift within sessions: {}", list_or_none(&drifting));
     let g = &b.guideline_problems;
@@ -300,6 +348,13 @@ mod tests {
         assert!(interpret_alpha(0.30, None).starts_with("Unreliable"));
         assert!(interpret_alpha(-0.1, None).contains("below chance"));
         assert!(interpret_alpha(0.81, Some([0.78, 0.84])).contains("crosses 0.800"));
+    }
+
+    #[test]
+    fn p_values_read_as_a_page_prints_them() {
+        assert_eq!(format_p(0.0), "p < 0.001");
+        assert_eq!(format_p(0.0004), "p < 0.001");
+        assert_eq!(format_p(0.0421), "p = 0.042");
     }
 
     #[test]

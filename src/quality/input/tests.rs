@@ -89,16 +89,30 @@ fn parses_gold_and_builds_a_dataset() {
 
 #[test]
 fn writes_consensus_csv() {
-    let rows = vec![ConsensusItem {
-        item: "i,1".into(),
-        label: "cat".into(),
-        confidence: 2.0 / 3.0,
-        tie: false,
-    }];
+    let rows = vec![
+        ConsensusItem {
+            item: "i,1".into(),
+            label: Some("cat".into()),
+            label_reason: None,
+            confidence: 2.0 / 3.0,
+            labels: 3,
+            tie: false,
+            tied: Vec::new(),
+        },
+        ConsensusItem {
+            item: "i2".into(),
+            label: None,
+            label_reason: Some("a tie between cat and dog".into()),
+            confidence: 0.5,
+            labels: 2,
+            tie: true,
+            tied: vec!["cat".into(), "dog".into()],
+        },
+    ];
     let mut out = Vec::new();
     write_consensus_csv(&mut out, &rows).expect("write");
     assert_eq!(
         String::from_utf8(out).expect("utf8"),
-        "item,label,confidence\n\"i,1\",cat,0.666667\n"
+        "item,label,confidence\n\"i,1\",cat,0.666667\ni2,,0.500000\n"
     );
 }

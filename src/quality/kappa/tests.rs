@@ -152,3 +152,70 @@ fn ac1_and_pabak_match_hand_computation() {
     assert!((agreement.pabak().expect("defined") - 0.8).abs() < 1e-12);
     assert!((agreement.percent_agreement().expect("defined") - 0.9).abs() < 1e-12);
 }
+
+#[derive(Deserialize)]
+struct MissingFixture {
+    cases: Vec<MissingCase>,
+}
+
+#[derive(Deserialize)]
+struct MissingCase {
+    categories: usize,
+    ratings: Vec<Vec<Option<usize>>>,
+    kappa: f64,
+}
+
+#[test]
+fn fleiss_kappa_with_unequal_label_counts_matches_irrcac() {
+    let fixture: MissingFixture = serde_json::from_str(include_str!(
+        "../../../tests/fixtures/quality/fleiss_kappa_missing.json"
+    ))
+    .expect("fixture");
+    for case in &fixture.cases {
+        let names: Vec<String> = (0..case.categories).map(|c| c.to_string()).collect();
+        let mut builder = crate::quality::DatasetBuilder::new();
+        builder.categories(crate::quality::Categories::ordered(names).expect("categories"));
+        let mut rows = Vec::new();
+        for (item, row) in case.ratings.iter().enumerate() {
+            let mut counts = vec![0.0; case.categories];
+            for (rater, value) in row.iter().enumerate() {
+                if let Some(value) = value {
+                    builder.add_label(&item.to_string(), &rater.to_string(), &value.to_string());
+                    counts[*value] += 1.0;
+                }
+            }
+            rows.push(counts);
+        }
+        let counts: Vec<f64> = rows.iter().map(|r| r.iter().sum()).collect();
+        assert!(
+            counts.iter().any(|&n| n != counts[0]),
+            "the case must have unequal label counts"
+        );
+        let data = builder.build().expect("dataset");
+        let from_data = fleiss_kappa(&data).expect("defined");
+        let from_table = fleiss_kappa_generalised(&rows).expect("defined");
+        for got in [from_data, from_table] {
+            assert!(
+                (got - case.kappa).abs() < 1e-9,
+                "got {got}, expected {}",
+                case.kappa
+            );
+        }
+    }
+}
+
+#[test]
+fn generalised_fleiss_kappa_equals_the_classical_one_for_equal_counts() {
+    let rows = vec![
+        vec![2.0, 1.0, 0.0],
+        vec![0.0, 3.0, 0.0],
+        vec![1.0, 1.0, 1.0],
+        vec![3.0, 0.0, 0.0],
+    ];
+    let classical = fleiss_kappa_from_table(&rows).expect("defined");
+    let generalised = fleiss_kappa_generalised(&rows).expect("defined");
+    assert!((classical - generalised).abs() < 1e-12);
+    assert!(fleiss_kappa_generalised(&[vec![1.0, 0.0], vec![1.0]]).is_err());
+    assert!(fleiss_kappa_generalised(&[vec![0.5, 1.5]]).is_err());
+    assert!(fleiss_kappa_generalised(&[vec![1.0, 0.0], vec![0.0, 1.0]]).is_err());
+}

@@ -147,7 +147,10 @@ fn json_has_the_contracted_shape() {
         "flags",
         "confusion",
         "median_ms",
-        "spammer_score",
+        "informativeness",
+        "consensus_compared",
+        "consensus_excluded_tie",
+        "consensus_excluded_alone",
     ] {
         assert!(rater.get(key).is_some(), "missing rater.{key}");
     }
@@ -156,7 +159,25 @@ fn json_has_the_contracted_shape() {
         item.get("item").is_some()
             && item.get("label").is_some()
             && item.get("confidence").is_some()
+            && item.get("labels").is_some()
     );
+    let summary = &json["consensus_summary"];
+    for key in [
+        "ties",
+        "tie_share",
+        "single_label",
+        "single_label_share",
+        "weak_share",
+        "weak",
+        "rater_labels_compared",
+        "rater_labels_excluded_tie",
+        "rater_labels_excluded_alone",
+    ] {
+        assert!(
+            summary.get(key).is_some(),
+            "missing consensus_summary.{key}"
+        );
+    }
 }
 
 #[test]
@@ -237,19 +258,24 @@ fn degenerate_inputs_give_reasons_not_panics() {
 }
 
 #[test]
-fn fleiss_reason_names_unequal_label_counts() {
+fn fleiss_kappa_is_defined_with_unequal_label_counts() {
     let data = Dataset::from_labels([
         ("i", "a", "x"),
         ("i", "b", "y"),
         ("j", "a", "x"),
         ("j", "b", "x"),
         ("j", "c", "y"),
+        ("k", "a", "y"),
+        ("k", "c", "y"),
     ])
     .expect("dataset");
     let report = build_report(&data, &ReportOptions::default());
-    assert!(report.agreement.fleiss_kappa.is_none());
-    let reason = report.agreement.fleiss_kappa_reason.expect("reason");
-    assert!(reason.contains("different numbers of labels"), "{reason}");
+    let kappa = report.agreement.fleiss_kappa.expect("defined");
+    // p_a = (0 + 1/3 + 1) / 3; pi_x = (1/2 + 2/3 + 0) / 3; pi_y = 1 - pi_x.
+    let pa = (1.0 / 3.0 + 1.0) / 3.0;
+    let pi_x = (0.5 + 2.0 / 3.0) / 3.0;
+    let pe = pi_x * pi_x + (1.0 - pi_x) * (1.0 - pi_x);
+    assert!((kappa - (pa - pe) / (1.0 - pe)).abs() < 1e-12);
 }
 
 #[test]
@@ -291,3 +317,5 @@ fn guideline_problems_find_reliable_raters_outvoted_by_the_crowd() {
     assert_eq!(problems.patterns[0].reliable_label, "b");
     assert_eq!(problems.patterns[0].crowd_label, "a");
 }
+
+mod planted;

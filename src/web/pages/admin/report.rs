@@ -64,7 +64,7 @@ fn sort_raters(raters: &mut [RaterQuality], by: &str) {
             "agreement" => r.consensus_agreement,
             "kappa" => r.consensus_kappa,
             "speed" => r.median_ms,
-            "spammer" => r.spammer_score,
+            "spammer" => r.informativeness,
             _ => Some(-(r.flags.len() as f64)),
         };
         value.unwrap_or(f64::INFINITY)

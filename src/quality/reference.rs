@@ -1,0 +1,237 @@
+//! Leave-one-out references: what the other raters of an item say, against which one
+//! rater's label on that item is judged.
+//!
+//! A rater's agreement with the consensus, kappa against it, confusion matrix and drift use
+//! these, never a consensus that contains the rater's own vote: with two labels per item the
+//! own vote decides half the consensus. Leniency and the label-distribution test use the
+//! majority form under either method (see `bias`).
+//!
+//! - Majority: the majority of the other raters' labels on the item. A tie among them, or no
+//!   other rater, leaves the label out (counted as `Tie` or `Alone`).
+//! - Dawid-Skene: the item's posterior computed from the fitted priors and the other raters'
+//!   confusion matrices only (the rater's own vote is taken out of the product; the fitted
+//!   parameters are kept). Its most probable class is the reference; an exact tie or no
+//!   other rater leaves the label out.
+
+use super::consensus::{best_of, Best, Consensus};
+use super::dataset::Dataset;
+use super::dawid_skene::DawidSkeneFit;
+
+/// The reference for one label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reference {
+    /// The other raters' consensus category.
+    Class(u32),
+    /// The other raters are tied.
+    Tie,
+    /// No other rater labelled the item.
+    Alone,
+}
+
+/// One reference per label, indexed like [`Dataset::labels`].
+#[derive(Debug, Clone, Default)]
+pub(crate) struct References {
+    per_label: Vec<Reference>,
+}
+
+impl References {
+    /// References from every other rater, by the consensus's method.
+    pub(crate) fn of(data: &Dataset, consensus: &Consensus) -> Self {
+        Self::without(data, consensus, &vec![false; data.rater_count()])
+    }
+
+    /// References from the other raters not marked in `left_out`.
+    pub(crate) fn without(data: &Dataset, consensus: &Consensus, left_out: &[bool]) -> Self {
+        match &consensus.model {
+            Some(model) => dawid_skene(data, model, left_out),
+            None => majority(data, left_out),
+        }
+    }
+
+    /// Majority references from the other raters not marked in `left_out`, whatever the
+    /// consensus method.
+    pub(crate) fn majority_without(data: &Dataset, left_out: &[bool]) -> Self {
+        majority(data, left_out)
+    }
+
+    /// Recompute the majority references of one item's labels after `left_out` changed.
+    pub(crate) fn refresh_majority_item(
+        &mut self,
+        data: &Dataset,
+        left_out: &[bool],
+        item: usize,
+        votes: &mut [f64],
+    ) {
+        self.set_majority(data, left_out, item, votes);
+    }
+
+    fn set_majority(&mut self, data: &Dataset, left_out: &[bool], item: usize, votes: &mut [f64]) {
+        let labels = data.item_labels(item);
+        let first = data.item_start[item] as usize;
+        votes.iter_mut().for_each(|v| *v = 0.0);
+        for label in labels.iter().filter(|l| counts(left_out, l.rater)) {
+            votes[label.value as usize] += 1.0;
+        }
+        for (offset, label) in labels.iter().enumerate() {
+            let own = counts(left_out, label.rater);
+            if own {
+                votes[label.value as usize] -= 1.0;
+            }
+            self.per_label[first + offset] = from_scores(votes);
+            if own {
+                votes[label.value as usize] += 1.0;
+            }
+        }
+    }
+
+    /// The reference of the label at `index` in [`Dataset::labels`].
+    pub(crate) fn of_label(&self, index: usize) -> Reference {
+        self.per_label
+            .get(index)
+            .copied()
+            .unwrap_or(Reference::Alone)
+    }
+
+    /// The category a label is judged against, if any.
+    pub(crate) fn class_of(&self, index: usize) -> Option<u32> {
+        match self.of_label(index) {
+            Reference::Class(c) => Some(c),
+            Reference::Tie | Reference::Alone => None,
+        }
+    }
+}
+
+fn counts(left_out: &[bool], rater: u32) -> bool {
+    !left_out.get(rater as usize).copied().unwrap_or(false)
+}
+
+fn from_scores(scores: &[f64]) -> Reference {
+    match best_of(scores) {
+        Some((Best::One(c), _)) => Reference::Class(c),
+        Some((Best::Tied(_), _)) => Reference::Tie,
+        None => Reference::Alone,
+    }
+}
+
+fn majority(data: &Dataset, left_out: &[bool]) -> References {
+    let mut references = References {
+        per_label: vec![Reference::Alone; data.label_count()],
+    };
+    let mut votes = vec![0.0; data.categories().len()];
+    for item in 0..data.item_count() {
+        references.set_majority(data, left_out, item, &mut votes);
+    }
+    references
+}
+
+fn dawid_skene(data: &Dataset, model: &DawidSkeneFit, left_out: &[bool]) -> References {
+    let k = model.k;
+    if k == 0 || model.priors.len() != k {
+        return References {
+            per_label: vec![Reference::Alone; data.label_count()],
+        };
+    }
+    // `[rater][given][truth]`, so one label's terms are contiguous.
+    let mut log_table = vec![0.0; model.confusion.len()];
+    for (rater, matrix) in model.confusion.chunks(k * k).enumerate() {
+        for truth in 0..k {
+            for given in 0..k {
+                log_table[(rater * k + given) * k + truth] = matrix[truth * k + given].ln();
+            }
+        }
+    }
+    let log_given = |rater: u32, truth: usize, given: u32| -> f64 {
+        log_table[(rater as usize * k + given as usize) * k + truth]
+    };
+    let log_priors: Vec<f64> = model.priors.iter().map(|p| p.ln()).collect();
+    let mut per_label = Vec::with_capacity(data.label_count());
+    let mut total = vec![0.0; k];
+    let mut others = vec![0.0; k];
+    for item in 0..data.item_count() {
+        let labels = data.item_labels(item);
+        total.copy_from_slice(&log_priors);
+        let mut voters = 0usize;
+        for label in labels.iter().filter(|l| counts(left_out, l.rater)) {
+            voters += 1;
+            for (truth, t) in total.iter_mut().enumerate() {
+                *t += log_given(label.rater, truth, label.value);
+            }
+        }
+        for label in labels {
+            let own = counts(left_out, label.rater);
+            if voters - usize::from(own) == 0 {
+                per_label.push(Reference::Alone);
+                continue;
+            }
+            for (truth, o) in others.iter_mut().enumerate() {
+                let own_term = if own {
+                    log_given(label.rater, truth, label.value)
+                } else {
+                    0.0
+                };
+                *o = total[truth] - own_term;
+            }
+            let top = others.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            others.iter_mut().for_each(|o| *o = (*o - top).exp());
+            per_label.push(from_scores(&others));
+        }
+    }
+    References { per_label }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::quality::consensus::{dawid_skene_consensus, majority_vote};
+    use crate::quality::DawidSkeneOptions;
+
+    fn data() -> Dataset {
+        Dataset::from_labels([
+            ("i1", "a", "x"),
+            ("i1", "b", "y"),
+            ("i2", "a", "y"),
+            ("i2", "b", "y"),
+            ("i2", "c", "x"),
+            ("i3", "a", "y"),
+        ])
+        .expect("dataset")
+    }
+
+    #[test]
+    fn majority_reference_leaves_out_the_raters_own_vote() {
+        let data = data();
+        let refs = References::of(&data, &majority_vote(&data));
+        let got: Vec<Reference> = (0..data.label_count()).map(|i| refs.of_label(i)).collect();
+        let (x, y) = (0, 1);
+        assert_eq!(
+            got,
+            vec![
+                // i1: each rater's reference is the other's label
+                Reference::Class(y),
+                Reference::Class(x),
+                // i2: a and b see {y, x} tied; c sees {y, y}
+                Reference::Tie,
+                Reference::Tie,
+                Reference::Class(y),
+                // i3: nobody else
+                Reference::Alone,
+            ]
+        );
+        let without_c = References::without(&data, &majority_vote(&data), &[false, false, true]);
+        assert_eq!(without_c.of_label(2), Reference::Class(y));
+        assert_eq!(
+            without_c.of_label(4),
+            Reference::Class(y),
+            "c is judged by a and b"
+        );
+    }
+
+    #[test]
+    fn dawid_skene_reference_has_no_own_vote_and_no_lone_items() {
+        let data = data();
+        let consensus = dawid_skene_consensus(&data, &DawidSkeneOptions::default(), 1);
+        let refs = References::of(&data, &consensus);
+        assert_eq!(refs.of_label(5), Reference::Alone);
+        assert!((0..5).all(|i| refs.of_label(i) != Reference::Alone));
+    }
+}
