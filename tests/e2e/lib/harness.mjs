@@ -1,6 +1,7 @@
 // Shared set-up for the browser tests: a throwaway tally server on loopback with its own
 // SQLite database, users made with the real CLI, projects and items made through the JSON
 // API, and a headless Debian Chromium driven by playwright-core.
+import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, mkdirSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -53,14 +54,20 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
   });
 }
 
-/** Runs the tally CLI against a database; returns trimmed stdout or throws with stderr. */
-function cli(args, databaseUrl, input) {
+/** Runs the tally CLI against a database; returns `{ status, stdout, stderr }` as they came. */
+function cliResult(args, databaseUrl, input) {
   const result = spawnSync(tallyBin(), [...args, '--database-url', databaseUrl], {
     input: input ?? '',
     encoding: 'utf8',
     timeout: 30_000,
   });
   if (result.error) throw result.error;
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** Runs the tally CLI against a database; returns trimmed stdout or throws with stderr. */
+function cli(args, databaseUrl, input) {
+  const result = cliResult(args, databaseUrl, input);
   if (result.status !== 0) {
     throw new Error(`tally ${args.join(' ')} exited ${result.status}: ${result.stderr.trim()}`);
   }
@@ -113,18 +120,27 @@ export async function startTally() {
     });
   });
 
-  async function api(method, urlPath, body, { contentType = 'application/json', raw = false } = {}) {
-    const headers = { Authorization: `Bearer ${token}` };
+  /**
+   * One HTTP call, whatever its status: `{ status, text }`. Sent with the admin's API token
+   * unless `bearer` names another (a rater's token, a feedback key).
+   */
+  async function request(method, urlPath, body, { contentType = 'application/json', bearer = token } = {}) {
+    const headers = { Authorization: `Bearer ${bearer}` };
     let payload;
     if (body !== undefined) {
       headers['Content-Type'] = contentType;
       payload = typeof body === 'string' ? body : JSON.stringify(body);
     }
     const res = await fetch(baseUrl + urlPath, { method, headers, body: payload });
-    const text = await res.text();
-    if (!res.ok) throw new Error(`${method} ${urlPath} -> ${res.status}: ${text}`);
-    if (raw) return text;
-    return text ? JSON.parse(text) : null;
+    return { status: res.status, text: await res.text() };
+  }
+
+  /** A JSON API call that must succeed; returns the parsed answer (or the text with `raw`). */
+  async function api(method, urlPath, body, { contentType = 'application/json', raw = false, bearer = token } = {}) {
+    const res = await request(method, urlPath, body, { contentType, bearer });
+    if (res.status < 200 || res.status >= 300) throw new Error(`${method} ${urlPath} -> ${res.status}: ${res.text}`);
+    if (raw) return res.text;
+    return res.text ? JSON.parse(res.text) : null;
   }
 
   let projectCount = 0;
@@ -167,7 +183,20 @@ export async function startTally() {
     tempDirs.delete(dir);
   }
 
-  return { baseUrl, admin, rater, token, api, createProject, exportRows, stop, serverLog: () => stderr };
+  return {
+    baseUrl,
+    admin,
+    rater,
+    token,
+    api,
+    request,
+    createProject,
+    exportRows,
+    stop,
+    serverLog: () => stderr,
+    /** Runs the tally CLI on this server's database: `{ status, stdout, stderr }`. */
+    cli: (args, input) => cliResult(args, databaseUrl, input),
+  };
 }
 
 /** Launches Debian's Chromium headless, with a throwaway profile. */
@@ -181,9 +210,15 @@ export async function launchBrowser() {
   });
 }
 
-/** A fresh browser context (own cookies), JS on or off, with its problems collected. */
-export async function newContext(browser, { javaScriptEnabled = true, viewport = { width: 1280, height: 800 } } = {}) {
-  const context = await browser.newContext({ javaScriptEnabled, viewport });
+/**
+ * A fresh browser context (own cookies), JS on or off. `bypassCSP` makes the browser ignore
+ * the pages' Content-Security-Policy, for tests that must see what the markup alone would do.
+ */
+export async function newContext(
+  browser,
+  { javaScriptEnabled = true, viewport = { width: 1280, height: 800 }, bypassCSP = false } = {},
+) {
+  const context = await browser.newContext({ javaScriptEnabled, viewport, bypassCSP });
   context.setDefaultTimeout(10_000);
   context.setDefaultNavigationTimeout(15_000);
   return context;
@@ -268,4 +303,81 @@ export async function nextItemText(page, previous) {
 export function screenshotPath(name) {
   mkdirSync(SCREENSHOT_DIR, { recursive: true });
   return path.join(SCREENSHOT_DIR, name);
+}
+
+/**
+ * Watches a page for hostile text that ran: dialogs, script errors, and every HTML document
+ * the page loads (kept in `documents` so their headers and markup can be checked).
+ */
+export function watchForScript(page) {
+  const seen = { dialogs: [], pageErrors: [], documents: [] };
+  page.on('dialog', (dialog) => {
+    seen.dialogs.push(`${dialog.type()}: ${dialog.message()}`);
+    dialog.dismiss().catch(() => {});
+  });
+  page.on('pageerror', (err) => seen.pageErrors.push(String(err)));
+  page.on('response', (res) => {
+    if (res.request().isNavigationRequest() && res.frame() === page.mainFrame()) seen.documents.push(res);
+  });
+  return seen;
+}
+
+/**
+ * What on the current page could run code or load what it should not: event-handler
+ * attributes, scripts other than tally's own, javascript:/vbscript:/data: URLs, images,
+ * frames, plugins, <base>, <style>, meta tags other than a refresh, and SVG that is
+ * not one of the server-drawn charts (or holds more than their shapes). Empty when inert.
+ */
+export async function activeContent(page) {
+  return page.evaluate(() => {
+    const found = [];
+    const urlAttributes = ['href', 'src', 'action', 'formaction', 'xlink:href', 'data', 'poster', 'srcdoc'];
+    for (const el of document.querySelectorAll('*')) {
+      for (const { name, value } of el.attributes) {
+        const attr = name.toLowerCase();
+        if (attr.startsWith('on')) found.push(`<${el.localName} ${attr}="${value.slice(0, 60)}">`);
+        if (urlAttributes.includes(attr) && /^[\s\u0000-\u001f]*(javascript|vbscript|data):/i.test(value)) {
+          found.push(`<${el.localName} ${attr}="${value.slice(0, 60)}">`);
+        }
+      }
+    }
+    for (const script of document.querySelectorAll('script')) {
+      if (script.getAttribute('src') !== '/static/keys.js') {
+        found.push(`<script src=${script.getAttribute('src')}>${script.textContent.slice(0, 60)}`);
+      }
+    }
+    const strangers = 'img, image, iframe, frame, object, embed, base, style, meta[http-equiv]:not([http-equiv="refresh"]), link:not([rel="stylesheet"][href="/static/app.css"]), svg:not(.chart), foreignObject, animate, set, use';
+    for (const el of document.querySelectorAll(strangers)) found.push(`<${el.localName}> ${el.outerHTML.slice(0, 80)}`);
+    const chartShapes = ['title', 'text', 'rect', 'line', 'circle'];
+    for (const el of document.querySelectorAll('svg.chart *')) {
+      if (!chartShapes.includes(el.localName)) found.push(`<${el.localName}> in a chart`);
+    }
+    return found;
+  });
+}
+
+/**
+ * Asserts that nothing ran on a page watched with `watchForScript`: no dialog, no script
+ * error, `window.__xss` unset, nothing on the page that could run (`activeContent`), and
+ * every document loaded since the last look sent the Content-Security-Policy and holds none
+ * of `rawMarkers` in its markup. Returns how many documents it read.
+ */
+export async function assertNothingRan(page, seen, where, rawMarkers) {
+  assert.deepEqual(seen.dialogs, [], `${where}: no dialog opened`);
+  assert.deepEqual(seen.pageErrors, [], `${where}: no script error`);
+  const flag = await page.evaluate(() => (window.__xss === undefined ? 'unset' : String(window.__xss)));
+  assert.equal(flag, 'unset', `${where}: the payload planted as ${flag} ran`);
+  assert.deepEqual(await activeContent(page), [], `${where}: nothing that could run is on the page`);
+  const documents = seen.documents.splice(0);
+  for (const res of documents) {
+    const csp = res.headers()['content-security-policy'] ?? '';
+    assert.match(csp, /default-src 'self'/, `${where}: ${res.url()} sends the CSP`);
+    assert.match(csp, /script-src 'self'/, `${where}: ${res.url()} limits scripts`);
+    if (res.status() >= 300 && res.status() < 400) continue;
+    const html = await res.text();
+    for (const marker of rawMarkers) {
+      assert.ok(!html.includes(marker), `${where}: ${res.url()} holds ${JSON.stringify(marker)} unescaped`);
+    }
+  }
+  return documents.length;
 }
