@@ -56,6 +56,17 @@ pub struct Credentials {
 
 const USER_COLUMNS: &str = "id, name, role, pool, expertise, pseudonym, scope_project_id";
 
+/// The account name of a link identity. Names hold at most 100 characters, so a long
+/// product user id is named by its SHA-256 instead (stable, so the user keeps the identity).
+fn link_user_name(project_id: i64, identity: &str) -> String {
+    let name = format!("link:{project_id}:{identity}");
+    if name.chars().count() <= 100 {
+        return name;
+    }
+    let digest = crate::auth::hash_token(identity);
+    format!("link:{project_id}:h:{}", &digest[..40])
+}
+
 impl Store {
     /// Creates a user; a taken name is a conflict.
     #[instrument(skip_all, fields(name = %name, role = %role))]
@@ -207,7 +218,7 @@ impl Store {
     /// The account of one of the product's users, arriving by a project's link: made on
     /// first arrival, found again after. `identity` is `app:UID` or `anon:RANDOM`.
     pub async fn link_user(&self, project_id: i64, identity: &str) -> Result<User> {
-        let name = format!("link:{project_id}:{identity}");
+        let name = link_user_name(project_id, identity);
         if let Some(user) = self.user_by_name(&name).await? {
             return Ok(user);
         }
@@ -284,5 +295,18 @@ impl Store {
             return Err(AppError::not_found("user"));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn long_link_identities_get_names_that_fit() {
+        let long = format!("app:{}", "u".repeat(200));
+        let name = super::link_user_name(7, &long);
+        assert!(name.chars().count() <= 100, "{name}");
+        assert_eq!(name, super::link_user_name(7, &long), "stable");
+        assert_ne!(name, super::link_user_name(7, &format!("{long}x")));
+        assert_eq!(super::link_user_name(7, "app:u1"), "link:7:app:u1");
     }
 }
