@@ -13,6 +13,8 @@ use super::project::Project;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Write {
     Label,
+    /// A rater changes their own label within the project's edit window.
+    Edit,
     Skip,
     Report,
 }
@@ -60,6 +62,8 @@ pub struct ItemFacts {
     pub hold: Hold,
     /// Labels the rater's pool still wants, minus live leases of other raters of that pool.
     pub free_slots: i64,
+    /// When this rater labelled the item, if they did.
+    pub labelled_at: Option<i64>,
 }
 
 /// Why a write was refused: 403 when it is about the rater, 409 when about the item.
@@ -171,18 +175,28 @@ pub fn admit_rater(project: &Project, rater: &RaterFacts) -> Result<(), Refusal>
     Ok(())
 }
 
-/// May this rater make this write on this item now?
+/// May this rater make this write on this item at `now`?
 pub fn admit_write(
     project: &Project,
     rater: &RaterFacts,
     item: &ItemFacts,
     write: Write,
+    now: i64,
 ) -> Result<(), Refusal> {
     admit_rater(project, rater)?;
     if rater.qualification == QualificationState::Pending && !item.is_qualification {
         return Err(Refusal::Forbidden(
             "answer the qualification questions first; ask for the next item".into(),
         ));
+    }
+    if write == Write::Edit {
+        return admit_edit(project, item, now);
+    }
+    if item.labelled_at.is_some() {
+        return Err(Refusal::Conflict(format!(
+            "you have already labelled item {}",
+            item.id
+        )));
     }
     if item.hold == Hold::None {
         return Err(Refusal::Conflict(format!(
@@ -207,6 +221,35 @@ pub fn admit_write(
         };
         return Err(Refusal::Conflict(format!(
             "item {} already has all the labels it needs from your pool{why}",
+            item.id
+        )));
+    }
+    Ok(())
+}
+
+/// A rater may change their own label while the project's edit window is open, except a
+/// qualification answer (its right answer has been shown) and an item held back since.
+fn admit_edit(project: &Project, item: &ItemFacts, now: i64) -> Result<(), Refusal> {
+    let Some(labelled_at) = item.labelled_at else {
+        return Err(Refusal::Conflict(format!(
+            "you have not labelled item {}, so there is nothing to change",
+            item.id
+        )));
+    };
+    if item.is_qualification {
+        return Err(Refusal::Conflict(
+            "a qualification answer cannot be changed once its right answer was shown".into(),
+        ));
+    }
+    let window = project.presentation.edit_window_seconds;
+    if now.saturating_sub(labelled_at) > window.saturating_mul(1000) {
+        return Err(Refusal::Conflict(format!(
+            "the {window} s in which a label can be changed have passed"
+        )));
+    }
+    if item.held {
+        return Err(Refusal::Conflict(format!(
+            "item {} is held back for review after problem reports",
             item.id
         )));
     }
@@ -241,6 +284,7 @@ mod tests {
             held: false,
             hold,
             free_slots: 1,
+            labelled_at: None,
         }
     }
 
@@ -252,11 +296,11 @@ mod tests {
     fn a_live_hold_with_a_free_slot_passes() {
         let p = project(&[]);
         assert_eq!(
-            admit_write(&p, &rater(), &item(Hold::Live), Write::Label),
+            admit_write(&p, &rater(), &item(Hold::Live), Write::Label, 0),
             Ok(())
         );
         assert_eq!(
-            admit_write(&p, &rater(), &item(Hold::Expired), Write::Label),
+            admit_write(&p, &rater(), &item(Hold::Expired), Write::Label, 0),
             Ok(()),
             "an expired lease is honoured while its slot is free"
         );
@@ -267,7 +311,7 @@ mod tests {
         let p = project(&[]);
         for write in [Write::Label, Write::Skip, Write::Report] {
             assert!(matches!(
-                refused(admit_write(&p, &rater(), &item(Hold::None), write)),
+                refused(admit_write(&p, &rater(), &item(Hold::None), write, 0)),
                 Refusal::Conflict(reason) if reason.contains("not handed to you")
             ));
         }
@@ -279,7 +323,7 @@ mod tests {
         let mut paused = rater();
         paused.paused = Some("paused: 1 of 5 gold right".into());
         assert_eq!(
-            refused(admit_write(&p, &paused, &item(Hold::Live), Write::Skip)),
+            refused(admit_write(&p, &paused, &item(Hold::Live), Write::Skip, 0)),
             Refusal::Forbidden("paused: 1 of 5 gold right".into())
         );
         let mut failed = rater();
@@ -291,12 +335,15 @@ mod tests {
         let mut pending = rater();
         pending.qualification = QualificationState::Pending;
         assert!(matches!(
-            refused(admit_write(&p, &pending, &item(Hold::Live), Write::Label)),
+            refused(admit_write(&p, &pending, &item(Hold::Live), Write::Label, 0)),
             Refusal::Forbidden(reason) if reason.contains("qualification")
         ));
         let mut question = item(Hold::Live);
         question.is_qualification = true;
-        assert_eq!(admit_write(&p, &pending, &question, Write::Label), Ok(()));
+        assert_eq!(
+            admit_write(&p, &pending, &question, Write::Label, 0),
+            Ok(())
+        );
     }
 
     #[test]
@@ -328,6 +375,38 @@ mod tests {
     }
 
     #[test]
+    fn edits_stay_inside_the_window_and_never_touch_qualification_answers() {
+        let p = project(&[]);
+        let mut own = item(Hold::None);
+        assert!(matches!(
+            refused(admit_write(&p, &rater(), &own, Write::Edit, 0)),
+            Refusal::Conflict(reason) if reason.contains("nothing to change")
+        ));
+        own.labelled_at = Some(1_000);
+        assert_eq!(admit_write(&p, &rater(), &own, Write::Edit, 61_000), Ok(()));
+        assert!(matches!(
+            refused(admit_write(&p, &rater(), &own, Write::Edit, 61_001)),
+            Refusal::Conflict(reason) if reason.contains("60 s")
+        ));
+        assert!(matches!(
+            refused(admit_write(&p, &rater(), &own, Write::Label, 2_000)),
+            Refusal::Conflict(reason) if reason.contains("already labelled")
+        ));
+        own.is_qualification = true;
+        assert!(matches!(
+            refused(admit_write(&p, &rater(), &own, Write::Edit, 2_000)),
+            Refusal::Conflict(reason) if reason.contains("qualification")
+        ));
+        let mut paused = rater();
+        paused.paused = Some("paused".into());
+        own.is_qualification = false;
+        assert!(matches!(
+            refused(admit_write(&p, &paused, &own, Write::Edit, 2_000)),
+            Refusal::Forbidden(_)
+        ));
+    }
+
+    #[test]
     fn experts_need_the_projects_expertise() {
         let p = project(&["radiology"]);
         let mut expert = rater();
@@ -347,20 +426,20 @@ mod tests {
         let mut held = item(Hold::Live);
         held.held = true;
         assert!(matches!(
-            refused(admit_write(&p, &rater(), &held, Write::Label)),
+            refused(admit_write(&p, &rater(), &held, Write::Label, 0)),
             Refusal::Conflict(reason) if reason.contains("held back")
         ));
-        assert_eq!(admit_write(&p, &rater(), &held, Write::Skip), Ok(()));
+        assert_eq!(admit_write(&p, &rater(), &held, Write::Skip, 0), Ok(()));
         let mut full = item(Hold::Expired);
         full.free_slots = 0;
         assert!(matches!(
-            refused(admit_write(&p, &rater(), &full, Write::Label)),
+            refused(admit_write(&p, &rater(), &full, Write::Label, 0)),
             Refusal::Conflict(reason) if reason.contains("expired")
         ));
         let mut gold = full.clone();
         gold.is_gold = true;
         assert_eq!(
-            admit_write(&p, &rater(), &gold, Write::Label),
+            admit_write(&p, &rater(), &gold, Write::Label, 0),
             Ok(()),
             "gold questions have no slots: every rater answers each once"
         );

@@ -29,6 +29,27 @@ pub struct Presentation {
     /// Share of raters who label items with a pre-label blind, for the anchoring measure.
     #[serde(default)]
     pub prediction_blind_share: f64,
+    /// Seconds after a label during which its rater may still change it.
+    #[serde(default = "default_edit_window")]
+    pub edit_window_seconds: i64,
+}
+
+fn default_edit_window() -> i64 {
+    60
+}
+
+/// Longest edit window a project may allow: a day.
+pub const MAX_EDIT_WINDOW_SECONDS: i64 = 86_400;
+
+/// An item as one rater may see it: hidden fields left out, the pre-label only when this
+/// rater is shown it.
+#[derive(Debug, Clone, Serialize)]
+pub struct RaterItem {
+    pub id: i64,
+    pub external_id: Option<String>,
+    pub data: Map<String, Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prediction: Option<Value>,
 }
 
 fn default_text_field() -> String {
@@ -44,6 +65,7 @@ impl Default for Presentation {
             media_origins: Vec::new(),
             show_prediction: false,
             prediction_blind_share: 0.0,
+            edit_window_seconds: default_edit_window(),
         }
     }
 }
@@ -57,6 +79,7 @@ pub struct PresentationInput {
     pub media_origins: Option<Vec<String>>,
     pub show_prediction: Option<bool>,
     pub prediction_blind_share: Option<f64>,
+    pub edit_window_seconds: Option<i64>,
 }
 
 fn field_names(key: &str, names: Vec<String>) -> Result<Vec<String>, Invalid> {
@@ -127,7 +150,15 @@ impl PresentationInput {
                 "must be a share between 0 and 1",
             ));
         }
+        let edit_window_seconds = self.edit_window_seconds.unwrap_or_else(default_edit_window);
+        if !(0..=MAX_EDIT_WINDOW_SECONDS).contains(&edit_window_seconds) {
+            return Err(Invalid::new(
+                "edit_window_seconds",
+                format!("must be between 0 and {MAX_EDIT_WINDOW_SECONDS}"),
+            ));
+        }
         Ok(Presentation {
+            edit_window_seconds,
             text_field: text_field.trim().to_string(),
             shown_fields,
             hidden_fields,
@@ -139,6 +170,23 @@ impl PresentationInput {
 }
 
 impl Presentation {
+    /// The item as this rater may see it.
+    pub fn rater_item(
+        &self,
+        rater_id: i64,
+        id: i64,
+        external_id: Option<String>,
+        data: &Map<String, Value>,
+        prediction: Option<Value>,
+    ) -> RaterItem {
+        RaterItem {
+            id,
+            external_id,
+            data: self.visible_data(data),
+            prediction: prediction.filter(|_| !self.is_blind(rater_id, id)),
+        }
+    }
+
     /// The item's data as a rater may see it: hidden fields removed.
     pub fn visible_data(&self, data: &Map<String, Value>) -> Map<String, Value> {
         data.iter()

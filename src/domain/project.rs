@@ -57,6 +57,8 @@ pub struct NewProject {
     pub show_prediction: Option<bool>,
     #[serde(default)]
     pub prediction_blind_share: Option<f64>,
+    #[serde(default)]
+    pub edit_window_seconds: Option<i64>,
     /// Generalist labels per item (the same as `pools.generalist`).
     #[serde(default)]
     pub overlap: Option<i64>,
@@ -180,6 +182,7 @@ impl NewProject {
             media_origins: None,
             show_prediction: None,
             prediction_blind_share: None,
+            edit_window_seconds: None,
             overlap: Some(overlap),
             instructions: instructions.into(),
             lease_seconds: DEFAULT_LEASE_SECONDS,
@@ -232,6 +235,7 @@ impl NewProject {
             media_origins: self.media_origins.clone(),
             show_prediction: self.show_prediction,
             prediction_blind_share: self.prediction_blind_share,
+            edit_window_seconds: self.edit_window_seconds,
         }
     }
 

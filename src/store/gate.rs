@@ -29,6 +29,7 @@ pub(super) struct GateRow {
     qual_seen: Option<i64>,
     qual_correct: Option<i64>,
     lease_expires_at: Option<i64>,
+    labelled_at: Option<i64>,
 }
 
 /// What a write learns about its item after the gate let it through.
@@ -60,7 +61,8 @@ fn facts_sql(row_lock: &str) -> String {
         "SELECT i.need_generalist, i.need_expert, i.need_user, i.is_gold, i.is_qualification, i.held,
                 i.gold, i.explanation, i.prediction IS NOT NULL AS has_prediction, u.pool, u.expertise,
                 rs.paused, rs.paused_reason, rs.qualified, rs.qual_seen, rs.qual_correct,
-                le.expires_at AS lease_expires_at
+                le.expires_at AS lease_expires_at,
+                (SELECT l.created_at FROM labels l WHERE l.item_id = i.id AND l.rater_id = u.id) AS labelled_at
          FROM items i
          JOIN users u ON u.id = $3
          LEFT JOIN rater_states rs ON rs.project_id = i.project_id AND rs.rater_id = u.id
@@ -182,8 +184,9 @@ where
             Some(_) => Hold::Expired,
         },
         free_slots: needs.of(pool).saturating_sub(others),
+        labelled_at: row.labelled_at,
     };
-    gate::admit_write(project, &rater, &facts, write)?;
+    gate::admit_write(project, &rater, &facts, write, now)?;
     Ok(GatedItem {
         facts,
         rater,

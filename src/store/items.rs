@@ -1,6 +1,5 @@
 //! Items: import (all or nothing) and lookup.
 
-use serde::Serialize;
 use serde_json::{Map, Value};
 use sqlx::types::Json;
 use sqlx::FromRow;
@@ -14,13 +13,17 @@ use crate::domain::policy::random_key;
 use crate::domain::project::Project;
 use crate::error::{is_unique_violation, AppError, Result};
 
-/// An item as a rater sees it: never its gold answer.
-#[derive(Debug, Clone, Serialize, FromRow)]
+/// An item as the store holds it for raters: never its gold answer. What a rater is shown
+/// of it (hidden fields, the pre-label) is decided by the project's presentation.
+#[derive(Debug, Clone, FromRow)]
 pub struct ItemView {
     pub id: i64,
     pub external_id: Option<String>,
     #[sqlx(json)]
     pub data: Map<String, Value>,
+    /// A model's pre-label, as stored (canonical JSON text).
+    #[sqlx(default)]
+    pub prediction: Option<String>,
 }
 
 impl ItemView {
@@ -30,21 +33,6 @@ impl ItemView {
             Some(Value::String(text)) => text.clone(),
             _ => serde_json::to_string_pretty(&self.data).unwrap_or_default(),
         }
-    }
-
-    /// Data fields other than `text`, for a small table under the text.
-    pub fn extra_fields(&self) -> Vec<(String, String)> {
-        self.data
-            .iter()
-            .filter(|(k, _)| k.as_str() != "text")
-            .map(|(k, v)| {
-                let shown = match v {
-                    Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                };
-                (k.clone(), shown)
-            })
-            .collect()
     }
 }
 
@@ -117,7 +105,8 @@ impl Store {
 
     /// An item of a project, as a rater sees it.
     pub async fn item(&self, project_id: i64, item_id: i64) -> Result<ItemView> {
-        let sql = "SELECT id, external_id, data FROM items WHERE id = $1 AND project_id = $2";
+        let sql =
+            "SELECT id, external_id, data, prediction FROM items WHERE id = $1 AND project_id = $2";
         let item = on_pool!(self, pool => {
             sqlx::query_as::<_, ItemView>(sql)
                 .bind(item_id)

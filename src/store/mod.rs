@@ -8,6 +8,7 @@ pub mod assign;
 pub mod export;
 pub mod feedback;
 pub mod gate;
+pub mod history;
 pub mod items;
 pub mod labels;
 pub mod members;

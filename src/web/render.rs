@@ -16,6 +16,8 @@ pub struct Layout {
     pub csrf: String,
     /// The light frame for the product's own users: no navigation, phone-sized.
     pub light: bool,
+    /// A one-line message carried over a redirect.
+    pub flash: Option<super::flash::Flash>,
 }
 
 impl Layout {
@@ -25,6 +27,7 @@ impl Layout {
             light: user.scope_project.is_some(),
             csrf: super::csrf::token(session).await?,
             user: Some(user),
+            flash: super::flash::take(session).await?,
         })
     }
 
@@ -34,6 +37,7 @@ impl Layout {
             user: None,
             csrf: super::csrf::token(session).await?,
             light: false,
+            flash: None,
         })
     }
 

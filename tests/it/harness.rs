@@ -419,6 +419,22 @@ impl Browser {
             .expect("request")
     }
 
+    /// The HTML a browser ends up showing for a path: redirects on this site are followed
+    /// (the labelling pages send the browser on to the page of the item to label).
+    pub async fn page(&self, path: &str) -> String {
+        let mut path = path.to_string();
+        for _ in 0..5 {
+            let response = self.get(&path).await;
+            match response.headers().get("location") {
+                Some(next) if response.status().is_redirection() => {
+                    path = next.to_str().expect("location").to_string();
+                }
+                _ => return response.text().await.expect("body"),
+            }
+        }
+        panic!("more than five redirects from {path}");
+    }
+
     pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
         self.client
             .post(format!("{}{}", self.base, path))

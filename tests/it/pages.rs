@@ -130,19 +130,14 @@ async fn rater_labels_in_the_browser(app: TestApp) {
         "the project with work is listed"
     );
 
-    let page = browser
-        .get(&format!("/rate/{pid}"))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let page = browser.page(&format!("/rate/{pid}")).await;
     assert_eq!(
         select_text(&page, "#item-text").as_deref(),
         Some("first review")
     );
     assert!(select_text(&page, "#progress")
         .unwrap()
-        .contains("0 labelled today · 2 left"));
+        .contains("item 1 of 2 for you · 0 labelled today"));
     let doc = scraper::Html::parse_document(&page);
     let buttons: Vec<(String, String)> = doc
         .select(&scraper::Selector::parse("#label-form button").unwrap())
@@ -178,19 +173,19 @@ async fn rater_labels_in_the_browser(app: TestApp) {
         format!("/rate/{pid}")
     );
 
-    let page = browser
-        .get(&format!("/rate/{pid}"))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let page = browser.page(&format!("/rate/{pid}")).await;
     assert_eq!(
         select_text(&page, "#item-text").as_deref(),
         Some("second review")
     );
     assert!(select_text(&page, "#progress")
         .unwrap()
-        .contains("1 labelled today · 1 left"));
+        .contains("item 2 of 2 for you · 1 labelled today"));
+    assert_eq!(
+        select_text(&page, "#flash").unwrap().trim(),
+        "✓ neg saved · Undo: u or Backspace",
+        "a line says what was saved"
+    );
     assert_eq!(
         app.count("SELECT count(*) FROM labels WHERE duration_ms IS NOT NULL")
             .await,
@@ -211,12 +206,7 @@ async fn rater_labels_in_the_browser(app: TestApp) {
         1,
         "the reason for a skip is kept"
     );
-    let done = browser
-        .get(&format!("/rate/{pid}"))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let done = browser.page(&format!("/rate/{pid}")).await;
     assert!(
         select_text(&done, "#done").is_some(),
         "the done page follows the last item"
@@ -235,12 +225,7 @@ async fn item_html_is_shown_as_text(app: TestApp) {
         .await;
     let browser = app.browser();
     browser.login("rex", "rater password 1").await;
-    let page = browser
-        .get(&format!("/rate/{pid}"))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let page = browser.page(&format!("/rate/{pid}")).await;
     assert_eq!(
         select_text(&page, "#item-text").as_deref(),
         Some(nasty),

@@ -125,12 +125,7 @@ async fn raters_qualify_before_real_items(app: TestApp) {
         .await;
     let browser = app.browser();
     browser.login("paula", "rater password 1").await;
-    let page = browser
-        .get(&format!("/rate/{pid}"))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let page = browser.page(&format!("/rate/{pid}")).await;
     assert_eq!(
         select_text(&page, "#item-text").as_deref(),
         Some("Loved it")

@@ -144,12 +144,7 @@ async fn names_from_admins_are_escaped_everywhere(app: TestApp) {
         assert!(!html.contains("<script>alert"), "{path}");
         assert!(!html.contains("<b>yes</b>"), "{path}");
     }
-    let page = rater
-        .get(&format!("/rate/{pid}"))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let page = rater.page(&format!("/rate/{pid}")).await;
     assert_eq!(select_text(&page, "h1").as_deref(), Some(evil));
 }
 

@@ -44,12 +44,7 @@ async fn user_project(app: &TestApp, extra: Value) -> (i64, String, Value) {
 }
 
 async fn label_once(browser: &crate::harness::Browser, pid: i64) -> StatusCode {
-    let page = browser
-        .get(&format!("/u/{pid}/label"))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let page = browser.page(&format!("/u/{pid}/label")).await;
     let action = attr_of(&page, "#label-form", "action").expect("an item to label");
     let csrf = csrf_in(&page);
     browser
@@ -100,12 +95,7 @@ async fn signed_links_pass_when_good_and_fail_when_tampered_or_expired(app: Test
         .await;
     assert_eq!(good.status(), StatusCode::SEE_OTHER);
     assert_eq!(good.headers()["location"], format!("/u/{pid}/label"));
-    let page = browser
-        .get(&format!("/u/{pid}/label"))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let page = browser.page(&format!("/u/{pid}/label")).await;
     assert!(select_text(&page, "#item-text").is_some());
     assert!(
         select_text(&page, "header.top").is_none(),
@@ -114,12 +104,7 @@ async fn signed_links_pass_when_good_and_fail_when_tampered_or_expired(app: Test
 
     assert_eq!(label_once(&browser, pid).await, StatusCode::SEE_OTHER);
     assert_eq!(label_once(&browser, pid).await, StatusCode::SEE_OTHER);
-    let finished = browser
-        .get(&format!("/u/{pid}/label"))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let finished = browser.page(&format!("/u/{pid}/label")).await;
     assert_eq!(
         select_text(&finished, "#completion-code").as_deref(),
         Some("C0DE-42")

@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::Invalid;
+pub use boxes::image_size;
 pub use settings::{NumberRange, Scale, Settings, SettingsInput};
 
 /// The kind of answer a project asks for.

@@ -6,14 +6,30 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::domain::kinds::Kind;
+use crate::domain::kinds::{from_stored, Kind};
+use crate::domain::presentation::RaterItem;
 use crate::domain::project::Project;
 use crate::domain::text::{check_text, MAX_NOTE_CHARS, MAX_REASON_CHARS};
 use crate::error::{AppError, Result};
+use crate::store::items::ItemView;
 use crate::store::labels::NewLabel;
 use crate::web::error::empty;
 use crate::web::extract::{ClientIp, JsonBody, ProjectRater};
 use crate::web::AppState;
+
+/// The item as this rater may see it: hidden fields left out, the pre-label only when the
+/// project shows it to this rater.
+pub fn rater_item(project: &Project, rater_id: i64, view: ItemView) -> RaterItem {
+    let shown = project.presentation.show_prediction;
+    let prediction = view
+        .prediction
+        .as_deref()
+        .filter(|_| shown)
+        .map(from_stored);
+    project
+        .presentation
+        .rater_item(rater_id, view.id, view.external_id, &view.data, prediction)
+}
 
 /// 200 with the leased item, or 204 when nothing is left for this rater.
 pub async fn next_item(
@@ -21,7 +37,10 @@ pub async fn next_item(
     ProjectRater { project, rater }: ProjectRater,
 ) -> Result<Response> {
     Ok(match state.store.next_item(&project, &rater).await? {
-        Some(item) => Json(json!({ "item": item })).into_response(),
+        Some(view) => {
+            let item = rater_item(&project, rater.id, view);
+            Json(json!({ "item": item })).into_response()
+        }
         None => empty(StatusCode::NO_CONTENT),
     })
 }
@@ -112,6 +131,38 @@ pub async fn submit_label(
         body["qualification"] = json!(feedback);
     }
     Ok((StatusCode::CREATED, Json(body)))
+}
+
+/// 200: the rater's own label changed, within the project's edit window (409 after it).
+pub async fn edit_label(
+    State(state): State<AppState>,
+    ProjectRater { project, rater }: ProjectRater,
+    Path((_, iid)): Path<(i64, i64)>,
+    JsonBody(body): JsonBody<LabelBody>,
+) -> Result<Json<Value>> {
+    let answer = Answer {
+        value: body.value,
+        duration_ms: body.duration_ms,
+        comment: body.comment,
+    };
+    let label = checked_label(&state, &project, rater.id, iid, answer).await?;
+    state.store.edit_label(&project, &label).await?;
+    Ok(Json(json!({ "item_id": iid, "value": label.value })))
+}
+
+/// Most labels the history lists.
+pub const HISTORY_LENGTH: i64 = 50;
+
+/// The rater's last labels in the project, newest first, with until when each may change.
+pub async fn history(
+    State(state): State<AppState>,
+    ProjectRater { project, rater }: ProjectRater,
+) -> Result<Json<Value>> {
+    let labels = state
+        .store
+        .history(&project, rater.id, HISTORY_LENGTH)
+        .await?;
+    Ok(Json(json!({ "labels": labels })))
 }
 
 #[derive(Deserialize, Default)]

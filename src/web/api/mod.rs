@@ -8,7 +8,7 @@ mod items;
 mod members;
 pub use feedback::{source_views, SourceView};
 pub use items::import_bytes;
-pub use labelling::{check_duration, checked_label, Answer};
+pub use labelling::{check_duration, checked_label, rater_item, Answer, HISTORY_LENGTH};
 pub use raters::check_reason;
 pub use report::{compute_report, ReportQuery};
 mod labelling;
@@ -36,6 +36,16 @@ pub fn routes() -> Routes {
             "/api/v1/projects/{pid}/items/{iid}/labels",
             ProjectWork,
             labelling::submit_label,
+        )
+        .put(
+            "/api/v1/projects/{pid}/items/{iid}/labels",
+            ProjectWork,
+            labelling::edit_label,
+        )
+        .get(
+            "/api/v1/projects/{pid}/history",
+            ProjectRater,
+            labelling::history,
         )
         .post(
             "/api/v1/projects/{pid}/items/{iid}/skip",

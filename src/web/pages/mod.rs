@@ -74,6 +74,13 @@ pub fn routes() -> Routes {
             admin::revoke_tokens,
         )
         .get("/rate/{pid}", ProjectWork, rate::labelling_page)
+        .get("/rate/{pid}/items/{iid}", ProjectRater, rate::item_page)
+        .get("/rate/{pid}/history", ProjectRater, rate::history_page)
+        .post(
+            "/rate/{pid}/items/{iid}/edit",
+            ProjectWork,
+            rate::edit_label,
+        )
         .post(
             "/rate/{pid}/items/{iid}/label",
             ProjectWork,
