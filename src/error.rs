@@ -58,6 +58,16 @@ impl From<sqlx::migrate::MigrateError> for AppError {
     }
 }
 
+impl From<crate::domain::gate::Refusal> for AppError {
+    fn from(refusal: crate::domain::gate::Refusal) -> Self {
+        use crate::domain::gate::Refusal;
+        match refusal {
+            Refusal::Forbidden(reason) => AppError::Forbidden(reason),
+            Refusal::Conflict(reason) => AppError::Conflict(reason),
+        }
+    }
+}
+
 impl From<crate::auth::HashingError> for AppError {
     fn from(e: crate::auth::HashingError) -> Self {
         match e {

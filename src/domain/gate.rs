@@ -73,15 +73,6 @@ pub enum Refusal {
     Conflict(String),
 }
 
-impl From<Refusal> for crate::error::AppError {
-    fn from(refusal: Refusal) -> Self {
-        match refusal {
-            Refusal::Forbidden(reason) => crate::error::AppError::Forbidden(reason),
-            Refusal::Conflict(reason) => crate::error::AppError::Conflict(reason),
-        }
-    }
-}
-
 /// Where a rater stands with the qualification set, from their record: `qualified` is set
 /// when they passed (or an admin vouched for them), `seen` and `correct` count their answers
 /// to the `total` questions.

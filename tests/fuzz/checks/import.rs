@@ -70,7 +70,11 @@ fn check_items(data: &[u8], items: &[NewItem]) {
             );
             assert!(ids.insert(id.clone()), "external_id {id:?} accepted twice");
         }
-        assert_ne!(item.gold.as_deref(), Some(""), "empty gold kept");
+        assert_ne!(
+            item.gold.as_ref().and_then(|g| g.as_str()),
+            Some(""),
+            "empty gold kept"
+        );
         assert!(
             !item.qualification || item.gold.is_some(),
             "qualification item without gold on line {}",
@@ -84,14 +88,24 @@ fn check_items(data: &[u8], items: &[NewItem]) {
     }
 }
 
-/// Gold answers pass the project check exactly when they are among its labels.
+/// Gold answers pass the project check exactly when they are among its labels (as
+/// strings; a CSV cell is always one).
 fn check_gold(items: &[NewItem]) {
     let project = project::single_choice();
     let all_gold_valid = items
         .iter()
-        .filter_map(|i| i.gold.as_deref())
-        .all(|g| project::is_label(project, g));
-    let result = check_against_project(items, project);
+        .filter_map(|i| i.gold.as_ref())
+        .all(|g| g.as_str().is_some_and(|g| project::is_label(project, g)));
+    let all_predictions_valid = items
+        .iter()
+        .filter_map(|i| i.prediction.as_ref())
+        .all(|p| p.as_str().is_some_and(|p| project::is_label(project, p)));
+    let mut checked = items.to_vec();
+    let result = check_against_project(&mut checked, project);
+    if !all_predictions_valid {
+        assert!(result.is_err(), "a prediction outside the labels passed");
+        return;
+    }
     assert_eq!(
         result.is_ok(),
         all_gold_valid,

@@ -1,10 +1,10 @@
-//! Signed links for the product's own users: `verify(secret, uid, exp, sig, now)`.
+//! Signed links for the product's own users: `verify(secret, link, now)`.
 //!
 //! Only the signature tally itself would make passes, only for a well-formed uid and before
 //! the expiry; the true signature passes whenever those hold; a signature with one
 //! character changed never passes.
 
-use tally::domain::links::{sign, verify, LinkError};
+use tally::domain::links::{sign, verify, LinkError, SignedLink, MAX_LIFETIME_SECONDS};
 
 use super::fields::Fields;
 
@@ -35,7 +35,13 @@ struct Link<'a> {
 
 impl Link<'_> {
     fn verify(&self, sig: &str) -> Result<(), LinkError> {
-        verify(self.secret, self.uid, self.exp, sig, self.now)
+        let link = SignedLink {
+            uid: self.uid,
+            exp: self.exp,
+            sig,
+            nonce: None,
+        };
+        verify(self.secret, &link, self.now)
     }
 
     fn uid_is_well_formed(&self) -> bool {
@@ -52,6 +58,8 @@ impl Link<'_> {
             Err(LinkError::BadSignature)
         } else if self.exp <= self.now {
             Err(LinkError::Expired)
+        } else if self.exp.saturating_sub(self.now) > MAX_LIFETIME_SECONDS {
+            Err(LinkError::TooLong)
         } else {
             Ok(())
         }

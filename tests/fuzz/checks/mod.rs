@@ -38,6 +38,10 @@ pub static TARGETS: &[Target] = &[
         check: labels::text_value,
     },
     Target {
+        name: "label_json",
+        check: labels::json_value,
+    },
+    Target {
         name: "feedback_body",
         check: feedback::body,
     },
