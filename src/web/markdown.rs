@@ -1,15 +1,20 @@
 //! Markdown from admins (a project's instructions), rendered to HTML that cannot run
-//! anything: pulldown-cmark renders it, ammonia keeps only an allow-list of tags and
-//! attributes (no raw HTML, no scripts, no event handlers, links get rel="noopener").
+//! anything: raw HTML in the Markdown is shown as the text it is, and ammonia keeps only an
+//! allow-list of tags and attributes of what pulldown-cmark renders (no scripts, no event
+//! handlers, links get rel="noopener").
 
-use pulldown_cmark::{html, Options, Parser};
+use pulldown_cmark::{html, Event, Options, Parser};
 
 /// Safe HTML for a piece of Markdown.
 pub fn to_safe_html(markdown: &str) -> String {
     let parser = Parser::new_ext(
         markdown,
         Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH,
-    );
+    )
+    .map(|event| match event {
+        Event::Html(raw) | Event::InlineHtml(raw) => Event::Text(raw),
+        other => other,
+    });
     let mut rendered = String::with_capacity(markdown.len() * 2);
     html::push_html(&mut rendered, parser);
     ammonia::Builder::default()
@@ -41,5 +46,8 @@ mod tests {
             assert!(!html.contains("javascript:"), "{html}");
             assert!(!html.contains("<iframe"), "{html}");
         }
+        let shown = to_safe_html("Mark <img src=x onerror=alert(1)> as text");
+        assert!(shown.contains("&lt;img src=x onerror=alert(1)&gt;"), "{shown}");
+        assert!(!shown.contains("<img"), "{shown}");
     }
 }

@@ -66,10 +66,10 @@ describe('labelling with JavaScript on', { timeout: 90_000 }, () => {
       assert.match(await card.textContent(), /2 items left for you/);
       const start = card.locator('a', { hasText: 'Start labelling' });
       assert.equal(await start.getAttribute('href'), `/rate/${project.id}`);
-      await Promise.all([page.waitForURL(`**/rate/${project.id}`), start.click()]);
+      await Promise.all([page.waitForURL(`**/rate/${project.id}/items/*`), start.click()]);
 
       assert.equal(await text(page, '#item-text'), 'first login item');
-      assert.equal(await text(page, '#progress'), '0 labelled today · 2 left in this project');
+      assert.equal(await text(page, '#progress'), 'item 1 of 2 for you · 0 labelled today');
       const buttons = await page.locator('#label-form button[type="submit"]').allTextContents();
       assert.deepEqual(
         buttons.map((b) => b.replace(/\s+/g, ' ').trim()),
@@ -89,19 +89,23 @@ describe('labelling with JavaScript on', { timeout: 90_000 }, () => {
     const { context, page, seen } = await raterPage(project.id);
     try {
       assert.equal(await text(page, '#item-text'), 'Alpha item');
-      assert.equal(await text(page, '#progress'), '0 labelled today · 5 left in this project');
+      assert.equal(await text(page, '#progress'), 'item 1 of 5 for you · 0 labelled today');
 
       // Look at the item for a moment, so the stored time is measurable.
       await page.waitForTimeout(400);
       await page.keyboard.press('2');
       assert.equal(await nextItemText(page, 'Alpha item'), 'Bravo item', 'key 2 moves on to the next item');
-      await until(async () => (await text(page, '#progress')) === '1 labelled today · 4 left in this project', {
+      await until(async () => (await text(page, '#progress')) === 'item 2 of 5 for you · 1 labelled today', {
         what: 'progress after one label',
       });
 
+      // s opens the skip reasons; a digit picks one and moves on.
       await page.keyboard.press('s');
-      assert.equal(await nextItemText(page, 'Bravo item'), 'Charlie item', 'key s skips to the next item');
-      assert.equal(await text(page, '#progress'), '1 labelled today · 3 left in this project');
+      assert.equal(await page.locator('#skip-choice').getAttribute('open'), '', 'key s opens the reasons');
+      await page.keyboard.press('1');
+      assert.equal(await nextItemText(page, 'Bravo item'), 'Charlie item', 'key s then 1 skips to the next item');
+      assert.equal(await text(page, '#progress'), 'item 2 of 4 for you · 1 labelled today');
+      assert.match(await text(page, '#flash'), /Skipped/i, 'the skip is confirmed in one line');
 
       let shown = 'Charlie item';
       const seenTexts = [];
@@ -112,7 +116,7 @@ describe('labelling with JavaScript on', { timeout: 90_000 }, () => {
         seenTexts.push(next);
         assert.equal(
           await text(page, '#progress'),
-          `${expectedToday} labelled today · ${5 - expectedToday - 1} left in this project`,
+          `item ${expectedToday + 1} of 4 for you · ${expectedToday} labelled today`,
         );
         shown = next;
         assert.ok(seenTexts.length <= 3, 'the done page comes after the last item');
@@ -188,7 +192,7 @@ describe('labelling with JavaScript on', { timeout: 90_000 }, () => {
       assert.deepEqual(seen.posts, ['/login'], 'no label or skip was sent');
       assert.equal(await text(page, '#item-text'), 'quiet one', 'the same item is still shown');
       assert.equal(await page.locator('button.pressed').count(), 0, 'no button shows as pressed');
-      assert.equal(await text(page, '#progress'), '0 labelled today · 2 left in this project');
+      assert.equal(await text(page, '#progress'), 'item 1 of 2 for you · 0 labelled today');
 
       // The page was live all along: a plain key still works.
       await page.keyboard.press('3');

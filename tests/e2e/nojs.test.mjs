@@ -33,10 +33,10 @@ describe('labelling with JavaScript off', { timeout: 90_000 }, () => {
       await login(page, tally.baseUrl, tally.rater);
       assert.equal(new URL(page.url()).pathname, '/');
       const start = page.locator('ul.projects li', { hasText: 'No script' }).locator('a', { hasText: 'Start labelling' });
-      await Promise.all([page.waitForURL(`**/rate/${project.id}`), start.click()]);
+      await Promise.all([page.waitForURL(`**/rate/${project.id}/items/*`), start.click()]);
 
       assert.equal(await text(page, '#item-text'), 'a purring one');
-      assert.equal(await text(page, '#progress'), '0 labelled today · 4 left in this project');
+      assert.equal(await text(page, '#progress'), 'item 1 of 4 for you · 0 labelled today');
 
       // Without the script, the number keys are only keys.
       await page.keyboard.press('1');
@@ -47,12 +47,13 @@ describe('labelling with JavaScript off', { timeout: 90_000 }, () => {
       // Clicking a choice labels the item and shows the next one.
       await page.click('#label-form button[value="cat"]');
       assert.equal(await nextItemText(page, 'a purring one'), 'a barking one');
-      assert.equal(await text(page, '#progress'), '1 labelled today · 3 left in this project');
+      assert.equal(await text(page, '#progress'), 'item 2 of 4 for you · 1 labelled today');
 
-      // The skip button skips.
-      await page.click('#skip-form button[type="submit"]');
+      // "Skip" is a plain <details>: open it and pick a reason.
+      await page.click('details.skip summary');
+      await page.click('#skip-form button[value="needs_context"]');
       assert.equal(await nextItemText(page, 'a barking one'), 'a singing one');
-      assert.equal(await text(page, '#progress'), '1 labelled today · 2 left in this project');
+      assert.equal(await text(page, '#progress'), 'item 2 of 3 for you · 1 labelled today');
 
       // "Report a problem" is a plain <details>: open it, pick a reason, report and skip.
       await page.click('details.report summary');

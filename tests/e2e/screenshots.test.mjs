@@ -71,7 +71,7 @@ describe('screenshots', { timeout: 90_000 }, () => {
       await page.keyboard.press('2');
       shown = await nextItemText(page, shown);
       assert.match(shown, /^The blender is powerful/);
-      assert.equal(await text(page, '#progress'), '2 labelled today · 2 left in this project');
+      assert.equal(await text(page, '#progress'), 'item 3 of 4 for you · 2 labelled today');
 
       await page.screenshot({ path: screenshotPath('rate-desktop.png'), fullPage: true });
       const desktopOverflow = await sidewaysOverflow(page);
