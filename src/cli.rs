@@ -31,8 +31,8 @@ pub struct Cli {
 pub enum Command {
     /// Serve the web app and the API
     Serve(ServeArgs),
-    /// Create (or reuse) a demo database with users and a project, then serve it
-    Demo(ServeArgs),
+    /// Build (or reuse) a demo database where every feature has data, then serve it
+    Demo(DemoArgs),
     /// Manage users
     #[command(subcommand)]
     Users(UsersCommand),
@@ -56,8 +56,9 @@ pub struct ReportArgs {
     /// Level of measurement: nominal, ordinal, interval or ratio
     #[arg(long, default_value = "nominal")]
     pub level: String,
-    /// Consensus method: majority or dawid-skene
-    #[arg(long, default_value = "majority")]
+    /// Consensus method: dawid-skene (the default: it ranks raters best on simulated data,
+    /// see the README) or majority
+    #[arg(long, default_value = "dawid-skene", value_parser = ["dawid-skene", "majority"])]
     pub method: String,
     /// Output: text for people, json with the same keys as the API
     #[arg(long, default_value = "text", value_parser = ["text", "json"])]
@@ -74,6 +75,18 @@ pub struct ReportArgs {
     /// Items two raters must share for a Cohen's kappa
     #[arg(long, default_value_t = 5)]
     pub min_pair_overlap: usize,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct DemoArgs {
+    /// Remove the demo database and its logins first, and build it again
+    #[arg(long)]
+    pub fresh: bool,
+    /// Print the demo's logins and links, then exit
+    #[arg(long)]
+    pub show_logins: bool,
+    #[command(flatten)]
+    pub serve: ServeArgs,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -180,10 +193,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve(open_store(url).await?, &args).await,
         Command::Demo(args) => {
-            let store = open_store(Some(url.unwrap_or(crate::demo::DEMO_DATABASE_URL))).await?;
-            let logins = crate::demo::prepare(&store).await?;
-            crate::demo::print_welcome(&args.bind, &logins);
-            serve(store, &args).await
+            let url = url.unwrap_or(crate::demo::DEMO_DATABASE_URL);
+            if args.fresh {
+                crate::demo::remove_demo_database(url)?;
+            }
+            let notes = crate::demo::notes_path(url);
+            let store = open_store(Some(url)).await?;
+            let welcome = crate::demo::prepare(&store, &notes, &args.serve.bind).await?;
+            crate::demo::print_welcome(&args.serve.bind, &welcome, &notes);
+            if args.show_logins {
+                return Ok(());
+            }
+            serve(store, &args.serve).await
         }
         Command::Users(UsersCommand::Add {
             name,

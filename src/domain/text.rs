@@ -21,6 +21,17 @@ pub const MAX_CONTEXT_BYTES: usize = 4_096;
 pub const MAX_TAG_CHARS: usize = 50;
 
 /// Refuses text longer than `max` characters (Unicode scalar values), naming the field.
+/// The reason a rater sees when an admin pauses them, from what the admin typed (if anything).
+pub fn admin_pause_reason(typed: Option<&str>) -> Result<String, Invalid> {
+    match typed.map(str::trim) {
+        Some(reason) if !reason.is_empty() => {
+            check_text("reason", reason, MAX_REASON_CHARS)?;
+            Ok(format!("paused by an admin: {reason}"))
+        }
+        _ => Ok("paused by an admin".to_string()),
+    }
+}
+
 pub fn check_text(field: &str, text: &str, max: usize) -> Result<(), Invalid> {
     // Counting stops one past the limit, so a huge input costs no more than a small one.
     if text.chars().nth(max).is_some() {

@@ -130,6 +130,9 @@ fn assemble_rows(
     items
         .into_iter()
         .map(|item| {
+            // Labels and feedback of items left out (gold, qualification) come first: pass them.
+            while labels.next_if(|l| l.item_id < item.id).is_some() {}
+            while feedback.next_if(|f| f.item_id < item.id).is_some() {}
             let mut mine = Vec::new();
             while let Some(label) = labels.next_if(|l| l.item_id == item.id) {
                 mine.push(ExportLabel {

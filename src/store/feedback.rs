@@ -205,13 +205,24 @@ impl Store {
         project: &Project,
         lines: Vec<ParsedLine>,
     ) -> Result<BatchResult> {
+        self.ingest_feedback_received(project, lines, now_ms())
+            .await
+    }
+
+    /// [`Store::ingest_feedback`] with the time of receipt given (the demo backfills a week
+    /// of events, so that source health has a baseline to compare the last day with).
+    pub async fn ingest_feedback_received(
+        &self,
+        project: &Project,
+        lines: Vec<ParsedLine>,
+        now: i64,
+    ) -> Result<BatchResult> {
         let mappings: HashMap<String, HashMap<String, serde_json::Value>> = self
             .sources(project.id)
             .await?
             .into_iter()
             .map(|s| (s.source, s.mapping))
             .collect();
-        let now = now_ms();
         let mut result = BatchResult::default();
         let mut lines = lines.into_iter().peekable();
         while lines.peek().is_some() {

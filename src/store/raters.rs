@@ -14,6 +14,8 @@ use crate::error::{AppError, Result};
 pub struct RaterStanding {
     pub rater_id: i64,
     pub name: String,
+    /// The name reports and exports use for this rater.
+    pub pseudonym: String,
     pub pool: String,
     pub labels: i64,
     pub gold_seen: i64,
@@ -179,7 +181,7 @@ impl Store {
 
     /// Every rater who has worked on or been paused in a project.
     pub async fn rater_standings(&self, project_id: i64) -> Result<Vec<RaterStanding>> {
-        let sql = "SELECT u.id AS rater_id, u.name, u.pool,
+        let sql = "SELECT u.id AS rater_id, u.name, u.pseudonym, u.pool,
                 (SELECT count(*) FROM labels l WHERE l.project_id = $1 AND l.rater_id = u.id) AS labels,
                 coalesce(rs.gold_seen, 0) AS gold_seen, coalesce(rs.gold_correct, 0) AS gold_correct,
                 coalesce(rs.paused, FALSE) AS paused, rs.paused_reason

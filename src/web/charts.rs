@@ -102,8 +102,9 @@ pub fn stacked_bars(title: &str, categories: &[String], rows: &[(String, Vec<f64
     let left = 120.0;
     let span = 360.0;
     let legend = 26.0;
+    let axis = 30.0;
     let width = left + span + 20.0;
-    let height = legend + (bar + gap) * rows.len() as f64 + 6.0;
+    let height = legend + (bar + gap) * rows.len() as f64 + axis;
     let mut svg = String::new();
     let _ = write!(
         svg,
@@ -143,14 +144,47 @@ pub fn stacked_bars(title: &str, categories: &[String], rows: &[(String, Vec<f64
             let category = categories.get(k).map(String::as_str).unwrap_or("");
             let _ = write!(
                 svg,
-                r#"<rect x="{at}" y="{y}" width="{w}" height="{bar}" fill="{colour}"><title>{}: {} {:.0}%</title></rect>"#,
+                r#"<rect x="{at}" y="{y}" width="{w}" height="{bar}" fill="{colour}"><title>{}: {} {:.0}% ({} labels)</title></rect>"#,
                 esc(name),
                 esc(category),
-                part * 100.0
+                part * 100.0,
+                share
             );
+            // The share is written on the part when it fits.
+            if w >= 30.0 {
+                let _ = write!(
+                    svg,
+                    r#"<text x="{}" y="{}" text-anchor="middle" class="on-bar">{:.0}%</text>"#,
+                    at + w / 2.0,
+                    y + bar / 2.0 + 4.0,
+                    part * 100.0
+                );
+            }
             at += w;
         }
     }
+    let base = legend + (bar + gap) * rows.len() as f64;
+    let _ = write!(
+        svg,
+        r##"<line x1="{left}" y1="{base}" x2="{}" y2="{base}" stroke="#8b96a3"/>"##,
+        left + span
+    );
+    for tick in [0.0, 0.25, 0.5, 0.75, 1.0] {
+        let x = left + tick * span;
+        let _ = write!(
+            svg,
+            r##"<line x1="{x}" y1="{base}" x2="{x}" y2="{}" stroke="#8b96a3"/><text x="{x}" y="{}" text-anchor="middle" class="axis">{:.0}%</text>"##,
+            base + 4.0,
+            base + 16.0,
+            tick * 100.0
+        );
+    }
+    let _ = write!(
+        svg,
+        r#"<text x="{}" y="{}" text-anchor="middle" class="axis">share of the rater's labels</text>"#,
+        left + span / 2.0,
+        base + 28.0
+    );
     svg.push_str("</svg>");
     svg
 }
@@ -164,7 +198,8 @@ pub fn intervals(title: &str, rows: &[IntervalRow]) -> String {
     let left = 120.0;
     let span = 360.0;
     let width = left + span + 20.0;
-    let height = 20.0 + row_h * rows.len() as f64;
+    let axis = 34.0;
+    let height = 20.0 + row_h * rows.len() as f64 + axis;
     let extent = rows
         .iter()
         .flat_map(|(_, v, ci)| {
@@ -213,6 +248,23 @@ pub fn intervals(title: &str, rows: &[IntervalRow]) -> String {
             );
         }
     }
+    let base = 20.0 + row_h * rows.len() as f64;
+    for tick in [-extent, 0.0, extent] {
+        let _ = write!(
+            svg,
+            r#"<text x="{}" y="{}" text-anchor="middle" class="axis">{:+.2}</text>"#,
+            to_x(tick),
+            base + 12.0,
+            tick
+        );
+    }
+    let _ = write!(
+        svg,
+        r#"<text x="{left}" y="{}" class="axis">← lower labels than the consensus</text><text x="{}" y="{}" text-anchor="end" class="axis">higher labels →</text>"#,
+        base + 28.0,
+        left + span,
+        base + 28.0
+    );
     svg.push_str("</svg>");
     svg
 }

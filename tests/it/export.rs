@@ -7,6 +7,7 @@ use crate::harness::TestApp;
 use crate::on_both_backends;
 
 on_both_backends!(
+    labels_after_a_left_out_qualification_item_are_exported,
     jsonl_export_has_labels_majority_and_agreement,
     csv_export_has_a_row_per_item
 );
@@ -136,4 +137,45 @@ async fn csv_export_has_a_row_per_item(app: TestApp) {
     assert_eq!(&rows[0][7], "0.6667");
     let labels: Value = serde_json::from_str(&rows[1][3]).unwrap();
     assert_eq!(labels.as_array().unwrap().len(), 3);
+}
+
+/// Qualification items stay out of the dataset; the labels on them must not hide the labels
+/// of the items after them (they did: every later row came out with no labels).
+async fn labels_after_a_left_out_qualification_item_are_exported(app: TestApp) {
+    let admin = app.admin().await;
+    let pid = app
+        .project_from(
+            &admin,
+            json!({"name": "Q", "kind": "single_choice", "labels": ["pos", "neg"], "overlap": 1,
+                   "qualify_accuracy": 0.5}),
+            json!([
+                {"external_id": "q1", "data": {"text": "training"}, "gold": "pos", "qualification": true},
+                {"external_id": "e1", "data": {"text": "real one"}},
+                {"external_id": "e2", "data": {"text": "real two"}}
+            ]),
+        )
+        .await;
+    let rater = app.rater("rita").await;
+    for value in ["pos", "neg", "pos"] {
+        let iid = rater.next(pid).await.expect("an item");
+        assert_eq!(
+            rater.label(pid, iid, value).await.status(),
+            StatusCode::CREATED
+        );
+    }
+    let rows = admin.export(pid).await;
+    let by_id: Vec<(&str, usize)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["external_id"].as_str().unwrap(),
+                r["labels"].as_array().unwrap().len(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        by_id,
+        [("e1", 1), ("e2", 1)],
+        "the qualification item is left out, no label is lost"
+    );
 }

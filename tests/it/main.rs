@@ -9,6 +9,7 @@ mod authz;
 mod cli;
 mod concurrency;
 mod credentials;
+mod demo;
 mod export;
 mod feedback;
 mod gate;

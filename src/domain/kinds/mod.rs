@@ -37,6 +37,16 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// The level of measurement a report uses unless asked for another: ratings are
+    /// ordered, numbers are intervals, everything else is a set of categories.
+    pub fn report_level(self) -> crate::quality::Level {
+        match self {
+            Kind::Rating => crate::quality::Level::Ordinal,
+            Kind::Numeric => crate::quality::Level::Interval,
+            _ => crate::quality::Level::Nominal,
+        }
+    }
+
     pub const ALL: [Kind; 8] = [
         Kind::SingleChoice,
         Kind::MultiChoice,

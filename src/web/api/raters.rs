@@ -6,7 +6,7 @@ use axum::response::Response;
 use axum::Json;
 use serde::Deserialize;
 
-use crate::domain::text::{check_text, MAX_NOTE_CHARS, MAX_REASON_CHARS};
+use crate::domain::text::{admin_pause_reason, check_text, MAX_NOTE_CHARS};
 use crate::error::{AppError, Result};
 use crate::store::raters::{Queue, RaterStanding};
 use crate::web::error::empty;
@@ -55,13 +55,7 @@ pub async fn pause(
     Path((_, rid)): Path<(i64, i64)>,
     JsonBody(body): JsonBody<PauseBody>,
 ) -> Result<Response> {
-    let reason = match body.reason.as_deref().map(str::trim) {
-        Some(reason) if !reason.is_empty() => {
-            check_text("reason", reason, MAX_REASON_CHARS)?;
-            format!("paused by an admin: {reason}")
-        }
-        _ => "paused by an admin".to_string(),
-    };
+    let reason = admin_pause_reason(body.reason.as_deref())?;
     state.store.pause_rater(project.id, rid, &reason).await?;
     Ok(empty(StatusCode::NO_CONTENT))
 }

@@ -58,8 +58,11 @@ pub async fn compute_report(
     pid: i64,
     query: &ReportQuery,
 ) -> Result<(Project, ProjectReport)> {
-    let options = query.options()?;
     let project = state.store.project(pid).await?;
+    let mut options = query.options()?;
+    if query.level.as_deref().is_none_or(str::is_empty) {
+        options.level = project.kind.report_level();
+    }
     let input = state.store.report_input(pid).await?;
     let feedback = state.store.feedback_events(pid).await?;
     let for_engine = project.clone();

@@ -26,6 +26,11 @@ pub fn routes() -> Routes {
             admin::unpause_rater,
         )
         .post(
+            "/admin/projects/{pid}/raters/{rid}/pause",
+            Admin,
+            admin::pause_rater,
+        )
+        .post(
             "/admin/projects/{pid}/items/{iid}/release",
             Admin,
             admin::release_item,

@@ -8,6 +8,7 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use super::{project_page_for, Notices};
+use crate::domain::text::admin_pause_reason;
 use crate::error::Result;
 use crate::web::csrf;
 use crate::web::extract::Admin;
@@ -29,6 +30,26 @@ pub async fn unpause_rater(
     csrf::verify(&session, &form.csrf).await?;
     state.store.unpause_rater(pid, rid).await?;
     Ok(Redirect::to(&format!("/admin/projects/{pid}#raters")))
+}
+
+#[derive(Deserialize)]
+pub struct PauseForm {
+    csrf: String,
+    reason: Option<String>,
+}
+
+pub async fn pause_rater(
+    State(state): State<AppState>,
+    Admin(_): Admin,
+    session: Session,
+    Path((pid, rid)): Path<(i64, i64)>,
+    Form(form): Form<PauseForm>,
+) -> Result<Redirect> {
+    csrf::verify(&session, &form.csrf).await?;
+    let reason = admin_pause_reason(form.reason.as_deref())?;
+    state.store.project(pid).await?;
+    state.store.pause_rater(pid, rid, &reason).await?;
+    Ok(Redirect::to(&format!("/admin/projects/{pid}#rater-{rid}")))
 }
 
 pub async fn release_item(

@@ -2,6 +2,8 @@
 //! (sortable by links, so it works without JavaScript), confusion heatmaps, label
 //! distributions, and the pool, slice, feedback and dynamic-overlap panels.
 
+use std::collections::HashMap;
+
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
@@ -13,6 +15,7 @@ use crate::domain::report::ProjectReport;
 use crate::error::Result;
 use crate::quality::text::interpret_alpha;
 use crate::quality::{RaterQuality, Report};
+use crate::store::raters::RaterStanding;
 use crate::web::api::{compute_report, ReportQuery};
 use crate::web::charts;
 use crate::web::extract::Admin;
@@ -21,6 +24,38 @@ use crate::web::AppState;
 
 /// Heatmaps are drawn for this many raters with the most labels.
 const HEATMAP_RATERS: usize = 12;
+
+/// Admins see raters by name; reports and exports carry pseudonyms.
+struct Names {
+    project_id: i64,
+    by_pseudonym: HashMap<String, (i64, String)>,
+}
+
+impl Names {
+    fn of(standings: Vec<RaterStanding>, project_id: i64) -> Names {
+        let by_pseudonym = standings
+            .into_iter()
+            .map(|s| (s.pseudonym, (s.rater_id, s.name)))
+            .collect();
+        Names {
+            project_id,
+            by_pseudonym,
+        }
+    }
+
+    pub fn display(&self, pseudonym: &str) -> String {
+        match self.by_pseudonym.get(pseudonym) {
+            Some((_, name)) => name.clone(),
+            None => pseudonym.to_string(),
+        }
+    }
+
+    fn href(&self, pseudonym: &str) -> Option<String> {
+        self.by_pseudonym
+            .get(pseudonym)
+            .map(|(id, _)| format!("/admin/projects/{}#rater-{id}", self.project_id))
+    }
+}
 
 /// One chart, already drawn as SVG on the server.
 pub struct Chart {
@@ -42,11 +77,50 @@ struct ReportPage {
     /// The report settings as a query string, kept by the sorting links.
     settings: String,
     reading: String,
-    raters: Vec<RaterQuality>,
+    raters: Vec<RaterRow>,
+    /// Each column and flag of the rater table, explained.
+    names: Names,
+    columns: &'static [(&'static str, &'static str)],
+    flags: &'static [(&'static str, &'static str)],
     heatmaps: Vec<Chart>,
     distribution: Option<Chart>,
     leniency: Option<Chart>,
     pool_heatmaps: Vec<Chart>,
+}
+
+/// A rater's row: the figures, and for admins the name behind the pseudonym.
+struct RaterRow {
+    q: RaterQuality,
+    name: String,
+    /// The rater's row on the project page, where the pause action is.
+    href: Option<String>,
+}
+
+const COLUMNS: &[(&str, &str)] = &[
+    ("Labels", "labels this rater gave in the project."),
+    ("Gold right", "share of gold questions answered as the known answer; higher is better."),
+    ("Agrees with consensus", "share of the rater's labels equal to the consensus of the other raters of the same item (leave-one-out; items where the others are tied are left out and counted beside it); higher is better."),
+    ("Kappa vs consensus", "Cohen's kappa between the rater and that leave-one-out consensus: agreement beyond what the two label distributions give by chance; 1 is perfect, 0 is chance, below 0 is worse than chance."),
+    ("Median s", "median seconds from showing an item to the label; very low values with low agreement suggest clicking through."),
+    ("Informativeness", "how much the rater's labels tell about the true class under the Dawid-Skene model (1 = fully informative, 0 = labels unrelated to the class, as a spammer's); higher is better."),
+];
+
+const FLAGS: &[(&str, &str)] = &[
+    ("too_fast", "the median time per label is below the project's too-fast limit."),
+    ("low_gold_accuracy", "gold accuracy is below the threshold with enough gold questions seen."),
+    ("spammer", "informativeness is near zero: the labels carry little information about the class."),
+    ("biased", "the rater's label distribution differs from the consensus of the items they labelled (Stuart-Maxwell test, Holm-corrected), by a share large enough to matter."),
+    ("drift", "the rater's agreement with the others' consensus differs significantly between the first and the second half of their labels (fatigue, or a changed reading of the guidelines)."),
+];
+
+/// Formats a p-value as people read it: "p < 0.001" rather than "0.000".
+pub fn format_p(p: &f64) -> String {
+    let p = *p;
+    if p < 0.001 {
+        "p < 0.001".into()
+    } else {
+        format!("p = {p:.3}")
+    }
 }
 
 #[derive(Deserialize)]
@@ -76,7 +150,7 @@ fn sort_raters(raters: &mut [RaterQuality], by: &str) {
     }
 }
 
-fn rater_heatmaps(report: &Report) -> Vec<Chart> {
+fn rater_heatmaps(report: &Report, names: &Names) -> Vec<Chart> {
     let categories = &report.categories;
     let mut busiest: Vec<&RaterQuality> = report.raters.iter().collect();
     busiest.sort_by_key(|r| std::cmp::Reverse(r.labels));
@@ -91,54 +165,50 @@ fn rater_heatmaps(report: &Report) -> Vec<Chart> {
                 .collect();
             let title = format!(
                 "{}: consensus (rows) against the rater's labels (columns)",
-                r.rater
+                names.display(&r.rater)
             );
             Chart {
                 svg: charts::heatmap(&title, categories, categories, &counts),
-                title: r.rater.clone(),
+                title: names.display(&r.rater),
             }
         })
         .collect()
 }
 
-fn distribution_chart(report: &Report) -> Option<Chart> {
+fn distribution_chart(report: &Report, names: &Names) -> Option<Chart> {
     let categories = &report.categories;
     let rows: Vec<(String, Vec<f64>)> = report
         .raters
         .iter()
         .map(|r| {
-            let mut used = vec![0.0; categories.len()];
-            for row in &r.confusion {
-                for (k, &count) in row.iter().enumerate() {
-                    if let Some(slot) = used.get_mut(k) {
-                        *slot += f64::from(count);
-                    }
-                }
-            }
-            (r.rater.clone(), used)
+            let used = r.label_counts.iter().map(|&c| f64::from(c)).collect();
+            (names.display(&r.rater), used)
         })
         .collect();
     (!rows.is_empty()).then(|| Chart {
-        title: "Label distribution per rater".into(),
+        title: "Label distribution per rater: share of each rater's labels".into(),
         svg: charts::stacked_bars("Label distribution per rater", categories, &rows),
     })
 }
 
-fn leniency_chart(report: &Report) -> Option<Chart> {
+fn leniency_chart(report: &Report, names: &Names) -> Option<Chart> {
+    if !report.level.is_ordered() {
+        return None;
+    }
     let rows: Vec<charts::IntervalRow> = report
         .bias
         .leniency
         .iter()
         .map(|l| {
             (
-                l.rater.clone(),
+                names.display(&l.rater),
                 l.leniency,
                 l.leniency_ci95.map(|[lo, hi]| (lo, hi)),
             )
         })
         .collect();
     (!rows.is_empty()).then(|| Chart {
-        title: "Leniency: mean signed distance from the consensus, with 95% intervals".into(),
+        title: "Leniency: mean signed distance from the consensus in label steps, with 95% intervals (right of zero: higher labels than the consensus)".into(),
         svg: charts::intervals("Leniency per rater", &rows),
     })
 }
@@ -189,13 +259,25 @@ pub async fn report_page(
     };
     let sort = query.sort.unwrap_or_else(|| "flags".into());
     let settings = settings_query(&query.report);
-    let mut raters = cat.raters.clone();
-    sort_raters(&mut raters, &sort);
+    let names = Names::of(state.store.rater_standings(pid).await?, pid);
+    let mut figures = cat.raters.clone();
+    sort_raters(&mut figures, &sort);
+    let raters = figures
+        .into_iter()
+        .map(|q| RaterRow {
+            name: names.display(&q.rater),
+            href: names.href(&q.rater),
+            q,
+        })
+        .collect();
     let page = ReportPage {
         layout,
-        heatmaps: rater_heatmaps(&cat),
-        distribution: distribution_chart(&cat),
-        leniency: leniency_chart(&cat),
+        heatmaps: rater_heatmaps(&cat, &names),
+        distribution: distribution_chart(&cat, &names),
+        leniency: leniency_chart(&cat, &names),
+        columns: COLUMNS,
+        flags: FLAGS,
+        names,
         pool_heatmaps: pool_heatmaps(&cat),
         cat,
         project,

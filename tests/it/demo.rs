@@ -1,0 +1,136 @@
+//! `tally demo`: every project has labels, the report finds the planted spammer, the
+//! drifting feedback source is flagged, and the logins printed stay the same across restarts.
+
+use reqwest::StatusCode;
+use serde_json::Value;
+use tally::domain::user::Role;
+
+use crate::harness::TestApp;
+use crate::on_both_backends;
+
+on_both_backends!(the_demo_has_something_to_show_everywhere);
+
+async fn the_demo_has_something_to_show_everywhere(app: TestApp) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let notes = dir.path().join("demo.logins");
+    let welcome = tally::demo::prepare(&app.store, &notes, &app.addr)
+        .await
+        .expect("the demo builds");
+    assert!(welcome.built.is_some(), "a new database is built");
+    let names: Vec<&str> = welcome.logins.iter().map(|l| l.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["admin", "alice", "bob", "carol", "dave", "eve", "frank", "gus", "dr-ines"]
+    );
+
+    let auditor = app.user_with_token("auditor", Role::Admin).await;
+    let projects: Value = auditor.get("/api/v1/projects").await.json().await.unwrap();
+    let projects = projects.as_array().expect("a list of projects").clone();
+    assert_eq!(projects.len(), 3);
+    let mut reviews = None;
+    for project in &projects {
+        let pid = project["id"].as_i64().unwrap();
+        let rows = auditor.export(pid).await;
+        let labels: usize = rows
+            .iter()
+            .map(|r| r["labels"].as_array().map_or(0, Vec::len))
+            .sum();
+        assert!(labels >= 250, "{}: {labels} labels", project["name"]);
+        let report: Value = auditor
+            .get(&format!("/api/v1/projects/{pid}/report"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert!(
+            report["raters"].as_array().is_some_and(|r| r.len() >= 3),
+            "{}",
+            project["name"]
+        );
+        assert!(report["agreement"]["krippendorff_alpha"].is_number());
+        if project["name"] == "Product review sentiment" {
+            reviews = Some((pid, report));
+        }
+    }
+
+    // The report ranks the planted spammer (eve) below every careful rater and flags her;
+    // the careful raters carry no flag.
+    let (pid, report) = reviews.expect("the review project");
+    let mut pseudonyms = std::collections::HashMap::new();
+    for name in ["alice", "bob", "carol", "eve"] {
+        let user = app.store.user_by_name(name).await.unwrap().unwrap();
+        pseudonyms.insert(name, user.pseudonym);
+    }
+    let figure = |pseudonym: &str, key: &str| -> (f64, Vec<Value>) {
+        let rater = report["raters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["rater"] == pseudonym)
+            .unwrap_or_else(|| panic!("{pseudonym} is in the report"));
+        (
+            rater[key].as_f64().unwrap_or(f64::NAN),
+            rater["flags"].as_array().unwrap().clone(),
+        )
+    };
+    let eve = pseudonyms["eve"].clone();
+    let (eve_agreement, eve_flags) = figure(&eve, "consensus_agreement");
+    assert!(eve_flags.contains(&Value::from("spammer")), "{eve_flags:?}");
+    for careful in ["alice", "bob", "carol"] {
+        let p = &pseudonyms[careful];
+        let (agreement, flags) = figure(p, "consensus_agreement");
+        assert!(
+            agreement > eve_agreement + 0.2,
+            "{careful} {agreement} against eve {eve_agreement}"
+        );
+        assert!(flags.is_empty(), "{careful} is flagged {flags:?}");
+        let (informativeness, _) = figure(p, "informativeness");
+        let (eve_informativeness, _) = figure(&eve, "informativeness");
+        assert!(informativeness > eve_informativeness);
+    }
+
+    // The star-rating source drifted in the last day; the thumbs did not.
+    let sources: Value = auditor
+        .get(&format!("/api/v1/projects/{pid}/sources"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let flags_of = |name: &str| {
+        sources["sources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["source"] == name)
+            .map(|s| s["flags"].clone())
+            .unwrap_or_else(|| panic!("source {name}"))
+    };
+    assert_eq!(flags_of("stars"), serde_json::json!(["drifting"]));
+    assert_eq!(flags_of("thumbs"), serde_json::json!([]));
+
+    // A printed password signs in; a restart keeps the passwords and does not build again.
+    let alice = &welcome.logins[1];
+    let browser = app.browser();
+    let signed_in = browser.login(&alice.name, &alice.password).await;
+    assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
+    assert_eq!(signed_in.headers()["location"], "/");
+    let again = tally::demo::prepare(&app.store, &notes, &app.addr)
+        .await
+        .expect("the demo starts again");
+    assert!(again.built.is_none(), "an existing demo is kept");
+    for (before, after) in welcome.logins.iter().zip(&again.logins) {
+        assert_eq!(
+            before.password, after.password,
+            "{}'s password is kept",
+            before.name
+        );
+    }
+    let signed = again.signed_link.expect("a signed link");
+    assert!(
+        signed.starts_with(&format!("http://{}/u/", app.addr)),
+        "{signed}"
+    );
+    let visitor = app.browser();
+    let path = signed.trim_start_matches(&format!("http://{}", app.addr));
+    assert_eq!(visitor.get(path).await.status(), StatusCode::SEE_OTHER);
+}
