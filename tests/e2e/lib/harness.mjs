@@ -3,7 +3,8 @@
 // API, and a headless Debian Chromium driven by playwright-core.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, mkdirSync, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync, mkdirSync, existsSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -197,6 +198,80 @@ export async function startTally() {
     /** Runs the tally CLI on this server's database: `{ status, stdout, stderr }`. */
     cli: (args, input) => cliResult(args, databaseUrl, input),
   };
+}
+
+/** A free TCP port on loopback (the demo prints its links with the port it binds). */
+async function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Starts `tally demo --fresh` in a throwaway folder, as the README's first command does, and
+ * returns its address, the box it printed and the logins from its notes file.
+ */
+export async function startDemo() {
+  const bin = tallyBin();
+  const dir = mkdtempSync(path.join(tmpdir(), 'tally-demo-'));
+  tempDirs.add(dir);
+  const port = await freePort();
+  const child = spawn(bin, ['demo', '--fresh', '--bind', `127.0.0.1:${port}`], {
+    cwd: dir,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, TALLY_LOG: process.env.TALLY_LOG || 'warn' },
+  });
+  started.add(child);
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (chunk) => {
+    stderr += chunk;
+  });
+  const printed = [];
+  const baseUrl = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`tally demo did not start in 60 s; stderr:\n${stderr}`)), 60_000);
+    const lines = createInterface({ input: child.stdout });
+    lines.on('line', (line) => {
+      const m = /^listening on (http:\/\/127\.0\.0\.1:\d+)\s*$/.exec(line);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      } else {
+        printed.push(line);
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`tally demo exited ${code} before listening; stderr:\n${stderr}`));
+    });
+  });
+  const logins = Object.fromEntries(
+    readFileSync(path.join(dir, 'tally-demo.logins'), 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('\t'))
+      .map((l) => {
+        const [name, password] = l.split('\t');
+        return [name, { name, password }];
+      }),
+  );
+  async function stop() {
+    if (started.has(child)) {
+      started.delete(child);
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    rmSync(dir, { recursive: true, force: true });
+    tempDirs.delete(dir);
+  }
+  return { baseUrl, printed: printed.join('\n'), logins, stop };
 }
 
 /** Launches Debian's Chromium headless, with a throwaway profile. */
