@@ -215,3 +215,54 @@ fn sixty_items_with_two_labels_do_not_flag_careful_raters() {
         }
     }
 }
+
+/// Three raters label 200 items in the same order; `wrong(rater, item)` says who misses.
+/// Items have two classes; a miss gives the other class.
+fn in_sequence(raters: &[&str], wrong: impl Fn(usize, usize) -> bool) -> crate::quality::Dataset {
+    let mut builder = crate::quality::DatasetBuilder::new();
+    for item in 0..200 {
+        let truth = if item % 2 == 0 { "yes" } else { "no" };
+        let other = if truth == "yes" { "no" } else { "yes" };
+        let name = format!("item-{item:03}");
+        for (r, rater) in raters.iter().enumerate() {
+            builder.add(crate::quality::LabelInput {
+                item: &name,
+                rater,
+                value: if wrong(r, item) { other } else { truth },
+                duration_ms: Some(4_000),
+                sequence: Some(item as i64),
+            });
+        }
+    }
+    builder.build().expect("dataset")
+}
+
+fn drifting(report: &Report, rater: &str) -> bool {
+    report
+        .raters
+        .iter()
+        .any(|r| r.rater == rater && r.flags.iter().any(|f| f == "drift"))
+}
+
+#[test]
+fn a_rater_who_tires_is_flagged_for_drift() {
+    // c tires: right throughout the first half, wrong on every third item of the second.
+    let data = in_sequence(&["a", "b", "c", "d"], |r, item| {
+        (r == 2 && item >= 100 && item % 3 == 0) || (r != 2 && item % 17 == r)
+    });
+    let report = build_report(
+        &data,
+        &ReportOptions {
+            bootstrap_draws: 20,
+            ..ReportOptions::default()
+        },
+    );
+    assert!(drifting(&report, "c"), "{:?}", report.bias.drift);
+    for careful in ["a", "b", "d"] {
+        assert!(
+            !drifting(&report, careful),
+            "{careful}: {:?}",
+            report.bias.drift
+        );
+    }
+}
