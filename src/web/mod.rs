@@ -54,9 +54,9 @@ const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; s
 /// origins were checked when the project was made (scheme, host and port only); one that
 /// would not fit in a header leaves the default policy, which shows no outside image.
 pub fn csp_with_images(origins: &[String]) -> HeaderValue {
-    let safe = origins.iter().all(|o| {
-        crate::domain::presentation::parse_origin(o).as_deref() == Some(o.as_str())
-    });
+    let safe = origins
+        .iter()
+        .all(|o| crate::domain::presentation::parse_origin(o).as_deref() == Some(o.as_str()));
     if origins.is_empty() || !safe {
         return HeaderValue::from_static(CSP);
     }

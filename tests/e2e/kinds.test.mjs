@@ -428,7 +428,7 @@ describe('label kinds in the browser', { timeout: 150_000 }, () => {
       const { page, seen } = view;
       assert.ok(await page.evaluate(() => document.getElementById('item-image').naturalWidth > 0), 'the image loads');
       assert.equal(await overflow(page), 0, 'nothing sticks out sideways at 360 pixels');
-      await page.screenshot({ path: screenshotPath('kind-image_choice-phone.png'), fullPage: true });
+      await page.screenshot({ path: screenshotPath('kind-image_choice-phone.png') });
       const url = page.url();
       await page.tap('#label-form button[value="dog"]');
       await until(async () => page.url() !== url, { what: 'the page after the tap' });
@@ -450,7 +450,12 @@ describe('label kinds in the browser', { timeout: 150_000 }, () => {
       const touch = (type, points) => cdp.send('Input.dispatchTouchEvent', { type, touchPoints: points });
       const pt = (fx, fy) => ({ x: Math.round(c.x + fx * c.width), y: Math.round(c.y + fy * c.height) });
       await touch('touchStart', [pt(0.25, 0.25)]);
-      for (const f of [0.3, 0.4, 0.5, 0.6, 0.75]) await touch('touchMove', [pt(f, f)]);
+      // A finger that rests at the corner before lifting: a quick flick would start a fling,
+      // and a tap that stops a fling is not a click.
+      for (const f of [0.3, 0.4, 0.5, 0.6, 0.75, 0.75, 0.75]) {
+        await touch('touchMove', [pt(f, f)]);
+        await page.waitForTimeout(40);
+      }
       await touch('touchEnd', []);
       const [box] = JSON.parse(await page.inputValue('#answer'));
       assert.ok(box, 'a finger drag drew a box');
@@ -459,11 +464,8 @@ describe('label kinds in the browser', { timeout: 150_000 }, () => {
       near(box.y, 150, 'y');
       near(box.w, 400, 'w');
       near(box.h, 300, 'h');
-      await page.screenshot({ path: screenshotPath('kind-boxes-phone.png'), fullPage: true });
+      await page.screenshot({ path: screenshotPath('kind-boxes-phone.png') });
       const url = page.url();
-      // A person lifts the finger and reaches for the button; straight after a synthetic
-      // drag, Chromium's gesture detector swallows the tap.
-      await page.waitForTimeout(800);
       await page.tap('#save');
       await until(async () => page.url() !== url, { what: 'the page after saving' });
       assert.deepEqual((await tally.exportRows(drawn.id)).e0.labels[0].value, [box]);
