@@ -526,7 +526,8 @@ describe('label kinds in the browser', { timeout: 150_000 }, () => {
       await page.waitForSelector('#item-image');
       assert.ok(await page.evaluate(() => document.getElementById('item-image').naturalWidth > 0), 'the image loads');
       assert.equal(await text(page, '#item-text'), HOSTILE_TEXT);
-      assert.equal(await text(page, '#image-stage figcaption'), hostileName);
+      assert.equal(await text(page, '#image-name'), hostileName);
+      assert.equal(await page.getAttribute('#image-full', 'href'), imageUrl, 'the full-size link is the URL as given');
       assert.equal(await page.getAttribute('#item-image', 'alt'), `the image to label: ${hostileName}`);
       await page.waitForTimeout(200);
       assert.ok((await assertNothingRan(page, seen, 'the image choice page', markers, origins)) >= 1);
