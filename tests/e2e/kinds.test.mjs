@@ -205,14 +205,9 @@ describe('label kinds in the browser', { timeout: 150_000 }, () => {
 
   /** Waits for the next item's page (a new URL) or the done page; true when done. */
   async function nextPage(page, previous) {
-    return until(
-      async () => {
-        if (page.url() === previous) return null;
-        if (await page.locator('#done').count()) return 'done';
-        return (await page.locator('#label-form').count()) ? 'item' : null;
-      },
-      { what: `a page after ${previous}` },
-    ).then((r) => r === 'done');
+    await page.waitForURL((url) => url.href !== previous, { waitUntil: 'domcontentloaded' });
+    const shown = await page.waitForSelector('#label-form, #done');
+    return (await shown.getAttribute('id')) === 'done';
   }
 
   /** Waits until the kind's script (if any) has set the page up. */
