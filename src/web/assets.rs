@@ -9,6 +9,8 @@ use axum::response::IntoResponse;
 
 const CSS: &str = include_str!("../../static/app.css");
 const KEYS_JS: &str = include_str!("../../static/keys.js");
+const SPANS_JS: &str = include_str!("../../static/spans.js");
+const BOXES_JS: &str = include_str!("../../static/boxes.js");
 
 pub fn routes() -> Routes {
     Routes::default()
@@ -17,6 +19,12 @@ pub fn routes() -> Routes {
         })
         .get("/static/keys.js", Access::Public, || {
             asset("text/javascript; charset=utf-8", KEYS_JS)
+        })
+        .get("/static/spans.js", Access::Public, || {
+            asset("text/javascript; charset=utf-8", SPANS_JS)
+        })
+        .get("/static/boxes.js", Access::Public, || {
+            asset("text/javascript; charset=utf-8", BOXES_JS)
         })
         .get("/healthz", Access::Public, health)
 }

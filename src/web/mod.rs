@@ -47,6 +47,27 @@ impl AppState {
     }
 }
 
+/// The Content-Security-Policy of every answer, unless a page widens `img-src`.
+const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// The policy for a page that shows images from a project's media origins as well. The
+/// origins were checked when the project was made (scheme, host and port only); one that
+/// would not fit in a header leaves the default policy, which shows no outside image.
+pub fn csp_with_images(origins: &[String]) -> HeaderValue {
+    let safe = origins
+        .iter()
+        .all(|o| crate::domain::presentation::parse_origin(o).as_deref() == Some(o.as_str()));
+    if origins.is_empty() || !safe {
+        return HeaderValue::from_static(CSP);
+    }
+    let widened = CSP.replacen(
+        "img-src 'self' data:",
+        &format!("img-src 'self' data: {}", origins.join(" ")),
+        1,
+    );
+    HeaderValue::from_str(&widened).unwrap_or_else(|_| HeaderValue::from_static(CSP))
+}
+
 /// The whole application: pages, API, static files, sessions and error rendering.
 pub fn app(state: AppState) -> Router {
     let sessions = SessionManagerLayer::new(DbSessionStore::new(state.store.clone()))
@@ -73,9 +94,7 @@ pub fn app(state: AppState) -> Router {
         ))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(
-                "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-            ),
+            HeaderValue::from_static(CSP),
         ))
         // Links carry secrets (open-link tokens, signed user ids): never send them on.
         .layer(SetResponseHeaderLayer::if_not_present(

@@ -12,6 +12,7 @@ on_both_backends!(
     a_bad_upload_shows_the_line_and_imports_nothing,
     rater_labels_in_the_browser,
     item_html_is_shown_as_text,
+    labelling_pages_allow_the_projects_media_origins,
 );
 
 async fn admin_browser(app: &TestApp) -> crate::harness::Browser {
@@ -240,4 +241,63 @@ async fn item_html_is_shown_as_text(app: TestApp) {
         !page.contains("<script>alert"),
         "the raw tag never reaches the page"
     );
+}
+
+/// The CSP a page of this site sends, after following its redirects.
+async fn csp_of(browser: &crate::harness::Browser, path: &str) -> String {
+    let mut path = path.to_string();
+    loop {
+        let response = browser.get(&path).await;
+        match response.headers().get("location") {
+            Some(next) if response.status().is_redirection() => {
+                path = next.to_str().unwrap().to_string();
+            }
+            _ => {
+                assert_eq!(response.status(), StatusCode::OK, "{path}");
+                return response.headers()["content-security-policy"]
+                    .to_str()
+                    .unwrap()
+                    .to_string();
+            }
+        }
+    }
+}
+
+async fn labelling_pages_allow_the_projects_media_origins(app: TestApp) {
+    let admin = app.admin().await;
+    let origin = "https://img.example.com:8443";
+    let pid = app
+        .project_from(
+            &admin,
+            serde_json::json!({"name": "Boxes", "kind": "boxes", "labels": ["car"],
+                "field": "image", "media_origins": [origin]}),
+            serde_json::json!([{"data": {"image": format!("{origin}/a.png")}}]),
+        )
+        .await;
+    app.user_with_password("ivy", Role::Rater, "rater password 1")
+        .await;
+    let browser = app.browser();
+    browser.login("ivy", "rater password 1").await;
+
+    let item = csp_of(&browser, &format!("/rate/{pid}")).await;
+    assert!(
+        item.contains(&format!("img-src 'self' data: {origin};")),
+        "{item}"
+    );
+    assert!(item.contains("script-src 'self';"), "{item}");
+    let page = browser.page(&format!("/rate/{pid}")).await;
+    assert_eq!(
+        attr_of(&page, "#item-image", "src").as_deref(),
+        Some(format!("{origin}/a.png").as_str())
+    );
+    assert!(page.contains("/static/boxes.js"));
+    assert_eq!(select_text(&page, "#answer").as_deref(), Some("[]"));
+    let home = csp_of(&browser, "/").await;
+    assert!(home.contains("img-src 'self' data:;"), "{home}");
+
+    let script = browser.get("/static/boxes.js").await;
+    assert_eq!(script.status(), StatusCode::OK);
+    assert!(script.text().await.unwrap().contains("pointerdown"));
+    let script = browser.get("/static/spans.js").await;
+    assert_eq!(script.status(), StatusCode::OK);
 }

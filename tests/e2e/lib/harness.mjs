@@ -288,12 +288,21 @@ export async function launchBrowser() {
 /**
  * A fresh browser context (own cookies), JS on or off. `bypassCSP` makes the browser ignore
  * the pages' Content-Security-Policy, for tests that must see what the markup alone would do.
+ * `hasTouch` and `isMobile` make a phone: taps and touch drags, the page's own viewport.
+ * `storageState` (from `context.storageState()`) starts it signed in as someone already.
  */
 export async function newContext(
   browser,
-  { javaScriptEnabled = true, viewport = { width: 1280, height: 800 }, bypassCSP = false } = {},
+  {
+    javaScriptEnabled = true,
+    viewport = { width: 1280, height: 800 },
+    bypassCSP = false,
+    hasTouch = false,
+    isMobile = false,
+    storageState,
+  } = {},
 ) {
-  const context = await browser.newContext({ javaScriptEnabled, viewport, bypassCSP });
+  const context = await browser.newContext({ javaScriptEnabled, viewport, bypassCSP, hasTouch, isMobile, storageState });
   context.setDefaultTimeout(10_000);
   context.setDefaultNavigationTimeout(15_000);
   return context;
@@ -397,14 +406,18 @@ export function watchForScript(page) {
   return seen;
 }
 
+/** The scripts tally's own pages load; any other script on a page is a finding. */
+const TALLY_SCRIPTS = ['/static/keys.js', '/static/spans.js', '/static/boxes.js'];
+
 /**
  * What on the current page could run code or load what it should not: event-handler
  * attributes, scripts other than tally's own, javascript:/vbscript:/data: URLs, images,
  * frames, plugins, <base>, <style>, meta tags other than a refresh, and SVG that is
  * not one of the server-drawn charts (or holds more than their shapes). Empty when inert.
+ * `imageOrigins` allows the item's own image (`img#item-image`) from those origins only.
  */
-export async function activeContent(page) {
-  return page.evaluate(() => {
+export async function activeContent(page, { imageOrigins = [] } = {}) {
+  return page.evaluate(({ imageOrigins, scripts }) => {
     const found = [];
     const urlAttributes = ['href', 'src', 'action', 'formaction', 'xlink:href', 'data', 'poster', 'srcdoc'];
     for (const el of document.querySelectorAll('*')) {
@@ -417,32 +430,39 @@ export async function activeContent(page) {
       }
     }
     for (const script of document.querySelectorAll('script')) {
-      if (script.getAttribute('src') !== '/static/keys.js') {
+      if (!scripts.includes(script.getAttribute('src'))) {
         found.push(`<script src=${script.getAttribute('src')}>${script.textContent.slice(0, 60)}`);
       }
     }
     const strangers = 'img, image, iframe, frame, object, embed, base, style, meta[http-equiv]:not([http-equiv="refresh"]), link:not([rel="stylesheet"][href="/static/app.css"]), svg:not(.chart), foreignObject, animate, set, use';
-    for (const el of document.querySelectorAll(strangers)) found.push(`<${el.localName}> ${el.outerHTML.slice(0, 80)}`);
+    const itemImage = (el) =>
+      el.localName === 'img' &&
+      el.id === 'item-image' &&
+      imageOrigins.some((origin) => el.getAttribute('src').startsWith(origin + '/'));
+    for (const el of document.querySelectorAll(strangers)) {
+      if (!itemImage(el)) found.push(`<${el.localName}> ${el.outerHTML.slice(0, 80)}`);
+    }
     const chartShapes = ['title', 'text', 'rect', 'line', 'circle'];
     for (const el of document.querySelectorAll('svg.chart *')) {
       if (!chartShapes.includes(el.localName)) found.push(`<${el.localName}> in a chart`);
     }
     return found;
-  });
+  }, { imageOrigins, scripts: TALLY_SCRIPTS });
 }
 
 /**
  * Asserts that nothing ran on a page watched with `watchForScript`: no dialog, no script
  * error, `window.__xss` unset, nothing on the page that could run (`activeContent`), and
  * every document loaded since the last look sent the Content-Security-Policy and holds none
- * of `rawMarkers` in its markup. Returns how many documents it read.
+ * of `rawMarkers` in its markup. Returns how many documents it read. `imageOrigins` as for
+ * `activeContent`.
  */
-export async function assertNothingRan(page, seen, where, rawMarkers) {
+export async function assertNothingRan(page, seen, where, rawMarkers, { imageOrigins = [] } = {}) {
   assert.deepEqual(seen.dialogs, [], `${where}: no dialog opened`);
   assert.deepEqual(seen.pageErrors, [], `${where}: no script error`);
   const flag = await page.evaluate(() => (window.__xss === undefined ? 'unset' : String(window.__xss)));
   assert.equal(flag, 'unset', `${where}: the payload planted as ${flag} ran`);
-  assert.deepEqual(await activeContent(page), [], `${where}: nothing that could run is on the page`);
+  assert.deepEqual(await activeContent(page, { imageOrigins }), [], `${where}: nothing that could run is on the page`);
   const documents = seen.documents.splice(0);
   for (const res of documents) {
     const csp = res.headers()['content-security-policy'] ?? '';

@@ -5,6 +5,7 @@
 use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
+use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use tower_sessions::Session;
 
@@ -22,7 +23,7 @@ use crate::web::extract::{ClientIp, ProjectRater};
 use crate::web::flash::{self, Flash};
 use crate::web::markdown::to_safe_html;
 use crate::web::render::{html, Layout};
-use crate::web::AppState;
+use crate::web::{csp_with_images, AppState};
 
 /// How many of the rater's last labels the side panel lists.
 const RECENT: i64 = 5;
@@ -107,7 +108,9 @@ pub async fn item_page(
         recent,
         project,
     };
-    Ok(html(&page)?.into_response())
+    // The project's media origins are allowed images on this page only.
+    let csp = csp_with_images(&page.project.presentation.media_origins);
+    Ok(([(header::CONTENT_SECURITY_POLICY, csp)], html(&page)?).into_response())
 }
 
 fn notice(text: &str) -> Flash {

@@ -145,12 +145,19 @@ pub fn screen(
         .field
         .as_deref()
         .filter(|_| project.kind.shows_image());
-    let text = match item.data.get(presentation.text_field.as_str()) {
+    // Spans are marked on their own field, whichever field the project shows as text.
+    let spans_field = project
+        .settings
+        .field
+        .as_deref()
+        .filter(|_| project.kind == Kind::Spans);
+    let text_field = spans_field.unwrap_or(presentation.text_field.as_str());
+    let text = match item.data.get(text_field) {
         Some(Value::String(text)) => Some(text.clone()),
         _ if image_field.is_some() => None,
         _ => Some(serde_json::to_string_pretty(&item.data).unwrap_or_default()),
     };
-    let skip: Vec<&str> = image_field.into_iter().collect();
+    let skip: Vec<&str> = image_field.into_iter().chain(spans_field).collect();
     let fields = presentation
         .table_fields(&item.data, &skip)
         .into_iter()
