@@ -1,6 +1,7 @@
 //! Plain types and rules of tally: no HTTP, no SQL.
 //! The web layer and the store both speak these types; tests hammer them directly.
 
+pub mod anchoring;
 pub mod export;
 pub mod feedback;
 pub mod gate;

@@ -29,6 +29,8 @@ pub struct LabelRecord {
     pub value: String,
     pub duration_ms: Option<i64>,
     pub created_at: i64,
+    /// Whether the rater saw the item's pre-label; `None` when the item has none.
+    pub prediction_shown: Option<bool>,
 }
 
 /// Everything a report reads from one project.
@@ -38,6 +40,8 @@ pub struct ReportInput {
     /// Known answers by item id (gold questions and items imported with `gold`), as
     /// stored (canonical JSON text).
     pub gold: HashMap<i64, String>,
+    /// Models' pre-labels by item id, as stored.
+    pub predictions: HashMap<i64, String>,
     /// Item data by item id, for slicing by a metadata field.
     pub data: HashMap<i64, Map<String, Value>>,
     /// For each item whose generalist labels are complete, how many it got (for the saving
@@ -87,6 +91,10 @@ pub struct ProjectReport {
     pub feedback: Vec<SourceAgreement>,
     /// What dynamic overlap saved; `null` for a fixed overlap.
     pub overlap_savings: Option<OverlapSavings>,
+    /// How often raters keep a model's pre-label when shown it, against blind raters; absent
+    /// when no label was given on an item with a pre-label.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub anchoring: Option<super::anchoring::Anchoring>,
 }
 
 /// The name an item goes by in a report: its external id, or `#id` when it has none. An
@@ -121,6 +129,7 @@ pub fn project_report(
         overlap_savings: project
             .policy
             .overlap_savings(&input.settled_generalist_counts),
+        anchoring: super::anchoring::anchoring(schema, input),
         report,
         kind_agreement,
     })

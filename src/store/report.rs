@@ -17,6 +17,7 @@ struct LabelRow {
     value: String,
     duration_ms: Option<i64>,
     created_at: i64,
+    prediction_shown: Option<bool>,
 }
 
 impl From<LabelRow> for LabelRecord {
@@ -29,6 +30,7 @@ impl From<LabelRow> for LabelRecord {
             value: row.value,
             duration_ms: row.duration_ms,
             created_at: row.created_at,
+            prediction_shown: row.prediction_shown,
         }
     }
 }
@@ -36,16 +38,21 @@ impl From<LabelRow> for LabelRecord {
 impl Store {
     /// Reads a project's labels (qualification answers left out), gold and item data.
     pub async fn report_input(&self, project_id: i64) -> Result<ReportInput> {
-        let labels_sql = "SELECT l.item_id, i.external_id, u.pseudonym AS rater, l.pool, l.value, l.duration_ms, l.created_at
+        let labels_sql = "SELECT l.item_id, i.external_id, u.pseudonym AS rater, l.pool, l.value, l.duration_ms, l.created_at, l.prediction_shown
             FROM labels l JOIN items i ON i.id = l.item_id JOIN users u ON u.id = l.rater_id
             WHERE l.project_id = $1 AND NOT i.is_qualification
             ORDER BY l.item_id, l.id";
         let items_sql =
-            "SELECT id, gold, data FROM items WHERE project_id = $1 AND NOT is_qualification";
+            "SELECT id, gold, data, prediction FROM items WHERE project_id = $1 AND NOT is_qualification";
         let settled_sql = "SELECT (SELECT count(*) FROM labels l WHERE l.item_id = i.id AND l.pool = 'generalist')
             FROM items i WHERE i.project_id = $1 AND i.need_generalist = 0 AND i.label_count > 0
               AND NOT i.is_gold AND NOT i.is_qualification";
-        type ItemRow = (i64, Option<String>, Json<Map<String, Value>>);
+        type ItemRow = (
+            i64,
+            Option<String>,
+            Json<Map<String, Value>>,
+            Option<String>,
+        );
         let (labels, items, settled): (Vec<LabelRow>, Vec<ItemRow>, Vec<i64>) = on_pool!(self, pool => {
             let labels = sqlx::query_as(labels_sql).bind(project_id).fetch_all(pool).await?;
             let items = sqlx::query_as(items_sql).bind(project_id).fetch_all(pool).await?;
@@ -57,9 +64,12 @@ impl Store {
             settled_generalist_counts: settled,
             ..ReportInput::default()
         };
-        for (id, gold, data) in items {
+        for (id, gold, data, prediction) in items {
             if let Some(gold) = gold {
                 input.gold.insert(id, gold);
+            }
+            if let Some(prediction) = prediction {
+                input.predictions.insert(id, prediction);
             }
             input.data.insert(id, data.0);
         }

@@ -11,6 +11,7 @@ use crate::harness::{select_text, Api, TestApp};
 use crate::on_both_backends;
 
 on_both_backends!(
+    anchoring_compares_raters_shown_the_pre_label_with_blind_ones,
     report_api_matches_the_engine_and_hides_names,
     report_page_reads_in_plain_words
 );
@@ -302,4 +303,70 @@ fn cli_report_reads_csv_files_and_names_bad_lines() {
     let stderr = String::from_utf8_lossy(&bad.stderr);
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
     assert!(stderr.contains("line 3"), "{stderr}");
+}
+
+/// Raters who see the model's pre-label keep it; blind raters, on the same items, do not:
+/// the report measures the difference, counting each label in the group it was given in.
+async fn anchoring_compares_raters_shown_the_pre_label_with_blind_ones(app: TestApp) {
+    let admin = app.admin().await;
+    let items: Vec<Value> = (1..=30)
+        .map(|i| json!({"external_id": format!("p{i}"), "data": {"text": format!("item {i}")}, "prediction": "pos"}))
+        .collect();
+    let pid = app
+        .project_from(
+            &admin,
+            json!({"name": "Anchors", "kind": "single_choice", "labels": ["pos", "neg"], "overlap": 4,
+                   "show_prediction": true, "prediction_blind_share": 0.5}),
+            Value::Array(items),
+        )
+        .await;
+    for name in ["r1", "r2", "r3", "r4"] {
+        let rater = app.rater(name).await;
+        loop {
+            let response = rater.get(&format!("/api/v1/projects/{pid}/next")).await;
+            if response.status() == StatusCode::NO_CONTENT {
+                break;
+            }
+            let body: Value = response.json().await.unwrap();
+            let iid = body["item"]["id"].as_i64().unwrap();
+            // Shown the model's "pos", the rater keeps it; blind, the rater says "neg".
+            let value = if body["item"]["prediction"] == "pos" {
+                "pos"
+            } else {
+                "neg"
+            };
+            assert!(body["item"].get("prediction").is_none() || value == "pos");
+            assert_eq!(
+                rater.label(pid, iid, value).await.status(),
+                StatusCode::CREATED
+            );
+        }
+    }
+    let both = "SELECT count(*) FROM (SELECT item_id FROM labels GROUP BY item_id
+                HAVING sum(CASE WHEN prediction_shown THEN 1 ELSE 0 END) > 0
+                   AND sum(CASE WHEN prediction_shown THEN 0 ELSE 1 END) > 0) AS t";
+    let items_both = app.count(both).await;
+    assert!(
+        items_both >= 10,
+        "half the raters are blind on most items: {items_both}"
+    );
+    let report: Value = admin
+        .get(&format!("/api/v1/projects/{pid}/report"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let anchoring = &report["anchoring"];
+    assert_eq!(anchoring["items"], items_both);
+    assert_eq!(anchoring["shown"]["rate"], 1.0);
+    assert_eq!(anchoring["blind"]["rate"], 0.0);
+    assert_eq!(anchoring["difference"], 1.0);
+    let interval = anchoring["difference_ci95"].as_array().unwrap();
+    assert!(interval[0].as_f64().unwrap() > 0.5 && interval[1].as_f64().unwrap() <= 1.0 + 1e-12);
+    let page = app.browser();
+    page.login("admin", "unused").await;
+    let shown: i64 = app
+        .count("SELECT count(*) FROM labels WHERE prediction_shown")
+        .await;
+    assert!(anchoring["shown"]["labels"].as_i64().unwrap() <= shown);
 }
