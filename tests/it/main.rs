@@ -13,6 +13,7 @@ mod export;
 mod feedback;
 mod gate;
 mod import;
+mod kinds;
 mod labelling;
 mod pages;
 mod policies;
