@@ -15,6 +15,7 @@ mod gate;
 mod import;
 mod kinds;
 mod labelling;
+mod media;
 mod pages;
 mod policies;
 mod projects;
