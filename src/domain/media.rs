@@ -125,15 +125,6 @@ fn reference<'a>(value: &'a Value, zip_names: &'a HashMap<String, String>) -> Op
     }
 }
 
-/// Every content address an item's data names, for looking them up before import.
-pub fn referenced(data: &Map<String, Value>) -> Vec<String> {
-    let none = HashMap::new();
-    data.values()
-        .filter_map(|v| reference(v, &none))
-        .map(str::to_string)
-        .collect()
-}
-
 /// Replaces each reference to an uploaded image in an item's data by
 /// `{"media", "name", "width", "height"}`, so its size is known wherever the item is used
 /// (boxes are checked inside it; the page sizes it). A reference to nothing is refused.
@@ -190,6 +181,26 @@ mod tests {
         assert_eq!(
             (upload.content_type, upload.width, upload.height),
             ("image/gif", 5, 7)
+        );
+    }
+
+    #[test]
+    fn jpeg_and_webp_sizes_come_from_their_headers() {
+        let mut jpeg = vec![0xff, 0xd8, 0xff, 0xe0, 0, 16];
+        jpeg.extend_from_slice(b"JFIF\0\x01\x01\0\0\x01\0\x01\0\0");
+        jpeg.extend_from_slice(&[0xff, 0xc0, 0, 17, 8, 0, 10, 0, 20, 3]);
+        jpeg.extend_from_slice(&[1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1, 0xff, 0xd9]);
+        let upload = inspect("j", jpeg, 1000).unwrap();
+        assert_eq!(
+            (upload.content_type, upload.width, upload.height),
+            ("image/jpeg", 20, 10)
+        );
+        let mut webp = b"RIFF\x1e\0\0\0WEBPVP8X\x0a\0\0\0\0\0\0\0".to_vec();
+        webp.extend_from_slice(&[39, 0, 0, 19, 0, 0]);
+        let upload = inspect("w", webp, 1000).unwrap();
+        assert_eq!(
+            (upload.content_type, upload.width, upload.height),
+            ("image/webp", 40, 20)
         );
     }
 
