@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use tally::domain::user::Role;
 use tally::Config;
 
-use crate::harness::{attr_of, Api, Backend, TestApp, TEST_MAX_BODY};
+use crate::harness::{attr_of, csrf_in, Api, Backend, TestApp, TEST_MAX_BODY};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -20,6 +20,7 @@ on_both_backends!(
     items_name_uploaded_images_and_boxes_stay_inside,
     zip_imports_land_whole_or_not_at_all,
     multipart_imports_bring_their_images,
+    the_admin_page_imports_a_zip,
 );
 
 /// A PNG header that states its size; all a header reader needs.
@@ -493,5 +494,42 @@ async fn multipart_imports_bring_their_images(app: TestApp) {
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[1]["data"]["image"]["width"], 12);
     assert_eq!(rows[1]["data"]["note"], "second");
+    assert_eq!(app.count("SELECT count(*) FROM media").await, 1);
+}
+
+async fn the_admin_page_imports_a_zip(app: TestApp) {
+    let admin = app.admin().await;
+    let pid = project(&app, &admin, boxes_project()).await;
+    app.user_with_password("boss", Role::Admin, "boss password 1")
+        .await;
+    let browser = app.browser();
+    browser.login("boss", "boss password 1").await;
+    let page = format!("/admin/projects/{pid}");
+    let html = browser.get(&page).await.text().await.unwrap();
+    assert!(
+        attr_of(&html, "input[type=file]", "accept")
+            .unwrap()
+            .contains(".zip"),
+        "the form offers zips"
+    );
+    let zip = zip_of(&[
+        ("items.csv", b"external_id,image\np1,p.png\n".to_vec()),
+        ("p.png", png(9, 9)),
+    ]);
+    let form = Form::new()
+        .text("csrf", csrf_in(&html))
+        .part("file", Part::bytes(zip).file_name("batch.zip"));
+    let response = browser
+        .client
+        .post(app.url(&format!("/admin/projects/{pid}/import")))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        response.headers()["location"],
+        format!("/admin/projects/{pid}?imported=1").as_str()
+    );
     assert_eq!(app.count("SELECT count(*) FROM media").await, 1);
 }
