@@ -97,6 +97,9 @@ pub struct ServeArgs {
     /// Largest request body accepted, in bytes; larger ones get 413
     #[arg(long, env = "TALLY_MAX_BODY_BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES)]
     pub max_body_bytes: usize,
+    /// Largest uploaded image, in bytes; larger ones get 413
+    #[arg(long, env = "TALLY_MAX_MEDIA_BYTES", default_value_t = crate::domain::media::DEFAULT_MAX_MEDIA_BYTES)]
+    pub max_media_bytes: usize,
     /// Send the session cookie only over HTTPS (set when served behind TLS)
     #[arg(long, env = "TALLY_SECURE_COOKIES")]
     pub secure_cookies: bool,
@@ -237,6 +240,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 fn config_from(args: &ServeArgs) -> Config {
     Config {
         max_body_bytes: args.max_body_bytes,
+        max_media_bytes: args.max_media_bytes,
         secure_cookies: args.secure_cookies,
         trusted_proxies: args.trusted_proxies.clone(),
         admin_idle_minutes: args.admin_idle_minutes.max(1),

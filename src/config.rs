@@ -20,6 +20,8 @@ pub struct Config {
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Minutes an admin's browser session may sit idle before it ends.
     pub admin_idle_minutes: i64,
+    /// Largest uploaded image; larger ones get 413. Requests stay within `max_body_bytes`.
+    pub max_media_bytes: usize,
 }
 
 pub const DEFAULT_MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
@@ -35,6 +37,7 @@ impl Default for Config {
             login_burst_per_account: 10,
             trusted_proxies: Vec::new(),
             admin_idle_minutes: 120,
+            max_media_bytes: crate::domain::media::DEFAULT_MAX_MEDIA_BYTES,
         }
     }
 }

@@ -68,6 +68,17 @@ impl From<crate::domain::gate::Refusal> for AppError {
     }
 }
 
+impl From<crate::domain::media::Refusal> for AppError {
+    fn from(refusal: crate::domain::media::Refusal) -> Self {
+        use crate::domain::media::Refusal;
+        match refusal {
+            Refusal::TooLarge(reason) => AppError::TooLarge(reason),
+            Refusal::Unsupported(reason) => AppError::UnsupportedMediaType(reason),
+            Refusal::Invalid { field, reason } => AppError::invalid(field, reason),
+        }
+    }
+}
+
 impl From<crate::auth::HashingError> for AppError {
     fn from(e: crate::auth::HashingError) -> Self {
         match e {

@@ -8,6 +8,8 @@ pub mod gate;
 pub mod import;
 pub mod kinds;
 pub mod links;
+pub mod media;
+pub mod media_zip;
 pub mod policy;
 pub mod presentation;
 pub mod project;

@@ -181,7 +181,12 @@ fn categorical_report(
     let dataset = builder
         .build()
         .map_err(|e| Invalid::new("labels", e.to_string()))?;
-    let report = build_report(&dataset, options);
+    // A rating's gold answer is met within the project's tolerance, as on the gate.
+    let options = ReportOptions {
+        gold_tolerance: schema.gold_tolerance_steps(),
+        ..options.clone()
+    };
+    let report = build_report(&dataset, &options);
     let by_name: HashMap<&str, i64> = names.iter().map(|(id, n)| (n.as_str(), *id)).collect();
     let consensus: HashMap<i64, Value> = report
         .consensus

@@ -121,7 +121,7 @@ fn one_rater(
         }
         if let Some(gold) = data.gold(label.item as usize) {
             gold_items += 1;
-            gold_correct += usize::from(gold == label.value);
+            gold_correct += usize::from(gold.abs_diff(label.value) <= options.gold_tolerance);
         }
         if let Some(ms) = label.duration_ms {
             durations.push(f64::from(ms));

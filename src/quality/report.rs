@@ -49,6 +49,9 @@ pub struct ReportOptions {
     pub threads: usize,
     /// Most guideline-problem items listed (all are counted).
     pub max_listed_items: usize,
+    /// How many categories away from the gold answer a label still counts as right (a
+    /// rating project's tolerance, in scale steps); 0 for choices.
+    pub gold_tolerance: u32,
 }
 
 impl Default for ReportOptions {
@@ -65,6 +68,7 @@ impl Default for ReportOptions {
             thresholds: Thresholds::default(),
             threads: 2,
             max_listed_items: 100,
+            gold_tolerance: 0,
         }
     }
 }

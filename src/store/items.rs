@@ -5,9 +5,11 @@ use sqlx::types::Json;
 use sqlx::FromRow;
 use tracing::instrument;
 
+use super::media::INSERT_MEDIA;
 use super::{in_write_tx, on_pool, Store};
 use crate::domain::import::NewItem;
 use crate::domain::kinds::to_stored;
+use crate::domain::media::Upload;
 use crate::domain::now_ms;
 use crate::domain::policy::random_key;
 use crate::domain::project::Project;
@@ -39,8 +41,19 @@ impl ItemView {
 impl Store {
     /// Stores every item or none: the whole import is one transaction, and a duplicate
     /// external_id names the line it came from.
-    #[instrument(skip_all, fields(project = project.id, items = items.len()))]
     pub async fn import_items(&self, project: &Project, items: &[NewItem]) -> Result<usize> {
+        self.import_items_with_media(project, &[], items).await
+    }
+
+    /// [`Store::import_items`] with the images a zip import brought: images and items are
+    /// stored in one transaction, so the import lands whole or not at all.
+    #[instrument(skip_all, fields(project = project.id, items = items.len(), media = media.len()))]
+    pub async fn import_items_with_media(
+        &self,
+        project: &Project,
+        media: &[Upload],
+        items: &[NewItem],
+    ) -> Result<usize> {
         let now = now_ms();
         let position_sql = "SELECT coalesce(max(position), 0) FROM items WHERE project_id = $1";
         let insert_sql = "INSERT INTO items (project_id, external_id, data, gold, position, created_at,
@@ -49,6 +62,20 @@ impl Store {
                           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)";
         let policy = &project.policy;
         in_write_tx!(self, tx, _lock => {
+            for upload in media {
+                sqlx::query(INSERT_MEDIA)
+                    .bind(project.id)
+                    .bind(&upload.sha256)
+                    .bind(upload.content_type)
+                    .bind(i64::from(upload.width))
+                    .bind(i64::from(upload.height))
+                    .bind(upload.bytes.len() as i64)
+                    .bind(upload.name.as_deref())
+                    .bind(&upload.bytes[..])
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             let start: i64 = sqlx::query_scalar(position_sql)
                 .bind(project.id)
                 .fetch_one(&mut *tx)

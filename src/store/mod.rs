@@ -11,6 +11,7 @@ pub mod gate;
 pub mod history;
 pub mod items;
 pub mod labels;
+pub mod media;
 pub mod members;
 pub mod projects;
 pub mod raters;

@@ -177,6 +177,27 @@ impl FromRequestParts<AppState> for ProjectAdmin {
     }
 }
 
+/// Someone who may see what the project `{pid}` shows its raters (its uploaded images): a
+/// rater who may work on it (paused or not) or an admin.
+pub struct ProjectViewer {
+    pub project: Project,
+}
+
+impl FromRequestParts<AppState> for ProjectViewer {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let CurrentUser(user) = CurrentUser::from_request_parts(parts, state).await?;
+        let pid = project_id(parts, state).await?;
+        if user.role == Role::Rater {
+            let membership = state.store.membership(pid, user.id).await?;
+            may_join(pid, user.scope_project, user.pool, &membership)?;
+        }
+        let project = state.store.project(pid).await?;
+        Ok(ProjectViewer { project })
+    }
+}
+
 /// The peer address of the request.
 pub struct ClientIp(pub std::net::IpAddr);
 

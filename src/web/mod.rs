@@ -9,6 +9,7 @@ pub mod extract;
 pub mod flash;
 pub mod limits;
 pub mod markdown;
+pub mod media;
 pub(crate) mod pages;
 pub mod redirect;
 pub mod render;

@@ -24,6 +24,9 @@ pub enum Access {
     ProjectRater,
     /// A rater who may work on the project `{pid}` and is not paused there.
     ProjectWork,
+    /// A rater who may work on the project `{pid}` (paused or not), or an admin: who may
+    /// see what the project shows its raters.
+    ProjectViewer,
     /// A feedback key of the project `{pid}`.
     FeedbackKey,
 }
@@ -122,4 +125,5 @@ pub(super) fn all_routes() -> Routes {
     super::pages::routes()
         .merge(super::api::routes())
         .merge(super::assets::routes())
+        .merge(super::media::routes())
 }

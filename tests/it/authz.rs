@@ -47,6 +47,12 @@ fn allowed(access: Access, who: Who) -> Option<bool> {
         Access::Admin => who == Admin,
         Access::ProjectRater => matches!(who, RaterOfProject | PausedRater | LinkUserOfProject),
         Access::ProjectWork => matches!(who, RaterOfProject | LinkUserOfProject),
+        Access::ProjectViewer => {
+            matches!(
+                who,
+                RaterOfProject | PausedRater | LinkUserOfProject | Admin
+            )
+        }
         Access::FeedbackKey => who == KeyOfProject,
     })
 }
@@ -230,6 +236,7 @@ impl World {
             .replace("{kid}", "999999")
             .replace("{tid}", "999999")
             .replace("{token}", &self.open_token)
+            .replace("{sha}", &"0".repeat(64))
     }
 
     async fn call(&self, route: &RouteInfo, caller: &Caller) -> reqwest::Response {

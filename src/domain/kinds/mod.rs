@@ -254,6 +254,15 @@ impl Schema<'_> {
         }
     }
 
+    /// How many categories away from a gold answer a categorical value still matches it:
+    /// a rating's tolerance in scale steps, 0 for choices (see [`Schema::matches`]).
+    pub fn gold_tolerance_steps(&self) -> u32 {
+        match self.kind {
+            Kind::Rating => u32::try_from(rating::steps(self.settings)).unwrap_or(u32::MAX),
+            _ => 0,
+        }
+    }
+
     /// The category a value stands for in the categorical report (choices and ratings).
     pub fn category(&self, value: &Value) -> Option<String> {
         match (self.kind, value) {

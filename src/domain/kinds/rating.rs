@@ -29,7 +29,7 @@ pub(super) fn parse(settings: &Settings, raw: &Value) -> Result<Value, String> {
     }
 }
 
-fn steps(settings: &Settings) -> usize {
+pub(super) fn steps(settings: &Settings) -> usize {
     settings.tolerance.unwrap_or(0.0).max(0.0) as usize
 }
 

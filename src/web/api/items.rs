@@ -1,42 +1,160 @@
+use std::collections::HashMap;
+
 use axum::body::Bytes;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{FromRequest, Multipart, Path, Request, State};
+use axum::http::StatusCode;
 use axum::Json;
 use serde_json::{json, Value};
 
 use crate::domain::import::{self, Format};
+use crate::domain::media::{self, Upload};
+use crate::domain::media_zip::{self, Bundle};
+use crate::domain::project::Project;
+use crate::domain::Invalid;
 use crate::error::{AppError, Result};
 use crate::web::extract::{content_type, Admin};
 use crate::web::AppState;
 
-/// Imports a JSON array, NDJSON (`application/x-ndjson`) or CSV (`text/csv`): all or nothing.
+/// Imports a JSON array, NDJSON (`application/x-ndjson`), CSV (`text/csv`), a zip of
+/// images with an items file, or the same as multipart parts: all or nothing.
 pub async fn import_items(
     State(state): State<AppState>,
     Admin(_): Admin,
     Path(pid): Path<i64>,
-    headers: HeaderMap,
-    body: Bytes,
+    request: Request,
 ) -> Result<(StatusCode, Json<Value>)> {
     let project = state.store.project(pid).await?;
-    let format = Format::from_content_type(content_type(&headers));
-    let imported = import_bytes(&state, &project, body, format).await?;
+    let kind = content_type(request.headers()).map(str::to_ascii_lowercase);
+    let imported = if kind.as_deref().is_some_and(|k| k.starts_with("multipart/")) {
+        let multipart = Multipart::from_request(request, &state)
+            .await
+            .map_err(|e| rejected(e.status(), e.body_text()))?;
+        let bundle = multipart_bundle(multipart, state.config.max_media_bytes).await?;
+        import_bundle(&state, &project, bundle).await?
+    } else {
+        let format = Format::from_content_type(kind.as_deref());
+        let body = Bytes::from_request(request, &state)
+            .await
+            .map_err(|e| rejected(e.status(), e.body_text()))?;
+        import_bytes(&state, &project, body, format).await?
+    };
     Ok((StatusCode::CREATED, Json(json!({ "imported": imported }))))
 }
 
-/// The one importer behind the API and the browser upload.
+/// The one importer behind the API and the browser upload; a zip (told from its bytes)
+/// brings its images along.
 pub async fn import_bytes(
     state: &AppState,
-    project: &crate::domain::project::Project,
+    project: &Project,
     body: Bytes,
     format: Format,
 ) -> Result<usize> {
+    if media_zip::is_zip(&body) {
+        let max = state.config.max_media_bytes;
+        let bundle = tokio::task::spawn_blocking(move || media_zip::unpack(&body, max))
+            .await
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("zip task: {e}")))??;
+        return import_bundle(state, project, bundle).await;
+    }
+    import_with_media(state, project, body, format, Vec::new(), HashMap::new()).await
+}
+
+async fn import_bundle(state: &AppState, project: &Project, bundle: Bundle) -> Result<usize> {
+    let Bundle {
+        images,
+        names,
+        items,
+        format,
+    } = bundle;
+    import_with_media(state, project, Bytes::from(items), format, images, names).await
+}
+
+/// Parses and checks the items (references to uploaded images resolved, so boxes are
+/// checked inside them), then stores the new images and the items in one transaction.
+async fn import_with_media(
+    state: &AppState,
+    project: &Project,
+    body: Bytes,
+    format: Format,
+    images: Vec<Upload>,
+    names: HashMap<String, String>,
+) -> Result<usize> {
+    let may_name_media = !images.is_empty() || contains(&body, b"media");
+    let mut known = if may_name_media {
+        state.store.media_infos(project.id).await?
+    } else {
+        HashMap::new()
+    };
+    for image in &images {
+        known.insert(image.sha256.clone(), image.info());
+    }
     let checked = project.clone();
     let items = tokio::task::spawn_blocking(move || {
         let mut items = import::parse(&body, format)?;
+        for item in &mut items {
+            media::resolve(&mut item.data, &known, &names)
+                .map_err(|reason| Invalid::new(format!("line {}", item.line), reason))?;
+        }
         import::check_against_project(&mut items, &checked)?;
         Ok::<_, AppError>(items)
     })
     .await
     .map_err(|e| AppError::Internal(anyhow::anyhow!("import task: {e}")))??;
-    state.store.import_items(project, &items).await
+    state
+        .store
+        .import_items_with_media(project, &images, &items)
+        .await
+}
+
+/// A body axum could not read: over the size limit (413) or malformed (400).
+fn rejected(status: StatusCode, text: String) -> AppError {
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        AppError::TooLarge(text)
+    } else {
+        AppError::BadRequest(text)
+    }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// The parts of a multipart import: an items file and the images it names.
+async fn multipart_bundle(mut multipart: Multipart, max_image_bytes: usize) -> Result<Bundle> {
+    let mut files = Vec::new();
+    while let Some(mut field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| rejected(e.status(), e.body_text()))?
+    {
+        let name = field
+            .file_name()
+            .or(field.name())
+            .unwrap_or_default()
+            .to_string();
+        let limit = if media_zip::items_format(&name).is_some() {
+            media_zip::MAX_ITEMS_FILE as usize
+        } else {
+            max_image_bytes
+        };
+        let mut bytes = Vec::new();
+        while let Some(chunk) = field
+            .chunk()
+            .await
+            .map_err(|e| rejected(e.status(), e.body_text()))?
+        {
+            if bytes.len() + chunk.len() > limit {
+                return Err(AppError::TooLarge(format!(
+                    "{name:?} is larger than {limit} bytes"
+                )));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        files.push((name, bytes));
+    }
+    Ok(
+        tokio::task::spawn_blocking(move || media_zip::bundle(files, max_image_bytes))
+            .await
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("upload task: {e}")))??,
+    )
 }

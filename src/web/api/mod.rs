@@ -5,6 +5,7 @@ mod credentials;
 mod export;
 mod feedback;
 mod items;
+mod media;
 mod members;
 pub use feedback::{source_views, SourceView};
 pub use items::import_bytes;
@@ -27,6 +28,7 @@ pub fn routes() -> Routes {
         .get("/api/v1/projects", Admin, projects::list_projects)
         .get("/api/v1/projects/{pid}", Admin, projects::show_project)
         .post("/api/v1/projects/{pid}/items", Admin, items::import_items)
+        .post("/api/v1/projects/{pid}/media", Admin, media::upload_media)
         .get(
             "/api/v1/projects/{pid}/next",
             ProjectWork,

@@ -10,6 +10,7 @@ pub mod fields;
 pub mod import;
 pub mod labels;
 pub mod links;
+pub mod media;
 pub mod project;
 
 /// One fuzz target: its name (also the name of its corpus and regression folders) and the
@@ -48,6 +49,14 @@ pub static TARGETS: &[Target] = &[
     Target {
         name: "signed_link",
         check: links::signed_link,
+    },
+    Target {
+        name: "media_image",
+        check: media::image,
+    },
+    Target {
+        name: "media_zip",
+        check: media::zip,
     },
 ];
 

@@ -292,12 +292,16 @@ pub async fn import_upload(
     let project = state.store.project(pid).await?;
     let upload = read_upload(multipart).await?;
     csrf::verify(&session, &upload.csrf).await?;
-    let result = match Format::from_file_name(&upload.file_name) {
+    // A zip is told from its bytes by the importer, which reads the items file inside it.
+    let is_zip = upload.file_name.to_ascii_lowercase().ends_with(".zip");
+    let format =
+        Format::from_file_name(&upload.file_name).or_else(|| is_zip.then_some(Format::JsonArray));
+    let result = match format {
         Some(format) => import_bytes(&state, &project, upload.bytes, format).await,
         None => Err(AppError::invalid(
             "file",
             format!(
-                "{:?} is not a .csv, .jsonl, .ndjson or .json file",
+                "{:?} is not a .csv, .jsonl, .ndjson, .json or .zip file",
                 upload.file_name
             ),
         )),
