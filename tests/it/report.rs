@@ -231,7 +231,16 @@ async fn report_page_reads_in_plain_words(app: TestApp) {
         .next()
         .map(|a| a.value().attr("href").unwrap().to_string());
     assert_eq!(sort_link.as_deref(), Some("?level=ordinal&sort=labels"));
-    assert!(!html.contains(">ann<"), "pseudonyms only");
+    // Admins see raters by name, linked to the rater's row on the project page (where the
+    // pause is), with the pseudonym that exports and the JSON report use beside it.
+    let names: Vec<(String, String)> = doc
+        .select(&scraper::Selector::parse("#raters tbody td:first-child a").unwrap())
+        .map(|a| (a.text().collect(), a.value().attr("href").unwrap_or("").to_string()))
+        .collect();
+    let ann = names.iter().find(|(name, _)| name == "ann").expect("ann by name");
+    assert!(ann.1.starts_with(&format!("/admin/projects/{pid}#rater-")), "{ann:?}");
+    assert!(html.contains("<code class=\"muted\">r-"), "pseudonyms beside the names");
+    assert!(html.contains("What the columns and flags mean"));
 }
 
 #[test]
