@@ -47,7 +47,10 @@ mod tests {
             assert!(!html.contains("<iframe"), "{html}");
         }
         let shown = to_safe_html("Mark <img src=x onerror=alert(1)> as text");
-        assert!(shown.contains("&lt;img src=x onerror=alert(1)&gt;"), "{shown}");
+        assert!(
+            shown.contains("&lt;img src=x onerror=alert(1)&gt;"),
+            "{shown}"
+        );
         assert!(!shown.contains("<img"), "{shown}");
     }
 }

@@ -14,6 +14,7 @@ mod feedback;
 mod gate;
 mod import;
 mod labelling;
+mod openapi;
 mod pages;
 mod policies;
 mod projects;
