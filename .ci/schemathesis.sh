@@ -8,6 +8,7 @@
 # Knobs (environment):
 #   TALLY_BIN                    the binary (default target/debug/tally)
 #   TALLY_SCHEMATHESIS_EXAMPLES  test cases per operation and phase (default 25)
+#   TALLY_SCHEMATHESIS_SEED      random seed, so a run can be repeated (default 7)
 #   TALLY_SCHEMATHESIS_SECONDS   hard limit on the whole run (default 240)
 #   TALLY_TOOLS_DIR              where the venv is kept (default ~/.cache/tally-security)
 set -euo pipefail
@@ -16,6 +17,7 @@ cd "$(dirname "$0")/.."
 SCHEMATHESIS_VERSION="4.32.5"
 TALLY_BIN="${TALLY_BIN:-target/debug/tally}"
 EXAMPLES="${TALLY_SCHEMATHESIS_EXAMPLES:-25}"
+SEED="${TALLY_SCHEMATHESIS_SEED:-7}"
 SECONDS_LIMIT="${TALLY_SCHEMATHESIS_SECONDS:-240}"
 TOOLS_DIR="${TALLY_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/tally-security}"
 VENV="$TOOLS_DIR/schemathesis-venv"
@@ -81,18 +83,18 @@ done
 [[ -n "$BASE" ]] || { echo "schemathesis: tally serve did not start" >&2; exit 1; }
 say "server at $BASE (pid $SERVER_PID)"
 
-# Real ids for the paths: a project with items, the rater as a member, a feedback source,
-# and a feedback key for the feedback route.
-FEEDBACK_KEY="$(BASE="$BASE" ADMIN_TOKEN="$ADMIN_TOKEN" python3 - <<'PY'
+# Real ids for the paths: a project with items, the rater as a member with a few labels, a
+# feedback source with an event, and a feedback key for the feedback route.
+FEEDBACK_KEY="$(BASE="$BASE" ADMIN_TOKEN="$ADMIN_TOKEN" RATER_TOKEN="$RATER_TOKEN" python3 - <<'PY'
 import json, os, sys, urllib.error, urllib.request
 
-base, token = os.environ["BASE"], os.environ["ADMIN_TOKEN"]
+base = os.environ["BASE"]
 
-def call(method, path, body):
+def call(method, path, body=None, token=os.environ["ADMIN_TOKEN"]):
     request = urllib.request.Request(
         base + path,
         method=method,
-        data=json.dumps(body).encode(),
+        data=None if body is None else json.dumps(body).encode(),
         headers={"Authorization": "Bearer " + token, "Content-Type": "application/json"},
     )
     try:
@@ -108,7 +110,13 @@ items = [{"external_id": f"e{i}", "data": {"text": f"item {i}"}} for i in range(
 call("POST", f"/api/v1/projects/{pid}/items", items)
 call("POST", f"/api/v1/projects/{pid}/members", {"name": "rita"})
 call("POST", f"/api/v1/projects/{pid}/sources", {"source": "model", "mapping": {"1": "yes", "0": "no"}})
-print(call("POST", f"/api/v1/projects/{pid}/feedback-keys", {})["key"])
+key = call("POST", f"/api/v1/projects/{pid}/feedback-keys", {})["key"]
+call("POST", f"/api/v1/projects/{pid}/feedback", {"event_id": "1", "external_id": "e1", "value": "1", "source": "model"}, token=key)
+# Labels, so that reports, exports and the history have something in them.
+for answer in ["yes", "no", "yes"]:
+    item = call("GET", f"/api/v1/projects/{pid}/next", token=os.environ["RATER_TOKEN"])["item"]
+    call("POST", f"/api/v1/projects/{pid}/items/{item['id']}/labels", {"value": answer}, token=os.environ["RATER_TOKEN"])
+print(key)
 PY
 )"
 
@@ -126,16 +134,19 @@ EXCLUDE=(--exclude-operation-id revoke_my_token --exclude-operation-id revoke_us
 
 remaining() { echo $((SECONDS_LIMIT - ($(date +%s) - started))); }
 
+# One worker: with several, CPython 3.11's parser can fail on hypothesis's threads
+# ("AST constructor recursion depth mismatch"), an error in the tool, not in tally.
 run() {
     local who="$1" token="$2" left
     shift 2
     left="$(remaining)"
     ((left > 0)) || return 124
     say "run as $who (${left} s left)"
-    ST_BEARER_TOKEN="$token" ST_FEEDBACK_KEY="$FEEDBACK_KEY" timeout "$left" \
+    # From the throwaway folder, where schemathesis leaves its cache.
+    (cd "$WORK" && ST_BEARER_TOKEN="$token" ST_FEEDBACK_KEY="$FEEDBACK_KEY" timeout "$left" \
         "$VENV/bin/schemathesis" --config-file "$WORK/schemathesis.toml" run "$BASE/api/v1/openapi.json" \
-        --checks "$CHECKS" --max-examples "$EXAMPLES" --seed 7 --workers 1 \
-        --request-timeout 30 --suppress-health-check all --warnings off "${EXCLUDE[@]}" "$@"
+        --checks "$CHECKS" --max-examples "$EXAMPLES" --seed "$SEED" --workers 1 \
+        --request-timeout 30 --suppress-health-check all --warnings off "${EXCLUDE[@]}" "$@")
 }
 
 status=0

@@ -52,7 +52,7 @@ fn every_api_route_is_described_and_nothing_else() {
     let phantom: Vec<_> = described.difference(&served).collect();
     assert!(
         undocumented.is_empty(),
-        "API routes with no #[utoipa::path] in src/web/api/openapi.rs: {undocumented:?}"
+        "API routes without a #[utoipa::path] listed in src/web/api/openapi.rs: {undocumented:?}"
     );
     assert!(
         phantom.is_empty(),
