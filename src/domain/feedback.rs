@@ -232,7 +232,7 @@ pub struct SourceCounts {
 }
 
 /// The health of a source, as the project page and `GET .../sources` show it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SourceHealth {
     pub source: String,
     pub events_total: i64,

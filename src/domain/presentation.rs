@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use super::text::check_text;
 use super::Invalid;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Presentation {
     /// The field shown as the item's main text.
     #[serde(default = "default_text_field")]
@@ -43,7 +43,7 @@ pub const MAX_EDIT_WINDOW_SECONDS: i64 = 86_400;
 
 /// An item as one rater may see it: hidden fields left out, the pre-label only when this
 /// rater is shown it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RaterItem {
     pub id: i64,
     pub external_id: Option<String>,

@@ -13,7 +13,7 @@ pub const MAX_LABELS: usize = 50;
 pub const MAX_OVERLAP: i64 = 100;
 
 /// A project as an admin asks for it, before it is checked.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewProject {
     pub name: String,
@@ -111,7 +111,7 @@ pub struct NewProject {
 }
 
 /// How process feedback enters a project.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct FeedbackSettings {
     /// An event for an unknown external_id creates the item instead of being refused.
     pub feedback_creates_items: bool,
@@ -122,7 +122,7 @@ pub struct FeedbackSettings {
 }
 
 /// How the product's own users reach a project.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct UserLinks {
     /// Whether anyone with the open link may rate, under a pseudonymous identity.
     pub open_link: bool,
@@ -352,7 +352,7 @@ impl NewProject {
 }
 
 /// A stored project.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Project {
     pub id: i64,
     pub name: String,
@@ -415,7 +415,7 @@ impl Project {
 }
 
 /// Counts that tell an admin how far a project has come.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 pub struct Progress {
     pub items: i64,
     pub labels: i64,

@@ -14,7 +14,7 @@ use crate::domain::project::Project;
 use crate::error::Result;
 
 /// A source's settings: how its values map onto labels, how often it should speak.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct SourceConfig {
     pub source: String,
     #[sqlx(json)]
@@ -23,7 +23,7 @@ pub struct SourceConfig {
 }
 
 /// What happened to one refused line of a batch.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Refusal {
     pub line: usize,
     pub event_id: Option<String>,
@@ -31,7 +31,7 @@ pub struct Refusal {
 }
 
 /// The answer to a feedback batch: counts, and the first refusals with their reasons.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 pub struct BatchResult {
     pub accepted: usize,
     pub duplicate: usize,

@@ -16,7 +16,7 @@ use crate::domain::project::Project;
 use crate::error::Result;
 
 /// One of a rater's labels, as their history shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct OwnLabel {
     pub item_id: i64,
     pub external_id: Option<String>,

@@ -25,7 +25,7 @@ pub struct NewLabel {
 
 /// What a rater learns after answering a qualification question: this is training, so
 /// the right answer and its explanation are shown.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct QualificationFeedback {
     pub correct: bool,
     pub answer: Value,

@@ -8,7 +8,7 @@ use crate::domain::policy::Pool;
 use crate::error::{AppError, Result};
 
 /// A rater a project names, as the admin sees them.
-#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Member {
     pub rater_id: i64,
     pub name: String,
@@ -16,7 +16,7 @@ pub struct Member {
 }
 
 /// Who may work on a project, for the admin.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct Members {
     pub pools: Vec<Pool>,
     pub raters: Vec<Member>,

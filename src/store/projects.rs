@@ -121,7 +121,7 @@ const PROJECT_COLUMNS: &str =
      settings, presentation";
 
 /// A project with its progress, as lists show it.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct ProjectSummary {
     #[serde(flatten)]
     pub project: Project,

@@ -10,7 +10,7 @@ use crate::domain::policy::Pool;
 use crate::error::{AppError, Result};
 
 /// A rater's standing in one project, as admins see it.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct RaterStanding {
     pub rater_id: i64,
     pub name: String,
@@ -35,7 +35,7 @@ pub struct HeldItem {
 }
 
 /// Items of one pool by state.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 pub struct PoolQueue {
     pub needs_labels: i64,
     pub leased: i64,
@@ -43,7 +43,7 @@ pub struct PoolQueue {
 }
 
 /// Items of a project by state, overall and per pool.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 pub struct Queue {
     pub needs_labels: i64,
     pub leased: i64,

@@ -42,7 +42,7 @@ impl UserRow {
 }
 
 /// A token or key as its owner sees it later: when it was made, never its secret.
-#[derive(Debug, Clone, serde::Serialize, FromRow)]
+#[derive(Debug, Clone, serde::Serialize, FromRow, utoipa::ToSchema)]
 pub struct Credential {
     pub id: i64,
     pub created_at: i64,

@@ -7,7 +7,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Json;
-use serde_json::json;
+use serde::Serialize;
 
 use super::render::ErrorPage;
 use crate::error::AppError;
@@ -35,6 +35,16 @@ impl AppError {
     }
 }
 
+/// The body of every API error.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// What went wrong, for a person to read.
+    pub error: String,
+    /// The input at fault (a field, a parameter, a line), for 422 answers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         if let AppError::Internal(e) = &self {
@@ -42,9 +52,13 @@ impl IntoResponse for AppError {
         }
         let status = self.status();
         let message = self.public_message();
-        let body = match &self {
-            AppError::Invalid(invalid) => json!({"error": message, "field": invalid.field}),
-            _ => json!({ "error": message }),
+        let field = match &self {
+            AppError::Invalid(invalid) => Some(invalid.field.clone()),
+            _ => None,
+        };
+        let body = ErrorBody {
+            error: message.clone(),
+            field,
         };
         let mut response = (status, Json(body)).into_response();
         if let AppError::TooManyRequests { retry_after, .. } = &self {
@@ -132,7 +146,11 @@ async fn body_text(response: Response) -> String {
 async fn json_from_plain(response: Response) -> Response {
     let status = response.status();
     let message = body_text(response).await;
-    let mut response = (status, Json(json!({ "error": message }))).into_response();
+    let body = ErrorBody {
+        error: message.clone(),
+        field: None,
+    };
+    let mut response = (status, Json(body)).into_response();
     response.extensions_mut().insert(ErrorInfo { message });
     response
 }

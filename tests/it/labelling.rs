@@ -174,7 +174,7 @@ async fn double_labels_and_foreign_values_are_refused(app: TestApp) {
 
 async fn skipped_items_are_not_offered_again(app: TestApp) {
     let admin = app.admin().await;
-    let pid = app.project_with_items(&admin, 1, &["a", "b"]).await;
+    let pid = app.project_with_items(&admin, 1, &["a", "b", "c"]).await;
     let rater = app.rater("r1").await;
     let first = rater.next(pid).await.unwrap();
     let skip = rater
@@ -194,6 +194,16 @@ async fn skipped_items_are_not_offered_again(app: TestApp) {
         )
         .await;
     assert_eq!(plain_skip.status(), StatusCode::NO_CONTENT);
+    // The body is optional (the OpenAPI description says so): a JSON null gives no reason.
+    let third = rater.next(pid).await.unwrap();
+    let null_skip = rater
+        .post_raw(
+            &format!("/api/v1/projects/{pid}/items/{third}/skip"),
+            "application/json",
+            b"null".to_vec(),
+        )
+        .await;
+    assert_eq!(null_skip.status(), StatusCode::NO_CONTENT);
     assert_eq!(rater.next(pid).await, None);
     let other = app.rater("r2").await;
     assert_eq!(

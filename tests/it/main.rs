@@ -17,6 +17,7 @@ mod import;
 mod kinds;
 mod labelling;
 mod media;
+mod openapi;
 mod pages;
 mod policies;
 mod projects;

@@ -235,11 +235,25 @@ async fn report_page_reads_in_plain_words(app: TestApp) {
     // pause is), with the pseudonym that exports and the JSON report use beside it.
     let names: Vec<(String, String)> = doc
         .select(&scraper::Selector::parse("#raters tbody td:first-child a").unwrap())
-        .map(|a| (a.text().collect(), a.value().attr("href").unwrap_or("").to_string()))
+        .map(|a| {
+            (
+                a.text().collect(),
+                a.value().attr("href").unwrap_or("").to_string(),
+            )
+        })
         .collect();
-    let ann = names.iter().find(|(name, _)| name == "ann").expect("ann by name");
-    assert!(ann.1.starts_with(&format!("/admin/projects/{pid}#rater-")), "{ann:?}");
-    assert!(html.contains("<code class=\"muted\">r-"), "pseudonyms beside the names");
+    let ann = names
+        .iter()
+        .find(|(name, _)| name == "ann")
+        .expect("ann by name");
+    assert!(
+        ann.1.starts_with(&format!("/admin/projects/{pid}#rater-")),
+        "{ann:?}"
+    );
+    assert!(
+        html.contains("<code class=\"muted\">r-"),
+        "pseudonyms beside the names"
+    );
     assert!(html.contains("What the columns and flags mean"));
 }
 

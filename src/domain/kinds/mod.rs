@@ -23,7 +23,7 @@ pub use boxes::image_size;
 pub use settings::{NumberRange, Scale, Settings, SettingsInput};
 
 /// The kind of answer a project asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
     SingleChoice,

@@ -10,7 +10,7 @@ use crate::domain::Invalid;
 use crate::quality::kinds::SpanMatch;
 
 /// A rating scale: whole numbers from `min` to `max`, with words for some points.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Scale {
     pub min: i64,
@@ -20,7 +20,7 @@ pub struct Scale {
 }
 
 /// The numbers a numeric project takes: `min` to `max`, on a grid of `step` from `min`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NumberRange {
     pub min: f64,
@@ -30,7 +30,7 @@ pub struct NumberRange {
 }
 
 /// Settings of a project's kind, stored as JSON beside the kind and its labels.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Settings {
     /// Fewest and most labels a multiple-choice answer may hold.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -23,7 +23,7 @@ pub struct Span {
 
 /// When two raters' spans count as the same unit. Either way they must carry the same
 /// label and are matched one to one (a span matches at most one span of the other rater).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SpanMatch {
     /// Same start and same end.

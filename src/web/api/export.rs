@@ -13,9 +13,15 @@ use crate::store::Store;
 use crate::web::extract::Admin;
 use crate::web::AppState;
 
-#[derive(Deserialize)]
+use super::openapi::responses::*;
+
+/// How to export: `format` is `jsonl` (the default, also `ndjson`) or `csv`.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ExportQuery {
+    /// `jsonl` (default), `ndjson` or `csv`.
     format: Option<String>,
+    /// Include gold answers.
     #[serde(default)]
     include_gold: bool,
 }
@@ -40,6 +46,27 @@ impl ExportFormat {
 }
 
 /// Streams one row per item, a page of items at a time.
+#[utoipa::path(
+    get,
+    path = "/api/v1/projects/{pid}/export",
+    tag = "projects",
+    params(
+        ("pid" = i64, Path, description = "Project id"),
+        ExportQuery
+    ),
+    security(("bearer_token" = [])),
+    responses(
+        (status = 200, description = "One row per item with its labels", content(
+            (String = "application/x-ndjson"),
+            (String = "text/csv")
+        ), headers(("Content-Disposition" = String, description = "The file name"))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 422, response = Invalid),
+    )
+)]
 pub async fn export_project(
     State(state): State<AppState>,
     Admin(_): Admin,

@@ -7,16 +7,71 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::auth::hash_token;
 use crate::domain::feedback::{assess, parse_body, SourceHealth};
 use crate::domain::now_ms;
 use crate::domain::text::check_text;
 use crate::error::{AppError, Result};
-use crate::store::feedback::SourceConfig;
+use crate::store::feedback::{BatchResult, SourceConfig};
+use crate::web::error::ErrorBody;
 use crate::web::extract::{content_type, Admin, JsonBody};
 use crate::web::AppState;
+
+use super::openapi::responses::*;
+
+/// A new feedback key, shown this once.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct NewFeedbackKey {
+    pub id: i64,
+    pub key: String,
+}
+
+/// One event or a JSON array of events. Only describes the body: it is read field by field
+/// in the domain (`parse_body`), so that each refused line gets its own reason.
+#[allow(dead_code)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum FeedbackEvents {
+    One(FeedbackEventBody),
+    Batch(Vec<FeedbackEventBody>),
+}
+
+/// One process-feedback event.
+#[allow(dead_code)]
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct FeedbackEventBody {
+    /// Unique per source: a repeated event is a duplicate, not a second event.
+    event_id: String,
+    /// The item's external id.
+    external_id: String,
+    /// The value the source gave, mapped onto a label by the source's mapping.
+    value: String,
+    /// Where the event comes from (a model, a product signal).
+    source: String,
+    /// Epoch milliseconds or an RFC 3339 time; the time received when left out.
+    occurred_at: Option<Value>,
+    /// How much the event counts, at least 0 (1 when left out).
+    weight: Option<f64>,
+    /// Anything that describes the circumstances, at most 4 KiB as JSON.
+    #[schema(value_type = Option<Object>)]
+    context: Option<Value>,
+}
+
+/// A single event that was refused: why, and the batch counts.
+#[derive(Serialize)]
+pub struct RefusedEvent {
+    pub error: String,
+    #[serde(flatten)]
+    pub result: BatchResult,
+}
+
+/// The project's feedback sources and how each is doing.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Sources {
+    pub sources: Vec<SourceView>,
+}
 
 /// The project a request's feedback key writes to.
 pub struct FeedbackKey(pub i64);
@@ -43,14 +98,30 @@ impl FromRequestParts<AppState> for FeedbackKey {
 }
 
 /// 201 `{"key": "..."}`: the only time the key is shown; only its hash is stored.
+#[utoipa::path(
+    post,
+    path = "/api/v1/projects/{pid}/feedback-keys",
+    tag = "feedback",
+    params(
+        ("pid" = i64, Path, description = "Project id")
+    ),
+    security(("bearer_token" = [])),
+    responses(
+        (status = 201, description = "The new key", body = NewFeedbackKey),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    )
+)]
 pub async fn create_key(
     State(state): State<AppState>,
     Admin(_): Admin,
     Path(pid): Path<i64>,
-) -> Result<(StatusCode, Json<Value>)> {
+) -> Result<(StatusCode, Json<NewFeedbackKey>)> {
     state.store.project(pid).await?;
     let (id, key) = state.store.create_feedback_key(pid).await?;
-    Ok((StatusCode::CREATED, Json(json!({ "id": id, "key": key }))))
+    Ok((StatusCode::CREATED, Json(NewFeedbackKey { id, key })))
 }
 
 fn is_batch(headers: &HeaderMap, text: &str) -> bool {
@@ -62,6 +133,32 @@ fn is_batch(headers: &HeaderMap, text: &str) -> bool {
 
 /// One event (201 accepted, 200 duplicate, 422 refused) or a batch (200 with counts and
 /// the reason for each refused line).
+#[utoipa::path(
+    post,
+    path = "/api/v1/projects/{pid}/feedback",
+    tag = "feedback",
+    params(
+        ("pid" = i64, Path, description = "Project id")
+    ),
+    request_body(
+        description = "One event, a JSON array of events, or NDJSON lines",
+        content(
+            (FeedbackEvents = "application/json"),
+            (String = "application/x-ndjson")
+        )
+    ),
+    security(("feedback_key" = [])),
+    responses(
+        (status = 201, description = "The event was accepted", body = BatchResult),
+        (status = 200, description = "A batch's counts, or a single event that was a duplicate", body = BatchResult),
+        (status = 422, description = "The body held no events, or its single event was refused; then the body also carries the counts of a batch answer", body = ErrorBody),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 413, response = TooLarge),
+    )
+)]
 pub async fn receive(
     State(state): State<AppState>,
     FeedbackKey(key_project): FeedbackKey,
@@ -102,14 +199,17 @@ pub async fn receive(
             .first()
             .map(|r| r.reason.clone())
             .unwrap_or_else(|| "refused".into());
-        let mut body = serde_json::to_value(&result).unwrap_or_default();
-        body["error"] = Value::String(reason);
+        let body = RefusedEvent {
+            error: reason,
+            result,
+        };
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response());
     };
     Ok((status, Json(result)).into_response())
 }
 
-#[derive(Serialize)]
+/// A source's health and its value mapping.
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct SourceView {
     #[serde(flatten)]
     health: SourceHealth,
@@ -140,13 +240,30 @@ impl SourceView {
 
 /// Per source: events per hour, the last event, the refused share, and the flags
 /// `silent` and `drifting`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/projects/{pid}/sources",
+    tag = "feedback",
+    params(
+        ("pid" = i64, Path, description = "Project id")
+    ),
+    security(("bearer_token" = [])),
+    responses(
+        (status = 200, description = "Each source's health", body = Sources),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    )
+)]
 pub async fn sources(
     State(state): State<AppState>,
     Admin(_): Admin,
     Path(pid): Path<i64>,
-) -> Result<Json<Value>> {
+) -> Result<Json<Sources>> {
     state.store.project(pid).await?;
-    Ok(Json(json!({ "sources": source_views(&state, pid).await? })))
+    let sources = source_views(&state, pid).await?;
+    Ok(Json(Sources { sources }))
 }
 
 pub async fn source_views(state: &AppState, pid: i64) -> Result<Vec<SourceView>> {
@@ -169,7 +286,8 @@ pub async fn source_views(state: &AppState, pid: i64) -> Result<Vec<SourceView>>
         .collect())
 }
 
-#[derive(Deserialize)]
+/// A source's value mapping (source value to label value) and how often it should speak.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SourceBody {
     source: String,
@@ -185,6 +303,26 @@ const MAX_INTERVAL_SECONDS: i64 = 366 * 86_400;
 const MAX_MAPPING_ENTRIES: usize = 500;
 
 /// Sets a source's value mapping and expected interval.
+#[utoipa::path(
+    post,
+    path = "/api/v1/projects/{pid}/sources",
+    tag = "feedback",
+    params(
+        ("pid" = i64, Path, description = "Project id")
+    ),
+    request_body = SourceBody,
+    security(("bearer_token" = [])),
+    responses(
+        (status = 201, description = "The source's settings", body = SourceConfig),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 413, response = TooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Invalid),
+    )
+)]
 pub async fn configure_source(
     State(state): State<AppState>,
     Admin(_): Admin,

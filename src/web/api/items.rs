@@ -4,7 +4,8 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, Multipart, Path, Request, State};
 use axum::http::StatusCode;
 use axum::Json;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::domain::import::{self, Format};
 use crate::domain::media::{self, Upload};
@@ -15,14 +16,73 @@ use crate::error::{AppError, Result};
 use crate::web::extract::{content_type, Admin};
 use crate::web::AppState;
 
+use super::openapi::responses::*;
+
+/// One item of a JSON or NDJSON import. Only describes the body: the importer reads it field
+/// by field (`domain::import`), so that a refusal names its line.
+#[allow(dead_code)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ImportItemBody {
+    /// What raters see: the text field and any others the project shows.
+    #[schema(value_type = Object)]
+    data: Value,
+    /// The item's id in the caller's system: a string or a number.
+    external_id: Option<Value>,
+    /// The right answer, for gold questions, in the shape of the project's kind.
+    gold: Option<Value>,
+    /// A model's pre-label, in the shape of the project's kind.
+    prediction: Option<Value>,
+    /// Higher goes first when the project orders by priority.
+    priority: Option<f64>,
+    /// A qualification question (needs `gold`).
+    qualification: Option<bool>,
+    /// Shown after a qualification question is answered.
+    explanation: Option<String>,
+}
+
+/// How many items an import added.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Imported {
+    pub imported: usize,
+}
+
 /// Imports a JSON array, NDJSON (`application/x-ndjson`), CSV (`text/csv`), a zip of
 /// images with an items file, or the same as multipart parts: all or nothing.
+#[utoipa::path(
+    post,
+    path = "/api/v1/projects/{pid}/items",
+    tag = "projects",
+    params(("pid" = i64, Path, description = "Project id")),
+    request_body(
+        description = "A JSON array of items, NDJSON (one item a line), or CSV (a header row; `external_id`, `gold`, `prediction` columns are read specially, the others are data)",
+        content(
+            (Vec<ImportItemBody> = "application/json"),
+            (String = "application/x-ndjson"),
+            (String = "text/csv"),
+            (Vec<u8> = "application/zip"),
+            (Vec<u8> = "multipart/form-data")
+        )
+    ),
+    security(("bearer_token" = [])),
+    responses(
+        (status = 201, description = "All items were imported", body = Imported),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = TooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = super::openapi::responses::Invalid),
+    )
+)]
 pub async fn import_items(
     State(state): State<AppState>,
     Admin(_): Admin,
     Path(pid): Path<i64>,
     request: Request,
-) -> Result<(StatusCode, Json<Value>)> {
+) -> Result<(StatusCode, Json<Imported>)> {
     let project = state.store.project(pid).await?;
     let kind = content_type(request.headers()).map(str::to_ascii_lowercase);
     let imported = if kind.as_deref().is_some_and(|k| k.starts_with("multipart/")) {
@@ -38,7 +98,7 @@ pub async fn import_items(
             .map_err(|e| rejected(e.status(), e.body_text()))?;
         import_bytes(&state, &project, body, format).await?
     };
-    Ok((StatusCode::CREATED, Json(json!({ "imported": imported }))))
+    Ok((StatusCode::CREATED, Json(Imported { imported })))
 }
 
 /// The one importer behind the API and the browser upload; a zip (told from its bytes)

@@ -3,19 +3,45 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::domain::kinds::{from_stored, Kind};
 use crate::domain::presentation::RaterItem;
 use crate::domain::project::Project;
 use crate::domain::text::{check_text, MAX_NOTE_CHARS, MAX_REASON_CHARS};
 use crate::error::{AppError, Result};
+use crate::store::history::OwnLabel;
 use crate::store::items::ItemView;
-use crate::store::labels::NewLabel;
+use crate::store::labels::{NewLabel, QualificationFeedback};
 use crate::web::error::empty;
 use crate::web::extract::{ClientIp, JsonBody, ProjectRater};
 use crate::web::AppState;
+
+use super::openapi::responses::*;
+
+/// The item leased to the rater.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct NextItem {
+    pub item: RaterItem,
+}
+
+/// A label as stored: the value after the project's checks.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct LabelGiven {
+    pub item_id: i64,
+    /// The value as the project's kind reads it.
+    pub value: Value,
+    /// On a qualification question: whether the answer was right, and the right answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub qualification: Option<QualificationFeedback>,
+}
+
+/// The rater's last labels, newest first.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct History {
+    pub labels: Vec<OwnLabel>,
+}
 
 /// The item as this rater may see it: hidden fields left out, the pre-label only when the
 /// project shows it to this rater.
@@ -32,6 +58,22 @@ pub fn rater_item(project: &Project, rater_id: i64, view: ItemView) -> RaterItem
 }
 
 /// 200 with the leased item, or 204 when nothing is left for this rater.
+#[utoipa::path(
+    get,
+    path = "/api/v1/projects/{pid}/next",
+    tag = "labelling",
+    params(("pid" = i64, Path, description = "Project id")),
+    security(("bearer_token" = [])),
+    responses(
+        (status = 200, description = "The next item, leased to this rater", body = NextItem),
+        (status = 204, description = "Nothing is left for this rater"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+    )
+)]
 pub async fn next_item(
     State(state): State<AppState>,
     ProjectRater { project, rater }: ProjectRater,
@@ -39,15 +81,18 @@ pub async fn next_item(
     Ok(match state.store.next_item(&project, &rater).await? {
         Some(view) => {
             let item = rater_item(&project, rater.id, view);
-            Json(json!({ "item": item })).into_response()
+            Json(NextItem { item }).into_response()
         }
         None => empty(StatusCode::NO_CONTENT),
     })
 }
 
-#[derive(Deserialize)]
+/// An answer: its value in the shape of the project's kind.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LabelBody {
+    /// A label (single choice), a list of labels (multi choice), a number, a text, spans or
+    /// boxes, as the project's kind asks.
     value: Value,
     duration_ms: Option<i64>,
     comment: Option<String>,
@@ -109,13 +154,37 @@ pub fn check_duration(duration_ms: Option<i64>) -> Result<Option<i64>> {
     }
 }
 
+/// Labels an item this rater holds a lease on (from `next`).
+#[utoipa::path(
+    post,
+    path = "/api/v1/projects/{pid}/items/{iid}/labels",
+    tag = "labelling",
+    params(
+        ("pid" = i64, Path, description = "Project id"),
+        ("iid" = i64, Path, description = "Item id")
+    ),
+    request_body = LabelBody,
+    security(("bearer_token" = [])),
+    responses(
+        (status = 201, description = "The label was stored", body = LabelGiven),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = TooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Invalid),
+        (status = 429, response = TooManyRequests),
+    )
+)]
 pub async fn submit_label(
     State(state): State<AppState>,
     ProjectRater { project, rater }: ProjectRater,
     ClientIp(ip): ClientIp,
     Path((_, iid)): Path<(i64, i64)>,
     JsonBody(body): JsonBody<LabelBody>,
-) -> Result<(StatusCode, Json<serde_json::Value>)> {
+) -> Result<(StatusCode, Json<LabelGiven>)> {
     if rater.scope_project.is_some() {
         state.limits.check_label(rater.id, ip)?;
     }
@@ -126,20 +195,43 @@ pub async fn submit_label(
     };
     let label = checked_label(&state, &project, rater.id, iid, answer).await?;
     let outcome = state.store.submit_label(&project, &label).await?;
-    let mut body = json!({ "item_id": iid, "value": label.value });
-    if let Some(feedback) = outcome.qualification {
-        body["qualification"] = json!(feedback);
-    }
+    let body = LabelGiven {
+        item_id: iid,
+        value: label.value,
+        qualification: outcome.qualification,
+    };
     Ok((StatusCode::CREATED, Json(body)))
 }
 
 /// 200: the rater's own label changed, within the project's edit window (409 after it).
+#[utoipa::path(
+    put,
+    path = "/api/v1/projects/{pid}/items/{iid}/labels",
+    tag = "labelling",
+    params(
+        ("pid" = i64, Path, description = "Project id"),
+        ("iid" = i64, Path, description = "Item id")
+    ),
+    request_body = LabelBody,
+    security(("bearer_token" = [])),
+    responses(
+        (status = 200, description = "The label was changed", body = LabelGiven),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = TooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Invalid),
+    )
+)]
 pub async fn edit_label(
     State(state): State<AppState>,
     ProjectRater { project, rater }: ProjectRater,
     Path((_, iid)): Path<(i64, i64)>,
     JsonBody(body): JsonBody<LabelBody>,
-) -> Result<Json<Value>> {
+) -> Result<Json<LabelGiven>> {
     let answer = Answer {
         value: body.value,
         duration_ms: body.duration_ms,
@@ -147,31 +239,71 @@ pub async fn edit_label(
     };
     let label = checked_label(&state, &project, rater.id, iid, answer).await?;
     state.store.edit_label(&project, &label).await?;
-    Ok(Json(json!({ "item_id": iid, "value": label.value })))
+    Ok(Json(LabelGiven {
+        item_id: iid,
+        value: label.value,
+        qualification: None,
+    }))
 }
 
 /// Most labels the history lists.
 pub const HISTORY_LENGTH: i64 = 50;
 
 /// The rater's last labels in the project, newest first, with until when each may change.
+#[utoipa::path(
+    get,
+    path = "/api/v1/projects/{pid}/history",
+    tag = "labelling",
+    params(("pid" = i64, Path, description = "Project id")),
+    security(("bearer_token" = [])),
+    responses(
+        (status = 200, description = "The rater's last labels", body = History),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    )
+)]
 pub async fn history(
     State(state): State<AppState>,
     ProjectRater { project, rater }: ProjectRater,
-) -> Result<Json<Value>> {
+) -> Result<Json<History>> {
     let labels = state
         .store
         .history(&project, rater.id, HISTORY_LENGTH)
         .await?;
-    Ok(Json(json!({ "labels": labels })))
+    Ok(Json(History { labels }))
 }
 
-#[derive(Deserialize, Default)]
+/// Why the rater skips the item, if they say.
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SkipBody {
     reason: Option<String>,
 }
 
-/// 204; the body is optional: `{"reason": "..."}`.
+/// 204; the body is optional: `{"reason": "..."}` (or nothing, or `null`).
+#[utoipa::path(
+    post,
+    path = "/api/v1/projects/{pid}/items/{iid}/skip",
+    tag = "labelling",
+    params(
+        ("pid" = i64, Path, description = "Project id"),
+        ("iid" = i64, Path, description = "Item id")
+    ),
+    request_body(content = Option<SkipBody>, content_type = "application/json"),
+    security(("bearer_token" = [])),
+    responses(
+        (status = 204, description = "The item was skipped"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = TooLarge),
+        (status = 422, response = Invalid),
+    )
+)]
 pub async fn skip_item(
     State(state): State<AppState>,
     ProjectRater { project, rater }: ProjectRater,
@@ -181,7 +313,9 @@ pub async fn skip_item(
     let skip: SkipBody = if body.iter().all(u8::is_ascii_whitespace) {
         SkipBody::default()
     } else {
-        serde_json::from_slice(&body).map_err(|e| AppError::invalid("body", e.to_string()))?
+        serde_json::from_slice::<Option<SkipBody>>(&body)
+            .map_err(|e| AppError::invalid("body", e.to_string()))?
+            .unwrap_or_default()
     };
     if let Some(reason) = &skip.reason {
         check_text("reason", reason, MAX_REASON_CHARS)?;

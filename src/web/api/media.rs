@@ -4,7 +4,7 @@ use axum::extract::multipart::{Field, MultipartRejection};
 use axum::extract::{Multipart, State};
 use axum::http::StatusCode;
 use axum::Json;
-use serde_json::{json, Value};
+use serde::Serialize;
 
 use crate::domain::media::{inspect, Upload};
 use crate::error::{AppError, Result};
@@ -14,12 +14,59 @@ use crate::web::AppState;
 /// Most files one upload request may carry.
 const MAX_FILES: usize = 1_000;
 
+use super::openapi::responses::*;
+
+/// One stored image.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct StoredMedia {
+    /// The file name as uploaded.
+    pub name: Option<String>,
+    pub sha256: String,
+    /// Where raters' pages load it from.
+    pub url: String,
+    /// What an item's data field says to name it: `media:<sha256>`.
+    pub reference: String,
+    pub content_type: String,
+    pub width: u32,
+    pub height: u32,
+    pub size: usize,
+    /// False when the same bytes were stored before.
+    pub new: bool,
+}
+
+/// The images of one upload.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct MediaUploaded {
+    pub media: Vec<StoredMedia>,
+}
+
 /// 201 with each file's address, URL and size; the same bytes twice are stored once.
+#[utoipa::path(
+    post,
+    path = "/api/v1/projects/{pid}/media",
+    tag = "projects",
+    params(("pid" = i64, Path, description = "Project id")),
+    request_body(
+        description = "One or more image files (PNG, JPEG, WebP or GIF, told from the bytes), one per part",
+        content((Vec<u8> = "multipart/form-data"))
+    ),
+    security(("bearer_token" = [])),
+    responses(
+        (status = 201, description = "Every file was stored (or was already)", body = MediaUploaded),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 413, response = TooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Invalid),
+    )
+)]
 pub async fn upload_media(
     State(state): State<AppState>,
     ProjectAdmin { project, .. }: ProjectAdmin,
     multipart: std::result::Result<Multipart, MultipartRejection>,
-) -> Result<(StatusCode, Json<Value>)> {
+) -> Result<(StatusCode, Json<MediaUploaded>)> {
     let mut multipart = multipart.map_err(|_| {
         AppError::UnsupportedMediaType(
             "send the images as multipart/form-data, one file per part".into(),
@@ -56,24 +103,22 @@ pub async fn upload_media(
     .await
     .map_err(|e| AppError::Internal(anyhow::anyhow!("media task: {e}")))??;
     let fresh = state.store.store_media(project.id, &uploads).await?;
-    let listed: Vec<Value> = uploads
+    let media = uploads
         .iter()
         .zip(fresh)
-        .map(|(upload, new)| {
-            json!({
-                "name": upload.name,
-                "sha256": upload.sha256,
-                "url": format!("/media/{}/{}", project.id, upload.sha256),
-                "reference": format!("media:{}", upload.sha256),
-                "content_type": upload.content_type,
-                "width": upload.width,
-                "height": upload.height,
-                "size": upload.bytes.len(),
-                "new": new,
-            })
+        .map(|(upload, new)| StoredMedia {
+            name: upload.name.clone(),
+            sha256: upload.sha256.clone(),
+            url: format!("/media/{}/{}", project.id, upload.sha256),
+            reference: format!("media:{}", upload.sha256),
+            content_type: upload.content_type.to_string(),
+            width: upload.width,
+            height: upload.height,
+            size: upload.bytes.len(),
+            new,
         })
         .collect();
-    Ok((StatusCode::CREATED, Json(json!({ "media": listed }))))
+    Ok((StatusCode::CREATED, Json(MediaUploaded { media })))
 }
 
 /// A file's bytes, refused as soon as they pass the limit (never buffered past it).

@@ -13,6 +13,25 @@ use crate::web::error::empty;
 use crate::web::extract::{JsonBody, ProjectAdmin};
 use crate::web::AppState;
 
+use super::openapi::responses::*;
+
+/// Who may work on the project: the pools it admits and the raters it names.
+#[utoipa::path(
+    get,
+    path = "/api/v1/projects/{pid}/members",
+    tag = "raters",
+    params(
+        ("pid" = i64, Path, description = "Project id")
+    ),
+    security(("bearer_token" = [])),
+    responses(
+        (status = 200, description = "The project's members", body = Members),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    )
+)]
 pub async fn members(
     State(state): State<AppState>,
     ProjectAdmin { project, .. }: ProjectAdmin,
@@ -20,7 +39,8 @@ pub async fn members(
     Ok(Json(state.store.members(project.id).await?))
 }
 
-#[derive(Deserialize)]
+/// A rater by id or by name: give one of the two.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddMember {
     rater_id: Option<i64>,
@@ -28,6 +48,27 @@ pub struct AddMember {
 }
 
 /// 204: names a rater (by id or by name) as a member of the project.
+#[utoipa::path(
+    post,
+    path = "/api/v1/projects/{pid}/members",
+    tag = "raters",
+    params(
+        ("pid" = i64, Path, description = "Project id")
+    ),
+    request_body = AddMember,
+    security(("bearer_token" = [])),
+    responses(
+        (status = 204, description = "The rater is a member"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = TooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Invalid),
+    )
+)]
 pub async fn add_member(
     State(state): State<AppState>,
     ProjectAdmin { project, .. }: ProjectAdmin,
@@ -54,6 +95,24 @@ pub async fn add_member(
     Ok(empty(StatusCode::NO_CONTENT))
 }
 
+/// 204: the rater is no longer named by the project.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/projects/{pid}/members/{rid}",
+    tag = "raters",
+    params(
+        ("pid" = i64, Path, description = "Project id"),
+        ("rid" = i64, Path, description = "Rater id")
+    ),
+    security(("bearer_token" = [])),
+    responses(
+        (status = 204, description = "The rater is no longer a member"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    )
+)]
 pub async fn remove_member(
     State(state): State<AppState>,
     ProjectAdmin { project, .. }: ProjectAdmin,
@@ -63,13 +122,34 @@ pub async fn remove_member(
     Ok(empty(StatusCode::NO_CONTENT))
 }
 
-#[derive(Deserialize)]
+/// The pools (`generalist`, `expert`, `user`) whose raters are all members.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MemberPools {
     pools: Vec<String>,
 }
 
 /// 204: the pools whose every rater is a member (an empty list admits none by pool).
+#[utoipa::path(
+    put,
+    path = "/api/v1/projects/{pid}/member-pools",
+    tag = "raters",
+    params(
+        ("pid" = i64, Path, description = "Project id")
+    ),
+    request_body = MemberPools,
+    security(("bearer_token" = [])),
+    responses(
+        (status = 204, description = "The pools were set"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 413, response = TooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Invalid),
+    )
+)]
 pub async fn set_member_pools(
     State(state): State<AppState>,
     ProjectAdmin { project, .. }: ProjectAdmin,

@@ -7,9 +7,11 @@ mod feedback;
 mod items;
 mod media;
 mod members;
+mod openapi;
 pub use feedback::{source_views, SourceView};
 pub use items::import_bytes;
 pub use labelling::{check_duration, checked_label, rater_item, Answer, HISTORY_LENGTH};
+pub use openapi::openapi;
 pub use raters::check_reason;
 pub use report::{compute_report, ReportQuery};
 mod labelling;
@@ -156,5 +158,6 @@ pub fn routes() -> Routes {
             Admin,
             credentials::revoke_user_token,
         )
+        .get("/api/v1/openapi.json", Public, openapi::openapi_json)
         .layer(axum::middleware::from_fn(guard_cookie_writes))
 }

@@ -2,12 +2,30 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 
+use super::openapi::responses::*;
 use crate::domain::project::NewProject;
 use crate::error::Result;
 use crate::store::projects::ProjectSummary;
 use crate::web::extract::{Admin, JsonBody};
 use crate::web::AppState;
 
+/// Creates a project: 201 with the project and its (empty) progress.
+#[utoipa::path(
+    post,
+    path = "/api/v1/projects",
+    tag = "projects",
+    request_body = NewProject,
+    security(("bearer_token" = [])),
+    responses(
+        (status = 201, description = "The new project", body = ProjectSummary),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
+        (status = 413, response = TooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Invalid),
+    )
+)]
 pub async fn create_project(
     State(state): State<AppState>,
     Admin(admin): Admin,
@@ -22,6 +40,21 @@ pub async fn create_project(
     ))
 }
 
+/// One project with its progress.
+#[utoipa::path(
+    get,
+    path = "/api/v1/projects/{pid}",
+    tag = "projects",
+    params(("pid" = i64, Path, description = "Project id")),
+    security(("bearer_token" = [])),
+    responses(
+        (status = 200, description = "The project", body = ProjectSummary),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    )
+)]
 pub async fn show_project(
     State(state): State<AppState>,
     Admin(_): Admin,
@@ -32,6 +65,18 @@ pub async fn show_project(
     Ok(Json(ProjectSummary { project, progress }))
 }
 
+/// Every project with its progress.
+#[utoipa::path(
+    get,
+    path = "/api/v1/projects",
+    tag = "projects",
+    security(("bearer_token" = [])),
+    responses(
+        (status = 200, description = "All projects", body = Vec<ProjectSummary>),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+    )
+)]
 pub async fn list_projects(
     State(state): State<AppState>,
     Admin(_): Admin,

@@ -13,6 +13,25 @@ use crate::web::error::empty;
 use crate::web::extract::{Admin, JsonBody, ProjectAdmin, ProjectRater};
 use crate::web::AppState;
 
+use super::openapi::responses::*;
+
+/// The project's items by state, overall and per pool.
+#[utoipa::path(
+    get,
+    path = "/api/v1/projects/{pid}/queue",
+    tag = "raters",
+    params(
+        ("pid" = i64, Path, description = "Project id")
+    ),
+    security(("bearer_token" = [])),
+    responses(
+        (status = 200, description = "Items by state", body = Queue),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    )
+)]
 pub async fn queue(
     State(state): State<AppState>,
     Admin(_): Admin,
@@ -22,6 +41,23 @@ pub async fn queue(
     Ok(Json(state.store.queue(pid).await?))
 }
 
+/// Each rater's standing in the project: labels, gold record, pause.
+#[utoipa::path(
+    get,
+    path = "/api/v1/projects/{pid}/raters",
+    tag = "raters",
+    params(
+        ("pid" = i64, Path, description = "Project id")
+    ),
+    security(("bearer_token" = [])),
+    responses(
+        (status = 200, description = "The raters who worked on the project", body = Vec<RaterStanding>),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    )
+)]
 pub async fn raters(
     State(state): State<AppState>,
     Admin(_): Admin,
@@ -31,6 +67,24 @@ pub async fn raters(
     Ok(Json(state.store.rater_standings(pid).await?))
 }
 
+/// Lets a paused rater work on the project again: 204.
+#[utoipa::path(
+    post,
+    path = "/api/v1/projects/{pid}/raters/{rid}/unpause",
+    tag = "raters",
+    params(
+        ("pid" = i64, Path, description = "Project id"),
+        ("rid" = i64, Path, description = "Rater id")
+    ),
+    security(("bearer_token" = [])),
+    responses(
+        (status = 204, description = "The rater may work again"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    )
+)]
 pub async fn unpause(
     State(state): State<AppState>,
     Admin(_): Admin,
@@ -41,7 +95,8 @@ pub async fn unpause(
     Ok(empty(StatusCode::NO_CONTENT))
 }
 
-#[derive(Deserialize, Default)]
+/// Why the rater is paused; shown to them.
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PauseBody {
     reason: Option<String>,
@@ -49,6 +104,27 @@ pub struct PauseBody {
 
 /// An admin pauses a rater in a project: 204. The rater's next request is refused with the
 /// reason, and so is every label they try to give.
+#[utoipa::path(
+    post,
+    path = "/api/v1/projects/{pid}/raters/{rid}/pause",
+    tag = "raters",
+    params(
+        ("pid" = i64, Path, description = "Project id"),
+        ("rid" = i64, Path, description = "Rater id")
+    ),
+    request_body = PauseBody,
+    security(("bearer_token" = [])),
+    responses(
+        (status = 204, description = "The rater is paused"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 413, response = TooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Invalid),
+    )
+)]
 pub async fn pause(
     State(state): State<AppState>,
     ProjectAdmin { project, .. }: ProjectAdmin,
@@ -62,7 +138,8 @@ pub async fn pause(
 
 pub const REPORT_REASONS: [&str; 4] = ["broken", "ambiguous", "offensive", "personal_data"];
 
-#[derive(Deserialize)]
+/// A problem with an item: one of `broken`, `ambiguous`, `offensive`, `personal_data`, and a note.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReportBody {
     reason: String,
@@ -81,6 +158,28 @@ pub fn check_reason(reason: &str) -> Result<()> {
 }
 
 /// A rater reports a problem with an item: 204.
+#[utoipa::path(
+    post,
+    path = "/api/v1/projects/{pid}/items/{iid}/report",
+    tag = "labelling",
+    params(
+        ("pid" = i64, Path, description = "Project id"),
+        ("iid" = i64, Path, description = "Item id")
+    ),
+    request_body = ReportBody,
+    security(("bearer_token" = [])),
+    responses(
+        (status = 204, description = "The report was recorded"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = TooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Invalid),
+    )
+)]
 pub async fn report_item(
     State(state): State<AppState>,
     ProjectRater { project, rater }: ProjectRater,
@@ -99,6 +198,23 @@ pub async fn report_item(
 }
 
 /// An admin returns a held-back item to the queue: 204.
+#[utoipa::path(
+    post,
+    path = "/api/v1/projects/{pid}/items/{iid}/release",
+    tag = "raters",
+    params(
+        ("pid" = i64, Path, description = "Project id"),
+        ("iid" = i64, Path, description = "Item id")
+    ),
+    security(("bearer_token" = [])),
+    responses(
+        (status = 204, description = "The item is back in the queue"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    )
+)]
 pub async fn release_item(
     State(state): State<AppState>,
     Admin(_): Admin,

@@ -11,14 +11,22 @@ use crate::quality::ReportOptions;
 use crate::web::extract::Admin;
 use crate::web::AppState;
 
+use super::openapi::responses::*;
+
 /// Report settings from the query string: `level`, `method`, `slice` (an item data field),
 /// `draws` (bootstrap draws), `seed` and `min_pair` (items two raters must share for a kappa).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ReportQuery {
+    /// Level of measurement for Krippendorff's alpha: nominal, ordinal, interval or ratio.
     pub level: Option<String>,
+    /// Consensus method: majority or dawid-skene.
     pub method: Option<String>,
+    /// An item data field to break the figures down by.
     pub slice: Option<String>,
+    /// Bootstrap draws for the intervals, at most 10000.
     pub draws: Option<usize>,
+    /// Seed of the bootstrap.
     pub seed: Option<u64>,
     /// Pairs of raters sharing fewer items get no Cohen's kappa.
     pub min_pair: Option<usize>,
@@ -74,6 +82,25 @@ pub async fn compute_report(
     Ok((project, report))
 }
 
+/// Agreement, consensus, rater quality and bias of the project's labels.
+#[utoipa::path(
+    get,
+    path = "/api/v1/projects/{pid}/report",
+    tag = "projects",
+    params(
+        ("pid" = i64, Path, description = "Project id"),
+        ReportQuery
+    ),
+    security(("bearer_token" = [])),
+    responses(
+        (status = 200, description = "The report; its sections depend on the project's kind", body = Object),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 422, response = Invalid),
+    )
+)]
 pub async fn project_report_json(
     State(state): State<AppState>,
     Admin(_): Admin,
