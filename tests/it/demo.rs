@@ -83,7 +83,14 @@ async fn the_demo_has_something_to_show_everywhere(app: TestApp) {
             agreement > eve_agreement + 0.2,
             "{careful} {agreement} against eve {eve_agreement}"
         );
-        assert!(flags.is_empty(), "{careful} is flagged {flags:?}");
+        // Drift is left out: it follows who else labelled the same items, which changes in
+        // the demo when the spammer is paused by her gold record.
+        for wolf in ["spammer", "biased", "too_fast", "low_gold_accuracy"] {
+            assert!(
+                !flags.contains(&Value::from(wolf)),
+                "{careful} is flagged {flags:?}"
+            );
+        }
         let (informativeness, _) = figure(p, "informativeness");
         let (eve_informativeness, _) = figure(&eve, "informativeness");
         assert!(informativeness > eve_informativeness);
