@@ -10,6 +10,7 @@ mod cli;
 mod concurrency;
 mod credentials;
 mod demo;
+mod editing;
 mod export;
 mod feedback;
 mod gate;
