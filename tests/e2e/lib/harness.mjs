@@ -55,6 +55,20 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
   });
 }
 
+/** Ends a server this file started (by its pid: TERM, then KILL after 5 s) and removes its folder. */
+async function stopServer(child, dir) {
+    if (started.has(child)) {
+      started.delete(child);
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    rmSync(dir, { recursive: true, force: true });
+    tempDirs.delete(dir);
+}
+
 /** Runs the tally CLI against a database; returns `{ status, stdout, stderr }` as they came. */
 function cliResult(args, databaseUrl, input) {
   const result = spawnSync(tallyBin(), [...args, '--database-url', databaseUrl], {
@@ -171,18 +185,7 @@ export async function startTally() {
     return Object.fromEntries(rows.map((r) => [r.external_id, r]));
   }
 
-  async function stop() {
-    if (started.has(child)) {
-      started.delete(child);
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-      await exited;
-      clearTimeout(timer);
-    }
-    rmSync(dir, { recursive: true, force: true });
-    tempDirs.delete(dir);
-  }
+  const stop = () => stopServer(child, dir);
 
   return {
     baseUrl,
@@ -259,18 +262,7 @@ export async function startDemo() {
         return [name, { name, password }];
       }),
   );
-  async function stop() {
-    if (started.has(child)) {
-      started.delete(child);
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-      await exited;
-      clearTimeout(timer);
-    }
-    rmSync(dir, { recursive: true, force: true });
-    tempDirs.delete(dir);
-  }
+  const stop = () => stopServer(child, dir);
   return { baseUrl, printed: printed.join('\n'), logins, stop };
 }
 
