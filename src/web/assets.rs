@@ -11,6 +11,7 @@ const CSS: &str = include_str!("../../static/app.css");
 const KEYS_JS: &str = include_str!("../../static/keys.js");
 const SPANS_JS: &str = include_str!("../../static/spans.js");
 const BOXES_JS: &str = include_str!("../../static/boxes.js");
+const ZOOM_JS: &str = include_str!("../../static/zoom.js");
 
 pub fn routes() -> Routes {
     Routes::default()
@@ -25,6 +26,9 @@ pub fn routes() -> Routes {
         })
         .get("/static/boxes.js", Access::Public, || {
             asset("text/javascript; charset=utf-8", BOXES_JS)
+        })
+        .get("/static/zoom.js", Access::Public, || {
+            asset("text/javascript; charset=utf-8", ZOOM_JS)
         })
         .get("/healthz", Access::Public, health)
 }

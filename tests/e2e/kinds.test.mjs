@@ -215,6 +215,10 @@ describe('label kinds in the browser', { timeout: 150_000 }, () => {
     await page.waitForLoadState('domcontentloaded');
     if (kind === 'spans') await page.waitForSelector('#item-text.markable');
     if (kind === 'boxes') await page.waitForSelector('#zoom-tools:not([hidden])');
+    if (kind === 'image_choice') {
+      await page.waitForSelector('#zoom-tools');
+      await page.waitForFunction(() => document.getElementById('item-image').complete);
+    }
   }
 
   /** Which item the page shows, from the reference in its text or fields. */
@@ -499,6 +503,46 @@ describe('label kinds in the browser', { timeout: 150_000 }, () => {
         await Promise.all([page.waitForSelector('#done'), page.click('#save')]);
         assert.deepEqual((await tally.exportRows(pid)).e0.labels[0].value, value);
       }
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('a large image to choose about zooms with + and pans by dragging; a digit still answers', async () => {
+    const { id: pid } = await project('image_choice', KINDS.image_choice.body, [
+      { image: `${images.origin}/1600x1200/big.png`, ref: 'R90' },
+    ]);
+    const { context, page, seen } = await raterPage(pid);
+    try {
+      await ready(page, 'image_choice');
+      const stage = () =>
+        page.evaluate(() => {
+          const s = document.getElementById('image-stage');
+          const img = document.getElementById('item-image');
+          return { width: img.getBoundingClientRect().width, client: s.clientWidth, scroll: s.scrollWidth, left: s.scrollLeft };
+        });
+      const fitted = await stage();
+      assert.ok(fitted.width <= fitted.client + 1, `the image fits the page at first (${fitted.width} in ${fitted.client})`);
+      await page.keyboard.press('+');
+      await page.keyboard.press('+');
+      const zoomed = await stage();
+      assert.ok(zoomed.width > fitted.width * 2, `+ twice zooms in (${fitted.width} to ${zoomed.width})`);
+      assert.ok(zoomed.scroll > zoomed.client, 'the zoomed image can be panned');
+      assert.equal(await text(page, '#zoom-level'), '225%');
+      // Drag from the middle of what the stage shows, leftwards: the view moves right.
+      const view = await page.locator('#image-stage').boundingBox();
+      const start = { x: view.x + view.width / 2, y: view.y + Math.min(view.height, 500) / 2 };
+      await dragMouse(page, start, { x: start.x - 150, y: start.y });
+      const panned = await stage();
+      assert.ok(panned.left > zoomed.left + 100, `dragging pans the image (${zoomed.left} to ${panned.left})`);
+      await page.click('#zoom-tools button:has-text("Fit")');
+      assert.ok(Math.abs((await stage()).width - fitted.width) < 2, 'Fit shows the whole image again');
+      const url = page.url();
+      await page.keyboard.press('2');
+      await nextPage(page, url);
+      assert.deepEqual((await tally.exportRows(pid)).e0.labels.map((l) => l.value), ['dog']);
+      assert.deepEqual(seen.pageErrors, []);
+      assert.deepEqual(seen.consoleErrors, []);
     } finally {
       await context.close();
     }

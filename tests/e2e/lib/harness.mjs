@@ -399,7 +399,7 @@ export function watchForScript(page) {
 }
 
 /** The scripts tally's own pages load; any other script on a page is a finding. */
-const TALLY_SCRIPTS = ['/static/keys.js', '/static/spans.js', '/static/boxes.js'];
+const TALLY_SCRIPTS = ['/static/keys.js', '/static/spans.js', '/static/boxes.js', '/static/zoom.js'];
 
 /**
  * What on the current page could run code or load what it should not: event-handler
