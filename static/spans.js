@@ -276,6 +276,7 @@
   textEl.setAttribute("role", "textbox");
   textEl.setAttribute("aria-readonly", "true");
   textEl.setAttribute("aria-multiline", "true");
+  textEl.setAttribute("aria-label", "The text to mark: select a part, then press a label's key");
   textEl.setAttribute("aria-describedby", "span-help");
   save();
   render();
