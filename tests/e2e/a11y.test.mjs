@@ -1,14 +1,10 @@
 // Accessibility of the pages raters and admins use, checked by axe-core against WCAG 2 A and
 // AA (contrast, labelled controls, names for buttons and choices, document structure): the
 // labelling page of each text kind, the sign-in page, the home page, the history, and the
-// admin's project and report pages. The browser ignores the CSP here only so that axe can
-// be injected.
+// admin's project and report pages. The image kinds are checked in kinds.test.mjs.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
-import { startTally, launchBrowser, login } from './lib/harness.mjs';
-
-const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+import { startTally, launchBrowser, login, accessibilityViolations as violations } from './lib/harness.mjs';
 
 const KINDS = {
   single_choice: { labels: ['positive', 'negative', 'neutral'] },
@@ -18,16 +14,6 @@ const KINDS = {
   text: { max_length: 200, comment: true },
   spans: { labels: ['PER', 'ORG'], field: 'text' },
 };
-
-/** WCAG A and AA violations on the page, as "rule: target" lines. */
-async function violations(page) {
-  await page.addScriptTag({ path: AXE });
-  const result = await page.evaluate(async () =>
-    // eslint-disable-next-line no-undef
-    axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } }),
-  );
-  return result.violations.flatMap((v) => v.nodes.map((n) => `${v.id}: ${n.target.join(' ')} (${n.failureSummary?.split('\n')[1]?.trim() ?? ''})`));
-}
 
 describe('accessibility (WCAG 2.1 A and AA, by axe-core)', { timeout: 120_000 }, () => {
   let tally;
@@ -53,7 +39,7 @@ describe('accessibility (WCAG 2.1 A and AA, by axe-core)', { timeout: 120_000 },
       ]);
       projects[kind] = project.id;
     }
-    context = await browser.newContext({ bypassCSP: true, viewport: { width: 1280, height: 900 } });
+    context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     page = await context.newPage();
   });
 
@@ -91,7 +77,7 @@ describe('accessibility (WCAG 2.1 A and AA, by axe-core)', { timeout: 120_000 },
   });
 
   it("the admin's project and report pages", async () => {
-    const admin = await browser.newContext({ bypassCSP: true, viewport: { width: 1280, height: 900 } });
+    const admin = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     try {
       const view = await admin.newPage();
       await login(view, tally.baseUrl, tally.admin);

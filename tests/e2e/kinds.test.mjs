@@ -18,6 +18,7 @@ import {
   until,
   text,
   screenshotPath,
+  accessibilityViolations,
 } from './lib/harness.mjs';
 
 const DESKTOP = { width: 1280, height: 800 };
@@ -248,6 +249,7 @@ describe('label kinds in the browser', { timeout: 150_000 }, () => {
               assert.ok(await page.evaluate(() => document.getElementById('item-image').naturalWidth > 0), 'the image loads');
             }
             await page.screenshot({ path: screenshotPath(`kind-${kind}.png`), fullPage: true });
+            assert.deepEqual(await accessibilityViolations(page), [], `${kind}: WCAG 2.1 A and AA`);
           }
           const url = page.url();
           await page.keyboard.press(keys.at(-1));
