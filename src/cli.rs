@@ -43,6 +43,8 @@ pub enum Command {
     Migrate,
     /// Agreement, consensus, rater quality and bias for labels from any tool (no database)
     Report(ReportArgs),
+    /// Export a project as a new dataset version (with its card)
+    Export(crate::cli_export::ExportArgs),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -229,6 +231,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             issue_token(&open_store(url).await?, &name).await
         }
         Command::Report(args) => crate::offline_report::run(&args),
+        Command::Export(args) => crate::cli_export::run(&open_store(url).await?, &args).await,
         Command::Migrate => {
             let store = open_store(url).await?;
             println!("migrations applied ({})", store.backend_name());

@@ -1,15 +1,19 @@
 //! tally: a self-hosted human-labelling server.
 //!
 //! Layout: `domain` holds plain types and rules, `store` all SQL, `web` the HTTP layer,
-//! `quality` the statistics engine, `cli` the command line. `app` builds the router that
+//! `quality` the statistics engine, `formats` the export file formats, `dataset` the
+//! export runs that make dataset versions, `cli` the command line. `app` builds the router that
 //! the binary and every test use.
 
 pub mod auth;
 pub mod cli;
+pub mod cli_export;
 pub mod config;
+pub mod dataset;
 pub mod demo;
 pub mod domain;
 pub mod error;
+pub mod formats;
 pub mod offline_report;
 pub mod quality;
 pub mod store;

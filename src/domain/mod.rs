@@ -44,6 +44,17 @@ impl fmt::Display for Invalid {
 
 impl std::error::Error for Invalid {}
 
+/// A stored timestamp (epoch milliseconds) as RFC 3339 text in UTC.
+pub fn rfc3339_ms(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}
+
 /// Milliseconds since the Unix epoch: the one timestamp format of tally's storage.
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now()

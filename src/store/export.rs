@@ -4,10 +4,25 @@ use serde_json::{Map, Value};
 use sqlx::FromRow;
 
 use super::{on_pool, Store};
-use crate::domain::export::{ExportFeedback, ExportLabel, ExportRow};
+use crate::domain::export::{ExportFeedback, ExportLabel, ExportOptions, ExportRow};
 use crate::domain::kinds::{from_stored, Schema};
 use crate::domain::project::Project;
 use crate::error::Result;
+
+/// Which labels and items a read keeps.
+#[derive(Debug, Clone, Default)]
+struct Keep<'a> {
+    gold: bool,
+    feedback: bool,
+    /// Pools whose labels are kept; every pool when empty.
+    pools: &'a [crate::domain::policy::Pool],
+}
+
+impl Keep<'_> {
+    fn pool(&self, pool: &str) -> bool {
+        self.pools.is_empty() || self.pools.iter().any(|p| p.as_str() == pool)
+    }
+}
 
 pub const EXPORT_PAGE: i64 = 500;
 
@@ -45,14 +60,42 @@ struct LabelRow {
 
 impl Store {
     /// The next page of export rows after item id `after`, in id order; empty at the end.
+    /// Labels of pools the options leave out are not read into the rows.
     pub async fn export_page(
         &self,
         project: &Project,
         after: i64,
-        include_gold: bool,
+        options: &ExportOptions,
     ) -> Result<Vec<ExportRow>> {
-        self.item_rows(project, after, EXPORT_PAGE, include_gold)
-            .await
+        let keep = Keep {
+            gold: options.include_gold,
+            feedback: options.include_feedback,
+            pools: &options.pools,
+        };
+        self.read_rows(project, after, EXPORT_PAGE, keep).await
+    }
+
+    /// The data of the items an export covers, a page at a time after item id `after`:
+    /// typed formats learn the fields' types from it before writing.
+    pub async fn item_data_page(
+        &self,
+        project_id: i64,
+        after: i64,
+        include_gold: bool,
+    ) -> Result<Vec<(i64, Map<String, Value>)>> {
+        let sql = "SELECT id, data FROM items
+                   WHERE project_id = $1 AND id > $2 AND ($3 OR (NOT is_gold AND NOT is_qualification))
+                   ORDER BY id LIMIT $4";
+        let rows: Vec<(i64, sqlx::types::Json<Map<String, Value>>)> = on_pool!(self, pool => {
+            sqlx::query_as(sql)
+                .bind(project_id)
+                .bind(after)
+                .bind(include_gold)
+                .bind(EXPORT_PAGE * 10)
+                .fetch_all(pool)
+                .await?
+        });
+        Ok(rows.into_iter().map(|(id, data)| (id, data.0)).collect())
     }
 
     /// One item with its labels and feedback, as an admin reviews it (gold included).
@@ -72,7 +115,23 @@ impl Store {
         limit: i64,
         include_gold: bool,
     ) -> Result<Vec<ExportRow>> {
+        let keep = Keep {
+            gold: include_gold,
+            feedback: true,
+            pools: &[],
+        };
+        self.read_rows(project, after, limit, keep).await
+    }
+
+    async fn read_rows(
+        &self,
+        project: &Project,
+        after: i64,
+        limit: i64,
+        keep: Keep<'_>,
+    ) -> Result<Vec<ExportRow>> {
         let project_id = project.id;
+        let include_gold = keep.gold;
         let items_sql = "SELECT id, external_id, data, gold FROM items
                          WHERE project_id = $1 AND id > $2 AND ($4 OR (NOT is_gold AND NOT is_qualification)) ORDER BY id LIMIT $3";
         let labels_sql =
@@ -99,14 +158,19 @@ impl Store {
                 .bind(last)
                 .fetch_all(pool)
                 .await?;
-            let feedback: Vec<FeedbackRow> = sqlx::query_as(feedback_sql)
-                .bind(project_id)
-                .bind(after)
-                .bind(last)
-                .fetch_all(pool)
-                .await?;
+            let feedback: Vec<FeedbackRow> = if keep.feedback {
+                sqlx::query_as(feedback_sql)
+                    .bind(project_id)
+                    .bind(after)
+                    .bind(last)
+                    .fetch_all(pool)
+                    .await?
+            } else {
+                Vec::new()
+            };
             (items, labels, feedback)
         });
+        let labels = labels.into_iter().filter(|l| keep.pool(&l.pool)).collect();
         Ok(assemble_rows(
             project.schema(),
             items,

@@ -5,6 +5,7 @@
 //! (row locks, transaction modes) each dialect is written beside the other.
 
 pub mod assign;
+pub mod datasets;
 pub mod export;
 pub mod feedback;
 pub mod gate;

@@ -38,15 +38,40 @@ impl From<LabelRow> for LabelRecord {
 impl Store {
     /// Reads a project's labels (qualification answers left out), gold and item data.
     pub async fn report_input(&self, project_id: i64) -> Result<ReportInput> {
+        self.report_input_every(project_id, 1).await
+    }
+
+    /// The labels a report of at most about `max_labels` labels reads: every item when
+    /// the project has no more, else every n-th item by id (n chosen to fit), with all of
+    /// its labels. Returns the input and n.
+    pub async fn report_input_sample(
+        &self,
+        project_id: i64,
+        max_labels: i64,
+    ) -> Result<(ReportInput, i64)> {
+        let count_sql = "SELECT count(*) FROM labels WHERE project_id = $1";
+        let total: i64 = on_pool!(self, pool => {
+            sqlx::query_scalar(count_sql).bind(project_id).fetch_one(pool).await?
+        });
+        let stride = if total <= max_labels.max(1) {
+            1
+        } else {
+            (total + max_labels - 1) / max_labels.max(1)
+        };
+        Ok((self.report_input_every(project_id, stride).await?, stride))
+    }
+
+    /// The report's input over the items whose id is a multiple of `stride`.
+    async fn report_input_every(&self, project_id: i64, stride: i64) -> Result<ReportInput> {
         let labels_sql = "SELECT l.item_id, i.external_id, u.pseudonym AS rater, l.pool, l.value, l.duration_ms, l.created_at, l.prediction_shown
             FROM labels l JOIN items i ON i.id = l.item_id JOIN users u ON u.id = l.rater_id
-            WHERE l.project_id = $1 AND NOT i.is_qualification
+            WHERE l.project_id = $1 AND NOT i.is_qualification AND l.item_id % $2 = 0
             ORDER BY l.item_id, l.id";
         let items_sql =
-            "SELECT id, gold, data, prediction FROM items WHERE project_id = $1 AND NOT is_qualification";
+            "SELECT id, gold, data, prediction FROM items WHERE project_id = $1 AND NOT is_qualification AND id % $2 = 0";
         let settled_sql = "SELECT (SELECT count(*) FROM labels l WHERE l.item_id = i.id AND l.pool = 'generalist')
             FROM items i WHERE i.project_id = $1 AND i.need_generalist = 0 AND i.label_count > 0
-              AND NOT i.is_gold AND NOT i.is_qualification";
+              AND NOT i.is_gold AND NOT i.is_qualification AND i.id % $2 = 0";
         type ItemRow = (
             i64,
             Option<String>,
@@ -54,9 +79,9 @@ impl Store {
             Option<String>,
         );
         let (labels, items, settled): (Vec<LabelRow>, Vec<ItemRow>, Vec<i64>) = on_pool!(self, pool => {
-            let labels = sqlx::query_as(labels_sql).bind(project_id).fetch_all(pool).await?;
-            let items = sqlx::query_as(items_sql).bind(project_id).fetch_all(pool).await?;
-            let settled = sqlx::query_scalar(settled_sql).bind(project_id).fetch_all(pool).await?;
+            let labels = sqlx::query_as(labels_sql).bind(project_id).bind(stride).fetch_all(pool).await?;
+            let items = sqlx::query_as(items_sql).bind(project_id).bind(stride).fetch_all(pool).await?;
+            let settled = sqlx::query_scalar(settled_sql).bind(project_id).bind(stride).fetch_all(pool).await?;
             (labels, items, settled)
         });
         let mut input = ReportInput {

@@ -121,22 +121,32 @@ async fn csv_export_has_a_row_per_item(app: TestApp) {
             "labels",
             "label_count",
             "consensus",
+            "consensus_source",
+            "confidence",
             "majority",
             "agreement",
             "tied",
             "adjudicated",
-            "feedback",
-            "gold"
-        ]
+            "feedback"
+        ],
+        "no gold column unless gold is asked for"
     );
     let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
     assert_eq!(rows.len(), 3);
     assert_eq!(&rows[0][1], "e1");
     assert_eq!(&rows[0][5], "pos");
-    assert_eq!(&rows[0][6], "pos");
-    assert_eq!(&rows[0][7], "0.6667");
+    assert_eq!(&rows[0][6], "majority");
+    assert_eq!(&rows[0][8], "pos");
+    let agreement: f64 = rows[0][9].parse().unwrap();
+    assert!(
+        (agreement - 2.0 / 3.0).abs() < 1e-12,
+        "full precision, as in JSONL"
+    );
     let labels: Value = serde_json::from_str(&rows[1][3]).unwrap();
     assert_eq!(labels.as_array().unwrap().len(), 3);
+    for key in ["rater", "pool", "value", "duration_ms", "created_at"] {
+        assert!(labels[0].get(key).is_some(), "a CSV label carries {key}");
+    }
 }
 
 /// Qualification items stay out of the dataset; the labels on them must not hide the labels

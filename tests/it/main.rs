@@ -9,6 +9,7 @@ mod authz;
 mod cli;
 mod concurrency;
 mod credentials;
+mod datasets;
 mod demo;
 mod editing;
 mod export;

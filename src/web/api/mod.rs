@@ -8,6 +8,7 @@ mod items;
 mod media;
 mod members;
 mod openapi;
+pub use export::{start_export, stream_run};
 pub use feedback::{source_views, SourceView};
 pub use items::import_bytes;
 pub use labelling::{check_duration, checked_label, rater_item, Answer, HISTORY_LENGTH};
@@ -94,6 +95,21 @@ pub fn routes() -> Routes {
             "/api/v1/projects/{pid}/export",
             Admin,
             export::export_project,
+        )
+        .get(
+            "/api/v1/projects/{pid}/exports",
+            Admin,
+            export::list_versions,
+        )
+        .get(
+            "/api/v1/projects/{pid}/exports/{vid}",
+            Admin,
+            export::download_version,
+        )
+        .get(
+            "/api/v1/projects/{pid}/exports/{vid}/card",
+            Admin,
+            export::version_card,
         )
         .get(
             "/api/v1/projects/{pid}/report",

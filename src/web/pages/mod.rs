@@ -20,6 +20,7 @@ pub fn routes() -> Routes {
         .post("/admin/projects", Admin, admin::create_project)
         .get("/admin/projects/{pid}", Admin, admin::project_page)
         .post("/admin/projects/{pid}/import", Admin, admin::import_upload)
+        .post("/admin/projects/{pid}/export", Admin, admin::export_form)
         .post(
             "/admin/projects/{pid}/raters/{rid}/unpause",
             Admin,

@@ -1,8 +1,10 @@
+mod exports;
 mod items;
 mod operations;
 mod report;
 mod users;
 
+pub(crate) use exports::*;
 pub(crate) use items::*;
 pub(crate) use report::*;
 pub(crate) use users::*;
@@ -223,6 +225,7 @@ pub(crate) struct ProjectPage {
     feedback_keys: Vec<crate::store::users::Credential>,
     members: crate::store::members::Members,
     new_key: Option<String>,
+    versions: Vec<VersionView>,
 }
 
 #[derive(Deserialize)]
@@ -256,6 +259,14 @@ pub(crate) async fn project_page_for(
         sources: source_views(state, pid).await?,
         feedback_keys: state.store.feedback_keys(pid).await?,
         members: state.store.members(pid).await?,
+        versions: state
+            .store
+            .versions(pid)
+            .await?
+            .into_iter()
+            .take(20)
+            .map(VersionView::from)
+            .collect(),
         project,
         progress,
         imported: notices.imported,

@@ -1,9 +1,16 @@
-//! The shape of an exported row: an item, its labels under pseudonyms, and their majority.
+//! The shape of an exported row: an item, its labels under pseudonyms, and their consensus;
+//! the options that shape an export, its split, its records and its dataset card.
+
+pub mod card;
+pub mod options;
+pub mod records;
+pub mod split;
 
 use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::kinds::Schema;
+pub use options::{ExportOptions, Format, LabelsKept, Method, RawExportOptions, Rows};
 
 /// One label as it leaves tally: the rater appears only under a pseudonym, the value as
 /// the kind's JSON.
@@ -37,12 +44,17 @@ pub struct ExportRow {
     pub data: Map<String, Value>,
     pub labels: Vec<ExportLabel>,
     pub label_count: usize,
-    /// The consensus under the project's kind (majority, per-label majority, median,
-    /// majority-matched units); `None` without labels or on a tie.
+    /// The item's answer: the experts' where they settled it, else the export's method
+    /// (the kind's majority rule, or Dawid-Skene); `None` without labels or on a tie.
     pub consensus: Option<Value>,
-    /// The same value under the name earlier exports used.
+    /// Where the consensus came from: `adjudicated`, `majority` or `dawid-skene`.
+    pub consensus_source: Option<&'static str>,
+    /// Dawid-Skene's posterior probability of the consensus; `None` for the other sources.
+    pub confidence: Option<f64>,
+    /// The majority of the labels under the kind's rule (per-label majority, median,
+    /// majority-matched units).
     pub majority: Option<Value>,
-    /// Share of the labels that agree with the consensus.
+    /// Share of the labels that agree with their majority.
     pub agreement: Option<f64>,
     /// The values tied for first place, when there is a tie.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -53,6 +65,9 @@ pub struct ExportRow {
     pub feedback: Vec<ExportFeedback>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gold: Option<Value>,
+    /// `train`, `validation` or `test` when the export asked for a split.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub split: Option<&'static str>,
 }
 
 /// The majority of a set of values, with ties reported rather than hidden.
@@ -101,59 +116,41 @@ impl ExportRow {
             data,
             label_count: labels.len(),
             labels,
+            consensus_source: consensus.value.as_ref().map(|_| "majority"),
             majority: consensus.value.clone(),
             consensus: consensus.value,
+            confidence: None,
             agreement: consensus.agreement,
             tied: consensus.tied,
             adjudicated,
             feedback: Vec::new(),
             gold,
+            split: None,
         }
     }
 
-    pub const CSV_HEADER: [&'static str; 12] = [
-        "id",
-        "external_id",
-        "data",
-        "labels",
-        "label_count",
-        "consensus",
-        "majority",
-        "agreement",
-        "tied",
-        "adjudicated",
-        "feedback",
-        "gold",
-    ];
-
-    /// The row as CSV fields; nested values are JSON text in their cell, and no cell can
-    /// run as a spreadsheet formula.
-    pub fn csv_fields(&self) -> [String; 12] {
-        self.raw_csv_fields().map(|cell| neutralize_formula(&cell))
-    }
-
-    fn raw_csv_fields(&self) -> [String; 12] {
-        let cell = |v: &Option<Value>| v.as_ref().map(super::kinds::display).unwrap_or_default();
-        [
-            self.id.to_string(),
-            self.external_id.clone().unwrap_or_default(),
-            Value::Object(self.data.clone()).to_string(),
-            serde_json::to_string(&self.labels).unwrap_or_default(),
-            self.label_count.to_string(),
-            cell(&self.consensus),
-            cell(&self.majority),
-            self.agreement
-                .map(|a| format!("{a:.4}"))
-                .unwrap_or_default(),
-            if self.tied.is_empty() {
-                String::new()
-            } else {
-                Value::Array(self.tied.clone()).to_string()
-            },
-            cell(&self.adjudicated),
-            serde_json::to_string(&self.feedback).unwrap_or_default(),
-            cell(&self.gold),
-        ]
+    /// Sets the consensus: the experts' answer where they settled the item, else the
+    /// method's (`fitted` is Dawid-Skene's label and posterior, when that method ran).
+    pub fn settle(&mut self, method: Method, fitted: Option<(Value, f64)>) {
+        if let Some(adjudicated) = &self.adjudicated {
+            self.consensus = Some(adjudicated.clone());
+            self.consensus_source = Some("adjudicated");
+            self.confidence = None;
+            return;
+        }
+        match method {
+            Method::Majority => {
+                self.consensus = self.majority.clone();
+                self.consensus_source = self.majority.as_ref().map(|_| "majority");
+                self.confidence = None;
+            }
+            Method::DawidSkene => {
+                let (value, confidence) = fitted.unzip();
+                self.consensus_source = value.as_ref().map(|_| "dawid-skene");
+                self.consensus = value;
+                self.confidence = confidence;
+            }
+        }
     }
 }
 

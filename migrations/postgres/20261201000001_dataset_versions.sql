@@ -1,0 +1,26 @@
+-- Dataset versions: every export is recorded with its settings, counts, content hash and
+-- card, and its bytes are kept in chunks (one per page written) so that a version
+-- downloads again byte for byte, streamed, on any tally process. A version stays
+-- 'writing' until its last chunk is stored; only 'complete' versions are listed.
+CREATE TABLE dataset_versions (
+    id             BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    project_id     BIGINT  NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+    created_at     BIGINT  NOT NULL,
+    created_by     TEXT    NOT NULL,
+    format         TEXT    NOT NULL,
+    settings       TEXT    NOT NULL,
+    state          TEXT    NOT NULL DEFAULT 'writing' CHECK (state IN ('writing', 'complete')),
+    row_count      BIGINT  NOT NULL DEFAULT 0,
+    label_count    BIGINT  NOT NULL DEFAULT 0,
+    bytes          BIGINT  NOT NULL DEFAULT 0,
+    content_sha256 TEXT,
+    card           TEXT
+);
+CREATE INDEX dataset_versions_by_project ON dataset_versions (project_id, id);
+
+CREATE TABLE dataset_chunks (
+    version_id BIGINT  NOT NULL REFERENCES dataset_versions(id) ON DELETE CASCADE,
+    seq        BIGINT  NOT NULL,
+    bytes      BYTEA   NOT NULL,
+    PRIMARY KEY (version_id, seq)
+);
