@@ -24,3 +24,8 @@ CREATE TABLE dataset_chunks (
     bytes      BYTEA   NOT NULL,
     PRIMARY KEY (version_id, seq)
 );
+
+-- Exports and the admin's item list read a project's items (and their feedback) in id
+-- order a page at a time; without these, each page sorted the whole project again.
+CREATE INDEX items_by_project_id ON items (project_id, id);
+CREATE INDEX feedback_events_by_item ON feedback_events (project_id, item_id);
