@@ -1,0 +1,526 @@
+//! Webhooks: their configuration, the queue of deliveries, and the facts that events are
+//! made from (items as they complete, the last health of each feedback source).
+//!
+//! An event is turned into one delivery row per subscribed webhook, in the transaction of
+//! whatever made it happen where there is one, so a label and its `item.completed` commit
+//! together. The worker (src/webhooks.rs) claims due rows and records each attempt.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::Value;
+use tracing::instrument;
+
+use super::{in_write_tx, on_pool, tx_fn, Store};
+use crate::domain::feedback::SourceHealth;
+use crate::domain::now_ms;
+use crate::domain::webhook::{body, Attempt, DeliveryStatus, EventKind, NewWebhook, WebhookEvent};
+use crate::error::{AppError, Result};
+
+/// A webhook as pages and the API show it: never its secret.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Webhook {
+    pub id: i64,
+    pub url: String,
+    pub events: Vec<String>,
+    pub batch_size: i64,
+    pub created_at: i64,
+}
+
+/// One entry of the delivery log.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Delivery {
+    pub id: i64,
+    pub webhook_id: i64,
+    pub event: String,
+    pub status: DeliveryStatus,
+    pub attempts: i64,
+    /// When the next attempt is due (epoch ms), while the delivery is pending.
+    pub next_attempt_at: Option<i64>,
+    /// The receiver's HTTP status at the last attempt, when it answered.
+    pub last_status: Option<i64>,
+    /// Why the last attempt failed.
+    pub last_error: Option<String>,
+    pub created_at: i64,
+    /// When it was delivered or given up.
+    pub finished_at: Option<i64>,
+    /// The body sent, as JSON.
+    #[schema(value_type = Object)]
+    pub body: Value,
+}
+
+/// A delivery claimed by a worker, with what it needs to send it.
+#[derive(Debug, Clone)]
+pub struct DueDelivery {
+    pub id: i64,
+    pub url: String,
+    pub secret: String,
+    pub event: String,
+    pub body: String,
+    /// Attempts made, this one included.
+    pub attempts: i64,
+}
+
+type DeliveryRow = (
+    i64,
+    i64,
+    String,
+    String,
+    i64,
+    i64,
+    Option<i64>,
+    Option<String>,
+    i64,
+    Option<i64>,
+    String,
+);
+
+fn delivery(row: DeliveryRow) -> Delivery {
+    let (
+        id,
+        webhook_id,
+        event,
+        status,
+        attempts,
+        next,
+        last_status,
+        last_error,
+        created,
+        finished,
+        text,
+    ) = row;
+    let status = DeliveryStatus::from_stored(&status);
+    Delivery {
+        id,
+        webhook_id,
+        event,
+        status,
+        attempts,
+        next_attempt_at: (status == DeliveryStatus::Pending).then_some(next),
+        last_status,
+        last_error,
+        created_at: created,
+        finished_at: finished,
+        body: serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    }
+}
+
+const DELIVERY_COLUMNS: &str =
+    "d.id, d.webhook_id, d.event, d.status, d.attempts, d.next_attempt_at,
+    d.last_status, d.last_error, d.created_at, d.finished_at, d.body";
+
+/// The webhooks of a project subscribed to an event.
+const SUBSCRIBED: &str = "FROM webhooks w JOIN webhook_subscriptions s ON s.webhook_id = w.id
+    WHERE w.project_id = $1 AND s.event = $2";
+
+impl Store {
+    /// Stores a checked webhook with its secret. Batches count the items completed from now on.
+    #[instrument(skip_all, fields(project = project_id))]
+    pub async fn create_webhook(
+        &self,
+        project_id: i64,
+        hook: &NewWebhook,
+        secret: &str,
+    ) -> Result<Webhook> {
+        let now = now_ms();
+        let id = in_write_tx!(self, tx, _lock => {
+            let last: Option<i64> = sqlx::query_scalar("SELECT max(id) FROM webhook_completions WHERE project_id = $1")
+                .bind(project_id)
+                .fetch_one(&mut *tx)
+                .await?;
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO webhooks (project_id, url, secret, batch_size, batch_after, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            )
+            .bind(project_id)
+            .bind(&hook.url)
+            .bind(secret)
+            .bind(hook.batch_size)
+            .bind(last.unwrap_or(0))
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?;
+            for event in &hook.events {
+                sqlx::query("INSERT INTO webhook_subscriptions (webhook_id, event) VALUES ($1, $2)")
+                    .bind(id)
+                    .bind(event.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            id
+        });
+        Ok(Webhook {
+            id,
+            url: hook.url.clone(),
+            events: hook.events.iter().map(|e| e.as_str().to_string()).collect(),
+            batch_size: hook.batch_size,
+            created_at: now,
+        })
+    }
+
+    /// A project's webhooks, oldest first.
+    pub async fn webhooks(&self, project_id: i64) -> Result<Vec<Webhook>> {
+        let (hooks, subscriptions): (Vec<(i64, String, i64, i64)>, Vec<(i64, String)>) = on_pool!(self, pool => {(
+            sqlx::query_as("SELECT id, url, batch_size, created_at FROM webhooks WHERE project_id = $1 ORDER BY id")
+                .bind(project_id)
+                .fetch_all(pool)
+                .await?,
+            sqlx::query_as(
+                "SELECT s.webhook_id, s.event FROM webhook_subscriptions s JOIN webhooks w ON w.id = s.webhook_id
+                 WHERE w.project_id = $1",
+            )
+            .bind(project_id)
+            .fetch_all(pool)
+            .await?,
+        )});
+        let mut events: BTreeMap<i64, Vec<EventKind>> = BTreeMap::new();
+        for (id, name) in subscriptions {
+            events
+                .entry(id)
+                .or_default()
+                .extend(EventKind::parse(&name));
+        }
+        Ok(hooks
+            .into_iter()
+            .map(|(id, url, batch_size, created_at)| {
+                let mut kinds = events.remove(&id).unwrap_or_default();
+                kinds.sort();
+                Webhook {
+                    id,
+                    url,
+                    events: kinds.iter().map(|k| k.as_str().to_string()).collect(),
+                    batch_size,
+                    created_at,
+                }
+            })
+            .collect())
+    }
+
+    /// Fails with 404 unless the project has this webhook.
+    pub async fn require_webhook(&self, project_id: i64, webhook_id: i64) -> Result<()> {
+        let found: Option<i64> = on_pool!(self, pool => {
+            sqlx::query_scalar("SELECT id FROM webhooks WHERE id = $1 AND project_id = $2")
+                .bind(webhook_id)
+                .bind(project_id)
+                .fetch_optional(pool)
+                .await?
+        });
+        found
+            .map(|_| ())
+            .ok_or_else(|| AppError::not_found("webhook"))
+    }
+
+    /// Removes a webhook with its deliveries, pending ones included; false when there was none.
+    pub async fn delete_webhook(&self, project_id: i64, webhook_id: i64) -> Result<bool> {
+        let deleted = in_write_tx!(self, tx, _lock => {
+            sqlx::query("DELETE FROM webhooks WHERE id = $1 AND project_id = $2")
+                .bind(webhook_id)
+                .bind(project_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+        });
+        Ok(deleted > 0)
+    }
+
+    /// Queues an event for every webhook of the project subscribed to it; returns how many
+    /// deliveries were queued. Deliveries are rows, so they are sent even after a restart.
+    /// A caller whose own action already succeeded should log an error here rather than
+    /// fail (see [`Store::notify_webhooks`]).
+    #[instrument(skip_all, fields(project = project_id, event = event.kind().as_str()))]
+    pub async fn enqueue_webhook_event(
+        &self,
+        project_id: i64,
+        event: &WebhookEvent,
+    ) -> Result<u64> {
+        let now = now_ms();
+        Ok(in_write_tx!(self, tx, _lock => {
+            enqueue_event(&mut tx, project_id, event, now).await?
+        }))
+    }
+
+    /// [`Store::enqueue_webhook_event`] for callers whose main action is done: a failure is
+    /// logged, never returned.
+    pub async fn notify_webhooks(&self, project_id: i64, event: &WebhookEvent) {
+        if let Err(e) = self.enqueue_webhook_event(project_id, event).await {
+            tracing::error!(project = project_id, event = event.kind().as_str(), error = %e, "queueing a webhook event failed");
+        }
+    }
+
+    /// Queues the test button's `ping` for one webhook; returns the delivery's id.
+    pub async fn enqueue_ping(&self, project_id: i64, webhook_id: i64) -> Result<i64> {
+        self.require_webhook(project_id, webhook_id).await?;
+        let now = now_ms();
+        let text = body(project_id, &WebhookEvent::Ping { webhook_id }, now);
+        Ok(in_write_tx!(self, tx, _lock => {
+            insert_delivery(&mut tx, webhook_id, EventKind::Ping.as_str(), &text, now).await?
+        }))
+    }
+
+    /// The latest deliveries of a project, or of one of its webhooks, newest first.
+    pub async fn webhook_deliveries(
+        &self,
+        project_id: i64,
+        webhook_id: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<Delivery>> {
+        let sql = format!(
+            "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
+             WHERE w.project_id = $1 AND ($2 IS NULL OR d.webhook_id = $2) ORDER BY d.id DESC LIMIT $3"
+        );
+        let rows: Vec<DeliveryRow> = on_pool!(self, pool => {
+            sqlx::query_as(&sql).bind(project_id).bind(webhook_id).bind(limit).fetch_all(pool).await?
+        });
+        Ok(rows.into_iter().map(delivery).collect())
+    }
+
+    /// Claims up to `limit` deliveries that are due at `now`: each counts one more attempt
+    /// and is not due again for `lease_ms`, so a worker that dies mid-call leaves it to be
+    /// tried again later. On PostgreSQL several tally processes claim without overlap.
+    pub async fn claim_due_deliveries(
+        &self,
+        now: i64,
+        lease_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<DueDelivery>> {
+        let claim = |skip_locked: &str| {
+            format!(
+                "UPDATE webhook_deliveries SET attempts = attempts + 1, next_attempt_at = $2
+                 WHERE id IN (SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= $1
+                              ORDER BY next_attempt_at, id LIMIT $3{skip_locked})
+                 RETURNING id, webhook_id, event, body, attempts"
+            )
+        };
+        let sqlite_sql = claim("");
+        let postgres_sql = claim(" FOR UPDATE SKIP LOCKED");
+        let lease_end = now.saturating_add(lease_ms);
+        let rows: Vec<(i64, i64, String, String, i64, String, String)> = in_write_tx!(self, tx, lock => {
+            let sql = if lock.is_empty() { &sqlite_sql } else { &postgres_sql };
+            let claimed: Vec<(i64, i64, String, String, i64)> = sqlx::query_as(sql)
+                .bind(now)
+                .bind(lease_end)
+                .bind(limit)
+                .fetch_all(&mut *tx)
+                .await?;
+            let mut rows = Vec::with_capacity(claimed.len());
+            for (id, webhook_id, event, text, attempts) in claimed {
+                let (url, secret): (String, String) = sqlx::query_as("SELECT url, secret FROM webhooks WHERE id = $1")
+                    .bind(webhook_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                rows.push((id, webhook_id, event, text, attempts, url, secret));
+            }
+            rows
+        });
+        Ok(rows
+            .into_iter()
+            .map(|(id, _, event, body, attempts, url, secret)| DueDelivery {
+                id,
+                url,
+                secret,
+                event,
+                body,
+                attempts,
+            })
+            .collect())
+    }
+
+    /// Records an attempt's outcome: delivered, failed for good, or pending until `next_at`.
+    pub async fn record_attempt(
+        &self,
+        delivery_id: i64,
+        attempt: &Attempt,
+        status: DeliveryStatus,
+        next_at: Option<i64>,
+        now: i64,
+    ) -> Result<()> {
+        let finished = (status != DeliveryStatus::Pending).then_some(now);
+        on_pool!(self, pool => {
+            sqlx::query(
+                "UPDATE webhook_deliveries SET status = $1, next_attempt_at = $2, last_status = $3,
+                     last_error = $4, finished_at = $5
+                 WHERE id = $6 AND status = 'pending'",
+            )
+            .bind(status.as_str())
+            .bind(next_at.unwrap_or(now))
+            .bind(attempt.status.map(i64::from))
+            .bind(attempt.error.as_deref())
+            .bind(finished)
+            .bind(delivery_id)
+            .execute(pool)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// Projects with a webhook that listens for feedback sources falling silent or drifting.
+    pub async fn projects_watching_sources(&self) -> Result<Vec<i64>> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_scalar(
+                "SELECT DISTINCT w.project_id FROM webhooks w JOIN webhook_subscriptions s ON s.webhook_id = w.id
+                 WHERE s.event IN ('feedback_source.silent', 'feedback_source.drift') ORDER BY w.project_id",
+            )
+            .fetch_all(pool)
+            .await?
+        }))
+    }
+
+    /// Remembers a source's health and queues `feedback_source.silent` or `.drift` when it
+    /// has just become so. The change of state and the event commit together, and only one
+    /// process can make a given change, so each is announced once. Returns the events queued.
+    #[instrument(skip_all, fields(project = project_id, source = health.source))]
+    pub async fn record_source_health(
+        &self,
+        project_id: i64,
+        health: &SourceHealth,
+        now: i64,
+    ) -> Result<u64> {
+        let silent = WebhookEvent::FeedbackSourceSilent {
+            source: health.source.clone(),
+            last_event_at: health.last_event_at,
+            expected_interval_seconds: health.expected_interval_seconds,
+        };
+        let drift = WebhookEvent::FeedbackSourceDrift {
+            source: health.source.clone(),
+            psi: health.drift_psi,
+        };
+        Ok(in_write_tx!(self, tx, _lock => {
+            sqlx::query(
+                "INSERT INTO webhook_source_states (project_id, source) VALUES ($1, $2)
+                 ON CONFLICT (project_id, source) DO NOTHING",
+            )
+            .bind(project_id)
+            .bind(&health.source)
+            .execute(&mut *tx)
+            .await?;
+            let mut queued = 0;
+            for (column, now_flagged, event) in [("silent", health.silent, &silent), ("drifting", health.drifting, &drift)] {
+                let changed = sqlx::query(&format!(
+                    "UPDATE webhook_source_states SET {column} = $1
+                     WHERE project_id = $2 AND source = $3 AND {column} <> $1"
+                ))
+                .bind(now_flagged)
+                .bind(project_id)
+                .bind(&health.source)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if changed > 0 && now_flagged {
+                    queued += enqueue_event(&mut tx, project_id, event, now).await?;
+                }
+            }
+            queued
+        }))
+    }
+}
+
+tx_fn!(
+    /// Queues a delivery for one webhook; returns its id.
+    insert_delivery(tx, webhook_id: i64, event: &str, text: &str, now: i64) -> i64 {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO webhook_deliveries (webhook_id, event, body, next_attempt_at, created_at)
+             VALUES ($1, $2, $3, $4, $4) RETURNING id",
+        )
+        .bind(webhook_id)
+        .bind(event)
+        .bind(text)
+        .bind(now)
+        .fetch_one(&mut **tx)
+        .await?)
+    }
+);
+
+tx_fn!(
+    /// Queues an event for every webhook of the project subscribed to it, inside the
+    /// caller's transaction; returns how many deliveries were queued.
+    enqueue_event(tx, project_id: i64, event: &WebhookEvent, now: i64) -> u64 {
+        let kind = event.kind().as_str();
+        let text = body(project_id, event, now);
+        let queued: Vec<i64> = sqlx::query_scalar(&format!(
+            "INSERT INTO webhook_deliveries (webhook_id, event, body, next_attempt_at, created_at)
+             SELECT w.id, $2, $3, $4, $4 {SUBSCRIBED} RETURNING id"
+        ))
+        .bind(project_id)
+        .bind(kind)
+        .bind(text.as_str())
+        .bind(now)
+        .fetch_all(&mut **tx)
+        .await?;
+        Ok(queued.len() as u64)
+    }
+);
+
+tx_fn!(
+    /// Called after a label changed an item's wanted labels, in the label's transaction:
+    /// when the item now has every label it wants, it is recorded as complete (once) and
+    /// `item.completed` is queued, and each `batch.completed` webhook whose batch is now
+    /// full is called. `lock` is the write transaction's row lock clause: it makes concurrent
+    /// completions in one project take their turn, so batches neither skip nor repeat items.
+    pub(crate) complete_if_settled(tx, lock: &str, project_id: i64, item_id: i64, now: i64) -> () {
+        let (wanted, external_id, labels): (i64, Option<String>, i64) = sqlx::query_as(
+            "SELECT need_generalist + need_expert + need_user, external_id, label_count FROM items WHERE id = $1",
+        )
+        .bind(item_id)
+        .fetch_one(&mut **tx)
+        .await?;
+        if wanted > 0 {
+            return Ok(());
+        }
+        let batch_hooks: Vec<(i64, i64, i64)> = sqlx::query_as(&format!(
+            "SELECT w.id, w.batch_size, w.batch_after {SUBSCRIBED} ORDER BY w.id{lock}"
+        ))
+        .bind(project_id)
+        .bind(EventKind::BatchCompleted.as_str())
+        .fetch_all(&mut **tx)
+        .await?;
+        let recorded: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO webhook_completions (project_id, item_id, completed_at) VALUES ($1, $2, $3)
+             ON CONFLICT (item_id) DO NOTHING RETURNING id",
+        )
+        .bind(project_id)
+        .bind(item_id)
+        .bind(now)
+        .fetch_optional(&mut **tx)
+        .await?;
+        if recorded.is_none() {
+            return Ok(());
+        }
+        let event = WebhookEvent::ItemCompleted { item_id, external_id, labels };
+        enqueue_event(tx, project_id, &event, now).await?;
+        for (webhook_id, size, after) in batch_hooks {
+            let ids: Vec<(i64, i64)> = sqlx::query_as(
+                "SELECT id, item_id FROM webhook_completions WHERE project_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+            )
+            .bind(project_id)
+            .bind(after)
+            .bind(size)
+            .fetch_all(&mut **tx)
+            .await?;
+            let full = i64::try_from(ids.len()).is_ok_and(|n| n == size);
+            let Some(&(last, _)) = ids.last().filter(|_| full) else {
+                continue;
+            };
+            let event = WebhookEvent::BatchCompleted { item_ids: ids.iter().map(|(_, item)| *item).collect() };
+            let text = body(project_id, &event, now);
+            insert_delivery(tx, webhook_id, EventKind::BatchCompleted.as_str(), &text, now).await?;
+            sqlx::query("UPDATE webhooks SET batch_after = $1 WHERE id = $2")
+                .bind(last)
+                .bind(webhook_id)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
+    }
+);
+
+tx_fn!(
+    /// Called when an edited label makes a complete item want more labels: it is complete no
+    /// more, and announces itself again once it is.
+    pub(crate) reopen_item(tx, item_id: i64) -> () {
+        sqlx::query("DELETE FROM webhook_completions WHERE item_id = $1")
+            .bind(item_id)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+);
