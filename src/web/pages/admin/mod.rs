@@ -2,10 +2,12 @@ mod items;
 mod operations;
 mod report;
 mod users;
+mod webhooks;
 
 pub(crate) use items::*;
 pub(crate) use report::*;
 pub(crate) use users::*;
+pub(crate) use webhooks::*;
 
 use askama::Template;
 use axum::body::Bytes;
@@ -223,6 +225,7 @@ pub(crate) struct ProjectPage {
     feedback_keys: Vec<crate::store::users::Credential>,
     members: crate::store::members::Members,
     new_key: Option<String>,
+    webhooks: WebhooksPanel,
 }
 
 #[derive(Deserialize)]
@@ -236,6 +239,8 @@ pub(crate) struct Notices {
     pub imported: Option<usize>,
     pub import_error: Option<String>,
     pub new_key: Option<String>,
+    pub new_webhook_secret: Option<String>,
+    pub webhook_error: Option<String>,
 }
 
 pub(crate) async fn project_page_for(
@@ -256,6 +261,7 @@ pub(crate) async fn project_page_for(
         sources: source_views(state, pid).await?,
         feedback_keys: state.store.feedback_keys(pid).await?,
         members: state.store.members(pid).await?,
+        webhooks: webhooks_panel(state, pid, &notices).await?,
         project,
         progress,
         imported: notices.imported,
