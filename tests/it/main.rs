@@ -26,3 +26,4 @@ mod qualification;
 mod report;
 mod security;
 mod user_links;
+mod webhooks;
