@@ -109,6 +109,9 @@ const DELIVERY_COLUMNS: &str =
     "d.id, d.webhook_id, d.event, d.status, d.attempts, d.next_attempt_at,
     d.last_status, d.last_error, d.created_at, d.finished_at, d.body";
 
+/// id, url, batch_size, created_at.
+type HookRow = (i64, String, i64, i64);
+
 /// The webhooks of a project subscribed to an event.
 const SUBSCRIBED: &str = "FROM webhooks w JOIN webhook_subscriptions s ON s.webhook_id = w.id
     WHERE w.project_id = $1 AND s.event = $2";
@@ -160,7 +163,7 @@ impl Store {
 
     /// A project's webhooks, oldest first.
     pub async fn webhooks(&self, project_id: i64) -> Result<Vec<Webhook>> {
-        let (hooks, subscriptions): (Vec<(i64, String, i64, i64)>, Vec<(i64, String)>) = on_pool!(self, pool => {(
+        let (hooks, subscriptions): (Vec<HookRow>, Vec<(i64, String)>) = on_pool!(self, pool => {(
             sqlx::query_as("SELECT id, url, batch_size, created_at FROM webhooks WHERE project_id = $1 ORDER BY id")
                 .bind(project_id)
                 .fetch_all(pool)
