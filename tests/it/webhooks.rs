@@ -26,6 +26,7 @@ use crate::on_both_backends;
 on_both_backends!(
     a_completed_item_is_announced_once_and_signed,
     every_n_completed_items_make_a_batch,
+    concurrent_completions_fill_batches_without_gaps_or_repeats,
     the_test_call_delivers_a_ping,
     a_failing_receiver_is_retried_with_backoff_then_served,
     a_delivery_that_keeps_failing_is_given_up_and_logged,
@@ -296,6 +297,47 @@ async fn every_n_completed_items_make_a_batch(app: TestApp) {
         "the fifth item waits for a sixth"
     );
     worker.stop().await;
+}
+
+async fn concurrent_completions_fill_batches_without_gaps_or_repeats(app: TestApp) {
+    let admin = app.admin().await;
+    let texts: Vec<String> = (0..12).map(|i| format!("item {i}")).collect();
+    let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let pid = app.project_with_items(&admin, 1, &texts).await;
+    webhook(
+        &admin,
+        pid,
+        json!({"url": "http://127.0.0.1:9/hook", "events": ["batch.completed"], "batch_size": 3}),
+    )
+    .await;
+    let mut raters = Vec::new();
+    for name in ["ann", "bob", "cy", "dee"] {
+        raters.push(app.rater(name).await);
+    }
+    let work = raters.iter().map(|rater| async move {
+        let mut done = Vec::new();
+        for _ in 0..3 {
+            done.push(label_next(rater, pid).await);
+        }
+        done
+    });
+    let mut labelled: Vec<i64> = futures::future::join_all(work)
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
+    labelled.sort();
+    let mut batched: Vec<i64> = Vec::new();
+    for delivery in app.store.webhook_deliveries(pid, None, 100).await.unwrap() {
+        let ids = delivery.body["data"]["item_ids"]
+            .as_array()
+            .unwrap()
+            .clone();
+        assert_eq!(ids.len(), 3);
+        batched.extend(ids.iter().map(|id| id.as_i64().unwrap()));
+    }
+    batched.sort();
+    assert_eq!(batched, labelled, "every item in exactly one batch");
 }
 
 async fn the_test_call_delivers_a_ping(app: TestApp) {
