@@ -27,6 +27,7 @@ on_both_backends!(
     a_completed_item_is_announced_once_and_signed,
     every_n_completed_items_make_a_batch,
     concurrent_completions_fill_batches_without_gaps_or_repeats,
+    an_edit_that_reopens_an_item_announces_it_again_when_complete,
     the_test_call_delivers_a_ping,
     a_failing_receiver_is_retried_with_backoff_then_served,
     a_delivery_that_keeps_failing_is_given_up_and_logged,
@@ -338,6 +339,52 @@ async fn concurrent_completions_fill_batches_without_gaps_or_repeats(app: TestAp
     }
     batched.sort();
     assert_eq!(batched, labelled, "every item in exactly one batch");
+}
+
+async fn an_edit_that_reopens_an_item_announces_it_again_when_complete(app: TestApp) {
+    let admin = app.admin().await;
+    let pid = app
+        .project_from(
+            &admin,
+            json!({"name": "Dynamic", "labels": ["pos", "neg"], "overlap": 2, "min_overlap": 2,
+                   "max_overlap": 3, "edit_window_seconds": 600}),
+            json!([{"external_id": "d1", "data": {"text": "one"}}]),
+        )
+        .await;
+    webhook(
+        &admin,
+        pid,
+        json!({"url": "http://127.0.0.1:9/hook", "events": ["item.completed"]}),
+    )
+    .await;
+    let completed =
+        || app.count("SELECT count(*) FROM webhook_deliveries WHERE event = 'item.completed'");
+    let (r1, r2, r3) = (
+        app.rater("r1").await,
+        app.rater("r2").await,
+        app.rater("r3").await,
+    );
+    let item = label_next(&r1, pid).await;
+    assert_eq!(label_next(&r2, pid).await, item);
+    assert_eq!(completed().await, 1, "two agreeing labels complete it");
+
+    // r2 changes to "neg": a tie wants a third label, so the item is open again...
+    let edited = r2
+        .client
+        .put(format!(
+            "{}/api/v1/projects/{pid}/items/{item}/labels",
+            r2.base
+        ))
+        .bearer_auth(&r2.token)
+        .json(&json!({"value": "neg"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(edited.status(), StatusCode::OK);
+    assert_eq!(completed().await, 1);
+    // ...and complete again with it, which is announced again.
+    assert_eq!(label_next(&r3, pid).await, item);
+    assert_eq!(completed().await, 2);
 }
 
 async fn the_test_call_delivers_a_ping(app: TestApp) {
