@@ -7,7 +7,7 @@ use tracing::instrument;
 
 use super::gate::check_write;
 use super::labels::NewLabel;
-use super::webhooks::reopen_item;
+use super::webhook_events::reopen_item;
 use super::{in_write_tx, on_pool, Store};
 use crate::domain::gate::Write;
 use crate::domain::kinds::{from_stored, to_stored};

@@ -5,7 +5,7 @@ use serde_json::Value;
 use tracing::instrument;
 
 use super::gate::check_write;
-use super::webhooks::complete_if_settled;
+use super::webhook_events::complete_if_settled;
 use super::{in_write_tx, tx_fn, Store};
 use crate::domain::gate::{failed_reason, Write};
 use crate::domain::kinds::{from_stored, to_stored};

@@ -18,6 +18,7 @@ pub mod raters;
 pub mod report;
 pub mod sessions;
 pub mod users;
+pub mod webhook_events;
 pub mod webhooks;
 
 use std::str::FromStr;
