@@ -49,6 +49,9 @@ impl Default for WebhookSettings {
     }
 }
 
+/// How long the log keeps a delivery after it was delivered or given up: 30 days.
+pub const KEEP_FINISHED_MS: i64 = 30 * 86_400_000;
+
 /// The most of a failed answer's body kept for the delivery log.
 const MAX_ANSWER_BYTES: usize = 1024;
 
@@ -107,8 +110,14 @@ async fn run(
         };
         if !sweep_now {
             deliver_all_due(&store, &client, &settings).await;
-        } else if let Err(e) = sweep_sources(&store, now_ms()).await {
+            continue;
+        }
+        if let Err(e) = sweep_sources(&store, now_ms()).await {
             tracing::warn!(error = %e, "judging feedback sources for webhooks failed");
+        }
+        let before = now_ms().saturating_sub(KEEP_FINISHED_MS);
+        if let Err(e) = store.prune_finished_deliveries(before).await {
+            tracing::warn!(error = %e, "forgetting old webhook deliveries failed");
         }
     }
 }

@@ -328,6 +328,18 @@ impl Store {
             .collect())
     }
 
+    /// Forgets deliveries delivered or given up before `before` (epoch ms), so the log
+    /// does not grow without end; returns how many.
+    pub async fn prune_finished_deliveries(&self, before: i64) -> Result<u64> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query("DELETE FROM webhook_deliveries WHERE status <> 'pending' AND finished_at < $1")
+                .bind(before)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        }))
+    }
+
     /// Records an attempt's outcome: delivered, failed for good, or pending until `next_at`.
     pub async fn record_attempt(
         &self,

@@ -467,6 +467,14 @@ async fn a_delivery_that_keeps_failing_is_given_up_and_logged(app: TestApp) {
     tokio::time::sleep(Duration::from_millis(400)).await;
     assert_eq!(receiver.calls().len(), 3, "given up after the last attempt");
     worker.stop().await;
+    assert_eq!(
+        app.store
+            .prune_finished_deliveries(now_ms() - 60_000)
+            .await
+            .unwrap(),
+        0,
+        "a delivery given up just now stays in the log"
+    );
 
     // The page shows it failed, with the receiver's answer as text, never as markup.
     let browser = signed_in_admin(&app).await;
@@ -479,6 +487,24 @@ async fn a_delivery_that_keeps_failing_is_given_up_and_logged(app: TestApp) {
         "{answer}"
     );
     assert!(select_text(&html, "#delivery-log b").is_none());
+
+    // Old finished deliveries are forgotten; pending ones never are.
+    admin
+        .post_json(
+            &format!("/api/v1/projects/{pid}/webhooks/{wid}/test"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(
+        app.store
+            .prune_finished_deliveries(now_ms() + 60_000)
+            .await
+            .unwrap(),
+        1
+    );
+    let left = deliveries(&admin, pid, wid).await;
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0]["status"], "pending");
 }
 
 async fn pending_deliveries_are_sent_after_a_restart(app: TestApp) {
