@@ -258,6 +258,7 @@ async fn serve(store: Store, args: &ServeArgs) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     let state = crate::web::AppState::new(store, config_from(args));
     crate::web::spawn_housekeeping(state.clone());
+    let webhooks = crate::webhooks::spawn(state.store.clone(), Default::default())?;
     let app = crate::web::app(state);
     println!("listening on http://{addr}");
     std::io::stdout().flush().ok();
@@ -268,6 +269,7 @@ async fn serve(store: Store, args: &ServeArgs) -> anyhow::Result<()> {
     .with_graceful_shutdown(shutdown_signal())
     .await
     .context("server stopped")?;
+    webhooks.stop().await;
     Ok(())
 }
 

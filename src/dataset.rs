@@ -16,6 +16,7 @@ use crate::domain::export::{ExportOptions, ExportRow, Format, LabelsKept, Method
 use crate::domain::kinds::display;
 use crate::domain::project::Project;
 use crate::domain::report::{item_name, project_report, ProjectReport, ReportInput};
+use crate::domain::webhook::WebhookEvent;
 use crate::error::{AppError, Result};
 use crate::formats::{self, DataFields, Encoder, Page, Target};
 use crate::quality::{ConsensusMethod, ReportOptions};
@@ -248,6 +249,14 @@ impl ExportRun {
                 },
             )
             .await?;
+        let event = WebhookEvent::DatasetVersionCreated {
+            version_id: self.version_id,
+            format: self.options.format.as_str().to_string(),
+            rows: count(self.stats.rows),
+            labels: count(self.stats.labels),
+            sha256,
+        };
+        self.store.notify_webhooks(self.project.id, &event).await;
         self.card = Some(card);
         Ok(())
     }

@@ -18,6 +18,7 @@ pub mod offline_report;
 pub mod quality;
 pub mod store;
 pub mod web;
+pub mod webhooks;
 
 pub use config::Config;
 pub use error::{AppError, Result};

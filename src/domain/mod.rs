@@ -17,6 +17,7 @@ pub mod report;
 pub mod report_kinds;
 pub mod text;
 pub mod user;
+pub mod webhook;
 
 use std::fmt;
 

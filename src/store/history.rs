@@ -7,6 +7,7 @@ use tracing::instrument;
 
 use super::gate::check_write;
 use super::labels::NewLabel;
+use super::webhook_events::reopen_item;
 use super::{in_write_tx, on_pool, Store};
 use crate::domain::gate::Write;
 use crate::domain::kinds::{from_stored, to_stored};
@@ -154,19 +155,26 @@ impl Store {
                 .await?;
                 let values: Vec<Value> = values.iter().map(|v| from_stored(v)).collect();
                 let settlement = policy.settle(&schema.consensus(&values), 0);
+                let mut reopened = false;
                 if settlement.more_generalist > 0 {
                     sqlx::query("UPDATE items SET need_generalist = need_generalist + $1 WHERE id = $2")
                         .bind(settlement.more_generalist)
                         .bind(label.item_id)
                         .execute(&mut *tx)
                         .await?;
+                    reopened = true;
                 }
                 if settlement.escalate_to_experts > 0 {
-                    sqlx::query("UPDATE items SET need_expert = need_expert + $1, escalated = TRUE WHERE id = $2 AND NOT escalated")
+                    let escalated = sqlx::query("UPDATE items SET need_expert = need_expert + $1, escalated = TRUE WHERE id = $2 AND NOT escalated")
                         .bind(settlement.escalate_to_experts)
                         .bind(label.item_id)
                         .execute(&mut *tx)
-                        .await?;
+                        .await?
+                        .rows_affected();
+                    reopened |= escalated > 0;
+                }
+                if reopened {
+                    reopen_item(&mut tx, label.item_id).await?;
                 }
             }
         });

@@ -5,6 +5,7 @@ use serde_json::Value;
 use tracing::instrument;
 
 use super::gate::check_write;
+use super::webhook_events::complete_if_settled;
 use super::{in_write_tx, tx_fn, Store};
 use crate::domain::gate::{failed_reason, Write};
 use crate::domain::kinds::{from_stored, to_stored};
@@ -188,6 +189,7 @@ impl Store {
                         outcome.escalated = true;
                     }
                 }
+                complete_if_settled(&mut tx, lock, project.id, label.item_id, now).await?;
             }
             outcome
         });

@@ -19,6 +19,8 @@ pub mod raters;
 pub mod report;
 pub mod sessions;
 pub mod users;
+pub mod webhook_events;
+pub mod webhooks;
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -96,13 +98,14 @@ macro_rules! in_write_tx {
 /// and `sqlx::Executor` bounds let one body serve both transaction types. The first
 /// parameter is the transaction; the others are listed after it.
 macro_rules! tx_fn {
-    ($(#[$doc:meta])* $name:ident($tx:ident $(, $arg:ident: $ty:ty)*) -> $ret:ty $body:block) => {
+    ($(#[$doc:meta])* $vis:vis $name:ident($tx:ident $(, $arg:ident: $ty:ty)*) -> $ret:ty $body:block) => {
         $(#[$doc])*
-        async fn $name<'c, DB>($tx: &mut sqlx::Transaction<'c, DB> $(, $arg: $ty)*) -> $crate::error::Result<$ret>
+        $vis async fn $name<'c, DB>($tx: &mut sqlx::Transaction<'c, DB> $(, $arg: $ty)*) -> $crate::error::Result<$ret>
         where
             DB: sqlx::Database,
             for<'e> &'e mut DB::Connection: sqlx::Executor<'e, Database = DB>,
             i64: sqlx::Type<DB> + for<'q> sqlx::Encode<'q, DB> + for<'r> sqlx::Decode<'r, DB>,
+            String: sqlx::Type<DB> + for<'r> sqlx::Decode<'r, DB>,
             for<'q> &'q str: sqlx::Type<DB> + sqlx::Encode<'q, DB>,
             for<'q> Option<&'q str>: sqlx::Type<DB> + sqlx::Encode<'q, DB>,
             for<'q> <DB as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, DB>,

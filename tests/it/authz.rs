@@ -235,6 +235,7 @@ impl World {
             .replace("{uid}", &self.victim.to_string())
             .replace("{kid}", "999999")
             .replace("{tid}", "999999")
+            .replace("{wid}", "999999")
             .replace("{token}", &self.open_token)
             .replace("{sha}", &"0".repeat(64))
     }

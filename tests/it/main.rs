@@ -27,3 +27,4 @@ mod qualification;
 mod report;
 mod security;
 mod user_links;
+mod webhooks;

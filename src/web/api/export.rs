@@ -175,6 +175,7 @@ impl From<VersionRow> for VersionSummary {
     security(("bearer_token" = [])),
     responses(
         (status = 200, description = "Dataset versions, newest first", body = Vec<VersionSummary>),
+        (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
@@ -213,6 +214,7 @@ pub async fn list_versions(
             ("X-Tally-Content-Sha256" = String, description = "SHA-256 of the file"),
             ("Link" = String, description = "The card, as rel=describedby")
         )),
+        (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
@@ -291,6 +293,7 @@ pub struct CardQuery {
             (String = "text/markdown"),
             (Object = "application/json")
         )),
+        (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),

@@ -19,6 +19,8 @@ mod labelling;
 mod projects;
 mod raters;
 mod report;
+mod webhooks;
+pub use webhooks::new_webhook_secret;
 
 use super::extract::guard_cookie_writes;
 use super::routes::{Access, Routes};
@@ -151,6 +153,31 @@ pub fn routes() -> Routes {
             "/api/v1/projects/{pid}/sources",
             Admin,
             feedback::configure_source,
+        )
+        .post(
+            "/api/v1/projects/{pid}/webhooks",
+            Admin,
+            webhooks::create_webhook,
+        )
+        .get(
+            "/api/v1/projects/{pid}/webhooks",
+            Admin,
+            webhooks::list_webhooks,
+        )
+        .delete(
+            "/api/v1/projects/{pid}/webhooks/{wid}",
+            Admin,
+            webhooks::delete_webhook,
+        )
+        .post(
+            "/api/v1/projects/{pid}/webhooks/{wid}/test",
+            Admin,
+            webhooks::test_webhook,
+        )
+        .get(
+            "/api/v1/projects/{pid}/webhooks/{wid}/deliveries",
+            Admin,
+            webhooks::deliveries,
         )
         .get("/api/v1/tokens", Account, credentials::my_tokens)
         .post("/api/v1/tokens", Account, credentials::issue_my_token)

@@ -10,6 +10,7 @@ use utoipa::{Modify, OpenApi};
 
 use super::{
     credentials, export, feedback, items, labelling, media, members, projects, raters, report,
+    webhooks,
 };
 use crate::web::error::ErrorBody;
 
@@ -105,6 +106,11 @@ pub mod responses {
         feedback::receive,
         feedback::sources,
         feedback::configure_source,
+        webhooks::create_webhook,
+        webhooks::list_webhooks,
+        webhooks::delete_webhook,
+        webhooks::test_webhook,
+        webhooks::deliveries,
         credentials::my_tokens,
         credentials::issue_my_token,
         credentials::revoke_my_token,
@@ -133,6 +139,7 @@ pub mod responses {
         (name = "labelling", description = "A rater's work: next item, labels, skips, reports"),
         (name = "raters", description = "Members, pools, pauses and the queue (admins)"),
         (name = "feedback", description = "Process feedback: keys, events and sources"),
+        (name = "webhooks", description = "URLs a project calls when labels are ready (admins)"),
         (name = "credentials", description = "API tokens, feedback keys and link secrets"),
         (name = "meta", description = "This description")
     )

@@ -67,6 +67,17 @@ pub fn routes() -> Routes {
             Admin,
             admin::rotate_open_link,
         )
+        .post("/admin/projects/{pid}/webhooks", Admin, admin::add_webhook)
+        .post(
+            "/admin/projects/{pid}/webhooks/{wid}/remove",
+            Admin,
+            admin::remove_webhook,
+        )
+        .post(
+            "/admin/projects/{pid}/webhooks/{wid}/test",
+            Admin,
+            admin::test_webhook,
+        )
         .get("/admin/projects/{pid}/items", Admin, admin::items_page)
         .get("/admin/projects/{pid}/items/{iid}", Admin, admin::item_page)
         .get("/admin/projects/{pid}/report", Admin, admin::report_page)

@@ -3,11 +3,13 @@ mod items;
 mod operations;
 mod report;
 mod users;
+mod webhooks;
 
 pub(crate) use exports::*;
 pub(crate) use items::*;
 pub(crate) use report::*;
 pub(crate) use users::*;
+pub(crate) use webhooks::*;
 
 use askama::Template;
 use axum::body::Bytes;
@@ -226,6 +228,7 @@ pub(crate) struct ProjectPage {
     members: crate::store::members::Members,
     new_key: Option<String>,
     versions: Vec<VersionView>,
+    webhooks: WebhooksPanel,
 }
 
 #[derive(Deserialize)]
@@ -239,6 +242,8 @@ pub(crate) struct Notices {
     pub imported: Option<usize>,
     pub import_error: Option<String>,
     pub new_key: Option<String>,
+    pub new_webhook_secret: Option<String>,
+    pub webhook_error: Option<String>,
 }
 
 pub(crate) async fn project_page_for(
@@ -267,6 +272,7 @@ pub(crate) async fn project_page_for(
             .take(20)
             .map(VersionView::from)
             .collect(),
+        webhooks: webhooks_panel(state, pid, &notices).await?,
         project,
         progress,
         imported: notices.imported,

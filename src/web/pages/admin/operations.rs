@@ -17,7 +17,7 @@ use crate::web::AppState;
 
 #[derive(Deserialize)]
 pub struct CsrfForm {
-    csrf: String,
+    pub(super) csrf: String,
 }
 
 pub async fn unpause_rater(
