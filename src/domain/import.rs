@@ -1,9 +1,14 @@
 //! Item import: JSON arrays, NDJSON/JSONL and CSV, all into one `NewItem` list.
 //!
 //! An import is all or nothing, so parsing checks every element before anything is stored,
-//! and every error names the line it was found on.
+//! and every error names the line it was found on. [`read_items`] streams NDJSON and CSV
+//! from any reader, so a large file is never held whole; bytes that are not UTF-8 are kept
+//! (replaced) and marked on the item, for `import_check` to report.
 
+use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::io::BufRead;
 
 use serde_json::{Map, Value};
 
@@ -31,6 +36,24 @@ pub struct NewItem {
     pub explanation: Option<String>,
     /// Line of the source file the item came from, for error messages after parsing.
     pub line: usize,
+    /// A line of this item that held bytes which are not UTF-8 (replaced by U+FFFD).
+    pub encoding_line: Option<usize>,
+    /// The item came from a Label Studio task: its prediction and annotations are Label
+    /// Studio results, turned into the project's kind when checked.
+    pub from_label_studio: bool,
+    /// Labels that come with the item (a Label Studio task's annotations).
+    pub annotations: Vec<Annotation>,
+}
+
+/// A label imported with its item, by an annotator of another tool.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Annotation {
+    /// The pseudonymous rater name it is stored under (never an email in clear).
+    pub rater: String,
+    /// The answer; made canonical for the project's kind by [`check_item`].
+    pub value: Value,
+    pub duration_ms: Option<i64>,
+    pub created_at_ms: Option<i64>,
 }
 
 /// The formats the importer reads.
@@ -39,6 +62,8 @@ pub enum Format {
     JsonArray,
     Ndjson,
     Csv,
+    /// Label Studio's JSON export: an array of tasks with `data`, `annotations`, `predictions`.
+    LabelStudio,
 }
 
 impl Format {
@@ -69,40 +94,191 @@ impl Format {
             _ => Format::JsonArray,
         }
     }
+
+    /// The format named on the command line or in `?format=`.
+    pub fn from_name(name: &str) -> Result<Format, Invalid> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "json" => Ok(Format::JsonArray),
+            "jsonl" | "ndjson" => Ok(Format::Ndjson),
+            "csv" => Ok(Format::Csv),
+            "label-studio" | "label_studio" | "labelstudio" => Ok(Format::LabelStudio),
+            other => Err(Invalid::new(
+                "format",
+                format!("unknown format {other:?}: use json, jsonl, csv or label-studio"),
+            )),
+        }
+    }
 }
 
-fn at_line(line: usize, reason: impl Into<String>) -> Invalid {
+pub(super) fn at_line(line: usize, reason: impl Into<String>) -> Invalid {
     Invalid::new(format!("line {line}"), reason)
 }
 
-/// Parses a whole upload; the result is every item or the first error.
+/// Parses a whole upload; the result is every item or the first error, bytes that are
+/// not UTF-8 included.
 pub fn parse(bytes: &[u8], format: Format) -> Result<Vec<NewItem>, Invalid> {
-    let text = decode_utf8(bytes)?;
-    let items = match format {
-        Format::JsonArray => parse_json_array(text)?,
-        Format::Ndjson => parse_ndjson(text)?,
-        Format::Csv => parse_csv(text)?,
-    };
+    let items = parse_lenient(bytes, format)?;
+    match items.iter().find_map(|item| item.encoding_line) {
+        Some(line) => Err(at_line(line, "is not valid UTF-8")),
+        None => Ok(items),
+    }
+}
+
+/// Parses a whole upload, keeping rows with bytes that are not UTF-8 (marked on the item)
+/// so that a check can report them rather than stop at the first.
+pub fn parse_lenient(bytes: &[u8], format: Format) -> Result<Vec<NewItem>, Invalid> {
+    let items = read_items(bytes, format)?.collect::<Result<Vec<_>, _>>()?;
     if items.is_empty() {
         return Err(Invalid::new("items", "the file holds no items"));
     }
-    reject_duplicate_ids(&items)?;
     Ok(items)
 }
 
-fn decode_utf8(bytes: &[u8]) -> Result<&str, Invalid> {
-    std::str::from_utf8(bytes).map_err(|e| {
-        let valid = &bytes[..e.valid_up_to()];
-        let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
-        at_line(line, "is not valid UTF-8")
+/// Items read one at a time: NDJSON and CSV stream from the reader; a JSON array or Label
+/// Studio file is read whole first (a JSON array has no line boundaries to stream on).
+pub struct ItemReader<R> {
+    source: Source<R>,
+    /// External ids seen, by a 64-bit hash, so a million ids fit in a few megabytes.
+    ids: HashMap<u64, usize>,
+}
+
+enum Source<R> {
+    Ndjson {
+        reader: R,
+        line: usize,
+        buf: Vec<u8>,
+    },
+    Csv {
+        reader: csv::Reader<R>,
+        headers: Vec<String>,
+        record: csv::ByteRecord,
+    },
+    Whole(std::vec::IntoIter<NewItem>),
+}
+
+/// Starts reading items; a CSV header or a whole JSON file is read (and checked) here.
+pub fn read_items<R: BufRead>(mut reader: R, format: Format) -> Result<ItemReader<R>, Invalid> {
+    let source = match format {
+        Format::Ndjson => Source::Ndjson {
+            reader,
+            line: 0,
+            buf: Vec::new(),
+        },
+        Format::Csv => {
+            let mut reader = csv::ReaderBuilder::new()
+                .flexible(false)
+                .from_reader(reader);
+            let headers = csv_headers(&mut reader)?;
+            Source::Csv {
+                reader,
+                headers,
+                record: csv::ByteRecord::new(),
+            }
+        }
+        Format::JsonArray | Format::LabelStudio => {
+            let mut bytes = Vec::new();
+            reader
+                .read_to_end(&mut bytes)
+                .map_err(|e| Invalid::new("file", format!("cannot be read: {e}")))?;
+            Source::Whole(parse_whole_json(&bytes, format)?.into_iter())
+        }
+    };
+    Ok(ItemReader {
+        source,
+        ids: HashMap::new(),
     })
+}
+
+impl<R: BufRead> Iterator for ItemReader<R> {
+    type Item = Result<NewItem, Invalid>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let item = match &mut self.source {
+            Source::Ndjson { reader, line, buf } => next_ndjson(reader, line, buf)?,
+            Source::Csv {
+                reader,
+                headers,
+                record,
+            } => next_csv(reader, headers, record)?,
+            Source::Whole(items) => Ok(items.next()?),
+        };
+        Some(item.and_then(|item| self.check_new_id(item)))
+    }
+}
+
+impl<R> ItemReader<R> {
+    fn check_new_id(&mut self, item: NewItem) -> Result<NewItem, Invalid> {
+        if let Some(id) = item.external_id.as_deref() {
+            let mut hasher = DefaultHasher::new();
+            id.hash(&mut hasher);
+            if let Some(first) = self.ids.insert(hasher.finish(), item.line) {
+                return Err(at_line(
+                    item.line,
+                    format!("external_id {id:?} was already used on line {first}"),
+                ));
+            }
+        }
+        Ok(item)
+    }
+}
+
+/// Text with every byte sequence that is not UTF-8 replaced, and the lines they were on.
+fn decode_lossy(bytes: &[u8]) -> (std::borrow::Cow<'_, str>, Vec<usize>) {
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        return (text.into(), Vec::new());
+    }
+    let mut text = String::with_capacity(bytes.len());
+    let mut bad_lines = Vec::new();
+    let mut line = 1;
+    for chunk in bytes.utf8_chunks() {
+        text.push_str(chunk.valid());
+        line += newlines_in(chunk.valid().as_bytes());
+        if !chunk.invalid().is_empty() {
+            text.push(char::REPLACEMENT_CHARACTER);
+            if bad_lines.last() != Some(&line) {
+                bad_lines.push(line);
+            }
+        }
+    }
+    (text.into(), bad_lines)
 }
 
 fn newlines_in(bytes: &[u8]) -> usize {
     bytes.iter().filter(|&&b| b == b'\n').count()
 }
 
-fn parse_json_array(text: &str) -> Result<Vec<NewItem>, Invalid> {
+fn parse_whole_json(bytes: &[u8], format: Format) -> Result<Vec<NewItem>, Invalid> {
+    let (text, bad_lines) = decode_lossy(bytes);
+    let elements = json_elements(&text)?;
+    let label_studio =
+        format == Format::LabelStudio || super::label_studio::looks_like_tasks(&elements);
+    let mut items = elements
+        .into_iter()
+        .map(|(line, value)| {
+            if label_studio {
+                super::label_studio::item_from_task(value, line)
+            } else {
+                item_from_json(value, line)
+            }
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    mark_bad_lines(&mut items, &bad_lines);
+    Ok(items)
+}
+
+/// Marks each item holding a line with bytes that are not UTF-8: the last item starting
+/// on or before that line.
+fn mark_bad_lines(items: &mut [NewItem], bad_lines: &[usize]) {
+    for &bad in bad_lines {
+        let holder = items.partition_point(|item| item.line <= bad);
+        if let Some(item) = holder.checked_sub(1).and_then(|i| items.get_mut(i)) {
+            item.encoding_line.get_or_insert(bad);
+        }
+    }
+}
+
+/// The elements of a JSON array, each with the line it starts on.
+fn json_elements(text: &str) -> Result<Vec<(usize, Value)>, Invalid> {
     let raw: Vec<&serde_json::value::RawValue> = serde_json::from_str(text).map_err(|e| {
         at_line(
             e.line().max(1),
@@ -123,27 +299,43 @@ fn parse_json_array(text: &str) -> Result<Vec<NewItem>, Invalid> {
             counted_to = offset;
             let value: Value =
                 serde_json::from_str(element.get()).map_err(|e| at_line(line, e.to_string()))?;
-            item_from_json(value, line)
+            Ok((line, value))
         })
         .collect()
 }
 
-fn parse_ndjson(text: &str) -> Result<Vec<NewItem>, Invalid> {
-    let mut items = Vec::new();
-    for (index, line_text) in text.lines().enumerate() {
-        let line = index + 1;
-        if line_text.trim().is_empty() {
+fn next_ndjson<R: BufRead>(
+    reader: &mut R,
+    line: &mut usize,
+    buf: &mut Vec<u8>,
+) -> Option<Result<NewItem, Invalid>> {
+    loop {
+        buf.clear();
+        *line += 1;
+        match reader.read_until(b'\n', buf) {
+            Ok(0) => return None,
+            Ok(_) => {}
+            Err(e) => return Some(Err(at_line(*line, format!("cannot be read: {e}")))),
+        }
+        let (text, bad) = decode_lossy(buf);
+        let text = text.trim_end_matches(['\n', '\r']);
+        if text.trim().is_empty() {
             continue;
         }
-        let value: Value = serde_json::from_str(line_text)
-            .map_err(|e| at_line(line, format!("bad JSON: {}", strip_position(&e))))?;
-        items.push(item_from_json(value, line)?);
+        let at = *line;
+        let parsed = serde_json::from_str::<Value>(text)
+            .map_err(|e| at_line(at, format!("bad JSON: {}", strip_position(&e))))
+            .and_then(|value| item_from_json(value, at))
+            .map(|mut item| {
+                item.encoding_line = (!bad.is_empty()).then_some(at);
+                item
+            });
+        return Some(parsed);
     }
-    Ok(items)
 }
 
 /// serde_json appends "at line L column C"; we name the line ourselves.
-fn strip_position(e: &serde_json::Error) -> String {
+pub(super) fn strip_position(e: &serde_json::Error) -> String {
     let message = e.to_string();
     match message.rfind(" at line ") {
         Some(cut) => message[..cut].to_string(),
@@ -209,7 +401,7 @@ fn item_from_json(value: Value, line: usize) -> Result<NewItem, Invalid> {
     Ok(item)
 }
 
-fn new_item(
+pub(super) fn new_item(
     external_id: Option<String>,
     data: Map<String, Value>,
     gold: Option<Value>,
@@ -233,30 +425,57 @@ fn new_item(
         qualification: false,
         explanation: None,
         line,
+        encoding_line: None,
+        from_label_studio: false,
+        annotations: Vec::new(),
     })
 }
 
-fn parse_csv(text: &str) -> Result<Vec<NewItem>, Invalid> {
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(false)
-        .from_reader(text.as_bytes());
-    let headers = reader
-        .headers()
-        .map_err(|e| csv_error(&e, 1))?
+fn csv_headers<R: std::io::Read>(reader: &mut csv::Reader<R>) -> Result<Vec<String>, Invalid> {
+    let headers = reader.byte_headers().map_err(|e| csv_error(&e, 1))?;
+    let headers = headers
         .iter()
-        .map(|h| h.trim().to_string())
-        .collect::<Vec<_>>();
+        .map(|h| {
+            std::str::from_utf8(h)
+                .map(|h| h.trim().to_string())
+                .map_err(|_| at_line(1, "is not valid UTF-8"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     check_csv_headers(&headers)?;
-    let mut items = Vec::new();
-    for (index, record) in reader.records().enumerate() {
-        let record = record.map_err(|e| csv_error(&e, index + 2))?;
-        let line = record
-            .position()
-            .map(|p| p.line() as usize)
-            .unwrap_or(index + 2);
-        items.push(item_from_csv_record(&headers, &record, line)?);
+    Ok(headers)
+}
+
+fn next_csv<R: std::io::Read>(
+    reader: &mut csv::Reader<R>,
+    headers: &[String],
+    record: &mut csv::ByteRecord,
+) -> Option<Result<NewItem, Invalid>> {
+    let fallback = reader.position().line() as usize + 1;
+    match reader.read_byte_record(record) {
+        Ok(false) => None,
+        Err(e) => Some(Err(csv_error(&e, fallback))),
+        Ok(true) => {
+            let line = record
+                .position()
+                .map(|p| p.line() as usize)
+                .unwrap_or(fallback);
+            let mut bad = false;
+            let fields = record
+                .iter()
+                .map(|field| {
+                    let (text, bad_lines) = decode_lossy(field);
+                    bad |= !bad_lines.is_empty();
+                    text.into_owned()
+                })
+                .collect::<Vec<_>>();
+            Some(
+                item_from_csv_record(headers, &fields, line).map(|mut item| {
+                    item.encoding_line = bad.then_some(line);
+                    item
+                }),
+            )
+        }
     }
-    Ok(items)
 }
 
 fn check_csv_headers(headers: &[String]) -> Result<(), Invalid> {
@@ -284,7 +503,7 @@ fn check_csv_headers(headers: &[String]) -> Result<(), Invalid> {
 
 fn item_from_csv_record(
     headers: &[String],
-    record: &csv::StringRecord,
+    record: &[String],
     line: usize,
 ) -> Result<NewItem, Invalid> {
     let mut data = Map::new();
@@ -359,21 +578,6 @@ fn csv_error(e: &csv::Error, fallback_line: usize) -> Invalid {
     }
 }
 
-fn reject_duplicate_ids(items: &[NewItem]) -> Result<(), Invalid> {
-    let mut seen: HashMap<&str, usize> = HashMap::new();
-    for item in items {
-        if let Some(id) = item.external_id.as_deref() {
-            if let Some(first) = seen.insert(id, item.line) {
-                return Err(at_line(
-                    item.line,
-                    format!("external_id {id:?} was already used on line {first}"),
-                ));
-            }
-        }
-    }
-    Ok(())
-}
-
 /// A gold or prediction read as the kind's value: a CSV cell is text, so for kinds whose
 /// values are not strings it holds the value as JSON.
 fn as_kind_value(kind: Kind, raw: &Value, from_csv: bool) -> Value {
@@ -383,29 +587,69 @@ fn as_kind_value(kind: Kind, raw: &Value, from_csv: bool) -> Value {
     }
 }
 
-/// Checks what only the project can tell, and makes answers canonical: gold answers and
-/// pre-labels are checked like labels (against the item too: spans inside its text, boxes
-/// inside its image), and the field a kind is about must be there (text for spans, an image
-/// from an allowed origin for boxes and image choice).
-pub fn check_against_project(items: &mut [NewItem], project: &Project) -> Result<(), Invalid> {
-    let schema = project.schema();
-    for item in items.iter_mut() {
-        let line = item.line;
-        check_item_field(project, item).map_err(|reason| at_line(line, reason))?;
-        for (name, slot) in [
-            ("gold", &mut item.gold),
-            ("prediction", &mut item.prediction),
-        ] {
-            let Some(raw) = slot.as_ref() else { continue };
-            let raw = as_kind_value(project.kind, raw, item.from_csv);
-            let value = schema
-                .parse_as(name, &raw)
-                .and_then(|v| schema.check_for_item(name, &v, &item.data).map(|_| v))
-                .map_err(|e| at_line(line, format!("{name} {}", e.reason)))?;
-            *slot = Some(value);
+/// What is wrong with one item for a project: its gold answer (outside the label set, or
+/// not an answer of the project's kind), or anything else (the field the kind is about,
+/// a pre-label, an imported annotation).
+#[derive(Debug, Clone, PartialEq)]
+pub enum ItemProblem {
+    Gold(Invalid),
+    Other(Invalid),
+}
+
+impl ItemProblem {
+    pub fn invalid(&self) -> &Invalid {
+        match self {
+            ItemProblem::Gold(invalid) | ItemProblem::Other(invalid) => invalid,
         }
     }
+}
+
+/// Checks what only the project can tell, and makes answers canonical: gold answers,
+/// pre-labels and imported annotations are checked like labels (against the item too:
+/// spans inside its text, boxes inside its image), and the field a kind is about must be
+/// there (text for spans, an image from an allowed origin for boxes and image choice).
+pub fn check_against_project(items: &mut [NewItem], project: &Project) -> Result<(), Invalid> {
+    for item in items.iter_mut() {
+        check_item(item, project).map_err(|problem| problem.invalid().clone())?;
+    }
     Ok(())
+}
+
+/// [`check_against_project`] for one item, telling a bad gold answer from other problems.
+pub fn check_item(item: &mut NewItem, project: &Project) -> Result<(), ItemProblem> {
+    let line = item.line;
+    let other = |reason: String| ItemProblem::Other(at_line(line, reason));
+    check_item_field(project, item).map_err(other)?;
+    if let Some(raw) = item.gold.take() {
+        let gold = checked_value(project, item, "gold", &raw)
+            .map_err(|reason| ItemProblem::Gold(at_line(line, reason)))?;
+        item.gold = Some(gold);
+    }
+    if let Some(raw) = item.prediction.take() {
+        item.prediction = Some(checked_value(project, item, "prediction", &raw).map_err(other)?);
+    }
+    let mut annotations = std::mem::take(&mut item.annotations);
+    for annotation in &mut annotations {
+        let name = format!("the annotation by {}:", annotation.rater);
+        annotation.value = checked_value(project, item, &name, &annotation.value).map_err(other)?;
+    }
+    item.annotations = annotations;
+    item.from_label_studio = false;
+    Ok(())
+}
+
+/// A gold answer, pre-label or annotation as the project's canonical value.
+fn checked_value(project: &Project, item: &NewItem, name: &str, raw: &Value) -> Result<Value, String> {
+    let raw = if item.from_label_studio {
+        super::label_studio::kind_value(project, &item.data, raw).map_err(|r| format!("{name} {r}"))?
+    } else {
+        as_kind_value(project.kind, raw, item.from_csv)
+    };
+    let schema = project.schema();
+    schema
+        .parse_as(name, &raw)
+        .and_then(|v| schema.check_for_item(name, &v, &item.data).map(|_| v))
+        .map_err(|e| format!("{name} {}", e.reason))
 }
 
 /// The data field the project's kind is about, if it has one.

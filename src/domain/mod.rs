@@ -6,6 +6,8 @@ pub mod export;
 pub mod feedback;
 pub mod gate;
 pub mod import;
+pub mod import_check;
+pub mod label_studio;
 pub mod kinds;
 pub mod links;
 pub mod media;
