@@ -1,4 +1,4 @@
-//! The command line: serve, demo, users, tokens, migrate.
+//! The command line: serve, demo, users, tokens, migrate, report, import.
 //! Every failure is one line on stderr and a non-zero exit.
 
 use std::io::{BufRead, Write};
@@ -43,6 +43,8 @@ pub enum Command {
     Migrate,
     /// Agreement, consensus, rater quality and bias for labels from any tool (no database)
     Report(ReportArgs),
+    /// Check a file of items and import it into a project (streamed, all or nothing)
+    Import(crate::import_cli::ImportArgs),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -229,6 +231,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             issue_token(&open_store(url).await?, &name).await
         }
         Command::Report(args) => crate::offline_report::run(&args),
+        Command::Import(args) => crate::import_cli::run(&open_store(url).await?, &args).await,
         Command::Migrate => {
             let store = open_store(url).await?;
             println!("migrations applied ({})", store.backend_name());

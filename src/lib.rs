@@ -10,6 +10,7 @@ pub mod config;
 pub mod demo;
 pub mod domain;
 pub mod error;
+pub mod import_cli;
 pub mod offline_report;
 pub mod quality;
 pub mod store;

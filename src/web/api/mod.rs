@@ -9,7 +9,7 @@ mod media;
 mod members;
 mod openapi;
 pub use feedback::{source_views, SourceView};
-pub use items::import_bytes;
+pub use items::{import_bytes, ImportOptions, ImportOutcome};
 pub use labelling::{check_duration, checked_label, rater_item, Answer, HISTORY_LENGTH};
 pub use openapi::openapi;
 pub use raters::check_reason;

@@ -21,6 +21,16 @@ pub fn routes() -> Routes {
         .get("/admin/projects/{pid}", Admin, admin::project_page)
         .post("/admin/projects/{pid}/import", Admin, admin::import_upload)
         .post(
+            "/admin/projects/{pid}/import/{token}/confirm",
+            Admin,
+            admin::confirm_import,
+        )
+        .post(
+            "/admin/projects/{pid}/import/{token}/cancel",
+            Admin,
+            admin::cancel_import,
+        )
+        .post(
             "/admin/projects/{pid}/raters/{rid}/unpause",
             Admin,
             admin::unpause_rater,
