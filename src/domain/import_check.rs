@@ -199,18 +199,19 @@ pub struct Finding {
     pub rows: Vec<usize>,
     /// How many rows in all.
     pub count: usize,
-    /// What was wrong with the first row, where rows differ (a gold answer, a bad value).
+    /// What is wrong with the first row named, where rows differ (a gold answer, a value).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub example: Option<String>,
 }
 
 impl Findings {
-    /// The refusal of an import that skips nothing: the first row of the first error.
+    /// The refusal of an import that skips nothing: the first row (in the file) with an error.
     pub fn refusal(&self) -> Option<Invalid> {
         let error = self
             .findings
             .iter()
-            .find(|f| f.severity == Severity::Error)?;
+            .filter(|f| f.severity == Severity::Error)
+            .min_by_key(|f| f.rows.first().copied().unwrap_or(usize::MAX))?;
         let line = error.rows.first().copied().unwrap_or(1);
         let reason = error.example.clone().unwrap_or_else(|| error.message.clone());
         Some(Invalid::new(format!("line {line}"), reason))
@@ -350,9 +351,9 @@ impl<'a> Checker<'a> {
         self.rows += 1;
         let line = item.line;
         let mut flags = RowFlags::default();
-        if let Some(bad) = item.encoding_line {
+        if item.encoding_line.is_some() {
             self.flag(&mut flags, FindingKind::Encoding, None, line, || {
-                Some(format!("line {bad} is not valid UTF-8"))
+                Some("is not valid UTF-8".into())
             });
         }
         match problem {

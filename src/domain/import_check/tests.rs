@@ -86,6 +86,7 @@ fn every_kind_of_finding_names_its_rows() {
     assert_eq!(findings.fields["n"].types["number"], 7);
     let refusal = findings.refusal().unwrap();
     assert_eq!(refusal.field, "line 7");
+    assert_eq!(refusal.reason, "is not valid UTF-8");
 }
 
 #[test]
