@@ -62,7 +62,10 @@ pub async fn run(store: &Store, args: &ImportArgs) -> anyhow::Result<()> {
     let format = match &args.format {
         Some(name) => Format::from_name(name)?,
         None => Format::from_file_name(&args.file.to_string_lossy()).with_context(|| {
-            format!("{}: name the format with --format (jsonl, csv, json, label-studio)", args.file.display())
+            format!(
+                "{}: name the format with --format (jsonl, csv, json, label-studio)",
+                args.file.display()
+            )
         })?,
     };
     let skip = if args.skip_flagged {
@@ -84,7 +87,9 @@ pub async fn run(store: &Store, args: &ImportArgs) -> anyhow::Result<()> {
         anyhow::bail!("items: the file holds no items");
     }
     if args.dry_run {
-        let findings = pass.run_blocking("checking again", Some(first), None).await?;
+        let findings = pass
+            .run_blocking("checking again", Some(first), None)
+            .await?;
         return print_findings(&findings, &args.findings);
     }
     if skip.is_empty() {
@@ -99,7 +104,8 @@ pub async fn run(store: &Store, args: &ImportArgs) -> anyhow::Result<()> {
         chunk: args.chunk as usize,
     };
     let producer = pass.run_blocking("importing", Some(first), Some(sending));
-    let (stored, produced) = tokio::join!(store.import_item_chunks(&project, &[], chunks), producer);
+    let (stored, produced) =
+        tokio::join!(store.import_item_chunks(&project, &[], chunks), producer);
     let (imported, findings) = match (stored, produced) {
         (Ok(imported), Ok(findings)) => (imported, findings),
         (Err(e), Err(stopped)) if stopped.to_string().contains(STOPPED) => return Err(public(e)),
@@ -170,7 +176,9 @@ impl Pass {
             };
             let problem = check_item(&mut item, &self.project).err();
             let flags = checker.observe(&item, problem.as_ref());
-            let Some(sending) = sending.as_mut() else { continue };
+            let Some(sending) = sending.as_mut() else {
+                continue;
+            };
             if sending.skip.skips(flags) {
                 continue;
             }
@@ -236,14 +244,25 @@ fn print_findings(findings: &Findings, how: &str) -> anyhow::Result<()> {
         findings.rows, findings.importable
     );
     for (field, types) in &findings.fields {
-        let types: Vec<String> = types.types.iter().map(|(t, n)| format!("{t} {n}")).collect();
+        let types: Vec<String> = types
+            .types
+            .iter()
+            .map(|(t, n)| format!("{t} {n}"))
+            .collect();
         println!("field {field}: {}", types.join(", "));
     }
     for f in &findings.findings {
-        let pattern = f.pattern.map(|p| format!(" ({})", p.as_str())).unwrap_or_default();
+        let pattern = f
+            .pattern
+            .map(|p| format!(" ({})", p.as_str()))
+            .unwrap_or_default();
         let rows: Vec<String> = f.rows.iter().map(usize::to_string).collect();
         let more = f.count.saturating_sub(f.rows.len());
-        let more = if more > 0 { format!(" and {more} more") } else { String::new() };
+        let more = if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        };
         println!(
             "{:<7} {}{pattern}: {}; lines {}{more}",
             f.severity.as_str(),
@@ -256,7 +275,11 @@ fn print_findings(findings: &Findings, how: &str) -> anyhow::Result<()> {
         }
     }
     if findings.blocked {
-        let errors = findings.findings.iter().filter(|f| f.severity == Severity::Error).count();
+        let errors = findings
+            .findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error)
+            .count();
         println!("{errors} kinds of error: an import keeping these rows is refused (--skip-flagged leaves them out)");
     }
     Ok(())

@@ -639,9 +639,15 @@ pub fn check_item(item: &mut NewItem, project: &Project) -> Result<(), ItemProbl
 }
 
 /// A gold answer, pre-label or annotation as the project's canonical value.
-fn checked_value(project: &Project, item: &NewItem, name: &str, raw: &Value) -> Result<Value, String> {
+fn checked_value(
+    project: &Project,
+    item: &NewItem,
+    name: &str,
+    raw: &Value,
+) -> Result<Value, String> {
     let raw = if item.from_label_studio {
-        super::label_studio::kind_value(project, &item.data, raw).map_err(|r| format!("{name} {r}"))?
+        super::label_studio::kind_value(project, &item.data, raw)
+            .map_err(|r| format!("{name} {r}"))?
     } else {
         as_kind_value(project.kind, raw, item.from_csv)
     };

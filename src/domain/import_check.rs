@@ -145,7 +145,10 @@ impl Skip {
                     let names: Vec<_> = FindingKind::ALL.iter().map(|k| k.as_str()).collect();
                     Invalid::new(
                         "skip",
-                        format!("unknown finding {name:?}: use flagged or {}", names.join(", ")),
+                        format!(
+                            "unknown finding {name:?}: use flagged or {}",
+                            names.join(", ")
+                        ),
                     )
                 })?;
             kinds.push(kind);
@@ -213,7 +216,10 @@ impl Findings {
             .filter(|f| f.severity == Severity::Error)
             .min_by_key(|f| f.rows.first().copied().unwrap_or(usize::MAX))?;
         let line = error.rows.first().copied().unwrap_or(1);
-        let reason = error.example.clone().unwrap_or_else(|| error.message.clone());
+        let reason = error
+            .example
+            .clone()
+            .unwrap_or_else(|| error.message.clone());
         Some(Invalid::new(format!("line {line}"), reason))
     }
 }
@@ -357,11 +363,13 @@ impl<'a> Checker<'a> {
             });
         }
         match problem {
-            Some(ItemProblem::Gold(e)) => {
-                self.flag(&mut flags, FindingKind::GoldOutsideLabels, None, line, || {
-                    Some(e.reason.clone())
-                })
-            }
+            Some(ItemProblem::Gold(e)) => self.flag(
+                &mut flags,
+                FindingKind::GoldOutsideLabels,
+                None,
+                line,
+                || Some(e.reason.clone()),
+            ),
             Some(ItemProblem::Other(e)) => {
                 self.flag(&mut flags, FindingKind::InvalidRow, None, line, || {
                     Some(e.reason.clone())
@@ -370,7 +378,13 @@ impl<'a> Checker<'a> {
             None => {}
         }
         if is_blank(item.data.get(self.shown_field())) {
-            self.flag(&mut flags, FindingKind::MissingShownField, None, line, || None);
+            self.flag(
+                &mut flags,
+                FindingKind::MissingShownField,
+                None,
+                line,
+                || None,
+            );
         }
         self.observe_types(item, &mut flags);
         self.observe_duplicates(item, &mut flags);
@@ -420,13 +434,22 @@ impl<'a> Checker<'a> {
         };
         if let Some(&first) = self.first_seen.get(&key) {
             self.flag(flags, FindingKind::DuplicateInFile, None, item.line, || {
-                Some(format!("line {} repeats the data of line {first}", item.line))
+                Some(format!(
+                    "line {} repeats the data of line {first}",
+                    item.line
+                ))
             });
         } else {
             self.first_seen.insert(key, item.line);
         }
         if self.in_project.contains(&key) {
-            self.flag(flags, FindingKind::DuplicateInProject, None, item.line, || None);
+            self.flag(
+                flags,
+                FindingKind::DuplicateInProject,
+                None,
+                item.line,
+                || None,
+            );
         }
     }
 
@@ -438,7 +461,13 @@ impl<'a> Checker<'a> {
             }
         }
         for pattern in found {
-            self.flag(flags, FindingKind::PersonalData, Some(pattern), item.line, || None);
+            self.flag(
+                flags,
+                FindingKind::PersonalData,
+                Some(pattern),
+                item.line,
+                || None,
+            );
         }
     }
 
@@ -451,7 +480,13 @@ impl<'a> Checker<'a> {
             .collect();
         let mixed = self.types.iter().filter_map(|(field, by_type)| {
             let tally = types::minority_rows(by_type)?;
-            Some(finding(FindingKind::MixedTypes, None, Some(field.clone()), tally, self.project))
+            Some(finding(
+                FindingKind::MixedTypes,
+                None,
+                Some(field.clone()),
+                tally,
+                self.project,
+            ))
         });
         findings.extend(mixed);
         findings.sort_by_key(|f| (f.kind, f.field.clone()));
@@ -493,7 +528,11 @@ pub struct Checked {
 }
 
 /// Checks items held in memory (an upload) against the project, in both passes.
-pub fn check_items(mut items: Vec<NewItem>, project: &Project, in_project: &HashSet<u64>) -> Checked {
+pub fn check_items(
+    mut items: Vec<NewItem>,
+    project: &Project,
+    in_project: &HashSet<u64>,
+) -> Checked {
     let problems: Vec<Option<ItemProblem>> = items
         .iter_mut()
         .map(|item| super::import::check_item(item, project).err())

@@ -29,7 +29,10 @@ pub fn looks_like_tasks(elements: &[(usize, Value)]) -> bool {
 /// (`meta`, `created_at`, `project` ...) are left out.
 pub fn item_from_task(value: Value, line: usize) -> Result<NewItem, Invalid> {
     let Value::Object(mut task) = value else {
-        return Err(at_line(line, "each Label Studio task must be a JSON object"));
+        return Err(at_line(
+            line,
+            "each Label Studio task must be a JSON object",
+        ));
     };
     let data = match task.remove("data") {
         Some(Value::Object(data)) => data,
@@ -135,15 +138,19 @@ fn lead_time_ms(annotation: &Map<String, Value>) -> Option<i64> {
 
 fn created_at_ms(annotation: &Map<String, Value>) -> Option<i64> {
     let text = annotation.get("created_at")?.as_str()?;
-    let at = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
-        .ok()?;
+    let at =
+        time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()?;
     i64::try_from(at.unix_timestamp_nanos() / 1_000_000).ok()
 }
 
 /// Label Studio results (`[{"type", "value", ...}]`) as a value of the project's kind:
 /// choices to a choice (or the set of them), rating, number, textarea to text, labels to
 /// spans, rectanglelabels (percent of the image) to boxes in pixels.
-pub fn kind_value(project: &Project, data: &Map<String, Value>, results: &Value) -> Result<Value, String> {
+pub fn kind_value(
+    project: &Project,
+    data: &Map<String, Value>,
+    results: &Value,
+) -> Result<Value, String> {
     let results = results
         .as_array()
         .ok_or("must be a Label Studio result list")?;
@@ -154,7 +161,12 @@ pub fn kind_value(project: &Project, data: &Map<String, Value>, results: &Value)
             .filter_map(|r| r.get("value").and_then(Value::as_object))
             .collect()
     };
-    let missing = |ty: &str| format!("has no {ty:?} result for a {} project", project.kind.as_str());
+    let missing = |ty: &str| {
+        format!(
+            "has no {ty:?} result for a {} project",
+            project.kind.as_str()
+        )
+    };
     match project.kind {
         Kind::SingleChoice | Kind::ImageChoice => {
             let choice = of_type("choices")
@@ -188,7 +200,11 @@ pub fn kind_value(project: &Project, data: &Map<String, Value>, results: &Value)
             Ok(Value::String(texts.join("\n")))
         }
         Kind::Spans => spans(&of_type("labels"), text_of(project, data)),
-        Kind::Boxes => boxes(&of_type("rectanglelabels"), results, image_size(project, data)),
+        Kind::Boxes => boxes(
+            &of_type("rectanglelabels"),
+            results,
+            image_size(project, data),
+        ),
     }
 }
 
@@ -250,7 +266,10 @@ fn scalar_offset(text: &str, utf16: u64) -> u64 {
 fn image_size(project: &Project, data: &Map<String, Value>) -> Option<(f64, f64)> {
     let field = project.settings.field.as_deref()?;
     let image = data.get(field)?.as_object()?;
-    Some((image.get("width")?.as_f64()?, image.get("height")?.as_f64()?))
+    Some((
+        image.get("width")?.as_f64()?,
+        image.get("height")?.as_f64()?,
+    ))
 }
 
 /// Rectangles in percent of the image (`x`, `y`, `width`, `height`) as boxes in pixels,
@@ -269,9 +288,18 @@ fn boxes(
         let (width, height) = match (size("original_width"), size("original_height"), known) {
             (Some(w), Some(h), _) => (w, h),
             (_, _, Some(known)) => known,
-            _ => return Err("has a rectangle but neither it nor the item gives the image size".into()),
+            _ => {
+                return Err(
+                    "has a rectangle but neither it nor the item gives the image size".into(),
+                )
+            }
         };
-        let number = |key: &str| value.get(key).and_then(Value::as_f64).ok_or(format!("has a rectangle without {key:?}"));
+        let number = |key: &str| {
+            value
+                .get(key)
+                .and_then(Value::as_f64)
+                .ok_or(format!("has a rectangle without {key:?}"))
+        };
         let label = strings(value.get("rectanglelabels")).into_iter().next();
         let label = label.ok_or("has a rectangle without a label")?;
         let pixels = |percent: f64, of: f64| (percent * of / 100.0 * 100.0).round() / 100.0;
@@ -296,7 +324,10 @@ mod tests {
 
     #[test]
     fn annotators_are_named_without_their_email() {
-        assert_eq!(annotator_name(Some(&json!(3))).as_deref(), Some("ls-annotator-3"));
+        assert_eq!(
+            annotator_name(Some(&json!(3))).as_deref(),
+            Some("ls-annotator-3")
+        );
         assert_eq!(
             annotator_name(Some(&json!({"id": 7, "email": "a@b.org"}))).as_deref(),
             Some("ls-annotator-7")

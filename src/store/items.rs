@@ -222,7 +222,8 @@ impl Store {
     #[instrument(skip_all, fields(project = project_id))]
     pub async fn item_hashes(&self, project_id: i64) -> Result<HashSet<u64>> {
         self.backfill_item_hashes(project_id).await?;
-        let sql = "SELECT content_hash FROM items WHERE project_id = $1 AND content_hash IS NOT NULL";
+        let sql =
+            "SELECT content_hash FROM items WHERE project_id = $1 AND content_hash IS NOT NULL";
         let mut keys = HashSet::new();
         on_pool!(self, pool => {
             let mut rows = sqlx::query_scalar::<_, String>(sql).bind(project_id).fetch(pool);
@@ -234,7 +235,8 @@ impl Store {
     }
 
     async fn backfill_item_hashes(&self, project_id: i64) -> Result<()> {
-        let select = "SELECT id, data FROM items WHERE project_id = $1 AND content_hash IS NULL LIMIT 1000";
+        let select =
+            "SELECT id, data FROM items WHERE project_id = $1 AND content_hash IS NULL LIMIT 1000";
         let update = "UPDATE items SET content_hash = $1 WHERE id = $2";
         loop {
             let done = in_write_tx!(self, tx, _lock => {

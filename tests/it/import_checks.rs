@@ -117,7 +117,10 @@ async fn a_dry_run_reports_every_finding_and_stores_nothing(app: TestApp) {
         .await;
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let error: Value = response.json().await.unwrap();
-    assert!(error["error"].as_str().unwrap().contains("line 2"), "{error}");
+    assert!(
+        error["error"].as_str().unwrap().contains("line 2"),
+        "{error}"
+    );
 }
 
 async fn flagged_rows_are_skipped_in_one_go_or_the_import_is_refused(app: TestApp) {
@@ -127,11 +130,16 @@ async fn flagged_rows_are_skipped_in_one_go_or_the_import_is_refused(app: TestAp
     let refused = admin.post_raw(&path, "text/csv", planted_csv()).await;
     assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let error: Value = refused.json().await.unwrap();
-    assert!(error["error"].as_str().unwrap().contains("line 11: gold"), "{error}");
+    assert!(
+        error["error"].as_str().unwrap().contains("line 11: gold"),
+        "{error}"
+    );
     assert_eq!(items_in(&app, pid).await, 1);
 
     let warnings_only = format!("{path}?skip=duplicate_in_file,personal_data");
-    let still_refused = admin.post_raw(&warnings_only, "text/csv", planted_csv()).await;
+    let still_refused = admin
+        .post_raw(&warnings_only, "text/csv", planted_csv())
+        .await;
     assert_eq!(still_refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(items_in(&app, pid).await, 1);
 
@@ -164,10 +172,17 @@ async fn flagged_rows_are_skipped_in_one_go_or_the_import_is_refused(app: TestAp
     // A failure while storing (an external id the project holds) leaves nothing behind.
     let late = "{\"external_id\": \"x1\", \"data\": {\"text\": \"new a\"}}\n{\"external_id\": \"x1b\", \"data\": {\"text\": \"\"}}\n{\"external_id\": \"x2\", \"data\": {\"text\": \"new b\"}}\n";
     admin
-        .post_json(&path, &json!([{"external_id": "x2", "data": {"text": "taken"}}]))
+        .post_json(
+            &path,
+            &json!([{"external_id": "x2", "data": {"text": "taken"}}]),
+        )
         .await;
     let response = admin
-        .post_raw(&format!("{path}?skip=flagged"), "application/x-ndjson", late.as_bytes().to_vec())
+        .post_raw(
+            &format!("{path}?skip=flagged"),
+            "application/x-ndjson",
+            late.as_bytes().to_vec(),
+        )
         .await;
     assert_eq!(response.status(), StatusCode::CONFLICT);
     assert_eq!(items_in(&app, pid).await, 6, "nothing half-imports");
@@ -204,30 +219,48 @@ async fn label_studio_annotations_become_labels_by_pseudonyms(app: TestApp) {
         .collect();
     assert_eq!(rows.len(), 3);
     assert_eq!(rows[0]["external_id"], "101");
-    assert_eq!(rows[0]["data"]["text"], "The battery lasts all day and the screen is lovely.");
+    assert_eq!(
+        rows[0]["data"]["text"],
+        "The battery lasts all day and the screen is lovely."
+    );
     let labels = rows[0]["labels"].as_array().unwrap();
     assert_eq!(labels.len(), 2);
     assert_eq!(labels[0]["rater"], format!("ls-annotator-3.p{pid}"));
     assert_eq!(labels[0]["value"], "pos");
     assert_eq!(labels[0]["duration_ms"], 2500);
-    assert!(labels[1]["rater"].as_str().unwrap().starts_with("ls-annotator-5"));
-    assert_eq!(rows[1]["labels"].as_array().unwrap().len(), 1, "the cancelled annotation is left out");
+    assert!(labels[1]["rater"]
+        .as_str()
+        .unwrap()
+        .starts_with("ls-annotator-5"));
+    assert_eq!(
+        rows[1]["labels"].as_array().unwrap().len(),
+        1,
+        "the cancelled annotation is left out"
+    );
     assert_eq!(rows[1]["labels"][0]["value"], "neg");
     assert_eq!(rows[2]["labels"].as_array().unwrap().len(), 0);
 
     let predicted = |ext: &str, value: &str| {
         format!("SELECT count(*) FROM items WHERE project_id = {pid} AND external_id = '{ext}' AND prediction = '\"{value}\"'")
     };
-    assert_eq!(app.count(&predicted("101", "pos")).await, 1, "the best-scored prediction");
+    assert_eq!(
+        app.count(&predicted("101", "pos")).await,
+        1,
+        "the best-scored prediction"
+    );
     assert_eq!(app.count(&predicted("103", "neg")).await, 1);
     assert_eq!(
-        app.count("SELECT count(*) FROM users WHERE name LIKE 'ls:%' AND password_hash IS NULL").await,
+        app.count("SELECT count(*) FROM users WHERE name LIKE 'ls:%' AND password_hash IS NULL")
+            .await,
         2,
         "one rater per annotator, who cannot sign in"
     );
     // Item 101 wanted two labels and has them; 102 still wants one.
     assert_eq!(
-        app.count(&format!("SELECT need_generalist FROM items WHERE project_id = {pid} AND external_id = '102'")).await,
+        app.count(&format!(
+            "SELECT need_generalist FROM items WHERE project_id = {pid} AND external_id = '102'"
+        ))
+        .await,
         1
     );
 
@@ -235,11 +268,19 @@ async fn label_studio_annotations_become_labels_by_pseudonyms(app: TestApp) {
     // in another project are other raters.
     let other = new_project(&admin).await;
     let response = admin
-        .post_raw(&format!("/api/v1/projects/{other}/items"), "application/json", label_studio_fixture())
+        .post_raw(
+            &format!("/api/v1/projects/{other}/items"),
+            "application/json",
+            label_studio_fixture(),
+        )
         .await;
     assert_eq!(response.status(), StatusCode::CREATED);
     assert_eq!(app.count("SELECT count(*) FROM labels").await, 6);
-    assert_eq!(app.count("SELECT count(*) FROM users WHERE name LIKE 'ls:%'").await, 4);
+    assert_eq!(
+        app.count("SELECT count(*) FROM users WHERE name LIKE 'ls:%'")
+            .await,
+        4
+    );
 }
 
 async fn the_browser_previews_an_import_before_it_lands(app: TestApp) {
@@ -300,17 +341,31 @@ async fn the_browser_previews_an_import_before_it_lands(app: TestApp) {
     let again = browser
         .post_form(&confirm, &[("csrf", &csrf), ("skip", "")])
         .await;
-    assert_eq!(again.status(), StatusCode::NOT_FOUND, "an upload is confirmed once");
+    assert_eq!(
+        again.status(),
+        StatusCode::NOT_FOUND,
+        "an upload is confirmed once"
+    );
 
-    let preview = upload(b"text\nanother\n".to_vec()).await.text().await.unwrap();
+    let preview = upload(b"text\nanother\n".to_vec())
+        .await
+        .text()
+        .await
+        .unwrap();
     let cancel = scraper::Html::parse_document(&preview)
         .select(&scraper::Selector::parse("form[action$='/cancel']").unwrap())
         .next()
         .and_then(|f| f.value().attr("action").map(str::to_string))
         .unwrap();
-    let cancelled = browser.post_form(&cancel, &[("csrf", &csrf_in(&preview))]).await;
+    let cancelled = browser
+        .post_form(&cancel, &[("csrf", &csrf_in(&preview))])
+        .await;
     assert_eq!(cancelled.status(), StatusCode::SEE_OTHER);
-    assert_eq!(items_in(&app, pid).await, 1, "a cancelled import stores nothing");
+    assert_eq!(
+        items_in(&app, pid).await,
+        1,
+        "a cancelled import stores nothing"
+    );
     assert_eq!(app.count("SELECT count(*) FROM pending_imports").await, 0);
 }
 
@@ -323,15 +378,34 @@ async fn tally_import_checks_streams_and_refuses_whole(app: TestApp) {
     let pid_arg = pid.to_string();
     let file = planted.to_str().unwrap();
 
-    let out = crate::cli::tally(&url, &["import", "--project", &pid_arg, file, "--dry-run"], None);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = crate::cli::tally(
+        &url,
+        &["import", "--project", &pid_arg, file, "--dry-run"],
+        None,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.starts_with("11 rows, 2 with nothing flagged"), "{stdout}");
+    assert!(
+        stdout.starts_with("11 rows, 2 with nothing flagged"),
+        "{stdout}"
+    );
     assert!(stdout.contains("missing_shown_field"), "{stdout}");
     assert!(stdout.contains("lines 3, 9"), "{stdout}");
     let out = crate::cli::tally(
         &url,
-        &["import", "--project", &pid_arg, file, "--dry-run", "--findings", "json"],
+        &[
+            "import",
+            "--project",
+            &pid_arg,
+            file,
+            "--dry-run",
+            "--findings",
+            "json",
+        ],
         None,
     );
     let findings: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -347,36 +421,76 @@ async fn tally_import_checks_streams_and_refuses_whole(app: TestApp) {
 
     let out = crate::cli::tally(
         &url,
-        &["import", "--project", &pid_arg, file, "--skip-flagged", "--chunk", "1"],
+        &[
+            "import",
+            "--project",
+            &pid_arg,
+            file,
+            "--skip-flagged",
+            "--chunk",
+            "1",
+        ],
         None,
     );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(out.stdout.is_empty() && out.stderr.is_empty(), "piped: nothing but errors");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stdout.is_empty() && out.stderr.is_empty(),
+        "piped: nothing but errors"
+    );
     assert_eq!(items_in(&app, pid).await, 3);
 
     let jsonl = dir.path().join("more.jsonl");
     let mut text = String::new();
     for i in 0..250 {
-        text.push_str(&format!("{{\"external_id\": \"m{i}\", \"data\": {{\"text\": \"row {i}\"}}}}\n"));
+        text.push_str(&format!(
+            "{{\"external_id\": \"m{i}\", \"data\": {{\"text\": \"row {i}\"}}}}\n"
+        ));
     }
     text.push_str("{\"external_id\": \"m0\", \"data\": {\"text\": \"again\"}}\n");
     std::fs::write(&jsonl, &text).unwrap();
     let out = crate::cli::tally(
         &url,
-        &["import", "--project", &pid_arg, jsonl.to_str().unwrap(), "--chunk", "100"],
+        &[
+            "import",
+            "--project",
+            &pid_arg,
+            jsonl.to_str().unwrap(),
+            "--chunk",
+            "100",
+        ],
         None,
     );
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("line 251"));
-    assert_eq!(items_in(&app, pid).await, 3, "a late bad row leaves nothing");
+    assert_eq!(
+        items_in(&app, pid).await,
+        3,
+        "a late bad row leaves nothing"
+    );
 
     let fixed: String = text.lines().take(250).map(|l| format!("{l}\n")).collect();
     std::fs::write(&jsonl, fixed).unwrap();
     let out = crate::cli::tally(
         &url,
-        &["import", "--project", &pid_arg, jsonl.to_str().unwrap(), "--chunk", "100", "--quiet"],
+        &[
+            "import",
+            "--project",
+            &pid_arg,
+            jsonl.to_str().unwrap(),
+            "--chunk",
+            "100",
+            "--quiet",
+        ],
         None,
     );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(items_in(&app, pid).await, 253);
 }

@@ -526,7 +526,11 @@ async fn the_admin_page_imports_a_zip(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), StatusCode::OK, "the upload is previewed first");
+    assert_eq!(
+        response.status(),
+        StatusCode::OK,
+        "the upload is previewed first"
+    );
     assert_eq!(app.count("SELECT count(*) FROM media").await, 0);
     let preview = response.text().await.unwrap();
     let confirm = attr_of(&preview, "form[action$='/confirm']", "action").unwrap();

@@ -35,12 +35,15 @@ impl Pattern {
 }
 
 static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}\b").expect("email pattern")
+    Regex::new(r"(?i)\b[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}\b")
+        .expect("email pattern")
 });
 
 static PHONE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\+\d{8,15}\b|(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,5}\)[ .-]?)?\b\d{1,5}(?:[ .-]\d{1,5}){0,5}\b")
-        .expect("phone pattern")
+    Regex::new(
+        r"\+\d{8,15}\b|(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,5}\)[ .-]?)?\b\d{1,5}(?:[ .-]\d{1,5}){0,5}\b",
+    )
+    .expect("phone pattern")
 });
 
 static CARD: LazyLock<Regex> =
@@ -122,7 +125,10 @@ fn is_phone(candidate: &str) -> bool {
         .filter(|c| matches!(c, ' ' | '.' | '-'))
         .collect();
     let mixed_separators = separators.windows(2).any(|w| w[0] != w[1]);
-    groups.len() >= 3 && count >= 9 && !mixed_separators && !looks_like_date(&groups)
+    groups.len() >= 3
+        && count >= 9
+        && !mixed_separators
+        && !looks_like_date(&groups)
         && !looks_like_ip(&groups, &separators)
 }
 
@@ -161,7 +167,10 @@ mod tests {
 
     #[test]
     fn cards_are_found_only_when_luhn_valid() {
-        assert_eq!(patterns("paid with 4111111111111111 today"), vec![Pattern::Card]);
+        assert_eq!(
+            patterns("paid with 4111111111111111 today"),
+            vec![Pattern::Card]
+        );
         assert_eq!(patterns("card 4111-1111-1111-1111"), vec![Pattern::Card]);
         assert!(patterns("order 1234567812345678").is_empty());
         assert!(patterns("0000 0000 0000 0000").is_empty());
@@ -169,7 +178,10 @@ mod tests {
 
     #[test]
     fn emails_are_found() {
-        assert_eq!(patterns("write to ann.lee+x@mail.example.org please"), vec![Pattern::Email]);
+        assert_eq!(
+            patterns("write to ann.lee+x@mail.example.org please"),
+            vec![Pattern::Email]
+        );
         assert!(patterns("@handle and user@localhost").is_empty());
         assert!(patterns("5 @ 3pm").is_empty());
     }

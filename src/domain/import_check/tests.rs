@@ -5,7 +5,9 @@ use crate::domain::import::{check_item, parse_lenient, Format};
 use crate::domain::project::{NewProject, Project};
 
 fn project() -> Project {
-    let spec = NewProject::simple("p", &["pos", "neg"], 1, "").validate().unwrap();
+    let spec = NewProject::simple("p", &["pos", "neg"], 1, "")
+        .validate()
+        .unwrap();
     Project::from_spec(1, spec)
 }
 
@@ -121,7 +123,10 @@ fn finding_rows_stop_at_twenty_but_count_all() {
 
 #[test]
 fn skip_lists_are_parsed() {
-    assert_eq!(Skip::parse("flagged").unwrap().0.len(), FindingKind::ALL.len());
+    assert_eq!(
+        Skip::parse("flagged").unwrap().0.len(),
+        FindingKind::ALL.len()
+    );
     assert_eq!(
         Skip::parse("duplicate_in_file, personal_data").unwrap().0,
         vec![FindingKind::DuplicateInFile, FindingKind::PersonalData]

@@ -175,7 +175,16 @@ pub async fn import_bytes(
             .map_err(|e| AppError::Internal(anyhow::anyhow!("zip task: {e}")))??;
         return import_bundle(state, project, bundle, options).await;
     }
-    import_with_media(state, project, body, format, Vec::new(), HashMap::new(), options).await
+    import_with_media(
+        state,
+        project,
+        body,
+        format,
+        Vec::new(),
+        HashMap::new(),
+        options,
+    )
+    .await
 }
 
 async fn import_bundle(

@@ -58,7 +58,10 @@ fn check_findings(data: &[u8], format: Format) {
     for finding in &findings.findings {
         assert!(finding.rows.len() <= ROWS_NAMED.min(finding.count));
         assert!(finding.count <= rows, "{finding:?}");
-        assert!(finding.rows.iter().all(|r| lines.contains(r)), "{finding:?}");
+        assert!(
+            finding.rows.iter().all(|r| lines.contains(r)),
+            "{finding:?}"
+        );
     }
     let (kept, skipped) = checked
         .into_import(&Skip::parse("flagged").expect("flagged"))

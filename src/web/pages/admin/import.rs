@@ -99,13 +99,22 @@ pub async fn confirm_import(
         .store
         .pending_import(&token, pid, admin.id)
         .await?
-        .ok_or_else(|| AppError::not_found("upload (it may have expired: upload the file again)"))?;
+        .ok_or_else(|| {
+            AppError::not_found("upload (it may have expired: upload the file again)")
+        })?;
     let options = ImportOptions {
         dry_run: false,
         skip: Skip::parse(&form.skip)?,
     };
     let format = upload_format(&pending.file_name)?;
-    let outcome = import_bytes(&state, &project, Bytes::from(pending.body), format, &options).await;
+    let outcome = import_bytes(
+        &state,
+        &project,
+        Bytes::from(pending.body),
+        format,
+        &options,
+    )
+    .await;
     state.store.delete_pending_import(&token, admin.id).await?;
     match outcome {
         Ok(ImportOutcome::Imported(done)) => Ok(Redirect::to(&format!(
