@@ -133,7 +133,9 @@ fn email_tag(email: &str) -> String {
 
 fn lead_time_ms(annotation: &Map<String, Value>) -> Option<i64> {
     let seconds = annotation.get("lead_time")?.as_f64()?;
-    (0.0..1e9).contains(&seconds).then_some((seconds * 1000.0) as i64)
+    (0.0..1e9)
+        .contains(&seconds)
+        .then_some((seconds * 1000.0) as i64)
 }
 
 fn created_at_ms(annotation: &Map<String, Value>) -> Option<i64> {
