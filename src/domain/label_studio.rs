@@ -352,6 +352,61 @@ mod tests {
         assert_eq!(scalar_offset("abc", 2), 2);
     }
 
+    fn project(body: Value) -> Project {
+        let new: crate::domain::project::NewProject = serde_json::from_value(body).unwrap();
+        Project::from_spec(1, new.validate().unwrap())
+    }
+
+    #[test]
+    fn results_become_values_of_each_kind() {
+        let multi = project(json!({"name": "m", "kind": "multi_choice", "labels": ["a", "b"]}));
+        let results = json!([
+            {"type": "choices", "value": {"choices": ["a"]}},
+            {"type": "choices", "value": {"choices": ["b", "a"]}}
+        ]);
+        assert_eq!(
+            kind_value(&multi, &Map::new(), &results).unwrap(),
+            json!(["a", "b"])
+        );
+
+        let boxes =
+            project(json!({"name": "b", "kind": "boxes", "labels": ["cat"], "field": "image"}));
+        let data =
+            json!({"image": {"url": "https://img.example/c.png", "width": 400, "height": 200}});
+        let rectangle = json!([{"type": "rectanglelabels", "value":
+            {"x": 10, "y": 25, "width": 50, "height": 50, "rectanglelabels": ["cat"]}}]);
+        let data = data.as_object().unwrap();
+        assert_eq!(
+            kind_value(&boxes, data, &rectangle).unwrap(),
+            json!([{"x": 40.0, "y": 50.0, "w": 200.0, "h": 100.0, "label": "cat"}])
+        );
+        let sized = json!([{"type": "rectanglelabels", "original_width": 1000, "original_height": 1000,
+            "value": {"x": 10, "y": 10, "width": 10, "height": 10, "rectanglelabels": ["cat"]}}]);
+        assert_eq!(
+            kind_value(&boxes, &Map::new(), &sized).unwrap()[0]["w"],
+            json!(100.0)
+        );
+        assert!(
+            kind_value(&boxes, &Map::new(), &rectangle).is_err(),
+            "no image size"
+        );
+
+        let spans =
+            project(json!({"name": "s", "kind": "spans", "labels": ["PER"], "field": "text"}));
+        let data = json!({"text": "😀 Ann"});
+        let labels =
+            json!([{"type": "labels", "value": {"start": 3, "end": 6, "labels": ["PER"]}}]);
+        assert_eq!(
+            kind_value(&spans, data.as_object().unwrap(), &labels).unwrap(),
+            json!([{"start": 2, "end": 5, "label": "PER"}])
+        );
+        let rating = project(json!({"name": "r", "kind": "rating", "scale": {"min": 1, "max": 5}}));
+        let choices_only = json!([{"type": "choices", "value": {"choices": ["a"]}}]);
+        assert!(kind_value(&rating, &Map::new(), &choices_only)
+            .unwrap_err()
+            .contains("no \"rating\" result"));
+    }
+
     #[test]
     fn the_best_prediction_wins() {
         let predictions = json!([
