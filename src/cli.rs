@@ -1,4 +1,4 @@
-//! The command line: serve, demo, users, tokens, migrate.
+//! The command line: serve, demo, users, tokens, migrate, report, import.
 //! Every failure is one line on stderr and a non-zero exit.
 
 use std::io::{BufRead, Write};
@@ -44,7 +44,9 @@ pub enum Command {
     /// Agreement, consensus, rater quality and bias for labels from any tool (no database)
     Report(ReportArgs),
     /// Export a project as a new dataset version (with its card)
-    Export(crate::cli_export::ExportArgs),
+    Export(crate::export_cli::ExportArgs),
+    /// Check a file of items and import it into a project (streamed, all or nothing)
+    Import(crate::import_cli::ImportArgs),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -231,7 +233,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             issue_token(&open_store(url).await?, &name).await
         }
         Command::Report(args) => crate::offline_report::run(&args),
-        Command::Export(args) => crate::cli_export::run(&open_store(url).await?, &args).await,
+        Command::Export(args) => crate::export_cli::run(&open_store(url).await?, &args).await,
+        Command::Import(args) => crate::import_cli::run(&open_store(url).await?, &args).await,
         Command::Migrate => {
             let store = open_store(url).await?;
             println!("migrations applied ({})", store.backend_name());

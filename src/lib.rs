@@ -7,13 +7,14 @@
 
 pub mod auth;
 pub mod cli;
-pub mod cli_export;
 pub mod config;
 pub mod dataset;
 pub mod demo;
 pub mod domain;
 pub mod error;
+pub mod export_cli;
 pub mod formats;
+pub mod import_cli;
 pub mod offline_report;
 pub mod quality;
 pub mod store;

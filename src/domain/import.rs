@@ -1,9 +1,9 @@
 //! Item import: JSON arrays, NDJSON/JSONL and CSV, all into one `NewItem` list.
 //!
 //! An import is all or nothing, so parsing checks every element before anything is stored,
-//! and every error names the line it was found on.
-
-use std::collections::HashMap;
+//! and every error names the line it was found on. [`read_items`] streams NDJSON and CSV
+//! from any reader, so a large file is never held whole; bytes that are not UTF-8 are kept
+//! (replaced) and marked on the item, for `import_check` to report.
 
 use serde_json::{Map, Value};
 
@@ -11,6 +11,10 @@ use super::kinds::Kind;
 use super::project::Project;
 use super::text::{check_text, MAX_EXPLANATION_CHARS};
 use super::Invalid;
+
+mod read;
+
+pub use read::{read_items, ItemReader};
 
 /// One item to be stored.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,6 +35,24 @@ pub struct NewItem {
     pub explanation: Option<String>,
     /// Line of the source file the item came from, for error messages after parsing.
     pub line: usize,
+    /// A line of this item that held bytes which are not UTF-8 (replaced by U+FFFD).
+    pub encoding_line: Option<usize>,
+    /// The item came from a Label Studio task: its prediction and annotations are Label
+    /// Studio results, turned into the project's kind when checked.
+    pub from_label_studio: bool,
+    /// Labels that come with the item (a Label Studio task's annotations).
+    pub annotations: Vec<Annotation>,
+}
+
+/// A label imported with its item, by an annotator of another tool.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Annotation {
+    /// The pseudonymous rater name it is stored under (never an email in clear).
+    pub rater: String,
+    /// The answer; made canonical for the project's kind by [`check_item`].
+    pub value: Value,
+    pub duration_ms: Option<i64>,
+    pub created_at_ms: Option<i64>,
 }
 
 /// The formats the importer reads.
@@ -39,6 +61,8 @@ pub enum Format {
     JsonArray,
     Ndjson,
     Csv,
+    /// Label Studio's JSON export: an array of tasks with `data`, `annotations`, `predictions`.
+    LabelStudio,
 }
 
 impl Format {
@@ -69,81 +93,48 @@ impl Format {
             _ => Format::JsonArray,
         }
     }
+
+    /// The format named on the command line or in `?format=`.
+    pub fn from_name(name: &str) -> Result<Format, Invalid> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "json" => Ok(Format::JsonArray),
+            "jsonl" | "ndjson" => Ok(Format::Ndjson),
+            "csv" => Ok(Format::Csv),
+            "label-studio" | "label_studio" | "labelstudio" => Ok(Format::LabelStudio),
+            other => Err(Invalid::new(
+                "format",
+                format!("unknown format {other:?}: use json, jsonl, csv or label-studio"),
+            )),
+        }
+    }
 }
 
-fn at_line(line: usize, reason: impl Into<String>) -> Invalid {
+pub(super) fn at_line(line: usize, reason: impl Into<String>) -> Invalid {
     Invalid::new(format!("line {line}"), reason)
 }
 
-/// Parses a whole upload; the result is every item or the first error.
+/// Parses a whole upload; the result is every item or the first error, bytes that are
+/// not UTF-8 included.
 pub fn parse(bytes: &[u8], format: Format) -> Result<Vec<NewItem>, Invalid> {
-    let text = decode_utf8(bytes)?;
-    let items = match format {
-        Format::JsonArray => parse_json_array(text)?,
-        Format::Ndjson => parse_ndjson(text)?,
-        Format::Csv => parse_csv(text)?,
-    };
+    let items = parse_lenient(bytes, format)?;
+    match items.iter().find_map(|item| item.encoding_line) {
+        Some(line) => Err(at_line(line, "is not valid UTF-8")),
+        None => Ok(items),
+    }
+}
+
+/// Parses a whole upload, keeping rows with bytes that are not UTF-8 (marked on the item)
+/// so that a check can report them rather than stop at the first.
+pub fn parse_lenient(bytes: &[u8], format: Format) -> Result<Vec<NewItem>, Invalid> {
+    let items = read_items(bytes, format)?.collect::<Result<Vec<_>, _>>()?;
     if items.is_empty() {
         return Err(Invalid::new("items", "the file holds no items"));
-    }
-    reject_duplicate_ids(&items)?;
-    Ok(items)
-}
-
-fn decode_utf8(bytes: &[u8]) -> Result<&str, Invalid> {
-    std::str::from_utf8(bytes).map_err(|e| {
-        let valid = &bytes[..e.valid_up_to()];
-        let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
-        at_line(line, "is not valid UTF-8")
-    })
-}
-
-fn newlines_in(bytes: &[u8]) -> usize {
-    bytes.iter().filter(|&&b| b == b'\n').count()
-}
-
-fn parse_json_array(text: &str) -> Result<Vec<NewItem>, Invalid> {
-    let raw: Vec<&serde_json::value::RawValue> = serde_json::from_str(text).map_err(|e| {
-        at_line(
-            e.line().max(1),
-            format!("expected a JSON array of items: {}", strip_position(&e)),
-        )
-    })?;
-    // Elements come in file order, so each one's line continues the count from the one
-    // before: counting from the start each time took hours for a large file.
-    let mut line = 1;
-    let mut counted_to = 0;
-    raw.into_iter()
-        .map(|element| {
-            let offset = element.get().as_ptr() as usize - text.as_ptr() as usize;
-            line += text
-                .as_bytes()
-                .get(counted_to..offset)
-                .map_or(0, newlines_in);
-            counted_to = offset;
-            let value: Value =
-                serde_json::from_str(element.get()).map_err(|e| at_line(line, e.to_string()))?;
-            item_from_json(value, line)
-        })
-        .collect()
-}
-
-fn parse_ndjson(text: &str) -> Result<Vec<NewItem>, Invalid> {
-    let mut items = Vec::new();
-    for (index, line_text) in text.lines().enumerate() {
-        let line = index + 1;
-        if line_text.trim().is_empty() {
-            continue;
-        }
-        let value: Value = serde_json::from_str(line_text)
-            .map_err(|e| at_line(line, format!("bad JSON: {}", strip_position(&e))))?;
-        items.push(item_from_json(value, line)?);
     }
     Ok(items)
 }
 
 /// serde_json appends "at line L column C"; we name the line ourselves.
-fn strip_position(e: &serde_json::Error) -> String {
+pub(super) fn strip_position(e: &serde_json::Error) -> String {
     let message = e.to_string();
     match message.rfind(" at line ") {
         Some(cut) => message[..cut].to_string(),
@@ -209,7 +200,7 @@ fn item_from_json(value: Value, line: usize) -> Result<NewItem, Invalid> {
     Ok(item)
 }
 
-fn new_item(
+pub(super) fn new_item(
     external_id: Option<String>,
     data: Map<String, Value>,
     gold: Option<Value>,
@@ -233,30 +224,10 @@ fn new_item(
         qualification: false,
         explanation: None,
         line,
+        encoding_line: None,
+        from_label_studio: false,
+        annotations: Vec::new(),
     })
-}
-
-fn parse_csv(text: &str) -> Result<Vec<NewItem>, Invalid> {
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(false)
-        .from_reader(text.as_bytes());
-    let headers = reader
-        .headers()
-        .map_err(|e| csv_error(&e, 1))?
-        .iter()
-        .map(|h| h.trim().to_string())
-        .collect::<Vec<_>>();
-    check_csv_headers(&headers)?;
-    let mut items = Vec::new();
-    for (index, record) in reader.records().enumerate() {
-        let record = record.map_err(|e| csv_error(&e, index + 2))?;
-        let line = record
-            .position()
-            .map(|p| p.line() as usize)
-            .unwrap_or(index + 2);
-        items.push(item_from_csv_record(&headers, &record, line)?);
-    }
-    Ok(items)
 }
 
 fn check_csv_headers(headers: &[String]) -> Result<(), Invalid> {
@@ -284,7 +255,7 @@ fn check_csv_headers(headers: &[String]) -> Result<(), Invalid> {
 
 fn item_from_csv_record(
     headers: &[String],
-    record: &csv::StringRecord,
+    record: &[String],
     line: usize,
 ) -> Result<NewItem, Invalid> {
     let mut data = Map::new();
@@ -359,21 +330,6 @@ fn csv_error(e: &csv::Error, fallback_line: usize) -> Invalid {
     }
 }
 
-fn reject_duplicate_ids(items: &[NewItem]) -> Result<(), Invalid> {
-    let mut seen: HashMap<&str, usize> = HashMap::new();
-    for item in items {
-        if let Some(id) = item.external_id.as_deref() {
-            if let Some(first) = seen.insert(id, item.line) {
-                return Err(at_line(
-                    item.line,
-                    format!("external_id {id:?} was already used on line {first}"),
-                ));
-            }
-        }
-    }
-    Ok(())
-}
-
 /// A gold or prediction read as the kind's value: a CSV cell is text, so for kinds whose
 /// values are not strings it holds the value as JSON.
 fn as_kind_value(kind: Kind, raw: &Value, from_csv: bool) -> Value {
@@ -383,29 +339,75 @@ fn as_kind_value(kind: Kind, raw: &Value, from_csv: bool) -> Value {
     }
 }
 
-/// Checks what only the project can tell, and makes answers canonical: gold answers and
-/// pre-labels are checked like labels (against the item too: spans inside its text, boxes
-/// inside its image), and the field a kind is about must be there (text for spans, an image
-/// from an allowed origin for boxes and image choice).
-pub fn check_against_project(items: &mut [NewItem], project: &Project) -> Result<(), Invalid> {
-    let schema = project.schema();
-    for item in items.iter_mut() {
-        let line = item.line;
-        check_item_field(project, item).map_err(|reason| at_line(line, reason))?;
-        for (name, slot) in [
-            ("gold", &mut item.gold),
-            ("prediction", &mut item.prediction),
-        ] {
-            let Some(raw) = slot.as_ref() else { continue };
-            let raw = as_kind_value(project.kind, raw, item.from_csv);
-            let value = schema
-                .parse_as(name, &raw)
-                .and_then(|v| schema.check_for_item(name, &v, &item.data).map(|_| v))
-                .map_err(|e| at_line(line, format!("{name} {}", e.reason)))?;
-            *slot = Some(value);
+/// What is wrong with one item for a project: its gold answer (outside the label set, or
+/// not an answer of the project's kind), or anything else (the field the kind is about,
+/// a pre-label, an imported annotation).
+#[derive(Debug, Clone, PartialEq)]
+pub enum ItemProblem {
+    Gold(Invalid),
+    Other(Invalid),
+}
+
+impl ItemProblem {
+    pub fn invalid(&self) -> &Invalid {
+        match self {
+            ItemProblem::Gold(invalid) | ItemProblem::Other(invalid) => invalid,
         }
     }
+}
+
+/// Checks what only the project can tell, and makes answers canonical: gold answers,
+/// pre-labels and imported annotations are checked like labels (against the item too:
+/// spans inside its text, boxes inside its image), and the field a kind is about must be
+/// there (text for spans, an image from an allowed origin for boxes and image choice).
+pub fn check_against_project(items: &mut [NewItem], project: &Project) -> Result<(), Invalid> {
+    for item in items.iter_mut() {
+        check_item(item, project).map_err(|problem| problem.invalid().clone())?;
+    }
     Ok(())
+}
+
+/// [`check_against_project`] for one item, telling a bad gold answer from other problems.
+pub fn check_item(item: &mut NewItem, project: &Project) -> Result<(), ItemProblem> {
+    let line = item.line;
+    let other = |reason: String| ItemProblem::Other(at_line(line, reason));
+    check_item_field(project, item).map_err(other)?;
+    if let Some(raw) = item.gold.take() {
+        let gold = checked_value(project, item, "gold", &raw)
+            .map_err(|reason| ItemProblem::Gold(at_line(line, reason)))?;
+        item.gold = Some(gold);
+    }
+    if let Some(raw) = item.prediction.take() {
+        item.prediction = Some(checked_value(project, item, "prediction", &raw).map_err(other)?);
+    }
+    let mut annotations = std::mem::take(&mut item.annotations);
+    for annotation in &mut annotations {
+        let name = format!("the annotation by {}:", annotation.rater);
+        annotation.value = checked_value(project, item, &name, &annotation.value).map_err(other)?;
+    }
+    item.annotations = annotations;
+    item.from_label_studio = false;
+    Ok(())
+}
+
+/// A gold answer, pre-label or annotation as the project's canonical value.
+fn checked_value(
+    project: &Project,
+    item: &NewItem,
+    name: &str,
+    raw: &Value,
+) -> Result<Value, String> {
+    let raw = if item.from_label_studio {
+        super::label_studio::kind_value(project, &item.data, raw)
+            .map_err(|r| format!("{name} {r}"))?
+    } else {
+        as_kind_value(project.kind, raw, item.from_csv)
+    };
+    let schema = project.schema();
+    schema
+        .parse_as(name, &raw)
+        .and_then(|v| schema.check_for_item(name, &v, &item.data).map(|_| v))
+        .map_err(|e| format!("{name} {}", e.reason))
 }
 
 /// The data field the project's kind is about, if it has one.

@@ -1,5 +1,8 @@
 //! Items: import (all or nothing) and lookup.
 
+use std::collections::{HashMap, HashSet};
+
+use futures::TryStreamExt;
 use serde_json::{Map, Value};
 use sqlx::types::Json;
 use sqlx::FromRow;
@@ -8,6 +11,7 @@ use tracing::instrument;
 use super::media::INSERT_MEDIA;
 use super::{in_write_tx, on_pool, Store};
 use crate::domain::import::NewItem;
+use crate::domain::import_check::{content_hash, hash_key};
 use crate::domain::kinds::to_stored;
 use crate::domain::media::Upload;
 use crate::domain::now_ms;
@@ -38,6 +42,46 @@ impl ItemView {
     }
 }
 
+const INSERT_ITEM_SQL: &str =
+    "INSERT INTO items (project_id, external_id, data, gold, position, created_at,
+         need_generalist, need_expert, need_user, priority, random_key, is_gold,
+         is_qualification, explanation, prediction, content_hash)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+     RETURNING id";
+
+/// A rater who only holds imported labels: scoped to the project, no password.
+const INSERT_IMPORTED_RATER_SQL: &str =
+    "INSERT INTO users (name, role, pool, expertise, password_hash, pseudonym, created_at, scope_project_id)
+     VALUES ($1, 'rater', 'generalist', $2, NULL, $3, $4, $5) RETURNING id";
+
+const INSERT_IMPORTED_LABEL_SQL: &str =
+    "INSERT INTO labels (project_id, item_id, rater_id, value, duration_ms, created_at, pool)
+     VALUES ($1, $2, $3, $4, $5, $6, 'generalist')";
+
+/// An imported label fills one of the item's generalist slots, as a label given in tally
+/// would; an item given more labels than it wants simply wants no more.
+const COUNT_IMPORTED_LABEL_SQL: &str =
+    "UPDATE items SET need_generalist = CASE WHEN need_generalist > 0 THEN need_generalist - 1 ELSE 0 END,
+         label_count = label_count + 1
+     WHERE id = $1";
+
+/// The user name and export pseudonym of an imported annotator (`ls-annotator-3`) in a
+/// project: `ls:7:ls-annotator-3` and `ls-annotator-3.p7`, unique across projects.
+fn imported_rater_names(project_id: i64, annotator: &str) -> (String, String) {
+    (
+        format!("ls:{project_id}:{annotator}"),
+        format!("{annotator}.p{project_id}"),
+    )
+}
+
+fn duplicate_id(item: &NewItem) -> AppError {
+    AppError::Conflict(format!(
+        "line {}: an item with external_id {:?} is already in this project; nothing was imported",
+        item.line,
+        item.external_id.as_deref().unwrap_or_default()
+    ))
+}
+
 impl Store {
     /// Stores every item or none: the whole import is one transaction, and a duplicate
     /// external_id names the line it came from.
@@ -47,21 +91,36 @@ impl Store {
 
     /// [`Store::import_items`] with the images a zip import brought: images and items are
     /// stored in one transaction, so the import lands whole or not at all.
-    #[instrument(skip_all, fields(project = project.id, items = items.len(), media = media.len()))]
     pub async fn import_items_with_media(
         &self,
         project: &Project,
         media: &[Upload],
         items: &[NewItem],
     ) -> Result<usize> {
+        let (sender, chunks) = tokio::sync::mpsc::channel(1);
+        sender
+            .send(Ok(items.to_vec()))
+            .await
+            .map_err(|_| AppError::Internal(anyhow::anyhow!("import channel closed")))?;
+        drop(sender);
+        self.import_item_chunks(project, media, chunks).await
+    }
+
+    /// Stores items as they arrive in chunks, all in one transaction: memory holds one
+    /// chunk, not the file, and an error sent in place of a chunk (a bad row found late)
+    /// rolls everything back. Labels that come with items (Label Studio annotations) are
+    /// stored by project-scoped raters without a password, who cannot sign in.
+    #[instrument(skip_all, fields(project = project.id, media = media.len()))]
+    pub async fn import_item_chunks(
+        &self,
+        project: &Project,
+        media: &[Upload],
+        mut chunks: tokio::sync::mpsc::Receiver<Result<Vec<NewItem>>>,
+    ) -> Result<usize> {
         let now = now_ms();
         let position_sql = "SELECT coalesce(max(position), 0) FROM items WHERE project_id = $1";
-        let insert_sql = "INSERT INTO items (project_id, external_id, data, gold, position, created_at,
-                              need_generalist, need_expert, need_user, priority, random_key, is_gold,
-                              is_qualification, explanation, prediction)
-                          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)";
         let policy = &project.policy;
-        in_write_tx!(self, tx, _lock => {
+        let imported = in_write_tx!(self, tx, _lock => {
             for upload in media {
                 sqlx::query(INSERT_MEDIA)
                     .bind(project.id)
@@ -80,43 +139,124 @@ impl Store {
                 .bind(project.id)
                 .fetch_one(&mut *tx)
                 .await?;
-            for (offset, item) in items.iter().enumerate() {
-                let position = start + 1 + offset as i64;
-                let is_gold = item.gold.is_some() && policy.gold_rate > 0.0;
-                let needs = policy.initial_needs(is_gold || item.qualification);
-                let inserted = sqlx::query(insert_sql)
-                    .bind(project.id)
-                    .bind(item.external_id.as_deref())
-                    .bind(Json(&item.data))
-                    .bind(item.gold.as_ref().map(to_stored))
-                    .bind(position)
-                    .bind(now)
-                    .bind(needs.generalist)
-                    .bind(needs.expert)
-                    .bind(needs.user)
-                    .bind(item.priority)
-                    .bind(random_key(policy.seed, position))
-                    .bind(is_gold && !item.qualification)
-                    .bind(item.qualification)
-                    .bind(item.explanation.as_deref())
-                    .bind(item.prediction.as_ref().map(to_stored))
-                    .execute(&mut *tx)
-                    .await;
-                match inserted {
-                    Ok(_) => {}
-                    Err(e) if is_unique_violation(&e) => {
-                        return Err(AppError::Conflict(format!(
-                            "line {}: an item with external_id {:?} is already in this project; nothing was imported",
-                            item.line,
-                            item.external_id.as_deref().unwrap_or_default()
-                        )));
+            let mut count: i64 = 0;
+            let mut raters: HashMap<String, i64> = HashMap::new();
+            while let Some(chunk) = chunks.recv().await {
+                for item in chunk? {
+                    count += 1;
+                    let position = start + count;
+                    let is_gold = item.gold.is_some() && policy.gold_rate > 0.0;
+                    let needs = policy.initial_needs(is_gold || item.qualification);
+                    let inserted = sqlx::query_scalar::<_, i64>(INSERT_ITEM_SQL)
+                        .bind(project.id)
+                        .bind(item.external_id.as_deref())
+                        .bind(Json(&item.data))
+                        .bind(item.gold.as_ref().map(to_stored))
+                        .bind(position)
+                        .bind(now)
+                        .bind(needs.generalist)
+                        .bind(needs.expert)
+                        .bind(needs.user)
+                        .bind(item.priority)
+                        .bind(random_key(policy.seed, position))
+                        .bind(is_gold && !item.qualification)
+                        .bind(item.qualification)
+                        .bind(item.explanation.as_deref())
+                        .bind(item.prediction.as_ref().map(to_stored))
+                        .bind(content_hash(&item.data))
+                        .fetch_one(&mut *tx)
+                        .await;
+                    let item_id = match inserted {
+                        Ok(id) => id,
+                        Err(e) if is_unique_violation(&e) => return Err(duplicate_id(&item)),
+                        Err(e) => return Err(e.into()),
+                    };
+                    for annotation in &item.annotations {
+                        let rater_id = match raters.get(&annotation.rater) {
+                            Some(&id) => id,
+                            None => {
+                                let names = imported_rater_names(project.id, &annotation.rater);
+                                let existing: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE name = $1")
+                                    .bind(&names.0)
+                                    .fetch_optional(&mut *tx)
+                                    .await?;
+                                let id = match existing {
+                                    Some(id) => id,
+                                    None => sqlx::query_scalar(INSERT_IMPORTED_RATER_SQL)
+                                        .bind(&names.0)
+                                        .bind(Json(Vec::<String>::new()))
+                                        .bind(&names.1)
+                                        .bind(now)
+                                        .bind(project.id)
+                                        .fetch_one(&mut *tx)
+                                        .await?,
+                                };
+                                raters.insert(annotation.rater.clone(), id);
+                                id
+                            }
+                        };
+                        sqlx::query(INSERT_IMPORTED_LABEL_SQL)
+                            .bind(project.id)
+                            .bind(item_id)
+                            .bind(rater_id)
+                            .bind(to_stored(&annotation.value))
+                            .bind(annotation.duration_ms)
+                            .bind(annotation.created_at_ms.unwrap_or(now))
+                            .execute(&mut *tx)
+                            .await?;
+                        sqlx::query(COUNT_IMPORTED_LABEL_SQL)
+                            .bind(item_id)
+                            .execute(&mut *tx)
+                            .await?;
                     }
-                    Err(e) => return Err(e.into()),
                 }
             }
+            count as usize
         });
-        self.refresh_statistics_after_import(items.len()).await?;
-        Ok(items.len())
+        self.refresh_statistics_after_import(imported).await?;
+        Ok(imported)
+    }
+
+    /// The hash keys of a project's items' data ([`crate::domain::import_check::hash_key`]),
+    /// hashing first any item stored before hashes were kept.
+    #[instrument(skip_all, fields(project = project_id))]
+    pub async fn item_hashes(&self, project_id: i64) -> Result<HashSet<u64>> {
+        self.backfill_item_hashes(project_id).await?;
+        let sql =
+            "SELECT content_hash FROM items WHERE project_id = $1 AND content_hash IS NOT NULL";
+        let mut keys = HashSet::new();
+        on_pool!(self, pool => {
+            let mut rows = sqlx::query_scalar::<_, String>(sql).bind(project_id).fetch(pool);
+            while let Some(hash) = rows.try_next().await? {
+                keys.extend(hash_key(&hash));
+            }
+        });
+        Ok(keys)
+    }
+
+    async fn backfill_item_hashes(&self, project_id: i64) -> Result<()> {
+        let select =
+            "SELECT id, data FROM items WHERE project_id = $1 AND content_hash IS NULL LIMIT 1000";
+        let update = "UPDATE items SET content_hash = $1 WHERE id = $2";
+        loop {
+            let done = in_write_tx!(self, tx, _lock => {
+                let rows: Vec<(i64, Json<Map<String, Value>>)> = sqlx::query_as(select)
+                    .bind(project_id)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                for (id, data) in &rows {
+                    sqlx::query(update)
+                        .bind(content_hash(&data.0))
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                rows.len() < 1000
+            });
+            if done {
+                return Ok(());
+            }
+        }
     }
 
     /// PostgreSQL plans `next` from table statistics; after a large import they are stale

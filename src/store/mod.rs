@@ -14,6 +14,7 @@ pub mod items;
 pub mod labels;
 pub mod media;
 pub mod members;
+pub mod pending_imports;
 pub mod projects;
 pub mod raters;
 pub mod report;

@@ -14,7 +14,7 @@ on_both_backends!(
     cli_failures_are_one_clear_line
 );
 
-fn tally(database_url: &str, args: &[&str], stdin: Option<&str>) -> Output {
+pub(crate) fn tally(database_url: &str, args: &[&str], stdin: Option<&str>) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_tally"))
         .args(args)
         .args(["--database-url", database_url])

@@ -45,7 +45,7 @@ async fn json_ndjson_and_csv_imports_land(app: TestApp) {
     assert_eq!(response.status(), StatusCode::CREATED);
     assert_eq!(
         response.json::<Value>().await.unwrap(),
-        json!({"imported": 2})
+        json!({"imported": 2, "skipped": 0})
     );
 
     let ndjson = "{\"external_id\": \"n1\", \"data\": {\"text\": \"x\"}}\n\n{\"external_id\": 7, \"data\": {\"text\": \"y\"}}\n";

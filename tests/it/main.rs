@@ -16,6 +16,7 @@ mod export;
 mod feedback;
 mod gate;
 mod import;
+mod import_checks;
 mod kinds;
 mod labelling;
 mod media;

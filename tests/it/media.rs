@@ -526,10 +526,21 @@ async fn the_admin_page_imports_a_zip(app: TestApp) {
         .send()
         .await
         .unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::OK,
+        "the upload is previewed first"
+    );
+    assert_eq!(app.count("SELECT count(*) FROM media").await, 0);
+    let preview = response.text().await.unwrap();
+    let confirm = attr_of(&preview, "form[action$='/confirm']", "action").unwrap();
+    let response = browser
+        .post_form(&confirm, &[("csrf", &csrf_in(&preview)), ("skip", "")])
+        .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(
         response.headers()["location"],
-        format!("/admin/projects/{pid}?imported=1").as_str()
+        format!("/admin/projects/{pid}?imported=1&skipped=0").as_str()
     );
     assert_eq!(app.count("SELECT count(*) FROM media").await, 1);
 }

@@ -65,13 +65,29 @@ async fn upload(
         .unwrap()
 }
 
+/// An upload, its preview, and "Import all": the response to the confirmation.
+async fn import_in_browser(
+    browser: &crate::harness::Browser,
+    project_path: &str,
+    name: &str,
+    bytes: &[u8],
+) -> reqwest::Response {
+    let preview = upload(browser, project_path, name, bytes).await;
+    assert_eq!(preview.status(), StatusCode::OK);
+    let html = preview.text().await.unwrap();
+    let confirm = attr_of(&html, "form[action$='/confirm']", "action").expect("a confirm form");
+    browser
+        .post_form(&confirm, &[("csrf", &csrf_in(&html)), ("skip", "")])
+        .await
+}
+
 async fn admin_creates_a_project_and_uploads_items(app: TestApp) {
     let browser = admin_browser(&app).await;
     let project_path = create_in_browser(&browser).await;
     assert!(project_path.starts_with("/admin/projects/"));
 
     let csv = b"external_id,text\nt1,hello\nt2,world\nt3,again\n";
-    let uploaded = upload(&browser, &project_path, "tweets.csv", csv).await;
+    let uploaded = import_in_browser(&browser, &project_path, "tweets.csv", csv).await;
     assert_eq!(uploaded.status(), StatusCode::SEE_OTHER);
     let page = browser
         .get(uploaded.headers()["location"].to_str().unwrap())
@@ -84,7 +100,7 @@ async fn admin_creates_a_project_and_uploads_items(app: TestApp) {
     assert_eq!(select_text(&html, "#stat-items").as_deref(), Some("3"));
 
     let jsonl = b"{\"external_id\": \"t4\", \"data\": {\"text\": \"more\"}}\n";
-    let uploaded = upload(&browser, &project_path, "more.jsonl", jsonl).await;
+    let uploaded = import_in_browser(&browser, &project_path, "more.jsonl", jsonl).await;
     assert_eq!(uploaded.status(), StatusCode::SEE_OTHER);
     assert_eq!(app.count("SELECT count(*) FROM items").await, 4);
 

@@ -1,13 +1,15 @@
 use std::collections::HashMap;
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Multipart, Path, Request, State};
+use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::domain::import::{self, Format};
+use crate::domain::import_check::{self, Findings, Skip};
 use crate::domain::media::{self, Upload};
 use crate::domain::media_zip::{self, Bundle};
 use crate::domain::project::Project;
@@ -41,21 +43,75 @@ pub struct ImportItemBody {
     explanation: Option<String>,
 }
 
-/// How many items an import added.
+/// How many items an import added, and how many flagged rows it left out.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Imported {
     pub imported: usize,
+    /// Rows left out by `skip` (0 without it).
+    pub skipped: usize,
 }
 
-/// Imports a JSON array, NDJSON (`application/x-ndjson`), CSV (`text/csv`), a zip of
-/// images with an items file, or the same as multipart parts: all or nothing.
+/// The query of an import: a check only, rows to skip, the format.
+#[derive(Deserialize, Default)]
+pub struct ImportQuery {
+    #[serde(default)]
+    pub dry_run: bool,
+    pub skip: Option<String>,
+    pub format: Option<String>,
+}
+
+/// How to run an import: check only (`dry_run`) or store, leaving out the rows `skip`
+/// names.
+#[derive(Debug, Clone, Default)]
+pub struct ImportOptions {
+    pub dry_run: bool,
+    pub skip: Skip,
+}
+
+impl ImportQuery {
+    fn options(&self) -> Result<(ImportOptions, Option<Format>)> {
+        let skip = Skip::parse(self.skip.as_deref().unwrap_or_default())?;
+        let format = self.format.as_deref().map(Format::from_name).transpose()?;
+        let options = ImportOptions {
+            dry_run: self.dry_run,
+            skip,
+        };
+        Ok((options, format))
+    }
+}
+
+/// What an import did: checked only (the findings), or stored.
+pub enum ImportOutcome {
+    Checked(Box<Findings>),
+    Imported(Imported),
+}
+
+impl IntoResponse for ImportOutcome {
+    fn into_response(self) -> Response {
+        match self {
+            ImportOutcome::Checked(findings) => (StatusCode::OK, Json(*findings)).into_response(),
+            ImportOutcome::Imported(imported) => {
+                (StatusCode::CREATED, Json(imported)).into_response()
+            }
+        }
+    }
+}
+
+/// Imports a JSON array, NDJSON (`application/x-ndjson`), CSV (`text/csv`), Label Studio
+/// tasks, a zip of images with an items file, or the same as multipart parts: all or
+/// nothing. `dry_run=true` checks the file and stores nothing.
 #[utoipa::path(
     post,
     path = "/api/v1/projects/{pid}/items",
     tag = "projects",
-    params(("pid" = i64, Path, description = "Project id")),
+    params(
+        ("pid" = i64, Path, description = "Project id"),
+        ("dry_run" = Option<bool>, Query, description = "Check the file and answer 200 with the findings; nothing is stored"),
+        ("skip" = Option<String>, Query, description = "Leave out flagged rows: `flagged` (every finding) or finding kinds separated by commas (`duplicate_in_file,personal_data`)"),
+        ("format" = Option<String>, Query, description = "`json`, `jsonl`, `csv` or `label-studio`; overrides the Content-Type (a JSON array of Label Studio tasks is also recognised by itself)")
+    ),
     request_body(
-        description = "A JSON array of items, NDJSON (one item a line), or CSV (a header row; `external_id`, `gold`, `prediction` columns are read specially, the others are data)",
+        description = "A JSON array of items, NDJSON (one item a line), CSV (a header row; `external_id`, `gold`, `prediction` columns are read specially, the others are data), or Label Studio's JSON export (tasks with `data`, `annotations`, `predictions`)",
         content(
             (Vec<ImportItemBody> = "application/json"),
             (String = "application/x-ndjson"),
@@ -66,7 +122,8 @@ pub struct Imported {
     ),
     security(("bearer_token" = [])),
     responses(
-        (status = 201, description = "All items were imported", body = Imported),
+        (status = 200, description = "`dry_run=true`: what the file holds and what looks wrong in it; nothing was stored", body = Findings),
+        (status = 201, description = "The items were imported (all, or all but the skipped rows)", body = Imported),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -81,24 +138,25 @@ pub async fn import_items(
     State(state): State<AppState>,
     Admin(_): Admin,
     Path(pid): Path<i64>,
+    Query(query): Query<ImportQuery>,
     request: Request,
-) -> Result<(StatusCode, Json<Imported>)> {
+) -> Result<ImportOutcome> {
     let project = state.store.project(pid).await?;
+    let (options, format) = query.options()?;
     let kind = content_type(request.headers()).map(str::to_ascii_lowercase);
-    let imported = if kind.as_deref().is_some_and(|k| k.starts_with("multipart/")) {
+    if kind.as_deref().is_some_and(|k| k.starts_with("multipart/")) {
         let multipart = Multipart::from_request(request, &state)
             .await
             .map_err(|e| rejected(e.status(), e.body_text()))?;
         let bundle = multipart_bundle(multipart, state.config.max_media_bytes).await?;
-        import_bundle(&state, &project, bundle).await?
+        import_bundle(&state, &project, bundle, &options).await
     } else {
-        let format = Format::from_content_type(kind.as_deref());
+        let format = format.unwrap_or_else(|| Format::from_content_type(kind.as_deref()));
         let body = Bytes::from_request(request, &state)
             .await
             .map_err(|e| rejected(e.status(), e.body_text()))?;
-        import_bytes(&state, &project, body, format).await?
-    };
-    Ok((StatusCode::CREATED, Json(Imported { imported })))
+        import_bytes(&state, &project, body, format, &options).await
+    }
 }
 
 /// The one importer behind the API and the browser upload; a zip (told from its bytes)
@@ -108,29 +166,54 @@ pub async fn import_bytes(
     project: &Project,
     body: Bytes,
     format: Format,
-) -> Result<usize> {
+    options: &ImportOptions,
+) -> Result<ImportOutcome> {
     if media_zip::is_zip(&body) {
         let max = state.config.max_media_bytes;
         let bundle = tokio::task::spawn_blocking(move || media_zip::unpack(&body, max))
             .await
             .map_err(|e| AppError::Internal(anyhow::anyhow!("zip task: {e}")))??;
-        return import_bundle(state, project, bundle).await;
+        return import_bundle(state, project, bundle, options).await;
     }
-    import_with_media(state, project, body, format, Vec::new(), HashMap::new()).await
+    import_with_media(
+        state,
+        project,
+        body,
+        format,
+        Vec::new(),
+        HashMap::new(),
+        options,
+    )
+    .await
 }
 
-async fn import_bundle(state: &AppState, project: &Project, bundle: Bundle) -> Result<usize> {
+async fn import_bundle(
+    state: &AppState,
+    project: &Project,
+    bundle: Bundle,
+    options: &ImportOptions,
+) -> Result<ImportOutcome> {
     let Bundle {
         images,
         names,
         items,
         format,
     } = bundle;
-    import_with_media(state, project, Bytes::from(items), format, images, names).await
+    import_with_media(
+        state,
+        project,
+        Bytes::from(items),
+        format,
+        images,
+        names,
+        options,
+    )
+    .await
 }
 
 /// Parses and checks the items (references to uploaded images resolved, so boxes are
-/// checked inside them), then stores the new images and the items in one transaction.
+/// checked inside them, and duplicates looked for among the project's items), then, unless
+/// this is a dry run, stores the new images and the items left in in one transaction.
 async fn import_with_media(
     state: &AppState,
     project: &Project,
@@ -138,7 +221,8 @@ async fn import_with_media(
     format: Format,
     images: Vec<Upload>,
     names: HashMap<String, String>,
-) -> Result<usize> {
+    options: &ImportOptions,
+) -> Result<ImportOutcome> {
     let may_name_media = !images.is_empty() || contains(&body, b"media");
     let mut known = if may_name_media {
         state.store.media_infos(project.id).await?
@@ -148,22 +232,31 @@ async fn import_with_media(
     for image in &images {
         known.insert(image.sha256.clone(), image.info());
     }
-    let checked = project.clone();
-    let items = tokio::task::spawn_blocking(move || {
-        let mut items = import::parse(&body, format)?;
+    let in_project = state.store.item_hashes(project.id).await?;
+    let checked_project = project.clone();
+    let checked = tokio::task::spawn_blocking(move || {
+        let mut items = import::parse_lenient(&body, format)?;
         for item in &mut items {
             media::resolve(&mut item.data, &known, &names)
                 .map_err(|reason| Invalid::new(format!("line {}", item.line), reason))?;
         }
-        import::check_against_project(&mut items, &checked)?;
-        Ok::<_, AppError>(items)
+        Ok::<_, AppError>(import_check::check_items(
+            items,
+            &checked_project,
+            &in_project,
+        ))
     })
     .await
     .map_err(|e| AppError::Internal(anyhow::anyhow!("import task: {e}")))??;
-    state
+    if options.dry_run {
+        return Ok(ImportOutcome::Checked(Box::new(checked.findings)));
+    }
+    let (items, skipped) = checked.into_import(&options.skip)?;
+    let imported = state
         .store
         .import_items_with_media(project, &images, &items)
-        .await
+        .await?;
+    Ok(ImportOutcome::Imported(Imported { imported, skipped }))
 }
 
 /// A body axum could not read: over the size limit (413) or malformed (400).

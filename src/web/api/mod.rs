@@ -10,7 +10,7 @@ mod members;
 mod openapi;
 pub use export::{start_export, stream_run};
 pub use feedback::{source_views, SourceView};
-pub use items::import_bytes;
+pub use items::{import_bytes, ImportOptions, ImportOutcome};
 pub use labelling::{check_duration, checked_label, rater_item, Answer, HISTORY_LENGTH};
 pub use openapi::openapi;
 pub use raters::check_reason;

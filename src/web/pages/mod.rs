@@ -22,6 +22,16 @@ pub fn routes() -> Routes {
         .post("/admin/projects/{pid}/import", Admin, admin::import_upload)
         .post("/admin/projects/{pid}/export", Admin, admin::export_form)
         .post(
+            "/admin/projects/{pid}/import/{token}/confirm",
+            Admin,
+            admin::confirm_import,
+        )
+        .post(
+            "/admin/projects/{pid}/import/{token}/cancel",
+            Admin,
+            admin::cancel_import,
+        )
+        .post(
             "/admin/projects/{pid}/raters/{rid}/unpause",
             Admin,
             admin::unpause_rater,

@@ -1,12 +1,16 @@
-//! The item importers: JSON array, NDJSON and CSV uploads.
+//! The item importers: JSON array, NDJSON, CSV and Label Studio uploads, and the check
+//! before an import.
 //!
 //! Whatever the bytes, `parse` returns items or an error naming a line, never panics, and
 //! what it returns keeps the importer's promises. Items it accepts from any format, written
 //! out again as NDJSON and as a JSON array, are read back the same: the three formats
 //! apply one set of rules.
 
+use std::collections::HashSet;
+
 use serde_json::{json, Value};
-use tally::domain::import::{check_against_project, parse, Format, NewItem};
+use tally::domain::import::{check_against_project, parse, parse_lenient, Format, NewItem};
+use tally::domain::import_check::{self, Skip, ROWS_NAMED};
 
 use super::project;
 
@@ -22,6 +26,10 @@ pub fn csv(data: &[u8]) {
     check(data, Format::Csv);
 }
 
+pub fn label_studio(data: &[u8]) {
+    check(data, Format::LabelStudio);
+}
+
 fn check(data: &[u8], format: Format) {
     match parse(data, format) {
         Ok(items) => {
@@ -31,6 +39,35 @@ fn check(data: &[u8], format: Format) {
         }
         Err(e) => check_error_names_a_line(data, &e.field, &e.reason),
     }
+    check_findings(data, format);
+}
+
+/// The check of any readable file: its counts add up, it names only rows of the file, at
+/// most 20 a finding, and skipping every flagged row leaves exactly the rows it calls
+/// importable, none of them refused.
+fn check_findings(data: &[u8], format: Format) {
+    let Ok(items) = parse_lenient(data, format) else {
+        return;
+    };
+    let lines: HashSet<usize> = items.iter().map(|i| i.line).collect();
+    let rows = items.len();
+    let checked = import_check::check_items(items, project::single_choice(), &HashSet::new());
+    let findings = checked.findings.clone();
+    assert_eq!(findings.rows, rows);
+    assert!(findings.importable <= rows);
+    for finding in &findings.findings {
+        assert!(finding.rows.len() <= ROWS_NAMED.min(finding.count));
+        assert!(finding.count <= rows, "{finding:?}");
+        assert!(
+            finding.rows.iter().all(|r| lines.contains(r)),
+            "{finding:?}"
+        );
+    }
+    let (kept, skipped) = checked
+        .into_import(&Skip::parse("flagged").expect("flagged"))
+        .expect("skipping every flagged row leaves no error");
+    assert_eq!(kept.len() + skipped, rows);
+    assert_eq!(kept.len(), findings.importable);
 }
 
 /// Lines in the upload, counting a lone carriage return as a line end too (the CSV reader
@@ -92,6 +129,14 @@ fn check_items(data: &[u8], items: &[NewItem]) {
 /// strings; a CSV cell is always one).
 fn check_gold(items: &[NewItem]) {
     let project = project::single_choice();
+    if items.iter().any(|i| i.from_label_studio) {
+        // Label Studio results become values only against the project: any outcome goes,
+        // but a refusal names a line.
+        if let Err(e) = check_against_project(&mut items.to_vec(), project) {
+            assert!(e.field.starts_with("line "), "error field {:?}", e.field);
+        }
+        return;
+    }
     let all_gold_valid = items
         .iter()
         .filter_map(|i| i.gold.as_ref())

@@ -35,6 +35,10 @@ pub static TARGETS: &[Target] = &[
         check: import::csv,
     },
     Target {
+        name: "import_label_studio",
+        check: import::label_studio,
+    },
+    Target {
         name: "label_value",
         check: labels::text_value,
     },

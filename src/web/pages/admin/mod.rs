@@ -1,4 +1,5 @@
 mod exports;
+mod import;
 mod items;
 mod operations;
 mod report;
@@ -6,27 +7,25 @@ mod users;
 mod webhooks;
 
 pub(crate) use exports::*;
+pub(crate) use import::*;
 pub(crate) use items::*;
 pub(crate) use report::*;
 pub(crate) use users::*;
 pub(crate) use webhooks::*;
 
 use askama::Template;
-use axum::body::Bytes;
-use axum::extract::{Multipart, Path, Query, State};
-use axum::http::StatusCode;
+use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use crate::domain::import::Format;
 use crate::domain::project::{NewProject, Progress, Project, DEFAULT_LEASE_SECONDS};
 use crate::domain::user::User;
 use crate::error::{AppError, Result};
 use crate::store::projects::ProjectSummary;
 use crate::store::raters::{HeldItem, Queue, RaterStanding};
-use crate::web::api::{import_bytes, source_views, SourceView};
+use crate::web::api::{source_views, SourceView};
 use crate::web::csrf;
 use crate::web::extract::Admin;
 use crate::web::render::{html, html_with_status, Layout};
@@ -219,6 +218,7 @@ pub(crate) struct ProjectPage {
     progress: Progress,
     percent: i64,
     imported: Option<usize>,
+    skipped: Option<usize>,
     import_error: Option<String>,
     queue: Queue,
     raters: Vec<RaterStanding>,
@@ -234,12 +234,14 @@ pub(crate) struct ProjectPage {
 #[derive(Deserialize)]
 pub struct ProjectQuery {
     imported: Option<usize>,
+    skipped: Option<usize>,
 }
 
 /// What the project page shows besides its progress: one-off messages.
 #[derive(Default)]
 pub(crate) struct Notices {
     pub imported: Option<usize>,
+    pub skipped: Option<usize>,
     pub import_error: Option<String>,
     pub new_key: Option<String>,
     pub new_webhook_secret: Option<String>,
@@ -276,6 +278,7 @@ pub(crate) async fn project_page_for(
         project,
         progress,
         imported: notices.imported,
+        skipped: notices.skipped,
         import_error: notices.import_error,
         new_key: notices.new_key,
     })
@@ -292,84 +295,9 @@ pub async fn project_page(
 ) -> Result<Response> {
     let notices = Notices {
         imported: query.imported,
+        skipped: query.skipped,
         ..Notices::default()
     };
     let page = project_page_for(&state, &session, admin, pid, notices).await?;
     Ok(html(&page)?.into_response())
-}
-
-/// The browser's CSV/JSONL upload, through the same importer as the API.
-pub async fn import_upload(
-    State(state): State<AppState>,
-    Admin(admin): Admin,
-    session: Session,
-    Path(pid): Path<i64>,
-    multipart: Multipart,
-) -> Result<Response> {
-    let project = state.store.project(pid).await?;
-    let upload = read_upload(multipart).await?;
-    csrf::verify(&session, &upload.csrf).await?;
-    // A zip is told from its bytes by the importer, which reads the items file inside it.
-    let is_zip = upload.file_name.to_ascii_lowercase().ends_with(".zip");
-    let format =
-        Format::from_file_name(&upload.file_name).or_else(|| is_zip.then_some(Format::JsonArray));
-    let result = match format {
-        Some(format) => import_bytes(&state, &project, upload.bytes, format).await,
-        None => Err(AppError::invalid(
-            "file",
-            format!(
-                "{:?} is not a .csv, .jsonl, .ndjson, .json or .zip file",
-                upload.file_name
-            ),
-        )),
-    };
-    match result {
-        Ok(n) => Ok(Redirect::to(&format!("/admin/projects/{pid}?imported={n}")).into_response()),
-        Err(e @ AppError::Internal(_)) => Err(e),
-        Err(e) => {
-            let status = e.status();
-            let notices = Notices {
-                import_error: Some(e.public_message()),
-                ..Notices::default()
-            };
-            let page = project_page_for(&state, &session, admin, pid, notices).await?;
-            Ok(html_with_status(status, &page))
-        }
-    }
-}
-
-struct Upload {
-    csrf: String,
-    file_name: String,
-    bytes: Bytes,
-}
-
-async fn read_upload(mut multipart: Multipart) -> Result<Upload> {
-    let mut upload = Upload {
-        csrf: String::new(),
-        file_name: String::new(),
-        bytes: Bytes::new(),
-    };
-    while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
-        match field.name() {
-            Some("csrf") => upload.csrf = field.text().await.map_err(multipart_error)?,
-            Some("file") => {
-                upload.file_name = field.file_name().unwrap_or_default().to_string();
-                upload.bytes = field.bytes().await.map_err(multipart_error)?;
-            }
-            _ => {}
-        }
-    }
-    if upload.file_name.is_empty() {
-        return Err(AppError::invalid("file", "choose a file to upload"));
-    }
-    Ok(upload)
-}
-
-fn multipart_error(e: axum::extract::multipart::MultipartError) -> AppError {
-    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        AppError::TooLarge("the upload is larger than this server accepts".into())
-    } else {
-        AppError::BadRequest(format!("bad upload: {}", e.body_text()))
-    }
 }
