@@ -37,12 +37,40 @@ db="sqlite://$work/demo.db"
 "$TALLY_BIN" --database-url "$db" demo --show-logins > /dev/null
 project=1
 export_as() {
-    "$TALLY_BIN" --database-url "$db" export --project "$project" --quiet "$@"
+    "$TALLY_BIN" --database-url "$db" export --project "${project}" --quiet "$@"
 }
 export_as --format jsonl --out "$work/items.jsonl"
 export_as --format parquet --out "$work/items.parquet"
 export_as --format tfrecord --out "$work/items.tfrecord"
 export_as --format label-studio --out "$work/items.json"
 export_as --format parquet --rows labels --out "$work/labels.parquet"
+# Label Studio both ways: a new project (made through the API, the one way to make one)
+# takes the Label Studio export back with `tally import`, and exports it again.
+printf 'consumers admin 1\n' | "$TALLY_BIN" --database-url "$db" users add roundtrip --role admin --password-stdin > /dev/null
+token="$("$TALLY_BIN" --database-url "$db" tokens issue roundtrip)"
+(cd "$work" && exec env TALLY_LOG=warn "$TALLY_BIN" serve --bind 127.0.0.1:0 --database-url "$db" > "$work/server.out" 2> "$work/server.err") &
+server=$!
+base=""
+for _ in $(seq 1 100); do
+    base="$(sed -n 's/^listening on \(http:\/\/127\.0\.0\.1:[0-9]*\)$/\1/p' "$work/server.out" | head -n 1)"
+    [[ -n "$base" ]] && break
+    sleep 0.1
+done
+[[ -n "$base" ]] || { cat "$work/server.err" >&2; kill "$server"; exit 1; }
+roundtrip="$(BASE="$base" TOKEN="$token" CARD="$work/items.jsonl.card.json" python3 - <<'PY'
+import json, os, urllib.request
+card = json.load(open(os.environ["CARD"]))
+request = urllib.request.Request(
+    os.environ["BASE"] + "/api/v1/projects",
+    data=json.dumps({"name": "Label Studio round trip", "labels": card["categories"], "overlap": 3}).encode(),
+    headers={"Authorization": "Bearer " + os.environ["TOKEN"], "Content-Type": "application/json"},
+)
+print(json.load(urllib.request.urlopen(request))["id"])
+PY
+)"
+kill "$server"
+wait "$server" 2> /dev/null || true
+"$TALLY_BIN" --database-url "$db" import --project "$roundtrip" --format label-studio --quiet "$work/items.json"
+project="$roundtrip" export_as --format jsonl --out "$work/roundtrip.jsonl"
 say "exports written; loading them"
 HF_DATASETS_OFFLINE=1 HF_HUB_OFFLINE=1 HF_HOME="$work/hf" "$VENV/bin/python" scripts/check_consumers.py "$work"

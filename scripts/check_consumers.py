@@ -9,7 +9,8 @@ card and with the JSONL:
 - TFRecord with the `tfrecord` package into tf.Example features, both CRCs of every record
   checked with `crc32c`;
 - Label Studio JSON through `label-studio-converter` to CSV, whose labels must equal the
-  annotations tally wrote.
+  annotations tally wrote; and the same JSON imported back into a new project with
+  `tally import --format label-studio` and exported again, item by item the same labels.
 
 Prints one line per check and exits non-zero on the first failure.
 """
@@ -131,6 +132,15 @@ def main(directory):
     check(len(rows) == labels, f"label-studio-converter rows {len(rows)} != {labels}")
     check(converted == ours, "label-studio-converter's labels equal tally's annotations, rater by rater")
     print(f"ok: label-studio-converter turns the Label Studio JSON into {len(rows)} CSV rows with the same labels")
+
+    with open(os.path.join(directory, "roundtrip.jsonl")) as f:
+        back = [json.loads(line) for line in f]
+    check(len(back) == items, f"round trip items {len(back)} != {items}")
+    want = {str(t["id"]): sorted(r["value"]["choices"][0] for a in t["annotations"] for r in a["result"]) for t in tasks}
+    got = {row["external_id"]: sorted(label["value"] for label in row["labels"]) for row in back}
+    check(want == got, "Label Studio in and out again: every item keeps its labels")
+    raters = {label["rater"] for row in back for label in row["labels"]}
+    print(f"ok: tally imports its Label Studio JSON back: {len(back)} items, the same labels from {len(raters)} pseudonymous annotators")
 
 
 if __name__ == "__main__":
