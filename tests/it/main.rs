@@ -19,6 +19,7 @@ mod import;
 mod kinds;
 mod labelling;
 mod media;
+mod monitoring;
 mod openapi;
 mod pages;
 mod policies;
