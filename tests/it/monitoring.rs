@@ -379,12 +379,14 @@ async fn json_logs_carry_the_request_id(app: TestApp) {
     let line = tokio::task::spawn_blocking(move || rx.recv_timeout(Duration::from_secs(60)))
         .await
         .unwrap()
-        .expect("tally serve prints where it listens");
-    let base = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("{line:?}"))
-        .to_string();
+        .unwrap_or_default();
+    let Some(base) = line.trim().strip_prefix("listening on ").map(String::from) else {
+        let mut stderr = child.0.stderr.take().unwrap();
+        drop(child);
+        let mut logs = String::new();
+        stderr.read_to_string(&mut logs).unwrap();
+        panic!("tally serve printed {line:?}, then on stderr:\n{logs}");
+    };
 
     let browser = Client::builder()
         .cookie_store(true)
