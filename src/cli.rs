@@ -118,6 +118,19 @@ pub struct ServeArgs {
     /// Minutes an admin's browser session may sit idle before it ends
     #[arg(long, env = "TALLY_ADMIN_IDLE_MINUTES", default_value_t = 120)]
     pub admin_idle_minutes: i64,
+    /// A bearer token that may read /metrics (admins always may)
+    #[arg(long, env = "TALLY_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<crate::config::Secret>,
+    /// Log lines as text for people or JSON objects for a log collector
+    #[arg(long, env = "TALLY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written on stderr.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand, Debug)]
@@ -148,7 +161,7 @@ pub enum TokensCommand {
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing();
+    init_tracing(log_format(&cli.command));
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -175,13 +188,25 @@ fn one_line(e: &anyhow::Error) -> String {
         .join(": ")
 }
 
-fn init_tracing() {
+/// The serving commands choose their log format; the others write text.
+fn log_format(command: &Command) -> LogFormat {
+    match command {
+        Command::Serve(args) => args.log_format,
+        Command::Demo(args) => args.serve.log_format,
+        _ => LogFormat::Text,
+    }
+}
+
+fn init_tracing(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("TALLY_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
-    let _ = tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => logs.try_init(),
+        LogFormat::Json => logs.json().try_init(),
+    };
 }
 
 async fn open_store(url: Option<&str>) -> anyhow::Result<Store> {
@@ -250,6 +275,7 @@ fn config_from(args: &ServeArgs) -> Config {
         secure_cookies: args.secure_cookies,
         trusted_proxies: args.trusted_proxies.clone(),
         admin_idle_minutes: args.admin_idle_minutes.max(1),
+        metrics_token: args.metrics_token.clone().filter(|t| !t.0.is_empty()),
         ..Config::default()
     }
 }

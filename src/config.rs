@@ -22,6 +22,26 @@ pub struct Config {
     pub admin_idle_minutes: i64,
     /// Largest uploaded image; larger ones get 413. Requests stay within `max_body_bytes`.
     pub max_media_bytes: usize,
+    /// A bearer token that may read `/metrics` (admins always may).
+    pub metrics_token: Option<Secret>,
+}
+
+/// A setting that must not show in logs or `Debug` output.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Secret(s.to_string()))
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
 }
 
 pub const DEFAULT_MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
@@ -38,6 +58,19 @@ impl Default for Config {
             trusted_proxies: Vec::new(),
             admin_idle_minutes: 120,
             max_media_bytes: crate::domain::media::DEFAULT_MAX_MEDIA_BYTES,
+            metrics_token: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_metrics_token_is_not_in_debug_output() {
+        let config = super::Config {
+            metrics_token: Some(super::Secret("scrape-me-secret".into())),
+            ..super::Config::default()
+        };
+        assert!(!format!("{config:?}").contains("scrape-me-secret"));
     }
 }

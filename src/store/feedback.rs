@@ -40,6 +40,10 @@ pub struct BatchResult {
     pub refusals: Vec<Refusal>,
     /// Refused lines beyond those listed.
     pub refusals_not_listed: usize,
+    /// Lines by (source, outcome), for the metrics; the source is empty for a line that
+    /// could not be read. Not part of the answer.
+    #[serde(skip)]
+    pub by_source: BTreeMap<(String, &'static str), usize>,
 }
 
 /// Refused lines listed in an answer; the rest are counted.
@@ -50,13 +54,21 @@ pub const MAX_LISTED_REFUSALS: usize = 100;
 const EVENTS_PER_CHUNK: usize = 100;
 
 impl BatchResult {
-    fn refuse(&mut self, refusal: Refusal) {
+    fn refuse(&mut self, source: Option<&str>, refusal: Refusal) {
+        self.count(source.unwrap_or_default(), "refused");
         self.refused += 1;
         if self.refusals.len() < MAX_LISTED_REFUSALS {
             self.refusals.push(refusal);
         } else {
             self.refusals_not_listed += 1;
         }
+    }
+
+    fn count(&mut self, source: &str, outcome: &'static str) {
+        *self
+            .by_source
+            .entry((source.to_string(), outcome))
+            .or_default() += 1;
     }
 }
 
@@ -258,7 +270,7 @@ impl Store {
                     Ok(ok) => ok,
                     Err((source, event_id, reason)) => {
                         record_refusal!(tx, project.id, source.as_deref(), &reason, now);
-                        result.refuse(Refusal { line, event_id, reason });
+                        result.refuse(source.as_deref(), Refusal { line, event_id, reason });
                         continue;
                     }
                 };
@@ -275,7 +287,7 @@ impl Store {
                     None => {
                         let reason = format!("no item with external_id {:?} in this project", event.external_id);
                         record_refusal!(tx, project.id, Some(event.source.as_str()), &reason, now);
-                        result.refuse(Refusal { line, event_id: Some(event.event_id), reason });
+                        result.refuse(Some(&event.source), Refusal { line, event_id: Some(event.event_id), reason });
                         continue;
                     }
                 };
@@ -298,9 +310,11 @@ impl Store {
                 .rows_affected();
                 if inserted == 0 {
                     result.duplicate += 1;
+                    result.count(&event.source, "duplicate");
                     continue;
                 }
                 result.accepted += 1;
+                result.count(&event.source, "accepted");
                 if project.feedback.feedback_first {
                     let human: Vec<String> = sqlx::query_scalar("SELECT value FROM labels WHERE item_id = $1")
                         .bind(item_id)

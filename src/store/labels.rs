@@ -34,8 +34,10 @@ pub struct QualificationFeedback {
 }
 
 /// What a label did, for the caller to report.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct LabelOutcome {
+    /// The pool the label was counted for.
+    pub pool: Pool,
     pub qualification: Option<QualificationFeedback>,
     /// The item was a gold question; `Some(true)` when answered right.
     pub gold_correct: Option<bool>,
@@ -103,7 +105,13 @@ impl Store {
                 .bind(label.rater_id)
                 .execute(&mut *tx)
                 .await?;
-            let mut outcome = LabelOutcome::default();
+            let mut outcome = LabelOutcome {
+                pool,
+                qualification: None,
+                gold_correct: None,
+                paused: None,
+                escalated: false,
+            };
             let schema = project.schema();
             if gated.facts.is_qualification {
                 let answer = gated.gold.as_deref().map(from_stored).unwrap_or(Value::Null);

@@ -14,6 +14,7 @@ pub mod items;
 pub mod labels;
 pub mod media;
 pub mod members;
+pub mod monitoring;
 pub mod pending_imports;
 pub mod projects;
 pub mod raters;
@@ -166,10 +167,7 @@ impl Store {
 
     /// Applies the embedded migrations of this backend.
     pub async fn migrate(&self) -> Result<()> {
-        match self {
-            Store::Sqlite(b) => sqlx::migrate!("migrations/sqlite").run(&b.pool).await?,
-            Store::Postgres(b) => sqlx::migrate!("migrations/postgres").run(&b.pool).await?,
-        }
+        on_pool!(self, pool => self.migrator().run(pool).await?);
         Ok(())
     }
 

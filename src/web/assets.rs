@@ -1,10 +1,7 @@
 //! The stylesheet and scripts, compiled into the binary so it runs from anywhere.
 
 use super::routes::{Access, Routes};
-use super::AppState;
-use axum::extract::State;
 use axum::http::header;
-use axum::http::StatusCode;
 use axum::response::IntoResponse;
 
 const CSS: &str = include_str!("../../static/app.css");
@@ -30,7 +27,6 @@ pub fn routes() -> Routes {
         .get("/static/zoom.js", Access::Public, || {
             asset("text/javascript; charset=utf-8", ZOOM_JS)
         })
-        .get("/healthz", Access::Public, health)
 }
 
 async fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {
@@ -41,12 +37,4 @@ async fn asset(content_type: &'static str, body: &'static str) -> impl IntoRespo
         ],
         body,
     )
-}
-
-/// For load balancers: 200 when the database answers, 503 when it does not.
-async fn health(State(state): State<AppState>) -> (StatusCode, &'static str) {
-    match state.store.ping().await {
-        Ok(()) => (StatusCode::OK, "ok"),
-        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database unreachable"),
-    }
 }

@@ -90,6 +90,9 @@ pub async fn render_errors(request: Request, next: Next) -> Response {
         .unwrap_or_else(|| path.clone());
     let response = next.run(request).await;
     let status = response.status();
+    if super::probes::PATHS.contains(&path.as_str()) {
+        return response;
+    }
     if !(status.is_client_error() || status.is_server_error()) {
         return response;
     }

@@ -10,9 +10,12 @@ pub mod flash;
 pub mod limits;
 pub mod markdown;
 pub mod media;
+pub mod metrics;
 pub(crate) mod pages;
+pub mod probes;
 pub mod redirect;
 pub mod render;
+pub mod request_id;
 pub mod routes;
 
 use std::sync::Arc;
@@ -36,6 +39,7 @@ pub struct AppState {
     pub store: Store,
     pub config: Arc<Config>,
     pub limits: Arc<limits::Limits>,
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 impl AppState {
@@ -43,6 +47,7 @@ impl AppState {
         AppState {
             store,
             limits: Arc::new(limits::Limits::new(&config)),
+            metrics: Arc::new(metrics::Metrics::new()),
             config: Arc::new(config),
         }
     }
@@ -108,7 +113,12 @@ pub fn app(state: AppState) -> Router {
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
         ))
-        .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn_with_state(
+            state.metrics.clone(),
+            metrics::track_requests,
+        ))
+        .layer(TraceLayer::new_for_http().make_span_with(request_id::request_span))
+        .layer(axum::middleware::from_fn(request_id::assign))
         .with_state(state)
 }
 

@@ -29,6 +29,8 @@ pub enum Access {
     ProjectViewer,
     /// A feedback key of the project `{pid}`.
     FeedbackKey,
+    /// An admin, or the metrics scrape token (`--metrics-token`).
+    Scraper,
 }
 
 /// One declared route.
@@ -126,4 +128,5 @@ pub(super) fn all_routes() -> Routes {
         .merge(super::api::routes())
         .merge(super::assets::routes())
         .merge(super::media::routes())
+        .merge(super::probes::routes())
 }

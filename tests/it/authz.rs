@@ -44,7 +44,8 @@ fn allowed(access: Access, who: Who) -> Option<bool> {
         Access::Public => return None,
         Access::SignedIn => !matches!(who, Anonymous | KeyOfProject | KeyOfAnother),
         Access::Account => matches!(who, RaterOfProject | RaterOfAnother | PausedRater | Admin),
-        Access::Admin => who == Admin,
+        // No caller here holds the scrape token (tests/it/monitoring.rs tries it).
+        Access::Admin | Access::Scraper => who == Admin,
         Access::ProjectRater => matches!(who, RaterOfProject | PausedRater | LinkUserOfProject),
         Access::ProjectWork => matches!(who, RaterOfProject | LinkUserOfProject),
         Access::ProjectViewer => {

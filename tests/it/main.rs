@@ -20,6 +20,7 @@ mod import_checks;
 mod kinds;
 mod labelling;
 mod media;
+mod monitoring;
 mod openapi;
 mod pages;
 mod policies;

@@ -186,6 +186,7 @@ pub async fn receive(
         return Err(AppError::invalid("body", "no events"));
     }
     let result = state.store.ingest_feedback(&project, lines).await?;
+    state.metrics.feedback_received(project.id, &result);
     if batch {
         return Ok(Json(result).into_response());
     }

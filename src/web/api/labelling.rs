@@ -195,6 +195,7 @@ pub async fn submit_label(
     };
     let label = checked_label(&state, &project, rater.id, iid, answer).await?;
     let outcome = state.store.submit_label(&project, &label).await?;
+    state.metrics.label_submitted(project.id, outcome.pool);
     let body = LabelGiven {
         item_id: iid,
         value: label.value,

@@ -16,6 +16,7 @@ use crate::error::{AppError, Result};
 use crate::web::csrf;
 use crate::web::csrf::to_app_error;
 use crate::web::extract::{ClientIp, USER_KEY};
+use crate::web::metrics::LoginFailure;
 use crate::web::redirect::safe_next;
 use crate::web::render::{html_with_status, Layout};
 use crate::web::AppState;
@@ -129,6 +130,7 @@ pub async fn login(
     };
     if let Err(e) = state.limits.check_login(&name, ip) {
         tracing::warn!(account = %name, %ip, "sign-in refused: too many attempts");
+        state.metrics.login_failed(LoginFailure::RateLimited);
         let mut response = refuse(e.status(), e.public_message());
         if let AppError::TooManyRequests { retry_after, .. } = e {
             response
@@ -144,6 +146,7 @@ pub async fn login(
         (true, Some(credentials)) => credentials.user,
         _ => {
             tracing::warn!(account = %name, %ip, "failed sign-in");
+            state.metrics.login_failed(LoginFailure::BadCredentials);
             return Ok(refuse(
                 StatusCode::UNAUTHORIZED,
                 "Wrong name or password.".into(),

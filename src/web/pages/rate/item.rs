@@ -199,6 +199,7 @@ pub async fn submit_label(
         }
         Err(e) => return Err(e),
     };
+    state.metrics.label_submitted(project.id, outcome.pool);
     if outcome.qualification.is_some() {
         return Ok(Redirect::to(&format!("{}/explained", item_path(pid, iid))));
     }

@@ -1,0 +1,77 @@
+//! What the monitoring endpoints read: each project's load, the pool's use, and whether
+//! the schema is the one this binary was built for.
+
+use std::collections::HashSet;
+
+use sqlx::migrate::Migrator;
+
+use super::{on_pool, Store};
+use crate::error::Result;
+
+/// One project's queue at a moment.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ProjectLoad {
+    pub project_id: i64,
+    /// Items that still want labels (not gold, not held back).
+    pub open_items: i64,
+    /// Leases that have not run out.
+    pub active_leases: i64,
+}
+
+/// The connection pool's use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolUsage {
+    /// Connections open, idle or in use.
+    pub open: u32,
+    pub idle: usize,
+    pub max: u32,
+}
+
+/// Open items and live leases of every project, in one statement.
+const PROJECT_LOAD_SQL: &str = "SELECT p.id AS project_id,
+        CAST((SELECT count(*) FROM items i WHERE i.project_id = p.id AND NOT i.held AND NOT i.is_gold
+            AND i.need_generalist + i.need_expert + i.need_user > 0) AS BIGINT) AS open_items,
+        CAST((SELECT count(*) FROM leases l WHERE l.project_id = p.id AND l.expires_at > $1) AS BIGINT) AS active_leases
+    FROM projects p ORDER BY p.id";
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
+
+impl Store {
+    /// The migrations embedded in this binary for this backend.
+    pub fn migrator(&self) -> &'static Migrator {
+        match self {
+            Store::Sqlite(_) => &SQLITE_MIGRATIONS,
+            Store::Postgres(_) => &POSTGRES_MIGRATIONS,
+        }
+    }
+
+    /// Each project's open items and active leases at `now` (epoch milliseconds).
+    pub async fn project_load(&self, now: i64) -> Result<Vec<ProjectLoad>> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as::<_, ProjectLoad>(PROJECT_LOAD_SQL).bind(now).fetch_all(pool).await?
+        }))
+    }
+
+    pub fn pool_usage(&self) -> PoolUsage {
+        on_pool!(self, pool => PoolUsage {
+            open: pool.size(),
+            idle: pool.num_idle(),
+            max: pool.options().get_max_connections(),
+        })
+    }
+
+    /// How many of the embedded migrations the database has not applied successfully. An
+    /// error when the migrations table cannot be read (a database never migrated).
+    pub async fn pending_migrations(&self) -> Result<usize> {
+        let sql = "SELECT version FROM _sqlx_migrations WHERE success";
+        let applied: HashSet<i64> = on_pool!(self, pool => {
+            sqlx::query_scalar::<_, i64>(sql).fetch_all(pool).await?.into_iter().collect()
+        });
+        Ok(self
+            .migrator()
+            .iter()
+            .filter(|m| m.migration_type.is_up_migration() && !applied.contains(&m.version))
+            .count())
+    }
+}
