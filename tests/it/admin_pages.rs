@@ -5,7 +5,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use tally::domain::user::Role;
 
-use crate::harness::{csrf_in, select_text, Browser, TestApp};
+use crate::harness::{csrf_in, select_text, TestApp};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -14,19 +14,8 @@ on_both_backends!(
     project_page_shows_and_acts_on_the_queue
 );
 
-async fn signed_in_admin(app: &TestApp) -> Browser {
-    app.user_with_password("chief", Role::Admin, "admin password 1")
-        .await;
-    let browser = app.browser();
-    assert_eq!(
-        browser.login("chief", "admin password 1").await.status(),
-        StatusCode::SEE_OTHER
-    );
-    browser
-}
-
 async fn admins_manage_people_and_pools(app: TestApp) {
-    let browser = signed_in_admin(&app).await;
+    let browser = app.signed_in_admin().await;
     let csrf = browser.csrf("/admin/users").await;
     let added = browser
         .post_form(
@@ -86,7 +75,7 @@ async fn admins_manage_people_and_pools(app: TestApp) {
 }
 
 async fn project_form_sets_policies(app: TestApp) {
-    let browser = signed_in_admin(&app).await;
+    let browser = app.signed_in_admin().await;
     let csrf = browser.csrf("/admin/projects/new").await;
     let created = browser
         .post_form(
@@ -152,7 +141,7 @@ async fn project_form_sets_policies(app: TestApp) {
 }
 
 async fn project_page_shows_and_acts_on_the_queue(app: TestApp) {
-    let browser = signed_in_admin(&app).await;
+    let browser = app.signed_in_admin().await;
     let admin = app.user_with_token("api-admin", Role::Admin).await;
     let mut items: Vec<Value> = (0..30)
         .map(|i| json!({"external_id": format!("n{i}"), "data": {"text": format!("normal {i}")}}))

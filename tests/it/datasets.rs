@@ -11,7 +11,6 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use tally::domain::policy::Pool;
-use tally::domain::user::Role;
 use tally::formats::read_records;
 
 use crate::harness::{csrf_in, Api, TestApp};
@@ -489,13 +488,7 @@ async fn the_command_line_and_the_form_make_versions(app: TestApp) {
         "{stderr}"
     );
 
-    app.user_with_password("chief", Role::Admin, "admin password 1")
-        .await;
-    let browser = app.browser();
-    assert_eq!(
-        browser.login("chief", "admin password 1").await.status(),
-        StatusCode::SEE_OTHER
-    );
+    let browser = app.signed_in_admin().await;
     let page = browser.page(&format!("/admin/projects/{pid}")).await;
     assert!(
         page.contains(&format!("id=\"version-{}\"", versions[0]["id"])),

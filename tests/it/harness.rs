@@ -238,6 +238,18 @@ impl TestApp {
             .expect("create user");
     }
 
+    /// A browser signed in as the admin "chief".
+    pub async fn signed_in_admin(&self) -> Browser {
+        self.user_with_password("chief", Role::Admin, "admin password 1")
+            .await;
+        let browser = self.browser();
+        assert_eq!(
+            browser.login("chief", "admin password 1").await.status(),
+            StatusCode::SEE_OTHER
+        );
+        browser
+    }
+
     /// A browser: keeps cookies, does not follow redirects.
     pub fn browser(&self) -> Browser {
         Browser {

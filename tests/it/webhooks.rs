@@ -15,7 +15,6 @@ use serde_json::{json, Value};
 use sha2::Sha256;
 use tally::domain::feedback::FeedbackEvent;
 use tally::domain::now_ms;
-use tally::domain::user::Role;
 use tally::domain::webhook::Backoff;
 use tally::webhooks::{spawn, sweep_sources, WebhookSettings, WorkerHandle};
 use tally::Store;
@@ -510,7 +509,7 @@ async fn a_delivery_that_keeps_failing_is_given_up_and_logged(app: TestApp) {
     );
 
     // The page shows it failed, with the receiver's answer as text, never as markup.
-    let browser = signed_in_admin(&app).await;
+    let browser = app.signed_in_admin().await;
     let html = browser.page(&format!("/admin/projects/{pid}")).await;
     let row = select_text(&html, "#delivery-log tbody tr").unwrap();
     assert!(row.contains("failed") && row.contains("ping"), "{row}");
@@ -766,22 +765,11 @@ async fn webhooks_are_checked_listed_and_removed(app: TestApp) {
     );
 }
 
-async fn signed_in_admin(app: &TestApp) -> crate::harness::Browser {
-    app.user_with_password("chief", Role::Admin, "admin password 1")
-        .await;
-    let browser = app.browser();
-    assert_eq!(
-        browser.login("chief", "admin password 1").await.status(),
-        StatusCode::SEE_OTHER
-    );
-    browser
-}
-
 async fn the_project_page_adds_tests_and_logs_webhooks(app: TestApp) {
     let admin = app.admin().await;
     let pid = app.project_with_items(&admin, 1, &["a"]).await;
     let receiver = Receiver::start().await;
-    let browser = signed_in_admin(&app).await;
+    let browser = app.signed_in_admin().await;
     let page = format!("/admin/projects/{pid}");
     let csrf = browser.csrf(&page).await;
     let html = browser.page(&page).await;
