@@ -353,11 +353,22 @@ fn finding(
     project: &Project,
 ) -> Finding {
     let n = tally.count;
+    // "1 row has", "2 rows have": the subject and its verb agree with the count.
+    let rows = |singular: &str, plural: &str| {
+        if n == 1 {
+            format!("1 row {singular}")
+        } else {
+            format!("{n} rows {plural}")
+        }
+    };
     let message = match kind {
-        FindingKind::Encoding => format!("{n} rows hold bytes that are not UTF-8"),
-        FindingKind::InvalidRow => format!("{n} rows cannot be imported into this project"),
+        FindingKind::Encoding => format!("{} bytes that are not UTF-8", rows("holds", "hold")),
+        FindingKind::InvalidRow => {
+            format!("{} be imported into this project", rows("cannot", "cannot"))
+        }
         FindingKind::GoldOutsideLabels => format!(
-            "{n} rows have a gold answer outside the label set ({}) or not of this project's kind",
+            "{} a gold answer outside the label set ({}) or not of this project's kind",
+            rows("has", "have"),
             project.labels.join(", ")
         ),
         FindingKind::MissingShownField => {
@@ -365,18 +376,26 @@ fn finding(
                 Some(f) if project.kind.uses_field() => f,
                 _ => &project.presentation.text_field,
             };
-            format!("{n} rows have no {shown:?} (the field raters read) or it is empty")
+            format!(
+                "{} no {shown:?} (the field raters read) or it is empty",
+                rows("has", "have")
+            )
         }
         FindingKind::MixedTypes => format!(
-            "{n} rows hold a {:?} of another type than most rows",
+            "{} a {:?} of another type than most rows",
+            rows("holds", "hold"),
             field.as_deref().unwrap_or_default()
         ),
-        FindingKind::DuplicateInFile => format!("{n} rows repeat the data of an earlier row"),
-        FindingKind::DuplicateInProject => {
-            format!("{n} rows hold the same data as an item already in the project")
+        FindingKind::DuplicateInFile => {
+            format!("{} the data of an earlier row", rows("repeats", "repeat"))
         }
+        FindingKind::DuplicateInProject => format!(
+            "{} the same data as an item already in the project",
+            rows("holds", "hold")
+        ),
         FindingKind::PersonalData => format!(
-            "{n} rows hold what looks like {} in fields raters see",
+            "{} what looks like {} in fields raters see",
+            rows("holds", "hold"),
             pattern.map_or("personal data", Pattern::describe)
         ),
     };
