@@ -116,10 +116,10 @@ impl ParquetEncoder {
                 Shape::Answer => typed_answer(self.answer, value),
                 Shape::Answers => map_list(value, |v| typed_answer(self.answer, v)),
                 Shape::Labels => map_list(value, |label| {
-                    with_typed(label, &[("value", self.answer)], &[])
+                    with_typed(label, self.answer, &["rater", "pool", "comment"])
                 }),
                 Shape::Feedback => map_list(value, |event| {
-                    with_typed(event, &[("value", self.answer)], &["context"])
+                    with_typed(event, self.answer, &["source", "raw_value", "context"])
                 }),
                 Shape::Text => as_text(value),
                 Shape::Int | Shape::Float => value.clone(),
@@ -185,31 +185,19 @@ fn map_list(value: &Value, f: impl Fn(&Value) -> Value) -> Value {
     }
 }
 
-/// An object with some keys retyped as answers and some as JSON text.
-fn with_typed(object: &Value, answers: &[(&str, AnswerType)], texts: &[&str]) -> Value {
+/// A label or feedback object with its `value` typed as an answer and the `texts` keys
+/// as text (JSON text for anything that is not a string).
+fn with_typed(object: &Value, answer: AnswerType, texts: &[&str]) -> Value {
     let Value::Object(map) = object else {
         return Value::Null;
     };
     let mut out = map.clone();
-    for (key, answer) in answers {
-        if let Some(v) = map.get(*key) {
-            out.insert((*key).to_string(), typed_answer(*answer, v));
-        }
+    if let Some(v) = map.get("value") {
+        out.insert("value".to_string(), typed_answer(answer, v));
     }
     for key in texts {
         if let Some(v) = map.get(*key) {
             out.insert((*key).to_string(), as_text(v));
-        }
-    }
-    for (key, v) in map {
-        // Numbers the struct holds as text (comments are text) stay text.
-        if key == "comment"
-            || key == "raw_value"
-            || key == "rater"
-            || key == "pool"
-            || key == "source"
-        {
-            out.insert(key.clone(), as_text(v));
         }
     }
     Value::Object(out)
