@@ -2,6 +2,7 @@
 //! The web layer and the store both speak these types; tests hammer them directly.
 
 pub mod anchoring;
+pub mod audit;
 pub mod export;
 pub mod feedback;
 pub mod gate;
@@ -17,6 +18,7 @@ pub mod presentation;
 pub mod project;
 pub mod report;
 pub mod report_kinds;
+pub mod review;
 pub mod text;
 pub mod user;
 pub mod webhook;

@@ -48,6 +48,18 @@ pub struct ReportInput {
     /// of dynamic overlap).
     pub settled_generalist_counts: Vec<i64>,
     pub items: i64,
+    /// Reviewers' final labels by item id.
+    pub adjudications: HashMap<i64, FinalLabel>,
+}
+
+/// A reviewer's final label on an item, as the report reads it.
+#[derive(Debug, Clone)]
+pub struct FinalLabel {
+    /// As stored (canonical JSON text).
+    pub value: String,
+    /// The reviewer's pseudonym.
+    pub reviewer: String,
+    pub reason: String,
 }
 
 /// Reads a level of measurement as the API and the CLI name it.
@@ -95,6 +107,34 @@ pub struct ProjectReport {
     /// when no label was given on an item with a pre-label.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub anchoring: Option<super::anchoring::Anchoring>,
+    /// Reviewers' final labels and how each rater's labels compare with them.
+    pub adjudication: AdjudicationSummary,
+}
+
+/// What reviewers settled. A final label replaces the item's consensus everywhere (marked
+/// `adjudicated` with who and why); each rater's share of labels matching the final labels
+/// shows who reviewers found wrong.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AdjudicationSummary {
+    /// Items with a final label.
+    pub items: usize,
+    /// Final labels that differ from the labels' majority.
+    pub overturned: usize,
+    /// Final labels on items whose labels had no majority (a tie).
+    pub ties_settled: usize,
+    pub raters: Vec<RaterVersusFinal>,
+}
+
+/// One rater's labels on items with a final label.
+#[derive(Debug, Clone, Serialize)]
+pub struct RaterVersusFinal {
+    pub rater: String,
+    pub pool: String,
+    /// Labels on items with a final label.
+    pub compared: usize,
+    /// Of those, labels matching the final label.
+    pub agreed: usize,
+    pub agreement: f64,
 }
 
 /// The name an item goes by in a report: its external id, or `#id` when it has none. An
@@ -116,14 +156,25 @@ pub fn project_report(
     options: &ReportOptions,
 ) -> Result<ProjectReport, Invalid> {
     let schema = project.schema();
-    let (report, kind_agreement, consensus) = if project.kind.is_categorical() {
+    let (mut report, mut kind_agreement, mut consensus) = if project.kind.is_categorical() {
         let (report, consensus) = categorical_report(project, input, options)?;
         (Some(report), None, consensus)
     } else {
         let (kinds, consensus) = kind_report(schema, input);
         (None, Some(kinds), consensus)
     };
+    let finals = final_values(input);
+    let adjudication = summarise_adjudications(schema, input, &finals);
+    apply_final_labels(
+        schema,
+        input,
+        &finals,
+        report.as_mut(),
+        kind_agreement.as_mut(),
+        &mut consensus,
+    );
     Ok(ProjectReport {
+        adjudication,
         kind: project.kind,
         feedback: agreement_with_consensus(feedback, &consensus, schema),
         overlap_savings: project
@@ -133,6 +184,140 @@ pub fn project_report(
         report,
         kind_agreement,
     })
+}
+
+/// The final labels, parsed, by item id.
+fn final_values(input: &ReportInput) -> HashMap<i64, (Value, &FinalLabel)> {
+    input
+        .adjudications
+        .iter()
+        .map(|(id, f)| (*id, (from_stored(&f.value), f)))
+        .collect()
+}
+
+/// Each rater's labels against the final labels, and how many final labels overturned the
+/// labels' majority.
+fn summarise_adjudications(
+    schema: super::kinds::Schema<'_>,
+    input: &ReportInput,
+    finals: &HashMap<i64, (Value, &FinalLabel)>,
+) -> AdjudicationSummary {
+    let mut by_rater: std::collections::BTreeMap<(&str, &str), (usize, usize)> = Default::default();
+    let mut values_by_item: HashMap<i64, Vec<Value>> = HashMap::new();
+    for label in &input.labels {
+        let Some((final_value, _)) = finals.get(&label.item_id) else {
+            continue;
+        };
+        let value = from_stored(&label.value);
+        let entry = by_rater
+            .entry((label.rater.as_str(), label.pool.as_str()))
+            .or_default();
+        entry.0 += 1;
+        entry.1 += usize::from(schema.matches(&value, final_value));
+        values_by_item.entry(label.item_id).or_default().push(value);
+    }
+    let (mut overturned, mut ties_settled) = (0, 0);
+    for (id, (final_value, _)) in finals {
+        let values = values_by_item.get(id).map_or(&[][..], Vec::as_slice);
+        match schema.consensus(values).value {
+            Some(majority) if !schema.matches(final_value, &majority) => overturned += 1,
+            Some(_) => {}
+            None if !values.is_empty() => ties_settled += 1,
+            None => {}
+        }
+    }
+    AdjudicationSummary {
+        items: finals.len(),
+        overturned,
+        ties_settled,
+        raters: by_rater
+            .into_iter()
+            .map(|((rater, pool), (compared, agreed))| RaterVersusFinal {
+                rater: rater.to_string(),
+                pool: pool.to_string(),
+                compared,
+                agreed,
+                agreement: agreed as f64 / compared as f64,
+            })
+            .collect(),
+    }
+}
+
+/// Puts the final labels in place of the computed consensus: in the categorical report's or
+/// the kind report's consensus rows (marked with who and why) and in the consensus that
+/// process feedback is measured against.
+fn apply_final_labels(
+    schema: super::kinds::Schema<'_>,
+    input: &ReportInput,
+    finals: &HashMap<i64, (Value, &FinalLabel)>,
+    report: Option<&mut Report>,
+    kinds: Option<&mut KindReport>,
+    consensus: &mut HashMap<i64, Value>,
+) {
+    if finals.is_empty() {
+        return;
+    }
+    let ids: HashMap<String, i64> = input
+        .labels
+        .iter()
+        .map(|l| (item_name(l.item_id, l.external_id.as_deref()), l.item_id))
+        .collect();
+    let mark = |f: &FinalLabel| crate::quality::Adjudicated {
+        by: f.reviewer.clone(),
+        reason: f.reason.clone(),
+    };
+    let mut values_by_item: HashMap<i64, Vec<Value>> = HashMap::new();
+    for label in input
+        .labels
+        .iter()
+        .filter(|l| finals.contains_key(&l.item_id))
+    {
+        values_by_item
+            .entry(label.item_id)
+            .or_default()
+            .push(from_stored(&label.value));
+    }
+    let share_matching = |id: i64, final_value: &Value| {
+        let values = values_by_item.get(&id).map_or(&[][..], Vec::as_slice);
+        let agreeing = values
+            .iter()
+            .filter(|v| schema.matches(v, final_value))
+            .count();
+        (!values.is_empty()).then(|| agreeing as f64 / values.len() as f64)
+    };
+    if let Some(report) = report {
+        for row in &mut report.consensus {
+            let Some((final_value, f)) = ids.get(&row.item).and_then(|id| finals.get(id)) else {
+                continue;
+            };
+            row.label = Some(display(final_value));
+            row.label_reason = None;
+            row.tie = false;
+            row.tied.clear();
+            if let Some(share) = ids
+                .get(&row.item)
+                .and_then(|id| share_matching(*id, final_value))
+            {
+                row.confidence = share;
+            }
+            row.adjudicated = Some(mark(f));
+        }
+    }
+    if let Some(kinds) = kinds {
+        for row in &mut kinds.consensus {
+            let Some((final_value, f)) = ids.get(&row.item).and_then(|id| finals.get(id)) else {
+                continue;
+            };
+            row.value = Some(final_value.clone());
+            row.agreement = ids
+                .get(&row.item)
+                .and_then(|id| share_matching(*id, final_value));
+            row.adjudicated = Some(mark(f));
+        }
+    }
+    for (id, (final_value, _)) in finals {
+        consensus.insert(*id, final_value.clone());
+    }
 }
 
 /// The categorical engine over choices and ratings; also the consensus value per item.

@@ -51,6 +51,9 @@ pub struct KindConsensus {
     pub value: Option<Value>,
     pub agreement: Option<f64>,
     pub labels: usize,
+    /// Set when a reviewer's final label replaced the computed value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub adjudicated: Option<crate::quality::Adjudicated>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -106,6 +109,7 @@ pub fn kind_report(schema: Schema<'_>, input: &ReportInput) -> (KindReport, Hash
             value: c.value,
             agreement: c.agreement,
             labels: c.labels,
+            adjudicated: None,
         });
     }
     let report = KindReport {

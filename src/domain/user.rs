@@ -6,12 +6,14 @@ use std::str::FromStr;
 
 use super::Invalid;
 
-/// What a user may do: admins run projects, raters label.
+/// What a user may do: admins run projects, raters label, reviewers settle items and set
+/// their final labels (on every project; a rater can also be named a reviewer of one).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Admin,
     Rater,
+    Reviewer,
 }
 
 impl Role {
@@ -19,6 +21,7 @@ impl Role {
         match self {
             Role::Admin => "admin",
             Role::Rater => "rater",
+            Role::Reviewer => "reviewer",
         }
     }
 }
@@ -29,9 +32,10 @@ impl FromStr for Role {
         match s {
             "admin" => Ok(Role::Admin),
             "rater" => Ok(Role::Rater),
+            "reviewer" => Ok(Role::Reviewer),
             other => Err(Invalid::new(
                 "role",
-                format!("unknown role {other:?}: use admin or rater"),
+                format!("unknown role {other:?}: use admin, rater or reviewer"),
             )),
         }
     }

@@ -55,6 +55,17 @@ pub struct ConsensusItem {
     /// The tied categories in scale order (empty unless `tie`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tied: Vec<String>,
+    /// Set when a reviewer's final label replaced the computed one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub adjudicated: Option<Adjudicated>,
+}
+
+/// Who set an item's final label, and why.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Adjudicated {
+    /// The reviewer's pseudonym.
+    pub by: String,
+    pub reason: String,
 }
 
 fn is_false(value: &bool) -> bool {
@@ -89,6 +100,7 @@ impl Consensus {
                     labels: data.item_labels(item).len() as u32,
                     tie: !tied.is_empty(),
                     tied,
+                    adjudicated: None,
                 }
             })
             .collect()

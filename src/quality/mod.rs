@@ -39,7 +39,7 @@ pub use agreement::{Agreement, CategoryAgreement, PairKappa};
 pub use alpha::krippendorff_alpha;
 pub use bias::{Bias, RaterDistribution, RaterLeniency};
 pub use builder::DatasetBuilder;
-pub use consensus::{ConsensusItem, ConsensusMethod};
+pub use consensus::{Adjudicated, ConsensusItem, ConsensusMethod};
 pub use consensus_summary::ConsensusSummary;
 pub use dataset::{Categories, Dataset, DatasetError, Label, LabelInput, Level};
 pub use dawid_skene::DawidSkeneOptions;

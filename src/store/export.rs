@@ -4,7 +4,9 @@ use serde_json::{Map, Value};
 use sqlx::FromRow;
 
 use super::{on_pool, Store};
-use crate::domain::export::{ExportFeedback, ExportLabel, ExportOptions, ExportRow};
+use crate::domain::export::{
+    ExportAdjudication, ExportFeedback, ExportLabel, ExportOptions, ExportRow,
+};
 use crate::domain::kinds::{from_stored, Schema};
 use crate::domain::project::Project;
 use crate::error::Result;
@@ -45,6 +47,15 @@ struct FeedbackRow {
     occurred_at: i64,
     #[sqlx(json)]
     context: Map<String, Value>,
+}
+
+#[derive(FromRow)]
+struct AdjudicationRow {
+    item_id: i64,
+    pseudonym: String,
+    value: String,
+    reason: String,
+    created_at: i64,
 }
 
 #[derive(FromRow)]
@@ -143,7 +154,11 @@ impl Store {
                             FROM feedback_events
                             WHERE project_id = $1 AND item_id > $2 AND item_id <= $3
                             ORDER BY item_id, occurred_at, id";
-        let (items, labels, feedback) = on_pool!(self, pool => {
+        let adjudications_sql = "SELECT a.item_id, u.pseudonym, a.value, a.reason, a.created_at
+                                 FROM adjudications a JOIN users u ON u.id = a.reviewer_id
+                                 WHERE a.project_id = $1 AND a.item_id > $2 AND a.item_id <= $3
+                                 ORDER BY a.item_id";
+        let (items, labels, feedback, adjudications) = on_pool!(self, pool => {
             let items: Vec<ItemRow> = sqlx::query_as(items_sql)
                 .bind(project_id)
                 .bind(after)
@@ -168,16 +183,34 @@ impl Store {
             } else {
                 Vec::new()
             };
-            (items, labels, feedback)
+            let adjudications: Vec<AdjudicationRow> = sqlx::query_as(adjudications_sql)
+                .bind(project_id)
+                .bind(after)
+                .bind(last)
+                .fetch_all(pool)
+                .await?;
+            (items, labels, feedback, adjudications)
         });
         let labels = labels.into_iter().filter(|l| keep.pool(&l.pool)).collect();
-        Ok(assemble_rows(
-            project.schema(),
-            items,
-            labels,
-            feedback,
-            include_gold,
-        ))
+        let mut rows = assemble_rows(project.schema(), items, labels, feedback, include_gold);
+        apply_adjudications(&mut rows, adjudications);
+        Ok(rows)
+    }
+}
+
+/// Puts reviewers' final labels on the rows they settle (both sorted by item id).
+fn apply_adjudications(rows: &mut [ExportRow], adjudications: Vec<AdjudicationRow>) {
+    let mut adjudications = adjudications.into_iter().peekable();
+    for row in rows {
+        while adjudications.next_if(|a| a.item_id < row.id).is_some() {}
+        if let Some(a) = adjudications.next_if(|a| a.item_id == row.id) {
+            let adjudication = ExportAdjudication {
+                by: a.pseudonym,
+                reason: a.reason,
+                at: a.created_at,
+            };
+            row.adjudicate(from_stored(&a.value), adjudication);
+        }
     }
 }
 

@@ -5,6 +5,7 @@
 //! (row locks, transaction modes) each dialect is written beside the other.
 
 pub mod assign;
+pub mod audit;
 pub mod datasets;
 pub mod export;
 pub mod feedback;
@@ -19,6 +20,7 @@ pub mod pending_imports;
 pub mod projects;
 pub mod raters;
 pub mod report;
+pub mod review;
 pub mod sessions;
 pub mod users;
 pub mod webhook_events;
@@ -110,6 +112,7 @@ macro_rules! tx_fn {
             String: sqlx::Type<DB> + for<'r> sqlx::Decode<'r, DB>,
             for<'q> &'q str: sqlx::Type<DB> + sqlx::Encode<'q, DB>,
             for<'q> Option<&'q str>: sqlx::Type<DB> + sqlx::Encode<'q, DB>,
+            Option<i64>: sqlx::Type<DB> + for<'q> sqlx::Encode<'q, DB>,
             for<'q> <DB as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
             usize: sqlx::ColumnIndex<DB::Row>,
         $body

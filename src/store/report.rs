@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 use sqlx::types::Json;
 
 use super::{on_pool, Store};
-use crate::domain::report::{LabelRecord, ReportInput};
+use crate::domain::report::{FinalLabel, LabelRecord, ReportInput};
 use crate::error::Result;
 
 #[derive(sqlx::FromRow)]
@@ -78,11 +78,21 @@ impl Store {
             Json<Map<String, Value>>,
             Option<String>,
         );
-        let (labels, items, settled): (Vec<LabelRow>, Vec<ItemRow>, Vec<i64>) = on_pool!(self, pool => {
+        let adjudications_sql = "SELECT a.item_id, a.value, u.pseudonym, a.reason
+            FROM adjudications a JOIN users u ON u.id = a.reviewer_id
+            WHERE a.project_id = $1 AND a.item_id % $2 = 0";
+        type AdjudicationRow = (i64, String, String, String);
+        let (labels, items, settled, adjudications): (
+            Vec<LabelRow>,
+            Vec<ItemRow>,
+            Vec<i64>,
+            Vec<AdjudicationRow>,
+        ) = on_pool!(self, pool => {
             let labels = sqlx::query_as(labels_sql).bind(project_id).bind(stride).fetch_all(pool).await?;
             let items = sqlx::query_as(items_sql).bind(project_id).bind(stride).fetch_all(pool).await?;
             let settled = sqlx::query_scalar(settled_sql).bind(project_id).bind(stride).fetch_all(pool).await?;
-            (labels, items, settled)
+            let adjudications = sqlx::query_as(adjudications_sql).bind(project_id).bind(stride).fetch_all(pool).await?;
+            (labels, items, settled, adjudications)
         });
         let mut input = ReportInput {
             labels: labels.into_iter().map(LabelRecord::from).collect(),
@@ -97,6 +107,16 @@ impl Store {
                 input.predictions.insert(id, prediction);
             }
             input.data.insert(id, data.0);
+        }
+        for (item_id, value, reviewer, reason) in adjudications {
+            input.adjudications.insert(
+                item_id,
+                FinalLabel {
+                    value,
+                    reviewer,
+                    reason,
+                },
+            );
         }
         input.items = input.data.len() as i64;
         Ok(input)

@@ -105,7 +105,7 @@ impl FromRequestParts<AppState> for Admin {
         let CurrentUser(user) = CurrentUser::from_request_parts(parts, state).await?;
         match user.role {
             Role::Admin => Ok(Admin(user)),
-            Role::Rater => Err(AppError::Forbidden("this needs an admin".into())),
+            Role::Rater | Role::Reviewer => Err(AppError::Forbidden("this needs an admin".into())),
         }
     }
 }
@@ -117,7 +117,7 @@ impl FromRequestParts<AppState> for Rater {
         let CurrentUser(user) = CurrentUser::from_request_parts(parts, state).await?;
         match user.role {
             Role::Rater => Ok(Rater(user)),
-            Role::Admin => Err(AppError::Forbidden(
+            Role::Admin | Role::Reviewer => Err(AppError::Forbidden(
                 "only raters label; add a rater account to label items".into(),
             )),
         }
@@ -177,8 +177,38 @@ impl FromRequestParts<AppState> for ProjectAdmin {
     }
 }
 
+/// Someone who may review the project `{pid}` and set final labels: an admin, a reviewer, or
+/// a rater the project names as its reviewer.
+pub struct ProjectReviewer {
+    pub project: Project,
+    pub reviewer: User,
+}
+
+impl FromRequestParts<AppState> for ProjectReviewer {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let Account(user) = Account::from_request_parts(parts, state).await?;
+        let pid = project_id(parts, state).await?;
+        let named = match user.role {
+            Role::Admin | Role::Reviewer => true,
+            Role::Rater => state.store.is_project_reviewer(pid, user.id).await?,
+        };
+        if !named {
+            return Err(AppError::Forbidden(
+                "this needs a reviewer of this project".into(),
+            ));
+        }
+        let project = state.store.project(pid).await?;
+        Ok(ProjectReviewer {
+            project,
+            reviewer: user,
+        })
+    }
+}
+
 /// Someone who may see what the project `{pid}` shows its raters (its uploaded images): a
-/// rater who may work on it (paused or not) or an admin.
+/// rater who may work on it (paused or not) or review it, a reviewer, or an admin.
 pub struct ProjectViewer {
     pub project: Project,
 }
@@ -191,7 +221,10 @@ impl FromRequestParts<AppState> for ProjectViewer {
         let pid = project_id(parts, state).await?;
         if user.role == Role::Rater {
             let membership = state.store.membership(pid, user.id).await?;
-            may_join(pid, user.scope_project, user.pool, &membership)?;
+            let joins = may_join(pid, user.scope_project, user.pool, &membership);
+            if joins.is_err() && !state.store.is_project_reviewer(pid, user.id).await? {
+                joins?;
+            }
         }
         let project = state.store.project(pid).await?;
         Ok(ProjectViewer { project })
@@ -272,4 +305,33 @@ pub async fn guard_cookie_writes(request: Request, next: Next) -> Response {
     let mut response = error.into_response();
     *response.status_mut() = StatusCode::FORBIDDEN;
     response
+}
+
+/// Where a request came from, for the audit log: the client's address as the rate limits
+/// see it (a trusted proxy's `X-Forwarded-For` honoured).
+pub struct Origin(pub crate::domain::audit::Source);
+
+impl FromRequestParts<AppState> for Origin {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, std::convert::Infallible> {
+        let ip = state.limits.client_ip(parts);
+        Ok(Origin(crate::domain::audit::Source::Address(
+            ip.to_string(),
+        )))
+    }
+}
+
+impl Origin {
+    /// An audit entry made by `actor` from this origin.
+    pub fn entry(
+        &self,
+        actor: &User,
+        action: crate::domain::audit::Action,
+    ) -> crate::domain::audit::Entry {
+        crate::domain::audit::Entry::new(actor.id, action, self.0.clone())
+    }
 }

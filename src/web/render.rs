@@ -44,6 +44,14 @@ impl Layout {
     pub fn is_admin(&self) -> bool {
         self.user.as_ref().is_some_and(|u| u.is_admin())
     }
+
+    /// Whether the signed-in person has the reviewer role (not a rater named a reviewer of
+    /// one project: their home page links to what they review).
+    pub fn is_reviewer(&self) -> bool {
+        self.user
+            .as_ref()
+            .is_some_and(|u| u.role == crate::domain::user::Role::Reviewer)
+    }
 }
 
 /// Renders a page template to HTML.

@@ -27,6 +27,8 @@ pub enum Access {
     /// A rater who may work on the project `{pid}` (paused or not), or an admin: who may
     /// see what the project shows its raters.
     ProjectViewer,
+    /// An admin, a reviewer, or a rater the project `{pid}` names as its reviewer.
+    ProjectReviewer,
     /// A feedback key of the project `{pid}`.
     FeedbackKey,
     /// An admin, or the metrics scrape token (`--metrics-token`).

@@ -23,9 +23,13 @@ enum Who {
     KeyOfProject,
     KeyOfAnother,
     Admin,
+    /// Someone with the reviewer role.
+    Reviewer,
+    /// An expert rater the project names as its reviewer, not admitted to label it.
+    NamedReviewer,
 }
 
-const EVERYONE: [Who; 9] = [
+const EVERYONE: [Who; 11] = [
     Who::Anonymous,
     Who::RaterOfProject,
     Who::RaterOfAnother,
@@ -35,6 +39,8 @@ const EVERYONE: [Who; 9] = [
     Who::KeyOfProject,
     Who::KeyOfAnother,
     Who::Admin,
+    Who::Reviewer,
+    Who::NamedReviewer,
 ];
 
 /// What the gate should say: let the caller through (any answer but a refusal), or refuse.
@@ -43,7 +49,10 @@ fn allowed(access: Access, who: Who) -> Option<bool> {
     Some(match access {
         Access::Public => return None,
         Access::SignedIn => !matches!(who, Anonymous | KeyOfProject | KeyOfAnother),
-        Access::Account => matches!(who, RaterOfProject | RaterOfAnother | PausedRater | Admin),
+        Access::Account => matches!(
+            who,
+            RaterOfProject | RaterOfAnother | PausedRater | Admin | Reviewer | NamedReviewer
+        ),
         // No caller here holds the scrape token (tests/it/monitoring.rs tries it).
         Access::Admin | Access::Scraper => who == Admin,
         Access::ProjectRater => matches!(who, RaterOfProject | PausedRater | LinkUserOfProject),
@@ -51,9 +60,10 @@ fn allowed(access: Access, who: Who) -> Option<bool> {
         Access::ProjectViewer => {
             matches!(
                 who,
-                RaterOfProject | PausedRater | LinkUserOfProject | Admin
+                RaterOfProject | PausedRater | LinkUserOfProject | Admin | Reviewer | NamedReviewer
             )
         }
+        Access::ProjectReviewer => matches!(who, Admin | Reviewer | NamedReviewer),
         Access::FeedbackKey => who == KeyOfProject,
     })
 }
@@ -139,6 +149,36 @@ async fn world(app: TestApp) -> World {
     let rater_b = signed_in_browser(&app, "rater-b", Role::Rater).await;
     let paused = signed_in_browser(&app, "paused", Role::Rater).await;
     let boss = signed_in_browser(&app, "boss", Role::Admin).await;
+    let reviewer = signed_in_browser(&app, "rev", Role::Reviewer).await;
+    let named_reviewer = {
+        let hash = tally::auth::hash_password("matrix password 1").unwrap();
+        app.store
+            .create_user_in_pool(
+                "named-rev",
+                Role::Rater,
+                tally::domain::policy::Pool::Expert,
+                &[],
+                Some(&hash),
+            )
+            .await
+            .unwrap();
+        let browser = app.browser();
+        assert_eq!(
+            browser
+                .login("named-rev", "matrix password 1")
+                .await
+                .status(),
+            StatusCode::SEE_OTHER
+        );
+        browser
+    };
+    let named = admin
+        .post_json(
+            &format!("/api/v1/projects/{a}/reviewers"),
+            &json!({"name": "named-rev"}),
+        )
+        .await;
+    assert_eq!(named.status(), StatusCode::NO_CONTENT);
     app.user_with_password("victim", Role::Rater, "matrix password 1")
         .await;
     add_member(&admin, a, "rater-a").await;
@@ -211,6 +251,16 @@ async fn world(app: TestApp) -> World {
             who: Who::Admin,
             token: Some(token_of(&app, "boss").await),
             browser: Some(boss),
+        },
+        Caller {
+            who: Who::Reviewer,
+            token: Some(token_of(&app, "rev").await),
+            browser: Some(reviewer),
+        },
+        Caller {
+            who: Who::NamedReviewer,
+            token: Some(token_of(&app, "named-rev").await),
+            browser: Some(named_reviewer),
         },
     ];
     assert_eq!(callers.len(), EVERYONE.len());

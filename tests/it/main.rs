@@ -27,6 +27,7 @@ mod policies;
 mod projects;
 mod qualification;
 mod report;
+mod review;
 mod security;
 mod user_links;
 mod webhooks;

@@ -36,6 +36,14 @@ pub struct ExportFeedback {
     pub context: Map<String, Value>,
 }
 
+/// A reviewer's final label on an item: who (their pseudonym) and why.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ExportAdjudication {
+    pub by: String,
+    pub reason: String,
+    pub at: i64,
+}
+
 /// One exported item.
 #[derive(Debug, Clone, Serialize)]
 pub struct ExportRow {
@@ -59,8 +67,12 @@ pub struct ExportRow {
     /// The values tied for first place, when there is a tie.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tied: Vec<Value>,
-    /// The experts' consensus where experts labelled the item: the adjudicated answer.
+    /// The adjudicated answer: a reviewer's final label, else the experts' consensus where
+    /// experts labelled the item.
     pub adjudicated: Option<Value>,
+    /// Who set the final label and why, when a reviewer did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub adjudication: Option<ExportAdjudication>,
     /// Process feedback on the item, kept apart from the human labels.
     pub feedback: Vec<ExportFeedback>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -123,13 +135,20 @@ impl ExportRow {
             agreement: consensus.agreement,
             tied: consensus.tied,
             adjudicated,
+            adjudication: None,
             feedback: Vec::new(),
             gold,
             split: None,
         }
     }
 
-    /// Sets the consensus: the experts' answer where they settled the item, else the
+    /// Makes a reviewer's final label the item's adjudicated answer, ahead of the experts'.
+    pub fn adjudicate(&mut self, value: Value, adjudication: ExportAdjudication) {
+        self.adjudicated = Some(value);
+        self.adjudication = Some(adjudication);
+    }
+
+    /// Sets the consensus: the adjudicated answer where there is one, else the
     /// method's (`fitted` is Dawid-Skene's label and posterior, when that method ran).
     pub fn settle(&mut self, method: Method, fitted: Option<(Value, f64)>) {
         if let Some(adjudicated) = &self.adjudicated {

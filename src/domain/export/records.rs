@@ -29,6 +29,8 @@ pub enum Column {
     Agreement,
     Tied,
     Adjudicated,
+    AdjudicatedBy,
+    AdjudicationReason,
     Feedback,
     Gold,
     Split,
@@ -74,6 +76,8 @@ impl Column {
             Column::Agreement => "agreement",
             Column::Tied => "tied",
             Column::Adjudicated => "adjudicated",
+            Column::AdjudicatedBy => "adjudicated_by",
+            Column::AdjudicationReason => "adjudication_reason",
             Column::Feedback => "feedback",
             Column::Gold => "gold",
             Column::Split => "split",
@@ -93,6 +97,8 @@ impl Column {
             | Column::Pool
             | Column::Comment
             | Column::ConsensusSource
+            | Column::AdjudicatedBy
+            | Column::AdjudicationReason
             | Column::Split => Shape::Text,
             Column::Data => Shape::Data,
             Column::Value
@@ -146,6 +152,8 @@ pub fn columns(options: &ExportOptions) -> Vec<Column> {
                 Agreement,
                 Tied,
                 Adjudicated,
+                AdjudicatedBy,
+                AdjudicationReason,
             ]);
             if options.include_feedback {
                 c.push(Feedback);
@@ -167,6 +175,8 @@ pub fn columns(options: &ExportOptions) -> Vec<Column> {
             Confidence,
             Agreement,
             Adjudicated,
+            AdjudicatedBy,
+            AdjudicationReason,
         ],
     };
     if options.include_gold {
@@ -273,6 +283,8 @@ fn item_cell(row: &ExportRow, column: Column) -> Value {
         Column::Agreement => row.agreement.into(),
         Column::Tied => Value::Array(row.tied.clone()),
         Column::Adjudicated => opt(&row.adjudicated),
+        Column::AdjudicatedBy => row.adjudication.as_ref().map(|a| a.by.clone()).into(),
+        Column::AdjudicationReason => row.adjudication.as_ref().map(|a| a.reason.clone()).into(),
         Column::Feedback => Value::Array(
             row.feedback
                 .iter()
@@ -360,6 +372,7 @@ mod tests {
             agreement: Some(1.0),
             tied: vec![],
             adjudicated: None,
+            adjudication: None,
             feedback: vec![],
             gold: None,
             split: None,

@@ -98,6 +98,7 @@ fn writes_consensus_csv() {
             labels: 3,
             tie: false,
             tied: Vec::new(),
+            adjudicated: None,
         },
         ConsensusItem {
             item: "i2".into(),
@@ -107,6 +108,7 @@ fn writes_consensus_csv() {
             labels: 2,
             tie: true,
             tied: vec!["cat".into(), "dog".into()],
+            adjudicated: None,
         },
     ];
     let mut out = Vec::new();

@@ -19,6 +19,7 @@ mod labelling;
 mod projects;
 mod raters;
 mod report;
+pub(crate) mod review;
 mod webhooks;
 pub use webhooks::new_webhook_secret;
 
@@ -70,6 +71,42 @@ pub fn routes() -> Routes {
             raters::release_item,
         )
         .get("/api/v1/projects/{pid}/queue", Admin, raters::queue)
+        .get(
+            "/api/v1/projects/{pid}/review",
+            ProjectReviewer,
+            review::review_queue,
+        )
+        .post(
+            "/api/v1/projects/{pid}/items/{iid}/adjudication",
+            ProjectReviewer,
+            review::post_adjudication,
+        )
+        .get(
+            "/api/v1/projects/{pid}/items/{iid}/adjudication",
+            ProjectReviewer,
+            review::get_adjudication,
+        )
+        .get("/api/v1/projects/{pid}/reviewers", Admin, review::reviewers)
+        .post(
+            "/api/v1/projects/{pid}/reviewers",
+            Admin,
+            review::add_reviewer,
+        )
+        .delete(
+            "/api/v1/projects/{pid}/reviewers/{uid}",
+            Admin,
+            review::remove_reviewer,
+        )
+        .get(
+            "/api/v1/projects/{pid}/review-settings",
+            Admin,
+            review::review_settings,
+        )
+        .put(
+            "/api/v1/projects/{pid}/review-settings",
+            Admin,
+            review::put_review_settings,
+        )
         .get("/api/v1/projects/{pid}/members", Admin, members::members)
         .post("/api/v1/projects/{pid}/members", Admin, members::add_member)
         .delete(

@@ -10,7 +10,7 @@ use utoipa::{Modify, OpenApi};
 
 use super::{
     credentials, export, feedback, items, labelling, media, members, projects, raters, report,
-    webhooks,
+    review, webhooks,
 };
 use crate::web::error::ErrorBody;
 
@@ -76,6 +76,14 @@ pub mod responses {
         projects::create_project,
         projects::list_projects,
         projects::show_project,
+        review::review_queue,
+        review::post_adjudication,
+        review::get_adjudication,
+        review::reviewers,
+        review::add_reviewer,
+        review::remove_reviewer,
+        review::review_settings,
+        review::put_review_settings,
         items::import_items,
         media::upload_media,
         labelling::next_item,

@@ -3,6 +3,7 @@
 pub(crate) mod admin;
 mod auth;
 mod rate;
+mod review;
 mod user_links;
 
 use super::routes::{Access, Routes};
@@ -15,6 +16,37 @@ pub fn routes() -> Routes {
         .get("/login", Public, auth::login_page)
         .post("/login", Public, auth::login)
         .post("/logout", Public, auth::logout)
+        .get("/review", Account, review::home)
+        .get(
+            "/review/projects/{pid}",
+            ProjectReviewer,
+            review::queue_page,
+        )
+        .get(
+            "/review/projects/{pid}/items/{iid}",
+            ProjectReviewer,
+            review::item_page,
+        )
+        .post(
+            "/review/projects/{pid}/items/{iid}",
+            ProjectReviewer,
+            review::submit_final_label,
+        )
+        .post(
+            "/admin/projects/{pid}/reviewers",
+            Admin,
+            admin::add_reviewer,
+        )
+        .post(
+            "/admin/projects/{pid}/reviewers/{uid}/remove",
+            Admin,
+            admin::remove_reviewer,
+        )
+        .post(
+            "/admin/projects/{pid}/review-settings",
+            Admin,
+            admin::set_review_settings,
+        )
         .get("/admin", Admin, admin::projects_page)
         .get("/admin/projects/new", Admin, admin::new_project_page)
         .post("/admin/projects", Admin, admin::create_project)

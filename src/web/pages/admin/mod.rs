@@ -3,6 +3,7 @@ mod import;
 mod items;
 mod operations;
 mod report;
+mod review;
 mod users;
 mod webhooks;
 
@@ -10,6 +11,7 @@ pub(crate) use exports::*;
 pub(crate) use import::*;
 pub(crate) use items::*;
 pub(crate) use report::*;
+pub(crate) use review::*;
 pub(crate) use users::*;
 pub(crate) use webhooks::*;
 
@@ -229,6 +231,7 @@ pub(crate) struct ProjectPage {
     new_key: Option<String>,
     versions: Vec<VersionView>,
     webhooks: WebhooksPanel,
+    review: ReviewPanel,
 }
 
 #[derive(Deserialize)]
@@ -275,6 +278,7 @@ pub(crate) async fn project_page_for(
             .map(VersionView::from)
             .collect(),
         webhooks: webhooks_panel(state, pid, &notices).await?,
+        review: review_panel(state, pid).await?,
         project,
         progress,
         imported: notices.imported,

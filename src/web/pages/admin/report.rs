@@ -94,6 +94,8 @@ struct RaterRow {
     name: String,
     /// The rater's row on the project page, where the pause action is.
     href: Option<String>,
+    /// Labels on items with a reviewer's final label, and how many matched it.
+    finals: Option<(usize, usize)>,
 }
 
 const COLUMNS: &[(&str, &str)] = &[
@@ -103,6 +105,7 @@ const COLUMNS: &[(&str, &str)] = &[
     ("Kappa vs consensus", "Cohen's kappa between the rater and that leave-one-out consensus: agreement beyond what the two label distributions give by chance; 1 is perfect, 0 is chance, below 0 is worse than chance."),
     ("Median s", "median seconds from showing an item to the label; very low values with low agreement suggest clicking through."),
     ("Informativeness", "how much the rater's labels tell about the true class under the Dawid-Skene model (1 = fully informative, 0 = labels unrelated to the class, as a spammer's); higher is better."),
+    ("Agrees with reviewers", "of the rater's labels on items a reviewer gave a final label, how many match it; a rater reviewers often overrule reads the guidelines differently."),
 ];
 
 const FLAGS: &[(&str, &str)] = &[
@@ -267,6 +270,12 @@ pub async fn report_page(
         .map(|q| RaterRow {
             name: names.display(&q.rater),
             href: names.href(&q.rater),
+            finals: report
+                .adjudication
+                .raters
+                .iter()
+                .find(|f| f.rater == q.rater)
+                .map(|f| (f.agreed, f.compared)),
             q,
         })
         .collect();

@@ -5,7 +5,7 @@
 
 mod actions;
 mod item;
-mod screen;
+pub(super) mod screen;
 
 pub use actions::{explained_page, history_page, report_item, skip_item};
 pub use item::{edit_label, item_page, submit_label};
@@ -49,6 +49,8 @@ struct HomePage {
     open: Vec<ProjectWork>,
     blocked: Vec<Blocked>,
     finished: Vec<ProjectWork>,
+    /// Projects the rater is named a reviewer of: id and name.
+    reviews: Vec<(i64, String)>,
 }
 
 /// The start page: admins go to their console, raters see the projects with work left (and
@@ -63,6 +65,9 @@ pub async fn home(
     };
     if user.is_admin() {
         return Ok(Redirect::to("/admin").into_response());
+    }
+    if user.role == crate::domain::user::Role::Reviewer {
+        return Ok(Redirect::to("/review").into_response());
     }
     if let Some(pid) = user.scope_project {
         return Ok(Redirect::to(&labelling_path(pid)).into_response());
@@ -93,11 +98,16 @@ pub async fn home(
             finished.push(work);
         }
     }
+    let mut reviews = Vec::new();
+    for pid in state.store.reviewed_projects(user.id).await? {
+        reviews.push((pid, state.store.project(pid).await?.name));
+    }
     let page = HomePage {
         layout: Layout::for_user(&session, user).await?,
         open,
         blocked,
         finished,
+        reviews,
     };
     Ok(html(&page)?.into_response())
 }
