@@ -1,7 +1,4 @@
--- Review and adjudication: a reviewer role, the reviewers a project names, and the final
--- labels reviewers set.
-ALTER TABLE users DROP CONSTRAINT users_role_check;
-ALTER TABLE users ADD CONSTRAINT users_role_check CHECK (role IN ('admin', 'rater', 'reviewer'));
+-- Review and adjudication: the reviewers a project names and the final labels reviewers set.
 
 -- A rater (an expert, say) may also review one project's items.
 CREATE TABLE project_reviewers (
