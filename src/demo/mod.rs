@@ -36,7 +36,7 @@ const TRIAGE: &str = "Health question triage";
 const ANSWERS: &str = "Search answer helpfulness";
 
 /// The demo's accounts: name, role, pool, expertise, behaviour and what to say of them.
-const PEOPLE: [(&str, Role, Pool, Behaviour, &str); 9] = [
+const PEOPLE: [(&str, Role, Pool, Behaviour, &str); 10] = [
     (
         "admin",
         Role::Admin,
@@ -99,6 +99,13 @@ const PEOPLE: [(&str, Role, Pool, Behaviour, &str); 9] = [
         Pool::Expert,
         Behaviour::Expert,
         "expert (medicine)",
+    ),
+    (
+        "rita",
+        Role::Reviewer,
+        Pool::Generalist,
+        Behaviour::Careful,
+        "reviewer: settles disputed items (/review)",
     ),
 ];
 

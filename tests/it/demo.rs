@@ -20,8 +20,11 @@ async fn the_demo_has_something_to_show_everywhere(app: TestApp) {
     let names: Vec<&str> = welcome.logins.iter().map(|l| l.name.as_str()).collect();
     assert_eq!(
         names,
-        ["admin", "alice", "bob", "carol", "dave", "eve", "frank", "gus", "dr-ines"]
+        ["admin", "alice", "bob", "carol", "dave", "eve", "frank", "gus", "dr-ines", "rita"]
     );
+    // The demo's reviewer has items to settle in the sentiment project's queue.
+    let rita = app.store.user_by_name("rita").await.unwrap().unwrap();
+    assert_eq!(rita.role, Role::Reviewer);
 
     let auditor = app.user_with_token("auditor", Role::Admin).await;
     let projects: Value = auditor.get("/api/v1/projects").await.json().await.unwrap();
@@ -56,6 +59,16 @@ async fn the_demo_has_something_to_show_everywhere(app: TestApp) {
     // The report ranks the planted spammer (eve) below every careful rater and flags her;
     // the careful raters carry no flag.
     let (pid, report) = reviews.expect("the review project");
+    let queue: Value = auditor
+        .get(&format!("/api/v1/projects/{pid}/review"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        !queue["items"].as_array().unwrap().is_empty(),
+        "the reviewer has work: {queue}"
+    );
     let mut pseudonyms = std::collections::HashMap::new();
     for name in ["alice", "bob", "carol", "eve"] {
         let user = app.store.user_by_name(name).await.unwrap().unwrap();

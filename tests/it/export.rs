@@ -127,6 +127,8 @@ async fn csv_export_has_a_row_per_item(app: TestApp) {
             "agreement",
             "tied",
             "adjudicated",
+            "adjudicated_by",
+            "adjudication_reason",
             "feedback"
         ],
         "no gold column unless gold is asked for"
