@@ -53,7 +53,7 @@ describe('review', { timeout: 90_000 }, () => {
     assert.equal(new URL(page.url()).pathname, '/review');
     await page.click(`a[href="/review/projects/${project.id}"]`);
     assert.equal(await page.locator('#review-queue tbody tr').count(), 2);
-    await page.screenshot({ path: screenshotPath('review-queue'), fullPage: true });
+    await page.screenshot({ path: screenshotPath('review-queue.png'), fullPage: true });
 
     await Promise.all([page.waitForURL(/\/items\/\d+/), page.keyboard.press('Enter')]);
     assert.match(await text(page, '#majority'), /a tie between positive and negative/);
@@ -62,7 +62,7 @@ describe('review', { timeout: 90_000 }, () => {
     assert.equal(await page.locator('input[name="value"][value="negative"]').isChecked(), true);
     await page.click('#final-reason');
     await page.keyboard.type('the battery complaint decides it');
-    await page.screenshot({ path: screenshotPath('review-item'), fullPage: true });
+    await page.screenshot({ path: screenshotPath('review-item.png'), fullPage: true });
     const first = page.url();
     await Promise.all([page.waitForURL((url) => url.href !== first), page.keyboard.press('Control+Enter')]);
     assert.match(await text(page, '#flash'), /Final label of item \d+: negative/);
@@ -84,8 +84,14 @@ describe('review', { timeout: 90_000 }, () => {
     await page.goto(`${tally.baseUrl}/review/projects/${project.id}`);
     const link = await page.locator('#continue').getAttribute('href');
     await page.goto(tally.baseUrl + link);
-    assert.equal(await sidewaysOverflow(page), 0);
-    await page.screenshot({ path: screenshotPath('review-item-phone'), fullPage: true });
+    await page.screenshot({ path: screenshotPath('review-item-phone.png'), fullPage: true });
+    const wide = await page.evaluate(() =>
+      [...document.querySelectorAll('body *')]
+        .filter((el) => el.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
+        .slice(0, 5)
+        .map((el) => `${el.tagName}#${el.id}.${el.className}`),
+    );
+    assert.equal(await sidewaysOverflow(page), 0, `sticking out: ${wide.join(', ')}`);
     await context.close();
   });
 });
