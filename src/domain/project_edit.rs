@@ -152,11 +152,16 @@ fn merge(
         .and_then(Value::as_str)
         .is_some_and(|kind| kind != project.kind.as_str());
     if kind_changes {
-        // The old kind's settings do not carry over to another kind.
+        // The old kind's settings do not carry over to another kind; a label list does
+        // between kinds that name labels.
         for key in KIND_KEYS {
             base.insert(key.to_string(), Value::Null);
         }
-        base.insert("labels".into(), Value::Array(Vec::new()));
+        let new_kind = changes.get("kind").and_then(Value::as_str).map(Kind::parse);
+        let keeps_labels = project.kind.uses_labels() && matches!(new_kind, Some(Ok(k)) if k.uses_labels());
+        if !keeps_labels {
+            base.insert("labels".into(), Value::Array(Vec::new()));
+        }
     }
     let gives_generalists = changes.contains_key("overlap")
         || changes
