@@ -158,7 +158,8 @@ fn merge(
             base.insert(key.to_string(), Value::Null);
         }
         let new_kind = changes.get("kind").and_then(Value::as_str).map(Kind::parse);
-        let keeps_labels = project.kind.uses_labels() && matches!(new_kind, Some(Ok(k)) if k.uses_labels());
+        let keeps_labels =
+            project.kind.uses_labels() && matches!(new_kind, Some(Ok(k)) if k.uses_labels());
         if !keeps_labels {
             base.insert("labels".into(), Value::Array(Vec::new()));
         }

@@ -767,10 +767,9 @@ async fn labels_carry_their_guideline_version_into_the_report_and_the_card(app: 
     assert_eq!(split[1]["pairable_items"], 4);
 
     let browser = app.signed_in_admin().await;
-    let page = browser
-        .page(&format!("/admin/projects/{pid}/report"))
-        .await;
-    let table = select_text(&page, "#version-table").unwrap_or_else(|| panic!("no split by version: {page}"));
+    let page = browser.page(&format!("/admin/projects/{pid}/report")).await;
+    let table = select_text(&page, "#version-table")
+        .unwrap_or_else(|| panic!("no split by version: {page}"));
     assert!(
         table.contains("100.0%") && table.contains("0.0%"),
         "{table}"
