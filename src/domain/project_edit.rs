@@ -248,6 +248,8 @@ pub struct EditPlan {
     /// The labels wanted per item changed: every item's counts are worked out again.
     pub needs_changed: bool,
     pub instructions_changed: bool,
+    /// The seed of the random order changed: every item's sort key is drawn again.
+    pub seed_changed: bool,
 }
 
 impl EditPlan {
@@ -270,6 +272,7 @@ impl EditPlan {
             settings_changed: audited_settings(before) != audited_settings(&after),
             needs_changed: NeedRule::of(&before.policy) != NeedRule::of(&after.policy),
             instructions_changed: before.instructions != after.instructions,
+            seed_changed: before.policy.seed != after.policy.seed,
             schema_changed,
             after,
         }

@@ -19,7 +19,7 @@ use super::webhook_events::{complete_if_settled, reopen_item};
 use super::{in_write_tx, on_pool, Store};
 use crate::domain::audit::{Action, Entry};
 use crate::domain::now_ms;
-use crate::domain::policy::Pool;
+use crate::domain::policy::{random_key, Pool};
 use crate::domain::project::{Project, ProjectSpec};
 use crate::domain::project_edit::{
     apply_changes, audited_settings, check_against_stored, Changes, EditPlan, GeneralistRule,
@@ -125,9 +125,10 @@ fn changed_meanwhile() -> AppError {
 impl Store {
     /// Applies `changes` (keys of a new project) to a project: checked as a new project
     /// would be, then against what is stored; the items' wanted labels are worked out again
-    /// when the overlap or pools change, and changed instructions become a new guideline
-    /// version. `audit` carries who and from where: `project.updated` is written when a
-    /// setting changed, `guidelines.updated` when the instructions did.
+    /// when the overlap or pools change (and their random order when the seed does), and
+    /// changed instructions become a new guideline version. `audit` carries who and from
+    /// where: `project.updated` is written when a setting changed, `guidelines.updated`
+    /// when the instructions did.
     #[instrument(skip_all, fields(project = project_id))]
     pub async fn edit_project(
         &self,
@@ -164,6 +165,19 @@ impl Store {
                     .bind(rule.user)
                     .execute(&mut *tx)
                     .await?;
+            }
+            if plan.seed_changed {
+                let positions: Vec<(i64, i64)> = sqlx::query_as("SELECT id, position FROM items WHERE project_id = $1")
+                    .bind(project_id)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                for (item, position) in positions {
+                    sqlx::query("UPDATE items SET random_key = $1 WHERE id = $2")
+                        .bind(random_key(after.policy.seed, position))
+                        .bind(item)
+                        .execute(&mut *tx)
+                        .await?;
+                }
             }
             let for_update = if lock.is_empty() { "" } else { " FOR UPDATE" };
             let revision: Option<i64> = sqlx::query_scalar(&format!("SELECT revision FROM projects WHERE id = $1{for_update}"))

@@ -389,6 +389,21 @@ async fn overlap_changes_keep_the_wanted_labels_right(app: TestApp) {
     assert_eq!(details(&entries[2])["after"]["pools"]["generalist"], 1);
 }
 
+/// Each item's position and random sort key.
+async fn random_keys(app: &TestApp, pid: i64) -> Vec<(i64, i64)> {
+    let mut out = Vec::new();
+    for n in 1..=3 {
+        let sql = |column: &str| {
+            format!("SELECT {column} FROM items WHERE project_id = {pid} AND external_id = 'x{n}'")
+        };
+        out.push((
+            app.count(&sql("position")).await,
+            app.count(&sql("random_key")).await,
+        ));
+    }
+    out
+}
+
 async fn pool_sizes_change_the_wanted_labels_of_every_item(app: TestApp) {
     let admin = app.admin().await;
     let pid = app
@@ -411,6 +426,15 @@ async fn pool_sizes_change_the_wanted_labels_of_every_item(app: TestApp) {
         .pool_rater("dr", tally::domain::policy::Pool::Expert, &[])
         .await;
     assert_eq!(expert.next(pid).await, Some(x1));
+
+    // A new seed draws every item's place in the random order again.
+    let before = random_keys(&app, pid).await;
+    patched(&admin, pid, json!({"order": "random", "seed": 99})).await;
+    let after = random_keys(&app, pid).await;
+    assert_ne!(before, after);
+    for (position, key) in after {
+        assert_eq!(key, tally::domain::policy::random_key(99, position));
+    }
 
     patched(&admin, pid, json!({"pools": {"user": 0}})).await;
     // The expert's live lease on x1 keeps its slot.
