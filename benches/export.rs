@@ -73,10 +73,10 @@ async fn seed(store: &Store, labels: i64) -> i64 {
     let first_rater = raters[0];
     sqlx::query(
         "WITH RECURSIVE k(j) AS (SELECT 0 UNION ALL SELECT j + 1 FROM k WHERE j < $3 - 1)
-         INSERT INTO labels (project_id, item_id, rater_id, value, duration_ms, created_at, pool)
+         INSERT INTO labels (project_id, item_id, rater_id, value, duration_ms, created_at, pool, guideline_version)
          SELECT $1, i.id, $2 + ((i.id * $3 + k.j) % $4),
                 CASE abs(random()) % 5 WHEN 0 THEN '\"neg\"' WHEN 1 THEN '\"neutral\"' ELSE '\"pos\"' END,
-                800 + abs(random()) % 4000, 1764000000000 + i.id * 1000 + k.j, 'generalist'
+                800 + abs(random()) % 4000, 1764000000000 + i.id * 1000 + k.j, 'generalist', 1
          FROM items i CROSS JOIN k WHERE i.project_id = $1",
     )
     .bind(project.id)

@@ -205,6 +205,7 @@ impl ExportRun {
                 let stratum = row.consensus.as_ref().map(display).unwrap_or_default();
                 row.split = Some(splitter.assign(row.id, &stratum));
             }
+            self.stats.count_versions(&row);
             if self.options.labels == LabelsKept::Consensus {
                 row.labels.clear();
             }
@@ -227,7 +228,7 @@ impl ExportRun {
             settings: self.options.clone(),
             content_sha256: sha256.clone(),
             bytes: self.bytes,
-            guideline_version: guideline_version(&self.project.instructions),
+            guideline_versions: self.stats.guideline_versions.keys().copied().collect(),
             consensus_method: DatasetCard::consensus_method_text(&self.options),
             stats: self.stats.clone(),
             quality: self.quality.clone(),
@@ -297,12 +298,6 @@ fn left_out_because(row: &ExportRow, options: &ExportOptions) -> Option<&'static
         }
     }
     None
-}
-
-/// The instructions' version: the first 12 hex digits of their SHA-256.
-pub fn guideline_version(instructions: &str) -> String {
-    let digest = hex::encode(Sha256::digest(instructions.as_bytes()));
-    digest[..12].to_string()
 }
 
 /// The project's report for the card (over a sample of a large project), and with

@@ -132,6 +132,7 @@ mod tests {
             duration_ms: None,
             created_at: 0,
             prediction_shown: Some(shown),
+            guideline_version: Some(1),
         }
     }
 

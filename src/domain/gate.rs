@@ -64,6 +64,10 @@ pub struct ItemFacts {
     pub free_slots: i64,
     /// When this rater labelled the item, if they did.
     pub labelled_at: Option<i64>,
+    /// Whether the project is archived now, read inside the write.
+    pub project_archived: bool,
+    /// The project's settings revision now; a write checked against another is refused.
+    pub project_revision: i64,
 }
 
 /// Why a write was refused: 403 when it is about the rater, 409 when about the item.
@@ -148,6 +152,21 @@ pub fn may_join(
     ))
 }
 
+/// Why raters may not work on an archived project.
+pub const ARCHIVED: &str =
+    "this project is archived: it takes no labels until an admin restores it";
+
+/// May raters work on this project at all? An archived project is closed to every rater.
+/// Asked where a request becomes a rater of a project (the extractor), and again by every
+/// write with the project's state read inside the write's transaction.
+pub fn admit_project(archived: bool) -> Result<(), Refusal> {
+    if archived {
+        Err(Refusal::Forbidden(ARCHIVED.into()))
+    } else {
+        Ok(())
+    }
+}
+
 /// May this rater work on this project at all? Asked by `next` and by every write.
 pub fn admit_rater(project: &Project, rater: &RaterFacts) -> Result<(), Refusal> {
     if let Some(reason) = &rater.paused {
@@ -174,6 +193,12 @@ pub fn admit_write(
     write: Write,
     now: i64,
 ) -> Result<(), Refusal> {
+    admit_project(item.project_archived)?;
+    if item.project_revision != project.revision {
+        return Err(Refusal::Conflict(
+            "the project's settings changed while this was being saved; send it again".into(),
+        ));
+    }
     admit_rater(project, rater)?;
     if rater.qualification == QualificationState::Pending && !item.is_qualification {
         return Err(Refusal::Forbidden(
@@ -276,6 +301,8 @@ mod tests {
             hold,
             free_slots: 1,
             labelled_at: None,
+            project_archived: false,
+            project_revision: 1,
         }
     }
 
@@ -295,6 +322,25 @@ mod tests {
             Ok(()),
             "an expired lease is honoured while its slot is free"
         );
+    }
+
+    #[test]
+    fn an_archived_or_changed_project_refuses_every_write() {
+        let p = project(&[]);
+        let mut archived = item(Hold::Live);
+        archived.project_archived = true;
+        for write in [Write::Label, Write::Edit, Write::Skip, Write::Report] {
+            assert_eq!(
+                refused(admit_write(&p, &rater(), &archived, write, 0)),
+                Refusal::Forbidden(ARCHIVED.into())
+            );
+        }
+        let mut changed = item(Hold::Live);
+        changed.project_revision = 2;
+        assert!(matches!(
+            refused(admit_write(&p, &rater(), &changed, Write::Label, 0)),
+            Refusal::Conflict(reason) if reason.contains("settings changed")
+        ));
     }
 
     #[test]

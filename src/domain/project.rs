@@ -12,8 +12,9 @@ pub const DEFAULT_LEASE_SECONDS: i64 = 600;
 pub const MAX_LABELS: usize = 50;
 pub const MAX_OVERLAP: i64 = 100;
 
-/// A project as an admin asks for it, before it is checked.
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+/// A project as an admin asks for it, before it is checked. `PATCH` takes the same keys
+/// (see `super::project_edit`), so one set of rules serves creating and editing.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewProject {
     pub name: String,
@@ -378,6 +379,13 @@ pub struct Project {
     pub open_link_url: Option<String>,
     #[serde(skip)]
     pub open_token: String,
+    /// When an admin archived the project (closed to raters); `null` while it is open.
+    pub archived_at: Option<i64>,
+    /// The number of the current guidelines (the instructions' version).
+    pub guideline_version: i64,
+    /// Counts edits of the settings; the write gate compares it inside every rater write.
+    #[serde(skip)]
+    pub revision: i64,
 }
 
 impl Project {
@@ -401,7 +409,14 @@ impl Project {
             link_secret: String::new(),
             open_link_url: None,
             open_token: String::new(),
+            archived_at: None,
+            guideline_version: 1,
+            revision: 1,
         }
+    }
+
+    pub fn is_archived(&self) -> bool {
+        self.archived_at.is_some()
     }
 
     /// The project's answer schema: what one label may hold.

@@ -31,6 +31,9 @@ pub struct LabelRecord {
     pub created_at: i64,
     /// Whether the rater saw the item's pre-label; `None` when the item has none.
     pub prediction_shown: Option<bool>,
+    /// The guideline version the label was given under; `None` where it is not known
+    /// (labels from files, for `tally report`).
+    pub guideline_version: Option<i64>,
 }
 
 /// Everything a report reads from one project.
@@ -109,6 +112,9 @@ pub struct ProjectReport {
     pub anchoring: Option<super::anchoring::Anchoring>,
     /// Reviewers' final labels and how each rater's labels compare with them.
     pub adjudication: AdjudicationSummary,
+    /// Agreement among the labels given under each guideline version, oldest first: did a
+    /// clarification of the instructions help?
+    pub guideline_versions: Vec<super::report_versions::VersionAgreement>,
 }
 
 /// What reviewers settled. A final label replaces the item's consensus everywhere (marked
@@ -174,6 +180,11 @@ pub fn project_report(
         &mut consensus,
     );
     Ok(ProjectReport {
+        guideline_versions: super::report_versions::by_guideline_version(
+            schema,
+            options.level,
+            input,
+        ),
         adjudication,
         kind: project.kind,
         feedback: agreement_with_consensus(feedback, &consensus, schema),

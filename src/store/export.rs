@@ -67,6 +67,7 @@ struct LabelRow {
     duration_ms: Option<i64>,
     created_at: i64,
     comment: Option<String>,
+    guideline_version: Option<i64>,
 }
 
 impl Store {
@@ -146,7 +147,7 @@ impl Store {
         let items_sql = "SELECT id, external_id, data, gold FROM items
                          WHERE project_id = $1 AND id > $2 AND ($4 OR (NOT is_gold AND NOT is_qualification)) ORDER BY id LIMIT $3";
         let labels_sql =
-            "SELECT l.item_id, u.pseudonym, l.pool, l.value, l.duration_ms, l.created_at, l.comment
+            "SELECT l.item_id, u.pseudonym, l.pool, l.value, l.duration_ms, l.created_at, l.comment, l.guideline_version
                           FROM labels l JOIN users u ON u.id = l.rater_id
                           WHERE l.project_id = $1 AND l.item_id > $2 AND l.item_id <= $3
                           ORDER BY l.item_id, l.id";
@@ -239,6 +240,7 @@ fn assemble_rows(
                     duration_ms: label.duration_ms,
                     created_at: label.created_at,
                     comment: label.comment,
+                    guideline_version: label.guideline_version,
                 });
             }
             let gold = item.gold.filter(|_| include_gold).map(|g| from_stored(&g));

@@ -47,6 +47,17 @@ pub struct GatedItem {
 const QUALIFICATION_TOTAL_SQL: &str =
     "SELECT count(*) FROM items WHERE project_id = $1 AND is_qualification";
 
+/// The project's state inside a write. Read after the item's row lock, and on PostgreSQL
+/// under a key-share lock that waits for an edit or an archiving in progress (they lock
+/// the project row for update), so a write sees the settings it will be stored under.
+fn project_state_sql(row_lock: &str) -> &'static str {
+    if row_lock.is_empty() {
+        "SELECT revision, archived_at FROM projects WHERE id = $1"
+    } else {
+        "SELECT revision, archived_at FROM projects WHERE id = $1 FOR KEY SHARE"
+    }
+}
+
 const LIVE_LEASES_OF_OTHERS_SQL: &str = "SELECT count(*) FROM leases
     WHERE item_id = $1 AND rater_id <> $2 AND expires_at > $3 AND pool = $4";
 
@@ -135,6 +146,11 @@ where
         .fetch_optional(&mut **tx)
         .await?;
     let row = row.ok_or_else(|| AppError::not_found("item"))?;
+    let (project_revision, archived_at): (i64, Option<i64>) =
+        sqlx::query_as(project_state_sql(row_lock))
+            .bind(project.id)
+            .fetch_one(&mut **tx)
+            .await?;
     let standing = StandingRow {
         paused: row.paused,
         paused_reason: row.paused_reason.clone(),
@@ -185,6 +201,8 @@ where
         },
         free_slots: needs.of(pool).saturating_sub(others),
         labelled_at: row.labelled_at,
+        project_archived: archived_at.is_some(),
+        project_revision,
     };
     gate::admit_write(project, &rater, &facts, write, now)?;
     Ok(GatedItem {

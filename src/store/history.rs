@@ -123,7 +123,10 @@ impl Store {
                 .bind(label.rater_id)
                 .fetch_one(&mut *tx)
                 .await?;
-            sqlx::query("UPDATE labels SET value = $1, comment = $2, edited_at = $3 WHERE item_id = $4 AND rater_id = $5")
+            // A changed answer is given under the guidelines current now.
+            sqlx::query("UPDATE labels SET value = $1, comment = $2, edited_at = $3,
+                             guideline_version = (SELECT guideline_version FROM projects WHERE id = labels.project_id)
+                         WHERE item_id = $4 AND rater_id = $5")
                 .bind(to_stored(&label.value))
                 .bind(label.comment.as_deref())
                 .bind(now)

@@ -54,9 +54,10 @@ const INSERT_IMPORTED_RATER_SQL: &str =
     "INSERT INTO users (name, role, pool, expertise, password_hash, pseudonym, created_at, scope_project_id)
      VALUES ($1, 'rater', 'generalist', $2, NULL, $3, $4, $5) RETURNING id";
 
+/// Imported labels are recorded under the guidelines current when they arrive.
 const INSERT_IMPORTED_LABEL_SQL: &str =
-    "INSERT INTO labels (project_id, item_id, rater_id, value, duration_ms, created_at, pool)
-     VALUES ($1, $2, $3, $4, $5, $6, 'generalist')";
+    "INSERT INTO labels (project_id, item_id, rater_id, value, duration_ms, created_at, pool, guideline_version)
+     VALUES ($1, $2, $3, $4, $5, $6, 'generalist', (SELECT guideline_version FROM projects WHERE id = $1))";
 
 /// An imported label fills one of the item's generalist slots, as a label given in tally
 /// would; an item given more labels than it wants simply wants no more.

@@ -46,9 +46,10 @@ pub struct LabelOutcome {
     pub escalated: bool,
 }
 
+/// A label records the guideline version it was given under, read in the same statement.
 const INSERT_LABEL_SQL: &str =
-    "INSERT INTO labels (project_id, item_id, rater_id, value, duration_ms, created_at, pool, comment, prediction_shown)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+    "INSERT INTO labels (project_id, item_id, rater_id, value, duration_ms, created_at, pool, comment, prediction_shown, guideline_version)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, (SELECT guideline_version FROM projects WHERE id = $1))";
 
 const QUALIFICATION_RECORD_SQL: &str =
     "INSERT INTO rater_states (project_id, rater_id, qual_seen, qual_correct)

@@ -17,6 +17,7 @@ pub mod media;
 pub mod members;
 pub mod monitoring;
 pub mod pending_imports;
+pub mod project_edits;
 pub mod projects;
 pub mod raters;
 pub mod report;

@@ -4,8 +4,7 @@ use sqlx::types::Json;
 use sqlx::FromRow;
 use tracing::instrument;
 
-use super::{on_pool, Store};
-use crate::domain::now_ms;
+use super::{in_write_tx, on_pool, Store};
 use std::collections::BTreeMap;
 
 use crate::auth::random_hex;
@@ -17,8 +16,8 @@ use crate::domain::user::User;
 use crate::error::{AppError, Result};
 
 #[derive(FromRow)]
-struct ProjectRow {
-    id: i64,
+pub(super) struct ProjectRow {
+    pub(super) id: i64,
     name: String,
     kind: String,
     labels: Json<Vec<String>>,
@@ -52,10 +51,13 @@ struct ProjectRow {
     qualify_accuracy: Option<f64>,
     settings: Json<Settings>,
     presentation: Json<Presentation>,
+    revision: i64,
+    archived_at: Option<i64>,
+    guideline_version: i64,
 }
 
 impl ProjectRow {
-    fn into_project(self) -> Result<Project> {
+    pub(super) fn into_project(self) -> Result<Project> {
         let stored = |e: crate::domain::Invalid| {
             AppError::Internal(anyhow::anyhow!("stored project {}: {e}", self.id))
         };
@@ -108,17 +110,96 @@ impl ProjectRow {
                 .open_link
                 .then(|| format!("/u/{}/open/{}", self.id, self.open_token)),
             open_token: self.open_token,
+            archived_at: self.archived_at,
+            guideline_version: self.guideline_version,
+            revision: self.revision,
         })
     }
 }
 
-const PROJECT_COLUMNS: &str =
+/// Inserts a project and its first guideline version inside a write transaction of either
+/// backend; evaluates to the stored row. A macro rather than a generic function: the row
+/// binds many column types, which would each need a bound on a generic transaction.
+macro_rules! insert_project {
+    ($tx:ident, $spec:expr, $created_by:expr) => {{
+        let spec: &$crate::domain::project::ProjectSpec = $spec;
+        let created_by: i64 = $created_by;
+        let policy = &spec.policy;
+        let now = $crate::domain::now_ms();
+        let row: $crate::store::projects::ProjectRow =
+            sqlx::query_as(&$crate::store::projects::insert_project_sql())
+            .bind(&spec.name)
+            .bind(spec.kind.as_str())
+            .bind(sqlx::types::Json(&spec.labels))
+            .bind(spec.overlap)
+            .bind(&spec.instructions)
+            .bind(spec.lease_seconds)
+            .bind(created_by)
+            .bind(now)
+            .bind(policy.pool_count($crate::domain::policy::Pool::Expert))
+            .bind(policy.pool_count($crate::domain::policy::Pool::User))
+            .bind(sqlx::types::Json(&policy.expertise))
+            .bind(policy.escalate_below)
+            .bind(policy.expert_overlap)
+            .bind(policy.min_overlap)
+            .bind(policy.max_overlap)
+            .bind(policy.order.as_str())
+            .bind(policy.seed)
+            .bind(policy.gold_rate)
+            .bind(policy.min_gold_accuracy)
+            .bind(policy.gold_min_seen)
+            .bind(policy.report_threshold)
+            .bind($crate::auth::random_hex(32))
+            .bind(spec.links.open_link)
+            .bind($crate::auth::random_hex(16))
+            .bind(&spec.links.completion_url)
+            .bind(spec.links.completion_after)
+            .bind(&spec.links.completion_code)
+            .bind(spec.feedback.feedback_creates_items)
+            .bind(spec.feedback.feedback_first)
+            .bind(sqlx::types::Json(&spec.feedback.negative_labels))
+            .bind(policy.qualify_accuracy)
+            .bind(spec.links.single_use_links)
+            .bind(sqlx::types::Json(&spec.settings))
+            .bind(sqlx::types::Json(&spec.presentation))
+            .fetch_one(&mut *$tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO guideline_versions (project_id, number, instructions, created_by, created_at)
+             VALUES ($1, 1, $2, $3, $4)",
+        )
+        .bind(row.id)
+        .bind(&spec.instructions)
+        .bind(created_by)
+        .bind(now)
+        .execute(&mut *$tx)
+        .await?;
+        row
+    }};
+}
+pub(super) use insert_project;
+
+pub(super) fn insert_project_sql() -> String {
+    format!(
+        "INSERT INTO projects (name, kind, labels, overlap, instructions, lease_seconds, created_by, created_at,
+             pool_expert, pool_user, expertise, escalate_below, expert_overlap, min_overlap, max_overlap,
+             item_order, seed, gold_rate, min_gold_accuracy, gold_min_seen, report_threshold,
+             link_secret, open_link, open_token, completion_url, completion_after, completion_code,
+             feedback_creates_items, feedback_first, negative_labels, qualify_accuracy, single_use_links,
+             settings, presentation)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
+                 $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34)
+         RETURNING {PROJECT_COLUMNS}"
+    )
+}
+
+pub(super) const PROJECT_COLUMNS: &str =
     "id, name, kind, labels, overlap, instructions, lease_seconds, created_at,
      pool_expert, pool_user, expertise, escalate_below, expert_overlap, min_overlap, max_overlap,
      item_order, seed, gold_rate, min_gold_accuracy, gold_min_seen, report_threshold,
      link_secret, open_link, open_token, completion_url, completion_after, completion_code,
      feedback_creates_items, feedback_first, negative_labels, qualify_accuracy, single_use_links,
-     settings, presentation";
+     settings, presentation, revision, archived_at, guideline_version";
 
 /// A project with its progress, as lists show it.
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
@@ -137,58 +218,11 @@ pub struct RaterProgress {
 }
 
 impl Store {
+    /// Stores a new project with its first guideline version (its instructions).
     #[instrument(skip_all, fields(name = %spec.name))]
     pub async fn create_project(&self, spec: &ProjectSpec, created_by: i64) -> Result<Project> {
-        let policy = &spec.policy;
-        let sql = format!(
-            "INSERT INTO projects (name, kind, labels, overlap, instructions, lease_seconds, created_by, created_at,
-                 pool_expert, pool_user, expertise, escalate_below, expert_overlap, min_overlap, max_overlap,
-                 item_order, seed, gold_rate, min_gold_accuracy, gold_min_seen, report_threshold,
-                 link_secret, open_link, open_token, completion_url, completion_after, completion_code,
-                 feedback_creates_items, feedback_first, negative_labels, qualify_accuracy, single_use_links,
-                 settings, presentation)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
-                     $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34)
-             RETURNING {PROJECT_COLUMNS}"
-        );
-        let row = on_pool!(self, pool => {
-            sqlx::query_as::<_, ProjectRow>(&sql)
-                .bind(&spec.name)
-                .bind(spec.kind.as_str())
-                .bind(Json(&spec.labels))
-                .bind(spec.overlap)
-                .bind(&spec.instructions)
-                .bind(spec.lease_seconds)
-                .bind(created_by)
-                .bind(now_ms())
-                .bind(policy.pool_count(Pool::Expert))
-                .bind(policy.pool_count(Pool::User))
-                .bind(Json(&policy.expertise))
-                .bind(policy.escalate_below)
-                .bind(policy.expert_overlap)
-                .bind(policy.min_overlap)
-                .bind(policy.max_overlap)
-                .bind(policy.order.as_str())
-                .bind(policy.seed)
-                .bind(policy.gold_rate)
-                .bind(policy.min_gold_accuracy)
-                .bind(policy.gold_min_seen)
-                .bind(policy.report_threshold)
-                .bind(random_hex(32))
-                .bind(spec.links.open_link)
-                .bind(random_hex(16))
-                .bind(&spec.links.completion_url)
-                .bind(spec.links.completion_after)
-                .bind(&spec.links.completion_code)
-                .bind(spec.feedback.feedback_creates_items)
-                .bind(spec.feedback.feedback_first)
-                .bind(Json(&spec.feedback.negative_labels))
-                .bind(policy.qualify_accuracy)
-                .bind(spec.links.single_use_links)
-                .bind(Json(&spec.settings))
-                .bind(Json(&spec.presentation))
-                .fetch_one(pool)
-                .await?
+        let row = in_write_tx!(self, tx, _lock => {
+            insert_project!(tx, spec, created_by)
         });
         row.into_project()
     }

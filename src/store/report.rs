@@ -18,6 +18,7 @@ struct LabelRow {
     duration_ms: Option<i64>,
     created_at: i64,
     prediction_shown: Option<bool>,
+    guideline_version: Option<i64>,
 }
 
 impl From<LabelRow> for LabelRecord {
@@ -31,6 +32,7 @@ impl From<LabelRow> for LabelRecord {
             duration_ms: row.duration_ms,
             created_at: row.created_at,
             prediction_shown: row.prediction_shown,
+            guideline_version: row.guideline_version,
         }
     }
 }
@@ -63,7 +65,7 @@ impl Store {
 
     /// The report's input over the items whose id is a multiple of `stride`.
     async fn report_input_every(&self, project_id: i64, stride: i64) -> Result<ReportInput> {
-        let labels_sql = "SELECT l.item_id, i.external_id, u.pseudonym AS rater, l.pool, l.value, l.duration_ms, l.created_at, l.prediction_shown
+        let labels_sql = "SELECT l.item_id, i.external_id, u.pseudonym AS rater, l.pool, l.value, l.duration_ms, l.created_at, l.prediction_shown, l.guideline_version
             FROM labels l JOIN items i ON i.id = l.item_id JOIN users u ON u.id = l.rater_id
             WHERE l.project_id = $1 AND NOT i.is_qualification AND l.item_id % $2 = 0
             ORDER BY l.item_id, l.id";

@@ -76,6 +76,7 @@ struct CandidateLabel {
     pool: String,
     value: String,
     created_at: i64,
+    guideline_version: Option<i64>,
 }
 
 #[derive(FromRow)]
@@ -212,7 +213,7 @@ impl Store {
               AND (i.label_count > 0 OR i.reports > 0)
               AND NOT EXISTS (SELECT 1 FROM adjudications a WHERE a.item_id = i.id)
             ORDER BY i.id LIMIT $3";
-        let labels_sql = "SELECT l.item_id, l.rater_id, u.pseudonym, l.pool, l.value, l.created_at
+        let labels_sql = "SELECT l.item_id, l.rater_id, u.pseudonym, l.pool, l.value, l.created_at, l.guideline_version
             FROM labels l JOIN users u ON u.id = l.rater_id
             WHERE l.project_id = $1 AND l.item_id > $2 AND l.item_id <= $3
             ORDER BY l.item_id, l.id";
@@ -252,7 +253,7 @@ impl Store {
                     pool: l.pool,
                     value: from_stored(&l.value),
                     created_at: l.created_at,
-                    guideline_version: None,
+                    guideline_version: l.guideline_version,
                 });
         }
         let mut feedback_by_item: HashMap<i64, Vec<ReviewFeedback>> = HashMap::new();
@@ -294,7 +295,7 @@ impl Store {
                 i.escalated,
                 (SELECT count(*) FROM reports r WHERE r.item_id = i.id AND NOT r.cleared) AS open_reports
             FROM items i WHERE i.project_id = $1 AND i.id = $2";
-        let labels_sql = "SELECT l.item_id, l.rater_id, u.pseudonym, l.pool, l.value, l.created_at
+        let labels_sql = "SELECT l.item_id, l.rater_id, u.pseudonym, l.pool, l.value, l.created_at, l.guideline_version
             FROM labels l JOIN users u ON u.id = l.rater_id WHERE l.item_id = $1 ORDER BY l.id";
         let feedback_sql =
             "SELECT item_id, source, value FROM feedback_events WHERE item_id = $1 ORDER BY id";
@@ -323,7 +324,7 @@ impl Store {
                     pool: l.pool,
                     value: from_stored(&l.value),
                     created_at: l.created_at,
-                    guideline_version: None,
+                    guideline_version: l.guideline_version,
                 })
                 .collect(),
             feedback: feedback

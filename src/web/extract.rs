@@ -13,7 +13,7 @@ use tower_sessions::Session;
 use super::csrf::to_app_error;
 use super::AppState;
 use crate::auth::hash_token;
-use crate::domain::gate::may_join;
+use crate::domain::gate::{admit_project, may_join};
 use crate::domain::project::Project;
 use crate::domain::user::{Role, User};
 use crate::error::AppError;
@@ -126,8 +126,8 @@ impl FromRequestParts<AppState> for Rater {
 
 /// A rater working on the project named by the path's `{pid}`: the one place that checks a
 /// rater may work on that project at all (membership; accounts made by a project's link work
-/// on that project only), so no handler can forget it. The write gate in the store checks
-/// the rest.
+/// on that project only; an archived project takes no rater), so no handler can forget it.
+/// The write gate in the store checks the rest, the archiving again inside the write.
 pub struct ProjectRater {
     pub project: Project,
     pub rater: User,
@@ -162,6 +162,7 @@ impl FromRequestParts<AppState> for ProjectRater {
         let membership = state.store.membership(pid, rater.id).await?;
         may_join(pid, rater.scope_project, rater.pool, &membership)?;
         let project = state.store.project(pid).await?;
+        admit_project(project.is_archived())?;
         Ok(ProjectRater { project, rater })
     }
 }

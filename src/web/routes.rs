@@ -75,6 +75,7 @@ impl Routes {
     method!(post, Method::POST);
     method!(put, Method::PUT);
     method!(delete, Method::DELETE);
+    method!(patch, Method::PATCH);
 
     fn add(
         mut self,

@@ -24,6 +24,7 @@ mod monitoring;
 mod openapi;
 mod pages;
 mod policies;
+mod project_edits;
 mod projects;
 mod qualification;
 mod report;

@@ -34,6 +34,10 @@ pub struct ExportStats {
     pub splits: BTreeMap<String, u64>,
     /// Items left out, by reason.
     pub left_out: BTreeMap<String, u64>,
+    /// Labels behind the exported items per guideline version they were given under
+    /// (counted before `labels=consensus` drops them from the rows).
+    #[serde(default)]
+    pub guideline_versions: BTreeMap<i64, u64>,
 }
 
 pub const NO_CONSENSUS: &str = "(none)";
@@ -65,6 +69,14 @@ impl ExportStats {
             .or_default() += 1;
         if let Some(split) = row.split {
             *self.splits.entry(split.to_string()).or_default() += 1;
+        }
+    }
+
+    /// Counts the labels of an item that is written by the guideline version they were
+    /// given under.
+    pub fn count_versions(&mut self, row: &ExportRow) {
+        for version in row.labels.iter().filter_map(|l| l.guideline_version) {
+            *self.guideline_versions.entry(version).or_default() += 1;
         }
     }
 
@@ -104,8 +116,9 @@ pub struct DatasetCard {
     pub settings: ExportOptions,
     pub content_sha256: String,
     pub bytes: u64,
-    /// The instructions raters worked under: the first 12 hex digits of their SHA-256.
-    pub guideline_version: String,
+    /// The guideline versions (numbers) the exported labels were given under.
+    #[serde(default)]
+    pub guideline_versions: Vec<i64>,
     pub consensus_method: String,
     pub stats: ExportStats,
     pub quality: CardQuality,
@@ -221,6 +234,23 @@ fn md(text: &str) -> String {
 }
 
 impl DatasetCard {
+    /// The guideline versions in one line, with the labels given under each.
+    pub fn guideline_line(&self) -> String {
+        let per_version: Vec<String> = self
+            .guideline_versions
+            .iter()
+            .map(|v| match self.stats.guideline_versions.get(v) {
+                Some(n) => format!("{v} ({n} label{})", if *n == 1 { "" } else { "s" }),
+                None => v.to_string(),
+            })
+            .collect();
+        match per_version.len() {
+            0 => "Guideline version: none (no labels)".to_string(),
+            1 => format!("Guideline version: {}", per_version[0]),
+            _ => format!("Guideline versions: {}", per_version.join(", ")),
+        }
+    }
+
     pub fn consensus_method_text(options: &ExportOptions) -> String {
         let method = match options.method {
             Method::Majority => "the kind's majority rule",
@@ -261,7 +291,7 @@ impl DatasetCard {
             "- Content SHA-256: `{}` ({} bytes)",
             self.content_sha256, self.bytes
         );
-        let _ = writeln!(s, "- Guideline version: `{}`", self.guideline_version);
+        let _ = writeln!(s, "- {}", self.guideline_line());
         let _ = writeln!(s, "- Consensus: {}", self.consensus_method);
         let fields = if self.fields_dropped.is_empty() {
             "none".to_string()
@@ -370,6 +400,7 @@ mod tests {
             ..ExportStats::default()
         };
         stats.pools.insert("generalist".into(), 6);
+        stats.guideline_versions.extend([(1, 4), (2, 2)]);
         stats.consensus.insert("a|<b>".into(), 3);
         let card = DatasetCard {
             project_id: 1,
@@ -383,7 +414,7 @@ mod tests {
             settings: ExportOptions::default(),
             content_sha256: "ab".repeat(32),
             bytes: 10,
-            guideline_version: "0123456789ab".into(),
+            guideline_versions: vec![1, 2],
             consensus_method: DatasetCard::consensus_method_text(&ExportOptions::default()),
             stats,
             quality: CardQuality {
@@ -401,6 +432,10 @@ mod tests {
         assert!(text.contains("| a\\|&lt;b&gt; | 3 | 100.0% |"));
         assert!(text.contains("- rater r1: spammer"));
         assert!(text.contains("Fields dropped: email"));
+        assert!(
+            text.contains("- Guideline versions: 1 (4 labels), 2 (2 labels)"),
+            "{text}"
+        );
         assert!(!text.contains("<script>"));
     }
 }

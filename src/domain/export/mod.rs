@@ -23,6 +23,9 @@ pub struct ExportLabel {
     pub created_at: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
+    /// The guideline version the label was given under (for the dataset card).
+    #[serde(skip)]
+    pub guideline_version: Option<i64>,
 }
 
 /// One process-feedback event on an item, in its own column beside the human labels.

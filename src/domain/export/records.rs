@@ -356,6 +356,7 @@ mod tests {
             duration_ms: Some(1200),
             created_at: 10,
             comment: None,
+            guideline_version: Some(1),
         };
         let mut data = Map::new();
         data.insert("text".into(), json!("hello"));

@@ -16,7 +16,7 @@ pub use openapi::openapi;
 pub use raters::check_reason;
 pub use report::{compute_report, ReportQuery};
 mod labelling;
-mod projects;
+pub(crate) mod projects;
 mod raters;
 mod report;
 pub(crate) mod review;
@@ -33,6 +33,29 @@ pub fn routes() -> Routes {
         .post("/api/v1/projects", Admin, projects::create_project)
         .get("/api/v1/projects", Admin, projects::list_projects)
         .get("/api/v1/projects/{pid}", Admin, projects::show_project)
+        .patch("/api/v1/projects/{pid}", Admin, projects::edit_project)
+        // Archive right before restore: the authorization matrix calls them in this order,
+        // so the project it archives is restored before any other route is tried.
+        .post(
+            "/api/v1/projects/{pid}/archive",
+            Admin,
+            projects::archive_project,
+        )
+        .post(
+            "/api/v1/projects/{pid}/restore",
+            Admin,
+            projects::restore_project,
+        )
+        .post(
+            "/api/v1/projects/{pid}/clone",
+            Admin,
+            projects::clone_project,
+        )
+        .get(
+            "/api/v1/projects/{pid}/guidelines",
+            Admin,
+            projects::guideline_versions,
+        )
         .post("/api/v1/projects/{pid}/items", Admin, items::import_items)
         .post("/api/v1/projects/{pid}/media", Admin, media::upload_media)
         .get(

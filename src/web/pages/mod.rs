@@ -51,6 +51,28 @@ pub fn routes() -> Routes {
         .get("/admin/projects/new", Admin, admin::new_project_page)
         .post("/admin/projects", Admin, admin::create_project)
         .get("/admin/projects/{pid}", Admin, admin::project_page)
+        .get(
+            "/admin/projects/{pid}/settings",
+            Admin,
+            admin::settings_page,
+        )
+        .post(
+            "/admin/projects/{pid}/settings",
+            Admin,
+            admin::save_settings,
+        )
+        // Archive right before restore, as in the API's table (see there).
+        .post(
+            "/admin/projects/{pid}/archive",
+            Admin,
+            admin::archive_project,
+        )
+        .post(
+            "/admin/projects/{pid}/restore",
+            Admin,
+            admin::restore_project,
+        )
+        .post("/admin/projects/{pid}/clone", Admin, admin::clone_project)
         .post("/admin/projects/{pid}/import", Admin, admin::import_upload)
         .post("/admin/projects/{pid}/export", Admin, admin::export_form)
         .post(

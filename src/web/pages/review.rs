@@ -141,7 +141,7 @@ struct ItemPage {
     item_id: i64,
     screen: Screen,
     instructions: String,
-    guideline: String,
+    guideline: i64,
     entry: ReviewEntry,
     current: Option<Adjudication>,
     /// Set when the reviewer labelled this item and so may not settle it.
@@ -215,7 +215,7 @@ pub async fn item_page(
     let page = ItemPage {
         screen: screen(&project, &item, start, None),
         instructions: to_safe_html(&project.instructions),
-        guideline: crate::dataset::guideline_version(&project.instructions),
+        guideline: project.guideline_version,
         entry: ReviewEntry {
             item_id: iid,
             external_id: candidate.external_id,

@@ -4,6 +4,7 @@ mod items;
 mod operations;
 mod report;
 mod review;
+mod settings;
 mod users;
 mod webhooks;
 
@@ -12,6 +13,7 @@ pub(crate) use import::*;
 pub(crate) use items::*;
 pub(crate) use report::*;
 pub(crate) use review::*;
+pub(crate) use settings::*;
 pub(crate) use users::*;
 pub(crate) use webhooks::*;
 
@@ -38,6 +40,8 @@ use crate::web::AppState;
 struct ProjectsPage {
     layout: Layout,
     projects: Vec<ProjectSummary>,
+    /// Archived projects, listed apart.
+    archived: Vec<ProjectSummary>,
 }
 
 pub async fn projects_page(
@@ -45,9 +49,16 @@ pub async fn projects_page(
     Admin(admin): Admin,
     session: Session,
 ) -> Result<Response> {
+    let (archived, projects) = state
+        .store
+        .project_summaries()
+        .await?
+        .into_iter()
+        .partition(|s| s.project.is_archived());
     let page = ProjectsPage {
         layout: Layout::for_user(&session, admin).await?,
-        projects: state.store.project_summaries().await?,
+        projects,
+        archived,
     };
     Ok(html(&page)?.into_response())
 }
@@ -94,7 +105,7 @@ pub struct ProjectForm {
     negative_labels: String,
 }
 
-fn optional<T: std::str::FromStr>(field: &str, text: &str) -> Result<Option<T>> {
+pub(super) fn optional<T: std::str::FromStr>(field: &str, text: &str) -> Result<Option<T>> {
     let text = text.trim();
     if text.is_empty() {
         return Ok(None);
@@ -108,7 +119,7 @@ fn optional_text(text: &str) -> Option<String> {
     Some(text.trim().to_string()).filter(|t| !t.is_empty())
 }
 
-fn list(text: &str) -> Vec<String> {
+pub(super) fn list(text: &str) -> Vec<String> {
     text.split(['\n', ','])
         .map(str::trim)
         .filter(|l| !l.is_empty())

@@ -79,7 +79,8 @@ pub async fn home(
         let member = memberships
             .get(&project.id)
             .is_some_and(|m| may_join(project.id, None, user.pool, m).is_ok());
-        if !member {
+        // An archived project leaves raters' lists until it is restored.
+        if !member || project.is_archived() {
             continue;
         }
         let facts = state.store.rater_facts(&project, user.id).await?;

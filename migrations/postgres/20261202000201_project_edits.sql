@@ -1,0 +1,27 @@
+-- Editing, archiving and versioned guidelines.
+--
+-- `revision` counts edits of a project's settings: the write gate reads it inside every
+-- rater write, so a label checked against settings that changed meanwhile is refused.
+-- `archived_at` closes a project to raters until an admin restores it.
+-- `guideline_version` is the number of the project's current guidelines (its instructions).
+ALTER TABLE projects ADD COLUMN revision BIGINT NOT NULL DEFAULT 1;
+ALTER TABLE projects ADD COLUMN archived_at BIGINT;
+ALTER TABLE projects ADD COLUMN guideline_version BIGINT NOT NULL DEFAULT 1 CHECK (guideline_version >= 1);
+
+-- Every version of every project's instructions: who wrote it and when.
+CREATE TABLE guideline_versions (
+    project_id   BIGINT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+    number       BIGINT NOT NULL CHECK (number >= 1),
+    instructions TEXT   NOT NULL,
+    created_by   BIGINT REFERENCES users(id) ON DELETE SET NULL,
+    created_at   BIGINT NOT NULL,
+    PRIMARY KEY (project_id, number)
+);
+INSERT INTO guideline_versions (project_id, number, instructions, created_by, created_at)
+    SELECT id, 1, instructions, created_by, created_at FROM projects;
+
+-- The guideline version each label was given under. Labels from before versions existed
+-- were given under the first one; from now on every insert must say.
+ALTER TABLE labels ADD COLUMN guideline_version BIGINT;
+UPDATE labels SET guideline_version = 1;
+ALTER TABLE labels ALTER COLUMN guideline_version SET NOT NULL;
