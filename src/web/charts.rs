@@ -1,5 +1,6 @@
 //! Charts as SVG made on the server, readable with JavaScript off: a heatmap for confusion
-//! matrices, stacked bars for label distributions, and points with intervals.
+//! matrices, stacked bars for label distributions, points with intervals, and over time
+//! (the health page) columns, stacked or not, and a line of shares.
 
 use std::fmt::Write;
 
@@ -269,6 +270,231 @@ pub fn intervals(title: &str, rows: &[IntervalRow]) -> String {
     svg
 }
 
+/// The frame of a chart over time: a plot area with windows along the bottom.
+struct TimeFrame {
+    left: f64,
+    top: f64,
+    plot_w: f64,
+    plot_h: f64,
+    slots: usize,
+}
+
+impl TimeFrame {
+    const WIDTH: f64 = 560.0;
+
+    fn new(slots: usize, legend: bool) -> TimeFrame {
+        TimeFrame {
+            left: 56.0,
+            top: if legend { 28.0 } else { 10.0 },
+            plot_w: Self::WIDTH - 56.0 - 12.0,
+            plot_h: 150.0,
+            slots: slots.max(1),
+        }
+    }
+
+    fn height(&self) -> f64 {
+        self.top + self.plot_h + 48.0
+    }
+
+    fn slot_w(&self) -> f64 {
+        self.plot_w / self.slots as f64
+    }
+
+    fn x_mid(&self, i: usize) -> f64 {
+        self.left + self.slot_w() * (i as f64 + 0.5)
+    }
+
+    fn y(&self, share: f64) -> f64 {
+        self.top + self.plot_h * (1.0 - share.clamp(0.0, 1.0))
+    }
+
+    fn open(&self, svg: &mut String, class: &str, title: &str) {
+        let (w, h) = (Self::WIDTH, self.height());
+        let _ = write!(
+            svg,
+            r#"<svg xmlns="http://www.w3.org/2000/svg" class="chart {class}" viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" aria-label="{}"><title>{}</title>"#,
+            esc(title),
+            esc(title)
+        );
+    }
+
+    /// The value axis: three ticks, written by `tick`, and the base line.
+    fn value_axis(&self, svg: &mut String, tick: impl Fn(f64) -> String) {
+        for share in [0.0, 0.5, 1.0] {
+            let y = self.y(share);
+            let _ = write!(
+                svg,
+                r##"<line x1="{}" y1="{y}" x2="{}" y2="{y}" stroke="#d5dbe3"/><text x="{}" y="{}" text-anchor="end" class="axis">{}</text>"##,
+                self.left,
+                self.left + self.plot_w,
+                self.left - 6.0,
+                y + 4.0,
+                esc(&tick(share))
+            );
+        }
+    }
+
+    /// Window names along the bottom, at most eight so they do not overlap, and the
+    /// caption under them.
+    fn time_axis(&self, svg: &mut String, names: &[String], caption: &str) {
+        let every = names.len().div_ceil(8).max(1);
+        let base = self.top + self.plot_h;
+        for (i, name) in names.iter().enumerate() {
+            if i % every != 0 {
+                continue;
+            }
+            let _ = write!(
+                svg,
+                r#"<text x="{}" y="{}" text-anchor="middle" class="axis">{}</text>"#,
+                self.x_mid(i),
+                base + 16.0,
+                esc(name)
+            );
+        }
+        let _ = write!(
+            svg,
+            r#"<text x="{}" y="{}" text-anchor="middle" class="axis">{}</text>"#,
+            self.left + self.plot_w / 2.0,
+            base + 38.0,
+            esc(caption)
+        );
+    }
+
+    fn legend(&self, svg: &mut String, series: &[String]) {
+        let mut x = self.left;
+        for (k, name) in series.iter().enumerate() {
+            let colour = SERIES_COLOURS[k % SERIES_COLOURS.len()];
+            let _ = write!(
+                svg,
+                r#"<rect x="{x}" y="6" width="12" height="12" fill="{colour}"/><text x="{}" y="16" class="axis">{}</text>"#,
+                x + 16.0,
+                esc(name)
+            );
+            x += 24.0 + 7.0 * name.chars().count() as f64;
+        }
+    }
+}
+
+/// A whole number for an axis: 1,234 rather than 1234.0.
+fn count_text(value: f64) -> String {
+    let whole = value.round() as i64;
+    let digits = whole.abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if whole < 0 {
+        out.insert(0, '-');
+    }
+    out
+}
+
+/// One column of a [`columns`] chart: the window's name and a value per series.
+pub type Column = (String, Vec<f64>);
+
+/// Columns over time, one per window, each stacked from its series (one series: plain
+/// columns). With `shares`, each column is split into its series' shares of 100%; else
+/// the axis counts up to the tallest column. `caption` names the axis under the windows.
+pub fn columns(
+    title: &str,
+    caption: &str,
+    series: &[String],
+    bars: &[Column],
+    shares: bool,
+) -> String {
+    let frame = TimeFrame::new(bars.len(), series.len() > 1);
+    let tallest = bars
+        .iter()
+        .map(|(_, values)| values.iter().sum::<f64>())
+        .fold(0.0_f64, f64::max);
+    let top = if shares { 1.0 } else { tallest.max(1.0) };
+    let mut svg = String::new();
+    frame.open(&mut svg, "columns", title);
+    if series.len() > 1 {
+        frame.legend(&mut svg, series);
+    }
+    frame.value_axis(&mut svg, |share| {
+        if shares {
+            format!("{:.0}%", share * 100.0)
+        } else {
+            count_text(share * top)
+        }
+    });
+    let width = (frame.slot_w() * 0.8).max(1.0);
+    for (i, (name, values)) in bars.iter().enumerate() {
+        let total: f64 = values.iter().sum();
+        let scale = if shares { total } else { top };
+        if scale <= 0.0 {
+            continue;
+        }
+        let mut filled = 0.0;
+        for (k, value) in values.iter().enumerate().filter(|(_, v)| **v > 0.0) {
+            let part = value / scale;
+            let colour = SERIES_COLOURS[k % SERIES_COLOURS.len()];
+            let label = series.get(k).map(String::as_str).unwrap_or("");
+            let (y, height) = (frame.y(filled + part), frame.plot_h * part);
+            let share_note = if shares {
+                format!(" ({:.0}%)", part * 100.0)
+            } else {
+                String::new()
+            };
+            let what = if label.is_empty() {
+                format!("{name}: {}{share_note}", count_text(*value))
+            } else {
+                format!("{name}: {label}, {}{share_note}", count_text(*value))
+            };
+            let _ = write!(
+                svg,
+                r#"<rect x="{}" y="{y}" width="{width}" height="{height}" fill="{colour}"><title>{}</title></rect>"#,
+                frame.x_mid(i) - width / 2.0,
+                esc(&what)
+            );
+            filled += part;
+        }
+    }
+    let names: Vec<String> = bars.iter().map(|(name, _)| name.clone()).collect();
+    frame.time_axis(&mut svg, &names, caption);
+    svg.push_str("</svg>");
+    svg
+}
+
+/// A share (0 to 1) per window as points joined by a line; a window without a value
+/// leaves a gap.
+pub fn share_line(title: &str, caption: &str, points: &[(String, Option<f64>)]) -> String {
+    let frame = TimeFrame::new(points.len(), false);
+    let mut svg = String::new();
+    frame.open(&mut svg, "line", title);
+    frame.value_axis(&mut svg, |share| format!("{:.0}%", share * 100.0));
+    let mut previous: Option<(f64, f64)> = None;
+    for (i, (name, value)) in points.iter().enumerate() {
+        let Some(value) = value.filter(|v| v.is_finite()) else {
+            previous = None;
+            continue;
+        };
+        let (x, y) = (frame.x_mid(i), frame.y(value));
+        if let Some((px, py)) = previous {
+            let _ = write!(
+                svg,
+                r##"<line x1="{px}" y1="{py}" x2="{x}" y2="{y}" stroke="#2f6fdb" stroke-width="2"/>"##
+            );
+        }
+        let _ = write!(
+            svg,
+            r##"<circle cx="{x}" cy="{y}" r="3.5" fill="#14469a"><title>{}: {:.0}%</title></circle>"##,
+            esc(name),
+            value * 100.0
+        );
+        previous = Some((x, y));
+    }
+    let names: Vec<String> = points.iter().map(|(name, _)| name.clone()).collect();
+    frame.time_axis(&mut svg, &names, caption);
+    svg.push_str("</svg>");
+    svg
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -304,5 +530,66 @@ mod tests {
             ],
         );
         assert_eq!(svg.matches("<circle").count(), 1);
+    }
+
+    #[test]
+    fn columns_stack_scale_and_escape() {
+        let svg = columns(
+            "Labels",
+            "per hour",
+            &[],
+            &[
+                ("a<b".into(), vec![2.0]),
+                ("c".into(), vec![0.0]),
+                ("d".into(), vec![4.0]),
+            ],
+            false,
+        );
+        assert_eq!(
+            svg.matches("<rect").count(),
+            2,
+            "an empty window draws nothing"
+        );
+        assert!(svg.contains("a&lt;b: 2"));
+        assert!(
+            svg.contains(">4</text>"),
+            "the axis tops out at the tallest column"
+        );
+        let shares = columns(
+            "Mix",
+            "share",
+            &["pos".into(), "neg".into()],
+            &[("w1".into(), vec![3.0, 1.0])],
+            true,
+        );
+        assert!(shares.contains("w1: pos, 3 (75%)"));
+        assert!(shares.contains(">100%</text>"));
+        let wide: Vec<Column> = (0..48).map(|i| (format!("h{i}"), vec![1.0])).collect();
+        let svg = columns("Many", "per hour", &[], &wide, false);
+        assert!(
+            svg.matches("class=\"axis\">h").count() <= 8,
+            "window names are thinned"
+        );
+    }
+
+    #[test]
+    fn a_share_line_breaks_where_a_window_has_no_value() {
+        let svg = share_line(
+            "Agreement",
+            "per day",
+            &[
+                ("d1".into(), Some(0.5)),
+                ("d2".into(), Some(0.75)),
+                ("d3".into(), None),
+                ("d4".into(), Some(1.0)),
+            ],
+        );
+        assert_eq!(svg.matches("<circle").count(), 3);
+        assert_eq!(
+            svg.matches("<line x1=\"").count() - 3,
+            1,
+            "one segment besides the grid"
+        );
+        assert!(svg.contains("d2: 75%"));
     }
 }

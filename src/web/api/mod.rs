@@ -8,6 +8,7 @@ mod items;
 mod media;
 mod members;
 mod openapi;
+mod pace;
 pub use export::{start_export, stream_run};
 pub use feedback::{source_views, SourceView};
 pub use items::{import_bytes, ImportOptions, ImportOutcome};
@@ -94,6 +95,10 @@ pub fn routes() -> Routes {
             raters::release_item,
         )
         .get("/api/v1/projects/{pid}/queue", Admin, raters::queue)
+        .get("/api/v1/projects/{pid}/rates", Admin, pace::rates)
+        .put("/api/v1/projects/{pid}/rates", Admin, pace::set_rates)
+        .get("/api/v1/projects/{pid}/pace", Admin, pace::project_pace)
+        .get("/api/v1/projects/{pid}/health", Admin, pace::project_health)
         .get(
             "/api/v1/projects/{pid}/review",
             ProjectReviewer,

@@ -9,8 +9,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    credentials, export, feedback, items, labelling, media, members, projects, raters, report,
-    review, webhooks,
+    credentials, export, feedback, items, labelling, media, members, pace, projects, raters,
+    report, review, webhooks,
 };
 use crate::web::error::ErrorBody;
 
@@ -99,6 +99,10 @@ pub mod responses {
         raters::report_item,
         raters::release_item,
         raters::queue,
+        pace::rates,
+        pace::set_rates,
+        pace::project_pace,
+        pace::project_health,
         members::members,
         members::add_member,
         members::remove_member,

@@ -145,6 +145,8 @@ pub fn routes() -> Routes {
         .get("/admin/projects/{pid}/items", Admin, admin::items_page)
         .get("/admin/projects/{pid}/items/{iid}", Admin, admin::item_page)
         .get("/admin/projects/{pid}/report", Admin, admin::report_page)
+        .get("/admin/projects/{pid}/health", Admin, admin::health_page)
+        .post("/admin/projects/{pid}/rates", Admin, admin::set_rates)
         .get("/admin/users", Admin, admin::users_page)
         .post("/admin/users", Admin, admin::create_user)
         .post("/admin/users/{uid}", Admin, admin::update_pool)

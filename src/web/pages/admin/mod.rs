@@ -1,7 +1,9 @@
 mod exports;
+mod health;
 mod import;
 mod items;
 mod operations;
+mod pace;
 mod report;
 mod review;
 mod settings;
@@ -9,8 +11,10 @@ mod users;
 mod webhooks;
 
 pub(crate) use exports::*;
+pub(crate) use health::*;
 pub(crate) use import::*;
 pub(crate) use items::*;
+pub(crate) use pace::*;
 pub(crate) use report::*;
 pub(crate) use review::*;
 pub(crate) use settings::*;
@@ -243,6 +247,7 @@ pub(crate) struct ProjectPage {
     versions: Vec<VersionView>,
     webhooks: WebhooksPanel,
     review: ReviewPanel,
+    pace: PacePanel,
 }
 
 #[derive(Deserialize)]
@@ -260,6 +265,7 @@ pub(crate) struct Notices {
     pub new_key: Option<String>,
     pub new_webhook_secret: Option<String>,
     pub webhook_error: Option<String>,
+    pub rates_error: Option<String>,
 }
 
 pub(crate) async fn project_page_for(
@@ -290,6 +296,7 @@ pub(crate) async fn project_page_for(
             .collect(),
         webhooks: webhooks_panel(state, pid, &notices).await?,
         review: review_panel(state, pid).await?,
+        pace: pace_panel(state, &project, &notices).await?,
         project,
         progress,
         imported: notices.imported,
