@@ -17,7 +17,7 @@ pub const MAX_HOURS: i64 = 48;
 pub const MAX_DAYS: i64 = 60;
 
 /// The most labels the distribution and agreement read; past it, every n-th item.
-pub const SAMPLE_LABELS: i64 = 200_000;
+pub const SAMPLE_LABELS: i64 = 60_000;
 
 /// Which items the distribution and agreement read: every n-th (by id), so that at most
 /// about [`SAMPLE_LABELS`] of `labels` are read.
@@ -329,9 +329,9 @@ mod tests {
     #[test]
     fn large_projects_are_sampled() {
         assert_eq!(sample_every(0), 1);
-        assert_eq!(sample_every(200_000), 1);
-        assert_eq!(sample_every(200_001), 2);
-        assert_eq!(sample_every(3_000_000), 15);
+        assert_eq!(sample_every(SAMPLE_LABELS), 1);
+        assert_eq!(sample_every(SAMPLE_LABELS + 1), 2);
+        assert_eq!(sample_every(45 * SAMPLE_LABELS), 45);
     }
 
     fn timeline(windows: i64) -> Timeline {

@@ -122,16 +122,13 @@ impl Store {
     }
 
     async fn pace_counts(&self, project_id: i64, now: i64) -> Result<PaceCounts> {
-        type PoolRow = (String, i64, i64, i64);
-        let (pool_rows, side_rows, recent, first, wanted, items, side_items): (
-            Vec<PoolRow>,
+        type LabelFigures = (
+            Vec<(String, i64, i64, i64)>,
             Vec<(String, i64)>,
             (i64, i64),
             Option<i64>,
-            Wanted,
-            i64,
-            i64,
-        ) = on_pool!(self, pool => {
+        );
+        let (pool_rows, side_rows, recent, first): LabelFigures = on_pool!(self, pool => {
             (
                 sqlx::query_as(POOL_LABELS_SQL).bind(project_id).fetch_all(pool).await?,
                 sqlx::query_as(SIDE_LABELS_SQL).bind(project_id).fetch_all(pool).await?,
@@ -142,6 +139,10 @@ impl Store {
                     .fetch_one(pool)
                     .await?,
                 sqlx::query_scalar(FIRST_LABEL_SQL).bind(project_id).fetch_one(pool).await?,
+            )
+        });
+        let (wanted, items, side_items): (Wanted, i64, i64) = on_pool!(self, pool => {
+            (
                 sqlx::query_as(WANTED_SQL).bind(project_id).fetch_one(pool).await?,
                 sqlx::query_scalar(ITEMS_SQL).bind(project_id).fetch_one(pool).await?,
                 sqlx::query_scalar(SIDE_ITEMS_SQL).bind(project_id).fetch_one(pool).await?,
