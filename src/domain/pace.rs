@@ -245,6 +245,8 @@ pub struct PoolSavings {
 /// What dynamic overlap and escalation saved against a fixed overlap at the maximum.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Savings {
+    /// Whether the policy adapts (dynamic overlap or escalation); a fixed one saves nothing.
+    pub adaptive: bool,
     pub items: i64,
     pub pools: Vec<PoolSavings>,
     pub labels_saved: i64,
@@ -390,6 +392,7 @@ pub fn pace(counts: &PaceCounts, rates: &PoolRates, policy: &Policy) -> Pace {
         still_wanted,
         eta,
         savings: Savings {
+            adaptive: policy.is_dynamic() || policy.escalate_below.is_some(),
             items: counts.real_items,
             labels_saved: saving_pools.iter().map(|p| p.saved).sum(),
             money_saved: total(saving_pools.iter().map(|p| p.money)),
@@ -596,6 +599,7 @@ mod tests {
         // A fixed policy saves nothing.
         let fixed = super::pace(&counts, &rates(12.0, 60.0), &Policy::default());
         assert_eq!(fixed.savings.labels_saved, 0);
+        assert!(s.adaptive && !fixed.savings.adaptive);
     }
 
     #[test]

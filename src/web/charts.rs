@@ -280,7 +280,7 @@ struct TimeFrame {
 }
 
 impl TimeFrame {
-    const WIDTH: f64 = 560.0;
+    const WIDTH: f64 = 640.0;
 
     fn new(slots: usize, legend: bool) -> TimeFrame {
         TimeFrame {
@@ -334,10 +334,12 @@ impl TimeFrame {
         }
     }
 
-    /// Window names along the bottom, at most eight so they do not overlap, and the
-    /// caption under them.
+    /// Window names along the bottom, every so many so that they do not run into each
+    /// other at 11px type, and the caption under them.
     fn time_axis(&self, svg: &mut String, names: &[String], caption: &str) {
-        let every = names.len().div_ceil(8).max(1);
+        let longest = names.iter().map(|n| n.chars().count()).max().unwrap_or(1) as f64;
+        let room = 6.5 * longest + 12.0;
+        let every = ((room / self.slot_w()).ceil() as usize).max(1);
         let base = self.top + self.plot_h;
         for (i, name) in names.iter().enumerate() {
             if i % every != 0 {
@@ -567,7 +569,7 @@ mod tests {
         let wide: Vec<Column> = (0..48).map(|i| (format!("h{i}"), vec![1.0])).collect();
         let svg = columns("Many", "per hour", &[], &wide, false);
         assert!(
-            svg.matches("class=\"axis\">h").count() <= 8,
+            svg.matches("class=\"axis\">h").count() <= 17,
             "window names are thinned"
         );
     }

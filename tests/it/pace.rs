@@ -15,6 +15,7 @@ use crate::on_both_backends;
 on_both_backends!(
     known_times_and_rates_give_the_exact_spend_and_medians,
     the_finish_comes_from_the_trailing_pace,
+    dynamic_overlap_and_escalation_savings_are_priced,
     rates_are_checked_and_every_change_is_audited,
     the_rates_form_needs_its_token_and_names_the_pool,
     only_admins_see_cost_pace_and_health,
@@ -221,6 +222,78 @@ async fn the_finish_comes_from_the_trailing_pace(app: TestApp) {
     );
 }
 
+async fn dynamic_overlap_and_escalation_savings_are_priced(app: TestApp) {
+    let admin = app.admin().await;
+    let pid = app
+        .project_from(
+            &admin,
+            json!({"name": "Adaptive", "labels": ["pos", "neg"], "min_overlap": 2, "max_overlap": 3,
+                   "escalate_below": 0.7, "expert_overlap": 1}),
+            json!(texts(2)),
+        )
+        .await;
+    let g1 = app.pool_rater("g1", Pool::Generalist, &[]).await;
+    let g2 = app.pool_rater("g2", Pool::Generalist, &[]).await;
+    let g3 = app.pool_rater("g3", Pool::Generalist, &[]).await;
+    let e1 = app.pool_rater("e1", Pool::Expert, &[]).await;
+    // The first item: two generalists agree and it is settled at two labels. The second:
+    // they split, a third is asked, two of three (under 0.7) send it to an expert.
+    label_next(&g1, pid, "pos", Some(60_000)).await;
+    label_next(&g2, pid, "pos", Some(60_000)).await;
+    label_next(&g1, pid, "pos", Some(60_000)).await;
+    label_next(&g2, pid, "neg", Some(60_000)).await;
+    label_next(&g3, pid, "pos", Some(60_000)).await;
+    label_next(&e1, pid, "pos", Some(600_000)).await;
+    let set = put_rates(
+        &admin,
+        pid,
+        json!({"generalist": 60, "expert": 120, "currency": "EUR"}),
+    )
+    .await;
+    assert_eq!(set.status(), StatusCode::OK);
+
+    let body = pace(&admin, pid).await;
+    let savings = &body["savings"];
+    assert_eq!(savings["adaptive"], true);
+    // A fixed plan: 3 generalists and 1 expert on both items (8); wanted: 5 and 1.
+    let g = &savings["pools"][0];
+    assert_eq!(
+        (
+            g["per_item"].as_i64(),
+            g["fixed_plan"].as_i64(),
+            g["wanted"].as_i64(),
+            g["saved"].as_i64()
+        ),
+        (Some(3), Some(6), Some(5), Some(1))
+    );
+    let e = &savings["pools"][1];
+    assert_eq!(
+        (
+            e["per_item"].as_i64(),
+            e["fixed_plan"].as_i64(),
+            e["wanted"].as_i64(),
+            e["saved"].as_i64()
+        ),
+        (Some(1), Some(2), Some(1), Some(1))
+    );
+    assert_eq!(savings["labels_saved"], 2);
+    // A generalist minute at 60/h and ten expert minutes at 120/h.
+    close(&savings["money_saved"], 21.0);
+    assert_eq!(body["still_wanted"], 0);
+    assert_eq!(body["eta"]["state"], "done");
+
+    let browser = app.signed_in_admin().await;
+    let page = browser.page(&format!("/admin/projects/{pid}")).await;
+    let note = select_text(&page, "#pace-savings-note").unwrap();
+    assert!(
+        note.contains("2 fewer labels") && note.contains("21.00 EUR"),
+        "{note}"
+    );
+    assert!(select_text(&page, "#pace-eta")
+        .unwrap()
+        .contains("Nothing is left to label"));
+}
+
 async fn rates_are_checked_and_every_change_is_audited(app: TestApp) {
     let admin = app.admin().await;
     let pid = app
@@ -303,6 +376,10 @@ async fn the_rates_form_needs_its_token_and_names_the_pool(app: TestApp) {
     let page = browser.page(&format!("/admin/projects/{pid}")).await;
     assert!(page.contains(&format!("action=\"{path}\"")));
     let csrf = csrf_in(&page);
+    assert!(
+        select_text(&page, "#rates-unset").is_some(),
+        "the page says no rates are set"
+    );
 
     let forged = browser.post_form(&path, &[("generalist", "20")]).await;
     assert_eq!(forged.status(), StatusCode::FORBIDDEN);
@@ -348,6 +425,7 @@ async fn the_rates_form_needs_its_token_and_names_the_pool(app: TestApp) {
     assert!(select_text(&page, "#pace-expert")
         .unwrap()
         .contains("95.50 GBP"));
+    assert!(select_text(&page, "#rates-unset").is_none());
     assert_eq!(
         app.count("SELECT count(*) FROM audit_log WHERE action = 'pool_rates.changed'")
             .await,

@@ -155,10 +155,12 @@ fn view(health: Health) -> HealthView {
             .collect();
         charts::columns("Feedback events by source", &per, &series, &bars, false)
     });
+    // The table leaves out windows with no labels and no events: the charts show them.
     let rows = health
         .windows
         .iter()
         .enumerate()
+        .filter(|(i, w)| w.labels > 0 || sources.iter().any(|(_, e)| e[*i] > 0))
         .map(|(i, w)| {
             let total: i64 = w.distribution.values().sum();
             WindowRow {

@@ -78,6 +78,7 @@ pub(crate) struct PacePanel {
     pub spend: String,
     pub projected: String,
     pub items: i64,
+    pub adaptive: bool,
     pub labels_saved: i64,
     pub money_saved: String,
     /// Why the rates asked for were refused.
@@ -134,6 +135,7 @@ impl PacePanel {
             spend: money(pace.spend, currency),
             projected: unknown_or(pace.projected_spend, currency),
             items: pace.savings.items,
+            adaptive: pace.savings.adaptive,
             labels_saved: pace.savings.labels_saved,
             money_saved: unknown_or(pace.savings.money_saved, currency),
             rates,
