@@ -343,6 +343,8 @@ impl Store {
                 "INSERT INTO project_reviewers (project_id, user_id) SELECT $1, user_id FROM project_reviewers WHERE project_id = $2",
                 "INSERT INTO feedback_sources (project_id, source, mapping, expected_interval_seconds)
                  SELECT $1, source, mapping, expected_interval_seconds FROM feedback_sources WHERE project_id = $2",
+                "INSERT INTO pool_rates (project_id, currency, generalist_per_hour, expert_per_hour, user_per_hour, updated_at)
+                 SELECT $1, currency, generalist_per_hour, expert_per_hour, user_per_hour, updated_at FROM pool_rates WHERE project_id = $2",
             ] {
                 sqlx::query(sql).bind(row.id).bind(source.id).execute(&mut *tx).await?;
             }

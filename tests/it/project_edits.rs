@@ -618,6 +618,13 @@ async fn a_clone_has_the_setup_and_none_of_the_data(app: TestApp) {
         json!({"instructions": "**Urgent** means within the hour."}),
     )
     .await;
+    let rates = admin
+        .put_json(
+            &format!("/api/v1/projects/{pid}/rates"),
+            &json!({"generalist": 12.5, "expert": 90.0, "currency": "EUR"}),
+        )
+        .await;
+    assert_eq!(rates.status(), StatusCode::OK, "{:?}", rates.text().await);
 
     let made = admin
         .post_json(
@@ -674,6 +681,10 @@ async fn a_clone_has_the_setup_and_none_of_the_data(app: TestApp) {
     );
     let members = json_of(admin.get(&format!("/api/v1/projects/{cid}/members")).await).await;
     assert_eq!(members["pools"], json!(["expert"]));
+    let copied = json_of(admin.get(&format!("/api/v1/projects/{cid}/rates")).await).await;
+    assert_eq!(copied["currency"], "EUR");
+    assert_eq!(copied["generalist"], 12.5);
+    assert_eq!(copied["expert"], 90.0);
     assert_eq!(members["raters"][0]["name"], "rita");
 
     let entries = audit(&app, cid).await;
