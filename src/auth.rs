@@ -99,6 +99,14 @@ pub fn new_api_token() -> (String, String) {
     (token, hash)
 }
 
+/// A one-time link's token (to set a password) and the hash to store. The token is shown
+/// once, inside the link.
+pub fn new_link_token() -> (String, String) {
+    let token = random_hex(32);
+    let hash = hash_token(&token);
+    (token, hash)
+}
+
 /// Tokens are long and random, so one fast hash is enough (no salt or stretching needed).
 pub fn hash_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))

@@ -9,8 +9,10 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::{Config, DEFAULT_MAX_BODY_BYTES};
+use crate::domain::audit::{Action, Entry};
 use crate::domain::policy::Pool;
 use crate::domain::user::{validate_name, validate_password, Role};
+use crate::store::password_links::NewPerson;
 use crate::store::{Store, DEFAULT_DATABASE_URL};
 
 #[derive(Parser, Debug)]
@@ -328,14 +330,15 @@ async fn add_user(
     validate_password(&password)?;
     let hash = crate::auth::hash_password_bounded(password.clone()).await?;
     let expertise = crate::domain::user::validate_tags("--expertise", account.expertise)?;
+    let person = NewPerson {
+        name: account.name.to_string(),
+        role: account.role,
+        pool: account.pool,
+        expertise,
+    };
+    let entry = Entry::from_cli(None, Action::UserCreated);
     let user = store
-        .create_user_in_pool(
-            account.name,
-            account.role,
-            account.pool,
-            &expertise,
-            Some(&hash),
-        )
+        .add_person(&person, Some(&hash), &entry)
         .await
         .map_err(|e| anyhow::anyhow!("{}", e.public_message()))?;
     if generated {
@@ -368,8 +371,9 @@ async fn issue_token(store: &Store, name: &str) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("{}", e.public_message()))?
         .ok_or_else(|| anyhow::anyhow!("no user named {name:?}"))?;
     let (token, hash) = crate::auth::new_api_token();
+    let entry = Entry::from_cli(None, Action::TokenCreated);
     store
-        .insert_token(user.id, &hash)
+        .issue_token(user.id, &hash, &entry)
         .await
         .map_err(|e| anyhow::anyhow!("{}", e.public_message()))?;
     println!("{token}");

@@ -9,6 +9,7 @@ use bytes::Bytes;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use crate::domain::audit::Entry;
 use crate::domain::export::card::{quality_of, CardQuality, DatasetCard, ExportStats};
 use crate::domain::export::records::{columns, drop_fields, records, Column};
 use crate::domain::export::split::Splitter;
@@ -63,6 +64,8 @@ pub struct ExportRun {
     seq: i64,
     version_id: i64,
     created_by: String,
+    /// The audit entry recorded when the version is complete.
+    audit: Entry,
     stage: Stage,
     card: Option<DatasetCard>,
 }
@@ -70,12 +73,14 @@ pub struct ExportRun {
 impl ExportRun {
     /// Reads what the export needs before its first row (the report behind the card and a
     /// Dawid-Skene consensus, the data fields' types for typed formats) and opens the
-    /// version.
+    /// version. `audit` is recorded (with the version's counts) when the version is
+    /// complete.
     pub async fn start(
         store: Store,
         project: Project,
         options: ExportOptions,
         created_by: &str,
+        audit: Entry,
     ) -> Result<ExportRun> {
         let (report, fitted) = report_and_fit(&store, &project, &options).await?;
         let mut data_fields = DataFields::default();
@@ -95,6 +100,7 @@ impl ExportRun {
         let version_id = store
             .begin_version(project.id, created_by, options.format.as_str(), &settings)
             .await?;
+        let audit = audit.details(serde_json::json!({ "format": options.format.as_str() }));
         Ok(ExportRun {
             splitter: options.split.as_ref().map(Splitter::new),
             quality: quality_of(&report),
@@ -111,6 +117,7 @@ impl ExportRun {
             seq: 0,
             version_id,
             created_by: created_by.to_string(),
+            audit,
             stage: Stage::Pages,
             card: None,
         })
@@ -248,6 +255,7 @@ impl ExportRun {
                     sha256: &sha256,
                     card_json: &card_json,
                 },
+                &self.audit,
             )
             .await?;
         let event = WebhookEvent::DatasetVersionCreated {

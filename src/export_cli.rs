@@ -9,6 +9,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::dataset::ExportRun;
+use crate::domain::audit::{Action, Entry};
 use crate::domain::export::RawExportOptions;
 use crate::store::Store;
 
@@ -113,7 +114,10 @@ pub async fn run(store: &Store, args: &ExportArgs) -> anyhow::Result<()> {
     let project = store.project(args.project).await.map_err(public)?;
     let options = args.raw_options().parse(project.kind)?;
     let total = store.progress(project.id).await.map_err(public)?.items;
-    let mut run = ExportRun::start(store.clone(), project, options, &args.by)
+    // `--by` names the account the export is made for, when it names one.
+    let by = store.user_by_name(&args.by).await.map_err(public)?;
+    let entry = Entry::from_cli(by.map(|u| u.id), Action::ExportCreated);
+    let mut run = ExportRun::start(store.clone(), project, options, &args.by, entry)
         .await
         .map_err(public)?;
     let bar = progress_bar(u64::try_from(total).unwrap_or(0), args.quiet);

@@ -17,6 +17,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokio::sync::mpsc;
 
 use crate::domain::import::{check_item, read_items, Format, NewItem};
+use crate::domain::audit::{Action, Entry};
 use crate::domain::import_check::{row_refusal, Checker, Findings, Severity, Skip};
 use crate::domain::project::Project;
 use crate::error::AppError;
@@ -103,9 +104,14 @@ pub async fn run(store: &Store, args: &ImportArgs) -> anyhow::Result<()> {
         skip,
         chunk: args.chunk as usize,
     };
+    // Rows in the file; the entry's `imported` says how many of them were kept.
+    let entry = Entry::from_cli(None, Action::ItemsImported)
+        .details(serde_json::json!({ "rows": first.rows }));
     let producer = pass.run_blocking("importing", Some(first), Some(sending));
-    let (stored, produced) =
-        tokio::join!(store.import_item_chunks(&project, &[], chunks), producer);
+    let (stored, produced) = tokio::join!(
+        store.import_item_chunks(&project, &[], chunks, &entry),
+        producer
+    );
     let (imported, findings) = match (stored, produced) {
         (Ok(imported), Ok(findings)) => (imported, findings),
         (Err(e), Err(stopped)) if stopped.to_string().contains(STOPPED) => return Err(public(e)),

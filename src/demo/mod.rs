@@ -10,6 +10,7 @@ mod feedback;
 mod simulate;
 mod texts;
 
+use crate::domain::audit::{Action, Entry};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -364,7 +365,12 @@ struct Built {
 async fn create(store: &Store, admin: i64, spec: Value) -> anyhow::Result<Project> {
     let spec: NewProject = serde_json::from_value(spec)?;
     let spec = spec.validate()?;
-    store.create_project(&spec, admin).await.map_err(public)
+    // The demo's setup shows in the audit log as the command line's, for its admin.
+    let entry = Entry::from_cli(Some(admin), Action::ProjectCreated);
+    store
+        .create_project(&spec, admin, &entry)
+        .await
+        .map_err(public)
 }
 
 /// Imports items through the same parser and checks as an upload, and remembers the truth.
@@ -396,7 +402,11 @@ async fn import_generated(
     }
     let mut items = import::parse(lines.as_bytes(), Format::Ndjson)?;
     import::check_against_project(&mut items, &project)?;
-    store.import_items(&project, &items).await.map_err(public)?;
+    let entry = Entry::from_cli(None, Action::ItemsImported);
+    store
+        .import_items(&project, &items, &entry)
+        .await
+        .map_err(public)?;
     Ok(Built { project, truths })
 }
 
@@ -473,8 +483,9 @@ async fn triage_project(
     .await?;
     for name in ["alice", "bob", "carol", "dave", "dr-ines"] {
         if let Some(user) = users.get(name) {
+            let entry = Entry::from_cli(Some(admin), Action::MemberAdded);
             store
-                .add_member(project.id, user.id)
+                .add_member(project.id, user.id, &entry)
                 .await
                 .map_err(public)?;
         }

@@ -111,6 +111,15 @@ impl Entry {
         }
     }
 
+    /// An entry made by the command line, where nobody signs in: `actor_id` names the
+    /// account the command acts for, if any.
+    pub fn from_cli(actor_id: Option<i64>, action: Action) -> Self {
+        Entry {
+            actor_id,
+            ..Entry::new(0, action, Source::Cli)
+        }
+    }
+
     pub fn project(mut self, project_id: i64) -> Self {
         self.project_id = Some(project_id);
         self

@@ -15,6 +15,7 @@ pub mod links;
 pub mod media;
 pub mod media_zip;
 pub mod pace;
+pub mod people;
 pub mod policy;
 pub mod presentation;
 pub mod project;

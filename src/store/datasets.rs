@@ -2,7 +2,9 @@
 
 use sqlx::FromRow;
 
-use super::{on_pool, Store};
+use super::audit::record_audit;
+use super::{in_write_tx, on_pool, Store};
+use crate::domain::audit::Entry;
 use crate::domain::now_ms;
 use crate::error::{AppError, Result};
 
@@ -83,12 +85,26 @@ impl Store {
         Ok(())
     }
 
-    pub async fn complete_version(&self, version_id: i64, totals: VersionTotals<'_>) -> Result<()> {
+    /// Marks a version complete, with the audit entry of the export in the same
+    /// transaction.
+    pub async fn complete_version(
+        &self,
+        version_id: i64,
+        totals: VersionTotals<'_>,
+        entry: &Entry,
+    ) -> Result<()> {
         let sql = "UPDATE dataset_versions
                    SET state = 'complete', row_count = $2, label_count = $3, bytes = $4,
                        content_sha256 = $5, card = $6
                    WHERE id = $1 AND state = 'writing'";
-        on_pool!(self, pool => {
+        in_write_tx!(self, tx, _lock => {
+            let project_id: i64 = sqlx::query_scalar(
+                "SELECT project_id FROM dataset_versions WHERE id = $1 AND state = 'writing'",
+            )
+            .bind(version_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| AppError::not_found("dataset version"))?;
             sqlx::query(sql)
                 .bind(version_id)
                 .bind(totals.rows)
@@ -96,8 +112,21 @@ impl Store {
                 .bind(totals.bytes)
                 .bind(totals.sha256)
                 .bind(totals.card_json)
-                .execute(pool)
+                .execute(&mut *tx)
                 .await?;
+            let mut details = match &entry.details {
+                serde_json::Value::Object(map) => map.clone(),
+                _ => serde_json::Map::new(),
+            };
+            details.insert("rows".into(), totals.rows.into());
+            details.insert("labels".into(), totals.labels.into());
+            details.insert("sha256".into(), totals.sha256.into());
+            let entry = entry
+                .clone()
+                .project(project_id)
+                .target("dataset_version", version_id)
+                .details(serde_json::Value::Object(details));
+            record_audit(&mut tx, &entry).await?;
         });
         Ok(())
     }

@@ -6,7 +6,9 @@ use serde::{Deserialize, Serialize};
 use sqlx::types::Json;
 use tracing::instrument;
 
+use super::audit::record_audit;
 use super::{in_write_tx, on_pool, Store};
+use crate::domain::audit::Entry;
 use crate::domain::feedback::{map_value, ParsedLine, SourceCounts, StoredFeedback};
 use crate::domain::kinds::{display, from_stored, to_stored};
 use crate::domain::now_ms;
@@ -125,23 +127,23 @@ const DAY_MS: i64 = 24 * HOUR_MS;
 
 impl Store {
     /// Makes a feedback key for a project and returns it; only its hash is stored.
-    pub async fn create_feedback_key(&self, project_id: i64) -> Result<(i64, String)> {
+    pub async fn create_feedback_key(&self, project_id: i64, entry: &Entry) -> Result<(i64, String)> {
         let key = format!("tfk_{}", crate::auth::random_hex(32));
-        let id = self
-            .insert_feedback_key(project_id, &crate::auth::hash_token(&key))
+        let key_hash = crate::auth::hash_token(&key);
+        let id = in_write_tx!(self, tx, _lock => {
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO feedback_keys (project_id, key_hash, created_at) VALUES ($1, $2, $3) RETURNING id",
+            )
+            .bind(project_id)
+            .bind(&key_hash)
+            .bind(now_ms())
+            .fetch_one(&mut *tx)
             .await?;
+            let entry = entry.clone().project(project_id).target("feedback_key", id);
+            record_audit(&mut tx, &entry).await?;
+            id
+        });
         Ok((id, key))
-    }
-
-    async fn insert_feedback_key(&self, project_id: i64, key_hash: &str) -> Result<i64> {
-        Ok(on_pool!(self, pool => {
-            sqlx::query_scalar("INSERT INTO feedback_keys (project_id, key_hash, created_at) VALUES ($1, $2, $3) RETURNING id")
-                .bind(project_id)
-                .bind(key_hash)
-                .bind(now_ms())
-                .fetch_one(pool)
-                .await?
-        }))
     }
 
     /// A project's feedback keys, by id and age (the keys themselves are never kept).
@@ -158,14 +160,19 @@ impl Store {
     }
 
     /// Revokes a feedback key; false when the project has no such key.
-    pub async fn delete_feedback_key(&self, project_id: i64, key_id: i64) -> Result<bool> {
-        let deleted = on_pool!(self, pool => {
-            sqlx::query("DELETE FROM feedback_keys WHERE id = $1 AND project_id = $2")
+    pub async fn delete_feedback_key(&self, project_id: i64, key_id: i64, entry: &Entry) -> Result<bool> {
+        let deleted = in_write_tx!(self, tx, _lock => {
+            let deleted = sqlx::query("DELETE FROM feedback_keys WHERE id = $1 AND project_id = $2")
                 .bind(key_id)
                 .bind(project_id)
-                .execute(pool)
+                .execute(&mut *tx)
                 .await?
-                .rows_affected()
+                .rows_affected();
+            if deleted == 1 {
+                let entry = entry.clone().project(project_id).target("feedback_key", key_id);
+                record_audit(&mut tx, &entry).await?;
+            }
+            deleted
         });
         Ok(deleted == 1)
     }

@@ -9,7 +9,9 @@ use sqlx::FromRow;
 use tracing::instrument;
 
 use super::media::INSERT_MEDIA;
+use super::audit::record_audit;
 use super::{in_write_tx, on_pool, Store};
+use crate::domain::audit::Entry;
 use crate::domain::import::NewItem;
 use crate::domain::import_check::{content_hash, hash_key};
 use crate::domain::kinds::to_stored;
@@ -86,8 +88,14 @@ fn duplicate_id(item: &NewItem) -> AppError {
 impl Store {
     /// Stores every item or none: the whole import is one transaction, and a duplicate
     /// external_id names the line it came from.
-    pub async fn import_items(&self, project: &Project, items: &[NewItem]) -> Result<usize> {
-        self.import_items_with_media(project, &[], items).await
+    pub async fn import_items(
+        &self,
+        project: &Project,
+        items: &[NewItem],
+        entry: &Entry,
+    ) -> Result<usize> {
+        self.import_items_with_media(project, &[], items, entry)
+            .await
     }
 
     /// [`Store::import_items`] with the images a zip import brought: images and items are
@@ -97,6 +105,7 @@ impl Store {
         project: &Project,
         media: &[Upload],
         items: &[NewItem],
+        entry: &Entry,
     ) -> Result<usize> {
         let (sender, chunks) = tokio::sync::mpsc::channel(1);
         sender
@@ -104,19 +113,21 @@ impl Store {
             .await
             .map_err(|_| AppError::Internal(anyhow::anyhow!("import channel closed")))?;
         drop(sender);
-        self.import_item_chunks(project, media, chunks).await
+        self.import_item_chunks(project, media, chunks, entry).await
     }
 
     /// Stores items as they arrive in chunks, all in one transaction: memory holds one
     /// chunk, not the file, and an error sent in place of a chunk (a bad row found late)
     /// rolls everything back. Labels that come with items (Label Studio annotations) are
-    /// stored by project-scoped raters without a password, who cannot sign in.
+    /// stored by project-scoped raters without a password, who cannot sign in. The audit
+    /// entry, with the count added to its details, commits with the items.
     #[instrument(skip_all, fields(project = project.id, media = media.len()))]
     pub async fn import_item_chunks(
         &self,
         project: &Project,
         media: &[Upload],
         mut chunks: tokio::sync::mpsc::Receiver<Result<Vec<NewItem>>>,
+        entry: &Entry,
     ) -> Result<usize> {
         let now = now_ms();
         let position_sql = "SELECT coalesce(max(position), 0) FROM items WHERE project_id = $1";
@@ -212,6 +223,20 @@ impl Store {
                     }
                 }
             }
+            let mut details = match &entry.details {
+                Value::Object(map) => map.clone(),
+                _ => Map::new(),
+            };
+            details.insert("imported".into(), Value::from(count));
+            if !media.is_empty() {
+                details.insert("images".into(), Value::from(media.len()));
+            }
+            let entry = entry
+                .clone()
+                .project(project.id)
+                .target("project", project.id)
+                .details(Value::Object(details));
+            record_audit(&mut tx, &entry).await?;
             count as usize
         });
         self.refresh_statistics_after_import(imported).await?;

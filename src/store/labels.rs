@@ -4,9 +4,11 @@
 use serde_json::Value;
 use tracing::instrument;
 
+use super::audit::record_audit;
 use super::gate::check_write;
 use super::webhook_events::complete_if_settled;
 use super::{in_write_tx, tx_fn, Store};
+use crate::domain::audit::Entry;
 use crate::domain::gate::{failed_reason, Write};
 use crate::domain::kinds::{from_stored, to_stored};
 use crate::domain::now_ms;
@@ -268,7 +270,7 @@ impl Store {
 
     /// An admin puts a held-back item into the queue again; its reports are answered, so
     /// only new reports can hold it back again.
-    pub async fn release_item(&self, project_id: i64, item_id: i64) -> Result<()> {
+    pub async fn release_item(&self, project_id: i64, item_id: i64, entry: &Entry) -> Result<()> {
         let changed = in_write_tx!(self, tx, _lock => {
             let changed = sqlx::query("UPDATE items SET held = FALSE, reports = 0 WHERE id = $1 AND project_id = $2")
                 .bind(item_id)
@@ -280,6 +282,10 @@ impl Store {
                 .bind(item_id)
                 .execute(&mut *tx)
                 .await?;
+            if changed > 0 {
+                let entry = entry.clone().project(project_id).target("item", item_id);
+                record_audit(&mut tx, &entry).await?;
+            }
             changed
         });
         if changed == 0 {

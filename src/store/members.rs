@@ -2,7 +2,9 @@
 
 use sqlx::types::Json;
 
+use super::audit::record_audit;
 use super::{in_write_tx, on_pool, Store};
+use crate::domain::audit::Entry;
 use crate::domain::gate::Membership;
 use crate::domain::policy::Pool;
 use crate::error::{AppError, Result};
@@ -91,7 +93,7 @@ impl Store {
     }
 
     /// Names a rater as a member; only raters with accounts made by an admin qualify.
-    pub async fn add_member(&self, project_id: i64, rater_id: i64) -> Result<()> {
+    pub async fn add_member(&self, project_id: i64, rater_id: i64, entry: &Entry) -> Result<()> {
         let added = in_write_tx!(self, tx, _lock => {
             let rater: Option<i64> = sqlx::query_scalar(
                 "SELECT id FROM users WHERE id = $1 AND role = 'rater' AND scope_project_id IS NULL",
@@ -105,6 +107,8 @@ impl Store {
                     .bind(rater_id)
                     .execute(&mut *tx)
                     .await?;
+                let entry = entry.clone().project(project_id).target("user", rater_id);
+                record_audit(&mut tx, &entry).await?;
             }
             rater.is_some()
         });
@@ -114,14 +118,19 @@ impl Store {
         Ok(())
     }
 
-    pub async fn remove_member(&self, project_id: i64, rater_id: i64) -> Result<()> {
-        let removed = on_pool!(self, pool => {
-            sqlx::query("DELETE FROM project_members WHERE project_id = $1 AND rater_id = $2")
+    pub async fn remove_member(&self, project_id: i64, rater_id: i64, entry: &Entry) -> Result<()> {
+        let removed = in_write_tx!(self, tx, _lock => {
+            let removed = sqlx::query("DELETE FROM project_members WHERE project_id = $1 AND rater_id = $2")
                 .bind(project_id)
                 .bind(rater_id)
-                .execute(pool)
+                .execute(&mut *tx)
                 .await?
-                .rows_affected()
+                .rows_affected();
+            if removed > 0 {
+                let entry = entry.clone().project(project_id).target("user", rater_id);
+                record_audit(&mut tx, &entry).await?;
+            }
+            removed
         });
         if removed == 0 {
             return Err(AppError::NotFound(
@@ -131,20 +140,27 @@ impl Store {
         Ok(())
     }
 
-    /// Admits whole pools (or none, with an empty list).
-    pub async fn set_member_pools(&self, project_id: i64, pools: &[Pool]) -> Result<()> {
+    /// Admits whole pools (or none, with an empty list); the audit entry has the pools
+    /// before and after.
+    pub async fn set_member_pools(&self, project_id: i64, pools: &[Pool], entry: &Entry) -> Result<()> {
         let names: Vec<&str> = pools.iter().map(|p| p.as_str()).collect();
-        let changed = on_pool!(self, pool => {
+        in_write_tx!(self, tx, _lock => {
+            let before: Option<Json<Vec<String>>> = sqlx::query_scalar("SELECT member_pools FROM projects WHERE id = $1")
+                .bind(project_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let before = before.ok_or_else(|| AppError::not_found("project"))?;
             sqlx::query("UPDATE projects SET member_pools = $1 WHERE id = $2")
                 .bind(Json(&names))
                 .bind(project_id)
-                .execute(pool)
-                .await?
-                .rows_affected()
+                .execute(&mut *tx)
+                .await?;
+            let entry = entry.clone().project(project_id).changes(
+                &serde_json::json!({ "pools": before.0 }),
+                &serde_json::json!({ "pools": names }),
+            );
+            record_audit(&mut tx, &entry).await?;
         });
-        if changed == 0 {
-            return Err(AppError::not_found("project"));
-        }
         Ok(())
     }
 }

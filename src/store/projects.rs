@@ -4,7 +4,9 @@ use sqlx::types::Json;
 use sqlx::FromRow;
 use tracing::instrument;
 
+use super::audit::record_audit;
 use super::{in_write_tx, on_pool, Store};
+use crate::domain::audit::Entry;
 use std::collections::BTreeMap;
 
 use crate::auth::random_hex;
@@ -218,33 +220,58 @@ pub struct RaterProgress {
 }
 
 impl Store {
-    /// Stores a new project with its first guideline version (its instructions).
+    /// Stores a new project with its first guideline version (its instructions); the
+    /// audit entry (made by `entry`'s actor) commits with it.
     #[instrument(skip_all, fields(name = %spec.name))]
-    pub async fn create_project(&self, spec: &ProjectSpec, created_by: i64) -> Result<Project> {
-        let row = in_write_tx!(self, tx, _lock => {
-            insert_project!(tx, spec, created_by)
+    pub async fn create_project(
+        &self,
+        spec: &ProjectSpec,
+        created_by: i64,
+        entry: &Entry,
+    ) -> Result<Project> {
+        let project = in_write_tx!(self, tx, _lock => {
+            let project = insert_project!(tx, spec, created_by).into_project()?;
+            let entry = entry
+                .clone()
+                .project(project.id)
+                .target("project", project.id)
+                .details(serde_json::json!({ "name": project.name, "kind": project.kind.as_str() }));
+            record_audit(&mut tx, &entry).await?;
+            project
         });
-        row.into_project()
+        Ok(project)
     }
 
     /// A new secret for the project's signed links: every link signed with the old one
     /// stops working. Returns the new secret.
-    pub async fn rotate_link_secret(&self, project_id: i64) -> Result<String> {
-        self.replace_secret(project_id, "link_secret", random_hex(32))
+    pub async fn rotate_link_secret(&self, project_id: i64, entry: &Entry) -> Result<String> {
+        self.replace_secret(project_id, "link_secret", random_hex(32), entry)
             .await
     }
 
     /// A new token for the project's open link: the old link stops working.
-    pub async fn rotate_open_token(&self, project_id: i64) -> Result<String> {
-        self.replace_secret(project_id, "open_token", random_hex(16))
+    pub async fn rotate_open_token(&self, project_id: i64, entry: &Entry) -> Result<String> {
+        self.replace_secret(project_id, "open_token", random_hex(16), entry)
             .await
     }
 
-    async fn replace_secret(&self, project_id: i64, column: &str, value: String) -> Result<String> {
+    /// Replaces a secret; the audit entry says which project, never the secret.
+    async fn replace_secret(
+        &self,
+        project_id: i64,
+        column: &str,
+        value: String,
+        entry: &Entry,
+    ) -> Result<String> {
         // `column` is one of two fixed names above, never input.
         let sql = format!("UPDATE projects SET {column} = $1 WHERE id = $2");
-        let changed = on_pool!(self, pool => {
-            sqlx::query(&sql).bind(&value).bind(project_id).execute(pool).await?.rows_affected()
+        let changed = in_write_tx!(self, tx, _lock => {
+            let changed = sqlx::query(&sql).bind(&value).bind(project_id).execute(&mut *tx).await?.rows_affected();
+            if changed > 0 {
+                let entry = entry.clone().project(project_id).target("project", project_id);
+                record_audit(&mut tx, &entry).await?;
+            }
+            changed
         });
         if changed == 0 {
             return Err(AppError::not_found("project"));

@@ -3,7 +3,11 @@
 use serde::Serialize;
 use std::collections::BTreeMap;
 
+use super::audit::record_audit;
 use super::{in_write_tx, on_pool, Store};
+use crate::domain::audit::Entry;
+use crate::domain::people::WorkStatus;
+use crate::store::people::share;
 use crate::domain::kinds::{display, from_stored};
 use crate::domain::now_ms;
 use crate::domain::policy::Pool;
@@ -22,6 +26,28 @@ pub struct RaterStanding {
     pub gold_correct: i64,
     pub paused: bool,
     pub paused_reason: Option<String>,
+    #[sqlx(json)]
+    pub expertise: Vec<String>,
+    /// `active`, `paused` (here, with `paused_reason`) or `deactivated` (everywhere).
+    #[sqlx(default)]
+    pub status: String,
+    /// `gold_correct / gold_seen`, null before any gold question.
+    #[sqlx(default)]
+    pub gold_accuracy: Option<f64>,
+    /// Share of the rater's labels here that match their item's consensus, over items that
+    /// have one (at least two labels and no tie; gold and qualification items left out).
+    #[sqlx(default)]
+    pub agreement: Option<f64>,
+    /// How many labels `agreement` is computed over.
+    #[sqlx(default)]
+    pub agreement_labels: i64,
+    #[sqlx(default)]
+    pub median_duration_ms: Option<i64>,
+    /// When the rater last labelled here (epoch milliseconds).
+    pub last_active_at: Option<i64>,
+    #[serde(skip)]
+    #[sqlx(default)]
+    deactivated: bool,
 }
 
 /// An item held back after problem reports, for the admin to look at.
@@ -130,8 +156,14 @@ impl Store {
         }))
     }
 
-    /// An admin pauses a rater in a project, with the reason the rater will see.
-    pub async fn pause_rater(&self, project_id: i64, rater_id: i64, reason: &str) -> Result<()> {
+    /// An admin pauses a rater in a project, with the reason the rater will see; audited.
+    pub async fn pause_rater(
+        &self,
+        project_id: i64,
+        rater_id: i64,
+        reason: &str,
+        entry: &Entry,
+    ) -> Result<()> {
         let paused = in_write_tx!(self, tx, _lock => {
             let is_rater: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE id = $1 AND role = 'rater'")
                 .bind(rater_id)
@@ -147,6 +179,12 @@ impl Store {
                 .bind(reason)
                 .execute(&mut *tx)
                 .await?;
+                let entry = entry
+                    .clone()
+                    .project(project_id)
+                    .target("user", rater_id)
+                    .details(serde_json::json!({ "reason": reason }));
+                record_audit(&mut tx, &entry).await?;
             }
             is_rater.is_some()
         });
@@ -158,9 +196,9 @@ impl Store {
 
     /// Lifts a pause: the gold record starts again, and an admin who lifts a pause vouches
     /// for the rater, so a failed qualification counts as passed.
-    pub async fn unpause_rater(&self, project_id: i64, rater_id: i64) -> Result<()> {
+    pub async fn unpause_rater(&self, project_id: i64, rater_id: i64, entry: &Entry) -> Result<()> {
         let changed = in_write_tx!(self, tx, _lock => {
-            sqlx::query(
+            let changed = sqlx::query(
                 "UPDATE rater_states SET paused = FALSE, paused_reason = NULL, gold_seen = 0, gold_correct = 0,
                      qualified = TRUE
                  WHERE project_id = $1 AND rater_id = $2 AND paused",
@@ -169,7 +207,12 @@ impl Store {
             .bind(rater_id)
             .execute(&mut *tx)
             .await?
-            .rows_affected()
+            .rows_affected();
+            if changed > 0 {
+                let entry = entry.clone().project(project_id).target("user", rater_id);
+                record_audit(&mut tx, &entry).await?;
+            }
+            changed
         });
         if changed == 0 {
             return Err(AppError::NotFound(
@@ -179,19 +222,36 @@ impl Store {
         Ok(())
     }
 
-    /// Every rater who has worked on or been paused in a project.
+    /// Every rater who has worked on, been paused in or been named by a project, with the
+    /// figures of their work here.
     pub async fn rater_standings(&self, project_id: i64) -> Result<Vec<RaterStanding>> {
-        let sql = "SELECT u.id AS rater_id, u.name, u.pseudonym, u.pool,
+        let sql = "SELECT u.id AS rater_id, u.name, u.pseudonym, u.pool, u.expertise,
                 (SELECT count(*) FROM labels l WHERE l.project_id = $1 AND l.rater_id = u.id) AS labels,
                 coalesce(rs.gold_seen, 0) AS gold_seen, coalesce(rs.gold_correct, 0) AS gold_correct,
-                coalesce(rs.paused, FALSE) AS paused, rs.paused_reason
+                coalesce(rs.paused, FALSE) AS paused, rs.paused_reason,
+                (SELECT max(l.created_at) FROM labels l WHERE l.project_id = $1 AND l.rater_id = u.id) AS last_active_at,
+                u.deactivated_at IS NOT NULL AS deactivated
             FROM users u LEFT JOIN rater_states rs ON rs.rater_id = u.id AND rs.project_id = $1
             WHERE u.role = 'rater' AND (rs.rater_id IS NOT NULL
-                OR EXISTS (SELECT 1 FROM labels l WHERE l.project_id = $1 AND l.rater_id = u.id))
+                OR EXISTS (SELECT 1 FROM labels l WHERE l.project_id = $1 AND l.rater_id = u.id)
+                OR EXISTS (SELECT 1 FROM project_members m WHERE m.project_id = $1 AND m.rater_id = u.id))
             ORDER BY u.name";
-        Ok(on_pool!(self, pool => {
+        let mut standings: Vec<RaterStanding> = on_pool!(self, pool => {
             sqlx::query_as::<_, RaterStanding>(sql).bind(project_id).fetch_all(pool).await?
-        }))
+        });
+        let project = self.project(project_id).await?;
+        let figures = self.work_figures(&project).await?;
+        for standing in &mut standings {
+            let work = figures.get(&standing.rater_id).cloned().unwrap_or_default();
+            standing.status = WorkStatus::of(standing.deactivated, standing.paused)
+                .as_str()
+                .to_string();
+            standing.gold_accuracy = share(standing.gold_correct, standing.gold_seen);
+            standing.agreement = work.agreement();
+            standing.agreement_labels = i64::try_from(work.compared).unwrap_or(i64::MAX);
+            standing.median_duration_ms = work.median_duration_ms();
+        }
+        Ok(standings)
     }
 
     /// Counts the project's items by state, overall and per pool.

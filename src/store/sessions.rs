@@ -36,6 +36,15 @@ fn key(id: &Id) -> String {
 /// What is stored of a session: its data, never its id.
 type StoredData = std::collections::HashMap<String, serde_json::Value>;
 
+/// Whose session this is, kept beside the data so that a person's sessions can be ended
+/// (a deactivation, an erasure, a new password).
+fn owner(record: &Record) -> Option<i64> {
+    record
+        .data
+        .get(crate::web::extract::USER_KEY)
+        .and_then(serde_json::Value::as_i64)
+}
+
 fn encode(record: &Record) -> session_store::Result<String> {
     serde_json::to_string(&record.data).map_err(|e| session_store::Error::Encode(e.to_string()))
 }
@@ -46,14 +55,16 @@ impl Store {
         id: &str,
         data: &str,
         expires_at: i64,
+        user_id: Option<i64>,
     ) -> crate::error::Result<bool> {
         let inserted = in_write_tx!(self, tx, _lock => {
             sqlx::query(
-                "INSERT INTO sessions (id, data, expires_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING",
+                "INSERT INTO sessions (id, data, expires_at, user_id) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING",
             )
             .bind(id)
             .bind(data)
             .bind(expires_at)
+            .bind(user_id)
             .execute(&mut *tx)
             .await?
             .rows_affected()
@@ -66,15 +77,18 @@ impl Store {
         id: &str,
         data: &str,
         expires_at: i64,
+        user_id: Option<i64>,
     ) -> crate::error::Result<()> {
         in_write_tx!(self, tx, _lock => {
             sqlx::query(
-                "INSERT INTO sessions (id, data, expires_at) VALUES ($1, $2, $3)
-                 ON CONFLICT (id) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at",
+                "INSERT INTO sessions (id, data, expires_at, user_id) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (id) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at,
+                     user_id = excluded.user_id",
             )
             .bind(id)
             .bind(data)
             .bind(expires_at)
+            .bind(user_id)
             .execute(&mut *tx)
             .await?;
         });
@@ -122,7 +136,7 @@ impl SessionStore for DbSessionStore {
             let expires_at = expiry_ms(record);
             if self
                 .store
-                .insert_session(&key(&record.id), &data, expires_at)
+                .insert_session(&key(&record.id), &data, expires_at, owner(record))
                 .await
                 .map_err(backend_error)?
             {
@@ -134,7 +148,12 @@ impl SessionStore for DbSessionStore {
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
         self.store
-            .upsert_session(&key(&record.id), &encode(record)?, expiry_ms(record))
+            .upsert_session(
+                &key(&record.id),
+                &encode(record)?,
+                expiry_ms(record),
+                owner(record),
+            )
             .await
             .map_err(backend_error)
     }

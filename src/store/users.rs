@@ -4,14 +4,16 @@ use sqlx::types::Json;
 use sqlx::FromRow;
 use tracing::instrument;
 
+use super::audit::record_audit;
 use super::{in_write_tx, on_pool, Store};
+use crate::domain::audit::Entry;
 use crate::domain::now_ms;
 use crate::domain::policy::Pool;
 use crate::domain::user::{Role, User};
 use crate::error::{is_unique_violation, AppError, Result};
 
 #[derive(FromRow)]
-struct UserRow {
+pub(super) struct UserRow {
     id: i64,
     name: String,
     role: String,
@@ -22,7 +24,7 @@ struct UserRow {
 }
 
 impl UserRow {
-    fn into_user(self) -> Result<User> {
+    pub(super) fn into_user(self) -> Result<User> {
         let role: Role = self
             .role
             .parse()
@@ -54,7 +56,7 @@ pub struct Credentials {
     pub password_hash: Option<String>,
 }
 
-const USER_COLUMNS: &str = "id, name, role, pool, expertise, pseudonym, scope_project_id";
+pub(super) const USER_COLUMNS: &str = "id, name, role, pool, expertise, pseudonym, scope_project_id";
 
 /// The account name of a link identity. Names hold at most 100 characters, so a long
 /// product user id is named by its SHA-256 instead (stable, so the user keeps the identity).
@@ -123,6 +125,16 @@ impl Store {
         row.map(UserRow::into_user).transpose()
     }
 
+    /// The user a session names, unless the account was deactivated since: a session of a
+    /// deactivated person signs nobody in, even before it is removed.
+    pub async fn signed_in_user(&self, id: i64) -> Result<Option<User>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1 AND deactivated_at IS NULL");
+        let row = on_pool!(self, pool => {
+            sqlx::query_as::<_, UserRow>(&sql).bind(id).fetch_optional(pool).await?
+        });
+        row.map(UserRow::into_user).transpose()
+    }
+
     pub async fn user_by_name(&self, name: &str) -> Result<Option<User>> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE name = $1");
         let row = on_pool!(self, pool => {
@@ -135,8 +147,11 @@ impl Store {
         let Some(user) = self.user_by_name(name).await? else {
             return Ok(None);
         };
+        // A deactivated (or erased) account has no password to match: it cannot sign in.
         let password_hash: Option<String> = on_pool!(self, pool => {
-            sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
+            sqlx::query_scalar(
+                "SELECT CASE WHEN deactivated_at IS NULL THEN password_hash END FROM users WHERE id = $1",
+            )
                 .bind(user.id)
                 .fetch_one(pool)
                 .await?
@@ -180,35 +195,71 @@ impl Store {
         }))
     }
 
-    /// Revokes every token of a user; returns how many there were.
-    pub async fn delete_tokens_of(&self, user_id: i64) -> Result<u64> {
-        Ok(on_pool!(self, pool => {
-            sqlx::query("DELETE FROM api_tokens WHERE user_id = $1")
-                .bind(user_id)
-                .execute(pool)
-                .await?
-                .rows_affected()
+    /// Issues a token (given by its hash) for a user, with its audit entry; returns the
+    /// token's id.
+    pub async fn issue_token(&self, user_id: i64, token_hash: &str, entry: &Entry) -> Result<i64> {
+        Ok(in_write_tx!(self, tx, _lock => {
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO api_tokens (user_id, token_hash, created_at) VALUES ($1, $2, $3) RETURNING id",
+            )
+            .bind(user_id)
+            .bind(token_hash)
+            .bind(now_ms())
+            .fetch_one(&mut *tx)
+            .await?;
+            let entry = entry
+                .clone()
+                .target("token", id)
+                .details(serde_json::json!({ "user_id": user_id }));
+            record_audit(&mut tx, &entry).await?;
+            id
         }))
     }
 
-    /// Revokes one of a user's tokens; false when the user has no such token.
-    pub async fn delete_token(&self, user_id: i64, token_id: i64) -> Result<bool> {
-        let deleted = on_pool!(self, pool => {
-            sqlx::query("DELETE FROM api_tokens WHERE id = $1 AND user_id = $2")
+    /// Revokes every token of a user, as one audited action; returns how many there were.
+    pub async fn revoke_tokens_of(&self, user_id: i64, entry: &Entry) -> Result<u64> {
+        Ok(in_write_tx!(self, tx, _lock => {
+            let revoked = sqlx::query("DELETE FROM api_tokens WHERE user_id = $1")
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            let entry = entry
+                .clone()
+                .target("user", user_id)
+                .details(serde_json::json!({ "tokens": revoked }));
+            record_audit(&mut tx, &entry).await?;
+            revoked
+        }))
+    }
+
+    /// Revokes one of a user's tokens; false (and nothing recorded) when the user has no
+    /// such token.
+    pub async fn delete_token(&self, user_id: i64, token_id: i64, entry: &Entry) -> Result<bool> {
+        Ok(in_write_tx!(self, tx, _lock => {
+            let deleted = sqlx::query("DELETE FROM api_tokens WHERE id = $1 AND user_id = $2")
                 .bind(token_id)
                 .bind(user_id)
-                .execute(pool)
+                .execute(&mut *tx)
                 .await?
-                .rows_affected()
-        });
-        Ok(deleted == 1)
+                .rows_affected();
+            if deleted == 1 {
+                let entry = entry
+                    .clone()
+                    .target("token", token_id)
+                    .details(serde_json::json!({ "user_id": user_id }));
+                record_audit(&mut tx, &entry).await?;
+            }
+            deleted == 1
+        }))
     }
 
     /// Finds the user an API token (given by its hash) belongs to.
     pub async fn user_by_token_hash(&self, token_hash: &str) -> Result<Option<User>> {
         let sql =
             "SELECT u.id, u.name, u.role, u.pool, u.expertise, u.pseudonym, u.scope_project_id
-                   FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1";
+                   FROM api_tokens t JOIN users u ON u.id = t.user_id
+                   WHERE t.token_hash = $1 AND u.deactivated_at IS NULL";
         let row = on_pool!(self, pool => {
             sqlx::query_as::<_, UserRow>(sql).bind(token_hash).fetch_optional(pool).await?
         });
@@ -273,28 +324,6 @@ impl Store {
             sqlx::query_as::<_, UserRow>(&sql).fetch_all(pool).await?
         });
         rows.into_iter().map(UserRow::into_user).collect()
-    }
-
-    /// Moves a rater to another pool, with new expertise tags.
-    pub async fn update_user_pool(
-        &self,
-        user_id: i64,
-        rater_pool: Pool,
-        expertise: &[String],
-    ) -> Result<()> {
-        let changed = on_pool!(self, pool => {
-            sqlx::query("UPDATE users SET pool = $1, expertise = $2 WHERE id = $3 AND scope_project_id IS NULL")
-                .bind(rater_pool.as_str())
-                .bind(Json(expertise))
-                .bind(user_id)
-                .execute(pool)
-                .await?
-                .rows_affected()
-        });
-        if changed == 0 {
-            return Err(AppError::not_found("user"));
-        }
-        Ok(())
     }
 }
 

@@ -11,7 +11,9 @@ use serde::Serialize;
 use serde_json::Value;
 use tracing::instrument;
 
+use super::audit::record_audit;
 use super::{in_write_tx, on_pool, tx_fn, Store};
+use crate::domain::audit::Entry;
 use crate::domain::now_ms;
 use crate::domain::webhook::{body, Attempt, DeliveryStatus, EventKind, NewWebhook, WebhookEvent};
 use crate::error::{AppError, Result};
@@ -124,6 +126,7 @@ impl Store {
         project_id: i64,
         hook: &NewWebhook,
         secret: &str,
+        entry: &Entry,
     ) -> Result<Webhook> {
         let now = now_ms();
         let id = in_write_tx!(self, tx, _lock => {
@@ -150,6 +153,11 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
             }
+            let events: Vec<&str> = hook.events.iter().map(|e| e.as_str()).collect();
+            let entry = entry.clone().project(project_id).target("webhook", id).details(
+                serde_json::json!({ "url": hook.url, "events": events, "batch_size": hook.batch_size }),
+            );
+            record_audit(&mut tx, &entry).await?;
             id
         });
         Ok(Webhook {
@@ -214,14 +222,19 @@ impl Store {
     }
 
     /// Removes a webhook with its deliveries, pending ones included; false when there was none.
-    pub async fn delete_webhook(&self, project_id: i64, webhook_id: i64) -> Result<bool> {
+    pub async fn delete_webhook(&self, project_id: i64, webhook_id: i64, entry: &Entry) -> Result<bool> {
         let deleted = in_write_tx!(self, tx, _lock => {
-            sqlx::query("DELETE FROM webhooks WHERE id = $1 AND project_id = $2")
+            let deleted = sqlx::query("DELETE FROM webhooks WHERE id = $1 AND project_id = $2")
                 .bind(webhook_id)
                 .bind(project_id)
                 .execute(&mut *tx)
                 .await?
-                .rows_affected()
+                .rows_affected();
+            if deleted > 0 {
+                let entry = entry.clone().project(project_id).target("webhook", webhook_id);
+                record_audit(&mut tx, &entry).await?;
+            }
+            deleted
         });
         Ok(deleted > 0)
     }

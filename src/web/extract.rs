@@ -73,7 +73,7 @@ impl FromRequestParts<AppState> for CurrentUser {
         let session = session_of(parts, state).await?;
         let user_id: Option<i64> = session.get(USER_KEY).await.map_err(to_app_error)?;
         let user = match user_id {
-            Some(id) => state.store.user_by_id(id).await?,
+            Some(id) => state.store.signed_in_user(id).await?,
             None => None,
         };
         user.map(CurrentUser).ok_or(AppError::Unauthorized)

@@ -4,6 +4,7 @@
 mod harness;
 
 mod admin_pages;
+mod audit;
 mod auth;
 mod authz;
 mod cli;
@@ -25,6 +26,7 @@ mod monitoring;
 mod openapi;
 mod pace;
 mod pages;
+mod people;
 mod policies;
 mod project_edits;
 mod projects;

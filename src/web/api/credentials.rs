@@ -9,10 +9,11 @@ use axum::Json;
 use serde::Serialize;
 
 use crate::auth::new_api_token;
+use crate::domain::audit::{Action, Entry};
 use crate::error::{AppError, Result};
 use crate::store::users::Credential;
 use crate::web::error::empty;
-use crate::web::extract::{Account, Admin, ProjectAdmin};
+use crate::web::extract::{Account, Admin, Origin, ProjectAdmin};
 use crate::web::AppState;
 
 use super::openapi::responses::*;
@@ -36,14 +37,23 @@ pub struct NewOpenLink {
     pub open_link_url: String,
 }
 
-async fn issue_token_for(state: &AppState, user_id: i64) -> Result<(StatusCode, Json<NewToken>)> {
+async fn issue_token_for(
+    state: &AppState,
+    user_id: i64,
+    entry: Entry,
+) -> Result<(StatusCode, Json<NewToken>)> {
     let (token, hash) = new_api_token();
-    let id = state.store.insert_token(user_id, &hash).await?;
+    let id = state.store.issue_token(user_id, &hash, &entry).await?;
     Ok((StatusCode::CREATED, Json(NewToken { id, token })))
 }
 
-async fn revoke_token_of(state: &AppState, user_id: i64, token_id: i64) -> Result<Response> {
-    if !state.store.delete_token(user_id, token_id).await? {
+async fn revoke_token_of(
+    state: &AppState,
+    user_id: i64,
+    token_id: i64,
+    entry: Entry,
+) -> Result<Response> {
+    if !state.store.delete_token(user_id, token_id, &entry).await? {
         return Err(AppError::not_found("token"));
     }
     Ok(empty(StatusCode::NO_CONTENT))
@@ -83,8 +93,10 @@ pub async fn my_tokens(
 pub async fn issue_my_token(
     State(state): State<AppState>,
     Account(user): Account,
+    origin: Origin,
 ) -> Result<(StatusCode, Json<NewToken>)> {
-    issue_token_for(&state, user.id).await
+    let entry = origin.entry(&user, Action::TokenCreated);
+    issue_token_for(&state, user.id, entry).await
 }
 
 /// 204: the caller's token stops working.
@@ -107,9 +119,11 @@ pub async fn issue_my_token(
 pub async fn revoke_my_token(
     State(state): State<AppState>,
     Account(user): Account,
+    origin: Origin,
     Path(tid): Path<i64>,
 ) -> Result<Response> {
-    revoke_token_of(&state, user.id, tid).await
+    let entry = origin.entry(&user, Action::TokenRevoked);
+    revoke_token_of(&state, user.id, tid, entry).await
 }
 
 async fn existing_user(state: &AppState, uid: i64) -> Result<()> {
@@ -166,11 +180,13 @@ pub async fn user_tokens(
 )]
 pub async fn issue_user_token(
     State(state): State<AppState>,
-    Admin(_): Admin,
+    Admin(admin): Admin,
+    origin: Origin,
     Path(uid): Path<i64>,
 ) -> Result<(StatusCode, Json<NewToken>)> {
     existing_user(&state, uid).await?;
-    issue_token_for(&state, uid).await
+    let entry = origin.entry(&admin, Action::TokenCreated);
+    issue_token_for(&state, uid, entry).await
 }
 
 /// 204: a user's token stops working.
@@ -193,10 +209,12 @@ pub async fn issue_user_token(
 )]
 pub async fn revoke_user_token(
     State(state): State<AppState>,
-    Admin(_): Admin,
+    Admin(admin): Admin,
+    origin: Origin,
     Path((uid, tid)): Path<(i64, i64)>,
 ) -> Result<Response> {
-    revoke_token_of(&state, uid, tid).await
+    let entry = origin.entry(&admin, Action::TokenRevoked);
+    revoke_token_of(&state, uid, tid, entry).await
 }
 
 /// A project's feedback keys, by id and age.
@@ -243,10 +261,16 @@ pub async fn feedback_keys(
 )]
 pub async fn revoke_feedback_key(
     State(state): State<AppState>,
-    ProjectAdmin { project, .. }: ProjectAdmin,
+    ProjectAdmin { project, admin }: ProjectAdmin,
+    origin: Origin,
     Path((_, kid)): Path<(i64, i64)>,
 ) -> Result<Response> {
-    if !state.store.delete_feedback_key(project.id, kid).await? {
+    let entry = origin.entry(&admin, Action::FeedbackKeyRevoked);
+    if !state
+        .store
+        .delete_feedback_key(project.id, kid, &entry)
+        .await?
+    {
         return Err(AppError::not_found("feedback key"));
     }
     Ok(empty(StatusCode::NO_CONTENT))
@@ -271,9 +295,11 @@ pub async fn revoke_feedback_key(
 )]
 pub async fn rotate_link_secret(
     State(state): State<AppState>,
-    ProjectAdmin { project, .. }: ProjectAdmin,
+    ProjectAdmin { project, admin }: ProjectAdmin,
+    origin: Origin,
 ) -> Result<(StatusCode, Json<NewLinkSecret>)> {
-    let secret = state.store.rotate_link_secret(project.id).await?;
+    let entry = origin.entry(&admin, Action::LinkSecretRotated);
+    let secret = state.store.rotate_link_secret(project.id, &entry).await?;
     Ok((
         StatusCode::CREATED,
         Json(NewLinkSecret {
@@ -301,9 +327,11 @@ pub async fn rotate_link_secret(
 )]
 pub async fn rotate_open_link(
     State(state): State<AppState>,
-    ProjectAdmin { project, .. }: ProjectAdmin,
+    ProjectAdmin { project, admin }: ProjectAdmin,
+    origin: Origin,
 ) -> Result<(StatusCode, Json<NewOpenLink>)> {
-    let token = state.store.rotate_open_token(project.id).await?;
+    let entry = origin.entry(&admin, Action::OpenLinkRotated);
+    let token = state.store.rotate_open_token(project.id, &entry).await?;
     let url = format!("/u/{}/open/{token}", project.id);
     Ok((
         StatusCode::CREATED,

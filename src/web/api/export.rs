@@ -13,12 +13,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::dataset::ExportRun;
+use crate::domain::audit::{Action, Entry};
 use crate::domain::export::{Format, RawExportOptions};
 use crate::domain::project::Project;
 use crate::error::{AppError, Result};
 use crate::store::datasets::VersionRow;
 use crate::store::Store;
-use crate::web::extract::Admin;
+use crate::web::extract::{Admin, Origin};
 use crate::web::AppState;
 
 use super::openapi::responses::*;
@@ -56,11 +57,13 @@ pub const VERSION_HEADER: &str = "x-tally-dataset-version";
 pub async fn export_project(
     State(state): State<AppState>,
     Admin(admin): Admin,
+    origin: Origin,
     Path(pid): Path<i64>,
     Query(raw): Query<RawExportOptions>,
 ) -> Result<Response> {
     let project = state.store.project(pid).await?;
-    let run = start_export(&state.store, &project, &raw, &admin.name).await?;
+    let entry = origin.entry(&admin, Action::ExportCreated);
+    let run = start_export(&state.store, &project, &raw, &admin.name, entry).await?;
     Ok(stream_run(&project, run))
 }
 
@@ -70,9 +73,10 @@ pub async fn start_export(
     project: &Project,
     raw: &RawExportOptions,
     created_by: &str,
+    audit: Entry,
 ) -> Result<ExportRun> {
     let options = raw.parse(project.kind)?;
-    ExportRun::start(store.clone(), project.clone(), options, created_by).await
+    ExportRun::start(store.clone(), project.clone(), options, created_by, audit).await
 }
 
 fn file_name(project_id: i64, version_id: i64, format: Format) -> String {

@@ -16,7 +16,8 @@ use crate::domain::text::check_text;
 use crate::error::{AppError, Result};
 use crate::store::feedback::{BatchResult, SourceConfig};
 use crate::web::error::ErrorBody;
-use crate::web::extract::{content_type, Admin, JsonBody};
+use crate::domain::audit::Action;
+use crate::web::extract::{content_type, Admin, JsonBody, Origin};
 use crate::web::AppState;
 
 use super::openapi::responses::*;
@@ -116,11 +117,13 @@ impl FromRequestParts<AppState> for FeedbackKey {
 )]
 pub async fn create_key(
     State(state): State<AppState>,
-    Admin(_): Admin,
+    Admin(admin): Admin,
+    origin: Origin,
     Path(pid): Path<i64>,
 ) -> Result<(StatusCode, Json<NewFeedbackKey>)> {
     state.store.project(pid).await?;
-    let (id, key) = state.store.create_feedback_key(pid).await?;
+    let entry = origin.entry(&admin, Action::FeedbackKeyCreated);
+    let (id, key) = state.store.create_feedback_key(pid, &entry).await?;
     Ok((StatusCode::CREATED, Json(NewFeedbackKey { id, key })))
 }
 

@@ -8,6 +8,7 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::domain::audit::{Action, Entry};
 use crate::domain::import::{self, Format};
 use crate::domain::import_check::{self, Findings, Skip};
 use crate::domain::media::{self, Upload};
@@ -15,7 +16,7 @@ use crate::domain::media_zip::{self, Bundle};
 use crate::domain::project::Project;
 use crate::domain::Invalid;
 use crate::error::{AppError, Result};
-use crate::web::extract::{content_type, Admin};
+use crate::web::extract::{content_type, Admin, Origin};
 use crate::web::AppState;
 
 use super::openapi::responses::*;
@@ -136,7 +137,8 @@ impl IntoResponse for ImportOutcome {
 )]
 pub async fn import_items(
     State(state): State<AppState>,
-    Admin(_): Admin,
+    Admin(admin): Admin,
+    origin: Origin,
     Path(pid): Path<i64>,
     Query(query): Query<ImportQuery>,
     request: Request,
@@ -149,31 +151,35 @@ pub async fn import_items(
             .await
             .map_err(|e| rejected(e.status(), e.body_text()))?;
         let bundle = multipart_bundle(multipart, state.config.max_media_bytes).await?;
-        import_bundle(&state, &project, bundle, &options).await
+        let entry = origin.entry(&admin, Action::ItemsImported);
+        import_bundle(&state, &project, bundle, &options, &entry).await
     } else {
         let format = format.unwrap_or_else(|| Format::from_content_type(kind.as_deref()));
         let body = Bytes::from_request(request, &state)
             .await
             .map_err(|e| rejected(e.status(), e.body_text()))?;
-        import_bytes(&state, &project, body, format, &options).await
+        let entry = origin.entry(&admin, Action::ItemsImported);
+        import_bytes(&state, &project, body, format, &options, &entry).await
     }
 }
 
 /// The one importer behind the API and the browser upload; a zip (told from its bytes)
-/// brings its images along.
+/// brings its images along. An import that stores items records `entry` (with the counts)
+/// in the audit log; a dry run records nothing.
 pub async fn import_bytes(
     state: &AppState,
     project: &Project,
     body: Bytes,
     format: Format,
     options: &ImportOptions,
+    entry: &Entry,
 ) -> Result<ImportOutcome> {
     if media_zip::is_zip(&body) {
         let max = state.config.max_media_bytes;
         let bundle = tokio::task::spawn_blocking(move || media_zip::unpack(&body, max))
             .await
             .map_err(|e| AppError::Internal(anyhow::anyhow!("zip task: {e}")))??;
-        return import_bundle(state, project, bundle, options).await;
+        return import_bundle(state, project, bundle, options, entry).await;
     }
     import_with_media(
         state,
@@ -183,6 +189,7 @@ pub async fn import_bytes(
         Vec::new(),
         HashMap::new(),
         options,
+        entry,
     )
     .await
 }
@@ -192,6 +199,7 @@ async fn import_bundle(
     project: &Project,
     bundle: Bundle,
     options: &ImportOptions,
+    entry: &Entry,
 ) -> Result<ImportOutcome> {
     let Bundle {
         images,
@@ -207,6 +215,7 @@ async fn import_bundle(
         images,
         names,
         options,
+        entry,
     )
     .await
 }
@@ -222,6 +231,7 @@ async fn import_with_media(
     images: Vec<Upload>,
     names: HashMap<String, String>,
     options: &ImportOptions,
+    entry: &Entry,
 ) -> Result<ImportOutcome> {
     let may_name_media = !images.is_empty() || contains(&body, b"media");
     let mut known = if may_name_media {
@@ -252,9 +262,12 @@ async fn import_with_media(
         return Ok(ImportOutcome::Checked(Box::new(checked.findings)));
     }
     let (items, skipped) = checked.into_import(&options.skip)?;
+    let entry = entry
+        .clone()
+        .details(serde_json::json!({ "skipped": skipped }));
     let imported = state
         .store
-        .import_items_with_media(project, &images, &items)
+        .import_items_with_media(project, &images, &items, &entry)
         .await?;
     Ok(ImportOutcome::Imported(Imported { imported, skipped }))
 }

@@ -6,11 +6,12 @@ use axum::response::Response;
 use axum::Json;
 use serde::Deserialize;
 
+use crate::domain::audit::Action;
 use crate::domain::policy::Pool;
 use crate::error::{AppError, Result};
 use crate::store::members::Members;
 use crate::web::error::empty;
-use crate::web::extract::{JsonBody, ProjectAdmin};
+use crate::web::extract::{JsonBody, Origin, ProjectAdmin};
 use crate::web::AppState;
 
 use super::openapi::responses::*;
@@ -71,7 +72,8 @@ pub struct AddMember {
 )]
 pub async fn add_member(
     State(state): State<AppState>,
-    ProjectAdmin { project, .. }: ProjectAdmin,
+    ProjectAdmin { project, admin }: ProjectAdmin,
+    origin: Origin,
     JsonBody(body): JsonBody<AddMember>,
 ) -> Result<Response> {
     let rater_id = match (body.rater_id, body.name) {
@@ -91,7 +93,8 @@ pub async fn add_member(
             ))
         }
     };
-    state.store.add_member(project.id, rater_id).await?;
+    let entry = origin.entry(&admin, Action::MemberAdded);
+    state.store.add_member(project.id, rater_id, &entry).await?;
     Ok(empty(StatusCode::NO_CONTENT))
 }
 
@@ -115,10 +118,12 @@ pub async fn add_member(
 )]
 pub async fn remove_member(
     State(state): State<AppState>,
-    ProjectAdmin { project, .. }: ProjectAdmin,
+    ProjectAdmin { project, admin }: ProjectAdmin,
+    origin: Origin,
     Path((_, rid)): Path<(i64, i64)>,
 ) -> Result<Response> {
-    state.store.remove_member(project.id, rid).await?;
+    let entry = origin.entry(&admin, Action::MemberRemoved);
+    state.store.remove_member(project.id, rid, &entry).await?;
     Ok(empty(StatusCode::NO_CONTENT))
 }
 
@@ -152,7 +157,8 @@ pub struct MemberPools {
 )]
 pub async fn set_member_pools(
     State(state): State<AppState>,
-    ProjectAdmin { project, .. }: ProjectAdmin,
+    ProjectAdmin { project, admin }: ProjectAdmin,
+    origin: Origin,
     JsonBody(body): JsonBody<MemberPools>,
 ) -> Result<Response> {
     let mut pools = Vec::new();
@@ -162,6 +168,10 @@ pub async fn set_member_pools(
             pools.push(pool);
         }
     }
-    state.store.set_member_pools(project.id, &pools).await?;
+    let entry = origin.entry(&admin, Action::MemberPoolsChanged);
+    state
+        .store
+        .set_member_pools(project.id, &pools, &entry)
+        .await?;
     Ok(empty(StatusCode::NO_CONTENT))
 }

@@ -1,6 +1,7 @@
 //! JSON API v1. Auth is the session cookie or `Authorization: Bearer TOKEN`; errors are
 //! `{"error": "..."}` with the right status.
 
+mod audit;
 mod credentials;
 mod export;
 mod feedback;
@@ -9,11 +10,14 @@ mod media;
 mod members;
 mod openapi;
 mod pace;
+mod people;
+pub use audit::{audit_page, AuditQuery};
 pub use export::{start_export, stream_run};
 pub use feedback::{source_views, SourceView};
 pub use items::{import_bytes, ImportOptions, ImportOutcome};
 pub use labelling::{check_duration, checked_label, rater_item, Answer, HISTORY_LENGTH};
 pub use openapi::openapi;
+pub use people::{new_link, refuse_self};
 pub use raters::check_reason;
 pub use report::{compute_report, ReportQuery};
 mod labelling;
@@ -266,6 +270,18 @@ pub fn routes() -> Routes {
             Admin,
             credentials::revoke_user_token,
         )
+        .get("/api/v1/users", Admin, people::list_people)
+        .post("/api/v1/users/invitations", Admin, people::invite)
+        .patch("/api/v1/users/{uid}", Admin, people::update_person)
+        .post(
+            "/api/v1/users/{uid}/password-reset",
+            Admin,
+            people::password_reset,
+        )
+        .post("/api/v1/users/{uid}/deactivate", Admin, people::deactivate)
+        .post("/api/v1/users/{uid}/reactivate", Admin, people::reactivate)
+        .post("/api/v1/users/{uid}/erasure", Admin, people::erase)
+        .get("/api/v1/audit", Admin, audit::audit_log)
         .get("/api/v1/openapi.json", Public, openapi::openapi_json)
         .layer(axum::middleware::from_fn(guard_cookie_writes))
 }

@@ -9,8 +9,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    credentials, export, feedback, items, labelling, media, members, pace, projects, raters,
-    report, review, webhooks,
+    audit, credentials, export, feedback, items, labelling, media, members, pace, people, projects,
+    raters, report, review, webhooks,
 };
 use crate::web::error::ErrorBody;
 
@@ -134,6 +134,14 @@ pub mod responses {
         credentials::user_tokens,
         credentials::issue_user_token,
         credentials::revoke_user_token,
+        people::list_people,
+        people::invite,
+        people::update_person,
+        people::password_reset,
+        people::deactivate,
+        people::reactivate,
+        people::erase,
+        audit::audit_log,
         openapi_json,
     ),
     components(
@@ -158,6 +166,8 @@ pub mod responses {
         (name = "feedback", description = "Process feedback: keys, events and sources"),
         (name = "webhooks", description = "URLs a project calls when labels are ready (admins)"),
         (name = "credentials", description = "API tokens, feedback keys and link secrets"),
+        (name = "people", description = "Accounts: invitations, password resets, pools, deactivation and erasure (admins)"),
+        (name = "audit", description = "The audit log of admin and reviewer actions (admins)"),
         (name = "meta", description = "This description")
     )
 )]

@@ -35,10 +35,12 @@ use crate::web::AppState;
 pub async fn create_project(
     State(state): State<AppState>,
     Admin(admin): Admin,
+    origin: Origin,
     JsonBody(new): JsonBody<NewProject>,
 ) -> Result<(StatusCode, Json<ProjectSummary>)> {
     let spec = new.validate()?;
-    let project = state.store.create_project(&spec, admin.id).await?;
+    let entry = origin.entry(&admin, Action::ProjectCreated);
+    let project = state.store.create_project(&spec, admin.id, &entry).await?;
     let progress = state.store.progress(project.id).await?;
     Ok((
         StatusCode::CREATED,

@@ -6,11 +6,12 @@ use axum::response::Response;
 use axum::Json;
 use serde::Deserialize;
 
+use crate::domain::audit::Action;
 use crate::domain::text::{admin_pause_reason, check_text, MAX_NOTE_CHARS};
 use crate::error::{AppError, Result};
 use crate::store::raters::{Queue, RaterStanding};
 use crate::web::error::empty;
-use crate::web::extract::{Admin, JsonBody, ProjectAdmin, ProjectRater};
+use crate::web::extract::{Admin, JsonBody, Origin, ProjectAdmin, ProjectRater};
 use crate::web::AppState;
 
 use super::openapi::responses::*;
@@ -87,11 +88,13 @@ pub async fn raters(
 )]
 pub async fn unpause(
     State(state): State<AppState>,
-    Admin(_): Admin,
+    Admin(admin): Admin,
+    origin: Origin,
     Path((pid, rid)): Path<(i64, i64)>,
 ) -> Result<Response> {
     state.store.project(pid).await?;
-    state.store.unpause_rater(pid, rid).await?;
+    let entry = origin.entry(&admin, Action::RaterResumed);
+    state.store.unpause_rater(pid, rid, &entry).await?;
     Ok(empty(StatusCode::NO_CONTENT))
 }
 
@@ -127,12 +130,17 @@ pub struct PauseBody {
 )]
 pub async fn pause(
     State(state): State<AppState>,
-    ProjectAdmin { project, .. }: ProjectAdmin,
+    ProjectAdmin { project, admin }: ProjectAdmin,
+    origin: Origin,
     Path((_, rid)): Path<(i64, i64)>,
     JsonBody(body): JsonBody<PauseBody>,
 ) -> Result<Response> {
     let reason = admin_pause_reason(body.reason.as_deref())?;
-    state.store.pause_rater(project.id, rid, &reason).await?;
+    let entry = origin.entry(&admin, Action::RaterPaused);
+    state
+        .store
+        .pause_rater(project.id, rid, &reason, &entry)
+        .await?;
     Ok(empty(StatusCode::NO_CONTENT))
 }
 
@@ -217,9 +225,11 @@ pub async fn report_item(
 )]
 pub async fn release_item(
     State(state): State<AppState>,
-    Admin(_): Admin,
+    Admin(admin): Admin,
+    origin: Origin,
     Path((pid, iid)): Path<(i64, i64)>,
 ) -> Result<Response> {
-    state.store.release_item(pid, iid).await?;
+    let entry = origin.entry(&admin, Action::ItemReleased);
+    state.store.release_item(pid, iid, &entry).await?;
     Ok(empty(StatusCode::NO_CONTENT))
 }

@@ -8,11 +8,12 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::random_hex;
+use crate::domain::audit::Action;
 use crate::domain::webhook::WebhookSpec;
 use crate::error::{AppError, Result};
 use crate::store::webhooks::{Delivery, Webhook};
 use crate::web::error::empty;
-use crate::web::extract::{JsonBody, ProjectAdmin};
+use crate::web::extract::{JsonBody, Origin, ProjectAdmin};
 use crate::web::AppState;
 
 use super::openapi::responses::*;
@@ -67,14 +68,16 @@ pub fn new_webhook_secret() -> String {
 )]
 pub async fn create_webhook(
     State(state): State<AppState>,
-    ProjectAdmin { project, .. }: ProjectAdmin,
+    ProjectAdmin { project, admin }: ProjectAdmin,
+    origin: Origin,
     JsonBody(spec): JsonBody<WebhookSpec>,
 ) -> Result<(StatusCode, Json<NewWebhookAnswer>)> {
     let hook = spec.validate()?;
     let secret = new_webhook_secret();
+    let entry = origin.entry(&admin, Action::WebhookCreated);
     let made = state
         .store
-        .create_webhook(project.id, &hook, &secret)
+        .create_webhook(project.id, &hook, &secret, &entry)
         .await?;
     Ok((
         StatusCode::CREATED,
@@ -131,10 +134,12 @@ pub async fn list_webhooks(
 )]
 pub async fn delete_webhook(
     State(state): State<AppState>,
-    ProjectAdmin { project, .. }: ProjectAdmin,
+    ProjectAdmin { project, admin }: ProjectAdmin,
+    origin: Origin,
     Path((_, wid)): Path<(i64, i64)>,
 ) -> Result<Response> {
-    if !state.store.delete_webhook(project.id, wid).await? {
+    let entry = origin.entry(&admin, Action::WebhookDeleted);
+    if !state.store.delete_webhook(project.id, wid, &entry).await? {
         return Err(AppError::not_found("webhook"));
     }
     Ok(empty(StatusCode::NO_CONTENT))

@@ -2,6 +2,7 @@
 
 pub(crate) mod admin;
 mod auth;
+mod password_link;
 mod rate;
 mod review;
 mod user_links;
@@ -149,7 +150,20 @@ pub fn routes() -> Routes {
         .post("/admin/projects/{pid}/rates", Admin, admin::set_rates)
         .get("/admin/users", Admin, admin::users_page)
         .post("/admin/users", Admin, admin::create_user)
+        .post("/admin/users/invitations", Admin, admin::invite_user)
         .post("/admin/users/{uid}", Admin, admin::update_pool)
+        .post(
+            "/admin/users/{uid}/password-reset",
+            Admin,
+            admin::reset_password,
+        )
+        .post("/admin/users/{uid}/deactivate", Admin, admin::deactivate_user)
+        .post("/admin/users/{uid}/reactivate", Admin, admin::reactivate_user)
+        .get("/admin/users/{uid}/erase", Admin, admin::erase_page)
+        .post("/admin/users/{uid}/erase", Admin, admin::erase_user)
+        .get("/admin/audit", Admin, admin::audit_page)
+        .get("/invite/{token}", Public, password_link::link_page)
+        .post("/invite/{token}", Public, password_link::use_link)
         .post("/admin/users/{uid}/tokens", Admin, admin::issue_token)
         .post(
             "/admin/users/{uid}/tokens/revoke",

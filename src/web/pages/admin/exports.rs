@@ -7,13 +7,14 @@ use axum::Form;
 use serde::Deserialize;
 use tower_sessions::Session;
 
+use crate::domain::audit::Action;
 use crate::domain::export::card::DatasetCard;
 use crate::domain::export::RawExportOptions;
 use crate::error::Result;
 use crate::store::datasets::VersionRow;
 use crate::web::api::{start_export, stream_run};
 use crate::web::csrf;
-use crate::web::extract::Admin;
+use crate::web::extract::{Admin, Origin};
 use crate::web::AppState;
 
 #[derive(Deserialize)]
@@ -26,13 +27,15 @@ pub struct ExportForm {
 pub async fn export_form(
     State(state): State<AppState>,
     Admin(admin): Admin,
+    origin: Origin,
     session: Session,
     Path(pid): Path<i64>,
     Form(form): Form<ExportForm>,
 ) -> Result<Response> {
     csrf::verify(&session, &form.csrf).await?;
     let project = state.store.project(pid).await?;
-    let run = start_export(&state.store, &project, &form.options, &admin.name).await?;
+    let entry = origin.entry(&admin, Action::ExportCreated);
+    let run = start_export(&state.store, &project, &form.options, &admin.name, entry).await?;
     Ok(stream_run(&project, run))
 }
 

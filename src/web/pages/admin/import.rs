@@ -12,6 +12,7 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use super::{project_page_for, Notices};
+use crate::domain::audit::Action;
 use crate::domain::import::Format;
 use crate::domain::import_check::{Findings, Skip};
 use crate::domain::project::Project;
@@ -19,7 +20,7 @@ use crate::domain::user::User;
 use crate::error::{AppError, Result};
 use crate::web::api::{import_bytes, ImportOptions, ImportOutcome};
 use crate::web::csrf;
-use crate::web::extract::Admin;
+use crate::web::extract::{Admin, Origin};
 use crate::web::render::{html, html_with_status, Layout};
 use crate::web::AppState;
 
@@ -38,6 +39,7 @@ struct PreviewPage {
 pub async fn import_upload(
     State(state): State<AppState>,
     Admin(admin): Admin,
+    origin: Origin,
     session: Session,
     Path(pid): Path<i64>,
     multipart: Multipart,
@@ -51,7 +53,16 @@ pub async fn import_upload(
                 dry_run: true,
                 skip: Skip::default(),
             };
-            import_bytes(&state, &project, upload.bytes.clone(), format, &options).await
+            let entry = origin.entry(&admin, Action::ItemsImported);
+            import_bytes(
+                &state,
+                &project,
+                upload.bytes.clone(),
+                format,
+                &options,
+                &entry,
+            )
+            .await
         }
         Err(e) => Err(e),
     };
@@ -89,6 +100,7 @@ pub struct ConfirmForm {
 pub async fn confirm_import(
     State(state): State<AppState>,
     Admin(admin): Admin,
+    origin: Origin,
     session: Session,
     Path((pid, token)): Path<(i64, String)>,
     Form(form): Form<ConfirmForm>,
@@ -107,12 +119,14 @@ pub async fn confirm_import(
         skip: Skip::parse(&form.skip)?,
     };
     let format = upload_format(&pending.file_name)?;
+    let entry = origin.entry(&admin, Action::ItemsImported);
     let outcome = import_bytes(
         &state,
         &project,
         Bytes::from(pending.body),
         format,
         &options,
+        &entry,
     )
     .await;
     state.store.delete_pending_import(&token, admin.id).await?;

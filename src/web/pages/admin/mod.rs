@@ -1,3 +1,4 @@
+mod audit;
 mod exports;
 mod health;
 mod import;
@@ -18,6 +19,7 @@ pub(crate) use pace::*;
 pub(crate) use report::*;
 pub(crate) use review::*;
 pub(crate) use settings::*;
+pub(crate) use audit::audit_page_html as audit_page;
 pub(crate) use users::*;
 pub(crate) use webhooks::*;
 
@@ -204,6 +206,7 @@ pub async fn new_project_page(Admin(admin): Admin, session: Session) -> Result<R
 pub async fn create_project(
     State(state): State<AppState>,
     Admin(admin): Admin,
+    origin: crate::web::extract::Origin,
     session: Session,
     Form(form): Form<ProjectForm>,
 ) -> Result<Response> {
@@ -213,7 +216,11 @@ pub async fn create_project(
         .and_then(|p| p.validate().map_err(AppError::from));
     match spec {
         Ok(spec) => {
-            let project = state.store.create_project(&spec, admin.id).await?;
+            let entry = origin.entry(&admin, crate::domain::audit::Action::ProjectCreated);
+            let project = state
+                .store
+                .create_project(&spec, admin.id, &entry)
+                .await?;
             Ok(Redirect::to(&format!("/admin/projects/{}", project.id)).into_response())
         }
         Err(e) => {

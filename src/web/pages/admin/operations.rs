@@ -11,7 +11,8 @@ use super::{project_page_for, Notices};
 use crate::domain::text::admin_pause_reason;
 use crate::error::Result;
 use crate::web::csrf;
-use crate::web::extract::Admin;
+use crate::domain::audit::Action;
+use crate::web::extract::{Admin, Origin};
 use crate::web::render::html;
 use crate::web::AppState;
 
@@ -22,13 +23,16 @@ pub struct CsrfForm {
 
 pub async fn unpause_rater(
     State(state): State<AppState>,
-    Admin(_): Admin,
+    Admin(admin): Admin,
+    origin: Origin,
     session: Session,
     Path((pid, rid)): Path<(i64, i64)>,
     Form(form): Form<CsrfForm>,
 ) -> Result<Redirect> {
     csrf::verify(&session, &form.csrf).await?;
-    state.store.unpause_rater(pid, rid).await?;
+    state.store.project(pid).await?;
+    let entry = origin.entry(&admin, Action::RaterResumed);
+    state.store.unpause_rater(pid, rid, &entry).await?;
     Ok(Redirect::to(&format!("/admin/projects/{pid}#raters")))
 }
 
@@ -40,7 +44,8 @@ pub struct PauseForm {
 
 pub async fn pause_rater(
     State(state): State<AppState>,
-    Admin(_): Admin,
+    Admin(admin): Admin,
+    origin: Origin,
     session: Session,
     Path((pid, rid)): Path<(i64, i64)>,
     Form(form): Form<PauseForm>,
@@ -48,19 +53,22 @@ pub async fn pause_rater(
     csrf::verify(&session, &form.csrf).await?;
     let reason = admin_pause_reason(form.reason.as_deref())?;
     state.store.project(pid).await?;
-    state.store.pause_rater(pid, rid, &reason).await?;
+    let entry = origin.entry(&admin, Action::RaterPaused);
+    state.store.pause_rater(pid, rid, &reason, &entry).await?;
     Ok(Redirect::to(&format!("/admin/projects/{pid}#rater-{rid}")))
 }
 
 pub async fn release_item(
     State(state): State<AppState>,
-    Admin(_): Admin,
+    Admin(admin): Admin,
+    origin: Origin,
     session: Session,
     Path((pid, iid)): Path<(i64, i64)>,
     Form(form): Form<CsrfForm>,
 ) -> Result<Redirect> {
     csrf::verify(&session, &form.csrf).await?;
-    state.store.release_item(pid, iid).await?;
+    let entry = origin.entry(&admin, Action::ItemReleased);
+    state.store.release_item(pid, iid, &entry).await?;
     Ok(Redirect::to(&format!("/admin/projects/{pid}#held")))
 }
 
@@ -68,13 +76,15 @@ pub async fn release_item(
 pub async fn create_feedback_key(
     State(state): State<AppState>,
     Admin(admin): Admin,
+    origin: Origin,
     session: Session,
     Path(pid): Path<i64>,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response> {
     csrf::verify(&session, &form.csrf).await?;
     state.store.project(pid).await?;
-    let (_, key) = state.store.create_feedback_key(pid).await?;
+    let entry = origin.entry(&admin, Action::FeedbackKeyCreated);
+    let (_, key) = state.store.create_feedback_key(pid, &entry).await?;
     let notices = Notices {
         new_key: Some(key),
         ..Notices::default()
@@ -85,13 +95,15 @@ pub async fn create_feedback_key(
 
 pub async fn revoke_feedback_key(
     State(state): State<AppState>,
-    Admin(_): Admin,
+    Admin(admin): Admin,
+    origin: Origin,
     session: Session,
     Path((pid, kid)): Path<(i64, i64)>,
     Form(form): Form<CsrfForm>,
 ) -> Result<Redirect> {
     csrf::verify(&session, &form.csrf).await?;
-    if !state.store.delete_feedback_key(pid, kid).await? {
+    let entry = origin.entry(&admin, Action::FeedbackKeyRevoked);
+    if !state.store.delete_feedback_key(pid, kid, &entry).await? {
         return Err(crate::error::AppError::not_found("feedback key"));
     }
     Ok(Redirect::to(&format!("/admin/projects/{pid}#sources")))
@@ -100,26 +112,30 @@ pub async fn revoke_feedback_key(
 /// A new secret for signed links; old links stop working.
 pub async fn rotate_link_secret(
     State(state): State<AppState>,
-    Admin(_): Admin,
+    Admin(admin): Admin,
+    origin: Origin,
     session: Session,
     Path(pid): Path<i64>,
     Form(form): Form<CsrfForm>,
 ) -> Result<Redirect> {
     csrf::verify(&session, &form.csrf).await?;
-    state.store.rotate_link_secret(pid).await?;
+    let entry = origin.entry(&admin, Action::LinkSecretRotated);
+    state.store.rotate_link_secret(pid, &entry).await?;
     Ok(Redirect::to(&format!("/admin/projects/{pid}#links")))
 }
 
 /// A new open link; the old one stops working.
 pub async fn rotate_open_link(
     State(state): State<AppState>,
-    Admin(_): Admin,
+    Admin(admin): Admin,
+    origin: Origin,
     session: Session,
     Path(pid): Path<i64>,
     Form(form): Form<CsrfForm>,
 ) -> Result<Redirect> {
     csrf::verify(&session, &form.csrf).await?;
-    state.store.rotate_open_token(pid).await?;
+    let entry = origin.entry(&admin, Action::OpenLinkRotated);
+    state.store.rotate_open_token(pid, &entry).await?;
     Ok(Redirect::to(&format!("/admin/projects/{pid}#links")))
 }
 
@@ -132,7 +148,8 @@ pub struct MemberForm {
 /// Names a rater (by name) as a member of the project.
 pub async fn add_member(
     State(state): State<AppState>,
-    Admin(_): Admin,
+    Admin(admin): Admin,
+    origin: Origin,
     session: Session,
     Path(pid): Path<i64>,
     Form(form): Form<MemberForm>,
@@ -144,19 +161,23 @@ pub async fn add_member(
         .user_by_name(name)
         .await?
         .ok_or_else(|| crate::error::AppError::NotFound(format!("no rater named {name:?}")))?;
-    state.store.add_member(pid, rater.id).await?;
+    state.store.project(pid).await?;
+    let entry = origin.entry(&admin, Action::MemberAdded);
+    state.store.add_member(pid, rater.id, &entry).await?;
     Ok(Redirect::to(&format!("/admin/projects/{pid}#members")))
 }
 
 pub async fn remove_member(
     State(state): State<AppState>,
-    Admin(_): Admin,
+    Admin(admin): Admin,
+    origin: Origin,
     session: Session,
     Path((pid, rid)): Path<(i64, i64)>,
     Form(form): Form<CsrfForm>,
 ) -> Result<Redirect> {
     csrf::verify(&session, &form.csrf).await?;
-    state.store.remove_member(pid, rid).await?;
+    let entry = origin.entry(&admin, Action::MemberRemoved);
+    state.store.remove_member(pid, rid, &entry).await?;
     Ok(Redirect::to(&format!("/admin/projects/{pid}#members")))
 }
 
@@ -174,7 +195,8 @@ pub struct MemberPoolsForm {
 /// The pools whose every rater is a member, from the page's checkboxes.
 pub async fn set_member_pools(
     State(state): State<AppState>,
-    Admin(_): Admin,
+    Admin(admin): Admin,
+    origin: Origin,
     session: Session,
     Path(pid): Path<i64>,
     Form(form): Form<MemberPoolsForm>,
@@ -189,6 +211,7 @@ pub async fn set_member_pools(
     .into_iter()
     .filter_map(|(on, pool)| on.then_some(pool))
     .collect();
-    state.store.set_member_pools(pid, &pools).await?;
+    let entry = origin.entry(&admin, Action::MemberPoolsChanged);
+    state.store.set_member_pools(pid, &pools, &entry).await?;
     Ok(Redirect::to(&format!("/admin/projects/{pid}#members")))
 }

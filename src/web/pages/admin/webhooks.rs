@@ -10,12 +10,13 @@ use tower_sessions::Session;
 
 use super::operations::CsrfForm;
 use super::{project_page_for, Notices};
+use crate::domain::audit::Action;
 use crate::domain::webhook::{EventKind, WebhookSpec};
 use crate::error::{AppError, Result};
 use crate::store::webhooks::{Delivery, Webhook};
 use crate::web::api::new_webhook_secret;
 use crate::web::csrf;
-use crate::web::extract::Admin;
+use crate::web::extract::{Admin, Origin};
 use crate::web::render::{html, html_with_status};
 use crate::web::AppState;
 
@@ -73,6 +74,7 @@ fn spec_from_form(form: &HashMap<String, String>) -> Result<WebhookSpec> {
 pub async fn add_webhook(
     State(state): State<AppState>,
     Admin(admin): Admin,
+    origin: Origin,
     session: Session,
     Path(pid): Path<i64>,
     Form(form): Form<HashMap<String, String>>,
@@ -87,7 +89,11 @@ pub async fn add_webhook(
     let notices = match checked {
         Ok(hook) => {
             let secret = new_webhook_secret();
-            state.store.create_webhook(pid, &hook, &secret).await?;
+            let entry = origin.entry(&admin, Action::WebhookCreated);
+            state
+                .store
+                .create_webhook(pid, &hook, &secret, &entry)
+                .await?;
             Notices {
                 new_webhook_secret: Some(secret),
                 ..Notices::default()
@@ -109,13 +115,15 @@ pub async fn add_webhook(
 
 pub async fn remove_webhook(
     State(state): State<AppState>,
-    Admin(_): Admin,
+    Admin(admin): Admin,
+    origin: Origin,
     session: Session,
     Path((pid, wid)): Path<(i64, i64)>,
     Form(form): Form<CsrfForm>,
 ) -> Result<Redirect> {
     csrf::verify(&session, &form.csrf).await?;
-    if !state.store.delete_webhook(pid, wid).await? {
+    let entry = origin.entry(&admin, Action::WebhookDeleted);
+    if !state.store.delete_webhook(pid, wid, &entry).await? {
         return Err(AppError::not_found("webhook"));
     }
     Ok(Redirect::to(&format!("/admin/projects/{pid}#webhooks")))
