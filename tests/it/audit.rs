@@ -112,7 +112,7 @@ async fn the_api_reads_newest_first_with_filters_and_pages(app: TestApp) {
     let last: Value = answer.json().await.unwrap();
     assert_eq!(last["entries"].as_array().unwrap().len(), 1);
     assert!(last["next_before"].is_null());
-    let first = admin.get("/api/v1/audit?limit=2&project=7").await;
+    let first = admin.get("/api/v1/audit?limit=1&project=7").await;
     let link = first.headers()["link"].to_str().unwrap().to_string();
     assert!(link.contains("project=7") && link.contains("before=") && link.ends_with("rel=\"next\""), "{link}");
 
@@ -224,7 +224,7 @@ async fn pauses_and_releases_are_audited(app: TestApp) {
     let paused = admin.post_json(&format!("/api/v1/projects/{pid}/raters/{rudi}/pause"), &json!({"reason": "gold"})).await;
     assert_eq!(paused.status(), StatusCode::NO_CONTENT);
     let details = check(&app, 1, Expected { action: "rater.paused", actor: Some(admin_id), project: Some(pid), target: user.clone() }).await;
-    assert_eq!(details["reason"], "gold");
+    assert!(details["reason"].as_str().unwrap().ends_with("gold"), "{details}");
     let resumed = admin.post_json(&format!("/api/v1/projects/{pid}/raters/{rudi}/unpause"), &json!({})).await;
     assert_eq!(resumed.status(), StatusCode::NO_CONTENT);
     check(&app, 1, Expected { action: "rater.resumed", actor: Some(admin_id), project: Some(pid), target: user.clone() }).await;
@@ -327,19 +327,19 @@ async fn keys_links_and_webhooks_are_audited(app: TestApp) {
     check(&app, 2, Expected { action: "open_link.rotated", actor: Some(chief), project, target: target.clone() }).await;
 
     let made: Value = admin
-        .post_json(&format!("/api/v1/projects/{pid}/webhooks"), &json!({"url": "http://127.0.0.1:9/hook", "events": ["ping"]}))
+        .post_json(&format!("/api/v1/projects/{pid}/webhooks"), &json!({"url": "http://127.0.0.1:9/hook", "events": ["item.completed"]}))
         .await
         .json()
         .await
         .unwrap();
-    let wid = made["id"].as_i64().unwrap();
+    let wid = made["id"].as_i64().unwrap_or_else(|| panic!("{made}"));
     let details = check(&app, 1, Expected { action: "webhook.created", actor: Some(admin_id), project, target: Some(format!("webhook:{wid}")) }).await;
     assert_eq!(details["url"], "http://127.0.0.1:9/hook");
     assert!(!details.to_string().contains(made["secret"].as_str().unwrap()), "no secret in the log");
     let deleted = admin.client.delete(app.url(&format!("/api/v1/projects/{pid}/webhooks/{wid}"))).bearer_auth(&admin.token).send().await.unwrap();
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
     check(&app, 1, Expected { action: "webhook.deleted", actor: Some(admin_id), project, target: Some(format!("webhook:{wid}")) }).await;
-    let page = project_form(&browser, pid, &format!("/admin/projects/{pid}/webhooks"), &[("url", "http://127.0.0.1:9/other"), ("batch_size", "10")]).await;
+    let page = project_form(&browser, pid, &format!("/admin/projects/{pid}/webhooks"), &[("url", "http://127.0.0.1:9/other"), ("batch_size", "10"), ("item.completed", "on")]).await;
     assert_eq!(page.status(), StatusCode::OK);
     let wid = admin.get(&format!("/api/v1/projects/{pid}/webhooks")).await.json::<Value>().await.unwrap()[0]["id"].as_i64().unwrap();
     check(&app, 2, Expected { action: "webhook.created", actor: Some(chief), project, target: Some(format!("webhook:{wid}")) }).await;
@@ -380,7 +380,7 @@ async fn imports_are_audited_from_api_page_and_cli(app: TestApp) {
     let done = browser.post_form(&confirm, &[("csrf", &csrf_in(&html)), ("skip", "flagged")]).await;
     assert_eq!(done.status(), StatusCode::SEE_OTHER);
     let details = check(&app, 2, Expected { action: "items.imported", actor: Some(chief), project: Some(pid), target: target.clone() }).await;
-    assert_eq!((details["imported"].as_i64(), details["skipped"].as_i64()), (Some(1), Some(2)));
+    assert_eq!((details["imported"].as_i64(), details["skipped"].as_i64()), (Some(2), Some(1)));
 
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("more.jsonl");
@@ -483,7 +483,7 @@ async fn users_tokens_and_projects_are_audited(app: TestApp) {
     assert_eq!(details["name"], "Audited");
     let csrf = browser.csrf("/admin/projects/new").await;
     let page = browser
-        .post_form("/admin/projects", &[("csrf", &csrf), ("name", "From the page"), ("kind", "single_choice"), ("labels", "yes, no"), ("overlap", "2")])
+        .post_form("/admin/projects", &[("csrf", &csrf), ("name", "From the page"), ("kind", "single_choice"), ("labels", "yes\nno"), ("overlap", "2"), ("lease_minutes", "10")])
         .await;
     assert_eq!(page.status(), StatusCode::SEE_OTHER, "{:?}", page.text().await);
     let newest = &entries(&app, "project.created").await[0];

@@ -75,7 +75,7 @@ async fn project_and_overall_lists_show_each_raters_figures(app: TestApp) {
         assert!(cy.get(key).is_some(), "{key} in {cy}");
     }
     assert_eq!(cy["status"], "paused");
-    assert_eq!(cy["paused_reason"], "check the guidelines");
+    assert!(cy["paused_reason"].as_str().unwrap().ends_with("check the guidelines"));
     assert_eq!(cy["labels"], 2);
     assert_eq!(cy["agreement"], 0.5);
     assert_eq!(cy["median_duration_ms"], 1000);
@@ -92,7 +92,7 @@ async fn project_and_overall_lists_show_each_raters_figures(app: TestApp) {
     assert_eq!(cy_all["agreement"], 0.5);
     assert_eq!(cy_all["agreement_labels"], 2);
     assert_eq!(cy_all["paused"][0]["project_id"], pid);
-    assert_eq!(cy_all["paused"][0]["reason"], "check the guidelines");
+    assert!(cy_all["paused"][0]["reason"].as_str().unwrap().ends_with("check the guidelines"));
     assert_eq!(cy_all["role"], "rater");
     assert_eq!(cy_all["pool"], "generalist");
     let admin_row = people.iter().find(|p| p["name"] == "admin").unwrap();
