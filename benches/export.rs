@@ -38,7 +38,14 @@ async fn seed(store: &Store, labels: i64) -> i64 {
     .validate()
     .expect("project spec");
     let project = store
-        .create_project(&spec, admin.id)
+        .create_project(
+            &spec,
+            admin.id,
+            &tally::domain::audit::Entry::from_cli(
+                Some(admin.id),
+                tally::domain::audit::Action::ProjectCreated,
+            ),
+        )
         .await
         .expect("project");
     let mut raters = Vec::new();

@@ -16,8 +16,8 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokio::sync::mpsc;
 
-use crate::domain::import::{check_item, read_items, Format, NewItem};
 use crate::domain::audit::{Action, Entry};
+use crate::domain::import::{check_item, read_items, Format, NewItem};
 use crate::domain::import_check::{row_refusal, Checker, Findings, Severity, Skip};
 use crate::domain::project::Project;
 use crate::error::AppError;

@@ -278,7 +278,11 @@ mod tests {
         add_item(
             &schema,
             true,
-            &[fact(1, "pos", 1000), fact(2, "pos", 3000), fact(3, "neg", 500)],
+            &[
+                fact(1, "pos", 1000),
+                fact(2, "pos", 3000),
+                fact(3, "neg", 500),
+            ],
             &mut figures,
         );
         // A tie has no consensus: time counts, agreement does not.
@@ -321,8 +325,14 @@ mod tests {
     #[test]
     fn statuses_and_texts() {
         assert_eq!(AccountStatus::of(true, true, false), AccountStatus::Erased);
-        assert_eq!(AccountStatus::of(false, true, true), AccountStatus::Deactivated);
-        assert_eq!(AccountStatus::of(false, false, true), AccountStatus::Invited);
+        assert_eq!(
+            AccountStatus::of(false, true, true),
+            AccountStatus::Deactivated
+        );
+        assert_eq!(
+            AccountStatus::of(false, false, true),
+            AccountStatus::Invited
+        );
         assert_eq!(AccountStatus::of(false, false, false).as_str(), "active");
         assert_eq!(percent(&Some(0.8125)), "81%");
         assert_eq!(percent(&None), "–");

@@ -127,7 +127,11 @@ const DAY_MS: i64 = 24 * HOUR_MS;
 
 impl Store {
     /// Makes a feedback key for a project and returns it; only its hash is stored.
-    pub async fn create_feedback_key(&self, project_id: i64, entry: &Entry) -> Result<(i64, String)> {
+    pub async fn create_feedback_key(
+        &self,
+        project_id: i64,
+        entry: &Entry,
+    ) -> Result<(i64, String)> {
         let key = format!("tfk_{}", crate::auth::random_hex(32));
         let key_hash = crate::auth::hash_token(&key);
         let id = in_write_tx!(self, tx, _lock => {
@@ -160,7 +164,12 @@ impl Store {
     }
 
     /// Revokes a feedback key; false when the project has no such key.
-    pub async fn delete_feedback_key(&self, project_id: i64, key_id: i64, entry: &Entry) -> Result<bool> {
+    pub async fn delete_feedback_key(
+        &self,
+        project_id: i64,
+        key_id: i64,
+        entry: &Entry,
+    ) -> Result<bool> {
         let deleted = in_write_tx!(self, tx, _lock => {
             let deleted = sqlx::query("DELETE FROM feedback_keys WHERE id = $1 AND project_id = $2")
                 .bind(key_id)

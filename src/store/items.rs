@@ -8,8 +8,8 @@ use sqlx::types::Json;
 use sqlx::FromRow;
 use tracing::instrument;
 
-use super::media::INSERT_MEDIA;
 use super::audit::record_audit;
+use super::media::INSERT_MEDIA;
 use super::{in_write_tx, on_pool, Store};
 use crate::domain::audit::Entry;
 use crate::domain::import::NewItem;

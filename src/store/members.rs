@@ -142,7 +142,12 @@ impl Store {
 
     /// Admits whole pools (or none, with an empty list); the audit entry has the pools
     /// before and after.
-    pub async fn set_member_pools(&self, project_id: i64, pools: &[Pool], entry: &Entry) -> Result<()> {
+    pub async fn set_member_pools(
+        &self,
+        project_id: i64,
+        pools: &[Pool],
+        entry: &Entry,
+    ) -> Result<()> {
         let names: Vec<&str> = pools.iter().map(|p| p.as_str()).collect();
         in_write_tx!(self, tx, _lock => {
             let before: Option<Json<Vec<String>>> = sqlx::query_scalar("SELECT member_pools FROM projects WHERE id = $1")

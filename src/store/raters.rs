@@ -6,12 +6,12 @@ use std::collections::BTreeMap;
 use super::audit::record_audit;
 use super::{in_write_tx, on_pool, Store};
 use crate::domain::audit::Entry;
-use crate::domain::people::WorkStatus;
-use crate::store::people::share;
 use crate::domain::kinds::{display, from_stored};
 use crate::domain::now_ms;
+use crate::domain::people::WorkStatus;
 use crate::domain::policy::Pool;
 use crate::error::{AppError, Result};
+use crate::store::people::share;
 
 /// A rater's standing in one project, as admins see it.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]

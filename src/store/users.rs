@@ -56,7 +56,8 @@ pub struct Credentials {
     pub password_hash: Option<String>,
 }
 
-pub(super) const USER_COLUMNS: &str = "id, name, role, pool, expertise, pseudonym, scope_project_id";
+pub(super) const USER_COLUMNS: &str =
+    "id, name, role, pool, expertise, pseudonym, scope_project_id";
 
 /// The account name of a link identity. Names hold at most 100 characters, so a long
 /// product user id is named by its SHA-256 instead (stable, so the user keeps the identity).
@@ -128,7 +129,8 @@ impl Store {
     /// The user a session names, unless the account was deactivated since: a session of a
     /// deactivated person signs nobody in, even before it is removed.
     pub async fn signed_in_user(&self, id: i64) -> Result<Option<User>> {
-        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1 AND deactivated_at IS NULL");
+        let sql =
+            format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1 AND deactivated_at IS NULL");
         let row = on_pool!(self, pool => {
             sqlx::query_as::<_, UserRow>(&sql).bind(id).fetch_optional(pool).await?
         });

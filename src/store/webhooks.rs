@@ -222,7 +222,12 @@ impl Store {
     }
 
     /// Removes a webhook with its deliveries, pending ones included; false when there was none.
-    pub async fn delete_webhook(&self, project_id: i64, webhook_id: i64, entry: &Entry) -> Result<bool> {
+    pub async fn delete_webhook(
+        &self,
+        project_id: i64,
+        webhook_id: i64,
+        entry: &Entry,
+    ) -> Result<bool> {
         let deleted = in_write_tx!(self, tx, _lock => {
             let deleted = sqlx::query("DELETE FROM webhooks WHERE id = $1 AND project_id = $2")
                 .bind(webhook_id)

@@ -71,11 +71,23 @@ async fn project_and_overall_lists_show_each_raters_figures(app: TestApp) {
     let row = |name: &str| raters.iter().find(|r| r["name"] == name).unwrap().clone();
     let cy = row("cy");
     // The keys that were there stay.
-    for key in ["rater_id", "pseudonym", "pool", "labels", "gold_seen", "gold_correct", "paused", "paused_reason"] {
+    for key in [
+        "rater_id",
+        "pseudonym",
+        "pool",
+        "labels",
+        "gold_seen",
+        "gold_correct",
+        "paused",
+        "paused_reason",
+    ] {
         assert!(cy.get(key).is_some(), "{key} in {cy}");
     }
     assert_eq!(cy["status"], "paused");
-    assert!(cy["paused_reason"].as_str().unwrap().ends_with("check the guidelines"));
+    assert!(cy["paused_reason"]
+        .as_str()
+        .unwrap()
+        .ends_with("check the guidelines"));
     assert_eq!(cy["labels"], 2);
     assert_eq!(cy["agreement"], 0.5);
     assert_eq!(cy["median_duration_ms"], 1000);
@@ -92,7 +104,10 @@ async fn project_and_overall_lists_show_each_raters_figures(app: TestApp) {
     assert_eq!(cy_all["agreement"], 0.5);
     assert_eq!(cy_all["agreement_labels"], 2);
     assert_eq!(cy_all["paused"][0]["project_id"], pid);
-    assert!(cy_all["paused"][0]["reason"].as_str().unwrap().ends_with("check the guidelines"));
+    assert!(cy_all["paused"][0]["reason"]
+        .as_str()
+        .unwrap()
+        .ends_with("check the guidelines"));
     assert_eq!(cy_all["role"], "rater");
     assert_eq!(cy_all["pool"], "generalist");
     let admin_row = people.iter().find(|p| p["name"] == "admin").unwrap();
@@ -110,7 +125,10 @@ async fn project_and_overall_lists_show_each_raters_figures(app: TestApp) {
     assert!(cy_listed.contains("50%"), "{cy_listed}");
     assert!(cy_listed.contains("1.0 s"), "{cy_listed}");
     assert!(cy_listed.contains("paused"), "{cy_listed}");
-    assert_eq!(app.rater("dee").await.get("/api/v1/users").await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.rater("dee").await.get("/api/v1/users").await.status(),
+        StatusCode::FORBIDDEN
+    );
 }
 
 /// The token of a link `/invite/TOKEN`, whole or as a path.
@@ -119,7 +137,12 @@ fn token_of(link: &str) -> String {
 }
 
 /// Sets a password through a link's page; returns the answer's status and HTML.
-async fn set_password(app: &TestApp, link: &str, password: &str, repeat: &str) -> (StatusCode, String) {
+async fn set_password(
+    app: &TestApp,
+    link: &str,
+    password: &str,
+    repeat: &str,
+) -> (StatusCode, String) {
     let browser = app.browser();
     let path = format!("/invite/{}", token_of(link));
     let form = browser.get(&path).await;
@@ -130,7 +153,10 @@ async fn set_password(app: &TestApp, link: &str, password: &str, repeat: &str) -
     }
     let csrf = csrf_in(&html);
     let done = browser
-        .post_form(&path, &[("csrf", &csrf), ("password", password), ("repeat", repeat)])
+        .post_form(
+            &path,
+            &[("csrf", &csrf), ("password", password), ("repeat", repeat)],
+        )
         .await;
     (done.status(), done.text().await.unwrap())
 }
@@ -141,7 +167,11 @@ async fn invite(admin: &Api, body: Value) -> reqwest::Response {
 
 async fn an_invitation_link_sets_a_password_once(app: TestApp) {
     let admin = app.admin().await;
-    let made = invite(&admin, json!({"name": "nora", "role": "rater", "pool": "expert", "expertise": ["radiology"]})).await;
+    let made = invite(
+        &admin,
+        json!({"name": "nora", "role": "rater", "pool": "expert", "expertise": ["radiology"]}),
+    )
+    .await;
     assert_eq!(made.status(), StatusCode::CREATED);
     let made: Value = made.json().await.unwrap();
     let link = made["link"].as_str().unwrap().to_string();
@@ -151,10 +181,19 @@ async fn an_invitation_link_sets_a_password_once(app: TestApp) {
     // Only the hash is stored.
     let token = token_of(&link);
     let stored = app
-        .count(&format!("SELECT count(*) FROM password_links WHERE token_hash = '{}'", tally::auth::hash_token(&token)))
+        .count(&format!(
+            "SELECT count(*) FROM password_links WHERE token_hash = '{}'",
+            tally::auth::hash_token(&token)
+        ))
         .await;
     assert_eq!(stored, 1);
-    assert_eq!(app.count(&format!("SELECT count(*) FROM password_links WHERE token_hash = '{token}'")).await, 0);
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) FROM password_links WHERE token_hash = '{token}'"
+        ))
+        .await,
+        0
+    );
     let listed: Vec<Value> = admin.get("/api/v1/users").await.json().await.unwrap();
     let row = listed.iter().find(|p| p["id"] == nora).unwrap();
     assert_eq!(row["status"], "invited");
@@ -162,7 +201,10 @@ async fn an_invitation_link_sets_a_password_once(app: TestApp) {
     assert_eq!(row["expertise"], json!(["radiology"]));
 
     // Nobody signs in as nora before the link is used.
-    assert_eq!(app.browser().login("nora", "").await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.browser().login("nora", "").await.status(),
+        StatusCode::UNAUTHORIZED
+    );
     let page = app.browser().page(&link).await;
     assert!(page.contains("nora"), "{page}");
     let (status, html) = set_password(&app, &link, "short", "short").await;
@@ -174,9 +216,17 @@ async fn an_invitation_link_sets_a_password_once(app: TestApp) {
     let (status, html) = set_password(&app, &link, "a long password 1", "a long password 1").await;
     assert_eq!(status, StatusCode::OK, "{html}");
     assert!(select_text(&html, "#done").is_some(), "{html}");
-    assert_eq!(app.browser().login("nora", "a long password 1").await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.browser()
+            .login("nora", "a long password 1")
+            .await
+            .status(),
+        StatusCode::SEE_OTHER
+    );
     let hash = app
-        .count(&format!("SELECT count(*) FROM users WHERE id = {nora} AND password_hash LIKE '$argon2id$%'"))
+        .count(&format!(
+            "SELECT count(*) FROM users WHERE id = {nora} AND password_hash LIKE '$argon2id$%'"
+        ))
         .await;
     assert_eq!(hash, 1);
 
@@ -184,13 +234,23 @@ async fn an_invitation_link_sets_a_password_once(app: TestApp) {
     let (status, html) = set_password(&app, &link, "taken over 123", "taken over 123").await;
     assert_eq!(status, StatusCode::GONE);
     assert!(html.contains("used already"), "{html}");
-    assert_eq!(app.browser().login("nora", "taken over 123").await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.browser().login("nora", "taken over 123").await.status(),
+        StatusCode::UNAUTHORIZED
+    );
 
     let entry = only_entry(&app, "user.invited").await;
     assert_eq!(entry.actor_id, Some(id_of(&app, "admin").await));
-    assert_eq!(entry.target.as_deref(), Some(format!("user:{nora}").as_str()));
+    assert_eq!(
+        entry.target.as_deref(),
+        Some(format!("user:{nora}").as_str())
+    );
     assert_eq!(entry.project_id, None);
-    assert!(!entry.details.contains("nora"), "no name in the log: {}", entry.details);
+    assert!(
+        !entry.details.contains("nora"),
+        "no name in the log: {}",
+        entry.details
+    );
 }
 
 async fn invitations_are_checked_and_links_expire(app: TestApp) {
@@ -201,17 +261,53 @@ async fn invitations_are_checked_and_links_expire(app: TestApp) {
             let answer = invite(&admin, body).await;
             let status = answer.status();
             let body: Value = answer.json().await.unwrap();
-            (status, body["field"].as_str().unwrap_or_default().to_string())
+            (
+                status,
+                body["field"].as_str().unwrap_or_default().to_string(),
+            )
         }
     };
-    assert_eq!(refused(json!({"name": "with space", "role": "rater"})).await, (StatusCode::UNPROCESSABLE_ENTITY, "name".into()));
-    assert_eq!(refused(json!({"name": "ok", "role": "boss"})).await, (StatusCode::UNPROCESSABLE_ENTITY, "role".into()));
-    assert_eq!(refused(json!({"name": "ok", "role": "rater", "pool": "gods"})).await, (StatusCode::UNPROCESSABLE_ENTITY, "pool".into()));
-    assert_eq!(refused(json!({"name": "ok", "role": "rater", "color": 1})).await.0, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(invite(&admin, json!({"name": "admin", "role": "rater"})).await.status(), StatusCode::CONFLICT);
-    assert_eq!(app.rater("rae").await.post_json("/api/v1/users/invitations", &json!({"name": "x", "role": "rater"})).await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        refused(json!({"name": "with space", "role": "rater"})).await,
+        (StatusCode::UNPROCESSABLE_ENTITY, "name".into())
+    );
+    assert_eq!(
+        refused(json!({"name": "ok", "role": "boss"})).await,
+        (StatusCode::UNPROCESSABLE_ENTITY, "role".into())
+    );
+    assert_eq!(
+        refused(json!({"name": "ok", "role": "rater", "pool": "gods"})).await,
+        (StatusCode::UNPROCESSABLE_ENTITY, "pool".into())
+    );
+    assert_eq!(
+        refused(json!({"name": "ok", "role": "rater", "color": 1}))
+            .await
+            .0,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(
+        invite(&admin, json!({"name": "admin", "role": "rater"}))
+            .await
+            .status(),
+        StatusCode::CONFLICT
+    );
+    assert_eq!(
+        app.rater("rae")
+            .await
+            .post_json(
+                "/api/v1/users/invitations",
+                &json!({"name": "x", "role": "rater"})
+            )
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
 
-    let made: Value = invite(&admin, json!({"name": "late", "role": "rater"})).await.json().await.unwrap();
+    let made: Value = invite(&admin, json!({"name": "late", "role": "rater"}))
+        .await
+        .json()
+        .await
+        .unwrap();
     let link = made["link"].as_str().unwrap().to_string();
     crate::audit::execute(
         &app,
@@ -222,90 +318,221 @@ async fn invitations_are_checked_and_links_expire(app: TestApp) {
     let (status, html) = set_password(&app, &link, "a long password 1", "a long password 1").await;
     assert_eq!(status, StatusCode::GONE);
     assert!(html.contains("expired"), "{html}");
-    let (status, html) = set_password(&app, &format!("/invite/{}", "ab".repeat(32)), "x", "x").await;
+    let (status, html) =
+        set_password(&app, &format!("/invite/{}", "ab".repeat(32)), "x", "x").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(html.contains("not valid"), "{html}");
-    assert_eq!(app.browser().get("/invite/not-a-token").await.status(), StatusCode::NOT_FOUND);
-    assert_eq!(app.count("SELECT count(*) FROM audit_log WHERE action = 'user.invited'").await, 1);
+    assert_eq!(
+        app.browser().get("/invite/not-a-token").await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.count("SELECT count(*) FROM audit_log WHERE action = 'user.invited'")
+            .await,
+        1
+    );
 }
 
 async fn a_reset_link_replaces_the_password_and_ends_sessions(app: TestApp) {
     let admin = app.admin().await;
-    app.user_with_password("ola", Role::Rater, "old password 1").await;
+    app.user_with_password("ola", Role::Rater, "old password 1")
+        .await;
     let ola = id_of(&app, "ola").await;
     let signed_in = app.browser();
-    assert_eq!(signed_in.login("ola", "old password 1").await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        signed_in.login("ola", "old password 1").await.status(),
+        StatusCode::SEE_OTHER
+    );
     assert_eq!(signed_in.get("/").await.status(), StatusCode::OK);
 
-    let made = admin.post_json(&format!("/api/v1/users/{ola}/password-reset"), &json!({})).await;
+    let made = admin
+        .post_json(&format!("/api/v1/users/{ola}/password-reset"), &json!({}))
+        .await;
     assert_eq!(made.status(), StatusCode::CREATED);
-    let link = made.json::<Value>().await.unwrap()["link"].as_str().unwrap().to_string();
+    let link = made.json::<Value>().await.unwrap()["link"]
+        .as_str()
+        .unwrap()
+        .to_string();
     // A newer link replaces an older one.
-    let newer = admin.post_json(&format!("/api/v1/users/{ola}/password-reset"), &json!({})).await;
-    let newer = newer.json::<Value>().await.unwrap()["link"].as_str().unwrap().to_string();
+    let newer = admin
+        .post_json(&format!("/api/v1/users/{ola}/password-reset"), &json!({}))
+        .await;
+    let newer = newer.json::<Value>().await.unwrap()["link"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let (status, _) = set_password(&app, &link, "new password 22", "new password 22").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     // The old password works until the new one is set.
-    assert_eq!(app.browser().login("ola", "old password 1").await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.browser().login("ola", "old password 1").await.status(),
+        StatusCode::SEE_OTHER
+    );
     let (status, html) = set_password(&app, &newer, "new password 22", "new password 22").await;
     assert_eq!(status, StatusCode::OK, "{html}");
-    assert_eq!(app.browser().login("ola", "old password 1").await.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(app.browser().login("ola", "new password 22").await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.browser().login("ola", "old password 1").await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.browser().login("ola", "new password 22").await.status(),
+        StatusCode::SEE_OTHER
+    );
     // The session from before the reset has ended.
     let after = signed_in.get("/").await;
     assert_eq!(after.status(), StatusCode::SEE_OTHER);
-    assert!(after.headers()["location"].to_str().unwrap().starts_with("/login"));
+    assert!(after.headers()["location"]
+        .to_str()
+        .unwrap()
+        .starts_with("/login"));
 
-    assert_eq!(admin.post_json("/api/v1/users/999999/password-reset", &json!({})).await.status(), StatusCode::NOT_FOUND);
-    assert_eq!(app.count("SELECT count(*) FROM audit_log WHERE action = 'user.password_reset'").await, 2);
+    assert_eq!(
+        admin
+            .post_json("/api/v1/users/999999/password-reset", &json!({}))
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.count("SELECT count(*) FROM audit_log WHERE action = 'user.password_reset'")
+            .await,
+        2
+    );
     let entries = crate::audit::entries(&app, "user.password_reset").await;
-    assert!(entries.iter().all(|e| e.target.as_deref() == Some(format!("user:{ola}").as_str())));
+    assert!(entries
+        .iter()
+        .all(|e| e.target.as_deref() == Some(format!("user:{ola}").as_str())));
 }
 
 async fn a_deactivated_person_is_shut_out_and_can_return(app: TestApp) {
     let admin = app.admin().await;
     let pid = app.project_with_items(&admin, 2, &["a", "b"]).await;
-    app.user_with_password("dan", Role::Rater, "dan password 1").await;
+    app.user_with_password("dan", Role::Rater, "dan password 1")
+        .await;
     let dan = id_of(&app, "dan").await;
     let browser = app.browser();
-    assert_eq!(browser.login("dan", "dan password 1").await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        browser.login("dan", "dan password 1").await.status(),
+        StatusCode::SEE_OTHER
+    );
     let (token, hash) = tally::auth::new_api_token();
     app.store.insert_token(dan, &hash).await.unwrap();
-    let api = Api { client: reqwest::Client::new(), base: app.url(""), token };
+    let api = Api {
+        client: reqwest::Client::new(),
+        base: app.url(""),
+        token,
+    };
     let held = api.next(pid).await.expect("an item");
     label_next(&api, pid, "pos", 900).await;
 
-    let done = admin.post_json(&format!("/api/v1/users/{dan}/deactivate"), &json!({})).await;
+    let done = admin
+        .post_json(&format!("/api/v1/users/{dan}/deactivate"), &json!({}))
+        .await;
     assert_eq!(done.status(), StatusCode::NO_CONTENT);
-    assert_eq!(api.get(&format!("/api/v1/projects/{pid}/next")).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        api.get(&format!("/api/v1/projects/{pid}/next"))
+            .await
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
     assert_eq!(browser.get("/").await.status(), StatusCode::SEE_OTHER);
-    assert_eq!(app.browser().login("dan", "dan password 1").await.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(app.count(&format!("SELECT count(*) FROM leases WHERE rater_id = {dan}")).await, 0);
-    assert_eq!(app.count(&format!("SELECT count(*) FROM labels WHERE rater_id = {dan}")).await, 1, "labels stay");
+    assert_eq!(
+        app.browser().login("dan", "dan password 1").await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) FROM leases WHERE rater_id = {dan}"
+        ))
+        .await,
+        0
+    );
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) FROM labels WHERE rater_id = {dan}"
+        ))
+        .await,
+        1,
+        "labels stay"
+    );
     let _ = held;
-    assert_eq!(admin.post_json(&format!("/api/v1/users/{dan}/deactivate"), &json!({})).await.status(), StatusCode::CONFLICT);
-    assert_eq!(admin.post_json(&format!("/api/v1/users/{dan}/password-reset"), &json!({})).await.status(), StatusCode::CONFLICT);
+    assert_eq!(
+        admin
+            .post_json(&format!("/api/v1/users/{dan}/deactivate"), &json!({}))
+            .await
+            .status(),
+        StatusCode::CONFLICT
+    );
+    assert_eq!(
+        admin
+            .post_json(&format!("/api/v1/users/{dan}/password-reset"), &json!({}))
+            .await
+            .status(),
+        StatusCode::CONFLICT
+    );
     let listed: Vec<Value> = admin.get("/api/v1/users").await.json().await.unwrap();
-    assert_eq!(listed.iter().find(|p| p["id"] == dan).unwrap()["status"], "deactivated");
-    let raters: Vec<Value> = admin.get(&format!("/api/v1/projects/{pid}/raters")).await.json().await.unwrap();
-    assert_eq!(raters.iter().find(|r| r["rater_id"] == dan).unwrap()["status"], "deactivated");
+    assert_eq!(
+        listed.iter().find(|p| p["id"] == dan).unwrap()["status"],
+        "deactivated"
+    );
+    let raters: Vec<Value> = admin
+        .get(&format!("/api/v1/projects/{pid}/raters"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        raters.iter().find(|r| r["rater_id"] == dan).unwrap()["status"],
+        "deactivated"
+    );
 
     let entry = only_entry(&app, "user.deactivated").await;
-    assert_eq!(entry.target.as_deref(), Some(format!("user:{dan}").as_str()));
+    assert_eq!(
+        entry.target.as_deref(),
+        Some(format!("user:{dan}").as_str())
+    );
     assert_eq!(entry.actor_id, Some(id_of(&app, "admin").await));
 
-    let back = admin.post_json(&format!("/api/v1/users/{dan}/reactivate"), &json!({})).await;
+    let back = admin
+        .post_json(&format!("/api/v1/users/{dan}/reactivate"), &json!({}))
+        .await;
     assert_eq!(back.status(), StatusCode::NO_CONTENT);
-    assert_eq!(app.browser().login("dan", "dan password 1").await.status(), StatusCode::SEE_OTHER);
-    assert_eq!(api.get("/api/v1/tokens").await.status(), StatusCode::UNAUTHORIZED, "tokens were revoked for good");
+    assert_eq!(
+        app.browser().login("dan", "dan password 1").await.status(),
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        api.get("/api/v1/tokens").await.status(),
+        StatusCode::UNAUTHORIZED,
+        "tokens were revoked for good"
+    );
     let entry = only_entry(&app, "user.reactivated").await;
-    assert_eq!(entry.target.as_deref(), Some(format!("user:{dan}").as_str()));
+    assert_eq!(
+        entry.target.as_deref(),
+        Some(format!("user:{dan}").as_str())
+    );
 
     // An admin cannot shut themselves out.
     let me = id_of(&app, "admin").await;
-    assert_eq!(admin.post_json(&format!("/api/v1/users/{me}/deactivate"), &json!({})).await.status(), StatusCode::CONFLICT);
-    assert_eq!(admin.post_json(&format!("/api/v1/users/{me}/erasure"), &json!({})).await.status(), StatusCode::CONFLICT);
-    assert_eq!(app.count("SELECT count(*) FROM audit_log WHERE action = 'user.deactivated'").await, 1);
+    assert_eq!(
+        admin
+            .post_json(&format!("/api/v1/users/{me}/deactivate"), &json!({}))
+            .await
+            .status(),
+        StatusCode::CONFLICT
+    );
+    assert_eq!(
+        admin
+            .post_json(&format!("/api/v1/users/{me}/erasure"), &json!({}))
+            .await
+            .status(),
+        StatusCode::CONFLICT
+    );
+    assert_eq!(
+        app.count("SELECT count(*) FROM audit_log WHERE action = 'user.deactivated'")
+            .await,
+        1
+    );
 }
 
 async fn pool_and_expertise_change_by_api_and_page(app: TestApp) {
@@ -325,7 +552,10 @@ async fn pool_and_expertise_change_by_api_and_page(app: TestApp) {
     assert_eq!(body["pool"], "expert");
     assert_eq!(body["expertise"], json!(["law", "tax"]));
     let entry = only_entry(&app, "user.updated").await;
-    assert_eq!(entry.target.as_deref(), Some(format!("user:{pia}").as_str()));
+    assert_eq!(
+        entry.target.as_deref(),
+        Some(format!("user:{pia}").as_str())
+    );
     let details: Value = serde_json::from_str(&entry.details).unwrap();
     assert_eq!(
         details,
@@ -336,15 +566,28 @@ async fn pool_and_expertise_change_by_api_and_page(app: TestApp) {
         let admin = admin.clone();
         let url = app.url(&format!("/api/v1/users/{pia}"));
         async move {
-            let answer = admin.client.patch(url).bearer_auth(&admin.token).json(&body).send().await.unwrap();
+            let answer = admin
+                .client
+                .patch(url)
+                .bearer_auth(&admin.token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
             let status = answer.status();
             (status, answer.json::<Value>().await.unwrap())
         }
     };
     let (status, body) = patch(json!({"pool": "wizards"})).await;
-    assert_eq!((status, body["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("pool")));
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("pool"))
+    );
     let (status, body) = patch(json!({"expertise": ["a,b"]})).await;
-    assert_eq!((status, body["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("expertise")));
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("expertise"))
+    );
     let (status, _) = patch(json!({"name": "renamed"})).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     let missing = admin
@@ -361,66 +604,158 @@ async fn pool_and_expertise_change_by_api_and_page(app: TestApp) {
     let browser = app.signed_in_admin().await;
     let csrf = browser.csrf("/admin/users").await;
     let saved = browser
-        .post_form(&format!("/admin/users/{pia}"), &[("csrf", &csrf), ("pool", "generalist"), ("expertise", "law")])
+        .post_form(
+            &format!("/admin/users/{pia}"),
+            &[
+                ("csrf", &csrf),
+                ("pool", "generalist"),
+                ("expertise", "law"),
+            ],
+        )
         .await;
     assert_eq!(saved.status(), StatusCode::SEE_OTHER);
     let entries = crate::audit::entries(&app, "user.updated").await;
     assert_eq!(entries.len(), 2);
     assert_eq!(entries[0].actor_id, Some(id_of(&app, "chief").await));
     let details: Value = serde_json::from_str(&entries[0].details).unwrap();
-    assert_eq!(details["before"], json!({"pool": "expert", "expertise": ["law", "tax"]}));
-    assert_eq!(details["after"], json!({"pool": "generalist", "expertise": ["law"]}));
+    assert_eq!(
+        details["before"],
+        json!({"pool": "expert", "expertise": ["law", "tax"]})
+    );
+    assert_eq!(
+        details["after"],
+        json!({"pool": "generalist", "expertise": ["law"]})
+    );
 }
 
 async fn erasure_keeps_labels_under_the_pseudonym(app: TestApp) {
     let admin = app.admin().await;
     let pid = app.project_with_items(&admin, 1, &["a"]).await;
-    app.user_with_password("eva", Role::Rater, "eva password 1").await;
+    app.user_with_password("eva", Role::Rater, "eva password 1")
+        .await;
     let eva = app.store.user_by_name("eva").await.unwrap().unwrap();
     let (token, hash) = tally::auth::new_api_token();
     app.store.insert_token(eva.id, &hash).await.unwrap();
-    let api = Api { client: reqwest::Client::new(), base: app.url(""), token };
+    let api = Api {
+        client: reqwest::Client::new(),
+        base: app.url(""),
+        token,
+    };
     label_next(&api, pid, "neg", 700).await;
     let browser = app.browser();
-    assert_eq!(browser.login("eva", "eva password 1").await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        browser.login("eva", "eva password 1").await.status(),
+        StatusCode::SEE_OTHER
+    );
 
-    let erased = admin.post_json(&format!("/api/v1/users/{}/erasure", eva.id), &json!({})).await;
+    let erased = admin
+        .post_json(&format!("/api/v1/users/{}/erasure", eva.id), &json!({}))
+        .await;
     assert_eq!(erased.status(), StatusCode::OK);
     let body: Value = erased.json().await.unwrap();
     assert_eq!(body["pseudonym"], eva.pseudonym);
 
-    assert!(app.store.user_by_name("eva").await.unwrap().is_none(), "the name is gone");
+    assert!(
+        app.store.user_by_name("eva").await.unwrap().is_none(),
+        "the name is gone"
+    );
     let after = app.store.user_by_id(eva.id).await.unwrap().unwrap();
     assert_eq!(after.name, eva.pseudonym);
     for (what, sql) in [
-        ("password", format!("SELECT count(*) FROM users WHERE id = {} AND password_hash IS NOT NULL", eva.id)),
-        ("tokens", format!("SELECT count(*) FROM api_tokens WHERE user_id = {}", eva.id)),
-        ("sessions", format!("SELECT count(*) FROM sessions WHERE user_id = {}", eva.id)),
-        ("links", format!("SELECT count(*) FROM password_links WHERE user_id = {}", eva.id)),
+        (
+            "password",
+            format!(
+                "SELECT count(*) FROM users WHERE id = {} AND password_hash IS NOT NULL",
+                eva.id
+            ),
+        ),
+        (
+            "tokens",
+            format!("SELECT count(*) FROM api_tokens WHERE user_id = {}", eva.id),
+        ),
+        (
+            "sessions",
+            format!("SELECT count(*) FROM sessions WHERE user_id = {}", eva.id),
+        ),
+        (
+            "links",
+            format!(
+                "SELECT count(*) FROM password_links WHERE user_id = {}",
+                eva.id
+            ),
+        ),
     ] {
         assert_eq!(app.count(&sql).await, 0, "{what} removed");
     }
-    assert_eq!(app.count(&format!("SELECT count(*) FROM labels WHERE rater_id = {}", eva.id)).await, 1);
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) FROM labels WHERE rater_id = {}",
+            eva.id
+        ))
+        .await,
+        1
+    );
     let export = admin.export(pid).await;
     assert_eq!(export[0]["labels"][0]["rater"], eva.pseudonym);
-    assert_eq!(api.get("/api/v1/tokens").await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        api.get("/api/v1/tokens").await.status(),
+        StatusCode::UNAUTHORIZED
+    );
     assert_eq!(browser.get("/").await.status(), StatusCode::SEE_OTHER);
-    assert_eq!(app.browser().login("eva", "eva password 1").await.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(app.browser().login(&eva.pseudonym, "eva password 1").await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.browser().login("eva", "eva password 1").await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.browser()
+            .login(&eva.pseudonym, "eva password 1")
+            .await
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
     // Nothing brings the account back.
-    assert_eq!(admin.post_json(&format!("/api/v1/users/{}/reactivate", eva.id), &json!({})).await.status(), StatusCode::CONFLICT);
-    assert_eq!(admin.post_json(&format!("/api/v1/users/{}/password-reset", eva.id), &json!({})).await.status(), StatusCode::CONFLICT);
-    assert_eq!(admin.post_json(&format!("/api/v1/users/{}/erasure", eva.id), &json!({})).await.status(), StatusCode::CONFLICT);
+    assert_eq!(
+        admin
+            .post_json(&format!("/api/v1/users/{}/reactivate", eva.id), &json!({}))
+            .await
+            .status(),
+        StatusCode::CONFLICT
+    );
+    assert_eq!(
+        admin
+            .post_json(
+                &format!("/api/v1/users/{}/password-reset", eva.id),
+                &json!({})
+            )
+            .await
+            .status(),
+        StatusCode::CONFLICT
+    );
+    assert_eq!(
+        admin
+            .post_json(&format!("/api/v1/users/{}/erasure", eva.id), &json!({}))
+            .await
+            .status(),
+        StatusCode::CONFLICT
+    );
     let listed: Vec<Value> = admin.get("/api/v1/users").await.json().await.unwrap();
     let row = listed.iter().find(|p| p["id"] == eva.id).unwrap();
     assert_eq!(row["status"], "erased");
     assert_eq!(row["name"], eva.pseudonym);
 
     let entry = only_entry(&app, "user.erased").await;
-    assert_eq!(entry.target.as_deref(), Some(format!("user:{}", eva.id).as_str()));
+    assert_eq!(
+        entry.target.as_deref(),
+        Some(format!("user:{}", eva.id).as_str())
+    );
     assert_eq!(entry.actor_id, Some(id_of(&app, "admin").await));
     // The log reads the person by their pseudonym from now on.
-    let log: Value = admin.get(&format!("/api/v1/audit?actor={}", eva.id)).await.json().await.unwrap();
+    let log: Value = admin
+        .get(&format!("/api/v1/audit?actor={}", eva.id))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert!(!log.to_string().contains("\"eva\""), "{log}");
 }
 
@@ -434,11 +769,24 @@ async fn pages_form(browser: &Browser, path: &str, fields: &[(&str, &str)]) -> r
 async fn people_pages_invite_reset_deactivate_and_erase(app: TestApp) {
     let browser = app.signed_in_admin().await;
     let chief = id_of(&app, "chief").await;
-    let invited = pages_form(&browser, "/admin/users/invitations", &[("name", "ivy"), ("role", "rater"), ("pool", "generalist"), ("expertise", "")]).await;
+    let invited = pages_form(
+        &browser,
+        "/admin/users/invitations",
+        &[
+            ("name", "ivy"),
+            ("role", "rater"),
+            ("pool", "generalist"),
+            ("expertise", ""),
+        ],
+    )
+    .await;
     assert_eq!(invited.status(), StatusCode::OK);
     let html = invited.text().await.unwrap();
     let link = select_text(&html, "#new-link").expect("the link is shown once");
-    assert!(link.starts_with("http://") && link.contains("/invite/"), "{link}");
+    assert!(
+        link.starts_with("http://") && link.contains("/invite/"),
+        "{link}"
+    );
     assert!(select_text(&browser.page("/admin/users").await, "#new-link").is_none());
     let ivy = id_of(&app, "ivy").await;
     assert_eq!(only_entry(&app, "user.invited").await.actor_id, Some(chief));
@@ -450,27 +798,56 @@ async fn people_pages_invite_reset_deactivate_and_erase(app: TestApp) {
     let reset = pages_form(&browser, &format!("/admin/users/{ivy}/password-reset"), &[]).await;
     assert_eq!(reset.status(), StatusCode::OK);
     assert!(select_text(&reset.text().await.unwrap(), "#new-link").is_some());
-    assert_eq!(only_entry(&app, "user.password_reset").await.target.as_deref(), Some(format!("user:{ivy}").as_str()));
+    assert_eq!(
+        only_entry(&app, "user.password_reset")
+            .await
+            .target
+            .as_deref(),
+        Some(format!("user:{ivy}").as_str())
+    );
 
     let off = pages_form(&browser, &format!("/admin/users/{ivy}/deactivate"), &[]).await;
     assert_eq!(off.status(), StatusCode::SEE_OTHER);
     let flash = select_text(&browser.page("/admin/users").await, "#flash").unwrap();
     assert!(flash.contains("ivy is deactivated"), "{flash}");
-    assert_eq!(app.browser().login("ivy", "ivy password 1").await.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(only_entry(&app, "user.deactivated").await.actor_id, Some(chief));
+    assert_eq!(
+        app.browser().login("ivy", "ivy password 1").await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        only_entry(&app, "user.deactivated").await.actor_id,
+        Some(chief)
+    );
     let on = pages_form(&browser, &format!("/admin/users/{ivy}/reactivate"), &[]).await;
     assert_eq!(on.status(), StatusCode::SEE_OTHER);
-    assert_eq!(only_entry(&app, "user.reactivated").await.actor_id, Some(chief));
+    assert_eq!(
+        only_entry(&app, "user.reactivated").await.actor_id,
+        Some(chief)
+    );
 
     // The erasure asks first, and wants the name typed.
     let ask = browser.page(&format!("/admin/users/{ivy}/erase")).await;
     assert!(ask.contains("cannot be undone"), "{ask}");
     let pseudonym = app.store.user_by_id(ivy).await.unwrap().unwrap().pseudonym;
     assert!(ask.contains(&pseudonym));
-    let slip = pages_form(&browser, &format!("/admin/users/{ivy}/erase"), &[("confirm", "iv")]).await;
+    let slip = pages_form(
+        &browser,
+        &format!("/admin/users/{ivy}/erase"),
+        &[("confirm", "iv")],
+    )
+    .await;
     assert_eq!(slip.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(app.count("SELECT count(*) FROM audit_log WHERE action = 'user.erased'").await, 0);
-    let erased = pages_form(&browser, &format!("/admin/users/{ivy}/erase"), &[("confirm", "ivy")]).await;
+    assert_eq!(
+        app.count("SELECT count(*) FROM audit_log WHERE action = 'user.erased'")
+            .await,
+        0
+    );
+    let erased = pages_form(
+        &browser,
+        &format!("/admin/users/{ivy}/erase"),
+        &[("confirm", "ivy")],
+    )
+    .await;
     assert_eq!(erased.status(), StatusCode::SEE_OTHER);
     let list = browser.page("/admin/users").await;
     let flash = select_text(&list, "#flash").unwrap();
@@ -480,8 +857,25 @@ async fn people_pages_invite_reset_deactivate_and_erase(app: TestApp) {
     assert_eq!(only_entry(&app, "user.erased").await.actor_id, Some(chief));
 
     // Nobody erases or deactivates themselves from the page either.
-    assert_eq!(pages_form(&browser, &format!("/admin/users/{chief}/deactivate"), &[]).await.status(), StatusCode::CONFLICT);
-    assert_eq!(pages_form(&browser, &format!("/admin/users/{chief}/erase"), &[("confirm", "chief")]).await.status(), StatusCode::CONFLICT);
+    assert_eq!(
+        pages_form(&browser, &format!("/admin/users/{chief}/deactivate"), &[])
+            .await
+            .status(),
+        StatusCode::CONFLICT
+    );
+    assert_eq!(
+        pages_form(
+            &browser,
+            &format!("/admin/users/{chief}/erase"),
+            &[("confirm", "chief")]
+        )
+        .await
+        .status(),
+        StatusCode::CONFLICT
+    );
     let own_row = select_text(&list, &format!("#user-{chief}")).unwrap();
-    assert!(!own_row.contains("Deactivate") && !own_row.contains("Erase"), "{own_row}");
+    assert!(
+        !own_row.contains("Deactivate") && !own_row.contains("Erase"),
+        "{own_row}"
+    );
 }

@@ -47,7 +47,9 @@ fn positive_id(name: &str, value: &Option<String>) -> Result<Option<i64>> {
     given(value)
         .map(|raw| {
             raw.parse::<i64>().ok().filter(|id| *id > 0).ok_or_else(|| {
-                AppError::BadRequest(format!("{name}: {raw:?} is not an id (a whole number above 0)"))
+                AppError::BadRequest(format!(
+                    "{name}: {raw:?} is not an id (a whole number above 0)"
+                ))
             })
         })
         .transpose()
@@ -264,13 +266,52 @@ mod tests {
             let message = query.filter().unwrap_err().to_string();
             assert!(message.starts_with(name), "{message}");
         };
-        bad(AuditQuery { limit: Some("0".into()), ..Default::default() }, "limit");
-        bad(AuditQuery { limit: Some("501".into()), ..Default::default() }, "limit");
-        bad(AuditQuery { since: Some("soon".into()), ..Default::default() }, "since");
-        bad(AuditQuery { before: Some("-3".into()), ..Default::default() }, "before");
-        bad(AuditQuery { project: Some("x".into()), ..Default::default() }, "project");
-        bad(AuditQuery { action: Some("user.flew".into()), ..Default::default() }, "action");
-        let empty = AuditQuery { project: Some(String::new()), ..Default::default() };
+        bad(
+            AuditQuery {
+                limit: Some("0".into()),
+                ..Default::default()
+            },
+            "limit",
+        );
+        bad(
+            AuditQuery {
+                limit: Some("501".into()),
+                ..Default::default()
+            },
+            "limit",
+        );
+        bad(
+            AuditQuery {
+                since: Some("soon".into()),
+                ..Default::default()
+            },
+            "since",
+        );
+        bad(
+            AuditQuery {
+                before: Some("-3".into()),
+                ..Default::default()
+            },
+            "before",
+        );
+        bad(
+            AuditQuery {
+                project: Some("x".into()),
+                ..Default::default()
+            },
+            "project",
+        );
+        bad(
+            AuditQuery {
+                action: Some("user.flew".into()),
+                ..Default::default()
+            },
+            "action",
+        );
+        let empty = AuditQuery {
+            project: Some(String::new()),
+            ..Default::default()
+        };
         assert_eq!(empty.filter().unwrap().limit, DEFAULT_LIMIT + 1);
     }
 }

@@ -10,13 +10,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::auth::hash_token;
+use crate::domain::audit::Action;
 use crate::domain::feedback::{assess, parse_body, SourceHealth};
 use crate::domain::now_ms;
 use crate::domain::text::check_text;
 use crate::error::{AppError, Result};
 use crate::store::feedback::{BatchResult, SourceConfig};
 use crate::web::error::ErrorBody;
-use crate::domain::audit::Action;
 use crate::web::extract::{content_type, Admin, JsonBody, Origin};
 use crate::web::AppState;
 

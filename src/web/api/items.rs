@@ -184,10 +184,8 @@ pub async fn import_bytes(
     import_with_media(
         state,
         project,
-        body,
-        format,
-        Vec::new(),
-        HashMap::new(),
+        (body, format),
+        Media::default(),
         options,
         entry,
     )
@@ -210,10 +208,8 @@ async fn import_bundle(
     import_with_media(
         state,
         project,
-        Bytes::from(items),
-        format,
-        images,
-        names,
+        (Bytes::from(items), format),
+        Media { images, names },
         options,
         entry,
     )
@@ -223,13 +219,18 @@ async fn import_bundle(
 /// Parses and checks the items (references to uploaded images resolved, so boxes are
 /// checked inside them, and duplicates looked for among the project's items), then, unless
 /// this is a dry run, stores the new images and the items left in in one transaction.
+/// The images an import brings, and the file names its items use for them.
+#[derive(Default)]
+struct Media {
+    images: Vec<Upload>,
+    names: HashMap<String, String>,
+}
+
 async fn import_with_media(
     state: &AppState,
     project: &Project,
-    body: Bytes,
-    format: Format,
-    images: Vec<Upload>,
-    names: HashMap<String, String>,
+    (body, format): (Bytes, Format),
+    Media { images, names }: Media,
     options: &ImportOptions,
     entry: &Entry,
 ) -> Result<ImportOutcome> {

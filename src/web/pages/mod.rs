@@ -157,8 +157,16 @@ pub fn routes() -> Routes {
             Admin,
             admin::reset_password,
         )
-        .post("/admin/users/{uid}/deactivate", Admin, admin::deactivate_user)
-        .post("/admin/users/{uid}/reactivate", Admin, admin::reactivate_user)
+        .post(
+            "/admin/users/{uid}/deactivate",
+            Admin,
+            admin::deactivate_user,
+        )
+        .post(
+            "/admin/users/{uid}/reactivate",
+            Admin,
+            admin::reactivate_user,
+        )
         .get("/admin/users/{uid}/erase", Admin, admin::erase_page)
         .post("/admin/users/{uid}/erase", Admin, admin::erase_user)
         .get("/admin/audit", Admin, admin::audit_page)

@@ -106,7 +106,9 @@ pub async fn use_link(
         return Ok(refused_page(layout, LinkRefusal::Unknown));
     }
     let hash = hash_token(&token);
-    state.limits.check_login(&format!("link:{}", &hash[..16]), ip)?;
+    state
+        .limits
+        .check_login(&format!("link:{}", &hash[..16]), ip)?;
     let link = match state.store.password_link(&hash).await? {
         Ok(link) => link,
         Err(refusal) => return Ok(refused_page(layout, refusal)),
@@ -121,11 +123,13 @@ pub async fn use_link(
         done: false,
         error: None,
     };
-    let checked = validate_password(&form.password).map_err(|e| e.reason).and_then(|_| {
-        (form.password == form.repeat)
-            .then_some(())
-            .ok_or_else(|| "the two passwords differ; type the same one twice".to_string())
-    });
+    let checked = validate_password(&form.password)
+        .map_err(|e| e.reason)
+        .and_then(|_| {
+            (form.password == form.repeat)
+                .then_some(())
+                .ok_or_else(|| "the two passwords differ; type the same one twice".to_string())
+        });
     if let Err(reason) = checked {
         page.error = Some(format!("Password: {reason}."));
         return Ok(html_with_status(StatusCode::UNPROCESSABLE_ENTITY, &page));

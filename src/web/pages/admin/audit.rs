@@ -144,11 +144,7 @@ fn target(
     }
 }
 
-fn row(
-    entry: AuditRecord,
-    people: &HashMap<i64, String>,
-    projects: &HashMap<i64, String>,
-) -> Row {
+fn row(entry: AuditRecord, people: &HashMap<i64, String>, projects: &HashMap<i64, String>) -> Row {
     let who = match (&entry.actor, entry.actor_id, entry.source.as_deref()) {
         (Some(name), _, _) => name.clone(),
         (None, Some(id), _) => format!("user {id}"),
@@ -160,7 +156,10 @@ fn row(
         when: timestamp(&entry.at),
         who,
         project: entry.project_id.map(|id| {
-            let name = projects.get(&id).cloned().unwrap_or_else(|| format!("project {id}"));
+            let name = projects
+                .get(&id)
+                .cloned()
+                .unwrap_or_else(|| format!("project {id}"));
             (id, name)
         }),
         target: entry
@@ -235,7 +234,10 @@ mod tests {
         assert_eq!(lines[0].before.as_deref(), Some("generalist"));
         assert_eq!(lines[0].after, "expert");
         let plain = detail_lines(r#"{"imported":3}"#);
-        assert_eq!((plain[0].key.as_str(), plain[0].after.as_str()), ("imported", "3"));
+        assert_eq!(
+            (plain[0].key.as_str(), plain[0].after.as_str()),
+            ("imported", "3")
+        );
         assert!(detail_lines("not json").is_empty());
     }
 }

@@ -11,6 +11,7 @@ mod settings;
 mod users;
 mod webhooks;
 
+pub(crate) use audit::audit_page_html as audit_page;
 pub(crate) use exports::*;
 pub(crate) use health::*;
 pub(crate) use import::*;
@@ -19,7 +20,6 @@ pub(crate) use pace::*;
 pub(crate) use report::*;
 pub(crate) use review::*;
 pub(crate) use settings::*;
-pub(crate) use audit::audit_page_html as audit_page;
 pub(crate) use users::*;
 pub(crate) use webhooks::*;
 
@@ -217,10 +217,7 @@ pub async fn create_project(
     match spec {
         Ok(spec) => {
             let entry = origin.entry(&admin, crate::domain::audit::Action::ProjectCreated);
-            let project = state
-                .store
-                .create_project(&spec, admin.id, &entry)
-                .await?;
+            let project = state.store.create_project(&spec, admin.id, &entry).await?;
             Ok(Redirect::to(&format!("/admin/projects/{}", project.id)).into_response())
         }
         Err(e) => {

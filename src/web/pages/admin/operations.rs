@@ -8,10 +8,10 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use super::{project_page_for, Notices};
+use crate::domain::audit::Action;
 use crate::domain::text::admin_pause_reason;
 use crate::error::Result;
 use crate::web::csrf;
-use crate::domain::audit::Action;
 use crate::web::extract::{Admin, Origin};
 use crate::web::render::html;
 use crate::web::AppState;

@@ -248,7 +248,8 @@ pub async fn reset_password(
     }
     let shown = Shown {
         name: person.name,
-        what: "password reset link (works once, for 7 days; the old password works until it is used)",
+        what:
+            "password reset link (works once, for 7 days; the old password works until it is used)",
         secret: absolute(&state, &headers, &link),
         id: "new-link",
     };
@@ -317,7 +318,12 @@ pub async fn update_pool(
     csrf::verify(&session, &form.csrf).await?;
     let checked = Pool::parse(&form.pool)
         .map_err(AppError::from)
-        .and_then(|pool| Ok((pool, validate_tags("expertise", &split_tags(&form.expertise))?)));
+        .and_then(|pool| {
+            Ok((
+                pool,
+                validate_tags("expertise", &split_tags(&form.expertise))?,
+            ))
+        });
     let (pool, tags) = match checked {
         Ok(ok) => ok,
         Err(e) => return refuse_on_page(&state, &session, admin, e).await,
@@ -356,7 +362,10 @@ pub async fn deactivate_user(
     state.store.deactivate_user(uid, &entry).await?;
     done(
         &session,
-        format!("{} is deactivated: signed out everywhere, API tokens revoked.", person.name),
+        format!(
+            "{} is deactivated: signed out everywhere, API tokens revoked.",
+            person.name
+        ),
     )
     .await
 }
