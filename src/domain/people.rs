@@ -306,7 +306,7 @@ mod tests {
         assert_eq!(figures[&3].agreement(), Some(0.0));
         assert_eq!(figures[&3].compared, 1);
         assert_eq!(figures[&1].median_duration_ms(), Some(1500));
-        assert_eq!(figures[&3].median_duration_ms(), Some(700));
+        assert_eq!(figures[&3].median_duration_ms(), Some(600));
         assert_eq!(WorkFigures::default().agreement(), None);
         assert_eq!(WorkFigures::default().median_duration_ms(), None);
     }

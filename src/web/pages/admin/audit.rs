@@ -65,10 +65,17 @@ impl AuditPage {
     }
 }
 
+/// A recorded value as people read it: text as it is, a list of texts joined by commas.
 fn shown(value: &Value) -> String {
     match value {
         Value::Null => "—".to_string(),
         Value::String(s) => s.clone(),
+        Value::Array(items) if items.is_empty() => "none".to_string(),
+        Value::Array(items) if items.iter().all(Value::is_string) => items
+            .iter()
+            .filter_map(Value::as_str)
+            .collect::<Vec<_>>()
+            .join(", "),
         other => other.to_string(),
     }
 }
@@ -239,5 +246,8 @@ mod tests {
             ("imported", "3")
         );
         assert!(detail_lines("not json").is_empty());
+        let lists = detail_lines(r#"{"before":{"pools":[]},"after":{"pools":["expert","user"]}}"#);
+        assert_eq!(lists[0].before.as_deref(), Some("none"));
+        assert_eq!(lists[0].after, "expert, user");
     }
 }
