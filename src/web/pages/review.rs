@@ -292,28 +292,28 @@ pub async fn submit_final_label(
     let queue_reason = reason_of(&ReasonQuery {
         reason: form.queue_reason.clone(),
     })?;
-    let value = match project.schema().from_form(&form.values) {
-        Ok(value) => value,
-        Err(invalid) => {
-            flash::set(&session, note(format!("Not saved: {invalid}"), false)).await?;
-            return Ok(Redirect::to(&item_path(pid, iid, queue_reason)));
+    let outcome = match project.schema().from_form(&form.values) {
+        Ok(value) => {
+            let asked = NewAdjudication {
+                value,
+                reason: form.reason,
+            };
+            adjudicate(&state, &project, &reviewer, &origin, iid, asked).await
         }
+        Err(invalid) => Err(AppError::Invalid(invalid)),
     };
-    let asked = NewAdjudication {
-        value,
-        reason: form.reason,
+    let refusal = match outcome {
+        Ok(answer) => Ok(answer),
+        Err(AppError::Invalid(invalid)) => Err(invalid.to_string()),
+        Err(AppError::Conflict(why)) => Err(why),
+        Err(e) => return Err(e),
     };
-    let answer = match adjudicate(&state, &project, &reviewer, &origin, iid, asked).await {
+    let answer = match refusal {
         Ok(answer) => answer,
-        Err(AppError::Invalid(invalid)) => {
-            flash::set(&session, note(format!("Not saved: {invalid}"), false)).await?;
-            return Ok(Redirect::to(&item_path(pid, iid, queue_reason)));
-        }
-        Err(AppError::Conflict(why)) => {
+        Err(why) => {
             flash::set(&session, note(format!("Not saved: {why}"), false)).await?;
             return Ok(Redirect::to(&item_path(pid, iid, queue_reason)));
         }
-        Err(e) => return Err(e),
     };
     let text = format!(
         "✓ Final label of item {iid}: {}{}",

@@ -36,31 +36,20 @@ fn back(pid: i64) -> Redirect {
 
 /// Refusals of input come back to the section as a message; other errors stay errors.
 async fn say_refusal(session: &Session, outcome: Result<()>) -> Result<()> {
-    match outcome {
-        Err(AppError::Invalid(invalid)) => {
-            flash::set(
-                session,
-                Flash {
-                    text: format!("Not saved: {invalid}"),
-                    ok: false,
-                    undo: None,
-                },
-            )
-            .await
-        }
-        Err(AppError::NotFound(what)) => {
-            flash::set(
-                session,
-                Flash {
-                    text: format!("Not saved: {what}"),
-                    ok: false,
-                    undo: None,
-                },
-            )
-            .await
-        }
-        other => other,
-    }
+    let text = match outcome {
+        Err(AppError::Invalid(invalid)) => invalid.to_string(),
+        Err(AppError::NotFound(what)) => what,
+        other => return other,
+    };
+    flash::set(
+        session,
+        Flash {
+            text: format!("Not saved: {text}"),
+            ok: false,
+            undo: None,
+        },
+    )
+    .await
 }
 
 #[derive(Deserialize)]
