@@ -1,43 +1,98 @@
-//! Load benchmark: raters labelling through the real HTTP API against the HTTP floor.
+//! Load benchmark: raters labelling through the real HTTP API, against the HTTP floor.
 //!
-//! `cargo bench --bench load` serves tally in-process on a fresh SQLite file (and on
-//! PostgreSQL when TALLY_TEST_POSTGRES_URL is set), lets RATERS concurrent raters take
-//! `next` and post labels until an overlap-3 project is complete, and then, in the same run,
-//! sends as many requests to a static asset (the HTTP floor: routing, sessions layer and
-//! headers, no database). It prints labels per second, request latencies and the ratio.
-//! Settings: TALLY_BENCH_RATERS (default 50), TALLY_BENCH_ITEMS (default 2000).
+//! `cargo bench --bench load` starts the release `tally serve` as its own process on a fresh
+//! SQLite file (and on a fresh PostgreSQL database when TALLY_TEST_POSTGRES_URL is set),
+//! loads a project of ITEMS items (overlap 3), and climbs a ladder of concurrent raters.
+//! At each rung the raters loop `next` then label for SECONDS; then, in the same run and at
+//! the same concurrency, the client fetches a static asset twice per loop for as long (the
+//! HTTP floor: same server, router and layers, no database). It prints label round trips per
+//! second, request latencies, errors, the floor's round trips per second, the ratio, and the
+//! server's resident memory.
+//!
+//! Settings: TALLY_BENCH_LADDER (default 16,64,256), TALLY_BENCH_ITEMS (default 100000),
+//! TALLY_BENCH_SECONDS per rung (default 10), TALLY_BIN (default the binary cargo built).
 
-use std::net::SocketAddr;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use tally::domain::user::Role;
-use tally::{Config, Store};
-use tokio::sync::Mutex;
+use tally::Store;
 
-fn setting(name: &str, default: usize) -> usize {
+fn setting<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name)
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
 }
 
-async fn serve(store: Store) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let app = tally::app(tally::AppState::new(store, Config::default()));
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .ok();
-    });
-    addr
+fn ladder() -> Vec<usize> {
+    std::env::var("TALLY_BENCH_LADDER")
+        .unwrap_or_else(|_| "16,64,256".into())
+        .split(',')
+        .filter_map(|n| n.trim().parse().ok())
+        .collect()
+}
+
+/// The server under test, in its own process so its memory is its own.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    fn start(database_url: &str) -> Server {
+        let bin =
+            std::env::var("TALLY_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_tally").to_string());
+        let mut child = Command::new(bin)
+            .args([
+                "--database-url",
+                database_url,
+                "serve",
+                "--bind",
+                "127.0.0.1:0",
+            ])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start tally serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let base = loop {
+            let line = lines.next().expect("server output").expect("line");
+            if let Some(url) = line.strip_prefix("listening on ") {
+                break url.trim().to_string();
+            }
+        };
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Server { child, base }
+    }
+
+    /// Resident memory now and at its peak, in MiB, from /proc.
+    fn memory_mib(&self) -> (f64, f64) {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+                .map_or(f64::NAN, |kb| kb / 1024.0)
+        };
+        (field("VmRSS:"), field("VmHWM:"))
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+    }
 }
 
 async fn token_for(store: &Store, name: &str, role: Role) -> String {
@@ -54,134 +109,131 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
-struct Run {
-    requests: usize,
-    elapsed: Duration,
+/// What one rung's clients did.
+#[derive(Default)]
+struct Tally {
+    round_trips: usize,
+    errors: usize,
     latencies: Vec<Duration>,
 }
 
-impl Run {
-    fn per_second(&self) -> f64 {
-        self.requests as f64 / self.elapsed.as_secs_f64()
-    }
-
-    fn describe(&mut self, what: &str) {
-        self.latencies.sort();
-        println!(
-            "  {what:<28} {:>8} requests in {:>6.2} s = {:>8.0} req/s   p50 {:>6.2} ms   p99 {:>6.2} ms",
-            self.requests,
-            self.elapsed.as_secs_f64(),
-            self.per_second(),
-            percentile(&self.latencies, 0.5).as_secs_f64() * 1e3,
-            percentile(&self.latencies, 0.99).as_secs_f64() * 1e3,
-        );
+impl Tally {
+    fn merge(&mut self, other: Tally) {
+        self.round_trips += other.round_trips;
+        self.errors += other.errors;
+        self.latencies.extend(other.latencies);
     }
 }
 
-async fn labelling_run(base: &str, tokens: Vec<String>, pid: i64) -> (Run, usize) {
-    let client = reqwest::Client::new();
-    let latencies = Arc::new(Mutex::new(Vec::new()));
+/// Runs `clients` loops of `round_trip` until `seconds` pass; each returns its requests'
+/// latencies, or None on an error.
+async fn drive<F, Fut>(clients: usize, seconds: f64, round_trip: F) -> (Tally, Duration)
+where
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Option<Vec<Duration>>> + Send,
+{
+    let stop = Arc::new(AtomicBool::new(false));
+    let round_trip = Arc::new(round_trip);
     let started = Instant::now();
-    let tasks: Vec<_> = tokens
-        .into_iter()
-        .enumerate()
-        .map(|(i, token)| {
-            let (client, base, latencies) = (client.clone(), base.to_string(), latencies.clone());
+    let tasks: Vec<_> = (0..clients)
+        .map(|i| {
+            let (stop, round_trip) = (stop.clone(), round_trip.clone());
             tokio::spawn(async move {
-                let mut labels = 0usize;
-                let mut mine = Vec::new();
-                loop {
-                    let t = Instant::now();
-                    let next = client
-                        .get(format!("{base}/api/v1/projects/{pid}/next"))
-                        .bearer_auth(&token)
-                        .send()
-                        .await
-                        .expect("next");
-                    mine.push(t.elapsed());
-                    if next.status() == reqwest::StatusCode::NO_CONTENT {
-                        break;
+                let mut mine = Tally::default();
+                while !stop.load(Ordering::Relaxed) {
+                    match round_trip(i).await {
+                        Some(latencies) => {
+                            mine.round_trips += 1;
+                            mine.latencies.extend(latencies);
+                        }
+                        None => mine.errors += 1,
                     }
-                    let body: Value = next.json().await.expect("json");
-                    let iid = body["item"]["id"].as_i64().expect("id");
-                    let value = ["pos", "neg", "neutral"][(i + labels) % 3];
-                    let t = Instant::now();
-                    let posted = client
-                        .post(format!("{base}/api/v1/projects/{pid}/items/{iid}/labels"))
-                        .bearer_auth(&token)
-                        .json(&json!({"value": value, "duration_ms": 900}))
-                        .send()
-                        .await
-                        .expect("label");
-                    mine.push(t.elapsed());
-                    assert_eq!(posted.status(), reqwest::StatusCode::CREATED);
-                    labels += 1;
-                }
-                latencies.lock().await.extend(mine);
-                labels
-            })
-        })
-        .collect();
-    let mut labels = 0;
-    for task in tasks {
-        labels += task.await.expect("rater");
-    }
-    let elapsed = started.elapsed();
-    let latencies = std::mem::take(&mut *latencies.lock().await);
-    (
-        Run {
-            requests: latencies.len(),
-            elapsed,
-            latencies,
-        },
-        labels,
-    )
-}
-
-async fn floor_run(base: &str, concurrency: usize, requests: usize) -> Run {
-    let client = reqwest::Client::new();
-    let per_task = requests.div_ceil(concurrency);
-    let started = Instant::now();
-    let tasks: Vec<_> = (0..concurrency)
-        .map(|_| {
-            let (client, base) = (client.clone(), base.to_string());
-            tokio::spawn(async move {
-                let mut mine = Vec::with_capacity(per_task);
-                for _ in 0..per_task {
-                    let t = Instant::now();
-                    let r = client
-                        .get(format!("{base}/static/keys.js"))
-                        .send()
-                        .await
-                        .expect("floor");
-                    r.bytes().await.expect("body");
-                    mine.push(t.elapsed());
                 }
                 mine
             })
         })
         .collect();
-    let mut latencies = Vec::new();
+    tokio::time::sleep(Duration::from_secs_f64(seconds)).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut total = Tally::default();
     for task in tasks {
-        latencies.extend(task.await.expect("floor task"));
+        total.merge(task.await.expect("client"));
     }
-    Run {
-        requests: latencies.len(),
-        elapsed: started.elapsed(),
-        latencies,
-    }
+    let elapsed = started.elapsed();
+    total.latencies.sort();
+    (total, elapsed)
 }
 
-async fn bench(name: &str, url: &str, raters: usize, items: usize) {
-    let store = Store::connect(url).await.expect("connect");
-    store.migrate().await.expect("migrate");
-    let addr = serve(store.clone()).await;
-    let base = format!("http://{addr}");
-    let admin = token_for(&store, "bench-admin", Role::Admin).await;
-    let client = reqwest::Client::new();
+/// One `next` then one label; None when either answers other than the protocol says.
+async fn label_round_trip(
+    client: &reqwest::Client,
+    base: &str,
+    pid: i64,
+    token: &str,
+    seq: usize,
+) -> Option<Vec<Duration>> {
+    let t = Instant::now();
+    let next = client
+        .get(format!("{base}/api/v1/projects/{pid}/next"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .ok()?;
+    if next.status() != reqwest::StatusCode::OK {
+        return None;
+    }
+    let body: Value = next.json().await.ok()?;
+    let first = t.elapsed();
+    let iid = body["item"]["id"].as_i64()?;
+    let value = ["pos", "neg", "neutral"][seq % 3];
+    let t = Instant::now();
+    let posted = client
+        .post(format!("{base}/api/v1/projects/{pid}/items/{iid}/labels"))
+        .bearer_auth(token)
+        .json(&json!({"value": value, "duration_ms": 900}))
+        .send()
+        .await
+        .ok()?;
+    let created = posted.status() == reqwest::StatusCode::CREATED;
+    posted.bytes().await.ok()?;
+    created.then(|| vec![first, t.elapsed()])
+}
+
+/// Two requests for a static asset: the floor's equivalent of one round trip.
+async fn floor_round_trip(client: &reqwest::Client, base: &str) -> Option<Vec<Duration>> {
+    let mut latencies = Vec::with_capacity(2);
+    for _ in 0..2 {
+        let t = Instant::now();
+        let r = client
+            .get(format!("{base}/static/keys.js"))
+            .send()
+            .await
+            .ok()?;
+        if !r.status().is_success() {
+            return None;
+        }
+        r.bytes().await.ok()?;
+        latencies.push(t.elapsed());
+    }
+    Some(latencies)
+}
+
+struct Row {
+    raters: usize,
+    label_rate: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    errors: usize,
+    floor_rate: f64,
+    floor_p99_ms: f64,
+    rss_mib: f64,
+    peak_mib: f64,
+}
+
+async fn setup_project(client: &reqwest::Client, base: &str, admin: &str, items: usize) -> i64 {
     let created: Value = client
         .post(format!("{base}/api/v1/projects"))
-        .bearer_auth(&admin)
+        .bearer_auth(admin)
         .json(&json!({"name": "bench", "labels": ["pos", "neg", "neutral"], "overlap": 3}))
         .send()
         .await
@@ -190,37 +242,104 @@ async fn bench(name: &str, url: &str, raters: usize, items: usize) {
         .await
         .expect("json");
     let pid = created["id"].as_i64().expect("pid");
-    let rows: Vec<Value> = (0..items)
-        .map(|i| json!({"external_id": format!("b{i}"), "data": {"text": format!("item {i}")}}))
-        .collect();
-    let imported = client
-        .post(format!("{base}/api/v1/projects/{pid}/items"))
-        .bearer_auth(&admin)
-        .json(&rows)
-        .send()
-        .await
-        .expect("import");
-    assert_eq!(imported.status(), reqwest::StatusCode::CREATED);
-    let mut tokens = Vec::new();
-    for i in 0..raters {
+    let started = Instant::now();
+    for chunk_start in (0..items).step_by(10_000) {
+        let rows: Vec<Value> = (chunk_start..items.min(chunk_start + 10_000))
+            .map(|i| json!({"external_id": format!("b{i}"), "data": {"text": format!("item {i}")}}))
+            .collect();
+        let imported = client
+            .post(format!("{base}/api/v1/projects/{pid}/items"))
+            .bearer_auth(admin)
+            .json(&rows)
+            .send()
+            .await
+            .expect("import");
+        assert_eq!(imported.status(), reqwest::StatusCode::CREATED);
+    }
+    println!(
+        "  loaded {items} items in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    pid
+}
+
+async fn bench(name: &str, url: &str, items: usize, seconds: f64) -> Vec<Row> {
+    // The server migrates the database (the binary under test may be an older build).
+    let server = Server::start(url);
+    let base = server.base.clone();
+    let store = Store::connect(url).await.expect("connect");
+    let admin = token_for(&store, "bench-admin", Role::Admin).await;
+    let rungs = ladder();
+    let most = rungs.iter().copied().max().unwrap_or(0);
+    let mut tokens = Vec::with_capacity(most);
+    for i in 0..most {
         tokens.push(token_for(&store, &format!("bench-rater-{i}"), Role::Rater).await);
     }
-    println!("{name}: {raters} raters, {items} items x overlap 3");
-    let (mut labelling, labels) = labelling_run(&base, tokens, pid).await;
-    assert_eq!(labels, items * 3, "every wanted label was given");
-    labelling.describe("next + label (API)");
-    println!(
-        "  {:<28} {:>8.0} labels/s",
-        "labels",
-        labels as f64 / labelling.elapsed.as_secs_f64()
-    );
-    let mut floor = floor_run(&base, raters, labelling.requests).await;
-    floor.describe("HTTP floor (static asset)");
-    println!(
-        "  tally's labelling requests run at {:.1}% of the HTTP floor's rate",
-        100.0 * labelling.per_second() / floor.per_second()
-    );
     store.close().await;
+    let tokens = Arc::new(tokens);
+    println!("{name}: {items} items x overlap 3, {seconds} s per rung");
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(1024)
+        .build()
+        .expect("client");
+    let pid = setup_project(&client, &base, &admin, items).await;
+    let mut rows = Vec::new();
+    for raters in rungs {
+        let (c, b, t) = (client.clone(), base.clone(), tokens.clone());
+        let (labelled, elapsed) = drive(raters, seconds, move |i| {
+            let (c, b, t) = (c.clone(), b.clone(), t.clone());
+            async move { label_round_trip(&c, &b, pid, &t[i], i).await }
+        })
+        .await;
+        let (rss_mib, peak_mib) = server.memory_mib();
+        let (c, b) = (client.clone(), base.clone());
+        let (floor, floor_elapsed) = drive(raters, seconds, move |_| {
+            let (c, b) = (c.clone(), b.clone());
+            async move { floor_round_trip(&c, &b).await }
+        })
+        .await;
+        let ms = |d: Duration| d.as_secs_f64() * 1e3;
+        let row = Row {
+            raters,
+            label_rate: labelled.round_trips as f64 / elapsed.as_secs_f64(),
+            p50_ms: ms(percentile(&labelled.latencies, 0.5)),
+            p99_ms: ms(percentile(&labelled.latencies, 0.99)),
+            errors: labelled.errors,
+            floor_rate: floor.round_trips as f64 / floor_elapsed.as_secs_f64(),
+            floor_p99_ms: ms(percentile(&floor.latencies, 0.99)),
+            rss_mib,
+            peak_mib,
+        };
+        println!(
+            "  {:>4} raters: {:>7.0} label round trips/s (p50 {:.1} ms, p99 {:.1} ms, {} errors); floor {:>7.0} round trips/s (p99 {:.1} ms); {:.1}% of the floor; RSS {:.0} MiB (peak {:.0})",
+            row.raters, row.label_rate, row.p50_ms, row.p99_ms, row.errors, row.floor_rate,
+            row.floor_p99_ms, 100.0 * row.label_rate / row.floor_rate, row.rss_mib, row.peak_mib
+        );
+        rows.push(row);
+    }
+    rows
+}
+
+fn print_table(results: &[(&str, Vec<Row>)]) {
+    println!();
+    println!("| backend | raters | label round trips/s | request p50 / p99 | errors | HTTP floor round trips/s | ratio | server RSS (peak) |");
+    println!("|---|---|---|---|---|---|---|---|");
+    for (name, rows) in results {
+        for r in rows {
+            println!(
+                "| {name} | {} | {:.0} | {:.1} / {:.1} ms | {} | {:.0} | {:.1}% | {:.0} MiB ({:.0}) |",
+                r.raters,
+                r.label_rate,
+                r.p50_ms,
+                r.p99_ms,
+                r.errors,
+                r.floor_rate,
+                100.0 * r.label_rate / r.floor_rate,
+                r.rss_mib,
+                r.peak_mib
+            );
+        }
+    }
 }
 
 fn main() {
@@ -228,12 +347,13 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    let raters = setting("TALLY_BENCH_RATERS", 50);
-    let items = setting("TALLY_BENCH_ITEMS", 2000);
+    let items = setting("TALLY_BENCH_ITEMS", 100_000usize);
+    let seconds = setting("TALLY_BENCH_SECONDS", 10.0f64);
     runtime.block_on(async {
+        let mut results = Vec::new();
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}", dir.path().join("bench.db").display());
-        bench("SQLite", &url, raters, items).await;
+        results.push(("SQLite", bench("SQLite", &url, items, seconds).await));
         match std::env::var("TALLY_TEST_POSTGRES_URL") {
             Ok(admin_url) if !admin_url.is_empty() => {
                 use sqlx::Connection;
@@ -249,7 +369,10 @@ fn main() {
                     Some((server, _)) => format!("{server}/{name}"),
                     None => admin_url.clone(),
                 };
-                bench("PostgreSQL", &url, raters, items).await;
+                results.push((
+                    "PostgreSQL",
+                    bench("PostgreSQL", &url, items, seconds).await,
+                ));
                 sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
                     .execute(&mut conn)
                     .await
@@ -257,5 +380,6 @@ fn main() {
             }
             _ => println!("PostgreSQL: not run (set TALLY_TEST_POSTGRES_URL)"),
         }
+        print_table(&results);
     });
 }

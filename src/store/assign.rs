@@ -22,11 +22,19 @@ use crate::domain::project::Project;
 use crate::domain::user::User;
 use crate::error::Result;
 
-const HELD_LEASE_SQL: &str = "SELECT le.item_id FROM leases le
+/// The columns of an item as raters get it (`ItemView`), from items aliased `i`.
+const ITEM_VIEW: &str = "i.id, i.external_id, i.data, i.prediction";
+
+/// The item this rater already holds a live lease on. `$1` project, `$2` rater, `$3` now.
+fn held_lease_sql() -> String {
+    format!(
+        "SELECT {ITEM_VIEW} FROM leases le JOIN items i ON i.id = le.item_id
     WHERE le.project_id = $1 AND le.rater_id = $2 AND le.expires_at > $3
       AND NOT EXISTS (SELECT 1 FROM labels l WHERE l.item_id = le.item_id AND l.rater_id = $2)
     ORDER BY le.leased_at, le.item_id
-    LIMIT 1";
+    LIMIT 1"
+    )
+}
 
 const RENEW_LEASE_SQL: &str =
     "UPDATE leases SET expires_at = $1 WHERE item_id = $2 AND rater_id = $3";
@@ -35,12 +43,17 @@ const NOT_SEEN_BY_RATER: &str = "NOT i.held
       AND NOT EXISTS (SELECT 1 FROM labels l WHERE l.item_id = i.id AND l.rater_id = $2)
       AND NOT EXISTS (SELECT 1 FROM skips s WHERE s.item_id = i.id AND s.rater_id = $2)";
 
-/// Gold questions this rater has not answered, in the project's seeded random order.
-const GOLD_SQL: &str = "SELECT i.id FROM items i
-    WHERE i.project_id = $1 AND i.is_gold AND $3 > 0 AND NOT i.held
+/// The gold question this rater has not answered next in the project's seeded random
+/// order. `$1` project, `$2` rater.
+fn gold_sql() -> String {
+    format!(
+        "SELECT {ITEM_VIEW} FROM items i
+    WHERE i.project_id = $1 AND i.is_gold AND NOT i.held
       AND NOT EXISTS (SELECT 1 FROM labels l WHERE l.item_id = i.id AND l.rater_id = $2)
       AND NOT EXISTS (SELECT 1 FROM skips s WHERE s.item_id = i.id AND s.rater_id = $2)
-    ORDER BY i.random_key LIMIT 1";
+    ORDER BY i.random_key LIMIT 1"
+    )
+}
 
 const UPSERT_LEASE_SQL: &str =
     "INSERT INTO leases (item_id, rater_id, project_id, leased_at, expires_at, pool)
@@ -117,93 +130,119 @@ impl Store {
             wants_gold: gold_rate > 0.0 && rand::thread_rng().gen::<f64>() < gold_rate,
             only,
         };
-        let item_id = match self {
+        let found = match self {
             Store::Sqlite(backend) => next_item_sqlite(backend, &ask).await?,
             Store::Postgres(backend) => next_item_postgres(backend, &ask).await?,
         };
-        match item_id {
-            Some(id) => Ok(Some(self.item(project.id, id).await?)),
-            None => Ok(None),
+        match found {
+            Found::Item(item) => Ok(Some(item)),
+            Found::Question(id) => Ok(Some(self.item(project.id, id).await?)),
+            Found::Nothing => Ok(None),
         }
     }
 }
 
-/// SQLite: one writer at a time, so the first open item is safe to lease as found.
-async fn next_item_sqlite(backend: &SqliteBackend, ask: &Ask) -> Result<Option<i64>> {
+/// What `next` leased.
+enum Found {
+    Item(ItemView),
+    /// A qualification question, by id.
+    Question(i64),
+    Nothing,
+}
+
+/// SQLite: one writer at a time, so the first open item is safe to lease as found. The
+/// held lease, the gold question and the open item are asked for in one statement, in that
+/// order of preference; SQLite stops at the first row.
+async fn next_item_sqlite(backend: &SqliteBackend, ask: &Ask) -> Result<Found> {
     let _writer = backend.write_lock().await;
     let mut tx = backend.pool.begin_with("BEGIN IMMEDIATE").await?;
-    if let Some(item_id) = held_lease(&mut tx, ask).await? {
-        renew(&mut tx, ask, item_id).await?;
-        tx.commit().await?;
-        return Ok(Some(item_id));
-    }
     if let Some(item_id) = ask.only {
-        lease(&mut tx, ask, item_id).await?;
+        let found = lease_question(&mut tx, ask, item_id).await?;
         tx.commit().await?;
-        return Ok(Some(item_id));
+        return Ok(found);
     }
-    let mut candidate = None;
+    let mut parts = vec![("held", held_lease_sql())];
     if ask.wants_gold {
-        candidate = gold_question(&mut tx, ask).await?;
+        parts.push(("gold", gold_sql()));
     }
-    if candidate.is_none() {
-        let sql = format!(
-            "SELECT i.id FROM items i WHERE {} ORDER BY {} LIMIT 1",
-            open_items_where(ask.pool),
-            ask.order
-        );
-        candidate = sqlx::query_scalar(&sql)
-            .bind(ask.project_id)
-            .bind(ask.rater_id)
-            .bind(ask.now)
-            .bind(ask.pool.as_str())
-            .fetch_optional(&mut *tx)
-            .await?;
-    }
-    if let Some(item_id) = candidate {
-        lease(&mut tx, ask, item_id).await?;
+    parts.push(("open", open_items_sql(ask, "")));
+    let sql = parts
+        .iter()
+        .map(|(source, part)| format!("SELECT '{source}' AS source, * FROM ({part}) AS {source}"))
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ")
+        + " LIMIT 1";
+    let found: Option<SourcedItem> = sqlx::query_as(&sql)
+        .bind(ask.project_id)
+        .bind(ask.rater_id)
+        .bind(ask.now)
+        .bind(ask.pool.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
+    let Some(found) = found else {
+        tx.commit().await?;
+        return Ok(Found::Nothing);
+    };
+    if found.source == "held" {
+        renew(&mut tx, ask, found.item.id).await?;
+    } else {
+        lease(&mut tx, ask, found.item.id).await?;
     }
     tx.commit().await?;
-    Ok(candidate)
+    Ok(Found::Item(found.item))
+}
+
+/// An item and which of `next`'s searches found it.
+#[derive(sqlx::FromRow)]
+struct SourcedItem {
+    source: String,
+    #[sqlx(flatten)]
+    item: ItemView,
+}
+
+/// Open items of the rater's pool, best first, with `suffix` after the ordering. `$1`
+/// project, `$2` rater, `$3` now, `$4` pool.
+fn open_items_sql(ask: &Ask, suffix: &str) -> String {
+    format!(
+        "SELECT {ITEM_VIEW} FROM items i WHERE {} ORDER BY {} LIMIT 1{suffix}",
+        open_items_where(ask.pool),
+        ask.order
+    )
 }
 
 /// PostgreSQL: raters in several processes race, so each takes a candidate's row lock with
 /// `SKIP LOCKED` (others move on to other items), then counts the item's slots again in a
 /// fresh statement, which sees every lease committed before the lock was granted.
-async fn next_item_postgres(backend: &PgBackend, ask: &Ask) -> Result<Option<i64>> {
-    let mut tx = backend.pool.begin().await?;
+async fn next_item_postgres(backend: &PgBackend, ask: &Ask) -> Result<Found> {
     // A lease is soft state: after a crash it would only expire early. So this commit need
     // not wait for the WAL flush; labels, which must survive, keep full durability.
-    sqlx::query("SET LOCAL synchronous_commit TO OFF")
-        .execute(&mut *tx)
+    let mut tx = backend
+        .pool
+        .begin_with("BEGIN; SET LOCAL synchronous_commit TO OFF")
         .await?;
-    if let Some(item_id) = held_lease(&mut tx, ask).await? {
-        renew(&mut tx, ask, item_id).await?;
-        tx.commit().await?;
-        return Ok(Some(item_id));
-    }
     if let Some(item_id) = ask.only {
-        lease(&mut tx, ask, item_id).await?;
+        let found = lease_question(&mut tx, ask, item_id).await?;
         tx.commit().await?;
-        return Ok(Some(item_id));
+        return Ok(found);
+    }
+    if let Some(item) = held_lease(&mut tx, ask).await? {
+        renew(&mut tx, ask, item.id).await?;
+        tx.commit().await?;
+        return Ok(Found::Item(item));
     }
     if ask.wants_gold {
-        if let Some(item_id) = gold_question(&mut tx, ask).await? {
-            lease(&mut tx, ask, item_id).await?;
+        if let Some(item) = gold_question(&mut tx, ask).await? {
+            lease(&mut tx, ask, item.id).await?;
             tx.commit().await?;
-            return Ok(Some(item_id));
+            return Ok(Found::Item(item));
         }
     }
-    let sql = format!(
-        "SELECT i.id FROM items i WHERE {} AND i.id <> ALL($5)
-         ORDER BY {} LIMIT 1 FOR NO KEY UPDATE OF i SKIP LOCKED",
-        open_items_where(ask.pool),
-        ask.order
-    );
+    let sql = open_items_sql(ask, " FOR NO KEY UPDATE OF i SKIP LOCKED")
+        .replace(" ORDER BY ", " AND i.id <> ALL($5) ORDER BY ");
     let free_sql = free_slots_sql(ask.pool);
     let mut passed_over: Vec<i64> = Vec::new();
     loop {
-        let candidate: Option<i64> = sqlx::query_scalar(&sql)
+        let candidate: Option<ItemView> = sqlx::query_as(&sql)
             .bind(ask.project_id)
             .bind(ask.rater_id)
             .bind(ask.now)
@@ -211,30 +250,42 @@ async fn next_item_postgres(backend: &PgBackend, ask: &Ask) -> Result<Option<i64
             .bind(&passed_over)
             .fetch_optional(&mut *tx)
             .await?;
-        let Some(item_id) = candidate else {
+        let Some(item) = candidate else {
             tx.commit().await?;
-            return Ok(None);
+            return Ok(Found::Nothing);
         };
         let free: i64 = sqlx::query_scalar(&free_sql)
-            .bind(item_id)
+            .bind(item.id)
             .bind(ask.now)
             .bind(ask.rater_id)
             .bind(ask.pool.as_str())
             .fetch_one(&mut *tx)
             .await?;
         if free > 0 {
-            lease(&mut tx, ask, item_id).await?;
+            lease(&mut tx, ask, item.id).await?;
             tx.commit().await?;
-            return Ok(Some(item_id));
+            return Ok(Found::Item(item));
         }
-        passed_over.push(item_id);
+        passed_over.push(item.id);
     }
 }
 
 tx_fn!(
+    /// A rater still qualifying keeps the item they hold, or is handed the question.
+    lease_question(tx, ask: &Ask, question: i64) -> Found where [for<'r> ItemView: sqlx::FromRow<'r, DB::Row>,] {
+        if let Some(item) = held_lease(tx, ask).await? {
+            renew(tx, ask, item.id).await?;
+            return Ok(Found::Item(item));
+        }
+        lease(tx, ask, question).await?;
+        Ok(Found::Question(question))
+    }
+);
+
+tx_fn!(
     /// The item this rater already holds a live lease on, if any.
-    held_lease(tx, ask: &Ask) -> Option<i64> {
-        Ok(sqlx::query_scalar(HELD_LEASE_SQL)
+    held_lease(tx, ask: &Ask) -> Option<ItemView> where [for<'r> ItemView: sqlx::FromRow<'r, DB::Row>,] {
+        Ok(sqlx::query_as(&held_lease_sql())
             .bind(ask.project_id)
             .bind(ask.rater_id)
             .bind(ask.now)
@@ -244,11 +295,10 @@ tx_fn!(
 );
 
 tx_fn!(
-    gold_question(tx, ask: &Ask) -> Option<i64> {
-        Ok(sqlx::query_scalar(GOLD_SQL)
+    gold_question(tx, ask: &Ask) -> Option<ItemView> where [for<'r> ItemView: sqlx::FromRow<'r, DB::Row>,] {
+        Ok(sqlx::query_as(&gold_sql())
             .bind(ask.project_id)
             .bind(ask.rater_id)
-            .bind(1_i64)
             .fetch_optional(&mut **tx)
             .await?)
     }

@@ -3,6 +3,7 @@
 
 use sqlx::types::Json;
 
+use super::cache::Caches;
 use super::{on_pool, Store};
 use crate::domain::gate::{self, Hold, ItemFacts, QualificationState, RaterFacts, Write};
 use crate::domain::policy::{Needs, Pool};
@@ -30,6 +31,11 @@ pub(super) struct GateRow {
     qual_correct: Option<i64>,
     lease_expires_at: Option<i64>,
     labelled_at: Option<i64>,
+    project_revision: i64,
+    project_archived_at: Option<i64>,
+    /// Live leases of other raters of the writer's pool; counted here on SQLite, whose one
+    /// writer sees a stable database, and in a statement of its own on PostgreSQL.
+    leases_of_others: Option<i64>,
 }
 
 /// What a write learns about its item after the gate let it through.
@@ -47,34 +53,39 @@ pub struct GatedItem {
 const QUALIFICATION_TOTAL_SQL: &str =
     "SELECT count(*) FROM items WHERE project_id = $1 AND is_qualification";
 
-/// The project's state inside a write. Read after the item's row lock, and on PostgreSQL
-/// under a key-share lock that waits for an edit or an archiving in progress (they lock
-/// the project row for update), so a write sees the settings it will be stored under.
-fn project_state_sql(row_lock: &str) -> &'static str {
-    if row_lock.is_empty() {
-        "SELECT revision, archived_at FROM projects WHERE id = $1"
-    } else {
-        "SELECT revision, archived_at FROM projects WHERE id = $1 FOR KEY SHARE"
-    }
-}
-
 const LIVE_LEASES_OF_OTHERS_SQL: &str = "SELECT count(*) FROM leases
     WHERE item_id = $1 AND rater_id <> $2 AND expires_at > $3 AND pool = $4";
 
-/// `$1` item, `$2` project, `$3` rater. `row_lock` is the PostgreSQL row lock clause, or empty.
+/// The item, the writer and the project in one statement. `$1` item, `$2` project, `$3`
+/// rater, `$4` now. `row_lock` is the PostgreSQL item lock clause, or empty on SQLite.
+///
+/// On PostgreSQL the item's row lock is taken with a key-share lock on the project row,
+/// which waits for an edit or an archiving in progress (they lock it for update), so a
+/// write sees the settings it will be stored under. Other raters' leases are counted there
+/// in a fresh statement after the lock, which sees every lease committed before it.
 fn facts_sql(row_lock: &str) -> String {
-    let lock = if row_lock.is_empty() {
-        String::new()
+    let (others, lock) = if row_lock.is_empty() {
+        (
+            "(SELECT count(*) FROM leases o WHERE o.item_id = i.id AND o.rater_id <> u.id
+                  AND o.expires_at > $4 AND o.pool = u.pool)",
+            String::new(),
+        )
     } else {
-        format!("{row_lock} OF i")
+        (
+            "CAST(NULL AS BIGINT)",
+            format!("{row_lock} OF i FOR KEY SHARE OF p"),
+        )
     };
     format!(
         "SELECT i.need_generalist, i.need_expert, i.need_user, i.is_gold, i.is_qualification, i.held,
                 i.gold, i.explanation, i.prediction IS NOT NULL AS has_prediction, u.pool, u.expertise,
                 rs.paused, rs.paused_reason, rs.qualified, rs.qual_seen, rs.qual_correct,
                 le.expires_at AS lease_expires_at,
-                (SELECT l.created_at FROM labels l WHERE l.item_id = i.id AND l.rater_id = u.id) AS labelled_at
+                (SELECT l.created_at FROM labels l WHERE l.item_id = i.id AND l.rater_id = u.id) AS labelled_at,
+                p.revision AS project_revision, p.archived_at AS project_archived_at,
+                {others} AS leases_of_others
          FROM items i
+         JOIN projects p ON p.id = i.project_id
          JOIN users u ON u.id = $3
          LEFT JOIN rater_states rs ON rs.project_id = i.project_id AND rs.rater_id = u.id
          LEFT JOIN leases le ON le.item_id = i.id AND le.rater_id = u.id
@@ -124,6 +135,7 @@ fn parse_pool(stored: &str) -> Result<Pool> {
 pub(super) async fn check_write<'c, DB>(
     tx: &mut sqlx::Transaction<'c, DB>,
     row_lock: &str,
+    caches: &Caches,
     project: &Project,
     item_id: i64,
     rater_id: i64,
@@ -143,14 +155,15 @@ where
         .bind(item_id)
         .bind(project.id)
         .bind(rater_id)
+        .bind(now)
         .fetch_optional(&mut **tx)
         .await?;
     let row = row.ok_or_else(|| AppError::not_found("item"))?;
-    let (project_revision, archived_at): (i64, Option<i64>) =
-        sqlx::query_as(project_state_sql(row_lock))
-            .bind(project.id)
-            .fetch_one(&mut **tx)
-            .await?;
+    if row.project_revision != project.revision {
+        // The caller's project is out of date (a kept copy); the gate refuses this write,
+        // and the next request reads the project again.
+        caches.expire();
+    }
     let standing = StandingRow {
         paused: row.paused,
         paused_reason: row.paused_reason.clone(),
@@ -174,6 +187,8 @@ where
     };
     let others: i64 = if row.is_gold || row.is_qualification {
         0
+    } else if let Some(counted) = row.leases_of_others {
+        counted
     } else {
         sqlx::query_scalar(LIVE_LEASES_OF_OTHERS_SQL)
             .bind(item_id)
@@ -201,8 +216,8 @@ where
         },
         free_slots: needs.of(pool).saturating_sub(others),
         labelled_at: row.labelled_at,
-        project_archived: archived_at.is_some(),
-        project_revision,
+        project_archived: row.project_archived_at.is_some(),
+        project_revision: row.project_revision,
     };
     gate::admit_write(project, &rater, &facts, write, now)?;
     Ok(GatedItem {

@@ -6,7 +6,7 @@ use tracing::instrument;
 
 use super::audit::record_audit;
 use super::gate::check_write;
-use super::webhook_events::complete_if_settled;
+use super::webhook_events::{complete_if_settled, record_completion};
 use super::{in_write_tx, tx_fn, Store};
 use crate::domain::audit::Entry;
 use crate::domain::gate::{failed_reason, Write};
@@ -82,7 +82,7 @@ impl Store {
         let now = now_ms();
         let policy = &project.policy;
         let outcome = in_write_tx!(self, tx, lock => {
-            let gated = check_write(&mut tx, lock, project, label.item_id, label.rater_id, now, Write::Label).await?;
+            let gated = check_write(&mut tx, lock, self.caches(), project, label.item_id, label.rater_id, now, Write::Label).await?;
             let pool = gated.rater.pool;
             let prediction_shown = gated
                 .has_prediction
@@ -167,15 +167,20 @@ impl Store {
                 }
             } else {
                 let need = pool.need_column();
-                sqlx::query(&format!(
-                    "UPDATE items SET {need} = {need} - 1, label_count = label_count + 1 WHERE id = $1"
+                let (wanted, external_id, labels): (i64, Option<String>, i64) = sqlx::query_as(&format!(
+                    "UPDATE items SET {need} = {need} - 1, label_count = label_count + 1 WHERE id = $1
+                     RETURNING need_generalist + need_expert + need_user, external_id, label_count"
                 ))
                 .bind(label.item_id)
-                .execute(&mut *tx)
+                .fetch_one(&mut *tx)
                 .await?;
                 // Only dynamic overlap and escalation look at the item's generalist labels.
                 let settles = policy.is_dynamic() || policy.escalate_below.is_some();
-                if pool == Pool::Generalist && settles {
+                if pool != Pool::Generalist || !settles {
+                    if wanted == 0 {
+                        record_completion(&mut tx, lock, project.id, label.item_id, external_id, labels, now).await?;
+                    }
+                } else {
                     let values: Vec<String> = sqlx::query_scalar(
                         "SELECT value FROM labels WHERE item_id = $1 AND pool = 'generalist' ORDER BY id",
                     )
@@ -199,8 +204,8 @@ impl Store {
                             .await?;
                         outcome.escalated = true;
                     }
+                    complete_if_settled(&mut tx, lock, project.id, label.item_id, now).await?;
                 }
-                complete_if_settled(&mut tx, lock, project.id, label.item_id, now).await?;
             }
             outcome
         });
@@ -218,7 +223,7 @@ impl Store {
     ) -> Result<()> {
         let now = now_ms();
         in_write_tx!(self, tx, lock => {
-            check_write(&mut tx, lock, project, item_id, rater_id, now, Write::Skip).await?;
+            check_write(&mut tx, lock, self.caches(), project, item_id, rater_id, now, Write::Skip).await?;
             record_skip(&mut tx, item_id, rater_id, reason, now).await?;
         });
         Ok(())
@@ -239,7 +244,7 @@ impl Store {
         let now = now_ms();
         let threshold = project.policy.report_threshold;
         Ok(in_write_tx!(self, tx, lock => {
-            check_write(&mut tx, lock, project, item_id, rater_id, now, Write::Report).await?;
+            check_write(&mut tx, lock, self.caches(), project, item_id, rater_id, now, Write::Report).await?;
             record_skip(&mut tx, item_id, rater_id, Some(&format!("reported: {reason}")), now).await?;
             sqlx::query(
                 "INSERT INTO reports (item_id, rater_id, reason, note, created_at) VALUES ($1, $2, $3, $4, $5)

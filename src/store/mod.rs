@@ -6,6 +6,7 @@
 
 pub mod assign;
 pub mod audit;
+pub mod cache;
 pub mod datasets;
 pub mod export;
 pub mod feedback;
@@ -55,11 +56,13 @@ pub struct SqliteBackend {
     /// SQLite has one writer; queueing writers here is cheaper than letting them spin
     /// on the busy handler. Other processes are still kept out by the file lock.
     writer: Arc<tokio::sync::Mutex<()>>,
+    caches: Arc<cache::Caches>,
 }
 
 #[derive(Clone, Debug)]
 pub struct PgBackend {
     pub pool: PgPool,
+    caches: Arc<cache::Caches>,
 }
 
 /// Expands one body for each backend, with `$pool` bound to that backend's pool.
@@ -105,9 +108,10 @@ macro_rules! in_write_tx {
 
 /// A function over a transaction of either backend: the statements are the same on both,
 /// and `sqlx::Executor` bounds let one body serve both transaction types. The first
-/// parameter is the transaction; the others are listed after it.
+/// parameter is the transaction; the others are listed after it. Extra bounds, such as a
+/// row type's `FromRow`, go in `where [...]` after the return type.
 macro_rules! tx_fn {
-    ($(#[$doc:meta])* $vis:vis $name:ident($tx:ident $(, $arg:ident: $ty:ty)*) -> $ret:ty $body:block) => {
+    ($(#[$doc:meta])* $vis:vis $name:ident($tx:ident $(, $arg:ident: $ty:ty)*) -> $ret:ty $(where [$($extra:tt)*])? $body:block) => {
         $(#[$doc])*
         $vis async fn $name<'c, DB>($tx: &mut sqlx::Transaction<'c, DB> $(, $arg: $ty)*) -> $crate::error::Result<$ret>
         where
@@ -120,6 +124,7 @@ macro_rules! tx_fn {
             Option<i64>: sqlx::Type<DB> + for<'q> sqlx::Encode<'q, DB>,
             for<'q> <DB as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
             usize: sqlx::ColumnIndex<DB::Row>,
+            $($($extra)*)?
         $body
     };
 }
@@ -147,7 +152,10 @@ impl Store {
                 .connect(url)
                 .await
                 .with_context(|| format!("cannot connect to PostgreSQL at {}", redact(url)))?;
-            Ok(Store::Postgres(PgBackend { pool }))
+            Ok(Store::Postgres(PgBackend {
+                pool,
+                caches: Arc::default(),
+            }))
         } else if url.starts_with("sqlite:") {
             let options = SqliteConnectOptions::from_str(url)
                 .with_context(|| format!("bad SQLite URL {url}"))?
@@ -164,6 +172,7 @@ impl Store {
             Ok(Store::Sqlite(SqliteBackend {
                 pool,
                 writer: Arc::new(tokio::sync::Mutex::new(())),
+                caches: Arc::default(),
             }))
         } else {
             anyhow::bail!(

@@ -87,6 +87,14 @@ tx_fn!(
         if wanted > 0 {
             return Ok(());
         }
+        record_completion(tx, lock, project_id, item_id, external_id, labels, now).await
+    }
+);
+
+tx_fn!(
+    /// An item now has every label it wants, as `complete_if_settled` describes: recorded
+    /// once, announced, and counted into full batches.
+    pub(crate) record_completion(tx, lock: &str, project_id: i64, item_id: i64, external_id: Option<String>, labels: i64, now: i64) -> () {
         let batch_hooks: Vec<(i64, i64, i64)> = sqlx::query_as(&format!(
             "SELECT w.id, w.batch_size, w.batch_after {SUBSCRIBED} ORDER BY w.id{lock}"
         ))

@@ -2,7 +2,10 @@
 //! whose errors use tally's error shape.
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
@@ -65,7 +68,7 @@ impl FromRequestParts<AppState> for CurrentUser {
                 .ok_or(AppError::Unauthorized)?;
             let user = state
                 .store
-                .user_by_token_hash(&hash_token(token))
+                .cached_user_by_token_hash(&hash_token(token))
                 .await?
                 .ok_or(AppError::Unauthorized)?;
             return Ok(CurrentUser(user));
@@ -73,7 +76,7 @@ impl FromRequestParts<AppState> for CurrentUser {
         let session = session_of(parts, state).await?;
         let user_id: Option<i64> = session.get(USER_KEY).await.map_err(to_app_error)?;
         let user = match user_id {
-            Some(id) => state.store.signed_in_user(id).await?,
+            Some(id) => state.store.cached_signed_in_user(id).await?,
             None => None,
         };
         user.map(CurrentUser).ok_or(AppError::Unauthorized)
@@ -139,6 +142,32 @@ pub struct ProjectAdmin {
     pub admin: User,
 }
 
+/// Set by `ProjectRater`: the request is a rater's work on a project (next, a label, a skip),
+/// which changes none of the rows the store keeps in memory.
+#[derive(Clone, Default)]
+struct RaterRequest(Arc<AtomicBool>);
+
+/// After a request that may have changed users, tokens, projects or memberships (any write
+/// but a rater's work), the store reads its generation again before trusting what it kept,
+/// so this process's own changes show on the next request.
+pub async fn expire_caches_after_writes(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let write = !matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
+    let mark = RaterRequest::default();
+    request.extensions_mut().insert(mark.clone());
+    let response = next.run(request).await;
+    if write && !mark.0.load(Ordering::Relaxed) {
+        state.store.caches().expire();
+    }
+    response
+}
+
 /// The `{pid}` segment of the matched route.
 async fn project_id(parts: &mut Parts, state: &AppState) -> Result<i64, AppError> {
     let params = RawPathParams::from_request_parts(parts, state)
@@ -159,10 +188,13 @@ impl FromRequestParts<AppState> for ProjectRater {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         let Rater(rater) = Rater::from_request_parts(parts, state).await?;
         let pid = project_id(parts, state).await?;
-        let membership = state.store.membership(pid, rater.id).await?;
+        let membership = state.store.cached_membership(pid, rater.id).await?;
         may_join(pid, rater.scope_project, rater.pool, &membership)?;
-        let project = state.store.project(pid).await?;
+        let project = state.store.cached_project(pid).await?;
         admit_project(project.is_archived())?;
+        if let Some(mark) = parts.extensions.get::<RaterRequest>() {
+            mark.0.store(true, Ordering::Relaxed);
+        }
         Ok(ProjectRater { project, rater })
     }
 }
@@ -173,7 +205,7 @@ impl FromRequestParts<AppState> for ProjectAdmin {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         let Admin(admin) = Admin::from_request_parts(parts, state).await?;
         let pid = project_id(parts, state).await?;
-        let project = state.store.project(pid).await?;
+        let project = state.store.cached_project(pid).await?;
         Ok(ProjectAdmin { project, admin })
     }
 }
@@ -200,7 +232,7 @@ impl FromRequestParts<AppState> for ProjectReviewer {
                 "this needs a reviewer of this project".into(),
             ));
         }
-        let project = state.store.project(pid).await?;
+        let project = state.store.cached_project(pid).await?;
         Ok(ProjectReviewer {
             project,
             reviewer: user,
@@ -227,7 +259,7 @@ impl FromRequestParts<AppState> for ProjectViewer {
                 joins?;
             }
         }
-        let project = state.store.project(pid).await?;
+        let project = state.store.cached_project(pid).await?;
         Ok(ProjectViewer { project })
     }
 }

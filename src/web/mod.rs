@@ -88,6 +88,10 @@ pub fn app(state: AppState) -> Router {
     routes
         .fallback(error::not_found)
         .layer(axum::middleware::from_fn(error::render_errors))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            extract::expire_caches_after_writes,
+        ))
         .layer(sessions)
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(SetResponseHeaderLayer::if_not_present(
