@@ -165,7 +165,7 @@ async fn next_item_sqlite(backend: &SqliteBackend, ask: &Ask) -> Result<Found> {
     if ask.wants_gold {
         parts.push(("gold", gold_sql()));
     }
-    parts.push(("open", open_items_sql(ask, "")));
+    parts.push(("open", open_items_sql(ask, "", "")));
     let sql = parts
         .iter()
         .map(|(source, part)| format!("SELECT '{source}' AS source, * FROM ({part}) AS {source}"))
@@ -200,11 +200,11 @@ struct SourcedItem {
     item: ItemView,
 }
 
-/// Open items of the rater's pool, best first, with `suffix` after the ordering. `$1`
-/// project, `$2` rater, `$3` now, `$4` pool.
-fn open_items_sql(ask: &Ask, suffix: &str) -> String {
+/// Open items of the rater's pool, best first: `also` adds to the conditions, `suffix`
+/// follows the limit. `$1` project, `$2` rater, `$3` now, `$4` pool.
+fn open_items_sql(ask: &Ask, also: &str, suffix: &str) -> String {
     format!(
-        "SELECT {ITEM_VIEW} FROM items i WHERE {} ORDER BY {} LIMIT 1{suffix}",
+        "SELECT {ITEM_VIEW} FROM items i WHERE {}{also} ORDER BY {} LIMIT 1{suffix}",
         open_items_where(ask.pool),
         ask.order
     )
@@ -237,8 +237,11 @@ async fn next_item_postgres(backend: &PgBackend, ask: &Ask) -> Result<Found> {
             return Ok(Found::Item(item));
         }
     }
-    let sql = open_items_sql(ask, " FOR NO KEY UPDATE OF i SKIP LOCKED")
-        .replace(" ORDER BY ", " AND i.id <> ALL($5) ORDER BY ");
+    let sql = open_items_sql(
+        ask,
+        " AND i.id <> ALL($5)",
+        " FOR NO KEY UPDATE OF i SKIP LOCKED",
+    );
     let free_sql = free_slots_sql(ask.pool);
     let mut passed_over: Vec<i64> = Vec::new();
     loop {

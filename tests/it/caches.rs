@@ -2,13 +2,12 @@
 //! outlives a change: the server that made it sees it on its next request, and a second
 //! server on the same database (another process) within moments.
 
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::harness::{Api, TestApp};
+use crate::harness::{serve, Api, TestApp};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -21,20 +20,7 @@ async fn second_server(app: &TestApp) -> String {
     let store = tally::Store::connect(&app.database_url)
         .await
         .expect("connect");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let router = tally::app(tally::AppState::new(store, tally::Config::default()));
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .ok();
-    });
-    format!("http://{addr}")
+    format!("http://{}", serve(store, tally::Config::default()).await)
 }
 
 fn on(api: &Api, base: &str) -> Api {

@@ -119,6 +119,24 @@ async fn fresh_postgres_database(admin_url: &str) -> (String, String) {
     (with_database(admin_url, &name), name)
 }
 
+/// Serves tally on a free loopback port, in this process, over `store`.
+pub async fn serve(store: Store, config: Config) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let app = tally::app(tally::AppState::new(store, config));
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .ok();
+    });
+    addr
+}
+
 impl TestApp {
     pub async fn start(backend: Backend) -> Option<TestApp> {
         Self::start_with(
@@ -152,19 +170,7 @@ impl TestApp {
         };
         let store = Store::connect(&database_url).await.expect("connect");
         store.migrate().await.expect("migrate");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let app = tally::app(tally::AppState::new(store.clone(), config));
-        tokio::spawn(async move {
-            axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .await
-            .ok();
-        });
+        let addr = serve(store.clone(), config).await;
         Some(TestApp {
             addr,
             store,
