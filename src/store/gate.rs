@@ -130,6 +130,14 @@ fn parse_pool(stored: &str) -> Result<Pool> {
     Pool::parse(stored).map_err(|e| AppError::Internal(anyhow::anyhow!("stored pool: {e}")))
 }
 
+/// A rater's write on one item at one time, as the gate is asked about it.
+pub(super) struct Attempt {
+    pub item_id: i64,
+    pub rater_id: i64,
+    pub now: i64,
+    pub write: Write,
+}
+
 /// Reads the gate's facts about one item and rater inside a write transaction and asks the
 /// gate. `None` when the item is not in the project.
 pub(super) async fn check_write<'c, DB>(
@@ -137,10 +145,7 @@ pub(super) async fn check_write<'c, DB>(
     row_lock: &str,
     caches: &Caches,
     project: &Project,
-    item_id: i64,
-    rater_id: i64,
-    now: i64,
-    write: Write,
+    attempt: Attempt,
 ) -> Result<GatedItem>
 where
     DB: sqlx::Database,
@@ -151,6 +156,12 @@ where
     usize: sqlx::ColumnIndex<DB::Row>,
     for<'r> GateRow: sqlx::FromRow<'r, DB::Row>,
 {
+    let Attempt {
+        item_id,
+        rater_id,
+        now,
+        write,
+    } = attempt;
     let row: Option<GateRow> = sqlx::query_as(&facts_sql(row_lock))
         .bind(item_id)
         .bind(project.id)

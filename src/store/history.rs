@@ -5,7 +5,7 @@ use serde::Serialize;
 use serde_json::Value;
 use tracing::instrument;
 
-use super::gate::check_write;
+use super::gate::{check_write, Attempt};
 use super::labels::NewLabel;
 use super::webhook_events::reopen_item;
 use super::{in_write_tx, on_pool, Store};
@@ -117,7 +117,7 @@ impl Store {
         let policy = &project.policy;
         let schema = project.schema();
         in_write_tx!(self, tx, lock => {
-            let gated = check_write(&mut tx, lock, self.caches(), project, label.item_id, label.rater_id, now, Write::Edit).await?;
+            let gated = check_write(&mut tx, lock, self.caches(), project, Attempt { item_id: label.item_id, rater_id: label.rater_id, now, write: Write::Edit }).await?;
             let (old, pool): (String, String) = sqlx::query_as("SELECT value, pool FROM labels WHERE item_id = $1 AND rater_id = $2")
                 .bind(label.item_id)
                 .bind(label.rater_id)

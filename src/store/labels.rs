@@ -5,7 +5,7 @@ use serde_json::Value;
 use tracing::instrument;
 
 use super::audit::record_audit;
-use super::gate::check_write;
+use super::gate::{check_write, Attempt};
 use super::webhook_events::{complete_if_settled, record_completion};
 use super::{in_write_tx, tx_fn, Store};
 use crate::domain::audit::Entry;
@@ -82,7 +82,7 @@ impl Store {
         let now = now_ms();
         let policy = &project.policy;
         let outcome = in_write_tx!(self, tx, lock => {
-            let gated = check_write(&mut tx, lock, self.caches(), project, label.item_id, label.rater_id, now, Write::Label).await?;
+            let gated = check_write(&mut tx, lock, self.caches(), project, Attempt { item_id: label.item_id, rater_id: label.rater_id, now, write: Write::Label }).await?;
             let pool = gated.rater.pool;
             let prediction_shown = gated
                 .has_prediction
@@ -223,7 +223,7 @@ impl Store {
     ) -> Result<()> {
         let now = now_ms();
         in_write_tx!(self, tx, lock => {
-            check_write(&mut tx, lock, self.caches(), project, item_id, rater_id, now, Write::Skip).await?;
+            check_write(&mut tx, lock, self.caches(), project, Attempt { item_id, rater_id, now, write: Write::Skip }).await?;
             record_skip(&mut tx, item_id, rater_id, reason, now).await?;
         });
         Ok(())
@@ -244,7 +244,7 @@ impl Store {
         let now = now_ms();
         let threshold = project.policy.report_threshold;
         Ok(in_write_tx!(self, tx, lock => {
-            check_write(&mut tx, lock, self.caches(), project, item_id, rater_id, now, Write::Report).await?;
+            check_write(&mut tx, lock, self.caches(), project, Attempt { item_id, rater_id, now, write: Write::Report }).await?;
             record_skip(&mut tx, item_id, rater_id, Some(&format!("reported: {reason}")), now).await?;
             sqlx::query(
                 "INSERT INTO reports (item_id, rater_id, reason, note, created_at) VALUES ($1, $2, $3, $4, $5)
