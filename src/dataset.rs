@@ -22,6 +22,7 @@ use crate::error::{AppError, Result};
 use crate::formats::{self, DataFields, Encoder, Page, Target};
 use crate::quality::{ConsensusMethod, ReportOptions};
 use crate::store::datasets::VersionTotals;
+use crate::store::report::ItemData;
 use crate::store::Store;
 
 /// The card's report reads at most about this many labels (every n-th item beyond), so
@@ -316,7 +317,7 @@ async fn report_and_fit(
     options: &ExportOptions,
 ) -> Result<(ProjectReport, HashMap<i64, (Value, f64)>)> {
     let mut input = if options.method == Method::DawidSkene {
-        store.report_input(project.id).await?
+        store.report_input(project.id, ItemData::Skipped).await?
     } else {
         store
             .report_input_sample(project.id, CARD_REPORT_MAX_LABELS)

@@ -1,7 +1,7 @@
 //! `tally report`: the quality report for labels from any tool, read from CSV files.
 
 use std::fs::File;
-use std::io::{BufReader, Write};
+use std::io::{BufReader, BufWriter, Write};
 use std::path::Path;
 
 use anyhow::Context;
@@ -45,7 +45,8 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
         write_consensus_csv(file, &report.consensus)
             .with_context(|| format!("writing {}", path.display()))?;
     }
-    let mut out = std::io::stdout().lock();
+    // Standard output flushes at every newline; the pretty JSON has one per field.
+    let mut out = BufWriter::new(std::io::stdout().lock());
     match args.format.as_str() {
         "json" => {
             serde_json::to_writer_pretty(&mut out, &report).context("writing the report")?;
@@ -53,5 +54,6 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
         }
         _ => write!(out, "{}", render_text(&report))?,
     }
+    out.flush().context("writing the report")?;
     Ok(())
 }

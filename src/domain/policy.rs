@@ -51,15 +51,6 @@ impl Pool {
             )),
         }
     }
-
-    /// The items column holding how many more labels this pool is wanted for.
-    pub fn need_column(self) -> &'static str {
-        match self {
-            Pool::Generalist => "need_generalist",
-            Pool::Expert => "need_expert",
-            Pool::User => "need_user",
-        }
-    }
 }
 
 /// Labels wanted from each pool for one item.
@@ -106,17 +97,6 @@ impl Order {
                 "order",
                 format!("unknown order {other:?}: use import, random or priority"),
             )),
-        }
-    }
-
-    /// SQL ordering of open items (a fixed string per variant, never user text).
-    pub fn sql(self) -> &'static str {
-        match self {
-            Order::Import => "i.position",
-            Order::Random => "i.random_key, i.position",
-            Order::Priority => {
-                "CASE WHEN i.priority IS NULL THEN 1 ELSE 0 END, i.priority DESC, i.position"
-            }
         }
     }
 }

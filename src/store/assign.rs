@@ -13,6 +13,7 @@
 use rand::Rng;
 use tracing::instrument;
 
+use super::columns::{need_column, open_item_order};
 use super::items::ItemView;
 use super::{tx_fn, PgBackend, SqliteBackend, Store};
 use crate::domain::gate::{self, QualificationState};
@@ -63,7 +64,7 @@ const UPSERT_LEASE_SQL: &str =
 
 /// Open items of the rater's pool. `$1` project, `$2` rater, `$3` now, `$4` pool.
 fn open_items_where(pool: Pool) -> String {
-    let need = pool.need_column();
+    let need = need_column(pool);
     format!(
         "i.project_id = $1 AND i.{need} > 0 AND {NOT_SEEN_BY_RATER}
       AND i.{need} > (SELECT count(*) FROM leases le
@@ -73,7 +74,7 @@ fn open_items_where(pool: Pool) -> String {
 
 /// Slots of the rater's pool left on one item, counted in a fresh statement.
 fn free_slots_sql(pool: Pool) -> String {
-    let need = pool.need_column();
+    let need = need_column(pool);
     format!(
         "SELECT i.{need} - (SELECT count(*) FROM leases le
             WHERE le.item_id = i.id AND le.expires_at > $2 AND le.rater_id <> $3 AND le.pool = $4)
@@ -123,9 +124,12 @@ impl Store {
             now,
             expires_at: now.saturating_add(project.lease_seconds.saturating_mul(1000)),
             order: if project.feedback.feedback_first {
-                format!("i.feedback_boost DESC, {}", project.policy.order.sql())
+                format!(
+                    "i.feedback_boost DESC, {}",
+                    open_item_order(project.policy.order)
+                )
             } else {
-                project.policy.order.sql().to_string()
+                open_item_order(project.policy.order).to_string()
             },
             wants_gold: gold_rate > 0.0 && rand::thread_rng().gen::<f64>() < gold_rate,
             only,

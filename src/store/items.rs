@@ -44,12 +44,15 @@ impl ItemView {
     }
 }
 
-const INSERT_ITEM_SQL: &str =
+/// Items are written this many to a statement: 16 values each stays far below either
+/// backend's limit on bound values, and one statement per row was most of an import's time.
+const IMPORT_BATCH_ROWS: usize = 500;
+
+/// Followed by the rows' `VALUES` and `RETURNING id, position`.
+const INSERT_ITEMS_SQL: &str =
     "INSERT INTO items (project_id, external_id, data, gold, position, created_at,
          need_generalist, need_expert, need_user, priority, random_key, is_gold,
-         is_qualification, explanation, prediction, content_hash)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
-     RETURNING id";
+         is_qualification, explanation, prediction, content_hash) ";
 
 /// A rater who only holds imported labels: scoped to the project, no password.
 const INSERT_IMPORTED_RATER_SQL: &str =
@@ -77,11 +80,26 @@ fn imported_rater_names(project_id: i64, annotator: &str) -> (String, String) {
     )
 }
 
-fn duplicate_id(item: &NewItem) -> AppError {
+/// The refusal for `external_id`, already in the project, naming the line that repeats it.
+fn duplicate_in(batch: &[NewItem], external_id: &str) -> AppError {
+    let line = batch
+        .iter()
+        .find(|item| item.external_id.as_deref() == Some(external_id))
+        .map(|item| format!("line {}: ", item.line))
+        .unwrap_or_default();
     AppError::Conflict(format!(
-        "line {}: an item with external_id {:?} is already in this project; nothing was imported",
-        item.line,
-        item.external_id.as_deref().unwrap_or_default()
+        "{line}an item with external_id {external_id:?} is already in this project; nothing was imported"
+    ))
+}
+
+/// A duplicate that only the insert found: another import stored the same id meanwhile.
+fn duplicate_in_batch(batch: &[NewItem]) -> AppError {
+    let (first, last) = match (batch.first(), batch.last()) {
+        (Some(first), Some(last)) => (first.line, last.line),
+        _ => (0, 0),
+    };
+    AppError::Conflict(format!(
+        "lines {first} to {last}: an item with one of their external ids was stored meanwhile; nothing was imported"
     ))
 }
 
@@ -154,72 +172,103 @@ impl Store {
             let mut count: i64 = 0;
             let mut raters: HashMap<String, i64> = HashMap::new();
             while let Some(chunk) = chunks.recv().await {
-                for item in chunk? {
-                    count += 1;
-                    let position = start + count;
-                    let is_gold = item.gold.is_some() && policy.gold_rate > 0.0;
-                    let needs = policy.initial_needs(is_gold || item.qualification);
-                    let inserted = sqlx::query_scalar::<_, i64>(INSERT_ITEM_SQL)
-                        .bind(project.id)
-                        .bind(item.external_id.as_deref())
-                        .bind(Json(&item.data))
-                        .bind(item.gold.as_ref().map(to_stored))
-                        .bind(position)
-                        .bind(now)
-                        .bind(needs.generalist)
-                        .bind(needs.expert)
-                        .bind(needs.user)
-                        .bind(item.priority)
-                        .bind(random_key(policy.seed, position))
-                        .bind(is_gold && !item.qualification)
-                        .bind(item.qualification)
-                        .bind(item.explanation.as_deref())
-                        .bind(item.prediction.as_ref().map(to_stored))
-                        .bind(content_hash(&item.data))
-                        .fetch_one(&mut *tx)
-                        .await;
-                    let item_id = match inserted {
-                        Ok(id) => id,
-                        Err(e) if is_unique_violation(&e) => return Err(duplicate_id(&item)),
-                        Err(e) => return Err(e.into()),
-                    };
-                    for annotation in &item.annotations {
-                        let rater_id = match raters.get(&annotation.rater) {
-                            Some(&id) => id,
-                            None => {
-                                let names = imported_rater_names(project.id, &annotation.rater);
-                                let existing: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE name = $1")
-                                    .bind(&names.0)
-                                    .fetch_optional(&mut *tx)
-                                    .await?;
-                                let id = match existing {
-                                    Some(id) => id,
-                                    None => sqlx::query_scalar(INSERT_IMPORTED_RATER_SQL)
-                                        .bind(&names.0)
-                                        .bind(Json(Vec::<String>::new()))
-                                        .bind(&names.1)
-                                        .bind(now)
-                                        .bind(project.id)
-                                        .fetch_one(&mut *tx)
-                                        .await?,
-                                };
-                                raters.insert(annotation.rater.clone(), id);
-                                id
-                            }
+                let chunk = chunk?;
+                for batch in chunk.chunks(IMPORT_BATCH_ROWS) {
+                    let held: Vec<&str> =
+                        batch.iter().filter_map(|item| item.external_id.as_deref()).collect();
+                    if !held.is_empty() {
+                        let mut taken = sqlx::QueryBuilder::new(
+                            "SELECT external_id FROM items WHERE project_id = ",
+                        );
+                        taken.push_bind(project.id).push(" AND external_id IN (");
+                        let mut ids = taken.separated(", ");
+                        for id in held {
+                            ids.push_bind(id);
+                        }
+                        ids.push_unseparated(") LIMIT 1");
+                        let found: Option<String> =
+                            taken.build_query_scalar().fetch_optional(&mut *tx).await?;
+                        if let Some(found) = found {
+                            return Err(duplicate_in(batch, &found));
+                        }
+                    }
+                    let first = start + count + 1;
+                    count += batch.len() as i64;
+                    let mut insert = sqlx::QueryBuilder::new(INSERT_ITEMS_SQL);
+                    insert.push_values(batch.iter().zip(first..), |mut row, (item, position)| {
+                        let is_gold = item.gold.is_some() && policy.gold_rate > 0.0;
+                        let needs = policy.initial_needs(is_gold || item.qualification);
+                        row.push_bind(project.id)
+                            .push_bind(item.external_id.as_deref())
+                            .push_bind(Json(&item.data))
+                            .push_bind(item.gold.as_ref().map(to_stored))
+                            .push_bind(position)
+                            .push_bind(now)
+                            .push_bind(needs.generalist)
+                            .push_bind(needs.expert)
+                            .push_bind(needs.user)
+                            .push_bind(item.priority)
+                            .push_bind(random_key(policy.seed, position))
+                            .push_bind(is_gold && !item.qualification)
+                            .push_bind(item.qualification)
+                            .push_bind(item.explanation.as_deref())
+                            .push_bind(item.prediction.as_ref().map(to_stored))
+                            .push_bind(content_hash(&item.data));
+                    });
+                    insert.push(" RETURNING id, position");
+                    let inserted: Vec<(i64, i64)> =
+                        match insert.build_query_as().fetch_all(&mut *tx).await {
+                            Ok(rows) => rows,
+                            Err(e) if is_unique_violation(&e) => return Err(duplicate_in_batch(batch)),
+                            Err(e) => return Err(e.into()),
                         };
-                        sqlx::query(INSERT_IMPORTED_LABEL_SQL)
-                            .bind(project.id)
-                            .bind(item_id)
-                            .bind(rater_id)
-                            .bind(to_stored(&annotation.value))
-                            .bind(annotation.duration_ms)
-                            .bind(annotation.created_at_ms.unwrap_or(now))
-                            .execute(&mut *tx)
-                            .await?;
-                        sqlx::query(COUNT_IMPORTED_LABEL_SQL)
-                            .bind(item_id)
-                            .execute(&mut *tx)
-                            .await?;
+                    let ids: HashMap<i64, i64> =
+                        inserted.into_iter().map(|(id, position)| (position, id)).collect();
+                    for (item, position) in batch.iter().zip(first..) {
+                        if item.annotations.is_empty() {
+                            continue;
+                        }
+                        let item_id = ids.get(&position).copied().ok_or_else(|| {
+                            AppError::Internal(anyhow::anyhow!("imported item {position} has no id"))
+                        })?;
+                        for annotation in &item.annotations {
+                            let rater_id = match raters.get(&annotation.rater) {
+                                Some(&id) => id,
+                                None => {
+                                    let names = imported_rater_names(project.id, &annotation.rater);
+                                    let existing: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE name = $1")
+                                        .bind(&names.0)
+                                        .fetch_optional(&mut *tx)
+                                        .await?;
+                                    let id = match existing {
+                                        Some(id) => id,
+                                        None => sqlx::query_scalar(INSERT_IMPORTED_RATER_SQL)
+                                            .bind(&names.0)
+                                            .bind(Json(Vec::<String>::new()))
+                                            .bind(&names.1)
+                                            .bind(now)
+                                            .bind(project.id)
+                                            .fetch_one(&mut *tx)
+                                            .await?,
+                                    };
+                                    raters.insert(annotation.rater.clone(), id);
+                                    id
+                                }
+                            };
+                            sqlx::query(INSERT_IMPORTED_LABEL_SQL)
+                                .bind(project.id)
+                                .bind(item_id)
+                                .bind(rater_id)
+                                .bind(to_stored(&annotation.value))
+                                .bind(annotation.duration_ms)
+                                .bind(annotation.created_at_ms.unwrap_or(now))
+                                .execute(&mut *tx)
+                                .await?;
+                            sqlx::query(COUNT_IMPORTED_LABEL_SQL)
+                                .bind(item_id)
+                                .execute(&mut *tx)
+                                .await?;
+                        }
                     }
                 }
             }

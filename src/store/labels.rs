@@ -5,6 +5,7 @@ use serde_json::Value;
 use tracing::instrument;
 
 use super::audit::record_audit;
+use super::columns::need_column;
 use super::gate::{check_write, Attempt};
 use super::webhook_events::{complete_if_settled, record_completion};
 use super::{in_write_tx, tx_fn, Store};
@@ -166,7 +167,7 @@ impl Store {
                     outcome.paused = Some(reason);
                 }
             } else {
-                let need = pool.need_column();
+                let need = need_column(pool);
                 let (wanted, external_id, labels): (i64, Option<String>, i64) = sqlx::query_as(&format!(
                     "UPDATE items SET {need} = {need} - 1, label_count = label_count + 1 WHERE id = $1
                      RETURNING need_generalist + need_expert + need_user, external_id, label_count"

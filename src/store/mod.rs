@@ -7,6 +7,7 @@
 pub mod assign;
 pub mod audit;
 pub mod cache;
+pub mod columns;
 pub mod datasets;
 pub mod export;
 pub mod feedback;

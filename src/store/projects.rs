@@ -5,6 +5,7 @@ use sqlx::FromRow;
 use tracing::instrument;
 
 use super::audit::record_audit;
+use super::columns::need_column;
 use super::{in_write_tx, on_pool, Store};
 use crate::domain::audit::Entry;
 use std::collections::BTreeMap;
@@ -345,7 +346,7 @@ impl Store {
              WHERE i.project_id = $1 AND i.{} > 0 AND NOT i.held
                AND NOT EXISTS (SELECT 1 FROM labels l WHERE l.item_id = i.id AND l.rater_id = $2)
                AND NOT EXISTS (SELECT 1 FROM skips s WHERE s.item_id = i.id AND s.rater_id = $2)",
-            rater.pool.need_column()
+            need_column(rater.pool)
         );
         let ((total, today), left) = on_pool!(self, pool => {
             let labelled: (i64, i64) = sqlx::query_as(labelled_sql)

@@ -4,6 +4,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 
 use super::audit::record_audit;
+use super::columns::need_column;
 use super::{in_write_tx, on_pool, Store};
 use crate::domain::audit::Entry;
 use crate::domain::kinds::{display, from_stored};
@@ -289,7 +290,7 @@ impl Store {
     }
 
     async fn pool_queue(&self, project_id: i64, p: Pool, now: i64) -> Result<PoolQueue> {
-        let need = p.need_column();
+        let need = need_column(p);
         let sql = format!(
             "SELECT
                 CAST(coalesce(sum(CASE WHEN {need} > 0 AND NOT held AND NOT is_gold THEN 1 ELSE 0 END), 0) AS BIGINT),

@@ -37,10 +37,19 @@ impl From<LabelRow> for LabelRecord {
     }
 }
 
+/// Whether a report reads its items' data: only slicing by a data field needs it, and on
+/// a big project the data is most of what the read holds in memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ItemData {
+    Read,
+    Skipped,
+}
+
 impl Store {
-    /// Reads a project's labels (qualification answers left out), gold and item data.
-    pub async fn report_input(&self, project_id: i64) -> Result<ReportInput> {
-        self.report_input_every(project_id, 1).await
+    /// Reads a project's labels (qualification answers left out), gold and, when asked,
+    /// item data.
+    pub async fn report_input(&self, project_id: i64, data: ItemData) -> Result<ReportInput> {
+        self.report_input_every(project_id, 1, data).await
     }
 
     /// The labels a report of at most about `max_labels` labels reads: every item when
@@ -60,24 +69,37 @@ impl Store {
         } else {
             (total + max_labels - 1) / max_labels.max(1)
         };
-        Ok((self.report_input_every(project_id, stride).await?, stride))
+        let input = self
+            .report_input_every(project_id, stride, ItemData::Skipped)
+            .await?;
+        Ok((input, stride))
     }
 
     /// The report's input over the items whose id is a multiple of `stride`.
-    async fn report_input_every(&self, project_id: i64, stride: i64) -> Result<ReportInput> {
+    async fn report_input_every(
+        &self,
+        project_id: i64,
+        stride: i64,
+        data: ItemData,
+    ) -> Result<ReportInput> {
         let labels_sql = "SELECT l.item_id, i.external_id, u.pseudonym AS rater, l.pool, l.value, l.duration_ms, l.created_at, l.prediction_shown, l.guideline_version
             FROM labels l JOIN items i ON i.id = l.item_id JOIN users u ON u.id = l.rater_id
             WHERE l.project_id = $1 AND NOT i.is_qualification AND l.item_id % $2 = 0
             ORDER BY l.item_id, l.id";
-        let items_sql =
-            "SELECT id, gold, data, prediction FROM items WHERE project_id = $1 AND NOT is_qualification AND id % $2 = 0";
+        let items_sql = format!(
+            "SELECT id, gold, {}, prediction FROM items WHERE project_id = $1 AND NOT is_qualification AND id % $2 = 0",
+            match data {
+                ItemData::Read => "data",
+                ItemData::Skipped => "NULL",
+            }
+        );
         let settled_sql = "SELECT (SELECT count(*) FROM labels l WHERE l.item_id = i.id AND l.pool = 'generalist')
             FROM items i WHERE i.project_id = $1 AND i.need_generalist = 0 AND i.label_count > 0
               AND NOT i.is_gold AND NOT i.is_qualification AND i.id % $2 = 0";
         type ItemRow = (
             i64,
             Option<String>,
-            Json<Map<String, Value>>,
+            Option<Json<Map<String, Value>>>,
             Option<String>,
         );
         let adjudications_sql = "SELECT a.item_id, a.value, u.pseudonym, a.reason
@@ -91,7 +113,7 @@ impl Store {
             Vec<AdjudicationRow>,
         ) = on_pool!(self, pool => {
             let labels = sqlx::query_as(labels_sql).bind(project_id).bind(stride).fetch_all(pool).await?;
-            let items = sqlx::query_as(items_sql).bind(project_id).bind(stride).fetch_all(pool).await?;
+            let items = sqlx::query_as(&items_sql).bind(project_id).bind(stride).fetch_all(pool).await?;
             let settled = sqlx::query_scalar(settled_sql).bind(project_id).bind(stride).fetch_all(pool).await?;
             let adjudications = sqlx::query_as(adjudications_sql).bind(project_id).bind(stride).fetch_all(pool).await?;
             (labels, items, settled, adjudications)
@@ -101,6 +123,7 @@ impl Store {
             settled_generalist_counts: settled,
             ..ReportInput::default()
         };
+        input.items = items.len() as i64;
         for (id, gold, data, prediction) in items {
             if let Some(gold) = gold {
                 input.gold.insert(id, gold);
@@ -108,7 +131,9 @@ impl Store {
             if let Some(prediction) = prediction {
                 input.predictions.insert(id, prediction);
             }
-            input.data.insert(id, data.0);
+            if let Some(data) = data {
+                input.data.insert(id, data.0);
+            }
         }
         for (item_id, value, reviewer, reason) in adjudications {
             input.adjudications.insert(
@@ -120,7 +145,6 @@ impl Store {
                 },
             );
         }
-        input.items = input.data.len() as i64;
         Ok(input)
     }
 }

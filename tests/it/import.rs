@@ -10,6 +10,7 @@ on_both_backends!(
     json_ndjson_and_csv_imports_land,
     bad_imports_name_the_line_and_import_nothing,
     oversized_bodies_get_413,
+    large_imports_keep_file_order_and_refuse_late_duplicates,
 );
 
 async fn new_project(app: &TestApp, admin: &crate::harness::Api) -> i64 {
@@ -138,4 +139,73 @@ async fn oversized_bodies_get_413(app: TestApp) {
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
     assert!(response.json::<Value>().await.unwrap()["error"].is_string());
     assert_eq!(items_in(&app, pid).await, 0);
+}
+
+/// Items are written many to a statement; a file longer than one statement still lands in
+/// file order, and a stored id repeated far into it is still refused by its line.
+async fn large_imports_keep_file_order_and_refuse_late_duplicates(app: TestApp) {
+    let admin = app.admin().await;
+    let pid = new_project(&app, &admin).await;
+    let path = format!("/api/v1/projects/{pid}/items");
+    admin
+        .post_json(
+            &path,
+            &json!([{"external_id": "taken", "data": {"text": "t"}}]),
+        )
+        .await;
+    let lines = |repeat_at: Option<usize>| {
+        (1..=1234)
+            .map(|line| {
+                let id = if Some(line) == repeat_at {
+                    "taken".to_string()
+                } else {
+                    format!("e{line}")
+                };
+                format!("{{\"external_id\": \"{id}\", \"data\": {{\"text\": \"row {line}\"}}}}\n")
+            })
+            .collect::<String>()
+            .into_bytes()
+    };
+
+    let response = admin
+        .post_raw(&path, "application/x-ndjson", lines(Some(1100)))
+        .await;
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    let message = response.json::<Value>().await.unwrap()["error"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(message.contains("line 1100"), "{message}");
+    assert!(message.contains("\"taken\""), "{message}");
+    assert_eq!(
+        items_in(&app, pid).await,
+        1,
+        "nothing of the refused file is stored"
+    );
+
+    let response = admin
+        .post_raw(&path, "application/x-ndjson", lines(None))
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert_eq!(response.json::<Value>().await.unwrap()["imported"], 1234);
+    assert_eq!(items_in(&app, pid).await, 1235);
+    for line in [1, 500, 501, 1000, 1001, 1234] {
+        let position = app
+            .count(&format!(
+                "SELECT position FROM items WHERE project_id = {pid} AND external_id = 'e{line}'"
+            ))
+            .await;
+        assert_eq!(
+            position,
+            line as i64 + 1,
+            "e{line} keeps its place in the file"
+        );
+    }
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(DISTINCT position) FROM items WHERE project_id = {pid}"
+        ))
+        .await,
+        1235
+    );
 }

@@ -8,6 +8,7 @@ use crate::domain::project::Project;
 use crate::domain::report::{parse_level, parse_method, project_report, ProjectReport};
 use crate::error::{AppError, Result};
 use crate::quality::ReportOptions;
+use crate::store::report::ItemData;
 use crate::web::extract::Admin;
 use crate::web::AppState;
 
@@ -71,7 +72,11 @@ pub async fn compute_report(
     if query.level.as_deref().is_none_or(str::is_empty) {
         options.level = project.kind.report_level();
     }
-    let input = state.store.report_input(pid).await?;
+    let data = match &options.slice_field {
+        Some(_) => ItemData::Read,
+        None => ItemData::Skipped,
+    };
+    let input = state.store.report_input(pid, data).await?;
     let feedback = state.store.feedback_events(pid).await?;
     let for_engine = project.clone();
     let report = tokio::task::spawn_blocking(move || {
