@@ -10,7 +10,8 @@
 //! server's resident memory.
 //!
 //! Settings: TALLY_BENCH_LADDER (default 16,64,256), TALLY_BENCH_ITEMS (default 100000),
-//! TALLY_BENCH_SECONDS per rung (default 10), TALLY_BIN (default the binary cargo built).
+//! TALLY_BENCH_SECONDS per rung (default 10), TALLY_BENCH_BACKENDS (default sqlite,postgres),
+//! TALLY_BIN (default the binary cargo built).
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -349,12 +350,17 @@ fn main() {
         .expect("runtime");
     let items = setting("TALLY_BENCH_ITEMS", 100_000usize);
     let seconds = setting("TALLY_BENCH_SECONDS", 10.0f64);
+    let backends = std::env::var("TALLY_BENCH_BACKENDS").unwrap_or_else(|_| "sqlite,postgres".into());
+    let wanted = |name: &str| backends.split(',').any(|b| b.trim() == name);
     runtime.block_on(async {
         let mut results = Vec::new();
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}", dir.path().join("bench.db").display());
-        results.push(("SQLite", bench("SQLite", &url, items, seconds).await));
+        if wanted("sqlite") {
+            results.push(("SQLite", bench("SQLite", &url, items, seconds).await));
+        }
         match std::env::var("TALLY_TEST_POSTGRES_URL") {
+            _ if !wanted("postgres") => {}
             Ok(admin_url) if !admin_url.is_empty() => {
                 use sqlx::Connection;
                 let name = format!("tally_bench_{}", tally::auth::random_hex(4));

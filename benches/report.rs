@@ -104,6 +104,34 @@ fn ranking(args: &[String]) {
     print!("{}", synth::ranking::markdown(&rows));
 }
 
+/// `tally report` as a user runs it, median of three: the release binary reads the CSV,
+/// prints the JSON report and writes the consensus CSV.
+fn time_cli_report(csv: &std::path::Path, dir: &std::path::Path) -> Duration {
+    let bin =
+        std::env::var("TALLY_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_tally").to_string());
+    let mut times: Vec<Duration> = (0..3)
+        .map(|_| {
+            let started = Instant::now();
+            let output = Command::new(&bin)
+                .args(["report", "--format", "json", "--labels"])
+                .arg(csv)
+                .arg("--consensus-out")
+                .arg(dir.join("consensus.csv"))
+                .output()
+                .expect("run tally report");
+            let took = started.elapsed();
+            assert!(
+                output.status.success(),
+                "tally report failed: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            took
+        })
+        .collect();
+    times.sort();
+    times[1]
+}
+
 fn main() {
     let args: Vec<String> = std::env::args()
         .skip(1)
@@ -141,6 +169,11 @@ fn main() {
         eprintln!("cannot write {}: {e}", csv.display());
         return;
     }
+    let cli = time_cli_report(&csv, &dir);
+    println!(
+        "tally report CLI end to end (CSV in, JSON and consensus CSV out), nominal, Dawid-Skene: {:.3} s (median of 3)",
+        cli.as_secs_f64()
+    );
     match python_reference(&csv) {
         None => {
             println!("Python reference: not run (pip install krippendorff crowd-kit numpy pandas)")

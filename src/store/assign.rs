@@ -155,53 +155,77 @@ enum Found {
 }
 
 /// SQLite: one writer at a time, so the first open item is safe to lease as found. The
-/// held lease, the gold question and the open item are asked for in one statement, in that
-/// order of preference; SQLite stops at the first row.
+/// held lease, the gold question and the open item are searched for and leased in one
+/// statement, in that order of preference (SQLite stops at the first row): the writer is
+/// held for one statement, not a transaction's four, and the item is read after it.
 async fn next_item_sqlite(backend: &SqliteBackend, ask: &Ask) -> Result<Found> {
-    let _writer = backend.write_lock().await;
-    let mut tx = backend.pool.begin_with("BEGIN IMMEDIATE").await?;
     if let Some(item_id) = ask.only {
+        let _writer = backend.write_lock().await;
+        let mut tx = backend.pool.begin_with("BEGIN IMMEDIATE").await?;
         let found = lease_question(&mut tx, ask, item_id).await?;
         tx.commit().await?;
         return Ok(found);
     }
-    let mut parts = vec![("held", held_lease_sql())];
-    if ask.wants_gold {
-        parts.push(("gold", gold_sql()));
-    }
-    parts.push(("open", open_items_sql(ask, "", "")));
-    let sql = parts
-        .iter()
-        .map(|(source, part)| format!("SELECT '{source}' AS source, * FROM ({part}) AS {source}"))
-        .collect::<Vec<_>>()
-        .join(" UNION ALL ")
-        + " LIMIT 1";
-    let found: Option<SourcedItem> = sqlx::query_as(&sql)
-        .bind(ask.project_id)
-        .bind(ask.rater_id)
-        .bind(ask.now)
-        .bind(ask.pool.as_str())
-        .fetch_optional(&mut *tx)
-        .await?;
-    let Some(found) = found else {
-        tx.commit().await?;
+    let sql = lease_first_sql(ask);
+    let leased: Option<i64> = {
+        let _writer = backend.write_lock().await;
+        let mut attempt = 0;
+        loop {
+            let leased = sqlx::query_scalar(&sql)
+                .bind(ask.project_id)
+                .bind(ask.rater_id)
+                .bind(ask.now)
+                .bind(ask.pool.as_str())
+                .bind(ask.expires_at)
+                .fetch_optional(&backend.pool)
+                .await;
+            match leased {
+                Err(e) if is_snapshot_conflict(&e) && attempt < 5 => attempt += 1,
+                other => break other?,
+            }
+        }
+    };
+    let Some(item_id) = leased else {
         return Ok(Found::Nothing);
     };
-    if found.source == "held" {
-        renew(&mut tx, ask, found.item.id).await?;
-    } else {
-        lease(&mut tx, ask, found.item.id).await?;
-    }
-    tx.commit().await?;
-    Ok(Found::Item(found.item))
+    let item: Option<ItemView> = sqlx::query_as(&format!("SELECT {ITEM_VIEW} FROM items i WHERE i.id = $1"))
+        .bind(item_id)
+        .fetch_optional(&backend.pool)
+        .await?;
+    Ok(item.map_or(Found::Nothing, Found::Item))
 }
 
-/// An item and which of `next`'s searches found it.
-#[derive(sqlx::FromRow)]
-struct SourcedItem {
-    source: String,
-    #[sqlx(flatten)]
-    item: ItemView,
+/// The one statement of SQLite's `next`: the first of the held lease, the gold question
+/// (when one is wanted) and the open item, leased (a held lease keeps its start and is
+/// renewed). `$1` project, `$2` rater, `$3` now, `$4` pool, `$5` lease expiry.
+fn lease_first_sql(ask: &Ask) -> String {
+    let mut parts = vec![held_lease_sql()];
+    if ask.wants_gold {
+        parts.push(gold_sql());
+    }
+    parts.push(open_items_sql(ask, "", ""));
+    let search = parts
+        .iter()
+        .map(|part| format!("SELECT id FROM ({part})"))
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ");
+    // `WHERE true` keeps SQLite from reading ON CONFLICT as a join's ON.
+    format!(
+        "INSERT INTO leases (item_id, rater_id, project_id, leased_at, expires_at, pool)
+         SELECT id, $2, $1, $3, $5, $4 FROM ({search} LIMIT 1) WHERE true
+         ON CONFLICT (item_id, rater_id) DO UPDATE SET
+             leased_at = CASE WHEN leases.expires_at > excluded.leased_at THEN leases.leased_at ELSE excluded.leased_at END,
+             pool = CASE WHEN leases.expires_at > excluded.leased_at THEN leases.pool ELSE excluded.pool END,
+             expires_at = excluded.expires_at
+         RETURNING item_id"
+    )
+}
+
+/// Another process wrote between this statement's read and its write (SQLite's
+/// SQLITE_BUSY_SNAPSHOT, which the busy handler does not wait out): the statement is safe
+/// to run again.
+fn is_snapshot_conflict(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("5" | "517")))
 }
 
 /// Open items of the rater's pool, best first: `also` adds to the conditions, `suffix`

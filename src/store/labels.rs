@@ -8,7 +8,7 @@ use super::audit::record_audit;
 use super::columns::need_column;
 use super::gate::{check_write, Attempt};
 use super::webhook_events::{complete_if_settled, record_completion};
-use super::{in_write_tx, tx_fn, Store};
+use super::{in_write_tx, joins_statements, tx_fn, Store};
 use crate::domain::audit::Entry;
 use crate::domain::gate::{failed_reason, Write};
 use crate::domain::kinds::{from_stored, to_stored};
@@ -54,6 +54,22 @@ const INSERT_LABEL_SQL: &str =
     "INSERT INTO labels (project_id, item_id, rater_id, value, duration_ms, created_at, pool, comment, prediction_shown, guideline_version)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, (SELECT guideline_version FROM projects WHERE id = $1))";
 
+/// Ends the rater's lease on the item: `$2` item, `$3` rater, numbered as in
+/// [`INSERT_LABEL_SQL`] so the two can be sent together.
+const END_LEASE_SQL: &str = "DELETE FROM leases WHERE item_id = $2 AND rater_id = $3";
+
+/// What taking a slot returns: labels still wanted, the item's external id, its labels.
+type SlotTaken = (i64, Option<String>, i64);
+
+/// Takes one of `pool`'s slots on the item bound at `item` (`$1`, `$2`) and counts the label.
+fn take_slot_sql(pool: Pool, item: &str) -> String {
+    let need = need_column(pool);
+    format!(
+        "UPDATE items SET {need} = {need} - 1, label_count = label_count + 1 WHERE id = {item}
+         RETURNING need_generalist + need_expert + need_user, external_id, label_count"
+    )
+}
+
 const QUALIFICATION_RECORD_SQL: &str =
     "INSERT INTO rater_states (project_id, rater_id, qual_seen, qual_correct)
      VALUES ($1, $2, 1, $3)
@@ -88,27 +104,53 @@ impl Store {
             let prediction_shown = gated
                 .has_prediction
                 .then(|| !project.presentation.is_blind(label.rater_id, label.item_id));
-            let inserted = sqlx::query(INSERT_LABEL_SQL)
-                .bind(project.id)
-                .bind(label.item_id)
-                .bind(label.rater_id)
-                .bind(to_stored(&label.value))
-                .bind(label.duration_ms)
-                .bind(now)
-                .bind(pool.as_str())
-                .bind(label.comment.as_deref())
-                .bind(prediction_shown)
-                .execute(&mut *tx)
-                .await;
-            match inserted {
-                Err(e) if is_unique_violation(&e) => return Err(conflict_already_labelled(label.item_id)),
-                other => other?,
+            let counts_slots = !gated.facts.is_qualification && !gated.facts.is_gold;
+            // The label, the end of the lease and the slot taken: SQLite runs statements
+            // sent together in one call to its connection's thread, so there they go as
+            // one (sharing the label's parameters); PostgreSQL takes them one by one.
+            macro_rules! bind_label {
+                ($query:expr) => {
+                    $query
+                        .bind(project.id)
+                        .bind(label.item_id)
+                        .bind(label.rater_id)
+                        .bind(to_stored(&label.value))
+                        .bind(label.duration_ms)
+                        .bind(now)
+                        .bind(pool.as_str())
+                        .bind(label.comment.as_deref())
+                        .bind(prediction_shown)
+                };
+            }
+            let written: std::result::Result<Vec<SlotTaken>, sqlx::Error> = if joins_statements(&tx) {
+                let take_slot = counts_slots.then(|| take_slot_sql(pool, "$2"));
+                let sql = [Some(INSERT_LABEL_SQL), Some(END_LEASE_SQL), take_slot.as_deref()]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join(";\n");
+                bind_label!(sqlx::query_as(&sql)).fetch_all(&mut *tx).await
+            } else {
+                match bind_label!(sqlx::query(INSERT_LABEL_SQL)).execute(&mut *tx).await {
+                    Err(e) => Err(e),
+                    Ok(_) => {
+                        sqlx::query("DELETE FROM leases WHERE item_id = $1 AND rater_id = $2")
+                            .bind(label.item_id)
+                            .bind(label.rater_id)
+                            .execute(&mut *tx)
+                            .await?;
+                        if counts_slots {
+                            sqlx::query_as(&take_slot_sql(pool, "$1")).bind(label.item_id).fetch_all(&mut *tx).await
+                        } else {
+                            Ok(Vec::new())
+                        }
+                    }
+                }
             };
-            sqlx::query("DELETE FROM leases WHERE item_id = $1 AND rater_id = $2")
-                .bind(label.item_id)
-                .bind(label.rater_id)
-                .execute(&mut *tx)
-                .await?;
+            let slot = match written {
+                Err(e) if is_unique_violation(&e) => return Err(conflict_already_labelled(label.item_id)),
+                other => other?.into_iter().next(),
+            };
             let mut outcome = LabelOutcome {
                 pool,
                 qualification: None,
@@ -167,14 +209,9 @@ impl Store {
                     outcome.paused = Some(reason);
                 }
             } else {
-                let need = need_column(pool);
-                let (wanted, external_id, labels): (i64, Option<String>, i64) = sqlx::query_as(&format!(
-                    "UPDATE items SET {need} = {need} - 1, label_count = label_count + 1 WHERE id = $1
-                     RETURNING need_generalist + need_expert + need_user, external_id, label_count"
-                ))
-                .bind(label.item_id)
-                .fetch_one(&mut *tx)
-                .await?;
+                let (wanted, external_id, labels) = slot.ok_or_else(|| {
+                    AppError::Internal(anyhow::anyhow!("item {} took no slot", label.item_id))
+                })?;
                 // Only dynamic overlap and escalation look at the item's generalist labels.
                 let settles = policy.is_dynamic() || policy.escalate_below.is_some();
                 if pool != Pool::Generalist || !settles {

@@ -107,6 +107,14 @@ macro_rules! in_write_tx {
     };
 }
 
+/// Whether this transaction's backend runs several statements sent as one query string
+/// (SQLite does, in one call to the connection's thread; PostgreSQL's extended protocol
+/// takes one statement per query). Statements sent together on SQLite share the numbered
+/// parameters (`$1` is the same value in each).
+pub(crate) fn joins_statements<DB: sqlx::Database>(_: &sqlx::Transaction<'_, DB>) -> bool {
+    DB::NAME == "SQLite"
+}
+
 /// A function over a transaction of either backend: the statements are the same on both,
 /// and `sqlx::Executor` bounds let one body serve both transaction types. The first
 /// parameter is the transaction; the others are listed after it. Extra bounds, such as a
