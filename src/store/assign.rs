@@ -72,13 +72,18 @@ fn open_items_where(pool: Pool) -> String {
     )
 }
 
-/// Slots of the rater's pool left on one item, counted in a fresh statement.
-fn free_slots_sql(pool: Pool) -> String {
+/// Leases one item when the rater's pool still has a free slot on it, counted in this
+/// fresh statement. `$1` item, `$2` now, `$3` rater, `$4` pool, `$5` project, `$6` expiry.
+fn lease_if_free_sql(pool: Pool) -> String {
     let need = need_column(pool);
     format!(
-        "SELECT i.{need} - (SELECT count(*) FROM leases le
-            WHERE le.item_id = i.id AND le.expires_at > $2 AND le.rater_id <> $3 AND le.pool = $4)
-         FROM items i WHERE i.id = $1"
+        "INSERT INTO leases (item_id, rater_id, project_id, leased_at, expires_at, pool)
+         SELECT i.id, $3, $5, $2, $6, $4 FROM items i
+         WHERE i.id = $1 AND i.{need} > (SELECT count(*) FROM leases le
+             WHERE le.item_id = i.id AND le.expires_at > $2 AND le.rater_id <> $3 AND le.pool = $4)
+         ON CONFLICT (item_id, rater_id) DO UPDATE SET leased_at = excluded.leased_at,
+             expires_at = excluded.expires_at, pool = excluded.pool
+         RETURNING item_id"
     )
 }
 
@@ -239,8 +244,9 @@ fn open_items_sql(ask: &Ask, also: &str, suffix: &str) -> String {
 }
 
 /// PostgreSQL: raters in several processes race, so each takes a candidate's row lock with
-/// `SKIP LOCKED` (others move on to other items), then counts the item's slots again in a
-/// fresh statement, which sees every lease committed before the lock was granted.
+/// `SKIP LOCKED` (others move on to other items), then leases it only if its slots, counted
+/// again in that fresh statement, still allow: it sees every lease committed before the
+/// lock was granted.
 async fn next_item_postgres(backend: &PgBackend, ask: &Ask) -> Result<Found> {
     // A lease is soft state: after a crash it would only expire early. So this commit need
     // not wait for the WAL flush; labels, which must survive, keep full durability.
@@ -270,7 +276,7 @@ async fn next_item_postgres(backend: &PgBackend, ask: &Ask) -> Result<Found> {
         " AND i.id <> ALL($5)",
         " FOR NO KEY UPDATE OF i SKIP LOCKED",
     );
-    let free_sql = free_slots_sql(ask.pool);
+    let lease_sql = lease_if_free_sql(ask.pool);
     let mut passed_over: Vec<i64> = Vec::new();
     loop {
         let candidate: Option<ItemView> = sqlx::query_as(&sql)
@@ -285,15 +291,16 @@ async fn next_item_postgres(backend: &PgBackend, ask: &Ask) -> Result<Found> {
             tx.commit().await?;
             return Ok(Found::Nothing);
         };
-        let free: i64 = sqlx::query_scalar(&free_sql)
+        let leased: Option<i64> = sqlx::query_scalar(&lease_sql)
             .bind(item.id)
             .bind(ask.now)
             .bind(ask.rater_id)
             .bind(ask.pool.as_str())
-            .fetch_one(&mut *tx)
+            .bind(ask.project_id)
+            .bind(ask.expires_at)
+            .fetch_optional(&mut *tx)
             .await?;
-        if free > 0 {
-            lease(&mut tx, ask, item.id).await?;
+        if leased.is_some() {
             tx.commit().await?;
             return Ok(Found::Item(item));
         }

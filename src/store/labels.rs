@@ -55,19 +55,36 @@ const INSERT_LABEL_SQL: &str =
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, (SELECT guideline_version FROM projects WHERE id = $1))";
 
 /// Ends the rater's lease on the item: `$2` item, `$3` rater, numbered as in
-/// [`INSERT_LABEL_SQL`] so the two can be sent together.
+/// [`INSERT_LABEL_SQL`] so the two go in one round trip.
 const END_LEASE_SQL: &str = "DELETE FROM leases WHERE item_id = $2 AND rater_id = $3";
 
 /// What taking a slot returns: labels still wanted, the item's external id, its labels.
 type SlotTaken = (i64, Option<String>, i64);
 
-/// Takes one of `pool`'s slots on the item bound at `item` (`$1`, `$2`) and counts the label.
-fn take_slot_sql(pool: Pool, item: &str) -> String {
-    let need = need_column(pool);
-    format!(
-        "UPDATE items SET {need} = {need} - 1, label_count = label_count + 1 WHERE id = {item}
-         RETURNING need_generalist + need_expert + need_user, external_id, label_count"
-    )
+/// A label's first writes in one round trip: the label, the end of the rater's lease and,
+/// for an item that counts labels, one slot of `slot_pool` taken, returning a
+/// [`SlotTaken`]. The parameters are [`INSERT_LABEL_SQL`]'s. SQLite runs statements sent
+/// together (`joined`) in one call to its connection's thread; PostgreSQL runs the first
+/// two as data-modifying parts of one statement.
+fn first_writes_sql(joined: bool, slot_pool: Option<Pool>) -> String {
+    let take_slot = slot_pool.map(|pool| {
+        let need = need_column(pool);
+        format!(
+            "UPDATE items SET {need} = {need} - 1, label_count = label_count + 1 WHERE id = $2
+             RETURNING need_generalist + need_expert + need_user, external_id, label_count"
+        )
+    });
+    if joined {
+        let last = take_slot.unwrap_or_default();
+        format!("{INSERT_LABEL_SQL};\n{END_LEASE_SQL};\n{last}")
+    } else {
+        let last = take_slot.unwrap_or_else(|| {
+            "SELECT CAST(0 AS BIGINT), CAST(NULL AS TEXT), CAST(0 AS BIGINT) WHERE false".into()
+        });
+        format!(
+            "WITH label AS ({INSERT_LABEL_SQL} RETURNING 1), lease AS ({END_LEASE_SQL} RETURNING 1)\n{last}"
+        )
+    }
 }
 
 const QUALIFICATION_RECORD_SQL: &str =
@@ -105,48 +122,19 @@ impl Store {
                 .has_prediction
                 .then(|| !project.presentation.is_blind(label.rater_id, label.item_id));
             let counts_slots = !gated.facts.is_qualification && !gated.facts.is_gold;
-            // The label, the end of the lease and the slot taken: SQLite runs statements
-            // sent together in one call to its connection's thread, so there they go as
-            // one (sharing the label's parameters); PostgreSQL takes them one by one.
-            macro_rules! bind_label {
-                ($query:expr) => {
-                    $query
-                        .bind(project.id)
-                        .bind(label.item_id)
-                        .bind(label.rater_id)
-                        .bind(to_stored(&label.value))
-                        .bind(label.duration_ms)
-                        .bind(now)
-                        .bind(pool.as_str())
-                        .bind(label.comment.as_deref())
-                        .bind(prediction_shown)
-                };
-            }
-            let written: std::result::Result<Vec<SlotTaken>, sqlx::Error> = if joins_statements(&tx) {
-                let take_slot = counts_slots.then(|| take_slot_sql(pool, "$2"));
-                let sql = [Some(INSERT_LABEL_SQL), Some(END_LEASE_SQL), take_slot.as_deref()]
-                    .into_iter()
-                    .flatten()
-                    .collect::<Vec<_>>()
-                    .join(";\n");
-                bind_label!(sqlx::query_as(&sql)).fetch_all(&mut *tx).await
-            } else {
-                match bind_label!(sqlx::query(INSERT_LABEL_SQL)).execute(&mut *tx).await {
-                    Err(e) => Err(e),
-                    Ok(_) => {
-                        sqlx::query("DELETE FROM leases WHERE item_id = $1 AND rater_id = $2")
-                            .bind(label.item_id)
-                            .bind(label.rater_id)
-                            .execute(&mut *tx)
-                            .await?;
-                        if counts_slots {
-                            sqlx::query_as(&take_slot_sql(pool, "$1")).bind(label.item_id).fetch_all(&mut *tx).await
-                        } else {
-                            Ok(Vec::new())
-                        }
-                    }
-                }
-            };
+            let sql = first_writes_sql(joins_statements(&tx), counts_slots.then_some(pool));
+            let written: std::result::Result<Vec<SlotTaken>, sqlx::Error> = sqlx::query_as(&sql)
+                .bind(project.id)
+                .bind(label.item_id)
+                .bind(label.rater_id)
+                .bind(to_stored(&label.value))
+                .bind(label.duration_ms)
+                .bind(now)
+                .bind(pool.as_str())
+                .bind(label.comment.as_deref())
+                .bind(prediction_shown)
+                .fetch_all(&mut *tx)
+                .await;
             let slot = match written {
                 Err(e) if is_unique_violation(&e) => return Err(conflict_already_labelled(label.item_id)),
                 other => other?.into_iter().next(),
