@@ -350,7 +350,8 @@ fn main() {
         .expect("runtime");
     let items = setting("TALLY_BENCH_ITEMS", 100_000usize);
     let seconds = setting("TALLY_BENCH_SECONDS", 10.0f64);
-    let backends = std::env::var("TALLY_BENCH_BACKENDS").unwrap_or_else(|_| "sqlite,postgres".into());
+    let backends =
+        std::env::var("TALLY_BENCH_BACKENDS").unwrap_or_else(|_| "sqlite,postgres".into());
     let wanted = |name: &str| backends.split(',').any(|b| b.trim() == name);
     runtime.block_on(async {
         let mut results = Vec::new();

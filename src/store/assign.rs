@@ -193,10 +193,11 @@ async fn next_item_sqlite(backend: &SqliteBackend, ask: &Ask) -> Result<Found> {
     let Some(item_id) = leased else {
         return Ok(Found::Nothing);
     };
-    let item: Option<ItemView> = sqlx::query_as(&format!("SELECT {ITEM_VIEW} FROM items i WHERE i.id = $1"))
-        .bind(item_id)
-        .fetch_optional(&backend.pool)
-        .await?;
+    let item: Option<ItemView> =
+        sqlx::query_as(&format!("SELECT {ITEM_VIEW} FROM items i WHERE i.id = $1"))
+            .bind(item_id)
+            .fetch_optional(&backend.pool)
+            .await?;
     Ok(item.map_or(Found::Nothing, Found::Item))
 }
 
