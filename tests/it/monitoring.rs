@@ -2,7 +2,6 @@
 //! `/healthz` and `/readyz`, request ids, and JSON log lines from the binary.
 
 use std::io::{BufRead, BufReader, Read};
-use std::net::SocketAddr;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -203,22 +202,6 @@ async fn metrics_count_requests_labels_feedback_and_failed_logins(app: TestApp) 
     );
 }
 
-/// Serves another app over the same database, with its own config.
-async fn serve_with(store: Store, config: Config) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let app = tally::app(tally::AppState::new(store, config));
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .ok();
-    });
-    addr
-}
-
 async fn metrics_need_an_admin_or_the_scrape_token(app: TestApp) {
     let plain = Client::new();
     let anonymous = plain.get(app.url("/metrics")).send().await.unwrap();
@@ -237,7 +220,7 @@ async fn metrics_need_an_admin_or_the_scrape_token(app: TestApp) {
         metrics_token: Some(Secret("scrape-token-123".into())),
         ..Config::default()
     };
-    let addr = serve_with(app.store.clone(), config).await;
+    let addr = crate::harness::serve(app.store.clone(), config).await;
     let url = format!("http://{addr}/metrics");
     let scraped = plain
         .get(&url)
