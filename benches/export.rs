@@ -13,88 +13,16 @@
 use std::process::Command;
 use std::time::Instant;
 
-use tally::domain::project::NewProject;
-use tally::domain::user::Role;
+#[path = "support/seed.rs"]
+mod seed;
+
+use seed::{seed, Shape};
 use tally::Store;
 
-const RATERS: i64 = 30;
 const PER_ITEM: i64 = 3;
 
 fn setting(name: &str, default: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| default.to_string())
-}
-
-async fn seed(store: &Store, labels: i64) -> i64 {
-    let admin = store
-        .create_user("bench-admin", Role::Admin, None)
-        .await
-        .expect("admin");
-    let spec = NewProject::simple(
-        "Export bench",
-        &["pos", "neg", "neutral"],
-        PER_ITEM,
-        "Label the sentiment.",
-    )
-    .validate()
-    .expect("project spec");
-    let project = store
-        .create_project(
-            &spec,
-            admin.id,
-            &tally::domain::audit::Entry::from_cli(
-                Some(admin.id),
-                tally::domain::audit::Action::ProjectCreated,
-            ),
-        )
-        .await
-        .expect("project");
-    let mut raters = Vec::new();
-    for i in 0..RATERS {
-        let rater = store
-            .create_user(&format!("bench-rater-{i}"), Role::Rater, None)
-            .await
-            .expect("rater");
-        raters.push(rater.id);
-    }
-    let items = labels / PER_ITEM;
-    let Store::Sqlite(backend) = store else {
-        panic!("the export bench seeds SQLite");
-    };
-    let mut tx = backend.pool.begin().await.expect("transaction");
-    sqlx::query(
-        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $2)
-         INSERT INTO items (project_id, external_id, data, position, need_generalist, label_count, created_at)
-         SELECT $1, 'doc-' || i,
-                json_object('text', 'Review number ' || i || ': the product arrived on time and works as described, mostly.',
-                            'source', CASE i % 3 WHEN 0 THEN 'web' WHEN 1 THEN 'app' ELSE 'email' END,
-                            'stars', i % 5 + 1),
-                i, 0, $3, 1764000000000
-         FROM n",
-    )
-    .bind(project.id)
-    .bind(items)
-    .bind(PER_ITEM)
-    .execute(&mut *tx)
-    .await
-    .expect("items");
-    let first_rater = raters[0];
-    sqlx::query(
-        "WITH RECURSIVE k(j) AS (SELECT 0 UNION ALL SELECT j + 1 FROM k WHERE j < $3 - 1)
-         INSERT INTO labels (project_id, item_id, rater_id, value, duration_ms, created_at, pool, guideline_version)
-         SELECT $1, i.id, $2 + ((i.id * $3 + k.j) % $4),
-                CASE abs(random()) % 5 WHEN 0 THEN '\"neg\"' WHEN 1 THEN '\"neutral\"' ELSE '\"pos\"' END,
-                800 + abs(random()) % 4000, 1764000000000 + i.id * 1000 + k.j, 'generalist', 1
-         FROM items i CROSS JOIN k WHERE i.project_id = $1",
-    )
-    .bind(project.id)
-    .bind(first_rater)
-    .bind(PER_ITEM)
-    .bind(RATERS)
-    .execute(&mut *tx)
-    .await
-    .expect("labels");
-    tx.commit().await.expect("commit");
-    project.id
 }
 
 fn main() {
@@ -120,7 +48,15 @@ fn main() {
     let project = runtime.block_on(async {
         let store = Store::connect(&url).await.expect("database");
         store.migrate().await.expect("migrate");
-        seed(&store, labels).await
+        let items = labels / PER_ITEM;
+        let shape = Shape {
+            items,
+            labelled: items,
+            per_item: PER_ITEM,
+            overlap: PER_ITEM,
+            raters: 30,
+        };
+        seed(&store, &shape).await
     });
     println!(
         "seeded {} labels on {} items in {:.1} s",

@@ -94,7 +94,7 @@ pub fn parse_method(s: &str) -> Result<ConsensusMethod, Invalid> {
 /// The whole report of a project, as `GET /api/v1/projects/{pid}/report` answers it. Kinds
 /// whose values are categories (choices, ratings) get the categorical report (alpha,
 /// kappas, consensus, rater quality, bias); the others get their own measure.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct ProjectReport {
     pub kind: Kind,
     #[serde(flatten)]

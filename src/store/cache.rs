@@ -30,6 +30,7 @@ const MAX_ENTRIES: usize = 20_000;
 #[derive(Debug, Default)]
 pub struct Caches {
     state: Mutex<State>,
+    pub(super) snapshots: super::snapshots::Snapshots,
 }
 
 #[derive(Debug, Default)]

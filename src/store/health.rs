@@ -64,8 +64,27 @@ const FEEDBACK_SQL: &str = "SELECT source, CAST((received_at - $2) / $3 AS BIGIN
 
 impl Store {
     /// The project's health at `now`; None before its first label or feedback event.
-    #[tracing::instrument(skip_all, fields(project = project.id))]
+    /// Kept on a big database (see `snapshots`); a refresh made later looks from its own time.
     pub async fn health(&self, project: &Project, now: i64) -> Result<Option<Health>> {
+        let for_task = project.clone();
+        let asked = crate::domain::now_ms();
+        let kept = self
+            .snapshot(
+                project.id,
+                "health",
+                project.revision.to_string(),
+                move |store| {
+                    let project = for_task.clone();
+                    let now = now + (crate::domain::now_ms() - asked);
+                    async move { store.measure_health(&project, now).await }
+                },
+            )
+            .await?;
+        Ok(std::sync::Arc::unwrap_or_clone(kept.value))
+    }
+
+    #[tracing::instrument(skip_all, fields(project = project.id))]
+    async fn measure_health(&self, project: &Project, now: i64) -> Result<Option<Health>> {
         let pid = project.id;
         let (first_label, first_event): (Option<i64>, Option<i64>) = on_pool!(self, pool => {
             (

@@ -29,6 +29,7 @@ pub mod raters;
 pub mod report;
 pub mod review;
 pub mod sessions;
+pub mod snapshots;
 pub mod users;
 pub mod webhook_events;
 pub mod webhooks;

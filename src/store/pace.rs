@@ -40,10 +40,11 @@ const MIDDLE_SQL: &str = "SELECT duration_ms FROM labels
      WHERE project_id = $1 AND pool = $2 AND duration_ms IS NOT NULL
      ORDER BY duration_ms LIMIT 2 OFFSET $3";
 
-/// Per pool: labels on gold and qualification questions (few items, found by their index).
-const SIDE_LABELS_SQL: &str = "SELECT l.pool, count(*) FROM items i
-     JOIN labels l ON l.item_id = i.id AND l.project_id = $1
-     WHERE i.project_id = $1 AND (i.is_gold OR i.is_qualification) GROUP BY l.pool";
+/// Per pool: labels on gold and qualification questions (few items, found by their index;
+/// `CROSS JOIN` keeps SQLite from scanning every label of the project instead).
+const SIDE_LABELS_SQL: &str = "SELECT l.pool, count(*) FROM items i CROSS JOIN labels l
+     WHERE l.item_id = i.id AND l.project_id = $1
+       AND i.project_id = $1 AND (i.is_gold OR i.is_qualification) GROUP BY l.pool";
 
 /// Labels since a day ago, and since an hour ago.
 const RECENT_SQL: &str = "SELECT count(*), CAST(coalesce(sum(CASE WHEN created_at >= $3 THEN 1 ELSE 0 END), 0) AS BIGINT)
@@ -116,7 +117,17 @@ impl Store {
     /// The project's cost, pace, finish and savings at `now`.
     #[tracing::instrument(skip_all, fields(project = project.id))]
     pub async fn pace(&self, project: &Project, now: i64) -> Result<Pace> {
-        let counts = self.pace_counts(project.id, now).await?;
+        let project_id = project.id;
+        // A refresh made later counts up to its own time.
+        let asked = crate::domain::now_ms();
+        let counts = self
+            .snapshot(project_id, "pace", String::new(), move |store| async move {
+                let now = now + (crate::domain::now_ms() - asked);
+                store.pace_counts(project_id, now).await
+            })
+            .await?
+            .value;
+        let counts = std::sync::Arc::unwrap_or_clone(counts);
         let rates = self.pool_rates(project.id).await?;
         Ok(pace(&counts, &rates, &project.policy))
     }

@@ -3,6 +3,7 @@
 //! writes its audit entry in its own transaction.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use futures::TryStreamExt;
 use serde::Serialize;
@@ -99,11 +100,11 @@ const PEOPLE_SQL: &str = "SELECT u.id, u.name, u.role, u.pool, u.expertise, u.ps
         (u.password_hash IS NULL AND EXISTS (SELECT 1 FROM password_links k
             WHERE k.user_id = u.id AND k.purpose = 'invite' AND k.used_at IS NULL)) AS invited,
         (SELECT count(*) FROM api_tokens t WHERE t.user_id = u.id) AS tokens,
-        (SELECT count(DISTINCT l.project_id) FROM labels l WHERE l.rater_id = u.id) AS projects,
-        (SELECT count(*) FROM labels l WHERE l.rater_id = u.id) AS labels,
+        (SELECT count(*) FROM rater_tallies rt WHERE rt.rater_id = u.id AND rt.labels > 0) AS projects,
+        (SELECT CAST(coalesce(sum(rt.labels), 0) AS BIGINT) FROM rater_tallies rt WHERE rt.rater_id = u.id) AS labels,
         (SELECT CAST(coalesce(sum(rs.gold_seen), 0) AS BIGINT) FROM rater_states rs WHERE rs.rater_id = u.id) AS gold_seen,
         (SELECT CAST(coalesce(sum(rs.gold_correct), 0) AS BIGINT) FROM rater_states rs WHERE rs.rater_id = u.id) AS gold_correct,
-        (SELECT max(l.created_at) FROM labels l WHERE l.rater_id = u.id) AS last_active_at
+        (SELECT max(rt.last_label_at) FROM rater_tallies rt WHERE rt.rater_id = u.id) AS last_active_at
     FROM users u";
 
 /// A share, or null without anything to divide by.
@@ -235,6 +236,22 @@ impl Store {
     /// item by item in one pass (memory holds one item's labels and the durations).
     #[instrument(skip_all, fields(project = project.id))]
     pub async fn work_figures(&self, project: &Project) -> Result<HashMap<i64, WorkFigures>> {
+        let for_task = project.clone();
+        let kept = self
+            .snapshot(
+                project.id,
+                "work",
+                project.revision.to_string(),
+                move |store| {
+                    let project = for_task.clone();
+                    async move { store.gather_work_figures(&project).await }
+                },
+            )
+            .await?;
+        Ok(Arc::unwrap_or_clone(kept.value))
+    }
+
+    async fn gather_work_figures(&self, project: &Project) -> Result<HashMap<i64, WorkFigures>> {
         let sql = "SELECT l.item_id, l.rater_id, l.value, l.duration_ms,
                 (i.is_gold OR i.is_qualification) AS special
             FROM labels l JOIN items i ON i.id = l.item_id

@@ -2,6 +2,7 @@
 
 use sqlx::types::Json;
 use sqlx::FromRow;
+use std::sync::Arc;
 use tracing::instrument;
 
 use super::audit::record_audit;
@@ -217,7 +218,25 @@ pub struct ProjectSummary {
 pub struct RaterProgress {
     pub labelled_today: i64,
     pub labelled_total: i64,
+    /// Items still open to the rater, counted up to `LEFT_COUNTED`...
     pub left: i64,
+    /// ...and whether there are more than that.
+    pub more_left: bool,
+}
+
+/// How far the items left for a rater are counted: beyond it the count would cost a scan of
+/// every open item on each page, and "more than 1000" says enough.
+pub const LEFT_COUNTED: i64 = 1000;
+
+impl RaterProgress {
+    /// The items left, as pages say it: "17", or "more than 1000".
+    pub fn left_text(&self) -> String {
+        if self.more_left {
+            format!("more than {}", self.left)
+        } else {
+            self.left.to_string()
+        }
+    }
 }
 
 impl Store {
@@ -297,7 +316,20 @@ impl Store {
         rows.into_iter().map(ProjectRow::into_project).collect()
     }
 
+    /// How far a project has come (kept on a big database: see `snapshots`).
     pub async fn progress(&self, project_id: i64) -> Result<Progress> {
+        let kept = self
+            .snapshot(
+                project_id,
+                "progress",
+                String::new(),
+                move |store| async move { store.count_progress(project_id).await },
+            )
+            .await?;
+        Ok(Arc::unwrap_or_clone(kept.value))
+    }
+
+    async fn count_progress(&self, project_id: i64) -> Result<Progress> {
         let sql = "SELECT
                 count(*),
                 CAST(coalesce(sum(label_count), 0) AS BIGINT),
@@ -305,7 +337,7 @@ impl Store {
                 CAST(coalesce(sum(CASE WHEN need_generalist + need_expert + need_user > 0 AND label_count > 0 THEN 1 ELSE 0 END), 0) AS BIGINT),
                 CAST(coalesce(sum(CASE WHEN label_count = 0 THEN 1 ELSE 0 END), 0) AS BIGINT)
             FROM items WHERE project_id = $1 AND NOT is_gold AND NOT is_qualification";
-        let raters_sql = "SELECT count(DISTINCT rater_id) FROM labels WHERE project_id = $1";
+        let raters_sql = "SELECT count(*) FROM rater_tallies WHERE project_id = $1 AND labels > 0";
         let ((items, labels, complete, in_progress, untouched), raters) = on_pool!(self, pool => {
             let counts: (i64, i64, i64, i64, i64) =
                 sqlx::query_as(sql).bind(project_id).fetch_one(pool).await?;
@@ -339,13 +371,15 @@ impl Store {
         since_ms: i64,
     ) -> Result<RaterProgress> {
         let rater_id = rater.id;
-        let labelled_sql = "SELECT count(*), CAST(coalesce(sum(CASE WHEN created_at >= $3 THEN 1 ELSE 0 END), 0) AS BIGINT)
-                            FROM labels WHERE project_id = $1 AND rater_id = $2";
+        let labelled_sql = "SELECT
+                coalesce((SELECT labels FROM rater_tallies WHERE project_id = $1 AND rater_id = $2), 0),
+                (SELECT count(*) FROM labels WHERE rater_id = $2 AND project_id = $1 AND created_at >= $3)";
         let left_sql = format!(
-            "SELECT count(*) FROM items i
+            "SELECT count(*) FROM (SELECT 1 FROM items i
              WHERE i.project_id = $1 AND i.{} > 0 AND NOT i.held
                AND NOT EXISTS (SELECT 1 FROM labels l WHERE l.item_id = i.id AND l.rater_id = $2)
-               AND NOT EXISTS (SELECT 1 FROM skips s WHERE s.item_id = i.id AND s.rater_id = $2)",
+               AND NOT EXISTS (SELECT 1 FROM skips s WHERE s.item_id = i.id AND s.rater_id = $2)
+             LIMIT $3) open_to_rater",
             need_column(rater.pool)
         );
         let ((total, today), left) = on_pool!(self, pool => {
@@ -353,14 +387,15 @@ impl Store {
                 .bind(project_id).bind(rater_id).bind(since_ms)
                 .fetch_one(pool).await?;
             let left: i64 = sqlx::query_scalar(&left_sql)
-                .bind(project_id).bind(rater_id)
+                .bind(project_id).bind(rater_id).bind(LEFT_COUNTED + 1)
                 .fetch_one(pool).await?;
             (labelled, left)
         });
         Ok(RaterProgress {
             labelled_today: today,
             labelled_total: total,
-            left,
+            left: left.min(LEFT_COUNTED),
+            more_left: left > LEFT_COUNTED,
         })
     }
 }

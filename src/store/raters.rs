@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use super::audit::record_audit;
 use super::columns::need_column;
@@ -227,14 +228,14 @@ impl Store {
     /// figures of their work here.
     pub async fn rater_standings(&self, project_id: i64) -> Result<Vec<RaterStanding>> {
         let sql = "SELECT u.id AS rater_id, u.name, u.pseudonym, u.pool, u.expertise,
-                (SELECT count(*) FROM labels l WHERE l.project_id = $1 AND l.rater_id = u.id) AS labels,
+                coalesce(rt.labels, 0) AS labels,
                 coalesce(rs.gold_seen, 0) AS gold_seen, coalesce(rs.gold_correct, 0) AS gold_correct,
                 coalesce(rs.paused, FALSE) AS paused, rs.paused_reason,
-                (SELECT max(l.created_at) FROM labels l WHERE l.project_id = $1 AND l.rater_id = u.id) AS last_active_at,
+                rt.last_label_at AS last_active_at,
                 u.deactivated_at IS NOT NULL AS deactivated
             FROM users u LEFT JOIN rater_states rs ON rs.rater_id = u.id AND rs.project_id = $1
-            WHERE u.role = 'rater' AND (rs.rater_id IS NOT NULL
-                OR EXISTS (SELECT 1 FROM labels l WHERE l.project_id = $1 AND l.rater_id = u.id)
+                LEFT JOIN rater_tallies rt ON rt.rater_id = u.id AND rt.project_id = $1
+            WHERE u.role = 'rater' AND (rs.rater_id IS NOT NULL OR rt.labels > 0
                 OR EXISTS (SELECT 1 FROM project_members m WHERE m.project_id = $1 AND m.rater_id = u.id))
             ORDER BY u.name";
         let mut standings: Vec<RaterStanding> = on_pool!(self, pool => {
@@ -257,6 +258,18 @@ impl Store {
 
     /// Counts the project's items by state, overall and per pool.
     pub async fn queue(&self, project_id: i64) -> Result<Queue> {
+        let kept = self
+            .snapshot(
+                project_id,
+                "queue",
+                String::new(),
+                move |store| async move { store.count_queue(project_id).await },
+            )
+            .await?;
+        Ok(Arc::unwrap_or_clone(kept.value))
+    }
+
+    async fn count_queue(&self, project_id: i64) -> Result<Queue> {
         let now = now_ms();
         let overall_sql = "SELECT
                 CAST(coalesce(sum(CASE WHEN NOT held AND NOT is_gold AND need_generalist + need_expert + need_user > 0 THEN 1 ELSE 0 END), 0) AS BIGINT),

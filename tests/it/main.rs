@@ -7,6 +7,7 @@ mod admin_pages;
 mod audit;
 mod auth;
 mod authz;
+mod big_projects;
 mod caches;
 mod cli;
 mod concurrency;

@@ -1,6 +1,8 @@
 //! `GET /api/v1/projects/{pid}/report`: agreement, consensus, rater quality and bias.
 
 use axum::extract::{Path, Query, State};
+use std::sync::Arc;
+
 use axum::Json;
 use serde::Deserialize;
 
@@ -9,6 +11,7 @@ use crate::domain::report::{parse_level, parse_method, project_report, ProjectRe
 use crate::error::{AppError, Result};
 use crate::quality::ReportOptions;
 use crate::store::report::ItemData;
+use crate::store::Store;
 use crate::web::extract::Admin;
 use crate::web::AppState;
 
@@ -66,25 +69,41 @@ pub async fn compute_report(
     state: &AppState,
     pid: i64,
     query: &ReportQuery,
-) -> Result<(Project, ProjectReport)> {
+) -> Result<(Project, Arc<ProjectReport>)> {
     let project = state.store.project(pid).await?;
     let mut options = query.options()?;
     if query.level.as_deref().is_none_or(str::is_empty) {
         options.level = project.kind.report_level();
     }
+    let variant = format!("{}:{options:?}", project.revision);
+    let for_task = project.clone();
+    let report = state
+        .store
+        .snapshot(pid, "report", variant, move |store| {
+            let project = for_task.clone();
+            let options = options.clone();
+            async move { build_report(&store, project, options).await }
+        })
+        .await?
+        .value;
+    Ok((project, report))
+}
+
+async fn build_report(
+    store: &Store,
+    project: Project,
+    options: ReportOptions,
+) -> Result<ProjectReport> {
     let data = match &options.slice_field {
         Some(_) => ItemData::Read,
         None => ItemData::Skipped,
     };
-    let input = state.store.report_input(pid, data).await?;
-    let feedback = state.store.feedback_events(pid).await?;
-    let for_engine = project.clone();
-    let report = tokio::task::spawn_blocking(move || {
-        project_report(&for_engine, &input, &feedback, &options)
-    })
-    .await
-    .map_err(|e| AppError::Internal(anyhow::anyhow!("report task: {e}")))??;
-    Ok((project, report))
+    let input = store.report_input(project.id, data).await?;
+    let feedback = store.feedback_events(project.id).await?;
+    tokio::task::spawn_blocking(move || project_report(&project, &input, &feedback, &options))
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("report task: {e}")))?
+        .map_err(Into::into)
 }
 
 /// Agreement, consensus, rater quality and bias of the project's labels.
@@ -111,7 +130,7 @@ pub async fn project_report_json(
     Admin(_): Admin,
     Path(pid): Path<i64>,
     Query(query): Query<ReportQuery>,
-) -> Result<Json<ProjectReport>> {
+) -> Result<Json<Arc<ProjectReport>>> {
     let (_, report) = compute_report(&state, pid, &query).await?;
     Ok(Json(report))
 }

@@ -54,6 +54,7 @@ struct HealthView {
 struct HealthPage {
     layout: Layout,
     project: Project,
+    as_of: Option<String>,
     health: Option<HealthView>,
     sources: Vec<SourceView>,
 }
@@ -215,6 +216,7 @@ pub async fn health_page(
         layout: Layout::for_user(&session, admin).await?,
         health: health.map(view),
         sources: source_views(&state, pid).await?,
+        as_of: super::figures_as_of(&state, pid),
         project,
     };
     Ok(html(&page)?.into_response())

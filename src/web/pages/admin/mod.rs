@@ -231,11 +231,21 @@ pub async fn create_project(
     }
 }
 
+/// When the kept figures of a large project were computed, for pages that show them.
+pub(crate) fn figures_as_of(state: &AppState, pid: i64) -> Option<String> {
+    state
+        .store
+        .figures_as_of(pid)
+        .map(|ms| crate::web::render::timestamp(&ms))
+}
+
 #[derive(Template)]
 #[template(path = "admin/project.html")]
 pub(crate) struct ProjectPage {
     layout: Layout,
     project: Project,
+    /// When the kept figures shown were computed, on a large project.
+    as_of: Option<String>,
     progress: Progress,
     percent: i64,
     imported: Option<usize>,
@@ -307,6 +317,8 @@ pub(crate) async fn project_page_for(
         skipped: notices.skipped,
         import_error: notices.import_error,
         new_key: notices.new_key,
+        // Last: the figures above are all read by now.
+        as_of: figures_as_of(state, pid),
     })
 }
 

@@ -65,13 +65,14 @@ pub struct Chart {
 
 #[derive(Template)]
 #[template(path = "admin/report.html")]
-struct ReportPage {
+struct ReportPage<'a> {
     layout: Layout,
     project: Project,
+    as_of: Option<String>,
     /// The categorical report (choices and ratings).
-    cat: Report,
-    /// Feedback agreement and the overlap saving (its `report` taken out into `cat`).
-    report: ProjectReport,
+    cat: &'a Report,
+    /// Feedback agreement, the overlap saving and the rest beside `cat`.
+    report: &'a ProjectReport,
     query: ReportQuery,
     sort: String,
     /// The report settings as a query string, kept by the sorting links.
@@ -244,10 +245,10 @@ pub async fn report_page(
     Path(pid): Path<i64>,
     Query(query): Query<ReportPageQuery>,
 ) -> Result<Response> {
-    let (project, mut report) = compute_report(&state, pid, &query.report).await?;
+    let (project, report) = compute_report(&state, pid, &query.report).await?;
     let layout = Layout::for_user(&session, admin).await?;
-    let Some(cat) = report.report.take() else {
-        return kinds_page(layout, project, report);
+    let Some(cat) = report.report.as_ref() else {
+        return kinds_page(layout, project, &report, super::figures_as_of(&state, pid));
     };
     let agreement = &cat.agreement;
     let reading = match agreement.krippendorff_alpha {
@@ -280,14 +281,15 @@ pub async fn report_page(
         })
         .collect();
     let page = ReportPage {
+        as_of: super::figures_as_of(&state, pid),
         layout,
-        heatmaps: rater_heatmaps(&cat, &names),
-        distribution: distribution_chart(&cat, &names),
-        leniency: leniency_chart(&cat, &names),
+        heatmaps: rater_heatmaps(cat, &names),
+        distribution: distribution_chart(cat, &names),
+        leniency: leniency_chart(cat, &names),
         columns: COLUMNS,
         flags: FLAGS,
         names,
-        pool_heatmaps: pool_heatmaps(&cat),
+        pool_heatmaps: pool_heatmaps(cat),
         cat,
         project,
         reading,
@@ -295,23 +297,30 @@ pub async fn report_page(
         sort,
         settings,
         query: query.report,
-        report,
+        report: &report,
     };
     Ok(html(&page)?.into_response())
 }
 
 #[derive(Template)]
 #[template(path = "admin/report_kinds.html")]
-struct KindReportPage {
+struct KindReportPage<'a> {
     layout: Layout,
     project: Project,
-    report: ProjectReport,
+    as_of: Option<String>,
+    report: &'a ProjectReport,
 }
 
 /// The report of kinds that are not categories: the kind's own measure, the raters and
 /// the consensus per item.
-fn kinds_page(layout: Layout, project: Project, report: ProjectReport) -> Result<Response> {
+fn kinds_page(
+    layout: Layout,
+    project: Project,
+    report: &ProjectReport,
+    as_of: Option<String>,
+) -> Result<Response> {
     Ok(html(&KindReportPage {
+        as_of,
         layout,
         project,
         report,

@@ -1,0 +1,38 @@
+-- Each rater's labels per project, kept by triggers as labels come and go, so that pages
+-- showing how much a rater has done read one row instead of counting every label.
+CREATE TABLE rater_tallies (
+    project_id    BIGINT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+    rater_id      BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    labels        BIGINT NOT NULL DEFAULT 0 CHECK (labels >= 0),
+    last_label_at BIGINT,
+    PRIMARY KEY (project_id, rater_id)
+);
+CREATE INDEX rater_tallies_rater ON rater_tallies (rater_id);
+
+INSERT INTO rater_tallies (project_id, rater_id, labels, last_label_at)
+    SELECT project_id, rater_id, count(*), max(created_at) FROM labels GROUP BY project_id, rater_id;
+
+CREATE FUNCTION rater_tally_label_added() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO rater_tallies (project_id, rater_id, labels, last_label_at)
+        VALUES (NEW.project_id, NEW.rater_id, 1, NEW.created_at)
+        ON CONFLICT (project_id, rater_id) DO UPDATE
+        SET labels = rater_tallies.labels + 1,
+            last_label_at = greatest(rater_tallies.last_label_at, excluded.last_label_at);
+    RETURN NULL;
+END $$;
+
+CREATE FUNCTION rater_tally_label_removed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE rater_tallies
+       SET labels = labels - 1,
+           last_label_at = (SELECT max(created_at) FROM labels
+                            WHERE project_id = OLD.project_id AND rater_id = OLD.rater_id)
+     WHERE project_id = OLD.project_id AND rater_id = OLD.rater_id;
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER labels_tally_added AFTER INSERT ON labels
+    FOR EACH ROW EXECUTE FUNCTION rater_tally_label_added();
+CREATE TRIGGER labels_tally_removed AFTER DELETE ON labels
+    FOR EACH ROW EXECUTE FUNCTION rater_tally_label_removed();

@@ -1,0 +1,266 @@
+//! Whole-project figures that cost seconds on a big project (counts by state, each rater's
+//! agreement, pace, health, the quality report), kept in memory per process.
+//!
+//! On a database under `BIG_ROWS` items plus labels every figure is computed on each request,
+//! so it is always exact. On a bigger one, a figure whose last computation took more than
+//! `CHEAP` is served as it was last computed while it is fresh (ten times its cost, at least
+//! `MIN_FRESH`); once it is older it is still served, with its time, and one refresh starts
+//! in the background. Pages say when the figures they show were computed.
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use super::{on_pool, Store};
+use crate::domain::now_ms;
+use crate::error::Result;
+
+/// Items plus labels in the database at which figures start being kept.
+pub const BIG_ROWS: i64 = 200_000;
+/// A computation this quick is made on every request even on a big database.
+const CHEAP: Duration = Duration::from_millis(50);
+/// The shortest time a kept figure is served without a refresh.
+const MIN_FRESH: Duration = Duration::from_secs(15);
+
+/// A figure and, when it was served from memory, when it was computed (epoch ms).
+#[derive(Debug, Clone)]
+pub struct Snapshot<T> {
+    pub value: T,
+    pub as_of: Option<i64>,
+}
+
+type Key = (i64, &'static str, String);
+
+#[derive(Debug)]
+pub struct Snapshots {
+    entries: Mutex<HashMap<Key, Entry>>,
+    big_rows: AtomicI64,
+    cheap_ms: AtomicU64,
+}
+
+impl Default for Snapshots {
+    fn default() -> Self {
+        Snapshots {
+            entries: Mutex::default(),
+            big_rows: AtomicI64::new(BIG_ROWS),
+            cheap_ms: AtomicU64::new(CHEAP.as_millis() as u64),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Entry {
+    value: Arc<dyn Any + Send + Sync>,
+    computed_at: Instant,
+    computed_at_ms: i64,
+    cost: Duration,
+    refreshing: bool,
+}
+
+/// What to do for one request, given what is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Plan {
+    Compute,
+    Serve,
+    ServeAndRefresh,
+}
+
+/// How long a figure that took `cost` to compute is served before it is refreshed.
+fn fresh_for(cost: Duration) -> Duration {
+    (cost * 10).max(MIN_FRESH)
+}
+
+fn plan(big: bool, cheap: Duration, kept: Option<(Duration, Duration, bool)>) -> Plan {
+    let Some((age, cost, refreshing)) = kept else {
+        return Plan::Compute;
+    };
+    if !big || cost < cheap {
+        Plan::Compute
+    } else if age < fresh_for(cost) || refreshing {
+        Plan::Serve
+    } else {
+        Plan::ServeAndRefresh
+    }
+}
+
+impl Snapshots {
+    fn lock(&self) -> MutexGuard<'_, HashMap<Key, Entry>> {
+        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn kept(&self, key: &Key) -> Option<Entry> {
+        self.lock().get(key).cloned()
+    }
+
+    fn keep(&self, key: Key, value: Arc<dyn Any + Send + Sync>, cost: Duration) {
+        self.lock().insert(
+            key,
+            Entry {
+                value,
+                computed_at: Instant::now(),
+                computed_at_ms: now_ms(),
+                cost,
+                refreshing: false,
+            },
+        );
+    }
+
+    /// Marks a refresh as started; false when one already runs.
+    fn claim_refresh(&self, key: &Key) -> bool {
+        match self.lock().get_mut(key) {
+            Some(entry) if !entry.refreshing => {
+                entry.refreshing = true;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn release_refresh(&self, key: &Key) {
+        if let Some(entry) = self.lock().get_mut(key) {
+            entry.refreshing = false;
+        }
+    }
+
+    fn oldest(&self, project_id: i64) -> Option<i64> {
+        self.lock()
+            .iter()
+            .filter(|((pid, _, _), _)| *pid == project_id)
+            .map(|(_, e)| e.computed_at_ms)
+            .min()
+    }
+}
+
+impl Store {
+    fn snapshots(&self) -> &Snapshots {
+        &self.caches().snapshots
+    }
+
+    /// When the oldest of a project's kept figures was computed (epoch ms); `None` when none
+    /// is kept, so every figure on the page is as of now.
+    pub fn figures_as_of(&self, project_id: i64) -> Option<i64> {
+        self.snapshots().oldest(project_id)
+    }
+
+    /// Sets the number of items plus labels from which figures are kept, and the cost under
+    /// which a figure is computed on every request all the same (tests set both low).
+    pub fn keep_figures(&self, from_rows: i64, cheap: Duration) {
+        let snapshots = self.snapshots();
+        snapshots.big_rows.store(from_rows, Ordering::Relaxed);
+        snapshots
+            .cheap_ms
+            .store(cheap.as_millis() as u64, Ordering::Relaxed);
+    }
+
+    /// Whether the database holds at least `big_rows` items plus labels; ids only grow, so
+    /// the largest ids bound the counts from above and are read from the primary keys.
+    async fn is_big(&self) -> Result<bool> {
+        let sql = "SELECT coalesce((SELECT max(id) FROM items), 0) + coalesce((SELECT max(id) FROM labels), 0)";
+        let rows: i64 = on_pool!(self, pool => sqlx::query_scalar(sql).fetch_one(pool).await?);
+        Ok(rows >= self.snapshots().big_rows.load(Ordering::Relaxed))
+    }
+
+    /// A project's figure `what` (with `variant`, say the report's settings), computed by
+    /// `compute` or served as kept (see the module's description).
+    pub async fn snapshot<T, F, Fut>(
+        &self,
+        project_id: i64,
+        what: &'static str,
+        variant: String,
+        compute: F,
+    ) -> Result<Snapshot<Arc<T>>>
+    where
+        T: Send + Sync + 'static,
+        F: Fn(Store) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<T>> + Send + 'static,
+    {
+        let key: Key = (project_id, what, variant);
+        let big = self.is_big().await?;
+        let kept = self.snapshots().kept(&key);
+        let facts = kept
+            .as_ref()
+            .map(|e| (e.computed_at.elapsed(), e.cost, e.refreshing));
+        let cheap = Duration::from_millis(self.snapshots().cheap_ms.load(Ordering::Relaxed));
+        let plan = plan(big, cheap, facts);
+        if let (Some(entry), Plan::Serve | Plan::ServeAndRefresh) = (&kept, plan) {
+            if let Ok(value) = entry.value.clone().downcast::<T>() {
+                if plan == Plan::ServeAndRefresh && self.snapshots().claim_refresh(&key) {
+                    let store = self.clone();
+                    tokio::spawn(async move {
+                        let started = Instant::now();
+                        match compute(store.clone()).await {
+                            Ok(value) => {
+                                store
+                                    .snapshots()
+                                    .keep(key, Arc::new(value), started.elapsed())
+                            }
+                            Err(e) => {
+                                tracing::warn!(error = %e, what = key.1, "refreshing a figure failed");
+                                store.snapshots().release_refresh(&key);
+                            }
+                        }
+                    });
+                }
+                return Ok(Snapshot {
+                    value,
+                    as_of: Some(entry.computed_at_ms),
+                });
+            }
+        }
+        let started = Instant::now();
+        let value = Arc::new(compute(self.clone()).await?);
+        if big {
+            self.snapshots().keep(key, value.clone(), started.elapsed());
+        }
+        Ok(Snapshot { value, as_of: None })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SLOW: Duration = Duration::from_secs(2);
+
+    #[test]
+    fn small_databases_and_cheap_figures_are_always_computed() {
+        assert_eq!(
+            plan(false, CHEAP, Some((Duration::ZERO, SLOW, false))),
+            Plan::Compute
+        );
+        assert_eq!(
+            plan(
+                true,
+                CHEAP,
+                Some((Duration::ZERO, Duration::from_millis(10), false))
+            ),
+            Plan::Compute
+        );
+        assert_eq!(plan(true, CHEAP, None), Plan::Compute);
+    }
+
+    #[test]
+    fn a_costly_figure_is_served_while_fresh_then_refreshed_once() {
+        assert_eq!(
+            plan(true, CHEAP, Some((Duration::from_secs(19), SLOW, false))),
+            Plan::Serve
+        );
+        assert_eq!(
+            plan(true, CHEAP, Some((Duration::from_secs(21), SLOW, false))),
+            Plan::ServeAndRefresh
+        );
+        assert_eq!(
+            plan(true, CHEAP, Some((Duration::from_secs(21), SLOW, true))),
+            Plan::Serve
+        );
+    }
+
+    #[test]
+    fn freshness_grows_with_cost_from_a_floor() {
+        assert_eq!(fresh_for(Duration::from_millis(60)), MIN_FRESH);
+        assert_eq!(fresh_for(Duration::from_secs(50)), Duration::from_secs(500));
+    }
+}

@@ -1,0 +1,134 @@
+//! Big projects stay quick: each rater's count of labels is kept as labels come, the items
+//! left for a rater are counted only so far, and whole-project figures that cost seconds
+//! are kept in memory and dated, while a small project's figures are exact on every view.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::harness::{select_text, Api, TestApp};
+use crate::on_both_backends;
+
+on_both_backends!(
+    a_small_project_shows_exact_figures_on_every_view,
+    a_large_project_serves_kept_figures_with_their_time,
+    each_raters_kept_count_follows_their_labels,
+    the_items_left_are_counted_to_a_thousand,
+);
+
+async fn page(api: &Api, path: &str) -> String {
+    let response = api.get(path).await;
+    assert_eq!(response.status(), StatusCode::OK, "{path}");
+    response.text().await.expect("page")
+}
+
+async fn label_next(api: &Api, pid: i64) {
+    let iid = api.next(pid).await.expect("an item to label");
+    let saved = api.label(pid, iid, "pos").await;
+    assert_eq!(saved.status(), StatusCode::CREATED);
+}
+
+async fn labels_given(admin: &Api, pid: i64) -> (String, Option<String>) {
+    let html = page(admin, &format!("/admin/projects/{pid}")).await;
+    (
+        select_text(&html, "#stat-labels").expect("labels given"),
+        select_text(&html, "#figures-as-of"),
+    )
+}
+
+async fn a_small_project_shows_exact_figures_on_every_view(app: TestApp) {
+    let admin = app.admin().await;
+    let pid = app.project_with_items(&admin, 2, &["a", "b", "c"]).await;
+    let ann = app.rater("ann").await;
+    assert_eq!(labels_given(&admin, pid).await, ("0".into(), None));
+    label_next(&ann, pid).await;
+    assert_eq!(labels_given(&admin, pid).await, ("1".into(), None));
+}
+
+async fn a_large_project_serves_kept_figures_with_their_time(app: TestApp) {
+    // Every database counts as large and every figure as costly.
+    app.store.keep_figures(0, Duration::ZERO);
+    let admin = app.admin().await;
+    let pid = app.project_with_items(&admin, 2, &["a", "b", "c"]).await;
+    let ann = app.rater("ann").await;
+    let (given, _) = labels_given(&admin, pid).await;
+    assert_eq!(given, "0");
+    label_next(&ann, pid).await;
+    // Within the figures' freshness the overview shows them as computed, and says when.
+    let (given, as_of_later) = labels_given(&admin, pid).await;
+    assert_eq!(given, "0", "the kept count is served until it is refreshed");
+    let note = as_of_later.expect("the page dates kept figures");
+    assert!(note.contains("UTC"), "{note}");
+    // The API's progress comes from the same kept figures.
+    let project: Value = admin
+        .get(&format!("/api/v1/projects/{pid}"))
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(project["progress"]["labels"], 0, "{project}");
+    // What raters see is never kept: ann's own count moved at once.
+    let home = page(&ann, "/").await;
+    assert!(home.contains("2 items left for you"), "{home}");
+}
+
+async fn each_raters_kept_count_follows_their_labels(app: TestApp) {
+    let admin = app.admin().await;
+    let pid = app.project_with_items(&admin, 2, &["a", "b", "c"]).await;
+    let other = app.project_with_items(&admin, 1, &["d"]).await;
+    let ann = app.rater("ann").await;
+    label_next(&ann, pid).await;
+    label_next(&ann, pid).await;
+    label_next(&ann, other).await;
+    let raters: Value = admin
+        .get(&format!("/api/v1/projects/{pid}/raters"))
+        .await
+        .json()
+        .await
+        .expect("json");
+    let row = &raters.as_array().expect("raters")[0];
+    assert_eq!(row["labels"], 2, "{raters}");
+    let newest = app
+        .count(&format!(
+            "SELECT max(created_at) FROM labels WHERE project_id = {pid}"
+        ))
+        .await;
+    assert_eq!(row["last_active_at"], newest, "{raters}");
+    // The people list sums a person's projects.
+    let people = page(&admin, "/admin/users").await;
+    let kept = app
+        .count("SELECT CAST(sum(labels) AS BIGINT) FROM rater_tallies WHERE rater_id = (SELECT id FROM users WHERE name = 'ann')")
+        .await;
+    assert_eq!(kept, 3);
+    assert_eq!(
+        kept,
+        app.count("SELECT count(*) FROM labels WHERE rater_id = (SELECT id FROM users WHERE name = 'ann')")
+            .await
+    );
+    assert!(people.contains("ann"), "{people}");
+}
+
+async fn the_items_left_are_counted_to_a_thousand(app: TestApp) {
+    let admin = app.admin().await;
+    let texts: Vec<String> = (0..1002).map(|i| format!("review {i}")).collect();
+    let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let pid = app.project_with_items(&admin, 1, &texts).await;
+    let ann = app.rater("ann").await;
+    let home = page(&ann, "/").await;
+    assert!(home.contains("more than 1000 items left for you"), "{home}");
+    let iid = ann.next(pid).await.expect("an item");
+    let item = page(&ann, &format!("/rate/{pid}/items/{iid}")).await;
+    let progress = select_text(&item, "#progress").expect("progress line");
+    assert!(
+        progress.starts_with("item 1 · more than 1000 left for you"),
+        "{progress}"
+    );
+    // Two labels later, 1000 are left: counted exactly again.
+    let saved = ann.label(pid, iid, "pos").await;
+    assert_eq!(saved.status(), StatusCode::CREATED);
+    label_next(&ann, pid).await;
+    let home = page(&ann, "/").await;
+    assert!(home.contains("1000 items left for you"), "{home}");
+    assert!(!home.contains("more than"), "{home}");
+}
