@@ -21,7 +21,7 @@ impl Server {
                 "--bind",
                 "127.0.0.1:0",
             ])
-            .env("RUST_LOG", "warn")
+            .env("TALLY_LOG", "error")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()

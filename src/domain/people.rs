@@ -170,8 +170,14 @@ impl WorkFigures {
 
     /// The median duration of a label (the mean of the two middle ones for an even count).
     pub fn median_duration_ms(&self) -> Option<i64> {
-        let mut sorted = self.durations_ms.clone();
-        sorted.sort_unstable();
+        let mut copy = Vec::new();
+        let sorted = if self.durations_ms.is_sorted() {
+            &self.durations_ms
+        } else {
+            copy.extend_from_slice(&self.durations_ms);
+            copy.sort_unstable();
+            &copy
+        };
         let n = sorted.len();
         match n {
             0 => None,
@@ -183,10 +189,10 @@ impl WorkFigures {
         }
     }
 
-    pub fn merge(&mut self, other: WorkFigures) {
+    pub fn merge(&mut self, other: &WorkFigures) {
         self.compared += other.compared;
         self.agreeing += other.agreeing;
-        self.durations_ms.extend(other.durations_ms);
+        self.durations_ms.extend_from_slice(&other.durations_ms);
     }
 }
 

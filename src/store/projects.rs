@@ -379,7 +379,7 @@ impl Store {
              WHERE i.project_id = $1 AND i.{} > 0 AND NOT i.held
                AND NOT EXISTS (SELECT 1 FROM labels l WHERE l.item_id = i.id AND l.rater_id = $2)
                AND NOT EXISTS (SELECT 1 FROM skips s WHERE s.item_id = i.id AND s.rater_id = $2)
-             LIMIT $3) open_to_rater",
+             ORDER BY i.position LIMIT $3) open_to_rater",
             need_column(rater.pool)
         );
         let ((total, today), left) = on_pool!(self, pool => {

@@ -10,7 +10,7 @@ use super::{in_write_tx, on_pool, Store};
 use crate::domain::audit::Entry;
 use crate::domain::kinds::{display, from_stored};
 use crate::domain::now_ms;
-use crate::domain::people::WorkStatus;
+use crate::domain::people::{WorkFigures, WorkStatus};
 use crate::domain::policy::Pool;
 use crate::error::{AppError, Result};
 use crate::store::people::share;
@@ -244,7 +244,8 @@ impl Store {
         let project = self.project(project_id).await?;
         let figures = self.work_figures(&project).await?;
         for standing in &mut standings {
-            let work = figures.get(&standing.rater_id).cloned().unwrap_or_default();
+            let none = WorkFigures::default();
+            let work = figures.get(&standing.rater_id).unwrap_or(&none);
             standing.status = WorkStatus::of(standing.deactivated, standing.paused)
                 .as_str()
                 .to_string();
