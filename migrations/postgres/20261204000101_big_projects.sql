@@ -12,30 +12,35 @@ CREATE INDEX rater_tallies_rater ON rater_tallies (rater_id);
 INSERT INTO rater_tallies (project_id, rater_id, labels, last_label_at)
     SELECT project_id, rater_id, count(*), max(created_at) FROM labels GROUP BY project_id, rater_id;
 
-CREATE FUNCTION rater_tally_label_added() RETURNS trigger LANGUAGE plpgsql AS $$
+-- Statement-level triggers over the rows each statement added or removed: a statement
+-- that writes many labels (an import, a bulk insert) updates each rater's row once, where a
+-- row-level trigger would update the same row once per label and, within one transaction,
+-- walk an ever longer chain of its versions.
+CREATE FUNCTION rater_tally_labels_added() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO rater_tallies (project_id, rater_id, labels, last_label_at)
-        VALUES (NEW.project_id, NEW.rater_id, 1, NEW.created_at)
+        SELECT project_id, rater_id, count(*), max(created_at) FROM added GROUP BY project_id, rater_id
         ON CONFLICT (project_id, rater_id) DO UPDATE
-        SET labels = rater_tallies.labels + 1,
+        SET labels = rater_tallies.labels + excluded.labels,
             last_label_at = greatest(rater_tallies.last_label_at, excluded.last_label_at);
     RETURN NULL;
 END $$;
 
-CREATE FUNCTION rater_tally_label_removed() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION rater_tally_labels_removed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    UPDATE rater_tallies
-       SET labels = labels - 1,
-           last_label_at = (SELECT max(created_at) FROM labels
-                            WHERE project_id = OLD.project_id AND rater_id = OLD.rater_id)
-     WHERE project_id = OLD.project_id AND rater_id = OLD.rater_id;
+    UPDATE rater_tallies t
+       SET labels = t.labels - d.n,
+           last_label_at = (SELECT max(l.created_at) FROM labels l
+                            WHERE l.project_id = t.project_id AND l.rater_id = t.rater_id)
+      FROM (SELECT project_id, rater_id, count(*) AS n FROM removed GROUP BY project_id, rater_id) d
+     WHERE t.project_id = d.project_id AND t.rater_id = d.rater_id;
     RETURN NULL;
 END $$;
 
 CREATE TRIGGER labels_tally_added AFTER INSERT ON labels
-    FOR EACH ROW EXECUTE FUNCTION rater_tally_label_added();
+    REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION rater_tally_labels_added();
 CREATE TRIGGER labels_tally_removed AFTER DELETE ON labels
-    FOR EACH ROW EXECUTE FUNCTION rater_tally_label_removed();
+    REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION rater_tally_labels_removed();
 
 -- Items held back by problem reports, which the project page lists: few, found by their
 -- own index instead of a walk through every item of the project.

@@ -134,6 +134,15 @@ impl Snapshots {
     }
 }
 
+/// A refresh in progress; dropping it lets the next request start another.
+struct Claim<'a>(&'a Store, &'a Key);
+
+impl Drop for Claim<'_> {
+    fn drop(&mut self) {
+        self.0.snapshots().release_refresh(self.1);
+    }
+}
+
 impl Store {
     fn snapshots(&self) -> &Snapshots {
         &self.caches().snapshots
@@ -190,16 +199,18 @@ impl Store {
                 if plan == Plan::ServeAndRefresh && self.snapshots().claim_refresh(&key) {
                     let store = self.clone();
                     tokio::spawn(async move {
+                        // Released however the task ends (a failure, a panic), so a later
+                        // request tries again.
+                        let _claim = Claim(&store, &key);
                         let started = Instant::now();
                         match compute(store.clone()).await {
-                            Ok(value) => {
-                                store
-                                    .snapshots()
-                                    .keep(key, Arc::new(value), started.elapsed())
-                            }
+                            Ok(value) => store.snapshots().keep(
+                                key.clone(),
+                                Arc::new(value),
+                                started.elapsed(),
+                            ),
                             Err(e) => {
-                                tracing::warn!(error = %e, what = key.1, "refreshing a figure failed");
-                                store.snapshots().release_refresh(&key);
+                                tracing::warn!(error = %e, what = key.1, "refreshing a figure failed")
                             }
                         }
                     });

@@ -107,6 +107,23 @@ async fn each_raters_kept_count_follows_their_labels(app: TestApp) {
             .await
     );
     assert!(people.contains("ann"), "{people}");
+    // A label removed (nothing in tally removes one; a cascade could) leaves the count.
+    app.count(&format!(
+        "DELETE FROM labels WHERE project_id = {other} RETURNING project_id"
+    ))
+    .await;
+    let left = app
+        .count(&format!(
+            "SELECT labels FROM rater_tallies WHERE project_id = {other}"
+        ))
+        .await;
+    assert_eq!(left, 0);
+    let last = app
+        .count(&format!(
+            "SELECT count(*) FROM rater_tallies WHERE project_id = {other} AND last_label_at IS NULL"
+        ))
+        .await;
+    assert_eq!(last, 1, "the last label's time goes with it");
 }
 
 async fn the_items_left_are_counted_to_a_thousand(app: TestApp) {
