@@ -135,7 +135,14 @@ pub async fn seed(store: &Store, shape: &Shape) -> i64 {
     }
     match store {
         Store::Sqlite(backend) => write_rows!(backend.pool, SQLITE, project, raters[0], shape),
-        Store::Postgres(backend) => write_rows!(backend.pool, POSTGRES, project, raters[0], shape),
+        Store::Postgres(backend) => {
+            write_rows!(backend.pool, POSTGRES, project, raters[0], shape);
+            // What autovacuum would have done by the time a project is this big.
+            sqlx::query("ANALYZE")
+                .execute(&backend.pool)
+                .await
+                .expect("analyze");
+        }
     }
     project
 }
