@@ -15,23 +15,20 @@ use std::time::Instant;
 
 #[path = "support/seed.rs"]
 mod seed;
+#[path = "support/setting.rs"]
+mod setting;
 
 use seed::{seed, Shape};
+use setting::setting;
 use tally::Store;
 
 const PER_ITEM: i64 = 3;
 
-fn setting(name: &str, default: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| default.to_string())
-}
-
 fn main() {
-    let labels: i64 = setting("TALLY_BENCH_LABELS", "1000000")
-        .parse()
-        .expect("TALLY_BENCH_LABELS");
+    let labels: i64 = setting("TALLY_BENCH_LABELS", 1_000_000);
     let formats = setting(
         "TALLY_BENCH_FORMATS",
-        "jsonl,csv,parquet,tfrecord,label-studio",
+        "jsonl,csv,parquet,tfrecord,label-studio".to_string(),
     );
     let temp = tempfile::tempdir().expect("temp dir");
     // TALLY_BENCH_KEEP=1 leaves the database behind, for profiling.

@@ -20,16 +20,12 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 #[path = "support/server.rs"]
 mod server;
+#[path = "support/setting.rs"]
+mod setting;
 use server::Server;
+use setting::setting;
 use tally::domain::user::Role;
 use tally::Store;
-
-fn setting<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn ladder() -> Vec<usize> {
     std::env::var("TALLY_BENCH_LADDER")

@@ -14,18 +14,14 @@ use std::time::{Duration, Instant};
 mod seed;
 #[path = "support/server.rs"]
 mod server;
+#[path = "support/setting.rs"]
+mod setting;
 
 use seed::{seed, Shape};
 use server::Server;
+use setting::setting;
 use tally::domain::user::Role;
 use tally::Store;
-
-fn setting<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 async fn token(store: &Store, user_id: i64) -> String {
     let (token, hash) = tally::auth::new_api_token();

@@ -39,7 +39,13 @@ pub struct Snapshots {
     entries: Mutex<HashMap<Key, Entry>>,
     big_rows: AtomicI64,
     cheap_ms: AtomicU64,
+    /// The last reading of whether the database is big, and when: a page asks for several
+    /// figures, and one reading serves them all.
+    big: Mutex<Option<(Instant, bool)>>,
 }
+
+/// How long a reading of the database's size is trusted.
+const SIZE_READ_EVERY: Duration = Duration::from_secs(1);
 
 impl Default for Snapshots {
     fn default() -> Self {
@@ -47,6 +53,7 @@ impl Default for Snapshots {
             entries: Mutex::default(),
             big_rows: AtomicI64::new(BIG_ROWS),
             cheap_ms: AtomicU64::new(CHEAP.as_millis() as u64),
+            big: Mutex::default(),
         }
     }
 }
@@ -125,10 +132,10 @@ impl Snapshots {
         }
     }
 
-    fn oldest(&self, project_id: i64) -> Option<i64> {
+    fn oldest(&self, project_id: i64, whats: &[&str]) -> Option<i64> {
         self.lock()
             .iter()
-            .filter(|((pid, _, _), _)| *pid == project_id)
+            .filter(|((pid, what, _), _)| *pid == project_id && whats.contains(what))
             .map(|(_, e)| e.computed_at_ms)
             .min()
     }
@@ -148,10 +155,10 @@ impl Store {
         &self.caches().snapshots
     }
 
-    /// When the oldest of a project's kept figures was computed (epoch ms); `None` when none
-    /// is kept, so every figure on the page is as of now.
-    pub fn figures_as_of(&self, project_id: i64) -> Option<i64> {
-        self.snapshots().oldest(project_id)
+    /// When the oldest of a project's kept figures of the kinds `whats` (those a page shows)
+    /// was computed (epoch ms); `None` when none is kept, so they are all as of now.
+    pub fn figures_as_of(&self, project_id: i64, whats: &[&str]) -> Option<i64> {
+        self.snapshots().oldest(project_id, whats)
     }
 
     /// Sets the number of items plus labels from which figures are kept, and the cost under
@@ -162,14 +169,29 @@ impl Store {
         snapshots
             .cheap_ms
             .store(cheap.as_millis() as u64, Ordering::Relaxed);
+        *snapshots.big.lock().unwrap_or_else(|e| e.into_inner()) = None;
     }
 
     /// Whether the database holds at least `big_rows` items plus labels; ids only grow, so
     /// the largest ids bound the counts from above and are read from the primary keys.
     async fn is_big(&self) -> Result<bool> {
+        let read = *self
+            .snapshots()
+            .big
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some((_, big)) = read.filter(|(at, _)| at.elapsed() < SIZE_READ_EVERY) {
+            return Ok(big);
+        }
         let sql = "SELECT coalesce((SELECT max(id) FROM items), 0) + coalesce((SELECT max(id) FROM labels), 0)";
         let rows: i64 = on_pool!(self, pool => sqlx::query_scalar(sql).fetch_one(pool).await?);
-        Ok(rows >= self.snapshots().big_rows.load(Ordering::Relaxed))
+        let big = rows >= self.snapshots().big_rows.load(Ordering::Relaxed);
+        *self
+            .snapshots()
+            .big
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some((Instant::now(), big));
+        Ok(big)
     }
 
     /// A project's figure `what` (with `variant`, say the report's settings), computed by

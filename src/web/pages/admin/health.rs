@@ -216,7 +216,7 @@ pub async fn health_page(
         layout: Layout::for_user(&session, admin).await?,
         health: health.map(view),
         sources: source_views(&state, pid).await?,
-        as_of: super::figures_as_of(&state, pid),
+        as_of: super::figures_as_of(&state, pid, &["health"]),
         project,
     };
     Ok(html(&page)?.into_response())

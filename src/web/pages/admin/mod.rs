@@ -232,10 +232,10 @@ pub async fn create_project(
 }
 
 /// When the kept figures of a large project were computed, for pages that show them.
-pub(crate) fn figures_as_of(state: &AppState, pid: i64) -> Option<String> {
+pub(crate) fn figures_as_of(state: &AppState, pid: i64, whats: &[&str]) -> Option<String> {
     state
         .store
-        .figures_as_of(pid)
+        .figures_as_of(pid, whats)
         .map(|ms| crate::web::render::timestamp(&ms))
 }
 
@@ -318,7 +318,7 @@ pub(crate) async fn project_page_for(
         import_error: notices.import_error,
         new_key: notices.new_key,
         // Last: the figures above are all read by now.
-        as_of: figures_as_of(state, pid),
+        as_of: figures_as_of(state, pid, &["progress", "queue", "work", "pace"]),
     })
 }
 

@@ -248,7 +248,12 @@ pub async fn report_page(
     let (project, report) = compute_report(&state, pid, &query.report).await?;
     let layout = Layout::for_user(&session, admin).await?;
     let Some(cat) = report.report.as_ref() else {
-        return kinds_page(layout, project, &report, super::figures_as_of(&state, pid));
+        return kinds_page(
+            layout,
+            project,
+            &report,
+            super::figures_as_of(&state, pid, &["report", "work"]),
+        );
     };
     let agreement = &cat.agreement;
     let reading = match agreement.krippendorff_alpha {
@@ -281,7 +286,7 @@ pub async fn report_page(
         })
         .collect();
     let page = ReportPage {
-        as_of: super::figures_as_of(&state, pid),
+        as_of: super::figures_as_of(&state, pid, &["report", "work"]),
         layout,
         heatmaps: rater_heatmaps(cat, &names),
         distribution: distribution_chart(cat, &names),
