@@ -8,10 +8,8 @@ use anyhow::Context;
 
 use crate::cli::ReportArgs;
 use crate::domain::report::{parse_level, parse_method};
-use crate::quality::input::{
-    dataset_from_rows, parse_gold_csv, parse_labels_csv, write_consensus_csv,
-};
-use crate::quality::{build_report, text::render_text, ReportOptions};
+use crate::quality::input::{add_labels_csv, parse_gold_csv, write_consensus_csv};
+use crate::quality::{build_report, text::render_text, DatasetBuilder, ReportOptions};
 
 fn open(path: &Path) -> anyhow::Result<BufReader<File>> {
     File::open(path)
@@ -28,15 +26,18 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
         min_pair_overlap: args.min_pair_overlap.max(1),
         ..ReportOptions::default()
     };
-    let labels = parse_labels_csv(open(&args.labels)?)
+    let mut builder = DatasetBuilder::new();
+    add_labels_csv(open(&args.labels)?, &mut builder)
         .map_err(|e| anyhow::anyhow!("{}: {e}", args.labels.display()))?;
-    let gold = match &args.gold {
-        Some(path) => {
-            parse_gold_csv(open(path)?).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+    if let Some(path) = &args.gold {
+        let gold =
+            parse_gold_csv(open(path)?).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        for row in &gold {
+            builder.add_gold(&row.item, &row.label);
         }
-        None => Vec::new(),
-    };
-    let dataset = dataset_from_rows(&labels, &gold, None)
+    }
+    let dataset = builder
+        .build()
         .map_err(|e| anyhow::anyhow!("{}: {e}", args.labels.display()))?;
     let report = build_report(&dataset, &options);
     if let Some(path) = &args.consensus_out {
@@ -55,5 +56,9 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
         _ => write!(out, "{}", render_text(&report))?,
     }
     out.flush().context("writing the report")?;
+    // The process ends here: freeing a large report and its dataset piece by piece would
+    // only add to the wait.
+    std::mem::forget(report);
+    std::mem::forget(dataset);
     Ok(())
 }

@@ -4,6 +4,9 @@
 
 use std::collections::HashMap;
 
+use rand::Rng;
+use rand_distr::{Binomial, Distribution};
+
 use super::dataset::{Dataset, Level};
 use super::figure::Figure;
 
@@ -143,6 +146,8 @@ pub fn krippendorff_alpha(data: &Dataset, level: Level) -> Result<f64, String> {
 pub(crate) struct UnitProfiles {
     /// Nonzero coincidence cells of each profile.
     pub cells: Vec<Vec<(u32, f64)>>,
+    /// How many items have each profile.
+    pub sizes: Vec<u64>,
     /// Profile of each item; [`UnitProfiles::NONE`] for items with fewer than two labels,
     /// which contribute nothing to alpha.
     pub item_profile: Vec<u32>,
@@ -165,8 +170,10 @@ impl UnitProfiles {
             let next = seen.len() as u32;
             let profile = *seen.entry(counts.clone()).or_insert_with(|| {
                 profiles.cells.push(unit_cells(&counts, k));
+                profiles.sizes.push(0);
                 next
             });
+            profiles.sizes[profile as usize] += 1;
             profiles.item_profile.push(profile);
         }
         profiles
@@ -180,8 +187,13 @@ impl UnitProfiles {
                 times[profile as usize] += weight;
             }
         }
+        self.coincidence_of_times(k, &times)
+    }
+
+    /// The coincidence matrix of a resample in which profile `p` came up `times[p]` times.
+    pub(crate) fn coincidence_of_times(&self, k: usize, times: &[u32]) -> Coincidence {
         let mut matrix = Coincidence::new(k);
-        for (cells, &times) in self.cells.iter().zip(&times) {
+        for (cells, &times) in self.cells.iter().zip(times) {
             if times == 0 {
                 continue;
             }
@@ -191,6 +203,29 @@ impl UnitProfiles {
             }
         }
         matrix
+    }
+
+    /// How often each profile comes up when all `items` items are drawn again with
+    /// replacement. Those counts are multinomial over the profiles' shares of the items
+    /// (items without a profile take the rest), drawn here as a chain of binomials, each
+    /// profile's from the draws the profiles before it left: one random draw per profile
+    /// instead of one per item, with the same distribution as drawing the items themselves.
+    pub(crate) fn resampled_times<R: Rng>(&self, items: usize, rng: &mut R) -> Vec<u32> {
+        let mut draws_left = items as u64;
+        let mut items_left = items as u64;
+        self.sizes
+            .iter()
+            .map(|&size| {
+                let share = size as f64 / items_left.max(1) as f64;
+                let times = match Binomial::new(draws_left, share.min(1.0)) {
+                    Ok(binomial) if draws_left > 0 => binomial.sample(rng),
+                    _ => 0,
+                };
+                draws_left -= times;
+                items_left = items_left.saturating_sub(size);
+                u32::try_from(times).unwrap_or(u32::MAX)
+            })
+            .collect()
     }
 }
 

@@ -11,6 +11,7 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use super::alpha::{alpha_from, UnitProfiles};
 use super::bias::LeniencyShifts;
 use super::dataset::Dataset;
+use super::parallel::map_ranges;
 use super::report::ReportOptions;
 use super::stats::percentile_sorted;
 
@@ -38,6 +39,10 @@ pub(crate) struct Resamples {
 
 /// Resample items with replacement `options.bootstrap_draws` times and recompute alpha
 /// (ordinal distances from each resample's own marginals) and, when given, leniency.
+///
+/// Alpha depends on a resample only through how often each label profile comes up, so
+/// without leniency a draw takes those counts directly (see
+/// [`UnitProfiles::resampled_times`]); leniency needs to know which items were drawn.
 pub(crate) fn resample(
     data: &Dataset,
     options: &ReportOptions,
@@ -50,6 +55,22 @@ pub(crate) fn resample(
     let k = data.categories().len();
     let scale = data.categories().scale_values(options.level);
     let profiles = UnitProfiles::of_dataset(data);
+    let alpha_of = |coincidence| alpha_from(&coincidence, options.level, &scale).ok();
+    let Some(shifts) = shifts else {
+        let alpha = run_draws(
+            options.bootstrap_draws,
+            options.threads,
+            options.seed,
+            || (),
+            |_, rng| {
+                alpha_of(profiles.coincidence_of_times(k, &profiles.resampled_times(items, rng)))
+            },
+        );
+        return Resamples {
+            alpha,
+            leniency: Vec::new(),
+        };
+    };
     let pick = Uniform::new(0, items);
     let draws = run_draws(
         options.bootstrap_draws,
@@ -61,18 +82,14 @@ pub(crate) fn resample(
             for _ in 0..items {
                 weights[pick.sample(rng)] += 1;
             }
-            let alpha = alpha_from(&profiles.coincidence(k, weights), options.level, &scale).ok();
-            (alpha, shifts.map(|s| s.means(weights)))
+            (
+                alpha_of(profiles.coincidence(k, weights)),
+                shifts.means(weights),
+            )
         },
     );
-    let mut result = Resamples::default();
-    for (alpha, leniency) in draws {
-        result.alpha.push(alpha);
-        if let Some(leniency) = leniency {
-            result.leniency.push(leniency);
-        }
-    }
-    result
+    let (alpha, leniency) = draws.into_iter().unzip();
+    Resamples { alpha, leniency }
 }
 
 /// Run `draws` bootstrap draws over up to `threads` threads; `one` gets a per-thread scratch
@@ -83,29 +100,8 @@ where
     M: Fn() -> S + Sync,
     F: Fn(&mut S, &mut Xoshiro256PlusPlus) -> T + Sync,
 {
-    let threads = threads.clamp(1, draws.max(1));
-    let chunk = draws.div_ceil(threads);
-    let run_range = |start: usize, end: usize| {
-        let mut state = scratch();
-        (start..end)
-            .map(|draw| one(&mut state, &mut draw_rng(seed, draw as u64)))
-            .collect::<Vec<T>>()
-    };
-    if threads == 1 {
-        return run_range(0, draws);
-    }
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads)
-            .map(|t| {
-                let (start, end) = (t * chunk, ((t + 1) * chunk).min(draws));
-                let run_range = &run_range;
-                scope.spawn(move || run_range(start, end))
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|handle| handle.join().unwrap_or_default())
-            .collect()
+    map_ranges(draws, threads, scratch, |state, draw| {
+        one(state, &mut draw_rng(seed, draw as u64))
     })
 }
 
@@ -181,6 +177,72 @@ mod tests {
         let alpha = crate::quality::krippendorff_alpha(&data, Level::Nominal).expect("alpha");
         assert!(one[0] <= alpha && alpha <= one[1], "{one:?} vs {alpha}");
         assert_ne!(one, interval(43, 2));
+    }
+
+    /// Drawing how often each profile comes up must give alpha the same spread as drawing
+    /// the items themselves.
+    #[test]
+    fn profile_counts_resample_alpha_as_item_draws_do() {
+        let data = crate::quality::synth::generate(2_000, 3, 20, 4, 7);
+        let profiles = UnitProfiles::of_dataset(&data);
+        let (k, items) = (data.categories().len(), data.item_count());
+        let scale = data.categories().scale_values(Level::Nominal);
+        let alpha = |c| alpha_from(&c, Level::Nominal, &scale).expect("alpha");
+        let pick = Uniform::new(0, items);
+        assert_eq!(profiles.sizes.iter().sum::<u64>(), items as u64);
+        let (by_profile, by_item): (Vec<f64>, Vec<f64>) = (0..2_000)
+            .map(|draw| {
+                let rng = &mut draw_rng(5, draw);
+                let times = profiles.resampled_times(items, rng);
+                let drawn: u32 = times.iter().sum();
+                assert_eq!(drawn as usize, items, "every item has a profile");
+                let mut weights = vec![0u32; items];
+                for _ in 0..items {
+                    weights[pick.sample(rng)] += 1;
+                }
+                (
+                    alpha(profiles.coincidence_of_times(k, &times)),
+                    alpha(profiles.coincidence(k, &weights)),
+                )
+            })
+            .unzip();
+        let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+        let sd = |v: &[f64]| {
+            let m = mean(v);
+            (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (v.len() - 1) as f64).sqrt()
+        };
+        let (m1, m2) = (mean(&by_profile), mean(&by_item));
+        let (s1, s2) = (sd(&by_profile), sd(&by_item));
+        assert!((m1 - m2).abs() < 0.2 * s2, "means {m1} and {m2} (sd {s2})");
+        assert!((s1 / s2 - 1.0).abs() < 0.1, "spreads {s1} and {s2}");
+    }
+
+    /// Items with one label have no profile: they take their share of the draws and give
+    /// alpha nothing.
+    #[test]
+    fn items_without_a_profile_take_their_share_of_the_draws() {
+        let mut labels = vec![("solo", "r1", "a"), ("solo2", "r1", "b")];
+        labels.extend([
+            ("x", "r1", "a"),
+            ("x", "r2", "a"),
+            ("y", "r1", "a"),
+            ("y", "r2", "b"),
+        ]);
+        let data = Dataset::from_labels(labels).expect("dataset");
+        let profiles = UnitProfiles::of_dataset(&data);
+        assert_eq!(profiles.sizes, vec![1, 1]);
+        let draws = 4_000;
+        let drawn: u64 = (0..draws)
+            .map(|draw| {
+                let times = profiles.resampled_times(4, &mut draw_rng(9, draw));
+                let drawn: u32 = times.iter().sum();
+                assert!(drawn <= 4);
+                u64::from(drawn)
+            })
+            .sum();
+        // Half of the four items have a profile, so on average two of four draws land on one.
+        let mean = drawn as f64 / draws as f64;
+        assert!((mean - 2.0).abs() < 0.1, "{mean}");
     }
 
     #[test]

@@ -191,12 +191,28 @@ pub enum DatasetError {
 /// String-to-index interning, first seen first.
 #[derive(Debug, Default)]
 pub(crate) struct Interner {
-    index: HashMap<Box<str>, u32>,
+    index: foldhash::HashMap<Box<str>, u32>,
     names: Vec<String>,
+    /// The id interned last: label files list an item's labels together, so the next
+    /// name is often the same and is found without hashing.
+    last: u32,
 }
 
 impl Interner {
     pub(crate) fn intern(&mut self, name: &str) -> u32 {
+        if self
+            .names
+            .get(self.last as usize)
+            .is_some_and(|last| last == name)
+        {
+            return self.last;
+        }
+        let id = self.lookup_or_add(name);
+        self.last = id;
+        id
+    }
+
+    fn lookup_or_add(&mut self, name: &str) -> u32 {
         if let Some(&id) = self.index.get(name) {
             return id;
         }

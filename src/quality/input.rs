@@ -66,30 +66,50 @@ const GOLD_COLUMNS: [&str; 2] = ["item", "label"];
 
 /// Parse `labels.csv`.
 pub fn parse_labels_csv(reader: impl Read) -> Result<Vec<LabelRow>, InputError> {
-    let expected = format!("{}[,duration_ms][,sequence]", LABEL_COLUMNS.join(","));
     let mut rows = Vec::new();
+    read_labels(reader, |row| {
+        rows.push(LabelRow {
+            item: row.item.to_string(),
+            rater: row.rater.to_string(),
+            label: row.value.to_string(),
+            duration_ms: row.duration_ms,
+            sequence: row.sequence,
+        })
+    })?;
+    Ok(rows)
+}
+
+/// Read `labels.csv` straight into `builder`, without keeping the rows: the report of a
+/// large file reads each field once.
+pub fn add_labels_csv(reader: impl Read, builder: &mut DatasetBuilder) -> Result<(), InputError> {
+    read_labels(reader, |row| {
+        builder.add(row);
+    })
+}
+
+/// Check and hand on each row of `labels.csv`, its fields borrowed from the record.
+fn read_labels(reader: impl Read, mut each: impl FnMut(LabelInput<'_>)) -> Result<(), InputError> {
+    let expected = format!("{}[,duration_ms][,sequence]", LABEL_COLUMNS.join(","));
     let format = CsvFormat {
         expected: &expected,
         required: LABEL_COLUMNS.len(),
         header_ok: label_header_ok,
     };
+    let mut optional: Option<[Option<usize>; 2]> = None;
     read_records(reader, &format, |line, header, fields| {
-        let field = |name: &str| {
-            header
-                .iter()
-                .position(|h| h == name)
-                .map(|i| fields[i].clone())
-        };
-        rows.push(LabelRow {
-            item: fields[0].clone(),
-            rater: fields[1].clone(),
-            label: fields[2].clone(),
-            duration_ms: parse_number(line, "duration_ms", field("duration_ms"))?,
-            sequence: parse_number(line, "sequence", field("sequence"))?,
+        let [duration, sequence] = *optional.get_or_insert_with(|| {
+            OPTIONAL_LABEL_COLUMNS.map(|name| header.iter().position(|h| h == name))
+        });
+        let field = |at: Option<usize>| at.map(|i| fields[i]);
+        each(LabelInput {
+            item: fields[0],
+            rater: fields[1],
+            value: fields[2],
+            duration_ms: parse_number(line, "duration_ms", field(duration))?,
+            sequence: parse_number(line, "sequence", field(sequence))?,
         });
         Ok(())
-    })?;
-    Ok(rows)
+    })
 }
 
 /// Parse `gold.csv`.
@@ -103,8 +123,8 @@ pub fn parse_gold_csv(reader: impl Read) -> Result<Vec<GoldRow>, InputError> {
     };
     read_records(reader, &format, |_, _, fields| {
         rows.push(GoldRow {
-            item: fields[0].clone(),
-            label: fields[1].clone(),
+            item: fields[0].to_string(),
+            label: fields[1].to_string(),
         });
         Ok(())
     })?;
@@ -175,30 +195,28 @@ fn label_header_ok(header: &[String]) -> bool {
 }
 
 /// Read and check the header, then every record (field counts, UTF-8, empty required
-/// fields), handing each to `row` with its line number.
+/// fields), handing each to `row` with its line number and its trimmed fields.
 fn read_records(
     reader: impl Read,
     format: &CsvFormat<'_>,
-    mut row: impl FnMut(u64, &[String], &[String]) -> Result<(), InputError>,
+    mut row: impl FnMut(u64, &[String], &[&str]) -> Result<(), InputError>,
 ) -> Result<(), InputError> {
     let mut csv = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .from_reader(reader);
-    let mut records = csv.byte_records();
     let expected = format.expected.to_string();
-    let header: Vec<String> = match records.next() {
-        None => {
-            return Err(InputError {
-                line: 1,
-                problem: Problem::Empty { expected },
-            })
-        }
-        Some(record) => decode(record, 1)?
-            .iter()
-            .map(|h| h.trim_start_matches('\u{feff}').trim().to_lowercase())
-            .collect(),
-    };
+    let mut record = csv::ByteRecord::new();
+    if !read_record(&mut csv, &mut record, 1)? {
+        return Err(InputError {
+            line: 1,
+            problem: Problem::Empty { expected },
+        });
+    }
+    let header: Vec<String> = decode(&record, 1)?
+        .iter()
+        .map(|h| h.trim_start_matches('\u{feff}').trim().to_lowercase())
+        .collect();
     if !(format.header_ok)(&header) {
         return Err(InputError {
             line: 1,
@@ -208,33 +226,38 @@ fn read_records(
             },
         });
     }
-    for (index, record) in records.enumerate() {
-        let fallback_line = index as u64 + 2;
-        let line = record
-            .as_ref()
-            .ok()
-            .and_then(|r| r.position())
-            .map_or(fallback_line, |p| p.line());
-        let fields = decode(record, line)?;
+    let mut fallback_line = 1;
+    loop {
+        fallback_line += 1;
+        if !read_record(&mut csv, &mut record, fallback_line)? {
+            return Ok(());
+        }
+        let line = record.position().map_or(fallback_line, |p| p.line());
+        let fields = decode(&record, line)?;
         check_fields(line, &header, &fields, format.required)?;
         row(line, &header, &fields)?;
     }
-    Ok(())
 }
 
-fn decode(
-    record: Result<csv::ByteRecord, csv::Error>,
+/// The next record into `record`; false at the end of the file.
+fn read_record<R: Read>(
+    csv: &mut csv::Reader<R>,
+    record: &mut csv::ByteRecord,
     line: u64,
-) -> Result<Vec<String>, InputError> {
-    let record = record.map_err(|e| InputError {
-        line,
+) -> Result<bool, InputError> {
+    csv.read_byte_record(record).map_err(|e| InputError {
+        line: e.position().map_or(line, |p| p.line()),
         problem: Problem::Unreadable(e.to_string()),
-    })?;
+    })
+}
+
+/// The record's fields as trimmed text.
+fn decode(record: &csv::ByteRecord, line: u64) -> Result<Vec<&str>, InputError> {
     record
         .iter()
         .map(|field| {
             std::str::from_utf8(field)
-                .map(|text| text.trim().to_string())
+                .map(str::trim)
                 .map_err(|_| InputError {
                     line,
                     problem: Problem::InvalidUtf8,
@@ -246,7 +269,7 @@ fn decode(
 fn check_fields(
     line: u64,
     header: &[String],
-    fields: &[String],
+    fields: &[&str],
     required: usize,
 ) -> Result<(), InputError> {
     let expected = header.len();
@@ -284,16 +307,16 @@ fn check_fields(
 fn parse_number<T: std::str::FromStr>(
     line: u64,
     field: &str,
-    value: Option<String>,
+    value: Option<&str>,
 ) -> Result<Option<T>, InputError> {
     match value {
         None => Ok(None),
-        Some(text) if text.is_empty() => Ok(None),
+        Some("") => Ok(None),
         Some(text) => text.parse::<T>().map(Some).map_err(|_| InputError {
             line,
             problem: Problem::NotANumber {
                 field: field.to_string(),
-                value: text,
+                value: text.to_string(),
             },
         }),
     }

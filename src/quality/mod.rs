@@ -27,6 +27,7 @@ mod kappa;
 pub mod kinds;
 mod paired;
 mod pairs;
+mod parallel;
 mod raters;
 mod reference;
 mod report;

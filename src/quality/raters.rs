@@ -7,6 +7,7 @@ use super::consensus::Consensus;
 use super::dataset::Dataset;
 use super::figure::{split, Figure};
 use super::kappa::{cohen_kappa, Weights};
+use super::parallel::map_ranges;
 use super::reference::{Reference, References};
 use super::report::ReportOptions;
 use super::stats::{median, wilson_upper};
@@ -87,9 +88,12 @@ pub(crate) fn rater_quality(
     signals: &RaterSignals,
     options: &ReportOptions,
 ) -> Vec<RaterQuality> {
-    let mut raters: Vec<RaterQuality> = (0..data.rater_count())
-        .map(|rater| one_rater(data, consensus, references, signals, options, rater))
-        .collect();
+    let mut raters = map_ranges(
+        data.rater_count(),
+        options.threads,
+        || (),
+        |_, rater| one_rater(data, consensus, references, signals, options, rater),
+    );
     raters.sort_by(|a, b| a.rater.cmp(&b.rater));
     raters
 }

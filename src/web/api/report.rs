@@ -11,6 +11,7 @@ use crate::domain::report::{parse_level, parse_method, project_report, ProjectRe
 use crate::error::{AppError, Result};
 use crate::quality::ReportOptions;
 use crate::store::report::ItemData;
+use crate::store::snapshots::Snapshot;
 use crate::store::Store;
 use crate::web::extract::Admin;
 use crate::web::AppState;
@@ -64,12 +65,13 @@ impl ReportQuery {
     }
 }
 
-/// Reads the project's labels and runs the engine off the async runtime.
+/// Reads the project's labels and runs the engine off the async runtime. On a big project
+/// the report may be a kept one; the snapshot says when it was computed.
 pub async fn compute_report(
     state: &AppState,
     pid: i64,
     query: &ReportQuery,
-) -> Result<(Project, Arc<ProjectReport>)> {
+) -> Result<(Project, Snapshot<Arc<ProjectReport>>)> {
     let project = state.store.project(pid).await?;
     let mut options = query.options()?;
     if query.level.as_deref().is_none_or(str::is_empty) {
@@ -84,8 +86,7 @@ pub async fn compute_report(
             let options = options.clone();
             async move { build_report(&store, project, options).await }
         })
-        .await?
-        .value;
+        .await?;
     Ok((project, report))
 }
 
@@ -132,5 +133,5 @@ pub async fn project_report_json(
     Query(query): Query<ReportQuery>,
 ) -> Result<Json<Arc<ProjectReport>>> {
     let (_, report) = compute_report(&state, pid, &query).await?;
-    Ok(Json(report))
+    Ok(Json(report.value))
 }

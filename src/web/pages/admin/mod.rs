@@ -233,9 +233,22 @@ pub async fn create_project(
 
 /// When the kept figures of a large project were computed, for pages that show them.
 pub(crate) fn figures_as_of(state: &AppState, pid: i64, whats: &[&str]) -> Option<String> {
-    state
-        .store
-        .figures_as_of(pid, whats)
+    oldest_as_of(state, pid, None, whats)
+}
+
+/// The older of `served` (when a figure the page holds was computed, if it was kept) and
+/// the kept figures of the kinds `whats`, as the page shows it.
+pub(crate) fn oldest_as_of(
+    state: &AppState,
+    pid: i64,
+    served: Option<i64>,
+    whats: &[&str],
+) -> Option<String> {
+    let kept = state.store.figures_as_of(pid, whats);
+    [served, kept]
+        .into_iter()
+        .flatten()
+        .min()
         .map(|ms| crate::web::render::timestamp(&ms))
 }
 

@@ -245,15 +245,12 @@ pub async fn report_page(
     Path(pid): Path<i64>,
     Query(query): Query<ReportPageQuery>,
 ) -> Result<Response> {
-    let (project, report) = compute_report(&state, pid, &query.report).await?;
+    let (project, kept) = compute_report(&state, pid, &query.report).await?;
+    let as_of = super::oldest_as_of(&state, pid, kept.as_of, &["work"]);
+    let report = kept.value;
     let layout = Layout::for_user(&session, admin).await?;
     let Some(cat) = report.report.as_ref() else {
-        return kinds_page(
-            layout,
-            project,
-            &report,
-            super::figures_as_of(&state, pid, &["report", "work"]),
-        );
+        return kinds_page(layout, project, &report, as_of);
     };
     let agreement = &cat.agreement;
     let reading = match agreement.krippendorff_alpha {
@@ -286,7 +283,7 @@ pub async fn report_page(
         })
         .collect();
     let page = ReportPage {
-        as_of: super::figures_as_of(&state, pid, &["report", "work"]),
+        as_of,
         layout,
         heatmaps: rater_heatmaps(cat, &names),
         distribution: distribution_chart(cat, &names),

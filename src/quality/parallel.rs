@@ -1,0 +1,52 @@
+//! Splitting independent work (bootstrap draws, raters) over a few threads.
+
+/// `one(&mut scratch, i)` for every `i` in `0..n`, over up to `threads` threads that each
+/// take a contiguous range and make their own scratch value; results come back in index
+/// order, so they do not depend on the number of threads.
+pub(crate) fn map_ranges<S, T, M, F>(n: usize, threads: usize, scratch: M, one: F) -> Vec<T>
+where
+    T: Send,
+    M: Fn() -> S + Sync,
+    F: Fn(&mut S, usize) -> T + Sync,
+{
+    let threads = threads.clamp(1, n.max(1));
+    let chunk = n.div_ceil(threads);
+    let run_range = |start: usize, end: usize| {
+        let mut state = scratch();
+        (start..end).map(|i| one(&mut state, i)).collect::<Vec<T>>()
+    };
+    if threads == 1 {
+        return run_range(0, n);
+    }
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let (start, end) = (t * chunk, ((t + 1) * chunk).min(n));
+                let run_range = &run_range;
+                scope.spawn(move || run_range(start, end))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|handle| match handle.join() {
+                Ok(results) => results,
+                // A panic in a worker is a bug; let it surface as it would on one thread.
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+            .collect()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn results_keep_their_order_on_any_number_of_threads() {
+        let squares: Vec<usize> = (0..10).map(|i| i * i).collect();
+        for threads in [1, 2, 3, 16] {
+            assert_eq!(map_ranges(10, threads, || (), |_, i| i * i), squares);
+        }
+        assert!(map_ranges(0, 2, || (), |_, i| i).is_empty());
+    }
+}
