@@ -27,7 +27,7 @@ use crate::store::Store;
 
 /// The card's report reads at most about this many labels (every n-th item beyond), so
 /// that making a version of a large project stays within bounded memory.
-pub const CARD_REPORT_MAX_LABELS: i64 = 200_000;
+pub const CARD_REPORT_MAX_LABELS: i64 = 100_000;
 
 /// Runs a project's report off the async runtime.
 pub async fn run_report(
@@ -47,6 +47,18 @@ enum Stage {
     Done,
 }
 
+type Task<T> = tokio::task::JoinHandle<Result<T>>;
+
+async fn joined<T>(task: &mut Task<T>) -> Result<T> {
+    task.await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("export task: {e}")))?
+}
+
+enum Quality {
+    Ready(CardQuality),
+    Computing(Task<CardQuality>),
+}
+
 /// One export in progress.
 pub struct ExportRun {
     store: Store,
@@ -57,7 +69,13 @@ pub struct ExportRun {
     splitter: Option<Splitter>,
     /// Dawid-Skene's label and posterior per item id, when that method was asked for.
     fitted: HashMap<i64, (Value, f64)>,
-    quality: CardQuality,
+    /// The card's figures: computed before the first row when the rows need the report
+    /// (Dawid-Skene), otherwise computing beside the rows and awaited at the end.
+    quality: Quality,
+    /// The next page, read while this one is encoded.
+    next_page: Option<Task<Vec<ExportRow>>>,
+    /// The last chunk being stored while the next is made (one at a time, in order).
+    storing: Option<Task<()>>,
     stats: ExportStats,
     hasher: Sha256,
     bytes: u64,
@@ -83,7 +101,17 @@ impl ExportRun {
         created_by: &str,
         audit: Entry,
     ) -> Result<ExportRun> {
-        let (report, fitted) = report_and_fit(&store, &project, &options).await?;
+        let (quality, fitted) = if options.method == Method::DawidSkene {
+            let (report, fitted) = report_and_fit(&store, &project, &options).await?;
+            (Quality::Ready(quality_of(&report)), fitted)
+        } else {
+            let (store, project, options) = (store.clone(), project.clone(), options.clone());
+            let task = tokio::spawn(async move {
+                let (report, _) = report_and_fit(&store, &project, &options).await?;
+                Ok(quality_of(&report))
+            });
+            (Quality::Computing(task), HashMap::new())
+        };
         let mut data_fields = DataFields::default();
         if matches!(options.format, Format::Parquet | Format::Tfrecord) {
             data_fields = learn_data_fields(&store, &project, &options).await?;
@@ -104,7 +132,9 @@ impl ExportRun {
         let audit = audit.details(serde_json::json!({ "format": options.format.as_str() }));
         Ok(ExportRun {
             splitter: options.split.as_ref().map(Splitter::new),
-            quality: quality_of(&report),
+            quality,
+            next_page: None,
+            storing: None,
             store,
             project,
             options,
@@ -149,12 +179,14 @@ impl ExportRun {
             if let Stage::Done = self.stage {
                 return Ok(None);
             }
-            let page = self
-                .store
-                .export_page(&self.project, self.after, &self.options)
-                .await?;
+            let mut task = match self.next_page.take() {
+                Some(task) => task,
+                None => self.read_page_beside(self.after),
+            };
+            let page = joined(&mut task).await?;
             let bytes = if let Some(last) = page.last() {
                 self.after = last.id;
+                self.next_page = Some(self.read_page_beside(self.after));
                 let rows = self.shape_rows(page);
                 let records: Vec<_> = rows
                     .iter()
@@ -171,31 +203,65 @@ impl ExportRun {
                     })
                     .map_err(AppError::Internal)?
             } else {
-                let bytes = self.encoder.finish().map_err(AppError::Internal)?;
+                let bytes = Bytes::from(self.encoder.finish().map_err(AppError::Internal)?);
                 self.keep_chunk(&bytes).await?;
+                self.wait_for_storing().await?;
                 self.complete().await?;
                 self.stage = Stage::Done;
-                return Ok(Some(Bytes::from(bytes)));
+                return Ok(Some(bytes));
             };
             if bytes.is_empty() {
                 continue;
             }
+            let bytes = Bytes::from(bytes);
             self.keep_chunk(&bytes).await?;
-            return Ok(Some(Bytes::from(bytes)));
+            return Ok(Some(bytes));
         }
     }
 
-    async fn keep_chunk(&mut self, bytes: &[u8]) -> Result<()> {
+    /// Starts reading the page after item id `after` while the caller goes on.
+    fn read_page_beside(&self, after: i64) -> Task<Vec<ExportRow>> {
+        let (store, project, options) = (
+            self.store.clone(),
+            self.project.clone(),
+            self.options.clone(),
+        );
+        tokio::spawn(async move { store.export_page(&project, after, &options).await })
+    }
+
+    /// Stores a chunk with the version beside the making of the next one; the chunk before
+    /// it is stored first, so chunks land in order and one at a time.
+    async fn keep_chunk(&mut self, bytes: &Bytes) -> Result<()> {
+        self.wait_for_storing().await?;
         if bytes.is_empty() {
             return Ok(());
         }
         self.seq += 1;
-        self.store
-            .store_chunk(self.version_id, self.seq, bytes)
-            .await?;
         self.hasher.update(bytes);
         self.bytes += bytes.len() as u64;
+        let (store, version, seq, bytes) =
+            (self.store.clone(), self.version_id, self.seq, bytes.clone());
+        self.storing = Some(tokio::spawn(async move {
+            store.store_chunk(version, seq, &bytes).await
+        }));
         Ok(())
+    }
+
+    async fn wait_for_storing(&mut self) -> Result<()> {
+        match self.storing.take() {
+            Some(mut task) => joined(&mut task).await,
+            None => Ok(()),
+        }
+    }
+
+    /// The card's figures, once they are computed.
+    async fn card_quality(&mut self) -> Result<CardQuality> {
+        let quality = match &mut self.quality {
+            Quality::Ready(quality) => quality.clone(),
+            Quality::Computing(task) => joined(task).await?,
+        };
+        self.quality = Quality::Ready(quality.clone());
+        Ok(quality)
     }
 
     /// Settles each row's consensus, drops fields, applies the filters and the split.
@@ -223,6 +289,7 @@ impl ExportRun {
     }
 
     async fn complete(&mut self) -> Result<()> {
+        let quality = self.card_quality().await?;
         let sha256 = hex::encode(self.hasher.clone().finalize());
         let card = DatasetCard {
             project_id: self.project.id,
@@ -239,7 +306,7 @@ impl ExportRun {
             guideline_versions: self.stats.guideline_versions.keys().copied().collect(),
             consensus_method: DatasetCard::consensus_method_text(&self.options),
             stats: self.stats.clone(),
-            quality: self.quality.clone(),
+            quality,
             fields_dropped: self.options.drop_fields.clone(),
             tally_version: env!("CARGO_PKG_VERSION").to_string(),
         };
@@ -277,6 +344,13 @@ impl Drop for ExportRun {
     fn drop(&mut self) {
         if matches!(self.stage, Stage::Done) {
             return;
+        }
+        // Work begun beside the rows is of no use any more.
+        if let Quality::Computing(task) = &self.quality {
+            task.abort();
+        }
+        if let Some(task) = &self.next_page {
+            task.abort();
         }
         if let Ok(handle) = tokio::runtime::Handle::try_current() {
             let store = self.store.clone();

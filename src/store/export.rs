@@ -1,5 +1,6 @@
 //! Reading a project out as rows, a page of items at a time, so exports stream.
 
+use serde::Deserialize;
 use serde_json::{Map, Value};
 use sqlx::FromRow;
 
@@ -28,6 +29,9 @@ impl Keep<'_> {
 
 pub const EXPORT_PAGE: i64 = 500;
 
+/// An item and its labels in label order: one row per item, the labels gathered into a
+/// JSON array by the database, so a page of items is read as one row each instead of one
+/// row per label (reading rows is most of an export's time).
 #[derive(FromRow)]
 struct ItemRow {
     id: i64,
@@ -35,6 +39,8 @@ struct ItemRow {
     #[sqlx(json)]
     data: Map<String, Value>,
     gold: Option<String>,
+    #[sqlx(json)]
+    labels: Vec<LabelRow>,
 }
 
 #[derive(FromRow)]
@@ -58,9 +64,9 @@ struct AdjudicationRow {
     created_at: i64,
 }
 
-#[derive(FromRow)]
+/// One label as the array the item's row holds (fields in this order).
+#[derive(Deserialize)]
 struct LabelRow {
-    item_id: i64,
     pseudonym: String,
     pool: String,
     value: String,
@@ -144,13 +150,12 @@ impl Store {
     ) -> Result<Vec<ExportRow>> {
         let project_id = project.id;
         let include_gold = keep.gold;
-        let items_sql = "SELECT id, external_id, data, gold FROM items
-                         WHERE project_id = $1 AND id > $2 AND ($4 OR (NOT is_gold AND NOT is_qualification)) ORDER BY id LIMIT $3";
-        let labels_sql =
-            "SELECT l.item_id, u.pseudonym, l.pool, l.value, l.duration_ms, l.created_at, l.comment, l.guideline_version
-                          FROM labels l JOIN users u ON u.id = l.rater_id
-                          WHERE l.project_id = $1 AND l.item_id > $2 AND l.item_id <= $3
-                          ORDER BY l.item_id, l.id";
+        let items_sql = format!(
+            "SELECT i.id, i.external_id, i.data, i.gold, ({}) AS labels FROM items i
+             WHERE i.project_id = $1 AND i.id > $2 AND ($4 OR (NOT i.is_gold AND NOT i.is_qualification))
+             ORDER BY i.id LIMIT $3",
+            self.labels_of_item_sql()
+        );
         let feedback_sql = "SELECT item_id, source, value, raw_value, weight, occurred_at, context
                             FROM feedback_events
                             WHERE project_id = $1 AND item_id > $2 AND item_id <= $3
@@ -159,8 +164,8 @@ impl Store {
                                  FROM adjudications a JOIN users u ON u.id = a.reviewer_id
                                  WHERE a.project_id = $1 AND a.item_id > $2 AND a.item_id <= $3
                                  ORDER BY a.item_id";
-        let (items, labels, feedback, adjudications) = on_pool!(self, pool => {
-            let items: Vec<ItemRow> = sqlx::query_as(items_sql)
+        let (items, feedback, adjudications) = on_pool!(self, pool => {
+            let items: Vec<ItemRow> = sqlx::query_as(&items_sql)
                 .bind(project_id)
                 .bind(after)
                 .bind(limit)
@@ -168,12 +173,6 @@ impl Store {
                 .fetch_all(pool)
                 .await?;
             let last = items.last().map(|i| i.id).unwrap_or(after);
-            let labels: Vec<LabelRow> = sqlx::query_as(labels_sql)
-                .bind(project_id)
-                .bind(after)
-                .bind(last)
-                .fetch_all(pool)
-                .await?;
             let feedback: Vec<FeedbackRow> = if keep.feedback {
                 sqlx::query_as(feedback_sql)
                     .bind(project_id)
@@ -190,12 +189,28 @@ impl Store {
                 .bind(last)
                 .fetch_all(pool)
                 .await?;
-            (items, labels, feedback, adjudications)
+            (items, feedback, adjudications)
         });
-        let labels = labels.into_iter().filter(|l| keep.pool(&l.pool)).collect();
-        let mut rows = assemble_rows(project.schema(), items, labels, feedback, include_gold);
+        let mut rows = assemble_rows(project.schema(), items, &keep, feedback);
         apply_adjudications(&mut rows, adjudications);
         Ok(rows)
+    }
+
+    /// A correlated subquery giving the labels of item `i` as a JSON array of `LabelRow`
+    /// arrays, in the order they were given.
+    fn labels_of_item_sql(&self) -> &'static str {
+        match self {
+            Store::Sqlite(_) => {
+                "SELECT json_group_array(json_array(u.pseudonym, l.pool, l.value, l.duration_ms,
+                        l.created_at, l.comment, l.guideline_version) ORDER BY l.id)
+                 FROM labels l JOIN users u ON u.id = l.rater_id WHERE l.item_id = i.id"
+            }
+            Store::Postgres(_) => {
+                "SELECT coalesce(json_agg(json_build_array(u.pseudonym, l.pool, l.value, l.duration_ms,
+                        l.created_at, l.comment, l.guideline_version) ORDER BY l.id), '[]'::json)
+                 FROM labels l JOIN users u ON u.id = l.rater_id WHERE l.item_id = i.id"
+            }
+        }
     }
 }
 
@@ -215,25 +230,25 @@ fn apply_adjudications(rows: &mut [ExportRow], adjudications: Vec<AdjudicationRo
     }
 }
 
-/// Joins a page of items with their labels (both sorted by item id).
+/// Makes the rows of a page of items, keeping the labels of the pools asked for, and puts
+/// each item's feedback on it (both sorted by item id).
 fn assemble_rows(
     schema: Schema<'_>,
     items: Vec<ItemRow>,
-    labels: Vec<LabelRow>,
+    keep: &Keep<'_>,
     feedback: Vec<FeedbackRow>,
-    include_gold: bool,
 ) -> Vec<ExportRow> {
-    let mut labels = labels.into_iter().peekable();
     let mut feedback = feedback.into_iter().peekable();
     items
         .into_iter()
         .map(|item| {
-            // Labels and feedback of items left out (gold, qualification) come first: pass them.
-            while labels.next_if(|l| l.item_id < item.id).is_some() {}
+            // Feedback on items left out (gold, qualification) comes first: pass it.
             while feedback.next_if(|f| f.item_id < item.id).is_some() {}
-            let mut mine = Vec::new();
-            while let Some(label) = labels.next_if(|l| l.item_id == item.id) {
-                mine.push(ExportLabel {
+            let labels = item
+                .labels
+                .into_iter()
+                .filter(|label| keep.pool(&label.pool))
+                .map(|label| ExportLabel {
                     rater: label.pseudonym,
                     pool: label.pool,
                     value: from_stored(&label.value),
@@ -241,10 +256,11 @@ fn assemble_rows(
                     created_at: label.created_at,
                     comment: label.comment,
                     guideline_version: label.guideline_version,
-                });
-            }
-            let gold = item.gold.filter(|_| include_gold).map(|g| from_stored(&g));
-            let mut row = ExportRow::new(schema, item.id, item.external_id, item.data, mine, gold);
+                })
+                .collect();
+            let gold = item.gold.filter(|_| keep.gold).map(|g| from_stored(&g));
+            let mut row =
+                ExportRow::new(schema, item.id, item.external_id, item.data, labels, gold);
             while let Some(event) = feedback.next_if(|f| f.item_id == item.id) {
                 row.feedback.push(ExportFeedback {
                     source: event.source,
