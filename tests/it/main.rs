@@ -17,6 +17,7 @@ mod demo;
 mod editing;
 mod export;
 mod feedback;
+mod fuzz_harness;
 mod gate;
 mod health;
 mod import;
