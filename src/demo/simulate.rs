@@ -99,7 +99,11 @@ async fn one_turn(
     answers: Answers,
     rng: &mut ChaCha8Rng,
 ) -> anyhow::Result<Turn> {
-    let item = match store.next_item(project, &rater.user).await {
+    // The gold draw comes from the simulation's seeded generator, so the demo is the same
+    // on every run (when its spammer's gold record pauses her decides how many labels she
+    // leaves, and so whether the report has enough of them to flag her).
+    let gold_draw = rng.gen::<f64>();
+    let item = match store.next_item_drawn(project, &rater.user, gold_draw).await {
         Ok(Some(item)) => item,
         Ok(None) => return Ok(Turn::Finished),
         // A pause or a failed qualification ends this rater's work, as it would a person's.

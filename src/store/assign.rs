@@ -105,8 +105,21 @@ impl Store {
     /// them. The gate's rater-level rules come first: a paused rater, an expert without the
     /// project's expertise or a rater who failed the qualification is refused, and a rater
     /// still qualifying gets the next qualification question.
-    #[instrument(skip_all, fields(project = project.id, rater = rater.id))]
     pub async fn next_item(&self, project: &Project, rater: &User) -> Result<Option<ItemView>> {
+        let gold_draw = rand::thread_rng().gen::<f64>();
+        self.next_item_drawn(project, rater, gold_draw).await
+    }
+
+    /// `next_item` with the chance draw made by the caller: a gold question is offered when
+    /// `gold_draw` (in [0, 1)) falls below the project's gold rate. The demo draws it from
+    /// its seeded generator, so that it builds the same labels on every run.
+    #[instrument(skip_all, fields(project = project.id, rater = rater.id))]
+    pub async fn next_item_drawn(
+        &self,
+        project: &Project,
+        rater: &User,
+        gold_draw: f64,
+    ) -> Result<Option<ItemView>> {
         let facts = self.rater_facts(project, rater.id).await?;
         gate::admit_rater(project, &facts)?;
         let only = if facts.qualification == QualificationState::Pending {
@@ -136,7 +149,7 @@ impl Store {
             } else {
                 open_item_order(project.policy.order).to_string()
             },
-            wants_gold: gold_rate > 0.0 && rand::thread_rng().gen::<f64>() < gold_rate,
+            wants_gold: gold_rate > 0.0 && gold_draw < gold_rate,
             only,
         };
         let found = match self {

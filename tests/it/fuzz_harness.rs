@@ -83,7 +83,11 @@ fn the_fuzz_harness_lists_every_crate_its_modules_use() {
         let code = code_the_harness_builds(&text);
         for krate in tally.difference(&harness) {
             if names_crate(&code, krate) {
-                let shown = file.strip_prefix(root).unwrap_or(file).display().to_string();
+                let shown = file
+                    .strip_prefix(root)
+                    .unwrap_or(file)
+                    .display()
+                    .to_string();
                 missing.insert(format!("{krate} (used in {shown})"));
             }
         }
