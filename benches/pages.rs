@@ -10,6 +10,8 @@
 
 use std::time::{Duration, Instant};
 
+#[path = "support/postgres.rs"]
+mod postgres;
 #[path = "support/seed.rs"]
 mod seed;
 #[path = "support/server.rs"]
@@ -17,17 +19,12 @@ mod server;
 #[path = "support/setting.rs"]
 mod setting;
 
-use seed::{seed, Shape};
+use postgres::postgres_database;
+use seed::{api_token, seed, Shape};
 use server::Server;
 use setting::setting;
 use tally::domain::user::Role;
 use tally::Store;
-
-async fn token(store: &Store, user_id: i64) -> String {
-    let (token, hash) = tally::auth::new_api_token();
-    store.insert_token(user_id, &hash).await.expect("token");
-    token
-}
 
 struct Timing {
     status: u16,
@@ -104,23 +101,6 @@ fn main() {
     }
 }
 
-/// Creates (or drops) a database beside the one `admin_url` names; returns its URL.
-async fn postgres_database(admin_url: &str, name: &str, create: bool) -> String {
-    use sqlx::Connection;
-    let mut conn = sqlx::PgConnection::connect(admin_url)
-        .await
-        .expect("postgres");
-    let sql = match create {
-        true => format!("CREATE DATABASE {name}"),
-        false => format!("DROP DATABASE {name} WITH (FORCE)"),
-    };
-    sqlx::query(&sql).execute(&mut conn).await.expect(&sql);
-    match admin_url.rsplit_once('/') {
-        Some((server, _)) => format!("{server}/{name}"),
-        None => admin_url.to_string(),
-    }
-}
-
 fn bench(
     backend: &str,
     runtime: &tokio::runtime::Runtime,
@@ -143,7 +123,7 @@ fn bench(
         let mut tokens = Vec::new();
         for name in ["bench-admin", "bench-rater-0", "bench-reviewer"] {
             let user = store.user_by_name(name).await.expect("user").expect(name);
-            tokens.push(token(&store, user.id).await);
+            tokens.push(api_token(&store, user.id).await);
         }
         let project = store.projects().await.expect("projects")[0].id;
         store.close().await;

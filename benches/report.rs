@@ -7,6 +7,13 @@
 //! times `krippendorff.alpha` and crowd-kit's `DawidSkene` on exactly those labels
 //! (benches/quality/reference.py) and prints the ratios.
 //!
+//! Then it times the report API end to end: a project of the same size (100,000 items x 5
+//! labels from 200 raters, three classes, written straight into the tables) in a fresh
+//! SQLite database and, when TALLY_TEST_POSTGRES_URL is set, a fresh PostgreSQL one; the
+//! release `tally serve` on it; `GET /api/v1/projects/{id}/report?method=dawid-skene` three
+//! times with a new bootstrap seed each (so none is served from the kept figures), median.
+//! TALLY_BENCH_BACKENDS=sqlite (or postgres, or none) picks the backends.
+//!
 //! `cargo bench --bench report -- ranking [RUNS] [ITEMS]` instead prints how well each
 //! consensus method ranks simulated raters with planted spammers, careless and lenient raters
 //! at overlaps 2, 3 and 5 (default 20 runs of 400 items), the table behind the default method.
@@ -14,6 +21,21 @@
 use std::io::Write;
 use std::process::Command;
 use std::time::{Duration, Instant};
+
+#[path = "support/postgres.rs"]
+mod postgres;
+#[path = "support/seed.rs"]
+mod seed;
+#[path = "support/server.rs"]
+mod server;
+#[path = "support/setting.rs"]
+mod setting;
+
+use postgres::postgres_database;
+use seed::{api_token, seed, Shape};
+use server::Server;
+use setting::setting;
+use tally::Store;
 
 // The allocator the tally binary ships with, so the figures are the product's.
 #[global_allocator]
@@ -201,7 +223,102 @@ fn main() {
                 rust / ds,
                 rust / boot
             );
+            println!(
+                "ratio: tally report end to end takes {:.2}x the time of crowd-kit's Dawid-Skene alone",
+                cli.as_secs_f64() / ds
+            );
         }
     }
     let _ = std::fs::remove_dir_all(&dir);
+    report_api();
+}
+
+/// The report API end to end on each backend asked for (see the module's description).
+fn report_api() {
+    let backends: String = setting("TALLY_BENCH_BACKENDS", "sqlite,postgres".to_string());
+    let wanted = |name: &str| backends.split(',').any(|b| b.trim() == name);
+    let shape = Shape {
+        items: 100_000,
+        labelled: 100_000,
+        per_item: 5,
+        overlap: 5,
+        raters: 200,
+    };
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    // TALLY_BENCH_KEEP=1 leaves the databases behind, for profiling.
+    let keep = std::env::var_os("TALLY_BENCH_KEEP").is_some();
+    if wanted("sqlite") {
+        let temp = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", temp.path().join("bench.db").display());
+        time_report_api("SQLite", &runtime, &url, &shape);
+        if keep {
+            let _ = temp.keep();
+            println!("database kept: {url}");
+        }
+    }
+    match std::env::var("TALLY_TEST_POSTGRES_URL") {
+        _ if !wanted("postgres") => {}
+        Ok(admin_url) if !admin_url.is_empty() => {
+            let name = format!("tally_report_{}", tally::auth::random_hex(4));
+            let url = runtime.block_on(postgres_database(&admin_url, &name, true));
+            time_report_api("PostgreSQL", &runtime, &url, &shape);
+            if keep {
+                println!("database kept: {url}");
+            } else {
+                runtime.block_on(postgres_database(&admin_url, &name, false));
+            }
+        }
+        _ => println!("report API on PostgreSQL: not run (set TALLY_TEST_POSTGRES_URL)"),
+    }
+}
+
+fn time_report_api(backend: &str, runtime: &tokio::runtime::Runtime, url: &str, shape: &Shape) {
+    let started = Instant::now();
+    let (project, token) = runtime.block_on(async {
+        let store = Store::connect(url).await.expect("database");
+        store.migrate().await.expect("migrate");
+        let project = seed(&store, shape).await;
+        let admin = store
+            .user_by_name("bench-admin")
+            .await
+            .expect("admin")
+            .expect("bench-admin");
+        let token = api_token(&store, admin.id).await;
+        store.close().await;
+        (project, token)
+    });
+    println!(
+        "report API on {backend}: seeded {} labels in {:.1} s",
+        shape.labelled * shape.per_item,
+        started.elapsed().as_secs_f64()
+    );
+    let server = Server::start(url);
+    let times = runtime.block_on(async {
+        let client = reqwest::Client::new();
+        let mut times = Vec::new();
+        for draw_seed in 1..=3 {
+            let started = Instant::now();
+            let response = client
+                .get(format!(
+                    "{}/api/v1/projects/{project}/report?method=dawid-skene&seed={draw_seed}",
+                    server.base
+                ))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .expect("report request");
+            let status = response.status();
+            let report: serde_json::Value = response.json().await.expect("report JSON");
+            times.push(started.elapsed());
+            assert!(status.is_success(), "report API: {status} {report}");
+            assert!(report["agreement"]["krippendorff_alpha"].is_number());
+        }
+        times
+    });
+    let (_, peak) = server.memory_mib();
+    println!(
+        "report API on {backend}, nominal, Dawid-Skene, 1,000 bootstrap draws: {:.3} s (median of 3; first {:.3} s); server peak RSS {peak:.0} MiB",
+        median(times.clone()).as_secs_f64(),
+        times[0].as_secs_f64()
+    );
 }

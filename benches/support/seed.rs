@@ -146,3 +146,11 @@ pub async fn seed(store: &Store, shape: &Shape) -> i64 {
     }
     project
 }
+
+/// A new API token for the user, for a bench's requests.
+#[allow(dead_code)] // not every bench asks over HTTP
+pub async fn api_token(store: &Store, user_id: i64) -> String {
+    let (token, hash) = tally::auth::new_api_token();
+    store.insert_token(user_id, &hash).await.expect("token");
+    token
+}

@@ -1,9 +1,9 @@
 //! Reading a project out as rows, a page of items at a time, so exports stream.
 
-use serde::Deserialize;
 use serde_json::{Map, Value};
 use sqlx::FromRow;
 
+use super::item_labels::{Scope, StoredLabel};
 use super::{on_pool, Store};
 use crate::domain::export::{
     ExportAdjudication, ExportFeedback, ExportLabel, ExportOptions, ExportRow,
@@ -40,7 +40,7 @@ struct ItemRow {
     data: Map<String, Value>,
     gold: Option<String>,
     #[sqlx(json)]
-    labels: Vec<LabelRow>,
+    labels: Vec<StoredLabel>,
 }
 
 #[derive(FromRow)]
@@ -62,18 +62,6 @@ struct AdjudicationRow {
     value: String,
     reason: String,
     created_at: i64,
-}
-
-/// One label as the array the item's row holds (fields in this order).
-#[derive(Deserialize)]
-struct LabelRow {
-    pseudonym: String,
-    pool: String,
-    value: String,
-    duration_ms: Option<i64>,
-    created_at: i64,
-    comment: Option<String>,
-    guideline_version: Option<i64>,
 }
 
 impl Store {
@@ -150,11 +138,11 @@ impl Store {
     ) -> Result<Vec<ExportRow>> {
         let project_id = project.id;
         let include_gold = keep.gold;
-        let items_sql = format!(
-            "SELECT i.id, i.external_id, i.data, i.gold, ({}) AS labels FROM items i
+        let items_sql = self.with_labels_sql(
+            "SELECT i.id, i.external_id, i.data, i.gold FROM items i
              WHERE i.project_id = $1 AND i.id > $2 AND ($4 OR (NOT i.is_gold AND NOT i.is_qualification))
              ORDER BY i.id LIMIT $3",
-            self.labels_of_item_sql()
+            Scope::Page,
         );
         let feedback_sql = "SELECT item_id, source, value, raw_value, weight, occurred_at, context
                             FROM feedback_events
@@ -194,23 +182,6 @@ impl Store {
         let mut rows = assemble_rows(project.schema(), items, &keep, feedback);
         apply_adjudications(&mut rows, adjudications);
         Ok(rows)
-    }
-
-    /// A correlated subquery giving the labels of item `i` as a JSON array of `LabelRow`
-    /// arrays, in the order they were given.
-    fn labels_of_item_sql(&self) -> &'static str {
-        match self {
-            Store::Sqlite(_) => {
-                "SELECT json_group_array(json_array(u.pseudonym, l.pool, l.value, l.duration_ms,
-                        l.created_at, l.comment, l.guideline_version) ORDER BY l.id)
-                 FROM labels l JOIN users u ON u.id = l.rater_id WHERE l.item_id = i.id"
-            }
-            Store::Postgres(_) => {
-                "SELECT coalesce(json_agg(json_build_array(u.pseudonym, l.pool, l.value, l.duration_ms,
-                        l.created_at, l.comment, l.guideline_version) ORDER BY l.id), '[]'::json)
-                 FROM labels l JOIN users u ON u.id = l.rater_id WHERE l.item_id = i.id"
-            }
-        }
     }
 }
 

@@ -14,6 +14,7 @@ pub mod feedback;
 pub mod gate;
 pub mod health;
 pub mod history;
+mod item_labels;
 pub mod items;
 pub mod labels;
 pub mod media;

@@ -4,37 +4,22 @@
 use serde_json::{Map, Value};
 use sqlx::types::Json;
 
+use super::item_labels::{Scope, StoredLabel};
 use super::{on_pool, Store};
 use crate::domain::report::{FinalLabel, LabelRecord, ReportInput};
 use crate::error::Result;
 
+/// An item as a report reads it: its known answer, pre-label and (when asked) data, with
+/// its labels in the order they were given.
 #[derive(sqlx::FromRow)]
-struct LabelRow {
-    item_id: i64,
+struct ItemRow {
+    id: i64,
     external_id: Option<String>,
-    rater: String,
-    pool: String,
-    value: String,
-    duration_ms: Option<i64>,
-    created_at: i64,
-    prediction_shown: Option<bool>,
-    guideline_version: Option<i64>,
-}
-
-impl From<LabelRow> for LabelRecord {
-    fn from(row: LabelRow) -> Self {
-        LabelRecord {
-            item_id: row.item_id,
-            external_id: row.external_id,
-            rater: row.rater,
-            pool: row.pool,
-            value: row.value,
-            duration_ms: row.duration_ms,
-            created_at: row.created_at,
-            prediction_shown: row.prediction_shown,
-            guideline_version: row.guideline_version,
-        }
-    }
+    gold: Option<String>,
+    data: Option<Json<Map<String, Value>>>,
+    prediction: Option<String>,
+    #[sqlx(json)]
+    labels: Vec<StoredLabel>,
 }
 
 /// Whether a report reads its items' data: only slicing by a data field needs it, and on
@@ -82,57 +67,58 @@ impl Store {
         stride: i64,
         data: ItemData,
     ) -> Result<ReportInput> {
-        let labels_sql = "SELECT l.item_id, i.external_id, u.pseudonym AS rater, l.pool, l.value, l.duration_ms, l.created_at, l.prediction_shown, l.guideline_version
-            FROM labels l JOIN items i ON i.id = l.item_id JOIN users u ON u.id = l.rater_id
-            WHERE l.project_id = $1 AND NOT i.is_qualification AND l.item_id % $2 = 0
-            ORDER BY l.item_id, l.id";
-        let items_sql = format!(
-            "SELECT id, gold, {}, prediction FROM items WHERE project_id = $1 AND NOT is_qualification AND id % $2 = 0",
-            match data {
-                ItemData::Read => "data",
-                ItemData::Skipped => "NULL",
-            }
+        let items_sql = self.with_labels_sql(
+            &format!(
+                "SELECT i.id, i.external_id, i.gold, {} AS data, i.prediction
+                 FROM items i WHERE i.project_id = $1 AND NOT i.is_qualification AND i.id % $2 = 0",
+                match data {
+                    ItemData::Read => "i.data",
+                    ItemData::Skipped => "NULL",
+                },
+            ),
+            Scope::Project("l.project_id = $1 AND l.item_id % $2 = 0"),
         );
         let settled_sql = "SELECT (SELECT count(*) FROM labels l WHERE l.item_id = i.id AND l.pool = 'generalist')
             FROM items i WHERE i.project_id = $1 AND i.need_generalist = 0 AND i.label_count > 0
               AND NOT i.is_gold AND NOT i.is_qualification AND i.id % $2 = 0";
-        type ItemRow = (
-            i64,
-            Option<String>,
-            Option<Json<Map<String, Value>>>,
-            Option<String>,
-        );
         let adjudications_sql = "SELECT a.item_id, a.value, u.pseudonym, a.reason
             FROM adjudications a JOIN users u ON u.id = a.reviewer_id
             WHERE a.project_id = $1 AND a.item_id % $2 = 0";
         type AdjudicationRow = (i64, String, String, String);
-        let (labels, items, settled, adjudications): (
-            Vec<LabelRow>,
-            Vec<ItemRow>,
-            Vec<i64>,
-            Vec<AdjudicationRow>,
-        ) = on_pool!(self, pool => {
-            let labels = sqlx::query_as(labels_sql).bind(project_id).bind(stride).fetch_all(pool).await?;
+        let (items, settled, adjudications): (Vec<ItemRow>, Vec<i64>, Vec<AdjudicationRow>) = on_pool!(self, pool => {
             let items = sqlx::query_as(&items_sql).bind(project_id).bind(stride).fetch_all(pool).await?;
             let settled = sqlx::query_scalar(settled_sql).bind(project_id).bind(stride).fetch_all(pool).await?;
             let adjudications = sqlx::query_as(adjudications_sql).bind(project_id).bind(stride).fetch_all(pool).await?;
-            (labels, items, settled, adjudications)
+            (items, settled, adjudications)
         });
         let mut input = ReportInput {
-            labels: labels.into_iter().map(LabelRecord::from).collect(),
+            labels: Vec::with_capacity(items.iter().map(|item| item.labels.len()).sum()),
             settled_generalist_counts: settled,
+            items: items.len() as i64,
             ..ReportInput::default()
         };
-        input.items = items.len() as i64;
-        for (id, gold, data, prediction) in items {
-            if let Some(gold) = gold {
-                input.gold.insert(id, gold);
+        for item in items {
+            input
+                .labels
+                .extend(item.labels.into_iter().map(|label| LabelRecord {
+                    item_id: item.id,
+                    external_id: item.external_id.clone(),
+                    rater: label.pseudonym,
+                    pool: label.pool,
+                    value: label.value,
+                    duration_ms: label.duration_ms,
+                    created_at: label.created_at,
+                    prediction_shown: label.prediction_shown,
+                    guideline_version: label.guideline_version,
+                }));
+            if let Some(gold) = item.gold {
+                input.gold.insert(item.id, gold);
             }
-            if let Some(prediction) = prediction {
-                input.predictions.insert(id, prediction);
+            if let Some(prediction) = item.prediction {
+                input.predictions.insert(item.id, prediction);
             }
-            if let Some(data) = data {
-                input.data.insert(id, data.0);
+            if let Some(data) = item.data {
+                input.data.insert(item.id, data.0);
             }
         }
         for (item_id, value, reviewer, reason) in adjudications {
