@@ -72,26 +72,10 @@ fn summarise(
             .or_default()
             .push(from_stored(&label.value));
     }
-    let agree = |a: &Value, b: &Value| {
-        if schema.kind.is_categorical() {
-            schema.category(a).is_some() && schema.category(a) == schema.category(b)
-        } else {
-            schema.matches(a, b)
-        }
-    };
     let shares: Vec<f64> = by_item
         .values()
         .filter(|values| values.len() >= 2)
-        .map(|values| {
-            let (mut pairs, mut agreeing) = (0usize, 0usize);
-            for (i, a) in values.iter().enumerate() {
-                for b in &values[i + 1..] {
-                    pairs += 1;
-                    agreeing += usize::from(agree(a, b));
-                }
-            }
-            agreeing as f64 / pairs as f64
-        })
+        .map(|values| agreeing_share(schema, values))
         .collect();
     let (percent_agreement, percent_agreement_reason) = if shares.is_empty() {
         (
@@ -134,6 +118,29 @@ fn summarise(
         gold_accuracy: (!gold.is_empty())
             .then(|| gold.iter().filter(|right| **right).count() as f64 / gold.len() as f64),
     }
+}
+
+/// The share of an item's pairs of labels that agree: the same category for choices and
+/// ratings (each label's category found once, not once per pair), the kind's matching
+/// rule for the other kinds.
+fn agreeing_share(schema: Schema<'_>, values: &[Value]) -> f64 {
+    let categories: Vec<Option<String>> = if schema.kind.is_categorical() {
+        values.iter().map(|v| schema.category(v)).collect()
+    } else {
+        Vec::new()
+    };
+    let agree = |i: usize, j: usize| match categories.get(i) {
+        Some(category) => category.is_some() && *category == categories[j],
+        None => schema.matches(&values[i], &values[j]),
+    };
+    let (mut pairs, mut agreeing) = (0usize, 0usize);
+    for i in 0..values.len() {
+        for j in i + 1..values.len() {
+            pairs += 1;
+            agreeing += usize::from(agree(i, j));
+        }
+    }
+    agreeing as f64 / pairs.max(1) as f64
 }
 
 /// Krippendorff's alpha over one version's labels of a categorical kind.
