@@ -37,8 +37,7 @@ pub async fn run_report(
 ) -> Result<ProjectReport> {
     let project = project.clone();
     tokio::task::spawn_blocking(move || project_report(&project, &input, &[], &options))
-        .await
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("report task: {e}")))?
+        .await?
         .map_err(AppError::from)
 }
 
@@ -48,11 +47,6 @@ enum Stage {
 }
 
 type Task<T> = tokio::task::JoinHandle<Result<T>>;
-
-async fn joined<T>(task: &mut Task<T>) -> Result<T> {
-    task.await
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("export task: {e}")))?
-}
 
 enum Quality {
     Ready(CardQuality),
@@ -179,11 +173,11 @@ impl ExportRun {
             if let Stage::Done = self.stage {
                 return Ok(None);
             }
-            let mut task = match self.next_page.take() {
+            let task = match self.next_page.take() {
                 Some(task) => task,
                 None => self.read_page_beside(self.after),
             };
-            let page = joined(&mut task).await?;
+            let page = task.await??;
             let bytes = if let Some(last) = page.last() {
                 self.after = last.id;
                 self.next_page = Some(self.read_page_beside(self.after));
@@ -249,7 +243,7 @@ impl ExportRun {
 
     async fn wait_for_storing(&mut self) -> Result<()> {
         match self.storing.take() {
-            Some(mut task) => joined(&mut task).await,
+            Some(task) => task.await?,
             None => Ok(()),
         }
     }
@@ -258,7 +252,7 @@ impl ExportRun {
     async fn card_quality(&mut self) -> Result<CardQuality> {
         let quality = match &mut self.quality {
             Quality::Ready(quality) => quality.clone(),
-            Quality::Computing(task) => joined(task).await?,
+            Quality::Computing(task) => task.await??,
         };
         self.quality = Quality::Ready(quality.clone());
         Ok(quality)

@@ -52,6 +52,13 @@ impl From<sqlx::Error> for AppError {
     }
 }
 
+impl From<tokio::task::JoinError> for AppError {
+    /// A task the request handed work to panicked or was cancelled.
+    fn from(e: tokio::task::JoinError) -> Self {
+        AppError::Internal(anyhow::Error::new(e).context("a background task stopped"))
+    }
+}
+
 impl From<sqlx::migrate::MigrateError> for AppError {
     fn from(e: sqlx::migrate::MigrateError) -> Self {
         AppError::Internal(anyhow::Error::new(e).context("running migrations"))

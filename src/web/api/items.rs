@@ -176,9 +176,7 @@ pub async fn import_bytes(
 ) -> Result<ImportOutcome> {
     if media_zip::is_zip(&body) {
         let max = state.config.max_media_bytes;
-        let bundle = tokio::task::spawn_blocking(move || media_zip::unpack(&body, max))
-            .await
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("zip task: {e}")))??;
+        let bundle = tokio::task::spawn_blocking(move || media_zip::unpack(&body, max)).await??;
         return import_bundle(state, project, bundle, options, entry).await;
     }
     import_with_media(
@@ -257,8 +255,7 @@ async fn import_with_media(
             &in_project,
         ))
     })
-    .await
-    .map_err(|e| AppError::Internal(anyhow::anyhow!("import task: {e}")))??;
+    .await??;
     if options.dry_run {
         return Ok(ImportOutcome::Checked(Box::new(checked.findings)));
     }
@@ -319,9 +316,5 @@ async fn multipart_bundle(mut multipart: Multipart, max_image_bytes: usize) -> R
         }
         files.push((name, bytes));
     }
-    Ok(
-        tokio::task::spawn_blocking(move || media_zip::bundle(files, max_image_bytes))
-            .await
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("upload task: {e}")))??,
-    )
+    Ok(tokio::task::spawn_blocking(move || media_zip::bundle(files, max_image_bytes)).await??)
 }

@@ -100,8 +100,7 @@ pub async fn upload_media(
             .map(|(name, bytes)| inspect(&name, bytes, max_bytes))
             .collect::<std::result::Result<Vec<Upload>, _>>()
     })
-    .await
-    .map_err(|e| AppError::Internal(anyhow::anyhow!("media task: {e}")))??;
+    .await??;
     let fresh = state.store.store_media(project.id, &uploads).await?;
     let media = uploads
         .iter()

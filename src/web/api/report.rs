@@ -102,8 +102,7 @@ async fn build_report(
     let input = store.report_input(project.id, data).await?;
     let feedback = store.feedback_events(project.id).await?;
     tokio::task::spawn_blocking(move || project_report(&project, &input, &feedback, &options))
-        .await
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("report task: {e}")))?
+        .await?
         .map_err(Into::into)
 }
 
