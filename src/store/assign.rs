@@ -10,10 +10,13 @@
 //! write lock: SQLite's single writer (`BEGIN IMMEDIATE`) or a PostgreSQL row lock. So the
 //! count of labels plus live leases can never pass what the item wants.
 
+use futures::future::BoxFuture;
 use rand::Rng;
+use sqlx::{Sqlite, Transaction};
 use tracing::instrument;
 
 use super::columns::{need_column, open_item_order};
+use super::group_commit::GroupWrite;
 use super::items::ItemView;
 use super::{tx_fn, PgBackend, SqliteBackend, Store};
 use crate::domain::gate::{self, QualificationState};
@@ -184,25 +187,15 @@ async fn next_item_sqlite(backend: &SqliteBackend, ask: &Ask) -> Result<Found> {
         tx.commit().await?;
         return Ok(found);
     }
-    let sql = lease_first_sql(ask);
-    let leased: Option<i64> = {
-        let _writer = backend.write_lock().await;
-        let mut attempt = 0;
-        loop {
-            let leased = sqlx::query_scalar(&sql)
-                .bind(ask.project_id)
-                .bind(ask.rater_id)
-                .bind(ask.now)
-                .bind(ask.pool.as_str())
-                .bind(ask.expires_at)
-                .fetch_optional(&backend.pool)
-                .await;
-            match leased {
-                Err(e) if is_snapshot_conflict(&e) && attempt < 5 => attempt += 1,
-                other => break other?,
-            }
-        }
+    let write = LeaseFirst {
+        sql: lease_first_sql(ask),
+        project_id: ask.project_id,
+        rater_id: ask.rater_id,
+        now: ask.now,
+        pool: ask.pool,
+        expires_at: ask.expires_at,
     };
+    let leased = backend.group.write(write).await?;
     let Some(item_id) = leased else {
         return Ok(Found::Nothing);
     };
@@ -212,6 +205,36 @@ async fn next_item_sqlite(backend: &SqliteBackend, ask: &Ask) -> Result<Found> {
             .fetch_optional(&backend.pool)
             .await?;
     Ok(item.map_or(Found::Nothing, Found::Item))
+}
+
+/// SQLite's `next` as the writer runs it, in a batch with other writes.
+struct LeaseFirst {
+    sql: String,
+    project_id: i64,
+    rater_id: i64,
+    now: i64,
+    pool: Pool,
+    expires_at: i64,
+}
+
+impl GroupWrite for LeaseFirst {
+    type Output = Option<i64>;
+
+    fn run<'a, 'c>(
+        &'a self,
+        tx: &'a mut Transaction<'c, Sqlite>,
+    ) -> BoxFuture<'a, Result<Option<i64>>> {
+        Box::pin(async move {
+            Ok(sqlx::query_scalar(&self.sql)
+                .bind(self.project_id)
+                .bind(self.rater_id)
+                .bind(self.now)
+                .bind(self.pool.as_str())
+                .bind(self.expires_at)
+                .fetch_optional(&mut **tx)
+                .await?)
+        })
+    }
 }
 
 /// The one statement of SQLite's `next`: the first of the held lease, the gold question
@@ -238,13 +261,6 @@ fn lease_first_sql(ask: &Ask) -> String {
              expires_at = excluded.expires_at
          RETURNING item_id"
     )
-}
-
-/// Another process wrote between this statement's read and its write (SQLite's
-/// SQLITE_BUSY_SNAPSHOT, which the busy handler does not wait out): the statement is safe
-/// to run again.
-fn is_snapshot_conflict(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("5" | "517")))
 }
 
 /// Open items of the rater's pool, best first: `also` adds to the conditions, `suffix`

@@ -1,12 +1,18 @@
 //! Labels, skips and problem reports. Each passes the write gate (`super::gate`) inside
 //! its own transaction before it changes anything.
 
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
 use serde_json::Value;
+use sqlx::{Sqlite, Transaction};
 use tracing::instrument;
 
 use super::audit::record_audit;
+use super::cache::Caches;
 use super::columns::need_column;
 use super::gate::{check_write, Attempt};
+use super::group_commit::GroupWrite;
 use super::webhook_events::{complete_if_settled, record_completion};
 use super::{in_write_tx, joins_statements, tx_fn, Store};
 use crate::domain::audit::Entry;
@@ -114,128 +120,31 @@ impl Store {
     #[instrument(skip_all, fields(project = project.id, item = label.item_id, rater = label.rater_id))]
     pub async fn submit_label(&self, project: &Project, label: &NewLabel) -> Result<LabelOutcome> {
         let now = now_ms();
-        let policy = &project.policy;
-        let outcome = in_write_tx!(self, tx, lock => {
-            let gated = check_write(&mut tx, lock, self.caches(), project, Attempt { item_id: label.item_id, rater_id: label.rater_id, now, write: Write::Label }).await?;
-            let pool = gated.rater.pool;
-            let prediction_shown = gated
-                .has_prediction
-                .then(|| !project.presentation.is_blind(label.rater_id, label.item_id));
-            let counts_slots = !gated.facts.is_qualification && !gated.facts.is_gold;
-            let sql = first_writes_sql(joins_statements(&tx), counts_slots.then_some(pool));
-            let written: std::result::Result<Vec<SlotTaken>, sqlx::Error> = sqlx::query_as(&sql)
-                .bind(project.id)
-                .bind(label.item_id)
-                .bind(label.rater_id)
-                .bind(to_stored(&label.value))
-                .bind(label.duration_ms)
-                .bind(now)
-                .bind(pool.as_str())
-                .bind(label.comment.as_deref())
-                .bind(prediction_shown)
-                .fetch_all(&mut *tx)
-                .await;
-            let slot = match written {
-                Err(e) if is_unique_violation(&e) => return Err(conflict_already_labelled(label.item_id)),
-                other => other?.into_iter().next(),
-            };
-            let mut outcome = LabelOutcome {
-                pool,
-                qualification: None,
-                gold_correct: None,
-                paused: None,
-                escalated: false,
-            };
-            let schema = project.schema();
-            if gated.facts.is_qualification {
-                let answer = gated.gold.as_deref().map(from_stored).unwrap_or(Value::Null);
-                let right = schema.matches(&label.value, &answer);
-                let (seen, correct): (i64, i64) = sqlx::query_as(QUALIFICATION_RECORD_SQL)
-                    .bind(project.id)
-                    .bind(label.rater_id)
-                    .bind(i64::from(right))
-                    .fetch_one(&mut *tx)
-                    .await?;
-                let total: i64 = sqlx::query_scalar("SELECT count(*) FROM items WHERE project_id = $1 AND is_qualification")
-                    .bind(project.id)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                match policy.qualification_outcome(total, seen, correct) {
-                    Some(true) => {
-                        sqlx::query("UPDATE rater_states SET qualified = TRUE WHERE project_id = $1 AND rater_id = $2")
-                            .bind(project.id)
-                            .bind(label.rater_id)
-                            .execute(&mut *tx)
-                            .await?;
-                    }
-                    Some(false) => {
-                        let reason = failed_reason(correct, total, policy.qualify_accuracy.unwrap_or(1.0));
-                        pause_rater(&mut tx, project.id, label.rater_id, &reason).await?;
-                        outcome.paused = Some(reason);
-                    }
-                    None => {}
-                }
-                outcome.qualification = Some(QualificationFeedback {
-                    correct: right,
-                    answer,
-                    explanation: gated.explanation.clone(),
-                });
-            } else if gated.facts.is_gold {
-                let right = gated
-                    .gold
-                    .as_deref()
-                    .is_some_and(|gold| schema.matches(&label.value, &from_stored(gold)));
-                outcome.gold_correct = Some(right);
-                let (seen, correct): (i64, i64) = sqlx::query_as(GOLD_RECORD_SQL)
-                    .bind(project.id)
-                    .bind(label.rater_id)
-                    .bind(i64::from(right))
-                    .fetch_one(&mut *tx)
-                    .await?;
-                if let Some(reason) = policy.gold_pause_reason(seen, correct) {
-                    pause_rater(&mut tx, project.id, label.rater_id, &reason).await?;
-                    outcome.paused = Some(reason);
-                }
-            } else {
-                let (wanted, external_id, labels) = slot.ok_or_else(|| {
-                    AppError::Internal(anyhow::anyhow!("item {} took no slot", label.item_id))
-                })?;
-                // Only dynamic overlap and escalation look at the item's generalist labels.
-                let settles = policy.is_dynamic() || policy.escalate_below.is_some();
-                if pool != Pool::Generalist || !settles {
-                    if wanted == 0 {
-                        record_completion(&mut tx, lock, project.id, label.item_id, external_id, labels, now).await?;
-                    }
-                } else {
-                    let values: Vec<String> = sqlx::query_scalar(
-                        "SELECT value FROM labels WHERE item_id = $1 AND pool = 'generalist' ORDER BY id",
-                    )
-                    .bind(label.item_id)
-                    .fetch_all(&mut *tx)
-                    .await?;
-                    let values: Vec<Value> = values.iter().map(|v| from_stored(v)).collect();
-                    let settlement = policy.settle(&schema.consensus(&values), gated.needs.generalist - 1);
-                    if settlement.more_generalist > 0 {
-                        sqlx::query("UPDATE items SET need_generalist = need_generalist + $1 WHERE id = $2")
-                            .bind(settlement.more_generalist)
-                            .bind(label.item_id)
-                            .execute(&mut *tx)
-                            .await?;
-                    }
-                    if settlement.escalate_to_experts > 0 {
-                        sqlx::query("UPDATE items SET need_expert = need_expert + $1, escalated = TRUE WHERE id = $2")
-                            .bind(settlement.escalate_to_experts)
-                            .bind(label.item_id)
-                            .execute(&mut *tx)
-                            .await?;
-                        outcome.escalated = true;
-                    }
-                    complete_if_settled(&mut tx, lock, project.id, label.item_id, now).await?;
-                }
+        match self {
+            Store::Sqlite(backend) => {
+                let write = LabelWrite {
+                    caches: backend.caches.clone(),
+                    project: project.clone(),
+                    label: label.clone(),
+                    now,
+                };
+                backend.group.write(write).await
             }
-            outcome
-        });
-        Ok(outcome)
+            Store::Postgres(backend) => {
+                let mut tx = backend.pool.begin().await?;
+                let outcome = write_label(
+                    &mut tx,
+                    " FOR NO KEY UPDATE",
+                    &backend.caches,
+                    project,
+                    label,
+                    now,
+                )
+                .await?;
+                tx.commit().await?;
+                Ok(outcome)
+            }
+        }
     }
 
     /// Records that a rater passes on an item handed to them: it is not offered to them again.
@@ -360,3 +269,206 @@ tx_fn!(
         Ok(())
     }
 );
+
+/// A label as the SQLite writer runs it, in a batch with others.
+struct LabelWrite {
+    caches: Arc<Caches>,
+    project: Project,
+    label: NewLabel,
+    now: i64,
+}
+
+impl GroupWrite for LabelWrite {
+    type Output = LabelOutcome;
+
+    fn run<'a, 'c>(
+        &'a self,
+        tx: &'a mut Transaction<'c, Sqlite>,
+    ) -> BoxFuture<'a, Result<LabelOutcome>> {
+        Box::pin(write_label(
+            tx,
+            "",
+            &self.caches,
+            &self.project,
+            &self.label,
+            self.now,
+        ))
+    }
+}
+
+/// A label's writes inside the caller's transaction: the gate, the label with its lease
+/// ended and its slot taken, then what the label settles (a qualification or gold record,
+/// more overlap, an escalation, the item's completion). `lock` is the backend's item lock
+/// clause (`in_write_tx!`).
+async fn write_label<'c, DB>(
+    tx: &mut sqlx::Transaction<'c, DB>,
+    lock: &str,
+    caches: &Caches,
+    project: &Project,
+    label: &NewLabel,
+    now: i64,
+) -> Result<LabelOutcome>
+where
+    DB: sqlx::Database,
+    for<'e> &'e mut DB::Connection: sqlx::Executor<'e, Database = DB>,
+    i64: sqlx::Type<DB> + for<'q> sqlx::Encode<'q, DB> + for<'r> sqlx::Decode<'r, DB>,
+    String: sqlx::Type<DB> + for<'q> sqlx::Encode<'q, DB> + for<'r> sqlx::Decode<'r, DB>,
+    for<'q> &'q str: sqlx::Type<DB> + sqlx::Encode<'q, DB>,
+    for<'q> Option<&'q str>: sqlx::Type<DB> + sqlx::Encode<'q, DB>,
+    Option<i64>: sqlx::Type<DB> + for<'q> sqlx::Encode<'q, DB>,
+    Option<bool>: sqlx::Type<DB> + for<'q> sqlx::Encode<'q, DB>,
+    Option<String>: sqlx::Type<DB> + for<'r> sqlx::Decode<'r, DB>,
+    for<'q> <DB as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+    usize: sqlx::ColumnIndex<DB::Row>,
+    for<'r> super::gate::GateRow: sqlx::FromRow<'r, DB::Row>,
+{
+    let policy = &project.policy;
+
+    let gated = check_write(
+        tx,
+        lock,
+        caches,
+        project,
+        Attempt {
+            item_id: label.item_id,
+            rater_id: label.rater_id,
+            now,
+            write: Write::Label,
+        },
+    )
+    .await?;
+    let pool = gated.rater.pool;
+    let prediction_shown = gated
+        .has_prediction
+        .then(|| !project.presentation.is_blind(label.rater_id, label.item_id));
+    let counts_slots = !gated.facts.is_qualification && !gated.facts.is_gold;
+    let sql = first_writes_sql(joins_statements(tx), counts_slots.then_some(pool));
+    let written: std::result::Result<Vec<SlotTaken>, sqlx::Error> = sqlx::query_as(&sql)
+        .bind(project.id)
+        .bind(label.item_id)
+        .bind(label.rater_id)
+        .bind(to_stored(&label.value))
+        .bind(label.duration_ms)
+        .bind(now)
+        .bind(pool.as_str())
+        .bind(label.comment.as_deref())
+        .bind(prediction_shown)
+        .fetch_all(&mut **tx)
+        .await;
+    let slot = match written {
+        Err(e) if is_unique_violation(&e) => return Err(conflict_already_labelled(label.item_id)),
+        other => other?.into_iter().next(),
+    };
+    let mut outcome = LabelOutcome {
+        pool,
+        qualification: None,
+        gold_correct: None,
+        paused: None,
+        escalated: false,
+    };
+    let schema = project.schema();
+    if gated.facts.is_qualification {
+        let answer = gated
+            .gold
+            .as_deref()
+            .map(from_stored)
+            .unwrap_or(Value::Null);
+        let right = schema.matches(&label.value, &answer);
+        let (seen, correct): (i64, i64) = sqlx::query_as(QUALIFICATION_RECORD_SQL)
+            .bind(project.id)
+            .bind(label.rater_id)
+            .bind(i64::from(right))
+            .fetch_one(&mut **tx)
+            .await?;
+        let total: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM items WHERE project_id = $1 AND is_qualification",
+        )
+        .bind(project.id)
+        .fetch_one(&mut **tx)
+        .await?;
+        match policy.qualification_outcome(total, seen, correct) {
+            Some(true) => {
+                sqlx::query("UPDATE rater_states SET qualified = TRUE WHERE project_id = $1 AND rater_id = $2")
+                        .bind(project.id)
+                        .bind(label.rater_id)
+                        .execute(&mut **tx)
+                        .await?;
+            }
+            Some(false) => {
+                let reason = failed_reason(correct, total, policy.qualify_accuracy.unwrap_or(1.0));
+                pause_rater(tx, project.id, label.rater_id, &reason).await?;
+                outcome.paused = Some(reason);
+            }
+            None => {}
+        }
+        outcome.qualification = Some(QualificationFeedback {
+            correct: right,
+            answer,
+            explanation: gated.explanation.clone(),
+        });
+    } else if gated.facts.is_gold {
+        let right = gated
+            .gold
+            .as_deref()
+            .is_some_and(|gold| schema.matches(&label.value, &from_stored(gold)));
+        outcome.gold_correct = Some(right);
+        let (seen, correct): (i64, i64) = sqlx::query_as(GOLD_RECORD_SQL)
+            .bind(project.id)
+            .bind(label.rater_id)
+            .bind(i64::from(right))
+            .fetch_one(&mut **tx)
+            .await?;
+        if let Some(reason) = policy.gold_pause_reason(seen, correct) {
+            pause_rater(tx, project.id, label.rater_id, &reason).await?;
+            outcome.paused = Some(reason);
+        }
+    } else {
+        let (wanted, external_id, labels) = slot.ok_or_else(|| {
+            AppError::Internal(anyhow::anyhow!("item {} took no slot", label.item_id))
+        })?;
+        // Only dynamic overlap and escalation look at the item's generalist labels.
+        let settles = policy.is_dynamic() || policy.escalate_below.is_some();
+        if pool != Pool::Generalist || !settles {
+            if wanted == 0 {
+                record_completion(
+                    tx,
+                    lock,
+                    project.id,
+                    label.item_id,
+                    external_id,
+                    labels,
+                    now,
+                )
+                .await?;
+            }
+        } else {
+            let values: Vec<String> = sqlx::query_scalar(
+                "SELECT value FROM labels WHERE item_id = $1 AND pool = 'generalist' ORDER BY id",
+            )
+            .bind(label.item_id)
+            .fetch_all(&mut **tx)
+            .await?;
+            let values: Vec<Value> = values.iter().map(|v| from_stored(v)).collect();
+            let settlement = policy.settle(&schema.consensus(&values), gated.needs.generalist - 1);
+            if settlement.more_generalist > 0 {
+                sqlx::query(
+                    "UPDATE items SET need_generalist = need_generalist + $1 WHERE id = $2",
+                )
+                .bind(settlement.more_generalist)
+                .bind(label.item_id)
+                .execute(&mut **tx)
+                .await?;
+            }
+            if settlement.escalate_to_experts > 0 {
+                sqlx::query("UPDATE items SET need_expert = need_expert + $1, escalated = TRUE WHERE id = $2")
+                        .bind(settlement.escalate_to_experts)
+                        .bind(label.item_id)
+                        .execute(&mut **tx)
+                        .await?;
+                outcome.escalated = true;
+            }
+            complete_if_settled(tx, lock, project.id, label.item_id, now).await?;
+        }
+    }
+    Ok(outcome)
+}

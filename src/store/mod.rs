@@ -12,6 +12,7 @@ pub mod datasets;
 pub mod export;
 pub mod feedback;
 pub mod gate;
+mod group_commit;
 pub mod health;
 pub mod history;
 mod item_labels;
@@ -59,6 +60,8 @@ pub struct SqliteBackend {
     /// SQLite has one writer; queueing writers here is cheaper than letting them spin
     /// on the busy handler. Other processes are still kept out by the file lock.
     writer: Arc<tokio::sync::Mutex<()>>,
+    /// The hot writes (leases, labels), committed in batches (`group_commit`).
+    group: group_commit::GroupWriter,
     caches: Arc<cache::Caches>,
 }
 
@@ -180,9 +183,14 @@ impl Store {
                 .connect_with(options)
                 .await
                 .with_context(|| format!("cannot open SQLite database {url}"))?;
+            let writer = Arc::new(tokio::sync::Mutex::new(()));
+            let group =
+                group_commit::GroupWriter::start((*pool.connect_options()).clone(), writer.clone())
+                    .context("cannot start the SQLite writer thread")?;
             Ok(Store::Sqlite(SqliteBackend {
                 pool,
-                writer: Arc::new(tokio::sync::Mutex::new(())),
+                writer,
+                group,
                 caches: Arc::default(),
             }))
         } else {
