@@ -36,6 +36,8 @@ pub(super) struct GateRow {
     /// Live leases of other raters of the writer's pool; counted here on SQLite, whose one
     /// writer sees a stable database, and in a statement of its own on PostgreSQL.
     leases_of_others: Option<i64>,
+    /// The project's webhooks: a completed item is recorded only when someone listens.
+    webhooks: i64,
 }
 
 /// What a write learns about its item after the gate let it through.
@@ -48,6 +50,8 @@ pub struct GatedItem {
     pub explanation: Option<String>,
     /// The item carries a model's pre-label.
     pub has_prediction: bool,
+    /// The project has webhooks, which hear of completed items.
+    pub project_has_webhooks: bool,
 }
 
 const QUALIFICATION_TOTAL_SQL: &str =
@@ -83,7 +87,8 @@ fn facts_sql(row_lock: &str) -> String {
                 le.expires_at AS lease_expires_at,
                 (SELECT l.created_at FROM labels l WHERE l.item_id = i.id AND l.rater_id = u.id) AS labelled_at,
                 p.revision AS project_revision, p.archived_at AS project_archived_at,
-                {others} AS leases_of_others
+                {others} AS leases_of_others,
+                (SELECT count(*) FROM webhooks w WHERE w.project_id = p.id) AS webhooks
          FROM items i
          JOIN projects p ON p.id = i.project_id
          JOIN users u ON u.id = $3
@@ -238,6 +243,7 @@ where
         gold: row.gold,
         explanation: row.explanation,
         has_prediction: row.has_prediction,
+        project_has_webhooks: row.webhooks > 0,
     })
 }
 

@@ -429,7 +429,7 @@ where
         // Only dynamic overlap and escalation look at the item's generalist labels.
         let settles = policy.is_dynamic() || policy.escalate_below.is_some();
         if pool != Pool::Generalist || !settles {
-            if wanted == 0 {
+            if wanted == 0 && gated.project_has_webhooks {
                 record_completion(
                     tx,
                     lock,

@@ -78,13 +78,15 @@ tx_fn!(
     /// full is called. `lock` is the write transaction's row lock clause: it makes concurrent
     /// completions in one project take their turn, so batches neither skip nor repeat items.
     pub(crate) complete_if_settled(tx, lock: &str, project_id: i64, item_id: i64, now: i64) -> () {
-        let (wanted, external_id, labels): (i64, Option<String>, i64) = sqlx::query_as(
-            "SELECT need_generalist + need_expert + need_user, external_id, label_count FROM items WHERE id = $1",
+        let (wanted, external_id, labels, webhooks): (i64, Option<String>, i64, i64) = sqlx::query_as(
+            "SELECT need_generalist + need_expert + need_user, external_id, label_count,
+                    (SELECT count(*) FROM webhooks w WHERE w.project_id = items.project_id)
+             FROM items WHERE id = $1",
         )
         .bind(item_id)
         .fetch_one(&mut **tx)
         .await?;
-        if wanted > 0 {
+        if wanted > 0 || webhooks == 0 {
             return Ok(());
         }
         record_completion(tx, lock, project_id, item_id, external_id, labels, now).await
@@ -93,7 +95,8 @@ tx_fn!(
 
 tx_fn!(
     /// An item now has every label it wants, as `complete_if_settled` describes: recorded
-    /// once, announced, and counted into full batches.
+    /// once, announced, and counted into full batches. Callers skip it in a project without
+    /// webhooks: there is no one to tell, and a webhook counts batches from its creation.
     pub(crate) record_completion(tx, lock: &str, project_id: i64, item_id: i64, external_id: Option<String>, labels: i64, now: i64) -> () {
         let batch_hooks: Vec<(i64, i64, i64)> = sqlx::query_as(&format!(
             "SELECT w.id, w.batch_size, w.batch_after {SUBSCRIBED} ORDER BY w.id{lock}"

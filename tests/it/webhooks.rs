@@ -25,6 +25,7 @@ use crate::on_both_backends;
 on_both_backends!(
     a_completed_item_is_announced_once_and_signed,
     every_n_completed_items_make_a_batch,
+    a_batch_counts_only_items_completed_after_its_webhook,
     concurrent_completions_fill_batches_without_gaps_or_repeats,
     an_edit_that_reopens_an_item_announces_it_again_when_complete,
     the_test_call_delivers_a_ping,
@@ -296,6 +297,40 @@ async fn every_n_completed_items_make_a_batch(app: TestApp) {
         receiver.calls().len(),
         2,
         "the fifth item waits for a sixth"
+    );
+    worker.stop().await;
+}
+
+async fn a_batch_counts_only_items_completed_after_its_webhook(app: TestApp) {
+    let admin = app.admin().await;
+    let pid = app
+        .project_with_items(&admin, 1, &["a", "b", "c", "d", "e"])
+        .await;
+    let rater = app.rater("ann").await;
+    for _ in 0..3 {
+        label_next(&rater, pid).await;
+    }
+    assert_eq!(
+        app.count("SELECT count(*) FROM webhook_completions").await,
+        0,
+        "with no webhook, no one is told and nothing is kept for them"
+    );
+    let receiver = Receiver::start().await;
+    webhook(
+        &admin,
+        pid,
+        json!({"url": receiver.url, "events": ["batch.completed"], "batch_size": 2}),
+    )
+    .await;
+    let later = vec![label_next(&rater, pid).await, label_next(&rater, pid).await];
+    let worker = worker(&app);
+    let calls = receiver.wait_for(1).await;
+    assert_eq!(calls[0].json()["data"]["item_ids"], json!(later));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        receiver.calls().len(),
+        1,
+        "the three items before the webhook make no batch"
     );
     worker.stop().await;
 }
