@@ -14,7 +14,7 @@ use super::columns::need_column;
 use super::gate::{check_write, Attempt};
 use super::group_commit::GroupWrite;
 use super::webhook_events::{complete_if_settled, record_completion};
-use super::{in_write_tx, joins_statements, tx_fn, Store};
+use super::{in_write_tx, joins_statements, tx_fn, Store, PG_ROW_LOCK};
 use crate::domain::audit::Entry;
 use crate::domain::gate::{failed_reason, Write};
 use crate::domain::kinds::{from_stored, to_stored};
@@ -132,15 +132,8 @@ impl Store {
             }
             Store::Postgres(backend) => {
                 let mut tx = backend.pool.begin().await?;
-                let outcome = write_label(
-                    &mut tx,
-                    " FOR NO KEY UPDATE",
-                    &backend.caches,
-                    project,
-                    label,
-                    now,
-                )
-                .await?;
+                let outcome =
+                    write_label(&mut tx, PG_ROW_LOCK, &backend.caches, project, label, now).await?;
                 tx.commit().await?;
                 Ok(outcome)
             }

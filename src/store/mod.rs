@@ -103,7 +103,7 @@ macro_rules! in_write_tx {
             }
             $crate::store::Store::Postgres(backend) => {
                 let mut $tx = backend.pool.begin().await?;
-                let $lock: &str = " FOR NO KEY UPDATE";
+                let $lock: &str = $crate::store::PG_ROW_LOCK;
                 let out = $body;
                 $tx.commit().await?;
                 out
@@ -111,6 +111,9 @@ macro_rules! in_write_tx {
         }
     };
 }
+
+/// The row lock clause a PostgreSQL write takes on the rows it changes (`in_write_tx!`).
+pub(crate) const PG_ROW_LOCK: &str = " FOR NO KEY UPDATE";
 
 /// Whether this transaction's backend runs several statements sent as one query string
 /// (SQLite does, in one call to the connection's thread; PostgreSQL's extended protocol
