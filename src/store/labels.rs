@@ -289,179 +289,165 @@ impl GroupWrite for LabelWrite {
     }
 }
 
-/// A label's writes inside the caller's transaction: the gate, the label with its lease
-/// ended and its slot taken, then what the label settles (a qualification or gold record,
-/// more overlap, an escalation, the item's completion). `lock` is the backend's item lock
-/// clause (`in_write_tx!`).
-async fn write_label<'c, DB>(
-    tx: &mut sqlx::Transaction<'c, DB>,
-    lock: &str,
-    caches: &Caches,
-    project: &Project,
-    label: &NewLabel,
-    now: i64,
-) -> Result<LabelOutcome>
-where
-    DB: sqlx::Database,
-    for<'e> &'e mut DB::Connection: sqlx::Executor<'e, Database = DB>,
-    i64: sqlx::Type<DB> + for<'q> sqlx::Encode<'q, DB> + for<'r> sqlx::Decode<'r, DB>,
-    String: sqlx::Type<DB> + for<'q> sqlx::Encode<'q, DB> + for<'r> sqlx::Decode<'r, DB>,
-    for<'q> &'q str: sqlx::Type<DB> + sqlx::Encode<'q, DB>,
-    for<'q> Option<&'q str>: sqlx::Type<DB> + sqlx::Encode<'q, DB>,
-    Option<i64>: sqlx::Type<DB> + for<'q> sqlx::Encode<'q, DB>,
-    Option<bool>: sqlx::Type<DB> + for<'q> sqlx::Encode<'q, DB>,
-    Option<String>: sqlx::Type<DB> + for<'r> sqlx::Decode<'r, DB>,
-    for<'q> <DB as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
-    usize: sqlx::ColumnIndex<DB::Row>,
-    for<'r> super::gate::GateRow: sqlx::FromRow<'r, DB::Row>,
-{
-    let policy = &project.policy;
+tx_fn!(
+    /// A label's writes inside the caller's transaction: the gate, the label with its lease
+    /// ended and its slot taken, then what the label settles (a qualification or gold record,
+    /// more overlap, an escalation, the item's completion). `lock` is the backend's item lock
+    /// clause (`in_write_tx!`).
+    write_label(tx, lock: &str, caches: &Caches, project: &Project, label: &NewLabel, now: i64) -> LabelOutcome where [
+        String: for<'q> sqlx::Encode<'q, DB>,
+        Option<bool>: sqlx::Type<DB> + for<'q> sqlx::Encode<'q, DB>,
+        Option<String>: sqlx::Type<DB> + for<'r> sqlx::Decode<'r, DB>,
+        for<'r> super::gate::GateRow: sqlx::FromRow<'r, DB::Row>,
+    ] {
+        let policy = &project.policy;
 
-    let gated = check_write(
-        tx,
-        lock,
-        caches,
-        project,
-        Attempt {
-            item_id: label.item_id,
-            rater_id: label.rater_id,
-            now,
-            write: Write::Label,
-        },
-    )
-    .await?;
-    let pool = gated.rater.pool;
-    let prediction_shown = gated
-        .has_prediction
-        .then(|| !project.presentation.is_blind(label.rater_id, label.item_id));
-    let counts_slots = !gated.facts.is_qualification && !gated.facts.is_gold;
-    let sql = first_writes_sql(joins_statements(tx), counts_slots.then_some(pool));
-    let written: std::result::Result<Vec<SlotTaken>, sqlx::Error> = sqlx::query_as(&sql)
-        .bind(project.id)
-        .bind(label.item_id)
-        .bind(label.rater_id)
-        .bind(to_stored(&label.value))
-        .bind(label.duration_ms)
-        .bind(now)
-        .bind(pool.as_str())
-        .bind(label.comment.as_deref())
-        .bind(prediction_shown)
-        .fetch_all(&mut **tx)
-        .await;
-    let slot = match written {
-        Err(e) if is_unique_violation(&e) => return Err(conflict_already_labelled(label.item_id)),
-        other => other?.into_iter().next(),
-    };
-    let mut outcome = LabelOutcome {
-        pool,
-        qualification: None,
-        gold_correct: None,
-        paused: None,
-        escalated: false,
-    };
-    let schema = project.schema();
-    if gated.facts.is_qualification {
-        let answer = gated
-            .gold
-            .as_deref()
-            .map(from_stored)
-            .unwrap_or(Value::Null);
-        let right = schema.matches(&label.value, &answer);
-        let (seen, correct): (i64, i64) = sqlx::query_as(QUALIFICATION_RECORD_SQL)
+        let gated = check_write(
+            tx,
+            lock,
+            caches,
+            project,
+            Attempt {
+                item_id: label.item_id,
+                rater_id: label.rater_id,
+                now,
+                write: Write::Label,
+            },
+        )
+        .await?;
+        let pool = gated.rater.pool;
+        let prediction_shown = gated
+            .has_prediction
+            .then(|| !project.presentation.is_blind(label.rater_id, label.item_id));
+        let counts_slots = !gated.facts.is_qualification && !gated.facts.is_gold;
+        let sql = first_writes_sql(joins_statements(tx), counts_slots.then_some(pool));
+        let written: std::result::Result<Vec<SlotTaken>, sqlx::Error> = sqlx::query_as(&sql)
             .bind(project.id)
+            .bind(label.item_id)
             .bind(label.rater_id)
-            .bind(i64::from(right))
+            .bind(to_stored(&label.value))
+            .bind(label.duration_ms)
+            .bind(now)
+            .bind(pool.as_str())
+            .bind(label.comment.as_deref())
+            .bind(prediction_shown)
+            .fetch_all(&mut **tx)
+            .await;
+        let slot = match written {
+            Err(e) if is_unique_violation(&e) => return Err(conflict_already_labelled(label.item_id)),
+            other => other?.into_iter().next(),
+        };
+        let mut outcome = LabelOutcome {
+            pool,
+            qualification: None,
+            gold_correct: None,
+            paused: None,
+            escalated: false,
+        };
+        let schema = project.schema();
+        if gated.facts.is_qualification {
+            let answer = gated
+                .gold
+                .as_deref()
+                .map(from_stored)
+                .unwrap_or(Value::Null);
+            let right = schema.matches(&label.value, &answer);
+            let (seen, correct): (i64, i64) = sqlx::query_as(QUALIFICATION_RECORD_SQL)
+                .bind(project.id)
+                .bind(label.rater_id)
+                .bind(i64::from(right))
+                .fetch_one(&mut **tx)
+                .await?;
+            let total: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM items WHERE project_id = $1 AND is_qualification",
+            )
+            .bind(project.id)
             .fetch_one(&mut **tx)
             .await?;
-        let total: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM items WHERE project_id = $1 AND is_qualification",
-        )
-        .bind(project.id)
-        .fetch_one(&mut **tx)
-        .await?;
-        match policy.qualification_outcome(total, seen, correct) {
-            Some(true) => {
-                sqlx::query("UPDATE rater_states SET qualified = TRUE WHERE project_id = $1 AND rater_id = $2")
-                        .bind(project.id)
-                        .bind(label.rater_id)
-                        .execute(&mut **tx)
-                        .await?;
+            match policy.qualification_outcome(total, seen, correct) {
+                Some(true) => {
+                    sqlx::query("UPDATE rater_states SET qualified = TRUE WHERE project_id = $1 AND rater_id = $2")
+                            .bind(project.id)
+                            .bind(label.rater_id)
+                            .execute(&mut **tx)
+                            .await?;
+                }
+                Some(false) => {
+                    let reason = failed_reason(correct, total, policy.qualify_accuracy.unwrap_or(1.0));
+                    pause_rater(tx, project.id, label.rater_id, &reason).await?;
+                    outcome.paused = Some(reason);
+                }
+                None => {}
             }
-            Some(false) => {
-                let reason = failed_reason(correct, total, policy.qualify_accuracy.unwrap_or(1.0));
+            outcome.qualification = Some(QualificationFeedback {
+                correct: right,
+                answer,
+                explanation: gated.explanation.clone(),
+            });
+        } else if gated.facts.is_gold {
+            let right = gated
+                .gold
+                .as_deref()
+                .is_some_and(|gold| schema.matches(&label.value, &from_stored(gold)));
+            outcome.gold_correct = Some(right);
+            let (seen, correct): (i64, i64) = sqlx::query_as(GOLD_RECORD_SQL)
+                .bind(project.id)
+                .bind(label.rater_id)
+                .bind(i64::from(right))
+                .fetch_one(&mut **tx)
+                .await?;
+            if let Some(reason) = policy.gold_pause_reason(seen, correct) {
                 pause_rater(tx, project.id, label.rater_id, &reason).await?;
                 outcome.paused = Some(reason);
             }
-            None => {}
-        }
-        outcome.qualification = Some(QualificationFeedback {
-            correct: right,
-            answer,
-            explanation: gated.explanation.clone(),
-        });
-    } else if gated.facts.is_gold {
-        let right = gated
-            .gold
-            .as_deref()
-            .is_some_and(|gold| schema.matches(&label.value, &from_stored(gold)));
-        outcome.gold_correct = Some(right);
-        let (seen, correct): (i64, i64) = sqlx::query_as(GOLD_RECORD_SQL)
-            .bind(project.id)
-            .bind(label.rater_id)
-            .bind(i64::from(right))
-            .fetch_one(&mut **tx)
-            .await?;
-        if let Some(reason) = policy.gold_pause_reason(seen, correct) {
-            pause_rater(tx, project.id, label.rater_id, &reason).await?;
-            outcome.paused = Some(reason);
-        }
-    } else {
-        let (wanted, external_id, labels) = slot.ok_or_else(|| {
-            AppError::Internal(anyhow::anyhow!("item {} took no slot", label.item_id))
-        })?;
-        // Only dynamic overlap and escalation look at the item's generalist labels.
-        let settles = policy.is_dynamic() || policy.escalate_below.is_some();
-        if pool != Pool::Generalist || !settles {
-            if wanted == 0 && gated.project_has_webhooks {
-                record_completion(
-                    tx,
-                    lock,
-                    project.id,
-                    label.item_id,
-                    external_id,
-                    labels,
-                    now,
-                )
-                .await?;
-            }
         } else {
-            let values: Vec<String> = sqlx::query_scalar(
-                "SELECT value FROM labels WHERE item_id = $1 AND pool = 'generalist' ORDER BY id",
-            )
-            .bind(label.item_id)
-            .fetch_all(&mut **tx)
-            .await?;
-            let values: Vec<Value> = values.iter().map(|v| from_stored(v)).collect();
-            let settlement = policy.settle(&schema.consensus(&values), gated.needs.generalist - 1);
-            if settlement.more_generalist > 0 {
-                sqlx::query(
-                    "UPDATE items SET need_generalist = need_generalist + $1 WHERE id = $2",
+            let (wanted, external_id, labels) = slot.ok_or_else(|| {
+                AppError::Internal(anyhow::anyhow!("item {} took no slot", label.item_id))
+            })?;
+            // Only dynamic overlap and escalation look at the item's generalist labels.
+            let settles = policy.is_dynamic() || policy.escalate_below.is_some();
+            if pool != Pool::Generalist || !settles {
+                if wanted == 0 && gated.project_has_webhooks {
+                    record_completion(
+                        tx,
+                        lock,
+                        project.id,
+                        label.item_id,
+                        external_id,
+                        labels,
+                        now,
+                    )
+                    .await?;
+                }
+            } else {
+                let values: Vec<String> = sqlx::query_scalar(
+                    "SELECT value FROM labels WHERE item_id = $1 AND pool = 'generalist' ORDER BY id",
                 )
-                .bind(settlement.more_generalist)
                 .bind(label.item_id)
-                .execute(&mut **tx)
+                .fetch_all(&mut **tx)
                 .await?;
+                let values: Vec<Value> = values.iter().map(|v| from_stored(v)).collect();
+                let settlement = policy.settle(&schema.consensus(&values), gated.needs.generalist - 1);
+                if settlement.more_generalist > 0 {
+                    sqlx::query(
+                        "UPDATE items SET need_generalist = need_generalist + $1 WHERE id = $2",
+                    )
+                    .bind(settlement.more_generalist)
+                    .bind(label.item_id)
+                    .execute(&mut **tx)
+                    .await?;
+                }
+                if settlement.escalate_to_experts > 0 {
+                    sqlx::query("UPDATE items SET need_expert = need_expert + $1, escalated = TRUE WHERE id = $2")
+                            .bind(settlement.escalate_to_experts)
+                            .bind(label.item_id)
+                            .execute(&mut **tx)
+                            .await?;
+                    outcome.escalated = true;
+                }
+                complete_if_settled(tx, lock, project.id, label.item_id, now).await?;
             }
-            if settlement.escalate_to_experts > 0 {
-                sqlx::query("UPDATE items SET need_expert = need_expert + $1, escalated = TRUE WHERE id = $2")
-                        .bind(settlement.escalate_to_experts)
-                        .bind(label.item_id)
-                        .execute(&mut **tx)
-                        .await?;
-                outcome.escalated = true;
-            }
-            complete_if_settled(tx, lock, project.id, label.item_id, now).await?;
         }
+        Ok(outcome)
     }
-    Ok(outcome)
-}
+);
