@@ -42,6 +42,13 @@ pub(super) fn parse(labels: &[String], raw: &Value) -> Result<Value, String> {
         if b.w <= 0.0 || b.h <= 0.0 {
             return Err(format!("box {}: w and h must be above 0", i + 1));
         }
+        // Beyond this, x + w loses w to rounding and a box no longer overlaps itself.
+        if [b.x, b.y, b.w, b.h].iter().any(|v| *v > MAX_COORDINATE) {
+            return Err(format!(
+                "box {}: x, y, w and h must be at most {MAX_COORDINATE}",
+                i + 1
+            ));
+        }
         if !labels.contains(&b.label) {
             return Err(format!(
                 "box {}: {:?} is not one of this project's labels ({})",
@@ -108,6 +115,9 @@ pub(super) fn check_for_item(
         None => Ok(()),
     }
 }
+
+/// Largest coordinate or size a box may have, in pixels.
+const MAX_COORDINATE: f64 = 10_000_000.0;
 
 fn iou(settings: &Settings) -> f64 {
     settings.iou_threshold.unwrap_or(0.5)
