@@ -1,6 +1,7 @@
 //! The raw material of a project's quality report: every human label in long form, gold
 //! answers and item data. The statistics happen in `crate::quality`, away from SQL.
 
+use futures::TryStreamExt;
 use serde_json::{Map, Value};
 use sqlx::types::Json;
 
@@ -34,7 +35,15 @@ impl Store {
     /// Reads a project's labels (qualification answers left out), gold and, when asked,
     /// item data.
     pub async fn report_input(&self, project_id: i64, data: ItemData) -> Result<ReportInput> {
-        self.report_input_every(project_id, 1, data).await
+        let total = self.label_total(project_id).await?;
+        self.report_input_every(project_id, 1, data, total).await
+    }
+
+    async fn label_total(&self, project_id: i64) -> Result<i64> {
+        let sql = "SELECT count(*) FROM labels WHERE project_id = $1";
+        Ok(on_pool!(self, pool => {
+            sqlx::query_scalar(sql).bind(project_id).fetch_one(pool).await?
+        }))
     }
 
     /// The labels a report of at most about `max_labels` labels reads: every item when
@@ -45,27 +54,26 @@ impl Store {
         project_id: i64,
         max_labels: i64,
     ) -> Result<(ReportInput, i64)> {
-        let count_sql = "SELECT count(*) FROM labels WHERE project_id = $1";
-        let total: i64 = on_pool!(self, pool => {
-            sqlx::query_scalar(count_sql).bind(project_id).fetch_one(pool).await?
-        });
+        let total = self.label_total(project_id).await?;
         let stride = if total <= max_labels.max(1) {
             1
         } else {
             (total + max_labels - 1) / max_labels.max(1)
         };
         let input = self
-            .report_input_every(project_id, stride, ItemData::Skipped)
+            .report_input_every(project_id, stride, ItemData::Skipped, total / stride)
             .await?;
         Ok((input, stride))
     }
 
-    /// The report's input over the items whose id is a multiple of `stride`.
+    /// The report's input over the items whose id is a multiple of `stride`, room made
+    /// for about `expected_labels` labels.
     async fn report_input_every(
         &self,
         project_id: i64,
         stride: i64,
         data: ItemData,
+        expected_labels: i64,
     ) -> Result<ReportInput> {
         let items_sql = self.with_labels_sql(
             &format!(
@@ -85,42 +93,21 @@ impl Store {
             FROM adjudications a JOIN users u ON u.id = a.reviewer_id
             WHERE a.project_id = $1 AND a.item_id % $2 = 0";
         type AdjudicationRow = (i64, String, String, String);
-        let (items, settled, adjudications): (Vec<ItemRow>, Vec<i64>, Vec<AdjudicationRow>) = on_pool!(self, pool => {
-            let items = sqlx::query_as(&items_sql).bind(project_id).bind(stride).fetch_all(pool).await?;
-            let settled = sqlx::query_scalar(settled_sql).bind(project_id).bind(stride).fetch_all(pool).await?;
-            let adjudications = sqlx::query_as(adjudications_sql).bind(project_id).bind(stride).fetch_all(pool).await?;
-            (items, settled, adjudications)
+        // Items are taken into the input as they arrive: holding every row first and
+        // converting after would keep each label twice at the peak.
+        let mut input = ReportInput::default();
+        // Slack for labels written since the count; the vector still grows if needed.
+        let room = usize::try_from(expected_labels).unwrap_or(0);
+        input.labels.reserve(room + room / 64);
+        let adjudications: Vec<AdjudicationRow> = on_pool!(self, pool => {
+            let mut items = sqlx::query_as::<_, ItemRow>(&items_sql).bind(project_id).bind(stride).fetch(pool);
+            while let Some(item) = items.try_next().await? {
+                take_item(&mut input, item);
+            }
+            drop(items);
+            input.settled_generalist_counts = sqlx::query_scalar(settled_sql).bind(project_id).bind(stride).fetch_all(pool).await?;
+            sqlx::query_as(adjudications_sql).bind(project_id).bind(stride).fetch_all(pool).await?
         });
-        let mut input = ReportInput {
-            labels: Vec::with_capacity(items.iter().map(|item| item.labels.len()).sum()),
-            settled_generalist_counts: settled,
-            items: items.len() as i64,
-            ..ReportInput::default()
-        };
-        for item in items {
-            input
-                .labels
-                .extend(item.labels.into_iter().map(|label| LabelRecord {
-                    item_id: item.id,
-                    external_id: item.external_id.clone(),
-                    rater: label.pseudonym,
-                    pool: label.pool,
-                    value: label.value,
-                    duration_ms: label.duration_ms,
-                    created_at: label.created_at,
-                    prediction_shown: label.prediction_shown,
-                    guideline_version: label.guideline_version,
-                }));
-            if let Some(gold) = item.gold {
-                input.gold.insert(item.id, gold);
-            }
-            if let Some(prediction) = item.prediction {
-                input.predictions.insert(item.id, prediction);
-            }
-            if let Some(data) = item.data {
-                input.data.insert(item.id, data.0);
-            }
-        }
         for (item_id, value, reviewer, reason) in adjudications {
             input.adjudications.insert(
                 item_id,
@@ -132,5 +119,32 @@ impl Store {
             );
         }
         Ok(input)
+    }
+}
+
+/// Adds an item's labels, gold answer, pre-label and data to a report's input.
+fn take_item(input: &mut ReportInput, item: ItemRow) {
+    input.items += 1;
+    input
+        .labels
+        .extend(item.labels.into_iter().map(|label| LabelRecord {
+            item_id: item.id,
+            external_id: item.external_id.clone(),
+            rater: label.pseudonym,
+            pool: label.pool,
+            value: label.value,
+            duration_ms: label.duration_ms,
+            created_at: label.created_at,
+            prediction_shown: label.prediction_shown,
+            guideline_version: label.guideline_version,
+        }));
+    if let Some(gold) = item.gold {
+        input.gold.insert(item.id, gold);
+    }
+    if let Some(prediction) = item.prediction {
+        input.predictions.insert(item.id, prediction);
+    }
+    if let Some(data) = item.data {
+        input.data.insert(item.id, data.0);
     }
 }
