@@ -16,7 +16,7 @@ use crate::domain::export::split::Splitter;
 use crate::domain::export::{ExportOptions, ExportRow, Format, LabelsKept, Method};
 use crate::domain::kinds::display;
 use crate::domain::project::Project;
-use crate::domain::report::{item_name, project_report, ProjectReport, ReportInput};
+use crate::domain::report::{agreement_report, item_name, AgreementReport, ReportInput};
 use crate::domain::webhook::WebhookEvent;
 use crate::error::{AppError, Result};
 use crate::formats::{self, DataFields, Encoder, Page, Target};
@@ -29,14 +29,15 @@ use crate::store::Store;
 /// that making a version of a large project stays within bounded memory.
 pub const CARD_REPORT_MAX_LABELS: i64 = 100_000;
 
-/// Runs a project's report off the async runtime.
-pub async fn run_report(
+/// Runs the agreement part of a project's report (what the card states) off the async
+/// runtime.
+async fn run_agreement_report(
     project: &Project,
     input: ReportInput,
     options: ReportOptions,
-) -> Result<ProjectReport> {
+) -> Result<AgreementReport> {
     let project = project.clone();
-    tokio::task::spawn_blocking(move || project_report(&project, &input, &[], &options))
+    tokio::task::spawn_blocking(move || agreement_report(&project, &input, &options))
         .await?
         .map_err(AppError::from)
 }
@@ -377,14 +378,15 @@ fn left_out_because(row: &ExportRow, options: &ExportOptions) -> Option<&'static
     None
 }
 
-/// The project's report for the card (over a sample of a large project), and with
+/// The agreement report for the card (over a sample of a large project), and with
 /// Dawid-Skene each item's fitted label and posterior (over every label kept).
 async fn report_and_fit(
     store: &Store,
     project: &Project,
     options: &ExportOptions,
-) -> Result<(ProjectReport, HashMap<i64, (Value, f64)>)> {
-    let mut input = if options.method == Method::DawidSkene {
+) -> Result<(AgreementReport, HashMap<i64, (Value, f64)>)> {
+    let dawid_skene = options.method == Method::DawidSkene;
+    let mut input = if dawid_skene {
         store.report_input(project.id, ItemData::Skipped).await?
     } else {
         store
@@ -393,11 +395,15 @@ async fn report_and_fit(
             .0
     };
     input.labels.retain(|l| options.keeps_pool(&l.pool));
-    let names: HashMap<String, i64> = input
-        .labels
-        .iter()
-        .map(|l| (item_name(l.item_id, l.external_id.as_deref()), l.item_id))
-        .collect();
+    let names: HashMap<String, i64> = if dawid_skene {
+        input
+            .labels
+            .iter()
+            .map(|l| (item_name(l.item_id, l.external_id.as_deref()), l.item_id))
+            .collect()
+    } else {
+        HashMap::new()
+    };
     let report_options = ReportOptions {
         level: project.kind.report_level(),
         method: match options.method {
@@ -407,9 +413,9 @@ async fn report_and_fit(
         bootstrap_draws: 500,
         ..ReportOptions::default()
     };
-    let report = run_report(project, input, report_options).await?;
+    let report = run_agreement_report(project, input, report_options).await?;
     let mut fitted = HashMap::new();
-    if options.method == Method::DawidSkene {
+    if dawid_skene {
         for c in report.report.iter().flat_map(|r| &r.consensus) {
             if let (false, Some(label), Some(id)) = (c.tie, &c.label, names.get(&c.item)) {
                 fitted.insert(*id, (project.kind.value_from_text(label), c.confidence));

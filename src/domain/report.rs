@@ -154,13 +154,34 @@ pub fn item_name(id: i64, external_id: Option<&str>) -> String {
     }
 }
 
-/// Runs the engine over a project's labels. CPU-heavy: call it off the async runtime.
-pub fn project_report(
+/// The agreement part of a project's report (a categorical report or a kind's measure,
+/// final labels in place) and the anchoring to pre-labels: all that a dataset card states.
+pub struct AgreementReport {
+    pub report: Option<Report>,
+    pub kind_agreement: Option<KindReport>,
+    pub anchoring: Option<super::anchoring::Anchoring>,
+}
+
+/// The agreement part alone: the report's other sections (guideline versions, feedback,
+/// adjudication, overlap savings) are not computed, which keeps a large export's card
+/// quick and small.
+/// CPU-heavy: call it off the async runtime.
+pub fn agreement_report(
     project: &Project,
     input: &ReportInput,
-    feedback: &[StoredFeedback],
     options: &ReportOptions,
-) -> Result<ProjectReport, Invalid> {
+) -> Result<AgreementReport, Invalid> {
+    let finals = final_values(input);
+    agreement_and_consensus(project, input, &finals, options).map(|(agreement, _)| agreement)
+}
+
+/// The agreement part and each item's consensus value, `finals` in place.
+fn agreement_and_consensus(
+    project: &Project,
+    input: &ReportInput,
+    finals: &HashMap<i64, (Value, &FinalLabel)>,
+    options: &ReportOptions,
+) -> Result<(AgreementReport, HashMap<i64, Value>), Invalid> {
     let schema = project.schema();
     let (mut report, mut kind_agreement, mut consensus) = if project.kind.is_categorical() {
         let (report, consensus) = categorical_report(project, input, options)?;
@@ -169,31 +190,47 @@ pub fn project_report(
         let (kinds, consensus) = kind_report(schema, input);
         (None, Some(kinds), consensus)
     };
-    let finals = final_values(input);
-    let adjudication = summarise_adjudications(schema, input, &finals);
     apply_final_labels(
         schema,
         input,
-        &finals,
+        finals,
         report.as_mut(),
         kind_agreement.as_mut(),
         &mut consensus,
     );
+    let agreement = AgreementReport {
+        report,
+        kind_agreement,
+        anchoring: super::anchoring::anchoring(schema, input),
+    };
+    Ok((agreement, consensus))
+}
+
+/// Runs the engine over a project's labels. CPU-heavy: call it off the async runtime.
+pub fn project_report(
+    project: &Project,
+    input: &ReportInput,
+    feedback: &[StoredFeedback],
+    options: &ReportOptions,
+) -> Result<ProjectReport, Invalid> {
+    let schema = project.schema();
+    let finals = final_values(input);
+    let (agreement, consensus) = agreement_and_consensus(project, input, &finals, options)?;
     Ok(ProjectReport {
         guideline_versions: super::report_versions::by_guideline_version(
             schema,
             options.level,
             input,
         ),
-        adjudication,
+        adjudication: summarise_adjudications(schema, input, &finals),
         kind: project.kind,
         feedback: agreement_with_consensus(feedback, &consensus, schema),
         overlap_savings: project
             .policy
             .overlap_savings(&input.settled_generalist_counts),
-        anchoring: super::anchoring::anchoring(schema, input),
-        report,
-        kind_agreement,
+        anchoring: agreement.anchoring,
+        report: agreement.report,
+        kind_agreement: agreement.kind_agreement,
     })
 }
 

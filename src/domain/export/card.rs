@@ -11,7 +11,7 @@ use serde_json::Value;
 use super::options::{ExportOptions, LabelsKept, Method};
 use super::ExportRow;
 use crate::domain::kinds::display;
-use crate::domain::report::ProjectReport;
+use crate::domain::report::AgreementReport;
 
 /// Counts gathered while the rows stream out.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -127,7 +127,7 @@ pub struct DatasetCard {
 }
 
 /// Pulls the agreement and the findings out of a project's report.
-pub fn quality_of(report: &ProjectReport) -> CardQuality {
+pub fn quality_of(report: &AgreementReport) -> CardQuality {
     let mut findings = Vec::new();
     let agreement = if let Some(r) = &report.report {
         let a = &r.agreement;
