@@ -11,7 +11,7 @@ use tracing::instrument;
 use super::audit::record_audit;
 use super::cache::Caches;
 use super::columns::need_column;
-use super::gate::{check_write, Attempt};
+use super::gate::{check_write, Attempt, GatedItem};
 use super::group_commit::GroupWrite;
 use super::webhook_events::{complete_if_settled, record_completion};
 use super::{in_write_tx, joins_statements, tx_fn, Store, PG_ROW_LOCK};
@@ -300,21 +300,47 @@ tx_fn!(
         Option<String>: sqlx::Type<DB> + for<'r> sqlx::Decode<'r, DB>,
         for<'r> super::gate::GateRow: sqlx::FromRow<'r, DB::Row>,
     ] {
-        let policy = &project.policy;
+        let attempt = Attempt {
+            item_id: label.item_id,
+            rater_id: label.rater_id,
+            now,
+            write: Write::Label,
+        };
+        let gated = check_write(tx, lock, caches, project, attempt).await?;
+        let slot = insert_label(tx, project, label, &gated, now).await?;
+        let mut outcome = LabelOutcome {
+            pool: gated.rater.pool,
+            qualification: None,
+            gold_correct: None,
+            paused: None,
+            escalated: false,
+        };
+        if gated.facts.is_qualification {
+            let (feedback, paused) = record_qualification_answer(tx, project, label, &gated).await?;
+            outcome.qualification = Some(feedback);
+            outcome.paused = paused;
+        } else if gated.facts.is_gold {
+            let (right, paused) = record_gold_answer(tx, project, label, &gated).await?;
+            outcome.gold_correct = Some(right);
+            outcome.paused = paused;
+        } else {
+            let slot = slot.ok_or_else(|| {
+                AppError::Internal(anyhow::anyhow!("item {} took no slot", label.item_id))
+            })?;
+            outcome.escalated = settle_item(tx, lock, project, label, &gated, slot, now).await?;
+        }
+        Ok(outcome)
+    }
+);
 
-        let gated = check_write(
-            tx,
-            lock,
-            caches,
-            project,
-            Attempt {
-                item_id: label.item_id,
-                rater_id: label.rater_id,
-                now,
-                write: Write::Label,
-            },
-        )
-        .await?;
+tx_fn!(
+    /// The label itself, the end of the rater's lease and, for an item that counts labels,
+    /// the slot it takes, in one round trip (`first_writes_sql`).
+    insert_label(tx, project: &Project, label: &NewLabel, gated: &GatedItem, now: i64) -> Option<SlotTaken> where [
+        String: for<'q> sqlx::Encode<'q, DB>,
+        Option<bool>: sqlx::Type<DB> + for<'q> sqlx::Encode<'q, DB>,
+        Option<String>: sqlx::Type<DB> + for<'r> sqlx::Decode<'r, DB>,
+    ] {
         let pool = gated.rater.pool;
         let prediction_shown = gated
             .has_prediction
@@ -333,121 +359,132 @@ tx_fn!(
             .bind(prediction_shown)
             .fetch_all(&mut **tx)
             .await;
-        let slot = match written {
-            Err(e) if is_unique_violation(&e) => return Err(conflict_already_labelled(label.item_id)),
-            other => other?.into_iter().next(),
-        };
-        let mut outcome = LabelOutcome {
-            pool,
-            qualification: None,
-            gold_correct: None,
-            paused: None,
-            escalated: false,
-        };
-        let schema = project.schema();
-        if gated.facts.is_qualification {
-            let answer = gated
-                .gold
-                .as_deref()
-                .map(from_stored)
-                .unwrap_or(Value::Null);
-            let right = schema.matches(&label.value, &answer);
-            let (seen, correct): (i64, i64) = sqlx::query_as(QUALIFICATION_RECORD_SQL)
-                .bind(project.id)
-                .bind(label.rater_id)
-                .bind(i64::from(right))
-                .fetch_one(&mut **tx)
-                .await?;
-            let total: i64 = sqlx::query_scalar(
-                "SELECT count(*) FROM items WHERE project_id = $1 AND is_qualification",
-            )
-            .bind(project.id)
+        match written {
+            Err(e) if is_unique_violation(&e) => Err(conflict_already_labelled(label.item_id)),
+            other => Ok(other?.into_iter().next()),
+        }
+    }
+);
+
+tx_fn!(
+    /// Counts one more answer, right or not, in the rater's record (`record_sql` is
+    /// [`QUALIFICATION_RECORD_SQL`] or [`GOLD_RECORD_SQL`]) and returns the answers seen and
+    /// those right.
+    record_answer(tx, record_sql: &str, project_id: i64, rater_id: i64, right: bool) -> (i64, i64) {
+        Ok(sqlx::query_as(record_sql)
+            .bind(project_id)
+            .bind(rater_id)
+            .bind(i64::from(right))
             .fetch_one(&mut **tx)
-            .await?;
-            match policy.qualification_outcome(total, seen, correct) {
-                Some(true) => {
-                    sqlx::query("UPDATE rater_states SET qualified = TRUE WHERE project_id = $1 AND rater_id = $2")
-                            .bind(project.id)
-                            .bind(label.rater_id)
-                            .execute(&mut **tx)
-                            .await?;
-                }
-                Some(false) => {
-                    let reason = failed_reason(correct, total, policy.qualify_accuracy.unwrap_or(1.0));
-                    pause_rater(tx, project.id, label.rater_id, &reason).await?;
-                    outcome.paused = Some(reason);
-                }
-                None => {}
-            }
-            outcome.qualification = Some(QualificationFeedback {
-                correct: right,
-                answer,
-                explanation: gated.explanation.clone(),
-            });
-        } else if gated.facts.is_gold {
-            let right = gated
-                .gold
-                .as_deref()
-                .is_some_and(|gold| schema.matches(&label.value, &from_stored(gold)));
-            outcome.gold_correct = Some(right);
-            let (seen, correct): (i64, i64) = sqlx::query_as(GOLD_RECORD_SQL)
-                .bind(project.id)
-                .bind(label.rater_id)
-                .bind(i64::from(right))
-                .fetch_one(&mut **tx)
-                .await?;
-            if let Some(reason) = policy.gold_pause_reason(seen, correct) {
-                pause_rater(tx, project.id, label.rater_id, &reason).await?;
-                outcome.paused = Some(reason);
-            }
-        } else {
-            let (wanted, external_id, labels) = slot.ok_or_else(|| {
-                AppError::Internal(anyhow::anyhow!("item {} took no slot", label.item_id))
-            })?;
-            // Only dynamic overlap and escalation look at the item's generalist labels.
-            let settles = policy.is_dynamic() || policy.escalate_below.is_some();
-            if pool != Pool::Generalist || !settles {
-                if wanted == 0 && gated.project_has_webhooks {
-                    record_completion(
-                        tx,
-                        lock,
-                        project.id,
-                        label.item_id,
-                        external_id,
-                        labels,
-                        now,
-                    )
-                    .await?;
-                }
-            } else {
-                let values: Vec<String> = sqlx::query_scalar(
-                    "SELECT value FROM labels WHERE item_id = $1 AND pool = 'generalist' ORDER BY id",
-                )
-                .bind(label.item_id)
-                .fetch_all(&mut **tx)
-                .await?;
-                let values: Vec<Value> = values.iter().map(|v| from_stored(v)).collect();
-                let settlement = policy.settle(&schema.consensus(&values), gated.needs.generalist - 1);
-                if settlement.more_generalist > 0 {
-                    sqlx::query(
-                        "UPDATE items SET need_generalist = need_generalist + $1 WHERE id = $2",
-                    )
-                    .bind(settlement.more_generalist)
-                    .bind(label.item_id)
+            .await?)
+    }
+);
+
+tx_fn!(
+    /// A qualification answer: the rater learns the right answer, and once they have
+    /// answered enough they qualify or are paused with the reason.
+    record_qualification_answer(tx, project: &Project, label: &NewLabel, gated: &GatedItem) -> (QualificationFeedback, Option<String>) {
+        let policy = &project.policy;
+        let answer = gated.gold.as_deref().map(from_stored).unwrap_or(Value::Null);
+        let right = project.schema().matches(&label.value, &answer);
+        let (seen, correct) =
+            record_answer(tx, QUALIFICATION_RECORD_SQL, project.id, label.rater_id, right).await?;
+        let total: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM items WHERE project_id = $1 AND is_qualification",
+        )
+        .bind(project.id)
+        .fetch_one(&mut **tx)
+        .await?;
+        let mut paused = None;
+        match policy.qualification_outcome(total, seen, correct) {
+            Some(true) => {
+                sqlx::query("UPDATE rater_states SET qualified = TRUE WHERE project_id = $1 AND rater_id = $2")
+                    .bind(project.id)
+                    .bind(label.rater_id)
                     .execute(&mut **tx)
                     .await?;
-                }
-                if settlement.escalate_to_experts > 0 {
-                    sqlx::query("UPDATE items SET need_expert = need_expert + $1, escalated = TRUE WHERE id = $2")
-                            .bind(settlement.escalate_to_experts)
-                            .bind(label.item_id)
-                            .execute(&mut **tx)
-                            .await?;
-                    outcome.escalated = true;
-                }
-                complete_if_settled(tx, lock, project.id, label.item_id, now).await?;
             }
+            Some(false) => {
+                let reason = failed_reason(correct, total, policy.qualify_accuracy.unwrap_or(1.0));
+                pause_rater(tx, project.id, label.rater_id, &reason).await?;
+                paused = Some(reason);
+            }
+            None => {}
         }
-        Ok(outcome)
+        let feedback = QualificationFeedback {
+            correct: right,
+            answer,
+            explanation: gated.explanation.clone(),
+        };
+        Ok((feedback, paused))
+    }
+);
+
+tx_fn!(
+    /// A gold answer: counted in the rater's gold record, which may pause them. Returns
+    /// whether it was right and the reason for a pause.
+    record_gold_answer(tx, project: &Project, label: &NewLabel, gated: &GatedItem) -> (bool, Option<String>) {
+        let right = gated
+            .gold
+            .as_deref()
+            .is_some_and(|gold| project.schema().matches(&label.value, &from_stored(gold)));
+        let (seen, correct) =
+            record_answer(tx, GOLD_RECORD_SQL, project.id, label.rater_id, right).await?;
+        let paused = project.policy.gold_pause_reason(seen, correct);
+        if let Some(reason) = &paused {
+            pause_rater(tx, project.id, label.rater_id, reason).await?;
+        }
+        Ok((right, paused))
+    }
+);
+
+tx_fn!(
+    /// What a label that took a slot settles: with dynamic overlap or escalation, a
+    /// generalist label may ask for more labels or send the item to the experts; an item
+    /// that wants no more labels is recorded as complete for webhooks. Returns whether the
+    /// item was escalated.
+    settle_item(tx, lock: &str, project: &Project, label: &NewLabel, gated: &GatedItem, slot: SlotTaken, now: i64) -> bool where [
+        String: for<'q> sqlx::Encode<'q, DB>,
+        Option<String>: sqlx::Type<DB> + for<'r> sqlx::Decode<'r, DB>,
+    ] {
+        let policy = &project.policy;
+        let (wanted, external_id, labels) = slot;
+        // Only dynamic overlap and escalation look at the item's generalist labels.
+        let settles = policy.is_dynamic() || policy.escalate_below.is_some();
+        if gated.rater.pool != Pool::Generalist || !settles {
+            if wanted == 0 && gated.project_has_webhooks {
+                record_completion(tx, lock, project.id, label.item_id, external_id, labels, now)
+                    .await?;
+            }
+            return Ok(false);
+        }
+        let values: Vec<String> = sqlx::query_scalar(
+            "SELECT value FROM labels WHERE item_id = $1 AND pool = 'generalist' ORDER BY id",
+        )
+        .bind(label.item_id)
+        .fetch_all(&mut **tx)
+        .await?;
+        let values: Vec<Value> = values.iter().map(|v| from_stored(v)).collect();
+        let settlement = policy.settle(
+            &project.schema().consensus(&values),
+            gated.needs.generalist - 1,
+        );
+        if settlement.more_generalist > 0 {
+            sqlx::query("UPDATE items SET need_generalist = need_generalist + $1 WHERE id = $2")
+                .bind(settlement.more_generalist)
+                .bind(label.item_id)
+                .execute(&mut **tx)
+                .await?;
+        }
+        let escalated = settlement.escalate_to_experts > 0;
+        if escalated {
+            sqlx::query("UPDATE items SET need_expert = need_expert + $1, escalated = TRUE WHERE id = $2")
+                .bind(settlement.escalate_to_experts)
+                .bind(label.item_id)
+                .execute(&mut **tx)
+                .await?;
+        }
+        complete_if_settled(tx, lock, project.id, label.item_id, now).await?;
+        Ok(escalated)
     }
 );
