@@ -54,7 +54,7 @@ pub struct GatedItem {
     pub project_has_webhooks: bool,
 }
 
-const QUALIFICATION_TOTAL_SQL: &str =
+pub(super) const QUALIFICATION_TOTAL_SQL: &str =
     "SELECT count(*) FROM items WHERE project_id = $1 AND is_qualification";
 
 const LIVE_LEASES_OF_OTHERS_SQL: &str = "SELECT count(*) FROM leases

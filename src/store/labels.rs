@@ -11,7 +11,7 @@ use tracing::instrument;
 use super::audit::record_audit;
 use super::cache::Caches;
 use super::columns::need_column;
-use super::gate::{check_write, Attempt, GatedItem};
+use super::gate::{check_write, Attempt, GatedItem, QUALIFICATION_TOTAL_SQL};
 use super::group_commit::GroupWrite;
 use super::webhook_events::{complete_if_settled, record_completion};
 use super::{in_write_tx, joins_statements, tx_fn, Store, PG_ROW_LOCK};
@@ -389,10 +389,8 @@ tx_fn!(
         let right = project.schema().matches(&label.value, &answer);
         let (seen, correct) =
             record_answer(tx, QUALIFICATION_RECORD_SQL, project.id, label.rater_id, right).await?;
-        let total: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM items WHERE project_id = $1 AND is_qualification",
-        )
-        .bind(project.id)
+        let total: i64 = sqlx::query_scalar(QUALIFICATION_TOTAL_SQL)
+            .bind(project.id)
         .fetch_one(&mut **tx)
         .await?;
         let mut paused = None;
