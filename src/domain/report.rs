@@ -2,12 +2,13 @@
 //! feedback measured against the consensus and the saving of dynamic overlap beside it.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::feedback::{agreement_with_consensus, SourceAgreement, StoredFeedback};
-use super::kinds::{display, from_stored, Kind};
+use super::kinds::{display, from_stored, Kind, StoredCategories};
 use super::policy::OverlapSavings;
 use super::project::Project;
 pub use super::report_kinds::{kind_report, KindReport};
@@ -21,10 +22,12 @@ use crate::quality::{
 #[derive(Debug, Clone)]
 pub struct LabelRecord {
     pub item_id: i64,
-    pub external_id: Option<String>,
+    /// Shared by the item's labels, as are the rater's and the pool's names: a big
+    /// project's report holds millions of labels.
+    pub external_id: Option<Arc<str>>,
     /// The rater's pseudonym: reports, like exports, never show names.
-    pub rater: String,
-    pub pool: String,
+    pub rater: Arc<str>,
+    pub pool: Arc<str>,
     /// As stored: canonical JSON text.
     pub value: String,
     pub duration_ms: Option<i64>,
@@ -257,9 +260,7 @@ fn summarise_adjudications(
             continue;
         };
         let value = from_stored(&label.value);
-        let entry = by_rater
-            .entry((label.rater.as_str(), label.pool.as_str()))
-            .or_default();
+        let entry = by_rater.entry((&*label.rater, &*label.pool)).or_default();
         entry.0 += 1;
         entry.1 += usize::from(schema.matches(&value, final_value));
         values_by_item.entry(label.item_id).or_default().push(value);
@@ -379,9 +380,11 @@ fn categorical_report(
     let categories = Categories::ordered(schema.categories())
         .map_err(|e| Invalid::new("labels", e.to_string()))?;
     builder.categories(categories);
-    let mut names: HashMap<i64, String> = HashMap::new();
+    let mut names: foldhash::HashMap<i64, String> = Default::default();
+    let mut stored_categories = StoredCategories::new(schema);
+    let mut pools: foldhash::HashMap<&str, &str> = Default::default();
     for label in &input.labels {
-        let Some(category) = schema.category(&from_stored(&label.value)) else {
+        let Some(category) = stored_categories.of(&label.value) else {
             continue;
         };
         let name = names
@@ -396,7 +399,11 @@ fn categorical_report(
                 .map(|ms| ms.clamp(0, i64::from(u32::MAX)) as u32),
             sequence: Some(label.created_at),
         });
-        builder.set_rater_pool(&label.rater, &label.pool);
+        // The builder keeps a rater's last pool; telling it only of changes gives the
+        // same pools without a row per label.
+        if pools.insert(&*label.rater, &*label.pool) != Some(&*label.pool) {
+            builder.set_rater_pool(&label.rater, &label.pool);
+        }
     }
     for (id, gold) in &input.gold {
         let category = schema.category(&from_stored(gold));
@@ -420,7 +427,8 @@ fn categorical_report(
         ..options.clone()
     };
     let report = build_report(&dataset, &options);
-    let by_name: HashMap<&str, i64> = names.iter().map(|(id, n)| (n.as_str(), *id)).collect();
+    let by_name: foldhash::HashMap<&str, i64> =
+        names.iter().map(|(id, n)| (n.as_str(), *id)).collect();
     let consensus: HashMap<i64, Value> = report
         .consensus
         .iter()

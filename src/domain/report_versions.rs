@@ -3,12 +3,13 @@
 //! Within each version, labels of the same item are compared with each other (never with
 //! labels given under another version), and gold answers are checked under the kind's rule.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
+use std::rc::Rc;
 
 use serde::Serialize;
 use serde_json::Value;
 
-use super::kinds::{from_stored, Schema};
+use super::kinds::{from_stored, Schema, StoredCategories};
 use super::report::{item_name, LabelRecord, ReportInput};
 use crate::quality::{krippendorff_alpha, Categories, DatasetBuilder, LabelInput, Level};
 
@@ -65,17 +66,18 @@ fn summarise(
     version: Option<i64>,
     labels: &[&LabelRecord],
 ) -> VersionAgreement {
-    let mut by_item: BTreeMap<i64, Vec<Value>> = BTreeMap::new();
-    for label in labels {
-        by_item
-            .entry(label.item_id)
-            .or_default()
-            .push(from_stored(&label.value));
-    }
-    let shares: Vec<f64> = by_item
-        .values()
-        .filter(|values| values.len() >= 2)
-        .map(|values| agreeing_share(schema, values))
+    let readings = Readings::of(schema, labels);
+    // Label indices by item id, each item's in the labels' order (a stable sort; the
+    // labels mostly arrive by item already).
+    let mut by_item: Vec<usize> = (0..labels.len()).collect();
+    by_item.sort_by_key(|&index| labels[index].item_id);
+    let items: Vec<&[usize]> = by_item
+        .chunk_by(|&a, &b| labels[a].item_id == labels[b].item_id)
+        .collect();
+    let shares: Vec<f64> = items
+        .iter()
+        .filter(|indices| indices.len() >= 2)
+        .map(|indices| agreeing_share(schema, &readings, indices))
         .collect();
     let (percent_agreement, percent_agreement_reason) = if shares.is_empty() {
         (
@@ -85,16 +87,15 @@ fn summarise(
     } else {
         (Some(shares.iter().sum::<f64>() / shares.len() as f64), None)
     };
-    let (krippendorff_alpha, krippendorff_alpha_reason) = if schema.kind.is_categorical() {
-        match alpha(schema, level, labels) {
+    let (krippendorff_alpha, krippendorff_alpha_reason) = match &readings {
+        Readings::Categories(categories) => match alpha(level, schema, labels, categories) {
             Ok(a) => (Some(a), None),
             Err(why) => (None, Some(why)),
-        }
-    } else {
-        (
+        },
+        Readings::Values(_) => (
             None,
             Some("alpha by version is computed for choices and ratings".to_string()),
-        )
+        ),
     };
     let gold: Vec<bool> = labels
         .iter()
@@ -103,12 +104,12 @@ fn summarise(
             Some(schema.matches(&from_stored(&l.value), &from_stored(answer)))
         })
         .collect();
-    let raters: BTreeSet<&str> = labels.iter().map(|l| l.rater.as_str()).collect();
+    let raters: foldhash::HashSet<&str> = labels.iter().map(|l| &*l.rater).collect();
     VersionAgreement {
         version,
         labels: labels.len(),
         raters: raters.len(),
-        items: by_item.len(),
+        items: items.len(),
         pairable_items: shares.len(),
         percent_agreement,
         percent_agreement_reason,
@@ -120,22 +121,36 @@ fn summarise(
     }
 }
 
-/// The share of an item's pairs of labels that agree: the same category for choices and
-/// ratings (each label's category found once, not once per pair), the kind's matching
-/// rule for the other kinds.
-fn agreeing_share(schema: Schema<'_>, values: &[Value]) -> f64 {
-    let categories: Vec<Option<String>> = if schema.kind.is_categorical() {
-        values.iter().map(|v| schema.category(v)).collect()
-    } else {
-        Vec::new()
-    };
-    let agree = |i: usize, j: usize| match categories.get(i) {
-        Some(category) => category.is_some() && *category == categories[j],
-        None => schema.matches(&values[i], &values[j]),
+/// Each label read once, in the labels' order: its category for choices and ratings, its
+/// value for the other kinds.
+enum Readings {
+    Categories(Vec<Option<Rc<str>>>),
+    Values(Vec<Value>),
+}
+
+impl Readings {
+    fn of<'a>(schema: Schema<'a>, labels: &[&'a LabelRecord]) -> Readings {
+        if schema.kind.is_categorical() {
+            let mut categories = StoredCategories::new(schema);
+            Readings::Categories(labels.iter().map(|l| categories.of(&l.value)).collect())
+        } else {
+            Readings::Values(labels.iter().map(|l| from_stored(&l.value)).collect())
+        }
+    }
+}
+
+/// The share of an item's pairs of labels (`indices` into the readings) that agree: the
+/// same category for choices and ratings, the kind's matching rule for the other kinds.
+fn agreeing_share(schema: Schema<'_>, readings: &Readings, indices: &[usize]) -> f64 {
+    let agree = |i: usize, j: usize| match readings {
+        Readings::Categories(categories) => {
+            categories[i].is_some() && categories[i] == categories[j]
+        }
+        Readings::Values(values) => schema.matches(&values[i], &values[j]),
     };
     let (mut pairs, mut agreeing) = (0usize, 0usize);
-    for i in 0..values.len() {
-        for j in i + 1..values.len() {
+    for (n, &i) in indices.iter().enumerate() {
+        for &j in &indices[n + 1..] {
             pairs += 1;
             agreeing += usize::from(agree(i, j));
         }
@@ -143,21 +158,30 @@ fn agreeing_share(schema: Schema<'_>, values: &[Value]) -> f64 {
     agreeing as f64 / pairs.max(1) as f64
 }
 
-/// Krippendorff's alpha over one version's labels of a categorical kind.
-fn alpha(schema: Schema<'_>, level: Level, labels: &[&LabelRecord]) -> Result<f64, String> {
-    let categories = Categories::ordered(schema.categories()).map_err(|e| e.to_string())?;
+/// Krippendorff's alpha over one version's labels of a categorical kind, given each
+/// label's category.
+fn alpha(
+    level: Level,
+    schema: Schema<'_>,
+    labels: &[&LabelRecord],
+    categories: &[Option<Rc<str>>],
+) -> Result<f64, String> {
+    let scale = Categories::ordered(schema.categories()).map_err(|e| e.to_string())?;
     let mut builder = DatasetBuilder::new();
-    builder.categories(categories);
+    builder.categories(scale);
+    let mut names: foldhash::HashMap<i64, String> = Default::default();
     let mut added = 0;
-    for label in labels {
-        let Some(category) = schema.category(&from_stored(&label.value)) else {
+    for (label, category) in labels.iter().zip(categories) {
+        let Some(category) = category else {
             continue;
         };
-        let item = item_name(label.item_id, label.external_id.as_deref());
+        let item = names
+            .entry(label.item_id)
+            .or_insert_with(|| item_name(label.item_id, label.external_id.as_deref()));
         builder.add(LabelInput {
-            item: &item,
+            item,
             rater: &label.rater,
-            value: &category,
+            value: category,
             duration_ms: None,
             sequence: None,
         });

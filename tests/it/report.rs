@@ -13,6 +13,7 @@ use crate::on_both_backends;
 on_both_backends!(
     anchoring_compares_raters_shown_the_pre_label_with_blind_ones,
     report_api_matches_the_engine_and_hides_names,
+    report_names_a_rater_whose_first_label_came_after_the_rater_list,
     report_page_reads_in_plain_words
 );
 
@@ -189,6 +190,48 @@ async fn report_api_matches_the_engine_and_hides_names(app: TestApp) {
     assert_eq!(
         saved["overlap_savings"]["labels_saved"], 3,
         "2 agreeing labels instead of 5"
+    );
+}
+
+/// The report reads raters' pseudonyms once, from the project's rater tallies, before the
+/// labels; a rater whose first label lands in between is missing from that list and is
+/// looked up by id. Deleting one rater's tally row makes that case.
+async fn report_names_a_rater_whose_first_label_came_after_the_rater_list(app: TestApp) {
+    let admin = app.admin().await;
+    let (pid, _) = labelled_project(&app, &admin).await;
+    let dan = app.count("SELECT id FROM users WHERE name = 'dan'").await;
+    let removed = crate::audit::execute(
+        &app,
+        &format!("DELETE FROM rater_tallies WHERE project_id = {pid} AND rater_id = {dan}"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(removed, 1);
+    let report: Value = admin
+        .get(&format!("/api/v1/projects/{pid}/report"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let raters = report["raters"].as_array().unwrap();
+    let mut pseudonyms: Vec<&str> = raters
+        .iter()
+        .map(|r| r["rater"].as_str().unwrap())
+        .collect();
+    pseudonyms.sort();
+    pseudonyms.dedup();
+    assert_eq!(
+        pseudonyms.len(),
+        4,
+        "four raters, each named once: {pseudonyms:?}"
+    );
+    assert!(
+        pseudonyms.iter().all(|p| p.starts_with("r-")),
+        "each rater by pseudonym: {pseudonyms:?}"
+    );
+    assert!(
+        raters.iter().all(|r| r["labels"] == 6),
+        "every rater keeps their six labels: {raters:?}"
     );
 }
 

@@ -283,6 +283,32 @@ impl Schema<'_> {
     }
 }
 
+/// The categories of stored values (canonical JSON text), each distinct text parsed once.
+/// A project's labels repeat a handful of values, so a report that reads hundreds of
+/// thousands of labels parses a few values instead of one per label.
+pub struct StoredCategories<'a> {
+    schema: Schema<'a>,
+    found: foldhash::HashMap<&'a str, Option<std::rc::Rc<str>>>,
+}
+
+impl<'a> StoredCategories<'a> {
+    pub fn new(schema: Schema<'a>) -> Self {
+        StoredCategories {
+            schema,
+            found: Default::default(),
+        }
+    }
+
+    /// `Schema::category` of the stored value.
+    pub fn of(&mut self, stored: &'a str) -> Option<std::rc::Rc<str>> {
+        let schema = self.schema;
+        self.found
+            .entry(stored)
+            .or_insert_with(|| schema.category(&from_stored(stored)).map(Into::into))
+            .clone()
+    }
+}
+
 /// A stored value (canonical JSON text) read back; text that is not JSON is taken as a
 /// plain string, so nothing stored can make a reader fail.
 pub fn from_stored(stored: &str) -> Value {
