@@ -272,17 +272,32 @@ impl Store {
 
     async fn count_queue(&self, project_id: i64) -> Result<Queue> {
         let now = now_ms();
-        let overall_sql = "SELECT
+        // One pass over the project's items for every count that needs only the item's row,
+        // each pool's open items included.
+        let open_in = |p: Pool| {
+            format!(
+                "CAST(coalesce(sum(CASE WHEN {} > 0 AND NOT held AND NOT is_gold THEN 1 ELSE 0 END), 0) AS BIGINT)",
+                need_column(p)
+            )
+        };
+        let overall_sql = format!(
+            "SELECT
                 CAST(coalesce(sum(CASE WHEN NOT held AND NOT is_gold AND need_generalist + need_expert + need_user > 0 THEN 1 ELSE 0 END), 0) AS BIGINT),
                 CAST(coalesce(sum(CASE WHEN escalated AND need_expert > 0 AND NOT held THEN 1 ELSE 0 END), 0) AS BIGINT),
                 CAST(coalesce(sum(CASE WHEN held THEN 1 ELSE 0 END), 0) AS BIGINT),
                 CAST(coalesce(sum(CASE WHEN NOT held AND NOT is_gold AND need_generalist + need_expert + need_user = 0 THEN 1 ELSE 0 END), 0) AS BIGINT),
-                CAST(coalesce(sum(CASE WHEN is_gold THEN 1 ELSE 0 END), 0) AS BIGINT)
-            FROM items WHERE project_id = $1";
+                CAST(coalesce(sum(CASE WHEN is_gold THEN 1 ELSE 0 END), 0) AS BIGINT),
+                {}, {}, {}
+            FROM items WHERE project_id = $1",
+            open_in(Pool::Generalist),
+            open_in(Pool::Expert),
+            open_in(Pool::User),
+        );
         let leased_sql =
             "SELECT count(DISTINCT item_id) FROM leases WHERE project_id = $1 AND expires_at > $2";
-        let (overall, leased): ((i64, i64, i64, i64, i64), i64) = on_pool!(self, pool => {
-            let overall = sqlx::query_as(overall_sql).bind(project_id).fetch_one(pool).await?;
+        type Overall = (i64, i64, i64, i64, i64, i64, i64, i64);
+        let (overall, leased): (Overall, i64) = on_pool!(self, pool => {
+            let overall = sqlx::query_as(&overall_sql).bind(project_id).fetch_one(pool).await?;
             let leased = sqlx::query_scalar(leased_sql).bind(project_id).bind(now).fetch_one(pool).await?;
             (overall, leased)
         });
@@ -295,33 +310,46 @@ impl Store {
             gold: overall.4,
             pools: BTreeMap::new(),
         };
-        for p in Pool::ALL {
-            queue
-                .pools
-                .insert(p, self.pool_queue(project_id, p, now).await?);
+        for (p, needs_labels) in [
+            (Pool::Generalist, overall.5),
+            (Pool::Expert, overall.6),
+            (Pool::User, overall.7),
+        ] {
+            let (leased, done) = self.pool_leased_and_done(project_id, p, now).await?;
+            queue.pools.insert(
+                p,
+                PoolQueue {
+                    needs_labels,
+                    leased,
+                    done,
+                },
+            );
         }
         Ok(queue)
     }
 
-    async fn pool_queue(&self, project_id: i64, p: Pool, now: i64) -> Result<PoolQueue> {
+    /// A pool's items under lease, and the items it is done with: those it labelled that want
+    /// no more of its labels. A pool with no label in the project is done with nothing, which
+    /// one probe of the labels' index says without looking at every item.
+    async fn pool_leased_and_done(&self, project_id: i64, p: Pool, now: i64) -> Result<(i64, i64)> {
         let need = need_column(p);
-        let sql = format!(
-            "SELECT
-                CAST(coalesce(sum(CASE WHEN {need} > 0 AND NOT held AND NOT is_gold THEN 1 ELSE 0 END), 0) AS BIGINT),
-                CAST(coalesce(sum(CASE WHEN {need} = 0 AND NOT is_gold
-                    AND EXISTS (SELECT 1 FROM labels l WHERE l.item_id = items.id AND l.pool = $2) THEN 1 ELSE 0 END), 0) AS BIGINT)
-             FROM items WHERE project_id = $1"
+        let labelled_sql =
+            "SELECT EXISTS (SELECT 1 FROM labels WHERE project_id = $1 AND pool = $2)";
+        let done_sql = format!(
+            "SELECT count(*) FROM items
+             WHERE project_id = $1 AND {need} = 0 AND NOT is_gold
+               AND EXISTS (SELECT 1 FROM labels l WHERE l.item_id = items.id AND l.pool = $2)"
         );
         let leased_sql = "SELECT count(DISTINCT item_id) FROM leases WHERE project_id = $1 AND expires_at > $2 AND pool = $3";
-        let ((needs_labels, done), leased): ((i64, i64), i64) = on_pool!(self, pool => {
-            let counts = sqlx::query_as(&sql).bind(project_id).bind(p.as_str()).fetch_one(pool).await?;
-            let leased = sqlx::query_scalar(leased_sql).bind(project_id).bind(now).bind(p.as_str()).fetch_one(pool).await?;
-            (counts, leased)
-        });
-        Ok(PoolQueue {
-            needs_labels,
-            leased,
-            done,
-        })
+        Ok(on_pool!(self, pool => {
+            let leased: i64 = sqlx::query_scalar(leased_sql).bind(project_id).bind(now).bind(p.as_str()).fetch_one(pool).await?;
+            let labelled: bool = sqlx::query_scalar(labelled_sql).bind(project_id).bind(p.as_str()).fetch_one(pool).await?;
+            let done: i64 = if labelled {
+                sqlx::query_scalar(&done_sql).bind(project_id).bind(p.as_str()).fetch_one(pool).await?
+            } else {
+                0
+            };
+            (leased, done)
+        }))
     }
 }

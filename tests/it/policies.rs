@@ -112,6 +112,19 @@ async fn escalation_happens_only_below_the_threshold(app: TestApp) {
         "the escalated item has its expert label"
     );
     assert_eq!(queue["done"], 2);
+    let pools = &queue["pools"];
+    assert_eq!(
+        pools["generalist"]["done"], 2,
+        "both items have their two generalist labels"
+    );
+    assert_eq!(
+        pools["expert"]["done"], 1,
+        "the experts labelled the split item only"
+    );
+    assert_eq!(pools["user"]["done"], 0, "the users' pool labelled nothing");
+    for pool in ["generalist", "expert", "user"] {
+        assert_eq!(pools[pool]["needs_labels"], 0, "{pool}: {queue}");
+    }
 }
 
 async fn experts_get_only_what_they_should(app: TestApp) {
