@@ -245,6 +245,12 @@ impl Store {
         }
         let started = Instant::now();
         let value = Arc::new(compute(self.clone()).await?);
+        tracing::debug!(
+            project_id,
+            what,
+            ms = started.elapsed().as_millis() as u64,
+            "computed a project figure"
+        );
         if big {
             self.snapshots().keep(key, value.clone(), started.elapsed());
         }
