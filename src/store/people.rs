@@ -252,19 +252,28 @@ impl Store {
     }
 
     async fn gather_work_figures(&self, project: &Project) -> Result<HashMap<i64, WorkFigures>> {
-        let sql = "SELECT l.item_id, l.rater_id, l.value, l.duration_ms,
-                (i.is_gold OR i.is_qualification) AS special
-            FROM labels l JOIN items i ON i.id = l.item_id
-            WHERE l.project_id = $1 ORDER BY l.item_id";
+        // Gold and qualification items are few and have their own index: reading their ids
+        // first spares every label a look at its item's row.
+        let side_sql =
+            "SELECT id FROM items WHERE project_id = $1 AND (is_gold OR is_qualification)";
+        let sql = "SELECT item_id, rater_id, value, duration_ms FROM labels
+            WHERE project_id = $1 ORDER BY item_id";
         let schema = project.schema();
         let mut figures = HashMap::new();
         let mut item: Option<(i64, bool)> = None;
         let mut labels: Vec<LabelFact> = Vec::new();
         on_pool!(self, pool => {
-            let mut rows = sqlx::query_as::<_, (i64, i64, String, Option<i64>, bool)>(sql)
+            let side: foldhash::HashSet<i64> = sqlx::query_scalar::<_, i64>(side_sql)
+                .bind(project.id)
+                .fetch_all(pool)
+                .await?
+                .into_iter()
+                .collect();
+            let mut rows = sqlx::query_as::<_, (i64, i64, String, Option<i64>)>(sql)
                 .bind(project.id)
                 .fetch(pool);
-            while let Some((item_id, rater_id, value, duration_ms, special)) = rows.try_next().await? {
+            while let Some((item_id, rater_id, value, duration_ms)) = rows.try_next().await? {
+                let special = side.contains(&item_id);
                 if let Some((current, current_special)) = item {
                     if current != item_id {
                         add_item(&schema, !current_special, &labels, &mut figures);

@@ -49,8 +49,9 @@ async fn project_and_overall_lists_show_each_raters_figures(app: TestApp) {
     let ben = app.rater("ben").await;
     let cy = app.rater("cy").await;
     // Item 1: pos, pos, neg. Item 2: pos, pos, pos.
+    let mut first_item = None;
     for (rater, first, ms) in [(&ana, "pos", 1000), (&ben, "pos", 3000), (&cy, "neg", 500)] {
-        label_next(rater, pid, first, ms).await;
+        first_item = Some(label_next(rater, pid, first, ms).await);
         label_next(rater, pid, "pos", ms + 1000).await;
     }
     let cy_id = id_of(&app, "cy").await;
@@ -129,6 +130,26 @@ async fn project_and_overall_lists_show_each_raters_figures(app: TestApp) {
         app.rater("dee").await.get("/api/v1/users").await.status(),
         StatusCode::FORBIDDEN
     );
+
+    // A gold item counts for time only: with item 1 made gold, cy is compared on item 2
+    // alone, where everyone agreed, and both of cy's times still count.
+    let first_item = first_item.unwrap();
+    crate::audit::execute(
+        &app,
+        &format!("UPDATE items SET is_gold = TRUE WHERE id = {first_item}"),
+    )
+    .await
+    .unwrap();
+    let raters: Vec<Value> = admin
+        .get(&format!("/api/v1/projects/{pid}/raters"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let cy = raters.iter().find(|r| r["name"] == "cy").unwrap();
+    assert_eq!(cy["agreement"], 1.0, "{cy}");
+    assert_eq!(cy["agreement_labels"], 1, "{cy}");
+    assert_eq!(cy["median_duration_ms"], 1000, "{cy}");
 }
 
 /// The token of a link `/invite/TOKEN`, whole or as a path.
