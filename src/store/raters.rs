@@ -293,13 +293,16 @@ impl Store {
             open_in(Pool::Expert),
             open_in(Pool::User),
         );
-        let leased_sql =
+        let leased_sql = "SELECT pool, count(DISTINCT item_id) FROM leases
+            WHERE project_id = $1 AND expires_at > $2 GROUP BY pool";
+        let leased_sql_all =
             "SELECT count(DISTINCT item_id) FROM leases WHERE project_id = $1 AND expires_at > $2";
         type Overall = (i64, i64, i64, i64, i64, i64, i64, i64);
-        let (overall, leased): (Overall, i64) = on_pool!(self, pool => {
+        let (overall, leased, leased_by_pool): (Overall, i64, Vec<(String, i64)>) = on_pool!(self, pool => {
             let overall = sqlx::query_as(&overall_sql).bind(project_id).fetch_one(pool).await?;
-            let leased = sqlx::query_scalar(leased_sql).bind(project_id).bind(now).fetch_one(pool).await?;
-            (overall, leased)
+            let leased = sqlx::query_scalar(leased_sql_all).bind(project_id).bind(now).fetch_one(pool).await?;
+            let by_pool = sqlx::query_as(leased_sql).bind(project_id).bind(now).fetch_all(pool).await?;
+            (overall, leased, by_pool)
         });
         let mut queue = Queue {
             needs_labels: overall.0,
@@ -315,7 +318,11 @@ impl Store {
             (Pool::Expert, overall.6),
             (Pool::User, overall.7),
         ] {
-            let (leased, done) = self.pool_leased_and_done(project_id, p, now).await?;
+            let leased = leased_by_pool
+                .iter()
+                .find(|(name, _)| name == p.as_str())
+                .map_or(0, |(_, count)| *count);
+            let done = self.pool_done(project_id, p).await?;
             queue.pools.insert(
                 p,
                 PoolQueue {
@@ -328,10 +335,10 @@ impl Store {
         Ok(queue)
     }
 
-    /// A pool's items under lease, and the items it is done with: those it labelled that want
-    /// no more of its labels. A pool with no label in the project is done with nothing, which
-    /// one probe of the labels' index says without looking at every item.
-    async fn pool_leased_and_done(&self, project_id: i64, p: Pool, now: i64) -> Result<(i64, i64)> {
+    /// The items a pool is done with: those it labelled that want no more of its labels. A
+    /// pool with no label in the project is done with nothing, which one probe of the labels'
+    /// index says without looking at every item.
+    async fn pool_done(&self, project_id: i64, p: Pool) -> Result<i64> {
         let need = need_column(p);
         let labelled_sql =
             "SELECT EXISTS (SELECT 1 FROM labels WHERE project_id = $1 AND pool = $2)";
@@ -340,16 +347,13 @@ impl Store {
              WHERE project_id = $1 AND {need} = 0 AND NOT is_gold
                AND EXISTS (SELECT 1 FROM labels l WHERE l.item_id = items.id AND l.pool = $2)"
         );
-        let leased_sql = "SELECT count(DISTINCT item_id) FROM leases WHERE project_id = $1 AND expires_at > $2 AND pool = $3";
         Ok(on_pool!(self, pool => {
-            let leased: i64 = sqlx::query_scalar(leased_sql).bind(project_id).bind(now).bind(p.as_str()).fetch_one(pool).await?;
             let labelled: bool = sqlx::query_scalar(labelled_sql).bind(project_id).bind(p.as_str()).fetch_one(pool).await?;
-            let done: i64 = if labelled {
+            if labelled {
                 sqlx::query_scalar(&done_sql).bind(project_id).bind(p.as_str()).fetch_one(pool).await?
             } else {
                 0
-            };
-            (leased, done)
+            }
         }))
     }
 }

@@ -42,6 +42,16 @@ async fn label_next(rater: &Api, pid: i64, value: &str, ms: i64) -> i64 {
     iid
 }
 
+/// The project's rater list through the API.
+async fn raters_of(admin: &Api, pid: i64) -> Vec<Value> {
+    admin
+        .get(&format!("/api/v1/projects/{pid}/raters"))
+        .await
+        .json()
+        .await
+        .unwrap()
+}
+
 async fn project_and_overall_lists_show_each_raters_figures(app: TestApp) {
     let admin = app.admin().await;
     let pid = app.project_with_items(&admin, 3, &["a", "b"]).await;
@@ -63,12 +73,7 @@ async fn project_and_overall_lists_show_each_raters_figures(app: TestApp) {
         .await;
     assert_eq!(paused.status(), StatusCode::NO_CONTENT);
 
-    let raters: Vec<Value> = admin
-        .get(&format!("/api/v1/projects/{pid}/raters"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let raters = raters_of(&admin, pid).await;
     let row = |name: &str| raters.iter().find(|r| r["name"] == name).unwrap().clone();
     let cy = row("cy");
     // The keys that were there stay.
@@ -140,12 +145,7 @@ async fn project_and_overall_lists_show_each_raters_figures(app: TestApp) {
     )
     .await
     .unwrap();
-    let raters: Vec<Value> = admin
-        .get(&format!("/api/v1/projects/{pid}/raters"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let raters = raters_of(&admin, pid).await;
     let cy = raters.iter().find(|r| r["name"] == "cy").unwrap();
     assert_eq!(cy["agreement"], 1.0, "{cy}");
     assert_eq!(cy["agreement_labels"], 1, "{cy}");
@@ -496,12 +496,7 @@ async fn a_deactivated_person_is_shut_out_and_can_return(app: TestApp) {
         listed.iter().find(|p| p["id"] == dan).unwrap()["status"],
         "deactivated"
     );
-    let raters: Vec<Value> = admin
-        .get(&format!("/api/v1/projects/{pid}/raters"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let raters = raters_of(&admin, pid).await;
     assert_eq!(
         raters.iter().find(|r| r["rater_id"] == dan).unwrap()["status"],
         "deactivated"
