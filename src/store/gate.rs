@@ -52,6 +52,9 @@ pub struct GatedItem {
     pub has_prediction: bool,
     /// The project has webhooks, which hear of completed items.
     pub project_has_webhooks: bool,
+    /// The project's qualification questions, when the gate counted them (a rater still
+    /// to qualify under a project that asks for it).
+    pub qualification_questions: Option<i64>,
 }
 
 pub(super) const QUALIFICATION_TOTAL_SQL: &str =
@@ -187,13 +190,15 @@ where
         qual_seen: row.qual_seen,
         qual_correct: row.qual_correct,
     };
-    let total = if standing.needs_qualification_count(project) {
-        sqlx::query_scalar(QUALIFICATION_TOTAL_SQL)
-            .bind(project.id)
-            .fetch_one(&mut **tx)
-            .await?
+    let questions: Option<i64> = if standing.needs_qualification_count(project) {
+        Some(
+            sqlx::query_scalar(QUALIFICATION_TOTAL_SQL)
+                .bind(project.id)
+                .fetch_one(&mut **tx)
+                .await?,
+        )
     } else {
-        0
+        None
     };
     let pool = parse_pool(&row.pool)?;
     let needs = Needs {
@@ -218,7 +223,7 @@ where
         pool,
         expertise: row.expertise.0,
         paused: standing.paused(),
-        qualification: standing.qualification(project, total),
+        qualification: standing.qualification(project, questions.unwrap_or(0)),
     };
     let facts = ItemFacts {
         id: item_id,
@@ -244,6 +249,7 @@ where
         explanation: row.explanation,
         has_prediction: row.has_prediction,
         project_has_webhooks: row.webhooks > 0,
+        qualification_questions: questions,
     })
 }
 

@@ -389,10 +389,16 @@ tx_fn!(
         let right = project.schema().matches(&label.value, &answer);
         let (seen, correct) =
             record_answer(tx, QUALIFICATION_RECORD_SQL, project.id, label.rater_id, right).await?;
-        let total: i64 = sqlx::query_scalar(QUALIFICATION_TOTAL_SQL)
-            .bind(project.id)
-        .fetch_one(&mut **tx)
-        .await?;
+        // The gate counted the questions in this transaction for a rater still to qualify.
+        let total: i64 = match gated.qualification_questions {
+            Some(total) => total,
+            None => {
+                sqlx::query_scalar(QUALIFICATION_TOTAL_SQL)
+                    .bind(project.id)
+                    .fetch_one(&mut **tx)
+                    .await?
+            }
+        };
         let mut paused = None;
         match policy.qualification_outcome(total, seen, correct) {
             Some(true) => {

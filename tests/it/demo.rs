@@ -40,12 +40,7 @@ async fn the_demo_has_something_to_show_everywhere(app: TestApp) {
             .map(|r| r["labels"].as_array().map_or(0, Vec::len))
             .sum();
         assert!(labels >= 250, "{}: {labels} labels", project["name"]);
-        let report: Value = auditor
-            .get(&format!("/api/v1/projects/{pid}/report"))
-            .await
-            .json()
-            .await
-            .unwrap();
+        let report: Value = auditor.report(pid, "").await;
         assert!(
             report["raters"].as_array().is_some_and(|r| r.len() >= 3),
             "{}",

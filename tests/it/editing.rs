@@ -153,12 +153,7 @@ async fn a_rater_figure_leaves_out_the_rater_and_counts_ties_beside_it(app: Test
             );
         }
     }
-    let report: Value = admin
-        .get(&format!("/api/v1/projects/{pid}/report?method=majority"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let report: Value = admin.report(pid, "?method=majority").await;
     let pseudonym = |name: &str| {
         let store = app.store.clone();
         let name = name.to_string();

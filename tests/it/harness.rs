@@ -425,6 +425,19 @@ impl Api {
             .collect()
     }
 
+    /// The project's quality report as JSON; `query` is empty or starts with `?`.
+    pub async fn report(&self, pid: i64, query: &str) -> Value {
+        let response = self
+            .get(&format!("/api/v1/projects/{pid}/report{query}"))
+            .await;
+        assert_eq!(
+            response.status(),
+            StatusCode::OK,
+            "the report of project {pid}"
+        );
+        response.json().await.expect("report json")
+    }
+
     /// GET next: the item id, or None on 204.
     pub async fn next(&self, pid: i64) -> Option<i64> {
         let response = self.get(&format!("/api/v1/projects/{pid}/next")).await;

@@ -160,12 +160,7 @@ async fn report_api_matches_the_engine_and_hides_names(app: TestApp) {
     );
 
     let empty = app.project_with_items(&admin, 1, &["nothing yet"]).await;
-    let nothing: Value = admin
-        .get(&format!("/api/v1/projects/{empty}/report"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let nothing: Value = admin.report(empty, "").await;
     assert_eq!(nothing["agreement"]["krippendorff_alpha"], Value::Null);
     assert!(nothing["agreement"]["krippendorff_alpha_reason"].is_string());
 
@@ -181,12 +176,7 @@ async fn report_api_matches_the_engine_and_hides_names(app: TestApp) {
         let iid = r.next(dynamic).await.unwrap();
         r.label(dynamic, iid, "pos").await;
     }
-    let saved: Value = admin
-        .get(&format!("/api/v1/projects/{dynamic}/report"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let saved: Value = admin.report(dynamic, "").await;
     assert_eq!(
         saved["overlap_savings"]["labels_saved"], 3,
         "2 agreeing labels instead of 5"
@@ -207,12 +197,7 @@ async fn report_names_a_rater_whose_first_label_came_after_the_rater_list(app: T
     .await
     .unwrap();
     assert_eq!(removed, 1);
-    let report: Value = admin
-        .get(&format!("/api/v1/projects/{pid}/report"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let report: Value = admin.report(pid, "").await;
     let raters = report["raters"].as_array().unwrap();
     let mut pseudonyms: Vec<&str> = raters
         .iter()
@@ -416,12 +401,7 @@ async fn anchoring_compares_raters_shown_the_pre_label_with_blind_ones(app: Test
         items_both >= 10,
         "half the raters are blind on most items: {items_both}"
     );
-    let report: Value = admin
-        .get(&format!("/api/v1/projects/{pid}/report"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let report: Value = admin.report(pid, "").await;
     let anchoring = &report["anchoring"];
     assert_eq!(anchoring["items"], items_both);
     assert_eq!(anchoring["shown"]["rate"], 1.0);

@@ -245,12 +245,7 @@ async fn a_final_label_wins_in_the_export_and_the_report(app: TestApp) {
 
     // The report: consensus rows carry the final label, and the raters who said otherwise
     // show it in their figures.
-    let report: Value = admin
-        .get(&format!("/api/v1/projects/{pid}/report"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let report: Value = admin.report(pid, "").await;
     let consensus = report["consensus"].as_array().unwrap();
     let e2 = consensus.iter().find(|c| c["item"] == "e2").unwrap();
     assert_eq!(e2["label"], "neg");

@@ -336,12 +336,7 @@ async fn item_names_in_reports_cannot_collide(app: TestApp) {
             StatusCode::CREATED
         );
     }
-    let report: Value = admin
-        .get(&format!("/api/v1/projects/{pid}/report"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let report: Value = admin.report(pid, "").await;
     let consensus = report["consensus"].as_array().unwrap();
     assert_eq!(consensus.len(), 2, "two items, two names: {consensus:?}");
 }
