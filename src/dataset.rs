@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 
 use crate::domain::audit::Entry;
 use crate::domain::export::card::{quality_of, CardQuality, DatasetCard, ExportStats};
-use crate::domain::export::records::{columns, drop_fields, records, Column};
+use crate::domain::export::records::{columns, drop_fields, record_count, records, Column};
 use crate::domain::export::split::Splitter;
 use crate::domain::export::{ExportOptions, ExportRow, Format, LabelsKept, Method};
 use crate::domain::kinds::display;
@@ -183,18 +183,19 @@ impl ExportRun {
                 self.after = last.id;
                 self.next_page = Some(self.read_page_beside(self.after));
                 let rows = self.shape_rows(page);
-                let records: Vec<_> = rows
-                    .iter()
-                    .flat_map(|row| {
-                        let recs = records(row, &self.columns, &self.options);
-                        self.stats.add(row, recs.len(), &self.options);
-                        recs
-                    })
-                    .collect();
+                let reads_records = self.encoder.reads_records();
+                let mut page_records = Vec::new();
+                for row in &rows {
+                    self.stats
+                        .add(row, record_count(row, &self.options), &self.options);
+                    if reads_records {
+                        page_records.extend(records(row, &self.columns, &self.options));
+                    }
+                }
                 self.encoder
                     .page(&Page {
                         rows: &rows,
-                        records: &records,
+                        records: &page_records,
                     })
                     .map_err(AppError::Internal)?
             } else {

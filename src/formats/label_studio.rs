@@ -8,9 +8,9 @@ use std::collections::HashMap;
 
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
-use super::{Encoder, Page};
+use super::{Encoder, Page, PageSize};
 use crate::domain::export::ExportRow;
 use crate::domain::kinds::{image_size, Kind};
 use crate::domain::project::Project;
@@ -78,7 +78,42 @@ struct Region<'a> {
     to_name: &'a str,
     #[serde(rename = "type")]
     kind: &'static str,
-    value: Value,
+    value: RegionValue<'a>,
+}
+
+/// A region's answer, borrowed from the label; fields in name order, like the rest.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum RegionValue<'a> {
+    OneChoice {
+        choices: [&'a Value; 1],
+    },
+    Choices {
+        choices: &'a Value,
+    },
+    Rating {
+        rating: &'a Value,
+    },
+    Number {
+        number: &'a Value,
+    },
+    Text {
+        text: [&'a Value; 1],
+    },
+    Span {
+        end: usize,
+        labels: [&'a Value; 1],
+        start: usize,
+        text: String,
+    },
+    Rectangle {
+        height: f64,
+        rectanglelabels: [&'a Value; 1],
+        rotation: u8,
+        width: f64,
+        x: f64,
+        y: f64,
+    },
 }
 
 /// The item's data with its external id as `external_id`, unless the data has a field of
@@ -117,6 +152,7 @@ pub struct LabelStudioEncoder {
     annotation_id: u64,
     /// Label Studio names annotators by number: one per pseudonym, in order of appearance.
     annotators: HashMap<String, u64>,
+    page_size: PageSize,
 }
 
 impl LabelStudioEncoder {
@@ -136,6 +172,7 @@ impl LabelStudioEncoder {
             started: false,
             annotation_id: 0,
             annotators: HashMap::new(),
+            page_size: PageSize::default(),
         }
     }
 
@@ -197,10 +234,10 @@ impl LabelStudioEncoder {
 fn result<'a>(
     kind: Kind,
     object: &'a str,
-    value: &Value,
+    value: &'a Value,
     data: &Map<String, Value>,
 ) -> Vec<Region<'a>> {
-    let region = |kind: &'static str, value: Value| Region {
+    let region = |kind: &'static str, value: RegionValue<'a>| Region {
         from_name: CONTROL,
         id: None,
         original_height: None,
@@ -210,13 +247,14 @@ fn result<'a>(
         value,
     };
     match kind {
-        Kind::SingleChoice | Kind::ImageChoice => {
-            vec![region("choices", json!({"choices": [value]}))]
-        }
-        Kind::MultiChoice => vec![region("choices", json!({"choices": value}))],
-        Kind::Rating => vec![region("rating", json!({"rating": value}))],
-        Kind::Numeric => vec![region("number", json!({"number": value}))],
-        Kind::Text => vec![region("textarea", json!({"text": [value]}))],
+        Kind::SingleChoice | Kind::ImageChoice => vec![region(
+            "choices",
+            RegionValue::OneChoice { choices: [value] },
+        )],
+        Kind::MultiChoice => vec![region("choices", RegionValue::Choices { choices: value })],
+        Kind::Rating => vec![region("rating", RegionValue::Rating { rating: value })],
+        Kind::Numeric => vec![region("number", RegionValue::Number { number: value })],
+        Kind::Text => vec![region("textarea", RegionValue::Text { text: [value] })],
         Kind::Spans => {
             let text: Vec<char> = data
                 .get(object)
@@ -239,7 +277,12 @@ fn result<'a>(
                         id: Some(format!("s{i}")),
                         ..region(
                             "labels",
-                            json!({"start": start, "end": end, "text": covered, "labels": [span["label"]]}),
+                            RegionValue::Span {
+                                end,
+                                labels: [&span["label"]],
+                                start,
+                                text: covered,
+                            },
                         )
                     }
                 })
@@ -262,14 +305,14 @@ fn result<'a>(
                         original_width: Some(width),
                         ..region(
                             "rectanglelabels",
-                            json!({
-                                "x": pct(&b["x"], width),
-                                "y": pct(&b["y"], height),
-                                "width": pct(&b["w"], width),
-                                "height": pct(&b["h"], height),
-                                "rotation": 0,
-                                "rectanglelabels": [b["label"]],
-                            }),
+                            RegionValue::Rectangle {
+                                height: pct(&b["h"], height),
+                                rectanglelabels: [&b["label"]],
+                                rotation: 0,
+                                width: pct(&b["w"], width),
+                                x: pct(&b["x"], width),
+                                y: pct(&b["y"], height),
+                            },
                         )
                     }
                 })
@@ -280,14 +323,19 @@ fn result<'a>(
 
 impl Encoder for LabelStudioEncoder {
     fn page(&mut self, page: &Page<'_>) -> anyhow::Result<Vec<u8>> {
-        let mut out = Vec::new();
+        let mut out = self.page_size.buffer();
         for row in page.rows {
             out.extend_from_slice(if self.started { b",\n" } else { b"[\n" });
             self.started = true;
             let task = self.task(row);
             serde_json::to_writer(&mut out, &task)?;
         }
+        self.page_size.record(&out);
         Ok(out)
+    }
+
+    fn reads_records(&self) -> bool {
+        false
     }
 
     fn finish(&mut self) -> anyhow::Result<Vec<u8>> {
@@ -303,6 +351,7 @@ impl Encoder for LabelStudioEncoder {
 mod tests {
     use super::*;
     use crate::domain::export::ExportLabel;
+    use serde_json::json;
 
     fn encoder(kind: Kind, object: &str) -> LabelStudioEncoder {
         LabelStudioEncoder {
@@ -311,6 +360,7 @@ mod tests {
             started: false,
             annotation_id: 0,
             annotators: HashMap::new(),
+            page_size: PageSize::default(),
         }
     }
 
@@ -367,6 +417,22 @@ mod tests {
                     Some("e7"),
                     &[json!("pos"), json!("neg")],
                 ),
+            ),
+            (
+                encoder(Kind::MultiChoice, "text"),
+                row(json!({"text": "t"}), None, &[json!(["a", "b"]), json!([])]),
+            ),
+            (
+                encoder(Kind::Rating, "text"),
+                row(json!({"text": "t"}), None, &[json!(4), json!(2)]),
+            ),
+            (
+                encoder(Kind::Numeric, "text"),
+                row(json!({"text": "t"}), None, &[json!(0.25)]),
+            ),
+            (
+                encoder(Kind::Text, "text"),
+                row(json!({"text": "t"}), None, &[json!("a \"quoted\" answer")]),
             ),
             (
                 encoder(Kind::Spans, "text"),

@@ -27,6 +27,26 @@ pub trait Encoder: Send {
     fn page(&mut self, page: &Page<'_>) -> anyhow::Result<Vec<u8>>;
     /// Bytes that close the file (a Parquet footer, a closing bracket).
     fn finish(&mut self) -> anyhow::Result<Vec<u8>>;
+    /// Whether the encoder reads the page's records; one that writes from the rows alone
+    /// is spared their making.
+    fn reads_records(&self) -> bool {
+        true
+    }
+}
+
+/// The size of an encoder's last page, so the next page's buffer is made big enough at
+/// once: growing it page after page copies what is written and faults in fresh memory.
+#[derive(Debug, Default)]
+pub(crate) struct PageSize(usize);
+
+impl PageSize {
+    pub(crate) fn buffer(&self) -> Vec<u8> {
+        Vec::with_capacity(self.0 + self.0 / 8)
+    }
+
+    pub(crate) fn record(&mut self, page: &[u8]) {
+        self.0 = page.len();
+    }
 }
 
 /// The type of one item data field across a whole export, for typed formats.
@@ -89,6 +109,7 @@ pub fn encoder(target: Target<'_>) -> anyhow::Result<Box<dyn Encoder>> {
     Ok(match target.format {
         Format::Jsonl => Box::new(Jsonl {
             columns: target.columns,
+            page_size: PageSize::default(),
         }),
         Format::Csv => Box::new(Csv {
             columns: target.columns,
@@ -102,15 +123,17 @@ pub fn encoder(target: Target<'_>) -> anyhow::Result<Box<dyn Encoder>> {
 
 struct Jsonl {
     columns: Vec<Column>,
+    page_size: PageSize,
 }
 
 impl Encoder for Jsonl {
     fn page(&mut self, page: &Page<'_>) -> anyhow::Result<Vec<u8>> {
-        let mut out = Vec::new();
+        let mut out = self.page_size.buffer();
         for record in page.records {
             write_json_object(&mut out, &self.columns, record);
             out.push(b'\n');
         }
+        self.page_size.record(&out);
         Ok(out)
     }
 

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::{DataFields, Encoder, FieldType, Page, Target};
+use super::{DataFields, Encoder, FieldType, Page, PageSize, Target};
 use crate::domain::export::records::{AnswerType, Column, Shape};
 
 #[derive(Clone, PartialEq, prost::Message)]
@@ -63,6 +63,7 @@ pub struct TfRecordEncoder {
     columns: Vec<Column>,
     answer: AnswerType,
     data_fields: DataFields,
+    page_size: PageSize,
 }
 
 impl TfRecordEncoder {
@@ -71,6 +72,7 @@ impl TfRecordEncoder {
             columns: target.columns.clone(),
             answer: AnswerType::of(target.project.kind),
             data_fields: target.data_fields.clone(),
+            page_size: PageSize::default(),
         }
     }
 
@@ -159,12 +161,13 @@ impl TfRecordEncoder {
     }
 
     fn frame(example: &Example, out: &mut Vec<u8>) {
-        let body = prost::Message::encode_to_vec(example);
-        let length = (body.len() as u64).to_le_bytes();
+        let length = (prost::Message::encoded_len(example) as u64).to_le_bytes();
         out.extend_from_slice(&length);
         out.extend_from_slice(&masked_crc32c(&length).to_le_bytes());
-        out.extend_from_slice(&body);
-        out.extend_from_slice(&masked_crc32c(&body).to_le_bytes());
+        let body_starts = out.len();
+        prost::Message::encode_raw(example, out);
+        let body_crc = masked_crc32c(&out[body_starts..]);
+        out.extend_from_slice(&body_crc.to_le_bytes());
     }
 }
 
@@ -195,10 +198,11 @@ fn bytes(value: Vec<Vec<u8>>) -> Feature {
 
 impl Encoder for TfRecordEncoder {
     fn page(&mut self, page: &Page<'_>) -> anyhow::Result<Vec<u8>> {
-        let mut out = Vec::new();
+        let mut out = self.page_size.buffer();
         for record in page.records {
             Self::frame(&self.example(record), &mut out);
         }
+        self.page_size.record(&out);
         Ok(out)
     }
 

@@ -196,6 +196,15 @@ pub const FEEDBACK_POOL: &str = "feedback";
 
 /// The records of one exported item: one, or one per label (and per feedback event, when
 /// feedback is kept) for `rows=labels`.
+/// How many records [`records`] makes of a row, without making them.
+pub fn record_count(row: &ExportRow, options: &ExportOptions) -> usize {
+    match options.rows {
+        Rows::Items => 1,
+        Rows::Labels if options.include_feedback => row.labels.len() + row.feedback.len(),
+        Rows::Labels => row.labels.len(),
+    }
+}
+
 pub fn records(row: &ExportRow, columns: &[Column], options: &ExportOptions) -> Vec<Record> {
     match options.rows {
         Rows::Items => vec![columns.iter().map(|c| item_cell(row, *c)).collect()],
@@ -427,6 +436,25 @@ mod tests {
             .position(|c| *c == Column::Consensus)
             .expect("consensus");
         assert!(recs.iter().all(|r| r[consensus] == json!("pos")));
+    }
+
+    #[test]
+    fn the_record_count_is_what_records_makes() {
+        for rows in [Rows::Items, Rows::Labels] {
+            for include_feedback in [false, true] {
+                let options = ExportOptions {
+                    rows,
+                    include_feedback,
+                    ..ExportOptions::default()
+                };
+                let made = records(&row(), &columns(&options), &options).len();
+                assert_eq!(
+                    record_count(&row(), &options),
+                    made,
+                    "{rows:?} {include_feedback}"
+                );
+            }
+        }
     }
 
     #[test]
