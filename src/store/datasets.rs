@@ -73,12 +73,16 @@ impl Store {
     }
 
     pub async fn store_chunk(&self, version_id: i64, seq: i64, bytes: &[u8]) -> Result<()> {
-        let sql = "INSERT INTO dataset_chunks (version_id, seq, bytes) VALUES ($1, $2, $3)";
+        let sql = "INSERT INTO dataset_chunks (version_id, seq, bytes, encoding)
+                   VALUES ($1, $2, $3, 'snappy')";
+        let compressed = snap::raw::Encoder::new()
+            .compress_vec(bytes)
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("compressing a dataset chunk: {e}")))?;
         on_pool!(self, pool => {
             sqlx::query(sql)
                 .bind(version_id)
                 .bind(seq)
-                .bind(bytes)
+                .bind(&compressed)
                 .execute(pool)
                 .await?;
         });
@@ -169,15 +173,31 @@ impl Store {
 
     /// The next chunk of a version's bytes after `seq`, or `None` at the end.
     pub async fn chunk_after(&self, version_id: i64, seq: i64) -> Result<Option<(i64, Vec<u8>)>> {
-        let sql = "SELECT seq, bytes FROM dataset_chunks WHERE version_id = $1 AND seq > $2
+        let sql =
+            "SELECT seq, bytes, encoding FROM dataset_chunks WHERE version_id = $1 AND seq > $2
                    ORDER BY seq LIMIT 1";
-        let row = on_pool!(self, pool => {
+        let row: Option<(i64, Vec<u8>, Option<String>)> = on_pool!(self, pool => {
             sqlx::query_as(sql)
                 .bind(version_id)
                 .bind(seq)
                 .fetch_optional(pool)
                 .await?
         });
-        Ok(row)
+        row.map(|(seq, stored, encoding)| Ok((seq, chunk_as_written(stored, encoding.as_deref())?)))
+            .transpose()
+    }
+}
+
+/// A stored chunk's bytes as the export wrote them (chunks stored before compression have
+/// no encoding).
+fn chunk_as_written(stored: Vec<u8>, encoding: Option<&str>) -> Result<Vec<u8>> {
+    match encoding {
+        None => Ok(stored),
+        Some("snappy") => snap::raw::Decoder::new()
+            .decompress_vec(&stored)
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("a stored dataset chunk: {e}"))),
+        Some(other) => Err(AppError::Internal(anyhow::anyhow!(
+            "a stored dataset chunk has an unknown encoding {other:?}"
+        ))),
     }
 }

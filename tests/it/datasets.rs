@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use tally::domain::policy::Pool;
 use tally::formats::read_records;
+use tally::Store;
 
 use crate::harness::{csrf_in, Api, TestApp};
 use crate::on_both_backends;
@@ -21,6 +22,7 @@ on_both_backends!(
     tfrecord_and_label_studio_hold_the_labels,
     options_shape_what_leaves,
     every_export_is_a_version_with_a_card,
+    versions_are_stored_compressed_and_chunks_stored_before_still_read,
     the_command_line_and_the_form_make_versions
 );
 
@@ -419,6 +421,69 @@ async fn every_export_is_a_version_with_a_card(app: TestApp) {
         .get(&format!("/api/v1/projects/{pid}/exports/{vid}"))
         .await;
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+}
+
+async fn versions_are_stored_compressed_and_chunks_stored_before_still_read(app: TestApp) {
+    let (admin, pid) = labelled_project(&app).await;
+    let response = admin
+        .get(&format!(
+            "/api/v1/projects/{pid}/export?format=label-studio"
+        ))
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let vid: i64 = response.headers()["x-tally-dataset-version"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let file = response.bytes().await.unwrap();
+    let stored = app
+        .count(&format!(
+            "SELECT CAST(coalesce(sum(length(bytes)), 0) AS BIGINT) FROM dataset_chunks
+             WHERE version_id = {vid} AND encoding = 'snappy'"
+        ))
+        .await;
+    assert!(
+        stored > 0 && (stored as usize) < file.len() / 2,
+        "{stored} bytes stored for a file of {}",
+        file.len()
+    );
+    let downloaded = body_of(&admin, &format!("/api/v1/projects/{pid}/exports/{vid}")).await;
+    assert_eq!(downloaded, file, "byte for byte");
+
+    // A version exported before chunks were compressed holds them as written.
+    crate::audit::execute(
+        &app,
+        &format!("DELETE FROM dataset_chunks WHERE version_id = {vid}"),
+    )
+    .await
+    .expect("chunks removed");
+    let sql = "INSERT INTO dataset_chunks (version_id, seq, bytes) VALUES ($1, $2, $3)";
+    let (half, rest) = file.split_at(file.len() / 2);
+    for (seq, raw) in [(1_i64, half), (2, rest)] {
+        match &app.store {
+            Store::Sqlite(b) => sqlx::query(sql)
+                .bind(vid)
+                .bind(seq)
+                .bind(raw)
+                .execute(&b.pool)
+                .await
+                .map(|_| ()),
+            Store::Postgres(b) => sqlx::query(sql)
+                .bind(vid)
+                .bind(seq)
+                .bind(raw)
+                .execute(&b.pool)
+                .await
+                .map(|_| ()),
+        }
+        .expect("chunk as written");
+    }
+    let downloaded = body_of(&admin, &format!("/api/v1/projects/{pid}/exports/{vid}")).await;
+    assert_eq!(
+        downloaded, file,
+        "chunks stored as written read back byte for byte"
+    );
 }
 
 async fn the_command_line_and_the_form_make_versions(app: TestApp) {
