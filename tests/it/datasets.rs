@@ -75,6 +75,20 @@ async fn body_of(admin: &Api, path: &str) -> Bytes {
     response.bytes().await.expect("body")
 }
 
+/// An export through the API: the version it made and the file.
+async fn export_version(admin: &Api, pid: i64, query: &str) -> (i64, Bytes) {
+    let response = admin
+        .get(&format!("/api/v1/projects/{pid}/export?{query}"))
+        .await;
+    assert_eq!(response.status(), StatusCode::OK, "{query}");
+    let vid: i64 = response.headers()["x-tally-dataset-version"]
+        .to_str()
+        .expect("version header")
+        .parse()
+        .expect("version id");
+    (vid, response.bytes().await.expect("file"))
+}
+
 async fn jsonl(admin: &Api, pid: i64, query: &str) -> Vec<Value> {
     let body = body_of(
         admin,
@@ -326,18 +340,8 @@ async fn every_export_is_a_version_with_a_card(app: TestApp) {
         .await;
     assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
 
-    let response = admin
-        .get(&format!(
-            "/api/v1/projects/{pid}/export?format=parquet&split=80,10,10&drop=email"
-        ))
-        .await;
-    assert_eq!(response.status(), StatusCode::OK);
-    let vid: i64 = response.headers()["x-tally-dataset-version"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
-    let first = response.bytes().await.unwrap();
+    let (vid, first) =
+        export_version(&admin, pid, "format=parquet&split=80,10,10&drop=email").await;
 
     let list: Value = admin
         .get(&format!("/api/v1/projects/{pid}/exports"))
@@ -425,18 +429,7 @@ async fn every_export_is_a_version_with_a_card(app: TestApp) {
 
 async fn versions_are_stored_compressed_and_chunks_stored_before_still_read(app: TestApp) {
     let (admin, pid) = labelled_project(&app).await;
-    let response = admin
-        .get(&format!(
-            "/api/v1/projects/{pid}/export?format=label-studio"
-        ))
-        .await;
-    assert_eq!(response.status(), StatusCode::OK);
-    let vid: i64 = response.headers()["x-tally-dataset-version"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
-    let file = response.bytes().await.unwrap();
+    let (vid, file) = export_version(&admin, pid, "format=label-studio").await;
     let stored = app
         .count(&format!(
             "SELECT CAST(coalesce(sum(length(bytes)), 0) AS BIGINT) FROM dataset_chunks
