@@ -160,14 +160,16 @@ impl TfRecordEncoder {
         }
     }
 
-    fn frame(example: &Example, out: &mut Vec<u8>) {
+    /// Appends one framed record, the Example encoded in place after its header.
+    fn frame(example: &Example, out: &mut Vec<u8>) -> Result<(), prost::EncodeError> {
         let length = (prost::Message::encoded_len(example) as u64).to_le_bytes();
         out.extend_from_slice(&length);
         out.extend_from_slice(&masked_crc32c(&length).to_le_bytes());
         let body_starts = out.len();
-        prost::Message::encode_raw(example, out);
+        prost::Message::encode(example, out)?;
         let body_crc = masked_crc32c(&out[body_starts..]);
         out.extend_from_slice(&body_crc.to_le_bytes());
+        Ok(())
     }
 }
 
@@ -200,7 +202,7 @@ impl Encoder for TfRecordEncoder {
     fn page(&mut self, page: &Page<'_>) -> anyhow::Result<Vec<u8>> {
         let mut out = self.page_size.buffer();
         for record in page.records {
-            Self::frame(&self.example(record), &mut out);
+            Self::frame(&self.example(record), &mut out)?;
         }
         self.page_size.record(&out);
         Ok(out)
@@ -263,8 +265,8 @@ mod tests {
             features: Some(Features { feature }),
         };
         let mut out = Vec::new();
-        TfRecordEncoder::frame(&example, &mut out);
-        TfRecordEncoder::frame(&example, &mut out);
+        TfRecordEncoder::frame(&example, &mut out).expect("framed");
+        TfRecordEncoder::frame(&example, &mut out).expect("framed");
         let back = read_records(&out).expect("valid records");
         assert_eq!(back, vec![example.clone(), example]);
         let last = out.len() - 6;

@@ -194,8 +194,6 @@ pub type Record = Vec<Value>;
 /// The pool under which process feedback appears in one-row-per-label exports.
 pub const FEEDBACK_POOL: &str = "feedback";
 
-/// The records of one exported item: one, or one per label (and per feedback event, when
-/// feedback is kept) for `rows=labels`.
 /// How many records [`records`] makes of a row, without making them.
 pub fn record_count(row: &ExportRow, options: &ExportOptions) -> usize {
     match options.rows {
@@ -205,6 +203,8 @@ pub fn record_count(row: &ExportRow, options: &ExportOptions) -> usize {
     }
 }
 
+/// The records of one exported item: one, or one per label (and per feedback event, when
+/// feedback is kept) for `rows=labels`.
 pub fn records(row: &ExportRow, columns: &[Column], options: &ExportOptions) -> Vec<Record> {
     match options.rows {
         Rows::Items => vec![columns.iter().map(|c| item_cell(row, *c)).collect()],
