@@ -73,9 +73,12 @@ pub fn unpack(bytes: &[u8], max_image_bytes: usize) -> Result<Bundle, Refusal> {
             .by_index(index)
             .map_err(|e| invalid(format!("entry {}: {e}", index + 1)))?;
         let name = entry.name().to_string();
-        if entry.enclosed_name().is_none() || name.contains('\\') {
+        // `a/../b.png` stays inside the archive, but an items file could not name it
+        // plainly and the name table would hold a path with `..` in it: refused too.
+        let through_parent = name.split('/').any(|part| part == "..");
+        if entry.enclosed_name().is_none() || name.contains('\\') || through_parent {
             return Err(invalid(format!(
-                "entry {name:?} names a path outside the archive"
+                "entry {name:?} names a path outside the archive or through \"..\""
             )));
         }
         if entry.is_dir() || is_litter(&name) {

@@ -412,6 +412,14 @@ async fn zip_imports_land_whole_or_not_at_all(app: TestApp) {
             "outside the archive",
         ),
         (
+            zip_of(&[
+                ("items.jsonl", items(&["a.png"])),
+                ("img/../a.png", png(4, 4)),
+            ]),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "through \"..\"",
+        ),
+        (
             zip_of(&[("a.png", png(4, 4))]),
             StatusCode::UNPROCESSABLE_ENTITY,
             "no items file",
