@@ -12,7 +12,6 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use tally::domain::policy::Pool;
 use tally::formats::read_records;
-use tally::Store;
 
 use crate::harness::{csrf_in, Api, TestApp};
 use crate::on_both_backends;
@@ -454,22 +453,9 @@ async fn versions_are_stored_compressed_and_chunks_stored_before_still_read(app:
     let sql = "INSERT INTO dataset_chunks (version_id, seq, bytes) VALUES ($1, $2, $3)";
     let (half, rest) = file.split_at(file.len() / 2);
     for (seq, raw) in [(1_i64, half), (2, rest)] {
-        match &app.store {
-            Store::Sqlite(b) => sqlx::query(sql)
-                .bind(vid)
-                .bind(seq)
-                .bind(raw)
-                .execute(&b.pool)
-                .await
-                .map(|_| ()),
-            Store::Postgres(b) => sqlx::query(sql)
-                .bind(vid)
-                .bind(seq)
-                .bind(raw)
-                .execute(&b.pool)
-                .await
-                .map(|_| ()),
-        }
+        crate::on_test_pool!(&app.store, pool => {
+            sqlx::query(sql).bind(vid).bind(seq).bind(raw).execute(pool).await.map(|_| ())
+        })
         .expect("chunk as written");
     }
     let downloaded = body_of(&admin, &format!("/api/v1/projects/{pid}/exports/{vid}")).await;

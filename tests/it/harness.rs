@@ -59,6 +59,23 @@ where
     }
 }
 
+/// Runs `$body` with `$pool` bound to the test database's pool, on either backend.
+#[macro_export]
+macro_rules! on_test_pool {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match $store {
+            tally::Store::Sqlite(backend) => {
+                let $pool = &backend.pool;
+                $body
+            }
+            tally::Store::Postgres(backend) => {
+                let $pool = &backend.pool;
+                $body
+            }
+        }
+    };
+}
+
 /// Declares each listed `async fn(TestApp)` as two tests: `NAME::sqlite` and `NAME::postgres`.
 /// The PostgreSQL variant shows as ignored unless TALLY_TEST_POSTGRES_URL was set at build
 /// time (build.rs), so a run never counts PostgreSQL coverage it did not have.
