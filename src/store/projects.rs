@@ -2,7 +2,6 @@
 
 use sqlx::types::Json;
 use sqlx::FromRow;
-use std::sync::Arc;
 use tracing::instrument;
 
 use super::audit::record_audit;
@@ -228,6 +227,9 @@ pub struct RaterProgress {
 /// every open item on each page, and "more than 1000" says enough.
 pub const LEFT_COUNTED: i64 = 1000;
 
+/// The rows of progress differences a project may have before a view folds them into one.
+const PROGRESS_ROWS_KEPT: i64 = 64;
+
 impl RaterProgress {
     /// The items left, as pages say it: "17", or "more than 1000".
     pub fn left_text(&self) -> String {
@@ -316,34 +318,27 @@ impl Store {
         rows.into_iter().map(ProjectRow::into_project).collect()
     }
 
-    /// How far a project has come (kept on a big database: see `snapshots`).
+    /// How far a project has come: counts kept up to date by triggers on items
+    /// (`progress_counts`), and the raters who have labelled, one row each.
     pub async fn progress(&self, project_id: i64) -> Result<Progress> {
-        let kept = self
-            .snapshot(
-                project_id,
-                "progress",
-                String::new(),
-                move |store| async move { store.count_progress(project_id).await },
-            )
-            .await?;
-        Ok(Arc::unwrap_or_clone(kept.value))
-    }
-
-    async fn count_progress(&self, project_id: i64) -> Result<Progress> {
-        let sql = "SELECT
-                count(*),
-                CAST(coalesce(sum(label_count), 0) AS BIGINT),
-                CAST(coalesce(sum(CASE WHEN need_generalist + need_expert + need_user = 0 THEN 1 ELSE 0 END), 0) AS BIGINT),
-                CAST(coalesce(sum(CASE WHEN need_generalist + need_expert + need_user > 0 AND label_count > 0 THEN 1 ELSE 0 END), 0) AS BIGINT),
-                CAST(coalesce(sum(CASE WHEN label_count = 0 THEN 1 ELSE 0 END), 0) AS BIGINT)
-            FROM items WHERE project_id = $1 AND NOT is_gold AND NOT is_qualification";
+        let sql = "SELECT count(*),
+                CAST(coalesce(sum(items), 0) AS BIGINT), CAST(coalesce(sum(labels), 0) AS BIGINT),
+                CAST(coalesce(sum(complete), 0) AS BIGINT), CAST(coalesce(sum(in_progress), 0) AS BIGINT),
+                CAST(coalesce(sum(untouched), 0) AS BIGINT)
+            FROM progress_counts WHERE project_id = $1";
         let raters_sql = "SELECT count(*) FROM rater_tallies WHERE project_id = $1 AND labels > 0";
-        let ((items, labels, complete, in_progress, untouched), raters) = on_pool!(self, pool => {
-            let counts: (i64, i64, i64, i64, i64) =
+        let ((rows, items, labels, complete, in_progress, untouched), raters) = on_pool!(self, pool => {
+            let counts: (i64, i64, i64, i64, i64, i64) =
                 sqlx::query_as(sql).bind(project_id).fetch_one(pool).await?;
             let raters: i64 = sqlx::query_scalar(raters_sql).bind(project_id).fetch_one(pool).await?;
             (counts, raters)
         });
+        if rows > PROGRESS_ROWS_KEPT {
+            // The counts read are right either way; a fold that fails is tried again later.
+            if let Err(e) = self.fold_progress(project_id).await {
+                tracing::warn!(error = %e, project_id, "folding a project's progress rows failed");
+            }
+        }
         Ok(Progress {
             items,
             labels,
@@ -352,6 +347,39 @@ impl Store {
             items_untouched: untouched,
             raters,
         })
+    }
+
+    /// Folds a project's rows of progress differences into one (PostgreSQL adds a row per
+    /// statement that changes items; SQLite keeps one row per project).
+    async fn fold_progress(&self, project_id: i64) -> Result<()> {
+        // The rows summed are exactly the rows deleted: a difference committed meanwhile
+        // stays for the next fold.
+        let sql = "WITH folded AS (DELETE FROM progress_counts WHERE project_id = $1
+                RETURNING items, labels, complete, in_progress, untouched)
+            INSERT INTO progress_counts (project_id, slot, items, labels, complete, in_progress, untouched)
+            SELECT $1, nextval('progress_slots'), coalesce(sum(items), 0), coalesce(sum(labels), 0),
+                coalesce(sum(complete), 0), coalesce(sum(in_progress), 0), coalesce(sum(untouched), 0)
+            FROM folded";
+        if let Store::Postgres(backend) = self {
+            sqlx::query(sql)
+                .bind(project_id)
+                .execute(&backend.pool)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Folds the progress rows of every project that has piled up more than a view folds,
+    /// so that a project nobody looks at while it is labelled stays quick to read.
+    pub async fn fold_all_progress(&self) -> Result<()> {
+        let sql = "SELECT project_id FROM progress_counts GROUP BY project_id HAVING count(*) > $1";
+        let projects: Vec<i64> = on_pool!(self, pool => {
+            sqlx::query_scalar(sql).bind(PROGRESS_ROWS_KEPT).fetch_all(pool).await?
+        });
+        for project_id in projects {
+            self.fold_progress(project_id).await?;
+        }
+        Ok(())
     }
 
     pub async fn project_summaries(&self) -> Result<Vec<ProjectSummary>> {

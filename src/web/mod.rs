@@ -127,8 +127,19 @@ pub fn app(state: AppState) -> Router {
 }
 
 /// Background chores of a running server, hourly: expired sessions are deleted and rate
-/// limiters forget the keys that have fully recovered.
+/// limiters forget the keys that have fully recovered; and every minute, projects' piled-up
+/// progress rows are folded.
 pub fn spawn_housekeeping(state: AppState) {
+    let store = state.store.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            if let Err(e) = store.fold_all_progress().await {
+                tracing::warn!(error = %e, "folding progress rows failed");
+            }
+        }
+    });
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(3600));
         loop {
