@@ -73,12 +73,7 @@ async fn a_large_project_serves_kept_figures_with_their_time(app: TestApp) {
     // and in the API.
     assert_eq!(select_text(&html, "#stat-labels").as_deref(), Some("2"));
     assert_eq!(select_text(&html, "#stat-complete").as_deref(), Some("1"));
-    let project: Value = admin
-        .get(&format!("/api/v1/projects/{pid}"))
-        .await
-        .json()
-        .await
-        .expect("json");
+    let project = admin.json(&format!("/api/v1/projects/{pid}")).await;
     assert_eq!(project["progress"]["labels"], 2, "{project}");
     // What raters see is never kept: ann's own count moved at once.
     let home = page(&ann, "/").await;
@@ -93,12 +88,7 @@ async fn each_raters_kept_count_follows_their_labels(app: TestApp) {
     label_next(&ann, pid).await;
     label_next(&ann, pid).await;
     label_next(&ann, other).await;
-    let raters: Value = admin
-        .get(&format!("/api/v1/projects/{pid}/raters"))
-        .await
-        .json()
-        .await
-        .expect("json");
+    let raters = admin.json(&format!("/api/v1/projects/{pid}/raters")).await;
     let row = &raters.as_array().expect("raters")[0];
     assert_eq!(row["labels"], 2, "{raters}");
     let newest = app
@@ -140,12 +130,7 @@ async fn each_raters_kept_count_follows_their_labels(app: TestApp) {
 
 /// The progress the API gives next to the same figures counted from the items.
 async fn assert_progress_is_counted(app: &TestApp, admin: &Api, pid: i64) {
-    let project: Value = admin
-        .get(&format!("/api/v1/projects/{pid}"))
-        .await
-        .json()
-        .await
-        .expect("json");
+    let project = admin.json(&format!("/api/v1/projects/{pid}")).await;
     let progress = &project["progress"];
     let counted = |what: &str| {
         format!(

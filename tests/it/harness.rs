@@ -444,15 +444,15 @@ impl Api {
 
     /// The project's quality report as JSON; `query` is empty or starts with `?`.
     pub async fn report(&self, pid: i64, query: &str) -> Value {
-        let response = self
-            .get(&format!("/api/v1/projects/{pid}/report{query}"))
-            .await;
-        assert_eq!(
-            response.status(),
-            StatusCode::OK,
-            "the report of project {pid}"
-        );
-        response.json().await.expect("report json")
+        self.json(&format!("/api/v1/projects/{pid}/report{query}"))
+            .await
+    }
+
+    /// A GET that must answer 200, as JSON.
+    pub async fn json(&self, path: &str) -> Value {
+        let response = self.get(path).await;
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        response.json().await.expect("json")
     }
 
     /// GET next: the item id, or None on 204.
