@@ -370,12 +370,17 @@ impl Store {
     }
 
     /// Folds the progress rows of every project that has piled up more than a view folds,
-    /// so that a project nobody looks at while it is labelled stays quick to read.
+    /// so that a project nobody looks at while it is labelled stays quick to read. Only
+    /// PostgreSQL piles rows up; on SQLite there is nothing to look for.
     pub async fn fold_all_progress(&self) -> Result<()> {
+        let Store::Postgres(backend) = self else {
+            return Ok(());
+        };
         let sql = "SELECT project_id FROM progress_counts GROUP BY project_id HAVING count(*) > $1";
-        let projects: Vec<i64> = on_pool!(self, pool => {
-            sqlx::query_scalar(sql).bind(PROGRESS_ROWS_KEPT).fetch_all(pool).await?
-        });
+        let projects: Vec<i64> = sqlx::query_scalar(sql)
+            .bind(PROGRESS_ROWS_KEPT)
+            .fetch_all(&backend.pool)
+            .await?;
         for project_id in projects {
             self.fold_progress(project_id).await?;
         }
