@@ -126,6 +126,15 @@ pub struct ServeArgs {
     /// Log lines as text for people or JSON objects for a log collector
     #[arg(long, env = "TALLY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// Items plus labels in the database from which whole-project figures (agreement, the
+    /// queue, pace, health, the report) are kept in memory and refreshed in the background
+    /// instead of computed on every view
+    #[arg(long, env = "TALLY_KEEP_FIGURES_FROM", default_value_t = crate::store::snapshots::BIG_ROWS)]
+    pub keep_figures_from: i64,
+    /// Milliseconds a page waits for a kept figure's first computation before it answers
+    /// with the figure shown as being computed
+    #[arg(long, env = "TALLY_FIGURES_WAIT_MS", default_value_t = 60)]
+    pub figures_wait_ms: u64,
 }
 
 /// How log lines are written on stderr.
@@ -287,6 +296,8 @@ async fn serve(store: Store, args: &ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", args.bind))?;
     let addr = listener.local_addr()?;
+    store.keep_figures_from(args.keep_figures_from);
+    store.set_page_wait(std::time::Duration::from_millis(args.figures_wait_ms));
     let state = crate::web::AppState::new(store, config_from(args));
     crate::web::spawn_housekeeping(state.clone());
     let webhooks = crate::webhooks::spawn(state.store.clone(), Default::default())?;

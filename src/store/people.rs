@@ -168,16 +168,18 @@ impl Store {
     /// Everyone with an account made by an admin, with the figures of their work.
     #[instrument(skip_all)]
     pub async fn people(&self) -> Result<Vec<Person>> {
+        let mut people = self.people_rows().await?;
+        add_people_work(&mut people, self.people_work().await?);
+        Ok(people)
+    }
+
+    /// Everyone of `people`, without the figures that read every label (agreement and
+    /// median time).
+    pub async fn people_rows(&self) -> Result<Vec<Person>> {
         let sql = format!("{PEOPLE_SQL} WHERE u.scope_project_id IS NULL ORDER BY u.role, u.name");
         let rows: Vec<PersonRow> = on_pool!(self, pool => {
             sqlx::query_as(&sql).fetch_all(pool).await?
         });
-        let mut figures: HashMap<i64, WorkFigures> = HashMap::new();
-        for project in self.projects().await? {
-            for (rater, work) in self.work_figures(&project).await?.iter() {
-                figures.entry(*rater).or_default().merge(work);
-            }
-        }
         let mut paused: HashMap<i64, Vec<PausedIn>> = HashMap::new();
         for (rater, pause) in self.pauses().await? {
             paused.entry(rater).or_default().push(pause);
@@ -185,11 +187,21 @@ impl Store {
         Ok(rows
             .into_iter()
             .map(|row| {
-                let work = figures.remove(&row.id).unwrap_or_default();
                 let paused = paused.remove(&row.id).unwrap_or_default();
-                person(row, &work, paused)
+                person(row, paused)
             })
             .collect())
+    }
+
+    /// Each rater's work figures over every project.
+    pub async fn people_work(&self) -> Result<HashMap<i64, WorkFigures>> {
+        let mut figures: HashMap<i64, WorkFigures> = HashMap::new();
+        for project in self.projects().await? {
+            for (rater, work) in self.work_figures(&project).await?.iter() {
+                figures.entry(*rater).or_default().merge(work);
+            }
+        }
+        Ok(figures)
     }
 
     /// One person as the list shows them, without the figures that need every label
@@ -207,7 +219,7 @@ impl Store {
             .filter(|(rater, _)| *rater == user_id)
             .map(|(_, pause)| pause)
             .collect();
-        Ok(person(row, &WorkFigures::default(), paused))
+        Ok(person(row, paused))
     }
 
     async fn pauses(&self) -> Result<Vec<(i64, PausedIn)>> {
@@ -432,7 +444,18 @@ tx_fn!(
     }
 );
 
-fn person(row: PersonRow, work: &WorkFigures, paused: Vec<PausedIn>) -> Person {
+/// Puts each person's work figures (`people_work`) into their row.
+pub fn add_people_work(people: &mut [Person], mut figures: HashMap<i64, WorkFigures>) {
+    for person in people {
+        let work = figures.remove(&person.id).unwrap_or_default();
+        person.agreement = work.agreement();
+        person.agreement_labels = i64::try_from(work.compared).unwrap_or(i64::MAX);
+        person.median_duration_ms = work.median_duration_ms();
+    }
+}
+
+/// A person's row, without the figures that read every label (`add_people_work`).
+fn person(row: PersonRow, paused: Vec<PausedIn>) -> Person {
     let status = AccountStatus::of(
         row.erased_at.is_some(),
         row.deactivated_at.is_some(),
@@ -455,9 +478,9 @@ fn person(row: PersonRow, work: &WorkFigures, paused: Vec<PausedIn>) -> Person {
         gold_seen: row.gold_seen,
         gold_correct: row.gold_correct,
         gold_accuracy: share(row.gold_correct, row.gold_seen),
-        agreement: work.agreement(),
-        agreement_labels: i64::try_from(work.compared).unwrap_or(i64::MAX),
-        median_duration_ms: work.median_duration_ms(),
+        agreement: None,
+        agreement_labels: 0,
+        median_duration_ms: None,
         last_active_at: row.last_active_at,
         paused,
     }

@@ -1,7 +1,7 @@
 //! Raters within a project: gold records and pauses; and the queue by state and pool.
 
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use super::audit::record_audit;
@@ -227,6 +227,15 @@ impl Store {
     /// Every rater who has worked on, been paused in or been named by a project, with the
     /// figures of their work here.
     pub async fn rater_standings(&self, project_id: i64) -> Result<Vec<RaterStanding>> {
+        let mut standings = self.rater_rows(project_id).await?;
+        let project = self.project(project_id).await?;
+        add_work_figures(&mut standings, &*self.work_figures(&project).await?);
+        Ok(standings)
+    }
+
+    /// The raters of `rater_standings` with what is kept per rater (labels, gold, status),
+    /// without the figures that read every label (agreement, median time).
+    pub async fn rater_rows(&self, project_id: i64) -> Result<Vec<RaterStanding>> {
         let sql = "SELECT u.id AS rater_id, u.name, u.pseudonym, u.pool, u.expertise,
                 coalesce(rt.labels, 0) AS labels,
                 coalesce(rs.gold_seen, 0) AS gold_seen, coalesce(rs.gold_correct, 0) AS gold_correct,
@@ -241,18 +250,11 @@ impl Store {
         let mut standings: Vec<RaterStanding> = on_pool!(self, pool => {
             sqlx::query_as::<_, RaterStanding>(sql).bind(project_id).fetch_all(pool).await?
         });
-        let project = self.project(project_id).await?;
-        let figures = self.work_figures(&project).await?;
         for standing in &mut standings {
-            let none = WorkFigures::default();
-            let work = figures.get(&standing.rater_id).unwrap_or(&none);
             standing.status = WorkStatus::of(standing.deactivated, standing.paused)
                 .as_str()
                 .to_string();
             standing.gold_accuracy = share(standing.gold_correct, standing.gold_seen);
-            standing.agreement = work.agreement();
-            standing.agreement_labels = i64::try_from(work.compared).unwrap_or(i64::MAX);
-            standing.median_duration_ms = work.median_duration_ms();
         }
         Ok(standings)
     }
@@ -355,5 +357,16 @@ impl Store {
                 0
             }
         }))
+    }
+}
+
+/// Puts each rater's agreement and median time into their standing.
+pub fn add_work_figures(standings: &mut [RaterStanding], figures: &HashMap<i64, WorkFigures>) {
+    for standing in standings {
+        let none = WorkFigures::default();
+        let work = figures.get(&standing.rater_id).unwrap_or(&none);
+        standing.agreement = work.agreement();
+        standing.agreement_labels = i64::try_from(work.compared).unwrap_or(i64::MAX);
+        standing.median_duration_ms = work.median_duration_ms();
     }
 }

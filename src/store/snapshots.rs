@@ -6,6 +6,10 @@
 //! `CHEAP` is served as it was last computed while it is fresh (ten times its cost, at least
 //! `MIN_FRESH`); once it is older it is still served, with its time, and one refresh starts
 //! in the background. Pages say when the figures they show were computed.
+//!
+//! A figure being computed is computed once: a request that finds it under way (on a big
+//! database) waits for that computation instead of starting its own beside it, which on a
+//! project of millions of labels would double the memory as well as the time.
 
 use std::any::Any;
 use std::collections::HashMap;
@@ -13,6 +17,8 @@ use std::future::Future;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
+
+use tokio::sync::watch;
 
 use super::{on_pool, Store};
 use crate::domain::now_ms;
@@ -42,7 +48,18 @@ pub struct Snapshots {
     /// The last reading of whether the database is big, and when: a page asks for several
     /// figures, and one reading serves them all.
     big: Mutex<Option<(Instant, bool)>>,
+    /// Figures being computed on request (not refreshes, which serve the kept value): the
+    /// sender is dropped when the computation ends, however it ends.
+    computing: Mutex<HashMap<Key, watch::Receiver<()>>>,
+    /// How long a page of a big database waits for a figure that is not kept.
+    page_wait_ms: AtomicU64,
+    /// Computations start only while this can be read (tests hold it to see a page while its
+    /// figures are being computed).
+    gate: Arc<tokio::sync::RwLock<()>>,
 }
+
+/// How long a page of a big database waits for a figure that is not kept, by default.
+const PAGE_WAIT: Duration = Duration::from_millis(60);
 
 /// How long a reading of the database's size is trusted.
 const SIZE_READ_EVERY: Duration = Duration::from_secs(1);
@@ -54,6 +71,9 @@ impl Default for Snapshots {
             big_rows: AtomicI64::new(BIG_ROWS),
             cheap_ms: AtomicU64::new(CHEAP.as_millis() as u64),
             big: Mutex::default(),
+            computing: Mutex::default(),
+            page_wait_ms: AtomicU64::new(PAGE_WAIT.as_millis() as u64),
+            gate: Arc::default(),
         }
     }
 }
@@ -132,12 +152,48 @@ impl Snapshots {
         }
     }
 
+    /// Registers a computation of `key` and returns its guard, or, when one is already under
+    /// way, a receiver that wakes when it ends.
+    fn start_computing(
+        &self,
+        key: &Key,
+    ) -> std::result::Result<Computing<'_>, watch::Receiver<()>> {
+        let mut computing = self.computing.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(under_way) = computing.get(key) {
+            return Err(under_way.clone());
+        }
+        let (done, waiting) = watch::channel(());
+        computing.insert(key.clone(), waiting);
+        Ok(Computing {
+            snapshots: self,
+            key: key.clone(),
+            _done: done,
+        })
+    }
+
     fn oldest(&self, project_id: i64, whats: &[&str]) -> Option<i64> {
         self.lock()
             .iter()
             .filter(|((pid, what, _), _)| *pid == project_id && whats.contains(what))
             .map(|(_, e)| e.computed_at_ms)
             .min()
+    }
+}
+
+/// A computation under way; dropping it (after the figure is kept) wakes those waiting.
+struct Computing<'a> {
+    snapshots: &'a Snapshots,
+    key: Key,
+    _done: watch::Sender<()>,
+}
+
+impl Drop for Computing<'_> {
+    fn drop(&mut self) {
+        self.snapshots
+            .computing
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&self.key);
     }
 }
 
@@ -164,12 +220,37 @@ impl Store {
     /// Sets the number of items plus labels from which figures are kept, and the cost under
     /// which a figure is computed on every request all the same (tests set both low).
     pub fn keep_figures(&self, from_rows: i64, cheap: Duration) {
-        let snapshots = self.snapshots();
-        snapshots.big_rows.store(from_rows, Ordering::Relaxed);
-        snapshots
+        self.snapshots()
             .cheap_ms
             .store(cheap.as_millis() as u64, Ordering::Relaxed);
+        self.keep_figures_from(from_rows);
+    }
+
+    /// How long a page waits for a figure that is not kept: `None` on a small database,
+    /// where figures are exact on every view and a page waits for them all.
+    pub async fn page_wait(&self) -> Result<Option<Duration>> {
+        let wait = Duration::from_millis(self.snapshots().page_wait_ms.load(Ordering::Relaxed));
+        Ok(self.is_big().await?.then_some(wait))
+    }
+
+    /// Sets the number of items plus labels from which figures are kept.
+    pub fn keep_figures_from(&self, rows: i64) {
+        let snapshots = self.snapshots();
+        snapshots.big_rows.store(rows, Ordering::Relaxed);
         *snapshots.big.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
+    /// Sets how long a page of a big database waits for a figure that is not kept.
+    pub fn set_page_wait(&self, wait: Duration) {
+        self.snapshots()
+            .page_wait_ms
+            .store(wait.as_millis() as u64, Ordering::Relaxed);
+    }
+
+    /// Holds back every figure's computation until the guard is dropped (for tests: a page
+    /// seen while its figures are being computed).
+    pub async fn hold_figures(&self) -> tokio::sync::OwnedRwLockWriteGuard<()> {
+        self.snapshots().gate.clone().write_owned().await
     }
 
     /// Whether the database holds at least `big_rows` items plus labels; ids only grow, so
@@ -205,56 +286,92 @@ impl Store {
     ) -> Result<Snapshot<Arc<T>>>
     where
         T: Send + Sync + 'static,
-        F: Fn(Store) -> Fut + Send + Sync + 'static,
+        F: Fn(Store) -> Fut + Send + Sync + Clone + 'static,
         Fut: Future<Output = Result<T>> + Send + 'static,
     {
         let key: Key = (project_id, what, variant);
-        let big = self.is_big().await?;
-        let kept = self.snapshots().kept(&key);
-        let facts = kept
-            .as_ref()
-            .map(|e| (e.computed_at.elapsed(), e.cost, e.refreshing));
-        let cheap = Duration::from_millis(self.snapshots().cheap_ms.load(Ordering::Relaxed));
-        let plan = plan(big, cheap, facts);
-        if let (Some(entry), Plan::Serve | Plan::ServeAndRefresh) = (&kept, plan) {
-            if let Ok(value) = entry.value.clone().downcast::<T>() {
-                if plan == Plan::ServeAndRefresh && self.snapshots().claim_refresh(&key) {
-                    let store = self.clone();
-                    tokio::spawn(async move {
-                        // Released however the task ends (a failure, a panic), so a later
-                        // request tries again.
-                        let _claim = Claim(&store, &key);
-                        let started = Instant::now();
-                        match compute(store.clone()).await {
-                            Ok(value) => store.snapshots().keep(
-                                key.clone(),
-                                Arc::new(value),
-                                started.elapsed(),
-                            ),
-                            Err(e) => {
-                                tracing::warn!(error = %e, what = key.1, "refreshing a figure failed")
-                            }
-                        }
-                    });
+        loop {
+            let big = self.is_big().await?;
+            if let Some(served) = self.serve_kept(&key, big, &compute) {
+                return Ok(served);
+            }
+            if !big {
+                let value = Arc::new(self.compute_timed(&key, &compute).await?);
+                return Ok(Snapshot { value, as_of: None });
+            }
+            match self.snapshots().start_computing(&key) {
+                Ok(_computing) => {
+                    let started = Instant::now();
+                    let value = Arc::new(self.compute_timed(&key, &compute).await?);
+                    self.snapshots().keep(key, value.clone(), started.elapsed());
+                    return Ok(Snapshot { value, as_of: None });
                 }
-                return Ok(Snapshot {
-                    value,
-                    as_of: Some(entry.computed_at_ms),
-                });
+                // Whether it was kept or failed, look again: a failed one is tried anew.
+                Err(mut under_way) => {
+                    let _ = under_way.changed().await;
+                }
             }
         }
+    }
+
+    /// The kept value of `key` when the plan is to serve it, starting one refresh in the
+    /// background when it is due.
+    fn serve_kept<T, F, Fut>(&self, key: &Key, big: bool, compute: &F) -> Option<Snapshot<Arc<T>>>
+    where
+        T: Send + Sync + 'static,
+        F: Fn(Store) -> Fut + Send + Sync + Clone + 'static,
+        Fut: Future<Output = Result<T>> + Send + 'static,
+    {
+        let entry = self.snapshots().kept(key)?;
+        let facts = (entry.computed_at.elapsed(), entry.cost, entry.refreshing);
+        let cheap = Duration::from_millis(self.snapshots().cheap_ms.load(Ordering::Relaxed));
+        let plan = plan(big, cheap, Some(facts));
+        if plan == Plan::Compute {
+            return None;
+        }
+        let value = entry.value.clone().downcast::<T>().ok()?;
+        if plan == Plan::ServeAndRefresh && self.snapshots().claim_refresh(key) {
+            let store = self.clone();
+            let key = key.clone();
+            let compute = compute.clone();
+            tokio::spawn(async move {
+                // Released however the task ends (a failure, a panic), so a later
+                // request tries again.
+                let _claim = Claim(&store, &key);
+                let started = Instant::now();
+                match store.compute_timed(&key, &compute).await {
+                    Ok(value) => {
+                        store
+                            .snapshots()
+                            .keep(key.clone(), Arc::new(value), started.elapsed())
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, what = key.1, "refreshing a figure failed")
+                    }
+                }
+            });
+        }
+        Some(Snapshot {
+            value,
+            as_of: Some(entry.computed_at_ms),
+        })
+    }
+
+    async fn compute_timed<T, F, Fut>(&self, key: &Key, compute: &F) -> Result<T>
+    where
+        F: Fn(Store) -> Fut,
+        Fut: Future<Output = Result<T>>,
+    {
+        let _open = self.snapshots().gate.read().await;
         let started = Instant::now();
-        let value = Arc::new(compute(self.clone()).await?);
+        let value = compute(self.clone()).await?;
         tracing::debug!(
-            project_id,
-            what,
+            project_id = key.0,
+            what = key.1,
             ms = started.elapsed().as_millis() as u64,
             "computed a project figure"
         );
-        if big {
-            self.snapshots().keep(key, value.clone(), started.elapsed());
-        }
-        Ok(Snapshot { value, as_of: None })
+        Ok(value)
     }
 }
 

@@ -9,6 +9,7 @@ const KEYS_JS: &str = include_str!("../../static/keys.js");
 const SPANS_JS: &str = include_str!("../../static/spans.js");
 const BOXES_JS: &str = include_str!("../../static/boxes.js");
 const ZOOM_JS: &str = include_str!("../../static/zoom.js");
+const FIGURES_JS: &str = include_str!("../../static/figures.js");
 
 pub fn routes() -> Routes {
     Routes::default()
@@ -26,6 +27,9 @@ pub fn routes() -> Routes {
         })
         .get("/static/zoom.js", Access::Public, || {
             asset("text/javascript; charset=utf-8", ZOOM_JS)
+        })
+        .get("/static/figures.js", Access::Public, || {
+            asset("text/javascript; charset=utf-8", FIGURES_JS)
         })
 }
 

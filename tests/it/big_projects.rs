@@ -14,6 +14,7 @@ use crate::on_both_backends;
 on_both_backends!(
     a_small_project_shows_exact_figures_on_every_view,
     a_large_project_serves_kept_figures_with_their_time,
+    a_large_projects_pages_answer_while_their_figures_are_computed,
     each_raters_kept_count_follows_their_labels,
     a_projects_kept_progress_follows_every_change_to_its_items,
     the_items_left_are_counted_to_a_thousand,
@@ -49,8 +50,10 @@ async fn a_small_project_shows_exact_figures_on_every_view(app: TestApp) {
 }
 
 async fn a_large_project_serves_kept_figures_with_their_time(app: TestApp) {
-    // Every database counts as large and every figure as costly.
+    // Every database counts as large and every figure as costly; pages wait for figures
+    // not kept yet as long as they take.
     app.store.keep_figures(0, Duration::ZERO);
+    app.store.set_page_wait(Duration::from_secs(60));
     let admin = app.admin().await;
     let pid = app.project_with_items(&admin, 2, &["a", "b", "c"]).await;
     let ann = app.rater("ann").await;
@@ -78,6 +81,101 @@ async fn a_large_project_serves_kept_figures_with_their_time(app: TestApp) {
     // What raters see is never kept: ann's own count moved at once.
     let home = page(&ann, "/").await;
     assert!(home.contains("2 items left for you"), "{home}");
+}
+
+async fn a_large_projects_pages_answer_while_their_figures_are_computed(app: TestApp) {
+    app.store.keep_figures(0, Duration::ZERO);
+    let admin = app.admin().await;
+    let pid = app.project_with_items(&admin, 2, &["a", "b", "c"]).await;
+    let ann = app.rater("ann").await;
+    label_next(&ann, pid).await;
+    label_next(&app.rater("bob").await, pid).await;
+
+    // While no figure can be computed, every page that shows some answers all the same,
+    // with what is kept exact and the rest said to be under way.
+    let hold = app.store.hold_figures().await;
+    let overview = page(&admin, &format!("/admin/projects/{pid}")).await;
+    for section in ["#queue", "#raters", "#pace"] {
+        let computing = select_text(
+            &overview,
+            &format!("{section}[data-computing] .computing-note"),
+        );
+        assert!(
+            computing.is_some_and(|note| note.contains("being computed")),
+            "{section} is shown as being computed: {overview}"
+        );
+    }
+    assert_eq!(select_text(&overview, "#stat-labels").as_deref(), Some("2"));
+    assert!(
+        select_text(&overview, "#raters tbody tr").is_some(),
+        "the raters are listed"
+    );
+    assert!(
+        overview.contains("/static/figures.js"),
+        "the page fills figures in as they come"
+    );
+    assert!(
+        select_text(&overview, "#rates-form").is_some(),
+        "the rates can be set meanwhile"
+    );
+    let report = page(&admin, &format!("/admin/projects/{pid}/report")).await;
+    assert!(
+        select_text(&report, "#report-computing[data-computing]").is_some(),
+        "{report}"
+    );
+    let health = page(&admin, &format!("/admin/projects/{pid}/health")).await;
+    assert!(
+        select_text(&health, "#health-computing[data-computing]").is_some(),
+        "{health}"
+    );
+    let people = page(&admin, "/admin/users").await;
+    assert!(
+        select_text(&people, "#people[data-computing]").is_some(),
+        "{people}"
+    );
+    assert!(people.contains("ann"), "{people}");
+
+    // The API answers with the figures: it waits for the computation under way.
+    let api = admin.clone();
+    let report_api =
+        tokio::spawn(async move { api.json(&format!("/api/v1/projects/{pid}/report")).await });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        !report_api.is_finished(),
+        "the report API waits for the report"
+    );
+    drop(hold);
+    let report = report_api.await.expect("the report request");
+    assert_eq!(
+        report["raters"].as_array().map(Vec::len),
+        Some(2),
+        "ann's and bob's figures: {report}"
+    );
+
+    // What the pages started goes on without them and is kept: the next views show it.
+    let mut overview = String::new();
+    for _ in 0..100 {
+        overview = page(&admin, &format!("/admin/projects/{pid}")).await;
+        if select_text(&overview, "[data-computing]").is_none() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        select_text(&overview, "[data-computing]").is_none(),
+        "{overview}"
+    );
+    assert!(!overview.contains("/static/figures.js"));
+    assert!(
+        select_text(&overview, "#figures-as-of").is_some(),
+        "the figures are kept"
+    );
+    assert!(
+        select_text(&overview, "#queue").is_some_and(|queue| queue.contains("1 items done")),
+        "{overview}"
+    );
+    let report = page(&admin, &format!("/admin/projects/{pid}/report")).await;
+    assert!(select_text(&report, "#alpha").is_some(), "{report}");
 }
 
 async fn each_raters_kept_count_follows_their_labels(app: TestApp) {

@@ -68,19 +68,18 @@ impl ReportQuery {
 /// Reads the project's labels and runs the engine off the async runtime. On a big project
 /// the report may be a kept one; the snapshot says when it was computed.
 pub async fn compute_report(
-    state: &AppState,
+    store: &Store,
     pid: i64,
     query: &ReportQuery,
 ) -> Result<(Project, Snapshot<Arc<ProjectReport>>)> {
-    let project = state.store.project(pid).await?;
+    let project = store.project(pid).await?;
     let mut options = query.options()?;
     if query.level.as_deref().is_none_or(str::is_empty) {
         options.level = project.kind.report_level();
     }
     let variant = format!("{}:{options:?}", project.revision);
     let for_task = project.clone();
-    let report = state
-        .store
+    let report = store
         .snapshot(pid, "report", variant, move |store| {
             let project = for_task.clone();
             let options = options.clone();
@@ -131,6 +130,6 @@ pub async fn project_report_json(
     Path(pid): Path<i64>,
     Query(query): Query<ReportQuery>,
 ) -> Result<Json<Arc<ProjectReport>>> {
-    let (_, report) = compute_report(&state, pid, &query).await?;
+    let (_, report) = compute_report(&state.store, pid, &query).await?;
     Ok(Json(report.value))
 }

@@ -94,7 +94,7 @@ function cli(args, databaseUrl, input) {
  * Starts `tally serve` on 127.0.0.1:0 with a fresh database, an admin (with an API token)
  * and a rater. Call `stop()` when done.
  */
-export async function startTally() {
+export async function startTally({ env = {} } = {}) {
   const bin = tallyBin();
   if (!existsSync(bin)) throw new Error(`no tally binary at ${bin} (set TALLY_BIN)`);
   const dir = mkdtempSync(path.join(tmpdir(), 'tally-e2e-'));
@@ -112,7 +112,7 @@ export async function startTally() {
   const child = spawn(bin, ['serve', '--bind', '127.0.0.1:0', '--database-url', databaseUrl], {
     cwd: dir,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, TALLY_LOG: process.env.TALLY_LOG || 'warn' },
+    env: { ...process.env, TALLY_LOG: process.env.TALLY_LOG || 'warn', ...env },
   });
   started.add(child);
   let stderr = '';

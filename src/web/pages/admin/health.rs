@@ -17,6 +17,8 @@ use crate::web::extract::Admin;
 use crate::web::render::{html, Layout};
 use crate::web::AppState;
 
+use super::figures::PageFigures;
+
 /// Sources drawn in the feedback chart; the table lists them all.
 const CHART_SOURCES: usize = 8;
 
@@ -56,6 +58,8 @@ struct HealthPage {
     project: Project,
     as_of: Option<String>,
     health: Option<HealthView>,
+    /// Whether a large project's health is still being computed.
+    computing: bool,
     sources: Vec<SourceView>,
 }
 
@@ -211,10 +215,16 @@ pub async fn health_page(
     Path(pid): Path<i64>,
 ) -> Result<Response> {
     let project = state.store.project(pid).await?;
-    let health = state.store.health(&project, now_ms()).await?;
+    let figures = PageFigures::start(&state.store).await?;
+    let for_health = project.clone();
+    let health = figures
+        .spawn(move |store| async move { store.health(&for_health, now_ms()).await })
+        .ready()
+        .await?;
     let page = HealthPage {
         layout: Layout::for_user(&session, admin).await?,
-        health: health.map(view),
+        computing: health.is_none(),
+        health: health.flatten().map(view),
         sources: source_views(&state, pid).await?,
         as_of: super::figures_as_of(&state, pid, &["health"]),
         project,

@@ -1,5 +1,6 @@
 mod audit;
 mod exports;
+mod figures;
 mod health;
 mod import;
 mod items;
@@ -34,12 +35,13 @@ use crate::domain::project::{NewProject, Progress, Project, DEFAULT_LEASE_SECOND
 use crate::domain::user::User;
 use crate::error::{AppError, Result};
 use crate::store::projects::ProjectSummary;
-use crate::store::raters::{HeldItem, Queue, RaterStanding};
+use crate::store::raters::{add_work_figures, HeldItem, Queue, RaterStanding};
 use crate::web::api::{source_views, SourceView};
 use crate::web::csrf;
 use crate::web::extract::Admin;
 use crate::web::render::{html, html_with_status, Layout};
 use crate::web::AppState;
+use figures::PageFigures;
 
 #[derive(Template)]
 #[template(path = "admin/projects.html")]
@@ -264,8 +266,12 @@ pub(crate) struct ProjectPage {
     imported: Option<usize>,
     skipped: Option<usize>,
     import_error: Option<String>,
-    queue: Queue,
+    /// `None` while a large project's queue is being counted (so with the other figures
+    /// below: see `figures`).
+    queue: Option<Queue>,
     raters: Vec<RaterStanding>,
+    /// Whether the raters' agreement and median times are still being computed.
+    raters_computing: bool,
     held: Vec<HeldItem>,
     sources: Vec<SourceView>,
     feedback_keys: Vec<crate::store::users::Credential>,
@@ -303,12 +309,20 @@ pub(crate) async fn project_page_for(
     notices: Notices,
 ) -> Result<ProjectPage> {
     let project = state.store.project(pid).await?;
+    let figures = PageFigures::start(&state.store).await?;
+    let queue = figures.spawn(move |store| async move { store.queue(pid).await });
+    let for_work = project.clone();
+    let work = figures.spawn(move |store| async move { store.work_figures(&for_work).await });
+    let pace = pace_panel(state, &figures, &project, &notices);
     let progress = state.store.progress(pid).await?;
+    let mut raters = state.store.rater_rows(pid).await?;
+    let work = work.ready().await?;
+    if let Some(work) = &work {
+        add_work_figures(&mut raters, work);
+    }
     Ok(ProjectPage {
         layout: Layout::for_user(session, admin).await?,
         percent: progress.percent(project.overlap),
-        queue: state.store.queue(pid).await?,
-        raters: state.store.rater_standings(pid).await?,
         held: state.store.held_items(pid).await?,
         sources: source_views(state, pid).await?,
         feedback_keys: state.store.feedback_keys(pid).await?,
@@ -323,7 +337,10 @@ pub(crate) async fn project_page_for(
             .collect(),
         webhooks: webhooks_panel(state, pid, &notices).await?,
         review: review_panel(state, pid).await?,
-        pace: pace_panel(state, &project, &notices).await?,
+        pace: pace.await?,
+        queue: queue.ready().await?,
+        raters,
+        raters_computing: work.is_none(),
         project,
         progress,
         imported: notices.imported,
@@ -333,6 +350,14 @@ pub(crate) async fn project_page_for(
         // Last: the figures above are all read by now.
         as_of: figures_as_of(state, pid, &["progress", "queue", "work", "pace"]),
     })
+}
+
+impl ProjectPage {
+    /// Whether a figure of the page is still being computed (the page then loads the
+    /// script that fills it in).
+    fn computing(&self) -> bool {
+        self.queue.is_none() || self.raters_computing || self.pace.computing
+    }
 }
 
 pub(crate) use operations::*;

@@ -1,12 +1,15 @@
 //! The project page's "Cost and pace" section and its rates form: spend so far and to
 //! come, labels per hour, the finish, and what dynamic overlap and escalation saved.
 
+use std::future::Future;
+
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use serde::Deserialize;
 use tower_sessions::Session;
 
+use super::figures::PageFigures;
 use super::{project_page_for, Notices};
 use crate::domain::audit::Action;
 use crate::domain::now_ms;
@@ -83,6 +86,9 @@ pub(crate) struct PacePanel {
     pub money_saved: String,
     /// Why the rates asked for were refused.
     pub error: Option<String>,
+    /// Whether a large project's pace is still being computed (the figures above are then
+    /// empty and the page says so; the rates form shows all the same).
+    pub computing: bool,
 }
 
 fn unknown_or(amount: Option<f64>, currency: &str) -> String {
@@ -140,6 +146,28 @@ impl PacePanel {
             money_saved: unknown_or(pace.savings.money_saved, currency),
             rates,
             error,
+            computing: false,
+        }
+    }
+
+    /// The panel while the pace is being computed: the rates and their form only.
+    fn computing(rates: PoolRates, error: Option<String>) -> PacePanel {
+        PacePanel {
+            rates,
+            rows: Vec::new(),
+            last_hour: 0,
+            per_hour: String::new(),
+            trailing: String::new(),
+            still_wanted: 0,
+            eta: String::new(),
+            spend: String::new(),
+            projected: String::new(),
+            items: 0,
+            adaptive: false,
+            labels_saved: 0,
+            money_saved: String::new(),
+            error,
+            computing: true,
         }
     }
 
@@ -154,14 +182,25 @@ impl PacePanel {
     }
 }
 
-pub(crate) async fn pace_panel(
+/// The pace panel of a project's overview; its figures are computed beside the page's others.
+pub(crate) fn pace_panel(
     state: &AppState,
+    figures: &PageFigures,
     project: &Project,
     notices: &Notices,
-) -> Result<PacePanel> {
-    let pace = state.store.pace(project, now_ms()).await?;
-    let rates = state.store.pool_rates(project.id).await?;
-    Ok(PacePanel::new(pace, rates, notices.rates_error.clone()))
+) -> impl Future<Output = Result<PacePanel>> {
+    let for_pace = project.clone();
+    let pace = figures.spawn(move |store| async move { store.pace(&for_pace, now_ms()).await });
+    let store = state.store.clone();
+    let pid = project.id;
+    let error = notices.rates_error.clone();
+    async move {
+        let rates = store.pool_rates(pid).await?;
+        Ok(match pace.ready().await? {
+            Some(pace) => PacePanel::new(pace, rates, error),
+            None => PacePanel::computing(rates, error),
+        })
+    }
 }
 
 /// The rates form, as browsers send it.

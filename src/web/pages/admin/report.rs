@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tower_sessions::Session;
 
+use super::figures::PageFigures;
 use crate::domain::project::Project;
 use crate::domain::report::ProjectReport;
 use crate::error::Result;
@@ -21,6 +22,15 @@ use crate::web::charts;
 use crate::web::extract::Admin;
 use crate::web::render::{html, Layout};
 use crate::web::AppState;
+
+/// The report page of a large project while its report is being computed.
+#[derive(Template)]
+#[template(path = "admin/report_computing.html")]
+struct ReportComputingPage {
+    layout: Layout,
+    project: Project,
+    labels: i64,
+}
 
 /// Heatmaps are drawn for this many raters with the most labels.
 const HEATMAP_RATERS: usize = 12;
@@ -245,8 +255,23 @@ pub async fn report_page(
     Path(pid): Path<i64>,
     Query(query): Query<ReportPageQuery>,
 ) -> Result<Response> {
-    let (project, kept) = compute_report(&state, pid, &query.report).await?;
-    let as_of = super::oldest_as_of(&state, pid, kept.as_of, &["work"]);
+    // Bad settings are refused before anything is computed.
+    query.report.options()?;
+    let figures = PageFigures::start(&state.store).await?;
+    let settings = query.report.clone();
+    let report =
+        figures.spawn(move |store| async move { compute_report(&store, pid, &settings).await });
+    let Some((project, kept)) = report.ready().await? else {
+        let project = state.store.project(pid).await?;
+        let labels = state.store.progress(pid).await?.labels;
+        return Ok(html(&ReportComputingPage {
+            layout: Layout::for_user(&session, admin).await?,
+            project,
+            labels,
+        })?
+        .into_response());
+    };
+    let as_of = super::oldest_as_of(&state, pid, kept.as_of, &[]);
     let report = kept.value;
     let layout = Layout::for_user(&session, admin).await?;
     let Some(cat) = report.report.as_ref() else {
@@ -265,7 +290,7 @@ pub async fn report_page(
     };
     let sort = query.sort.unwrap_or_else(|| "flags".into());
     let settings = settings_query(&query.report);
-    let names = Names::of(state.store.rater_standings(pid).await?, pid);
+    let names = Names::of(state.store.rater_rows(pid).await?, pid);
     let mut figures = cat.raters.clone();
     sort_raters(&mut figures, &sort);
     let raters = figures

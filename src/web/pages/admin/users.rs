@@ -17,13 +17,15 @@ use crate::domain::policy::Pool;
 use crate::domain::user::{split_tags, validate_name, validate_tags, Role, User};
 use crate::error::{AppError, Result};
 use crate::store::password_links::NewPerson;
-use crate::store::people::Person;
+use crate::store::people::{add_people_work, Person};
 use crate::web::api::{new_link, refuse_self};
 use crate::web::csrf;
 use crate::web::extract::{Admin, Origin};
 use crate::web::flash::{self, Flash};
 use crate::web::render::{html, html_with_status, timestamp, Layout};
 use crate::web::AppState;
+
+use super::figures::PageFigures;
 
 /// A secret shown once on the page: whose, what it is, and the secret.
 struct Shown {
@@ -39,6 +41,8 @@ struct Shown {
 struct UsersPage {
     layout: Layout,
     people: Vec<Person>,
+    /// Whether the agreement and median times are still being computed (large projects).
+    computing: bool,
     roles: Vec<&'static str>,
     pools: Vec<&'static str>,
     shown: Option<Shown>,
@@ -77,9 +81,18 @@ async fn users_page_for(
     shown: Option<Shown>,
     error: Option<String>,
 ) -> Result<UsersPage> {
+    let figures = PageFigures::start(&state.store).await?;
+    let work = figures.spawn(|store| async move { store.people_work().await });
+    let mut people = state.store.people_rows().await?;
+    let work = work.ready().await?;
+    let computing = work.is_none();
+    if let Some(work) = work {
+        add_people_work(&mut people, work);
+    }
     Ok(UsersPage {
         layout: Layout::for_user(session, admin).await?,
-        people: state.store.people().await?,
+        people,
+        computing,
         roles: role_names(),
         pools: Pool::ALL.iter().map(|p| p.as_str()).collect(),
         shown,

@@ -1,0 +1,66 @@
+//! Whole-project figures on admin pages (the queue, each rater's agreement and times, cost
+//! and pace, health, the quality report).
+//!
+//! Each figure is computed on a task of its own, so a page's figures are computed side by
+//! side. On a small database a page waits for them all: they are exact on every view. On a
+//! big one (where figures are kept, see `store::snapshots`) a page waits for a figure that is
+//! not kept yet only until `WAIT` has passed since it started; the figure is then still
+//! computed, in the background, and kept, and the page shows it as being computed. So the
+//! first view of a big project answers at once too, and `static/figures.js` fills the
+//! figures in as they are ready (without scripts, a reload does).
+
+use std::future::Future;
+
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use crate::error::Result;
+use crate::store::Store;
+
+/// The figures of one page view, started together and waited for until one deadline.
+pub(crate) struct PageFigures {
+    store: Store,
+    deadline: Option<Instant>,
+}
+
+/// One figure being computed for a page.
+pub(crate) struct Figure<T> {
+    task: JoinHandle<Result<T>>,
+    deadline: Option<Instant>,
+}
+
+impl PageFigures {
+    pub async fn start(store: &Store) -> Result<PageFigures> {
+        let deadline = store.page_wait().await?.map(|wait| Instant::now() + wait);
+        Ok(PageFigures {
+            store: store.clone(),
+            deadline,
+        })
+    }
+
+    /// Starts computing a figure with `compute`.
+    pub fn spawn<T, Fut>(&self, compute: impl FnOnce(Store) -> Fut) -> Figure<T>
+    where
+        T: Send + 'static,
+        Fut: Future<Output = Result<T>> + Send + 'static,
+    {
+        Figure {
+            task: tokio::spawn(compute(self.store.clone())),
+            deadline: self.deadline,
+        }
+    }
+}
+
+impl<T> Figure<T> {
+    /// The figure, or `None` when it is still being computed at the page's deadline (it
+    /// goes on in the background and is kept for the next view).
+    pub async fn ready(self) -> Result<Option<T>> {
+        match self.deadline {
+            None => Ok(Some(self.task.await??)),
+            Some(deadline) => match tokio::time::timeout_at(deadline, self.task).await {
+                Ok(joined) => Ok(Some(joined??)),
+                Err(_) => Ok(None),
+            },
+        }
+    }
+}
