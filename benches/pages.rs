@@ -6,7 +6,9 @@
 //! first three quarters labelled by four of 30 raters each (3,000,000 labels by default),
 //! starts the release `tally serve` on it and asks for each page in turn: once cold, then
 //! TALLY_BENCH_REPEAT times (default 5). It prints each page's status, size, first time,
-//! median and worst, and marks the pages whose median is over 100 ms. A first view that
+//! median and worst, and marks the pages whose median is over 100 ms.
+//! TALLY_BENCH_DB=FILE (SQLite) and TALLY_BENCH_PG_DB=NAME (PostgreSQL) seed a database
+//! once, keep it and reuse it on later runs. A first view that
 //! showed figures as being computed (a big project's figures not kept yet) is asked for
 //! again every 50 ms until it shows them all, and the time until then is printed as well.
 
@@ -21,7 +23,7 @@ mod server;
 #[path = "support/setting.rs"]
 mod setting;
 
-use postgres::postgres_database;
+use postgres::{postgres_database, postgres_url};
 use seed::{api_token, seed, Shape};
 use server::Server;
 use setting::setting;
@@ -54,10 +56,7 @@ async fn time_page(client: &reqwest::Client, url: &str, token: &str, repeat: usi
     };
     let asked = Instant::now();
     let (status, body, first) = get().await;
-    let computing = |body: &[u8]| {
-        body.windows(15)
-            .any(|w| w == b"data-computing>".as_slice() || w == b"data-computing ")
-    };
+    let computing = |body: &[u8]| body.windows(15).any(|w| w == b" data-computing");
     let mut ready = None;
     if computing(&body) {
         loop {
@@ -117,10 +116,23 @@ fn main() {
     match std::env::var("TALLY_TEST_POSTGRES_URL") {
         _ if !wanted("postgres") => {}
         Ok(admin_url) if !admin_url.is_empty() => {
-            let name = format!("tally_pages_{}", tally::auth::random_hex(4));
-            let url = runtime.block_on(postgres_database(&admin_url, &name, true));
-            bench("PostgreSQL", &runtime, &url, &shape, false, repeat);
-            runtime.block_on(postgres_database(&admin_url, &name, false));
+            // TALLY_BENCH_PG_DB=NAME seeds the database NAME once, keeps it and reuses it.
+            match std::env::var("TALLY_BENCH_PG_DB") {
+                Ok(name) => {
+                    let url = postgres_url(&admin_url, &name);
+                    let reuse = runtime.block_on(tally::Store::connect(&url)).is_ok();
+                    if !reuse {
+                        runtime.block_on(postgres_database(&admin_url, &name, true));
+                    }
+                    bench("PostgreSQL", &runtime, &url, &shape, reuse, repeat);
+                }
+                Err(_) => {
+                    let name = format!("tally_pages_{}", tally::auth::random_hex(4));
+                    let url = runtime.block_on(postgres_database(&admin_url, &name, true));
+                    bench("PostgreSQL", &runtime, &url, &shape, false, repeat);
+                    runtime.block_on(postgres_database(&admin_url, &name, false));
+                }
+            }
         }
         _ => println!("PostgreSQL: not run (set TALLY_TEST_POSTGRES_URL)"),
     }

@@ -13,6 +13,11 @@ pub async fn postgres_database(admin_url: &str, name: &str, create: bool) -> Str
         false => format!("DROP DATABASE {name} WITH (FORCE)"),
     };
     sqlx::query(&sql).execute(&mut conn).await.expect(&sql);
+    postgres_url(admin_url, name)
+}
+
+/// The URL of the database `name` on the server `admin_url` points at.
+pub fn postgres_url(admin_url: &str, name: &str) -> String {
     match admin_url.rsplit_once('/') {
         Some((server, _)) => format!("{server}/{name}"),
         None => admin_url.to_string(),

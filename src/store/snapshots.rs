@@ -22,7 +22,7 @@ use tokio::sync::watch;
 
 use super::{on_pool, Store};
 use crate::domain::now_ms;
-use crate::error::Result;
+use crate::error::{AppError, Result};
 
 /// Items plus labels in the database at which figures start being kept.
 pub const BIG_ROWS: i64 = 200_000;
@@ -152,25 +152,6 @@ impl Snapshots {
         }
     }
 
-    /// Registers a computation of `key` and returns its guard, or, when one is already under
-    /// way, a receiver that wakes when it ends.
-    fn start_computing(
-        &self,
-        key: &Key,
-    ) -> std::result::Result<Computing<'_>, watch::Receiver<()>> {
-        let mut computing = self.computing.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(under_way) = computing.get(key) {
-            return Err(under_way.clone());
-        }
-        let (done, waiting) = watch::channel(());
-        computing.insert(key.clone(), waiting);
-        Ok(Computing {
-            snapshots: self,
-            key: key.clone(),
-            _done: done,
-        })
-    }
-
     fn oldest(&self, project_id: i64, whats: &[&str]) -> Option<i64> {
         self.lock()
             .iter()
@@ -181,15 +162,16 @@ impl Snapshots {
 }
 
 /// A computation under way; dropping it (after the figure is kept) wakes those waiting.
-struct Computing<'a> {
-    snapshots: &'a Snapshots,
+struct Computing {
+    store: Store,
     key: Key,
     _done: watch::Sender<()>,
 }
 
-impl Drop for Computing<'_> {
+impl Drop for Computing {
     fn drop(&mut self) {
-        self.snapshots
+        self.store
+            .snapshots()
             .computing
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -209,6 +191,26 @@ impl Drop for Claim<'_> {
 impl Store {
     fn snapshots(&self) -> &Snapshots {
         &self.caches().snapshots
+    }
+
+    /// Registers a computation of `key` and returns its guard, or, when one is already under
+    /// way, a receiver that wakes when it ends.
+    fn start_computing(&self, key: &Key) -> std::result::Result<Computing, watch::Receiver<()>> {
+        let mut computing = self
+            .snapshots()
+            .computing
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(under_way) = computing.get(key) {
+            return Err(under_way.clone());
+        }
+        let (done, waiting) = watch::channel(());
+        computing.insert(key.clone(), waiting);
+        Ok(Computing {
+            store: self.clone(),
+            key: key.clone(),
+            _done: done,
+        })
     }
 
     /// When the oldest of a project's kept figures of the kinds `whats` (those a page shows)
@@ -299,11 +301,22 @@ impl Store {
                 let value = Arc::new(self.compute_timed(&key, &compute).await?);
                 return Ok(Snapshot { value, as_of: None });
             }
-            match self.snapshots().start_computing(&key) {
-                Ok(_computing) => {
-                    let started = Instant::now();
-                    let value = Arc::new(self.compute_timed(&key, &compute).await?);
-                    self.snapshots().keep(key, value.clone(), started.elapsed());
+            match self.start_computing(&key) {
+                Ok(computing) => {
+                    // On a task of its own, so the figure is kept even when the request
+                    // that asked for it goes away.
+                    let store = self.clone();
+                    let compute = compute.clone();
+                    let value = tokio::spawn(async move {
+                        let _computing = computing;
+                        let started = Instant::now();
+                        let value = Arc::new(store.compute_timed(&key, &compute).await?);
+                        store
+                            .snapshots()
+                            .keep(key, value.clone(), started.elapsed());
+                        Ok::<_, AppError>(value)
+                    })
+                    .await??;
                     return Ok(Snapshot { value, as_of: None });
                 }
                 // Whether it was kept or failed, look again: a failed one is tried anew.

@@ -8,7 +8,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::harness::{select_text, Api, TestApp};
+use crate::harness::{attr_of, select_text, Api, TestApp};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -105,6 +105,12 @@ async fn a_large_projects_pages_answer_while_their_figures_are_computed(app: Tes
             "{section} is shown as being computed: {overview}"
         );
     }
+    // The address the page's script asks again: the overview's own, also when the page was
+    // shown in answer to a form posted elsewhere.
+    assert_eq!(
+        attr_of(&overview, "#queue", "data-computing"),
+        Some(format!("/admin/projects/{pid}"))
+    );
     assert_eq!(select_text(&overview, "#stat-labels").as_deref(), Some("2"));
     assert!(
         select_text(&overview, "#raters tbody tr").is_some(),

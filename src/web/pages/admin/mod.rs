@@ -314,31 +314,43 @@ pub(crate) async fn project_page_for(
     let for_work = project.clone();
     let work = figures.spawn(move |store| async move { store.work_figures(&for_work).await });
     let pace = pace_panel(state, &figures, &project, &notices);
-    let progress = state.store.progress(pid).await?;
-    let mut raters = state.store.rater_rows(pid).await?;
-    let work = work.ready().await?;
+    // The page's own rows are read side by side while the figures are computed; the figures
+    // are waited for last, so their wait and these reads overlap.
+    let store = &state.store;
+    let (layout, progress, mut raters, held, sources, feedback_keys, members, versions) = tokio::try_join!(
+        Layout::for_user(session, admin),
+        store.progress(pid),
+        store.rater_rows(pid),
+        store.held_items(pid),
+        source_views(state, pid),
+        store.feedback_keys(pid),
+        store.members(pid),
+        store.versions(pid),
+    )?;
+    let (webhooks, review) = tokio::try_join!(
+        webhooks_panel(state, pid, &notices),
+        review_panel(state, pid)
+    )?;
+    let (work, queue, pace) = tokio::try_join!(work.ready(), queue.ready(), pace)?;
     if let Some(work) = &work {
         add_work_figures(&mut raters, work);
     }
     Ok(ProjectPage {
-        layout: Layout::for_user(session, admin).await?,
+        layout,
         percent: progress.percent(project.overlap),
-        held: state.store.held_items(pid).await?,
-        sources: source_views(state, pid).await?,
-        feedback_keys: state.store.feedback_keys(pid).await?,
-        members: state.store.members(pid).await?,
-        versions: state
-            .store
-            .versions(pid)
-            .await?
+        held,
+        sources,
+        feedback_keys,
+        members,
+        versions: versions
             .into_iter()
             .take(20)
             .map(VersionView::from)
             .collect(),
-        webhooks: webhooks_panel(state, pid, &notices).await?,
-        review: review_panel(state, pid).await?,
-        pace: pace.await?,
-        queue: queue.ready().await?,
+        webhooks,
+        review,
+        pace,
+        queue,
         raters,
         raters_computing: work.is_none(),
         project,
