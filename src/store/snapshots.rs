@@ -58,6 +58,12 @@ pub struct Snapshots {
     gate: Arc<tokio::sync::RwLock<()>>,
 }
 
+tokio::task_local! {
+    /// When the page a figure is computed for stops waiting for it (set by the pages'
+    /// `PageFigures`); a figure computed again past it is served as kept.
+    pub static PAGE_DEADLINE: tokio::time::Instant;
+}
+
 /// How long a page of a big database waits for a figure that is not kept, by default.
 const PAGE_WAIT: Duration = Duration::from_millis(60);
 
@@ -301,13 +307,17 @@ impl Store {
                 let value = Arc::new(self.compute_timed(&key, &compute).await?);
                 return Ok(Snapshot { value, as_of: None });
             }
+            // A page that stops waiting at its deadline is better served a figure's kept
+            // value, dated, than none while it is computed again.
+            let deadline = PAGE_DEADLINE.try_with(|d| *d).ok();
+            let stale = deadline.and_then(|_| self.kept_value::<T>(&key));
             match self.start_computing(&key) {
                 Ok(computing) => {
                     // On a task of its own, so the figure is kept even when the request
                     // that asked for it goes away.
                     let store = self.clone();
                     let compute = compute.clone();
-                    let value = tokio::spawn(async move {
+                    let task = tokio::spawn(async move {
                         let _computing = computing;
                         let started = Instant::now();
                         let value = Arc::new(store.compute_timed(&key, &compute).await?);
@@ -315,16 +325,42 @@ impl Store {
                             .snapshots()
                             .keep(key, value.clone(), started.elapsed());
                         Ok::<_, AppError>(value)
-                    })
-                    .await??;
+                    });
+                    let value = match (deadline, stale) {
+                        (Some(deadline), Some(stale)) => {
+                            match tokio::time::timeout_at(deadline, task).await {
+                                Ok(joined) => joined??,
+                                Err(_) => return Ok(stale),
+                            }
+                        }
+                        _ => task.await??,
+                    };
                     return Ok(Snapshot { value, as_of: None });
                 }
                 // Whether it was kept or failed, look again: a failed one is tried anew.
-                Err(mut under_way) => {
-                    let _ = under_way.changed().await;
-                }
+                Err(mut under_way) => match (deadline, stale) {
+                    (Some(deadline), Some(stale)) => {
+                        let ended = tokio::time::timeout_at(deadline, under_way.changed()).await;
+                        if ended.is_err() {
+                            return Ok(stale);
+                        }
+                    }
+                    _ => {
+                        let _ = under_way.changed().await;
+                    }
+                },
             }
         }
+    }
+
+    /// The kept value of `key`, whatever its age or cost, with when it was computed.
+    fn kept_value<T: Send + Sync + 'static>(&self, key: &Key) -> Option<Snapshot<Arc<T>>> {
+        let entry = self.snapshots().kept(key)?;
+        let value = entry.value.downcast::<T>().ok()?;
+        Some(Snapshot {
+            value,
+            as_of: Some(entry.computed_at_ms),
+        })
     }
 
     /// The kept value of `key` when the plan is to serve it, starting one refresh in the

@@ -15,6 +15,7 @@ on_both_backends!(
     a_small_project_shows_exact_figures_on_every_view,
     a_large_project_serves_kept_figures_with_their_time,
     a_large_projects_pages_answer_while_their_figures_are_computed,
+    a_figure_computed_again_is_served_as_kept_when_the_page_stops_waiting,
     each_raters_kept_count_follows_their_labels,
     a_projects_kept_progress_follows_every_change_to_its_items,
     the_items_left_are_counted_to_a_thousand,
@@ -182,6 +183,26 @@ async fn a_large_projects_pages_answer_while_their_figures_are_computed(app: Tes
     );
     let report = page(&admin, &format!("/admin/projects/{pid}/report")).await;
     assert!(select_text(&report, "#alpha").is_some(), "{report}");
+}
+
+async fn a_figure_computed_again_is_served_as_kept_when_the_page_stops_waiting(app: TestApp) {
+    // Every figure counts as cheap, so each view computes it again; the first view waits.
+    app.store.keep_figures(0, Duration::from_secs(3600));
+    app.store.set_page_wait(Duration::from_secs(60));
+    let admin = app.admin().await;
+    let pid = app.project_with_items(&admin, 2, &["a", "b", "c"]).await;
+    label_next(&app.rater("ann").await, pid).await;
+    let first = page(&admin, &format!("/admin/projects/{pid}")).await;
+    assert!(select_text(&first, "[data-computing]").is_none(), "{first}");
+    // A page that cannot wait for the new computation shows the kept figures, dated,
+    // rather than none.
+    app.store.set_page_wait(Duration::ZERO);
+    let hold = app.store.hold_figures().await;
+    let again = page(&admin, &format!("/admin/projects/{pid}")).await;
+    drop(hold);
+    assert!(select_text(&again, "[data-computing]").is_none(), "{again}");
+    assert!(select_text(&again, "#figures-as-of").is_some(), "{again}");
+    assert_eq!(select_text(&again, "#queue"), select_text(&first, "#queue"));
 }
 
 async fn each_raters_kept_count_follows_their_labels(app: TestApp) {

@@ -10,12 +10,17 @@
 //! figures in as they are ready (without scripts, a reload does).
 
 use std::future::Future;
+use std::time::Duration;
 
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::error::Result;
+use crate::store::snapshots::PAGE_DEADLINE;
 use crate::store::Store;
+
+/// How long past its deadline a page waits for the figures that end their wait then.
+const GRACE: Duration = Duration::from_millis(20);
 
 /// The figures of one page view, started together and waited for until one deadline.
 pub(crate) struct PageFigures {
@@ -44,8 +49,13 @@ impl PageFigures {
         T: Send + 'static,
         Fut: Future<Output = Result<T>> + Send + 'static,
     {
+        let figure = compute(self.store.clone());
+        let task = match self.deadline {
+            Some(deadline) => tokio::spawn(PAGE_DEADLINE.scope(deadline, figure)),
+            None => tokio::spawn(figure),
+        };
         Figure {
-            task: tokio::spawn(compute(self.store.clone())),
+            task,
             deadline: self.deadline,
         }
     }
@@ -57,7 +67,8 @@ impl<T> Figure<T> {
     pub async fn ready(self) -> Result<Option<T>> {
         match self.deadline {
             None => Ok(Some(self.task.await??)),
-            Some(deadline) => match tokio::time::timeout_at(deadline, self.task).await {
+            // A little past the deadline: a figure served as kept at the deadline arrives.
+            Some(deadline) => match tokio::time::timeout_at(deadline + GRACE, self.task).await {
                 Ok(joined) => Ok(Some(joined??)),
                 Err(_) => Ok(None),
             },
