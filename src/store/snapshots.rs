@@ -167,6 +167,20 @@ impl Snapshots {
     }
 }
 
+/// `fut`'s output or, when the page's deadline in `fallback` passes first, the kept value
+/// to serve instead.
+async fn or_kept_at_deadline<F: Future, T>(
+    fallback: Option<(tokio::time::Instant, Snapshot<T>)>,
+    fut: F,
+) -> std::result::Result<F::Output, Snapshot<T>> {
+    match fallback {
+        Some((deadline, kept)) => tokio::time::timeout_at(deadline, fut)
+            .await
+            .map_err(|_| kept),
+        None => Ok(fut.await),
+    }
+}
+
 /// A computation under way; dropping it (after the figure is kept) wakes those waiting.
 struct Computing {
     store: Store,
@@ -309,8 +323,10 @@ impl Store {
             }
             // A page that stops waiting at its deadline is better served a figure's kept
             // value, dated, than none while it is computed again.
-            let deadline = PAGE_DEADLINE.try_with(|d| *d).ok();
-            let stale = deadline.and_then(|_| self.kept_value::<T>(&key));
+            let fallback = PAGE_DEADLINE
+                .try_with(|d| *d)
+                .ok()
+                .and_then(|deadline| Some((deadline, self.kept_value::<T>(&key)?)));
             match self.start_computing(&key) {
                 Ok(computing) => {
                     // On a task of its own, so the figure is kept even when the request
@@ -319,38 +335,37 @@ impl Store {
                     let compute = compute.clone();
                     let task = tokio::spawn(async move {
                         let _computing = computing;
-                        let started = Instant::now();
-                        let value = Arc::new(store.compute_timed(&key, &compute).await?);
-                        store
-                            .snapshots()
-                            .keep(key, value.clone(), started.elapsed());
-                        Ok::<_, AppError>(value)
+                        store.compute_and_keep(key, &compute).await
                     });
-                    let value = match (deadline, stale) {
-                        (Some(deadline), Some(stale)) => {
-                            match tokio::time::timeout_at(deadline, task).await {
-                                Ok(joined) => joined??,
-                                Err(_) => return Ok(stale),
-                            }
-                        }
-                        _ => task.await??,
+                    return match or_kept_at_deadline(fallback, task).await {
+                        Ok(joined) => Ok(Snapshot {
+                            value: joined??,
+                            as_of: None,
+                        }),
+                        Err(kept) => Ok(kept),
                     };
-                    return Ok(Snapshot { value, as_of: None });
                 }
                 // Whether it was kept or failed, look again: a failed one is tried anew.
-                Err(mut under_way) => match (deadline, stale) {
-                    (Some(deadline), Some(stale)) => {
-                        let ended = tokio::time::timeout_at(deadline, under_way.changed()).await;
-                        if ended.is_err() {
-                            return Ok(stale);
-                        }
+                Err(mut under_way) => {
+                    if let Err(kept) = or_kept_at_deadline(fallback, under_way.changed()).await {
+                        return Ok(kept);
                     }
-                    _ => {
-                        let _ = under_way.changed().await;
-                    }
-                },
+                }
             }
         }
+    }
+
+    /// Computes `key`'s figure and keeps it, with what it cost.
+    async fn compute_and_keep<T, F, Fut>(&self, key: Key, compute: &F) -> Result<Arc<T>>
+    where
+        T: Send + Sync + 'static,
+        F: Fn(Store) -> Fut,
+        Fut: Future<Output = Result<T>>,
+    {
+        let started = Instant::now();
+        let value = Arc::new(self.compute_timed(&key, compute).await?);
+        self.snapshots().keep(key, value.clone(), started.elapsed());
+        Ok(value)
     }
 
     /// The kept value of `key`, whatever its age or cost, with when it was computed.
@@ -387,16 +402,8 @@ impl Store {
                 // Released however the task ends (a failure, a panic), so a later
                 // request tries again.
                 let _claim = Claim(&store, &key);
-                let started = Instant::now();
-                match store.compute_timed(&key, &compute).await {
-                    Ok(value) => {
-                        store
-                            .snapshots()
-                            .keep(key.clone(), Arc::new(value), started.elapsed())
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, what = key.1, "refreshing a figure failed")
-                    }
+                if let Err(e) = store.compute_and_keep(key.clone(), &compute).await {
+                    tracing::warn!(error = %e, what = key.1, "refreshing a figure failed")
                 }
             });
         }

@@ -4,7 +4,7 @@
 // tens of thousands of labels shows its figures as being computed.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTally, launchBrowser, newContext, watch, login, until, screenshotPath } from './lib/harness.mjs';
+import { startTally, launchBrowser, withPage, login, until, screenshotPath } from './lib/harness.mjs';
 
 const TASKS = 10_000;
 const ANNOTATORS = [1, 2, 3];
@@ -54,11 +54,8 @@ describe('figures of a large project', { timeout: 180_000 }, () => {
     await tally?.stop();
   });
 
-  it('the overview answers with what it has, then puts each figure in without a reload', async () => {
-    const context = await newContext(browser);
-    try {
-      const page = await context.newPage();
-      const seen = watch(page);
+  it('the overview answers with what it has, then puts each figure in without a reload', () =>
+    withPage(browser, {}, async (page, seen) => {
       await login(page, tally.baseUrl, tally.admin);
       await page.goto(`${tally.baseUrl}/admin/projects/${pid}`);
       // A mark on this document: it survives only if the page is not loaded again.
@@ -87,16 +84,10 @@ describe('figures of a large project', { timeout: 180_000 }, () => {
       assert.deepEqual(seen.pageErrors, []);
       assert.deepEqual(seen.consoleErrors, []);
       assert.deepEqual(seen.failedLoads, []);
-    } finally {
-      await context.close();
-    }
-  });
+    }));
 
-  it('the report page loads the report once it is ready', async () => {
-    const context = await newContext(browser);
-    try {
-      const page = await context.newPage();
-      const seen = watch(page);
+  it('the report page loads the report once it is ready', () =>
+    withPage(browser, {}, async (page, seen) => {
       await login(page, tally.baseUrl, tally.admin);
       // Settings no view asked for yet: a report computed for this view.
       await page.goto(`${tally.baseUrl}/admin/projects/${pid}/report?method=dawid-skene`);
@@ -109,8 +100,5 @@ describe('figures of a large project', { timeout: 180_000 }, () => {
       assert.equal(new URL(page.url()).search, '?method=dawid-skene', 'with the settings asked for');
       assert.deepEqual(seen.pageErrors, []);
       assert.deepEqual(seen.failedLoads, []);
-    } finally {
-      await context.close();
-    }
-  });
+    }));
 });

@@ -34,20 +34,22 @@ impl Pattern {
     }
 }
 
+// The patterns are constants, so compiling them cannot fail on any input; the unit tests
+// below compile each of them.
 static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)\b[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}\b")
-        .expect("email pattern")
+        .expect("the email pattern is valid")
 });
 
 static PHONE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"\+\d{8,15}\b|(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,5}\)[ .-]?)?\b\d{1,5}(?:[ .-]\d{1,5}){0,5}\b",
     )
-    .expect("phone pattern")
+    .expect("the phone pattern is valid")
 });
 
 static CARD: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\b(?:\d[ -]?){12,18}\d\b").expect("card pattern"));
+    LazyLock::new(|| Regex::new(r"\b(?:\d[ -]?){12,18}\d\b").expect("the card pattern is valid"));
 
 /// Adds to `found` each pattern seen in the strings (and numbers) of a value, once each.
 pub fn find_personal_data(value: &Value, found: &mut Vec<Pattern>) {

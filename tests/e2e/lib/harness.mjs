@@ -302,6 +302,20 @@ export async function newContext(
 }
 
 /**
+ * Runs `fn(page, seen)` on a new page in a fresh context (options as for `newContext`), with
+ * what goes wrong on it watched, and closes the context whatever happens.
+ */
+export async function withPage(browser, options, fn) {
+  const context = await newContext(browser, options);
+  try {
+    const page = await context.newPage();
+    return await fn(page, watch(page));
+  } finally {
+    await context.close();
+  }
+}
+
+/**
  * Records what a person would notice going wrong: dialogs, script errors, console errors
  * (such as Content-Security-Policy refusals), loads that failed; and the POSTs sent.
  */

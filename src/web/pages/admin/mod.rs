@@ -235,22 +235,9 @@ pub async fn create_project(
 
 /// When the kept figures of a large project were computed, for pages that show them.
 pub(crate) fn figures_as_of(state: &AppState, pid: i64, whats: &[&str]) -> Option<String> {
-    oldest_as_of(state, pid, None, whats)
-}
-
-/// The older of `served` (when a figure the page holds was computed, if it was kept) and
-/// the kept figures of the kinds `whats`, as the page shows it.
-pub(crate) fn oldest_as_of(
-    state: &AppState,
-    pid: i64,
-    served: Option<i64>,
-    whats: &[&str],
-) -> Option<String> {
-    let kept = state.store.figures_as_of(pid, whats);
-    [served, kept]
-        .into_iter()
-        .flatten()
-        .min()
+    state
+        .store
+        .figures_as_of(pid, whats)
         .map(|ms| crate::web::render::timestamp(&ms))
 }
 
@@ -365,7 +352,7 @@ impl ProjectPage {
     /// Whether a figure of the page is still being computed (the page then loads the
     /// script that fills it in).
     fn computing(&self) -> bool {
-        self.queue.is_none() || self.raters_computing || self.pace.computing
+        self.queue.is_none() || self.raters_computing || self.pace.figures.is_none()
     }
 }
 

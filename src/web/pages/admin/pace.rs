@@ -72,6 +72,15 @@ pub(crate) struct PoolRow {
 /// The "Cost and pace" section of the project page.
 pub(crate) struct PacePanel {
     pub rates: PoolRates,
+    /// Why the rates asked for were refused.
+    pub error: Option<String>,
+    /// `None` while a large project's pace is still being computed: the page says so, and
+    /// the rates form shows all the same.
+    pub figures: Option<PaceFigures>,
+}
+
+/// The pace, spend and savings, as the panel shows them.
+pub(crate) struct PaceFigures {
     pub rows: Vec<PoolRow>,
     pub last_hour: i64,
     pub per_hour: String,
@@ -84,19 +93,14 @@ pub(crate) struct PacePanel {
     pub adaptive: bool,
     pub labels_saved: i64,
     pub money_saved: String,
-    /// Why the rates asked for were refused.
-    pub error: Option<String>,
-    /// Whether a large project's pace is still being computed (the figures above are then
-    /// empty and the page says so; the rates form shows all the same).
-    pub computing: bool,
 }
 
 fn unknown_or(amount: Option<f64>, currency: &str) -> String {
     amount.map_or_else(|| "unknown".into(), |a| money(a, currency))
 }
 
-impl PacePanel {
-    fn new(pace: Pace, rates: PoolRates, error: Option<String>) -> PacePanel {
+impl PaceFigures {
+    fn new(pace: Pace) -> PaceFigures {
         let currency = pace.currency.as_str();
         let rows = pace
             .pools
@@ -131,7 +135,7 @@ impl PacePanel {
                 timestamp(&pace.eta.finish_at.unwrap_or(0))
             ),
         };
-        PacePanel {
+        PaceFigures {
             rows,
             last_hour: pace.labels_last_hour,
             per_hour: format!("{:.1}", pace.labels_per_hour),
@@ -144,33 +148,11 @@ impl PacePanel {
             adaptive: pace.savings.adaptive,
             labels_saved: pace.savings.labels_saved,
             money_saved: unknown_or(pace.savings.money_saved, currency),
-            rates,
-            error,
-            computing: false,
         }
     }
+}
 
-    /// The panel while the pace is being computed: the rates and their form only.
-    fn computing(rates: PoolRates, error: Option<String>) -> PacePanel {
-        PacePanel {
-            rates,
-            rows: Vec::new(),
-            last_hour: 0,
-            per_hour: String::new(),
-            trailing: String::new(),
-            still_wanted: 0,
-            eta: String::new(),
-            spend: String::new(),
-            projected: String::new(),
-            items: 0,
-            adaptive: false,
-            labels_saved: 0,
-            money_saved: String::new(),
-            error,
-            computing: true,
-        }
-    }
-
+impl PacePanel {
     /// A rate as the form shows it: empty for zero, else the number as typed.
     pub fn rate_input(&self, pool: &Pool) -> String {
         let rate = self.rates.of(*pool);
@@ -196,9 +178,10 @@ pub(crate) fn pace_panel(
     let error = notices.rates_error.clone();
     async move {
         let rates = store.pool_rates(pid).await?;
-        Ok(match pace.ready().await? {
-            Some(pace) => PacePanel::new(pace, rates, error),
-            None => PacePanel::computing(rates, error),
+        Ok(PacePanel {
+            rates,
+            error,
+            figures: pace.ready().await?.map(PaceFigures::new),
         })
     }
 }

@@ -271,7 +271,7 @@ pub async fn report_page(
         })?
         .into_response());
     };
-    let as_of = super::oldest_as_of(&state, pid, kept.as_of, &[]);
+    let as_of = kept.as_of.map(|ms| crate::web::render::timestamp(&ms));
     let report = kept.value;
     let layout = Layout::for_user(&session, admin).await?;
     let Some(cat) = report.report.as_ref() else {
