@@ -22,7 +22,7 @@ use tokio::sync::watch;
 
 use super::{on_pool, Store};
 use crate::domain::now_ms;
-use crate::error::{AppError, Result};
+use crate::error::Result;
 
 /// Items plus labels in the database at which figures start being kept.
 pub const BIG_ROWS: i64 = 200_000;
