@@ -178,7 +178,7 @@ enum Found {
 /// SQLite: one writer at a time, so the first open item is safe to lease as found. The
 /// held lease, the gold question and the open item are searched for and leased in one
 /// statement, in that order of preference (SQLite stops at the first row): the writer is
-/// held for one statement, not a transaction's four, and the item is read after it.
+/// held for one statement, not a transaction's four, and the statement returns the item.
 async fn next_item_sqlite(backend: &SqliteBackend, ask: &Ask) -> Result<Found> {
     if let Some(item_id) = ask.only {
         let _writer = backend.write_lock().await;
@@ -196,15 +196,7 @@ async fn next_item_sqlite(backend: &SqliteBackend, ask: &Ask) -> Result<Found> {
         expires_at: ask.expires_at,
     };
     let leased = backend.group.write(write).await?;
-    let Some(item_id) = leased else {
-        return Ok(Found::Nothing);
-    };
-    let item: Option<ItemView> =
-        sqlx::query_as(&format!("SELECT {ITEM_VIEW} FROM items i WHERE i.id = $1"))
-            .bind(item_id)
-            .fetch_optional(&backend.pool)
-            .await?;
-    Ok(item.map_or(Found::Nothing, Found::Item))
+    Ok(leased.map_or(Found::Nothing, Found::Item))
 }
 
 /// SQLite's `next` as the writer runs it, in a batch with other writes.
@@ -218,14 +210,14 @@ struct LeaseFirst {
 }
 
 impl GroupWrite for LeaseFirst {
-    type Output = Option<i64>;
+    type Output = Option<ItemView>;
 
     fn run<'a, 'c>(
         &'a self,
         tx: &'a mut Transaction<'c, Sqlite>,
-    ) -> BoxFuture<'a, Result<Option<i64>>> {
+    ) -> BoxFuture<'a, Result<Option<ItemView>>> {
         Box::pin(async move {
-            Ok(sqlx::query_scalar(&self.sql)
+            Ok(sqlx::query_as(&self.sql)
                 .bind(self.project_id)
                 .bind(self.rater_id)
                 .bind(self.now)
@@ -239,7 +231,8 @@ impl GroupWrite for LeaseFirst {
 
 /// The one statement of SQLite's `next`: the first of the held lease, the gold question
 /// (when one is wanted) and the open item, leased (a held lease keeps its start and is
-/// renewed). `$1` project, `$2` rater, `$3` now, `$4` pool, `$5` lease expiry.
+/// renewed) and returned as an `ItemView` (reading it in a statement of its own would cost
+/// the writer another hand-off to its connection's thread). `$1` project, `$2` rater, `$3` now, `$4` pool, `$5` lease expiry.
 fn lease_first_sql(ask: &Ask) -> String {
     let mut parts = vec![held_lease_sql()];
     if ask.wants_gold {
@@ -259,7 +252,10 @@ fn lease_first_sql(ask: &Ask) -> String {
              leased_at = CASE WHEN leases.expires_at > excluded.leased_at THEN leases.leased_at ELSE excluded.leased_at END,
              pool = CASE WHEN leases.expires_at > excluded.leased_at THEN leases.pool ELSE excluded.pool END,
              expires_at = excluded.expires_at
-         RETURNING item_id"
+         RETURNING item_id AS id,
+             (SELECT i.external_id FROM items i WHERE i.id = item_id) AS external_id,
+             (SELECT i.data FROM items i WHERE i.id = item_id) AS data,
+             (SELECT i.prediction FROM items i WHERE i.id = item_id) AS prediction"
     )
 }
 
