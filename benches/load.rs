@@ -7,8 +7,9 @@
 //! the same concurrency, the client fetches a static asset twice per loop for as long (the
 //! HTTP floor: same server, router and layers, no database). It prints label round trips per
 //! second, request latencies, errors, the floor's round trips per second, the ratio, the
-//! server's resident memory, and the server's CPU time per label round trip (steadier than
-//! the rates when the machine is shared).
+//! server's resident memory, and the CPU time per label round trip of the server and, on
+//! PostgreSQL, of the local PostgreSQL's processes (steadier than the rates when the machine
+//! is shared).
 //!
 //! Settings: TALLY_BENCH_LADDER (default 16,64,256), TALLY_BENCH_ITEMS (default 100000),
 //! TALLY_BENCH_SECONDS per rung (default 10), TALLY_BENCH_BACKENDS (default sqlite,postgres),
@@ -23,7 +24,7 @@ use serde_json::{json, Value};
 mod server;
 #[path = "support/setting.rs"]
 mod setting;
-use server::Server;
+use server::{postgres_cpu_seconds, Server};
 use setting::setting;
 use tally::domain::user::Role;
 use tally::Store;
@@ -172,6 +173,8 @@ struct Row {
     /// The server's CPU time per label round trip, in microseconds: how much work one
     /// round trip costs it, steadier than the rates on a shared machine.
     cpu_us: f64,
+    /// The same for the local PostgreSQL's processes, on PostgreSQL.
+    db_cpu_us: Option<f64>,
 }
 
 async fn setup_project(client: &reqwest::Client, base: &str, admin: &str, items: usize) -> i64 {
@@ -208,6 +211,7 @@ async fn setup_project(client: &reqwest::Client, base: &str, admin: &str, items:
 }
 
 async fn bench(name: &str, url: &str, items: usize, seconds: f64) -> Vec<Row> {
+    let postgres = url.starts_with("postgres");
     // The server migrates the database (the binary under test may be an older build).
     let server = Server::start(url);
     let base = server.base.clone();
@@ -231,12 +235,14 @@ async fn bench(name: &str, url: &str, items: usize, seconds: f64) -> Vec<Row> {
     for raters in rungs {
         let (c, b, t) = (client.clone(), base.clone(), tokens.clone());
         let cpu_before = server.cpu_seconds();
+        let db_cpu_before = postgres.then(postgres_cpu_seconds);
         let (labelled, elapsed) = drive(raters, seconds, move |i| {
             let (c, b, t) = (c.clone(), b.clone(), t.clone());
             async move { label_round_trip(&c, &b, pid, &t[i], i).await }
         })
         .await;
         let server_cpu = server.cpu_seconds() - cpu_before;
+        let db_cpu = db_cpu_before.map(|before| postgres_cpu_seconds() - before);
         let (rss_mib, peak_mib) = server.memory_mib();
         let (c, b) = (client.clone(), base.clone());
         let (floor, floor_elapsed) = drive(raters, seconds, move |_| {
@@ -256,12 +262,14 @@ async fn bench(name: &str, url: &str, items: usize, seconds: f64) -> Vec<Row> {
             rss_mib,
             peak_mib,
             cpu_us: server_cpu * 1e6 / labelled.round_trips.max(1) as f64,
+            db_cpu_us: db_cpu.map(|cpu| cpu * 1e6 / labelled.round_trips.max(1) as f64),
         };
         println!(
-            "  {:>4} raters: {:>7.0} label round trips/s (p50 {:.1} ms, p99 {:.1} ms, {} errors); floor {:>7.0} round trips/s (p99 {:.1} ms); {:.1}% of the floor; RSS {:.0} MiB (peak {:.0}); server CPU {:.0} µs per round trip",
+            "  {:>4} raters: {:>7.0} label round trips/s (p50 {:.1} ms, p99 {:.1} ms, {} errors); floor {:>7.0} round trips/s (p99 {:.1} ms); {:.1}% of the floor; RSS {:.0} MiB (peak {:.0}); server CPU {:.0} µs per round trip{}",
             row.raters, row.label_rate, row.p50_ms, row.p99_ms, row.errors, row.floor_rate,
             row.floor_p99_ms, 100.0 * row.label_rate / row.floor_rate, row.rss_mib, row.peak_mib,
-            row.cpu_us
+            row.cpu_us,
+            row.db_cpu_us.map_or(String::new(), |us| format!(", PostgreSQL CPU {us:.0} µs"))
         );
         rows.push(row);
     }
@@ -270,12 +278,12 @@ async fn bench(name: &str, url: &str, items: usize, seconds: f64) -> Vec<Row> {
 
 fn print_table(results: &[(&str, Vec<Row>)]) {
     println!();
-    println!("| backend | raters | label round trips/s | request p50 / p99 | errors | HTTP floor round trips/s | ratio | server RSS (peak) | server CPU per round trip |");
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!("| backend | raters | label round trips/s | request p50 / p99 | errors | HTTP floor round trips/s | ratio | server RSS (peak) | server CPU per round trip | PostgreSQL CPU per round trip |");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     for (name, rows) in results {
         for r in rows {
             println!(
-                "| {name} | {} | {:.0} | {:.1} / {:.1} ms | {} | {:.0} | {:.1}% | {:.0} MiB ({:.0}) | {:.0} µs |",
+                "| {name} | {} | {:.0} | {:.1} / {:.1} ms | {} | {:.0} | {:.1}% | {:.0} MiB ({:.0}) | {:.0} µs | {} |",
                 r.raters,
                 r.label_rate,
                 r.p50_ms,
@@ -285,7 +293,8 @@ fn print_table(results: &[(&str, Vec<Row>)]) {
                 100.0 * r.label_rate / r.floor_rate,
                 r.rss_mib,
                 r.peak_mib,
-                r.cpu_us
+                r.cpu_us,
+                r.db_cpu_us.map_or("–".to_string(), |us| format!("{us:.0} µs"))
             );
         }
     }

@@ -53,22 +53,44 @@ impl Server {
         (field("VmRSS:"), field("VmHWM:"))
     }
 
-    /// CPU time the server has used so far (user and system), in seconds, from /proc; NaN
-    /// where it cannot be read. Linux counts it in ticks of 1/100 s (USER_HZ).
+    /// CPU time the server has used so far (user and system), in seconds; NaN where it
+    /// cannot be read.
     #[allow(dead_code)]
     pub fn cpu_seconds(&self) -> f64 {
-        let stat =
-            std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
-        // The command name (field 2) may hold spaces; the fields after it are plain.
-        let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-        let fields: Vec<&str> = after_name.split_whitespace().collect();
-        let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok());
-        // utime and stime are fields 14 and 15, that is 11 and 12 after the name.
-        match (ticks(11), ticks(12)) {
-            (Some(user), Some(system)) => (user + system) / 100.0,
-            _ => f64::NAN,
-        }
+        process_cpu_seconds(self.child.id()).unwrap_or(f64::NAN)
     }
+}
+
+/// CPU time a process has used (user and system), in seconds, from /proc. Linux counts it
+/// in ticks of 1/100 s (USER_HZ).
+#[allow(dead_code)]
+pub fn process_cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces; the fields after it are plain.
+    let (_, after_name) = stat.rsplit_once(')')?;
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    // utime and stime are fields 14 and 15, that is 11 and 12 after the name.
+    let user: f64 = fields.get(11)?.parse().ok()?;
+    let system: f64 = fields.get(12)?.parse().ok()?;
+    Some((user + system) / 100.0)
+}
+
+/// CPU time used so far by every process named `postgres` on this machine (a local
+/// PostgreSQL's server and backends), in seconds.
+#[allow(dead_code)]
+pub fn postgres_cpu_seconds() -> f64 {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return f64::NAN;
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|comm| comm.trim() == "postgres")
+        })
+        .filter_map(process_cpu_seconds)
+        .sum()
 }
 
 impl Drop for Server {
