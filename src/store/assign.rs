@@ -10,6 +10,8 @@
 //! write lock: SQLite's single writer (`BEGIN IMMEDIATE`) or a PostgreSQL row lock. So the
 //! count of labels plus live leases can never pass what the item wants.
 
+use std::sync::LazyLock;
+
 use futures::future::BoxFuture;
 use rand::Rng;
 use sqlx::{Sqlite, Transaction};
@@ -232,7 +234,8 @@ impl GroupWrite for LeaseFirst {
 /// The one statement of SQLite's `next`: the first of the held lease, the gold question
 /// (when one is wanted) and the open item, leased (a held lease keeps its start and is
 /// renewed) and returned as an `ItemView` (reading it in a statement of its own would cost
-/// the writer another hand-off to its connection's thread). `$1` project, `$2` rater, `$3` now, `$4` pool, `$5` lease expiry.
+/// the writer another hand-off to its connection's thread). `$1` project, `$2` rater, `$3`
+/// now, `$4` pool, `$5` lease expiry.
 fn lease_first_sql(ask: &Ask) -> String {
     let mut parts = vec![held_lease_sql()];
     if ask.wants_gold {
@@ -252,12 +255,23 @@ fn lease_first_sql(ask: &Ask) -> String {
              leased_at = CASE WHEN leases.expires_at > excluded.leased_at THEN leases.leased_at ELSE excluded.leased_at END,
              pool = CASE WHEN leases.expires_at > excluded.leased_at THEN leases.pool ELSE excluded.pool END,
              expires_at = excluded.expires_at
-         RETURNING item_id AS id,
-             (SELECT i.external_id FROM items i WHERE i.id = item_id) AS external_id,
-             (SELECT i.data FROM items i WHERE i.id = item_id) AS data,
-             (SELECT i.prediction FROM items i WHERE i.id = item_id) AS prediction"
+         RETURNING {}",
+        *ITEM_VIEW_OF_LEASE
     )
 }
+
+/// `ITEM_VIEW`'s columns as a `RETURNING` of `leases` gives them: the item's id, then each
+/// other column through a subquery by that id.
+static ITEM_VIEW_OF_LEASE: LazyLock<String> = LazyLock::new(|| {
+    ITEM_VIEW
+        .split(", ")
+        .map(|column| match column.trim_start_matches("i.") {
+            "id" => "item_id AS id".to_string(),
+            name => format!("(SELECT i.{name} FROM items i WHERE i.id = item_id) AS {name}"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+});
 
 /// Open items of the rater's pool, best first: `also` adds to the conditions, `suffix`
 /// follows the limit. `$1` project, `$2` rater, `$3` now, `$4` pool.
