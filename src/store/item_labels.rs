@@ -34,13 +34,10 @@ const SQLITE_LABEL: &str = "json_array(u.pseudonym, l.pool, l.value, l.duration_
 const POSTGRES_LABEL: &str = "json_build_array(u.pseudonym, l.pool, l.value, l.duration_ms,
     l.created_at, l.comment, l.guideline_version)";
 
-/// A label as an array of `ReportLabel`'s fields: the rater by id (no join with users, which
-/// was a third of SQLite's work on a report's read) and no comment. SQLite keeps booleans
-/// as 0 and 1; json('true') puts a JSON boolean in the array.
-const SQLITE_REPORT_LABEL: &str = "json_array(l.rater_id, l.pool, l.value, l.duration_ms,
-    l.created_at, l.guideline_version,
-    CASE l.prediction_shown WHEN 1 THEN json('true') WHEN 0 THEN json('false') END)";
-const POSTGRES_REPORT_LABEL: &str = "json_build_array(l.rater_id, l.pool, l.value,
+/// A label as an array of `ReportLabel`'s fields, on PostgreSQL: the rater by id (looked up
+/// once per rater, not joined per label) and no comment. SQLite reads a report's labels as
+/// rows instead, on a connection of its own (`report::read_items_sqlite`).
+pub(super) const POSTGRES_REPORT_LABEL: &str = "json_build_array(l.rater_id, l.pool, l.value,
     l.duration_ms, l.created_at, l.guideline_version, l.prediction_shown)";
 
 /// One label as a report reads it (fields in this order); the rater's pseudonym is looked up
@@ -56,30 +53,31 @@ pub(super) struct ReportLabel {
     pub prediction_shown: Option<bool>,
 }
 
-/// Which fields each label of the gathered array has.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Fields {
-    /// `StoredLabel`: everything an export writes.
-    Export,
-    /// `ReportLabel`.
-    Report,
-}
-
 impl Store {
     /// The rows `items` selects (a query over `items` whose columns include `id`), each with
-    /// a column `labels`: the item's labels as a JSON array of `StoredLabel` (or
-    /// `ReportLabel`) arrays, in the order they were given. Rows come in item id order.
+    /// a column `labels`: the item's labels as a JSON array of `StoredLabel` arrays, in the
+    /// order they were given. Rows come in item id order.
+    pub(super) fn with_labels_sql(&self, items: &str, scope: Scope<'_>) -> String {
+        let label = match self {
+            Store::Sqlite(_) => SQLITE_LABEL,
+            Store::Postgres(_) => POSTGRES_LABEL,
+        };
+        self.gathered_sql(items, scope, label, WITH_PSEUDONYMS)
+    }
+
+    /// The rows `items` selects, each with a column `labels`: its labels (`l`, read from
+    /// `from`) as a JSON array of `label`, in the order they were given.
     ///
     /// Each dialect gathers the way it does quickest (measured on 500,000 labels): SQLite
     /// looks up each item's labels by index; PostgreSQL groups the labels in one pass,
     /// which is several times quicker for it than one aggregate per item.
-    pub(super) fn with_labels_sql(&self, items: &str, scope: Scope<'_>, fields: Fields) -> String {
-        let (label, from) = match (self, fields) {
-            (Store::Sqlite(_), Fields::Export) => (SQLITE_LABEL, WITH_PSEUDONYMS),
-            (Store::Sqlite(_), Fields::Report) => (SQLITE_REPORT_LABEL, "labels l"),
-            (Store::Postgres(_), Fields::Export) => (POSTGRES_LABEL, WITH_PSEUDONYMS),
-            (Store::Postgres(_), Fields::Report) => (POSTGRES_REPORT_LABEL, "labels l"),
-        };
+    pub(super) fn gathered_sql(
+        &self,
+        items: &str,
+        scope: Scope<'_>,
+        label: &str,
+        from: &str,
+    ) -> String {
         match (self, scope) {
             (Store::Sqlite(_), _) => format!(
                 "SELECT scope.*, (SELECT json_group_array({label} ORDER BY l.id)

@@ -32,6 +32,7 @@ pub mod report;
 pub mod review;
 pub mod sessions;
 pub mod snapshots;
+mod sqlite_read;
 pub mod users;
 pub mod webhook_events;
 pub mod webhooks;

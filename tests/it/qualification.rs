@@ -119,6 +119,30 @@ async fn raters_qualify_before_real_items(app: TestApp) {
         !export.contains("\"q1\""),
         "qualification questions stay out of exports"
     );
+    let report: Value = admin
+        .get(&format!("/api/v1/projects/{pid}/report"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        report["labels"], 2,
+        "the report counts the two real labels, not the six answers: {report}"
+    );
+    assert_eq!(
+        report["guideline_versions"][0]["labels"], 2,
+        "every label the report reads is a real one: {report}"
+    );
+    let reported: Vec<&str> = report["consensus"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["item"].as_str())
+        .collect();
+    assert!(
+        reported.iter().all(|item| item.starts_with("real-")),
+        "qualification questions stay out of reports: {reported:?}"
+    );
 
     // In the browser: after a qualification answer the right one and its explanation show.
     app.user_with_password("paula", Role::Rater, "rater password 1")
