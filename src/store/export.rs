@@ -3,7 +3,7 @@
 use serde_json::{Map, Value};
 use sqlx::FromRow;
 
-use super::item_labels::{Scope, StoredLabel};
+use super::item_labels::StoredLabel;
 use super::{on_pool, Store};
 use crate::domain::export::{
     ExportAdjudication, ExportFeedback, ExportLabel, ExportOptions, ExportRow,
@@ -142,7 +142,6 @@ impl Store {
             "SELECT i.id, i.external_id, i.data, i.gold FROM items i
              WHERE i.project_id = $1 AND i.id > $2 AND ($4 OR (NOT i.is_gold AND NOT i.is_qualification))
              ORDER BY i.id LIMIT $3",
-            Scope::Page,
         );
         let feedback_sql = "SELECT item_id, source, value, raw_value, weight, occurred_at, context
                             FROM feedback_events

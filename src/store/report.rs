@@ -7,7 +7,6 @@ use futures::TryStreamExt;
 use serde_json::{Map, Value};
 use sqlx::types::Json;
 
-use super::item_labels::{ReportLabel, Scope, POSTGRES_REPORT_LABEL};
 use super::{on_pool, sqlite_read, Store};
 use crate::domain::policy::Pool;
 use crate::domain::report::{FinalLabel, LabelRecord, ReportInput};
@@ -25,8 +24,96 @@ struct ItemRow {
     /// Whether the item's generalist labels are complete (and it is not gold): its count
     /// of generalist labels goes into the saving of dynamic overlap.
     settled: bool,
-    #[sqlx(json)]
+    /// Filled from the labels' own read.
+    #[sqlx(skip)]
     labels: Vec<ReportLabel>,
+}
+
+/// One label as a report reads it; the rater's pseudonym is looked up by id once per rater.
+struct ReportLabel {
+    rater_id: i64,
+    pool: String,
+    value: String,
+    duration_ms: Option<i64>,
+    created_at: i64,
+    guideline_version: Option<i64>,
+    prediction_shown: Option<bool>,
+}
+
+/// A row of `REPORT_LABELS`: the label's item id, then `ReportLabel`'s fields in order.
+type LabelRow = (
+    i64,
+    i64,
+    String,
+    String,
+    Option<i64>,
+    i64,
+    Option<i64>,
+    Option<bool>,
+);
+
+impl ReportLabel {
+    fn of_row(row: LabelRow) -> (i64, ReportLabel) {
+        let (
+            item_id,
+            rater_id,
+            pool,
+            value,
+            duration_ms,
+            created_at,
+            guideline_version,
+            prediction_shown,
+        ) = row;
+        let label = ReportLabel {
+            rater_id,
+            pool,
+            value,
+            duration_ms,
+            created_at,
+            guideline_version,
+            prediction_shown,
+        };
+        (item_id, label)
+    }
+}
+
+/// The labels a report reads, by item and in the order they were given (one pass over the
+/// `labels_project` index on either backend, where gathering each item's labels as JSON
+/// cost the database twice the work and tally a parse).
+const REPORT_LABELS: &str = "SELECT item_id, rater_id, pool, value, duration_ms, created_at,
+        guideline_version, prediction_shown
+    FROM labels WHERE project_id = $1 AND item_id % $2 = 0 ORDER BY item_id, id";
+
+/// A report's items in id order, each given its labels as the labels come in item order.
+/// An item is complete, and handed on, once a label of a later item comes; labels of items
+/// not among them (qualification answers) are skipped.
+struct ItemsWithLabels<I: Iterator<Item = ItemRow>> {
+    items: I,
+    current: Option<ItemRow>,
+}
+
+impl<I: Iterator<Item = ItemRow>> ItemsWithLabels<I> {
+    fn new(mut items: I) -> Self {
+        let current = items.next();
+        ItemsWithLabels { items, current }
+    }
+
+    fn label(&mut self, (item_id, label): (i64, ReportLabel), done: &mut impl FnMut(ItemRow)) {
+        while let Some(complete) = self.current.take_if(|item| item.id < item_id) {
+            done(complete);
+            self.current = self.items.next();
+        }
+        if let Some(item) = self.current.as_mut().filter(|item| item.id == item_id) {
+            item.labels.push(label);
+        }
+    }
+
+    fn finish(mut self, done: &mut impl FnMut(ItemRow)) {
+        while let Some(complete) = self.current.take() {
+            done(complete);
+            self.current = self.items.next();
+        }
+    }
 }
 
 /// Whether a report reads its items' data: only slicing by a data field needs it, and on
@@ -142,8 +229,8 @@ impl Store {
     }
 
     /// Takes the items `items_sql` selects (by project `$1` and stride `$2`), each with its
-    /// labels in the order they were given, into the input as they arrive: holding every
-    /// row first and converting after would keep each label twice at the peak.
+    /// labels in the order they were given, into the input as they come: holding every
+    /// label first and converting after would keep each label twice at the peak.
     async fn take_items(
         &self,
         items_sql: String,
@@ -152,31 +239,33 @@ impl Store {
         mut input: ReportInput,
         mut names: SharedNames,
     ) -> Result<(ReportInput, SharedNames)> {
+        let items_sql = format!("{items_sql} ORDER BY i.id");
         match self {
             Store::Sqlite(backend) => {
                 let path = backend.pool.connect_options().get_filename().to_owned();
                 sqlite_read::read(path, move |conn| {
-                    read_items_sqlite(conn, &items_sql, project_id, stride, |item| {
-                        take_item(&mut input, &mut names, item)
-                    })?;
+                    let mut done = |item| take_item(&mut input, &mut names, item);
+                    read_items_sqlite(conn, &items_sql, project_id, stride, &mut done)?;
                     Ok((input, names))
                 })
                 .await
             }
             Store::Postgres(backend) => {
-                let sql = self.gathered_sql(
-                    &items_sql,
-                    Scope::Project("l.project_id = $1 AND l.item_id % $2 = 0"),
-                    POSTGRES_REPORT_LABEL,
-                    "labels l",
-                );
-                let mut items = sqlx::query_as::<_, ItemRow>(&sql)
+                let items: Vec<ItemRow> = sqlx::query_as(&items_sql)
+                    .bind(project_id)
+                    .bind(stride)
+                    .fetch_all(&backend.pool)
+                    .await?;
+                let mut merged = ItemsWithLabels::new(items.into_iter());
+                let mut done = |item| take_item(&mut input, &mut names, item);
+                let mut labels = sqlx::query_as::<_, LabelRow>(REPORT_LABELS)
                     .bind(project_id)
                     .bind(stride)
                     .fetch(&backend.pool);
-                while let Some(item) = items.try_next().await? {
-                    take_item(&mut input, &mut names, item);
+                while let Some(row) = labels.try_next().await? {
+                    merged.label(ReportLabel::of_row(row), &mut done);
                 }
+                merged.finish(&mut done);
                 Ok((input, names))
             }
         }
@@ -258,65 +347,44 @@ fn take_item(input: &mut ReportInput, names: &mut SharedNames, item: ItemRow) {
     }
 }
 
-/// The labels a report reads, by item and in the order they were given.
-const SQLITE_REPORT_LABELS: &str = "SELECT item_id, rater_id, pool, value, duration_ms, created_at,
-        guideline_version, prediction_shown
-    FROM labels WHERE project_id = $1 AND item_id % $2 = 0 ORDER BY item_id, id";
-
-/// Reads the items `items_sql` selects with their labels, on SQLite: the items in id order
-/// and the project's labels in item order, side by side (one pass over each, where looking
-/// up each item's labels or gathering them as JSON cost SQLite twice the work). Labels of
-/// items the items' query leaves out are skipped.
+/// Reads the items `items_sql` selects with their labels, on SQLite, in one transaction.
 fn read_items_sqlite(
     conn: &rusqlite::Connection,
     items_sql: &str,
     project_id: i64,
     stride: i64,
-    mut each: impl FnMut(ItemRow),
+    done: &mut impl FnMut(ItemRow),
 ) -> rusqlite::Result<()> {
-    let mut items = conn.prepare(&format!("{items_sql} ORDER BY i.id"))?;
-    let mut labels = conn.prepare(SQLITE_REPORT_LABELS)?;
-    let mut items = items.query((project_id, stride))?;
-    let mut labels = labels.query((project_id, stride))?;
-    let mut next_label = sqlite_label(labels.next()?)?;
-    while let Some(row) = items.next()? {
-        let mut item = ItemRow {
-            id: row.get(0)?,
-            external_id: row.get(1)?,
-            gold: row.get(2)?,
-            data: sqlite_read::json_column(row, 3)?.map(Json),
-            prediction: row.get(4)?,
-            settled: row.get(5)?,
-            labels: Vec::new(),
-        };
-        while let Some((item_id, label)) = next_label.take() {
-            if item_id > item.id {
-                next_label = Some((item_id, label));
-                break;
-            }
-            if item_id == item.id {
-                item.labels.push(label);
-            }
-            next_label = sqlite_label(labels.next()?)?;
-        }
-        each(item);
+    let items = conn
+        .prepare(items_sql)?
+        .query_map((project_id, stride), |row| {
+            Ok(ItemRow {
+                id: row.get(0)?,
+                external_id: row.get(1)?,
+                gold: row.get(2)?,
+                data: sqlite_read::json_column(row, 3)?.map(Json),
+                prediction: row.get(4)?,
+                settled: row.get(5)?,
+                labels: Vec::new(),
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<ItemRow>>>()?;
+    let mut merged = ItemsWithLabels::new(items.into_iter());
+    let mut labels = conn.prepare(REPORT_LABELS)?;
+    let mut rows = labels.query((project_id, stride))?;
+    while let Some(row) = rows.next()? {
+        let row: LabelRow = (
+            row.get(0)?,
+            row.get(1)?,
+            row.get(2)?,
+            row.get(3)?,
+            row.get(4)?,
+            row.get(5)?,
+            row.get(6)?,
+            row.get(7)?,
+        );
+        merged.label(ReportLabel::of_row(row), done);
     }
+    merged.finish(done);
     Ok(())
-}
-
-/// A row of `SQLITE_REPORT_LABELS` as its item's id and the label.
-fn sqlite_label(row: Option<&rusqlite::Row<'_>>) -> rusqlite::Result<Option<(i64, ReportLabel)>> {
-    let Some(row) = row else {
-        return Ok(None);
-    };
-    let label = ReportLabel {
-        rater_id: row.get(1)?,
-        pool: row.get(2)?,
-        value: row.get(3)?,
-        duration_ms: row.get(4)?,
-        created_at: row.get(5)?,
-        guideline_version: row.get(6)?,
-        prediction_shown: row.get(7)?,
-    };
-    Ok(Some((row.get(0)?, label)))
 }
