@@ -388,3 +388,67 @@ fn read_items_sqlite(
     merged.finish(done);
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(id: i64) -> ItemRow {
+        ItemRow {
+            id,
+            external_id: None,
+            gold: None,
+            data: None,
+            prediction: None,
+            settled: false,
+            labels: Vec::new(),
+        }
+    }
+
+    fn label(item_id: i64, rater_id: i64) -> (i64, ReportLabel) {
+        ReportLabel::of_row((
+            item_id,
+            rater_id,
+            "generalist".into(),
+            "\"a\"".into(),
+            None,
+            0,
+            Some(1),
+            None,
+        ))
+    }
+
+    /// Each item's raters, in the order the merge hands the items on.
+    fn merged(items: &[i64], labels: &[(i64, i64)]) -> Vec<(i64, Vec<i64>)> {
+        let mut out = Vec::new();
+        let mut done = |item: ItemRow| {
+            out.push((item.id, item.labels.iter().map(|l| l.rater_id).collect()));
+        };
+        let mut merge = ItemsWithLabels::new(items.iter().map(|&id| item(id)));
+        for &(item_id, rater_id) in labels {
+            merge.label(label(item_id, rater_id), &mut done);
+        }
+        merge.finish(&mut done);
+        out
+    }
+
+    #[test]
+    fn every_item_gets_its_own_labels_in_order_and_no_other() {
+        // Items 1 and 6 are left out of the items (qualification questions, say): their
+        // labels go nowhere. Item 4 has no label; items 7 and 8 come after the last label.
+        let labels = [(1, 9), (2, 1), (2, 2), (3, 3), (5, 4), (5, 1), (6, 7)];
+        assert_eq!(
+            merged(&[2, 3, 4, 5, 7, 8], &labels),
+            vec![
+                (2, vec![1, 2]),
+                (3, vec![3]),
+                (4, vec![]),
+                (5, vec![4, 1]),
+                (7, vec![]),
+                (8, vec![]),
+            ]
+        );
+        assert_eq!(merged(&[], &labels), vec![]);
+        assert_eq!(merged(&[1], &[]), vec![(1, vec![])]);
+    }
+}
