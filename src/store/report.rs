@@ -30,6 +30,7 @@ struct ItemRow {
 }
 
 /// One label as a report reads it; the rater's pseudonym is looked up by id once per rater.
+#[derive(sqlx::FromRow)]
 struct ReportLabel {
     rater_id: i64,
     pool: String,
@@ -40,41 +41,12 @@ struct ReportLabel {
     prediction_shown: Option<bool>,
 }
 
-/// A row of `REPORT_LABELS`: the label's item id, then `ReportLabel`'s fields in order.
-type LabelRow = (
-    i64,
-    i64,
-    String,
-    String,
-    Option<i64>,
-    i64,
-    Option<i64>,
-    Option<bool>,
-);
-
-impl ReportLabel {
-    fn of_row(row: LabelRow) -> (i64, ReportLabel) {
-        let (
-            item_id,
-            rater_id,
-            pool,
-            value,
-            duration_ms,
-            created_at,
-            guideline_version,
-            prediction_shown,
-        ) = row;
-        let label = ReportLabel {
-            rater_id,
-            pool,
-            value,
-            duration_ms,
-            created_at,
-            guideline_version,
-            prediction_shown,
-        };
-        (item_id, label)
-    }
+/// A row of `REPORT_LABELS`: the label and its item's id.
+#[derive(sqlx::FromRow)]
+struct LabelRow {
+    item_id: i64,
+    #[sqlx(flatten)]
+    label: ReportLabel,
 }
 
 /// The labels a report reads, by item and in the order they were given (one pass over the
@@ -263,7 +235,7 @@ impl Store {
                     .bind(stride)
                     .fetch(&backend.pool);
                 while let Some(row) = labels.try_next().await? {
-                    merged.label(ReportLabel::of_row(row), &mut done);
+                    merged.label((row.item_id, row.label), &mut done);
                 }
                 merged.finish(&mut done);
                 Ok((input, names))
@@ -373,17 +345,16 @@ fn read_items_sqlite(
     let mut labels = conn.prepare(REPORT_LABELS)?;
     let mut rows = labels.query((project_id, stride))?;
     while let Some(row) = rows.next()? {
-        let row: LabelRow = (
-            row.get(0)?,
-            row.get(1)?,
-            row.get(2)?,
-            row.get(3)?,
-            row.get(4)?,
-            row.get(5)?,
-            row.get(6)?,
-            row.get(7)?,
-        );
-        merged.label(ReportLabel::of_row(row), done);
+        let label = ReportLabel {
+            rater_id: row.get(1)?,
+            pool: row.get(2)?,
+            value: row.get(3)?,
+            duration_ms: row.get(4)?,
+            created_at: row.get(5)?,
+            guideline_version: row.get(6)?,
+            prediction_shown: row.get(7)?,
+        };
+        merged.label((row.get(0)?, label), done);
     }
     merged.finish(done);
     Ok(())
@@ -406,16 +377,16 @@ mod tests {
     }
 
     fn label(item_id: i64, rater_id: i64) -> (i64, ReportLabel) {
-        ReportLabel::of_row((
-            item_id,
+        let label = ReportLabel {
             rater_id,
-            "generalist".into(),
-            "\"a\"".into(),
-            None,
-            0,
-            Some(1),
-            None,
-        ))
+            pool: "generalist".into(),
+            value: "\"a\"".into(),
+            duration_ms: None,
+            created_at: 0,
+            guideline_version: Some(1),
+            prediction_shown: None,
+        };
+        (item_id, label)
     }
 
     /// Each item's raters, in the order the merge hands the items on.
