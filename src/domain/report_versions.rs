@@ -10,8 +10,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::kinds::{from_stored, Schema, StoredCategories};
-use super::report::{item_name, LabelRecord, ReportInput};
-use crate::quality::{krippendorff_alpha, Categories, DatasetBuilder, LabelInput, Level};
+use super::report::{LabelRecord, ReportInput};
+use crate::quality::{AlphaUnits, Categories, Level};
 
 /// The labels given under one guideline version and how far they agree.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -88,10 +88,12 @@ fn summarise(
         (Some(shares.iter().sum::<f64>() / shares.len() as f64), None)
     };
     let (krippendorff_alpha, krippendorff_alpha_reason) = match &readings {
-        Readings::Categories(categories) => match alpha(level, schema, labels, categories) {
-            Ok(a) => (Some(a), None),
-            Err(why) => (None, Some(why)),
-        },
+        Readings::Categories(categories) => {
+            match alpha(level, schema, labels, categories, &items) {
+                Ok(a) => (Some(a), None),
+                Err(why) => (None, Some(why)),
+            }
+        }
         Readings::Values(_) => (
             None,
             Some("alpha by version is computed for choices and ratings".to_string()),
@@ -159,39 +161,57 @@ fn agreeing_share(schema: Schema<'_>, readings: &Readings, indices: &[usize]) ->
 }
 
 /// Krippendorff's alpha over one version's labels of a categorical kind, given each
-/// label's category.
+/// label's category and the labels of each item (`items`, indices into `labels`, each
+/// item's in the labels' order). A rater's later label on an item replaces an earlier one.
 fn alpha(
     level: Level,
     schema: Schema<'_>,
     labels: &[&LabelRecord],
     categories: &[Option<Rc<str>>],
+    items: &[&[usize]],
 ) -> Result<f64, String> {
     let scale = Categories::ordered(schema.categories()).map_err(|e| e.to_string())?;
-    let mut builder = DatasetBuilder::new();
-    builder.categories(scale);
-    let mut names: foldhash::HashMap<i64, String> = Default::default();
-    let mut added = 0;
-    for (label, category) in labels.iter().zip(categories) {
-        let Some(category) = category else {
-            continue;
-        };
-        let item = names
-            .entry(label.item_id)
-            .or_insert_with(|| item_name(label.item_id, label.external_id.as_deref()));
-        builder.add(LabelInput {
-            item,
-            rater: &label.rater,
-            value: category,
-            duration_ms: None,
-            sequence: None,
-        });
-        added += 1;
+    let mut units = AlphaUnits::new(scale.len());
+    let mut by_rater: Vec<(&str, u32)> = Vec::new();
+    let mut counts: Vec<(u32, u32)> = Vec::new();
+    let mut added = 0usize;
+    for indices in items {
+        by_rater.clear();
+        for &index in *indices {
+            let Some(category) = &categories[index] else {
+                continue;
+            };
+            let category = scale
+                .index_of(category)
+                .ok_or_else(|| format!("{category:?} is not one of the project's categories"))?;
+            by_rater.push((&labels[index].rater, category));
+        }
+        added += by_rater.len();
+        unit_counts(&mut by_rater, &mut counts);
+        units.add(&counts);
     }
     if added == 0 {
         return Err("no labels under this version".into());
     }
-    let dataset = builder.build().map_err(|e| e.to_string())?;
-    krippendorff_alpha(&dataset, level)
+    units.alpha(&scale, level)
+}
+
+/// One unit's value counts in category order from its `(rater, category)` pairs in the
+/// labels' order, keeping each rater's last.
+fn unit_counts(by_rater: &mut [(&str, u32)], counts: &mut Vec<(u32, u32)>) {
+    // A stable sort keeps each rater's labels in order, so the last of a run is the latest.
+    by_rater.sort_by_key(|&(rater, _)| rater);
+    counts.clear();
+    let latest = by_rater
+        .chunk_by(|a, b| a.0 == b.0)
+        .filter_map(|run| run.last().map(|&(_, category)| category));
+    for category in latest {
+        match counts.iter_mut().find(|(c, _)| *c == category) {
+            Some(entry) => entry.1 += 1,
+            None => counts.push((category, 1)),
+        }
+    }
+    counts.sort_unstable_by_key(|&(category, _)| category);
 }
 
 #[cfg(test)]
@@ -244,5 +264,75 @@ mod tests {
         assert_eq!(split[1].gold_accuracy, Some(1.0));
         assert!(split[0].krippendorff_alpha.unwrap() < 0.0);
         assert!(split[0].gold_accuracy.is_none());
+    }
+
+    /// The split's alpha, gathered from category counts, is the alpha of a dataset built
+    /// from the version's labels, on labels with repeats (a rater's later label counts),
+    /// items with one label, and several versions; a value outside the categories leaves
+    /// its version without alpha, with the reason.
+    #[test]
+    fn alpha_by_version_is_the_alpha_of_that_versions_labels() {
+        use crate::quality::{krippendorff_alpha, DatasetBuilder, LabelInput};
+        use rand::{Rng, SeedableRng};
+
+        let project = Project::from_spec(
+            1,
+            NewProject::simple("p", &["a", "b", "c", "d"], 3, "")
+                .validate()
+                .unwrap(),
+        );
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let mut input = ReportInput::default();
+        for item in 0..400 {
+            let truth = rng.gen_range(0..4u8);
+            for _ in 0..rng.gen_range(1..6) {
+                let rater = format!("r{}", rng.gen_range(0..12));
+                let value = match rng.gen_range(0..20) {
+                    0..=5 => ["a", "b", "c", "d"][rng.gen_range(0..4)].to_string(),
+                    _ => ["a", "b", "c", "d"][usize::from(truth)].to_string(),
+                };
+                let mut record = label(item, &rater, &value, rng.gen_range(1..4));
+                record.created_at = input.labels.len() as i64;
+                input.labels.push(record);
+            }
+        }
+        for level in [Level::Nominal, Level::Ordinal] {
+            let split = by_guideline_version(project.schema(), level, &input);
+            assert_eq!(split.len(), 3);
+            for version in &split {
+                let mut builder = DatasetBuilder::new();
+                builder.categories(Categories::ordered(["a", "b", "c", "d"]).unwrap());
+                for l in input
+                    .labels
+                    .iter()
+                    .filter(|l| l.guideline_version == version.version)
+                {
+                    builder.add(LabelInput {
+                        item: &l.item_id.to_string(),
+                        rater: &l.rater,
+                        value: l.value.trim_matches('"'),
+                        duration_ms: None,
+                        sequence: None,
+                    });
+                }
+                let expected = krippendorff_alpha(&builder.build().unwrap(), level).unwrap();
+                let found = version
+                    .krippendorff_alpha
+                    .unwrap_or_else(|| panic!("{version:?}"));
+                assert!(
+                    (found - expected).abs() < 1e-12,
+                    "version {:?} at {level:?}: {found} against {expected}",
+                    version.version
+                );
+            }
+        }
+        input.labels.push(label(1, "r1", "e", 2));
+        let split = by_guideline_version(project.schema(), Level::Nominal, &input);
+        assert!(split[0].krippendorff_alpha.is_some());
+        assert_eq!(split[1].krippendorff_alpha, None);
+        assert_eq!(
+            split[1].krippendorff_alpha_reason.as_deref(),
+            Some("\"e\" is not one of the project's categories")
+        );
     }
 }

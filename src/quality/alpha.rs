@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use rand::Rng;
 use rand_distr::{Binomial, Distribution};
 
-use super::dataset::{Dataset, Level};
+use super::dataset::{Categories, Dataset, Level};
 use super::figure::Figure;
 
 /// The k x k coincidence matrix: `o[c][d]` counts ordered pairs of values (c, d) within
@@ -32,11 +32,16 @@ impl Coincidence {
         let mut counts = Vec::new();
         for item in 0..data.item_count() {
             data.item_value_counts(item, &mut counts);
-            for (cell, value) in unit_cells(&counts, matrix.k) {
-                matrix.cells[cell as usize] += value;
-            }
+            matrix.add_unit(&counts);
         }
         matrix
+    }
+
+    /// Adds one unit's pairs, given its value counts.
+    fn add_unit(&mut self, counts: &[(u32, u32)]) {
+        for (cell, value) in unit_cells(counts, self.k) {
+            self.cells[cell as usize] += value;
+        }
     }
 
     /// Row sums `n_c`: how many pairable values are category c.
@@ -138,6 +143,34 @@ pub(crate) fn alpha_from(matrix: &Coincidence, level: Level, scale: &[f64]) -> F
 pub fn krippendorff_alpha(data: &Dataset, level: Level) -> Result<f64, String> {
     let scale = data.categories().scale_values(level);
     alpha_from(&Coincidence::of_dataset(data), level, &scale)
+}
+
+/// Krippendorff's alpha gathered unit by unit from each unit's value counts, for labels
+/// already held as category indices: no [`Dataset`] of names is built. Each unit's counts
+/// must hold one value per rater.
+#[derive(Debug, Clone)]
+pub struct AlphaUnits {
+    matrix: Coincidence,
+}
+
+impl AlphaUnits {
+    /// No units yet, over `categories` categories.
+    pub fn new(categories: usize) -> Self {
+        AlphaUnits {
+            matrix: Coincidence::new(categories),
+        }
+    }
+
+    /// One unit: `(category index, how many of its values are that category)`, in
+    /// category order. A unit with fewer than two values adds nothing.
+    pub fn add(&mut self, counts: &[(u32, u32)]) {
+        self.matrix.add_unit(counts);
+    }
+
+    /// Alpha over the units added, at `level`, the categories in scale order.
+    pub fn alpha(&self, categories: &Categories, level: Level) -> Result<f64, String> {
+        alpha_from(&self.matrix, level, &categories.scale_values(level))
+    }
 }
 
 /// Items grouped by identical value counts, so a bootstrap resample only counts how often

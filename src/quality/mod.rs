@@ -37,7 +37,7 @@ pub mod text;
 mod warning;
 
 pub use agreement::{Agreement, CategoryAgreement, PairKappa};
-pub use alpha::krippendorff_alpha;
+pub use alpha::{krippendorff_alpha, AlphaUnits};
 pub use bias::{Bias, RaterDistribution, RaterLeniency};
 pub use builder::DatasetBuilder;
 pub use consensus::{Adjudicated, ConsensusItem, ConsensusMethod};
