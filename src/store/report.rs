@@ -54,7 +54,8 @@ struct LabelRow {
 /// cost the database twice the work and tally a parse).
 const REPORT_LABELS: &str = "SELECT item_id, rater_id, pool, value, duration_ms, created_at,
         guideline_version, prediction_shown
-    FROM labels WHERE project_id = $1 AND item_id % $2 = 0 ORDER BY item_id, id";
+    FROM labels WHERE project_id = $1 AND item_id % $2 = 0 AND item_id BETWEEN $3 AND $4
+    ORDER BY item_id, id";
 
 /// A report's items in id order, each given its labels as the labels come in item order.
 /// An item is complete, and handed on, once a label of a later item comes; labels of items
@@ -143,7 +144,8 @@ impl Store {
         let items_sql = format!(
             "SELECT i.id, i.external_id, i.gold, {} AS data, i.prediction,
                  (i.need_generalist = 0 AND i.label_count > 0 AND NOT i.is_gold) AS settled
-             FROM items i WHERE i.project_id = $1 AND NOT i.is_qualification AND i.id % $2 = 0",
+             FROM items i WHERE i.project_id = $1 AND NOT i.is_qualification AND i.id % $2 = 0
+                 AND i.id BETWEEN $3 AND $4 ORDER BY i.id",
             match data {
                 ItemData::Read => "i.data",
                 ItemData::Skipped => "NULL",
@@ -156,10 +158,6 @@ impl Store {
             FROM adjudications a JOIN users u ON u.id = a.reviewer_id
             WHERE a.project_id = $1 AND a.item_id % $2 = 0";
         type AdjudicationRow = (i64, String, String, String);
-        let mut input = ReportInput::default();
-        // Slack for labels written since the count; the vector still grows if needed.
-        let room = usize::try_from(expected_labels).unwrap_or(0);
-        input.labels.reserve(room + room / 64);
         let mut names = SharedNames::default();
         let raters: Vec<(i64, String)> = on_pool!(self, pool => {
             sqlx::query_as(raters_sql).bind(project_id).fetch_all(pool).await?
@@ -169,9 +167,28 @@ impl Store {
                 .into_iter()
                 .map(|(id, pseudonym)| (id, Arc::from(pseudonym))),
         );
-        let (mut input, mut names) = self
-            .take_items(items_sql, project_id, stride, input, names)
-            .await?;
+        let ids: (Option<i64>, Option<i64>) = on_pool!(self, pool => {
+            sqlx::query_as("SELECT min(id), max(id) FROM items WHERE project_id = $1")
+                .bind(project_id).fetch_one(pool).await?
+        });
+        let (first, last) = (ids.0.unwrap_or(0), ids.1.unwrap_or(-1));
+        // Two halves of the items by id, read side by side on two connections (each in a
+        // read transaction of its own) so that the reading uses both cores. The lower half
+        // makes room for all the labels, and the upper half's join them in item order.
+        let middle = first + (last - first) / 2;
+        let all_labels = usize::try_from(expected_labels).unwrap_or(0);
+        let half = |ids: (i64, i64), room: usize, names: SharedNames| {
+            let (store, items_sql) = (self.clone(), items_sql.clone());
+            tokio::spawn(async move {
+                store
+                    .take_items(&items_sql, project_id, stride, ids, room, names)
+                    .await
+            })
+        };
+        let lower = half((first, middle), all_labels, names.clone());
+        let upper = half((middle + 1, last), all_labels / 2, names);
+        let (lower, upper) = tokio::try_join!(lower, upper)?;
+        let (mut input, mut names) = join_halves(lower?, upper?);
         let adjudications: Vec<AdjudicationRow> = on_pool!(self, pool => {
             for (index, rater_id) in std::mem::take(&mut names.missing) {
                 input.labels[index].rater = match names.known.get(&rater_id) {
@@ -200,32 +217,40 @@ impl Store {
         Ok(input)
     }
 
-    /// Takes the items `items_sql` selects (by project `$1` and stride `$2`), each with its
+    /// Takes the items `items_sql` selects (by project `$1`, stride `$2` and ids from `$3` to
+    /// `$4`, the bounds in `ids`), each with its
     /// labels in the order they were given, into the input as they come: holding every
     /// label first and converting after would keep each label twice at the peak.
     async fn take_items(
         &self,
-        items_sql: String,
+        items_sql: &str,
         project_id: i64,
         stride: i64,
-        mut input: ReportInput,
+        ids: (i64, i64),
+        expected_labels: usize,
         mut names: SharedNames,
     ) -> Result<(ReportInput, SharedNames)> {
-        let items_sql = format!("{items_sql} ORDER BY i.id");
+        let mut input = ReportInput::default();
+        // Slack for labels written since the count; the vector still grows if needed.
+        input.labels.reserve(expected_labels + expected_labels / 64);
         match self {
             Store::Sqlite(backend) => {
                 let path = backend.pool.connect_options().get_filename().to_owned();
+                let items_sql = items_sql.to_owned();
                 sqlite_read::read(path, move |conn| {
                     let mut done = |item| take_item(&mut input, &mut names, item);
-                    read_items_sqlite(conn, &items_sql, project_id, stride, &mut done)?;
+                    let query = (project_id, stride, ids.0, ids.1);
+                    read_items_sqlite(conn, &items_sql, query, &mut done)?;
                     Ok((input, names))
                 })
                 .await
             }
             Store::Postgres(backend) => {
-                let items: Vec<ItemRow> = sqlx::query_as(&items_sql)
+                let items: Vec<ItemRow> = sqlx::query_as(items_sql)
                     .bind(project_id)
                     .bind(stride)
+                    .bind(ids.0)
+                    .bind(ids.1)
                     .fetch_all(&backend.pool)
                     .await?;
                 let mut merged = ItemsWithLabels::new(items.into_iter());
@@ -233,6 +258,8 @@ impl Store {
                 let mut labels = sqlx::query_as::<_, LabelRow>(REPORT_LABELS)
                     .bind(project_id)
                     .bind(stride)
+                    .bind(ids.0)
+                    .bind(ids.1)
                     .fetch(&backend.pool);
                 while let Some(row) = labels.try_next().await? {
                     merged.label((row.item_id, row.label), &mut done);
@@ -247,7 +274,7 @@ impl Store {
 /// The names a report's labels share: raters' pseudonyms by user id, read once per report,
 /// and pools. A rater whose first label in the project came after that read is looked up
 /// once the items are read (`missing` holds the indices of such labels in the input).
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct SharedNames {
     known: foldhash::HashMap<i64, Arc<str>>,
     missing: Vec<(usize, i64)>,
@@ -277,6 +304,40 @@ impl SharedNames {
         self.pools.push(shared.clone());
         shared
     }
+}
+
+/// The report's input of the items read in two halves by id: the upper half's after the
+/// lower half's, so the labels stay in item order.
+fn join_halves(
+    (mut input, mut names): (ReportInput, SharedNames),
+    (upper, upper_names): (ReportInput, SharedNames),
+) -> (ReportInput, SharedNames) {
+    let ReportInput {
+        labels,
+        gold,
+        predictions,
+        data,
+        settled_generalist_counts,
+        items,
+        adjudications,
+    } = upper;
+    let offset = input.labels.len();
+    names.missing.extend(
+        upper_names
+            .missing
+            .into_iter()
+            .map(|(index, rater_id)| (index + offset, rater_id)),
+    );
+    input.labels.extend(labels);
+    input.gold.extend(gold);
+    input.predictions.extend(predictions);
+    input.data.extend(data);
+    input
+        .settled_generalist_counts
+        .extend(settled_generalist_counts);
+    input.items += items;
+    input.adjudications.extend(adjudications);
+    (input, names)
 }
 
 /// Adds an item's labels, gold answer, pre-label and data to a report's input.
@@ -319,17 +380,17 @@ fn take_item(input: &mut ReportInput, names: &mut SharedNames, item: ItemRow) {
     }
 }
 
-/// Reads the items `items_sql` selects with their labels, on SQLite, in one transaction.
+/// Reads the items `items_sql` selects with their labels, on SQLite, in one transaction;
+/// `query` is (project, stride, first item id, last item id).
 fn read_items_sqlite(
     conn: &rusqlite::Connection,
     items_sql: &str,
-    project_id: i64,
-    stride: i64,
+    query: (i64, i64, i64, i64),
     done: &mut impl FnMut(ItemRow),
 ) -> rusqlite::Result<()> {
     let items = conn
         .prepare(items_sql)?
-        .query_map((project_id, stride), |row| {
+        .query_map(query, |row| {
             Ok(ItemRow {
                 id: row.get(0)?,
                 external_id: row.get(1)?,
@@ -343,7 +404,7 @@ fn read_items_sqlite(
         .collect::<rusqlite::Result<Vec<ItemRow>>>()?;
     let mut merged = ItemsWithLabels::new(items.into_iter());
     let mut labels = conn.prepare(REPORT_LABELS)?;
-    let mut rows = labels.query((project_id, stride))?;
+    let mut rows = labels.query(query)?;
     while let Some(row) = rows.next()? {
         let label = ReportLabel {
             rater_id: row.get(1)?,
@@ -421,5 +482,38 @@ mod tests {
         );
         assert_eq!(merged(&[], &labels), vec![]);
         assert_eq!(merged(&[1], &[]), vec![(1, vec![])]);
+    }
+
+    /// Reads `items` (id, settled, with labels by these rater ids) into an input as a half
+    /// of the read does.
+    fn half(items: &[(i64, bool, &[i64])], names: &mut SharedNames) -> ReportInput {
+        let mut input = ReportInput::default();
+        for &(id, settled, raters) in items {
+            let mut row = item(id);
+            row.settled = settled;
+            row.gold = Some(format!("\"gold {id}\""));
+            row.labels = raters.iter().map(|&r| label(id, r).1).collect();
+            take_item(&mut input, names, row);
+        }
+        input
+    }
+
+    #[test]
+    fn the_upper_half_joins_after_the_lower_with_its_unknown_raters_found() {
+        let mut known = SharedNames::default();
+        known.known.insert(1, Arc::from("rater-1"));
+        let (mut lower_names, mut upper_names) = (known.clone(), known);
+        let lower = half(&[(1, true, &[1]), (2, false, &[1])], &mut lower_names);
+        // Rater 2 gave a first label after the raters were read: both halves note it.
+        let upper = half(&[(3, true, &[2, 1]), (4, false, &[2])], &mut upper_names);
+        let (input, names) = join_halves((lower, lower_names), (upper, upper_names));
+        let item_ids: Vec<i64> = input.labels.iter().map(|l| l.item_id).collect();
+        assert_eq!(item_ids, [1, 2, 3, 3, 4]);
+        assert_eq!(names.missing, [(2, 2), (4, 2)]);
+        assert_eq!(&*input.labels[3].rater, "rater-1");
+        assert_eq!(input.items, 4);
+        assert_eq!(input.settled_generalist_counts, [1, 2]);
+        assert_eq!(input.gold.len(), 4);
+        assert_eq!(input.gold[&3], "\"gold 3\"");
     }
 }
