@@ -140,26 +140,43 @@ pub(crate) enum Best {
 /// The best-supported category, or the tied ones, with the top score; `None` when there
 /// are no scores or none is positive.
 pub(crate) fn best_of(scores: &[f64]) -> Option<(Best, f64)> {
+    let (winner, top) = winner_of(scores)?;
+    let best = match winner {
+        Some(category) => Best::One(category),
+        None => Best::Tied(
+            (0..scores.len() as u32)
+                .filter(|&c| at_top(scores[c as usize], top))
+                .collect(),
+        ),
+    };
+    Some((best, top))
+}
+
+/// The single best category (`None` on a tie) and the top score, without listing tied
+/// categories: the leave-one-out references ask this of every label, many times over.
+pub(crate) fn winner_of(scores: &[f64]) -> Option<(Option<u32>, f64)> {
     let top = scores.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     if top.is_nan() || top <= 0.0 {
         return None;
     }
-    let tied: Vec<u32> = (0..scores.len())
-        .filter(|&c| scores[c] >= top - TIE_TOLERANCE * top.max(1.0))
-        .map(|c| c as u32)
-        .collect();
-    match tied.as_slice() {
-        [one] => Some((Best::One(*one), top)),
-        _ => Some((Best::Tied(tied), top)),
-    }
+    let mut at_the_top = (0..scores.len() as u32).filter(|&c| at_top(scores[c as usize], top));
+    let first = at_the_top.next();
+    let winner = if at_the_top.next().is_some() {
+        None
+    } else {
+        first
+    };
+    Some((winner, top))
+}
+
+/// Whether a score ties the top score.
+fn at_top(score: f64, top: f64) -> bool {
+    score >= top - TIE_TOLERANCE * top.max(1.0)
 }
 
 /// The single best category, `None` on a tie.
 pub(crate) fn clear_winner(scores: &[f64]) -> Option<u32> {
-    match best_of(scores)? {
-        (Best::One(category), _) => Some(category),
-        (Best::Tied(_), _) => None,
-    }
+    winner_of(scores)?.0
 }
 
 /// Majority vote per item; confidence is the winner's share of the item's labels.
@@ -237,5 +254,16 @@ mod tests {
         assert_eq!(best_of(&[0.0, 0.0]), None);
         assert_eq!(clear_winner(&[2.0, 2.0, 1.0]), None);
         assert_eq!(clear_winner(&[2.0, 3.0, 1.0]), Some(1));
+        assert_eq!(
+            winner_of(&[0.0, 2.0, 2.0 + 1e-13]),
+            Some((None, 2.0 + 1e-13))
+        );
+        assert_eq!(winner_of(&[0.0, 2.0, 2.001]), Some((Some(2), 2.001)));
+        assert_eq!(winner_of(&[f64::NAN, 1.0]), Some((Some(1), 1.0)));
+        assert_eq!(winner_of(&[0.0, 0.0]), None);
+        assert_eq!(
+            best_of(&[3.0, 1.0, 3.0]).map(|b| b.0),
+            Some(Best::Tied(vec![0, 2]))
+        );
     }
 }

@@ -13,7 +13,7 @@
 //!   parameters are kept). Its most probable class is the reference; an exact tie or no
 //!   other rater leaves the label out.
 
-use super::consensus::{best_of, Best, Consensus};
+use super::consensus::{winner_of, Consensus};
 use super::dataset::Dataset;
 use super::dawid_skene::DawidSkeneFit;
 
@@ -106,9 +106,9 @@ fn counts(left_out: &[bool], rater: u32) -> bool {
 }
 
 fn from_scores(scores: &[f64]) -> Reference {
-    match best_of(scores) {
-        Some((Best::One(c), _)) => Reference::Class(c),
-        Some((Best::Tied(_), _)) => Reference::Tie,
+    match winner_of(scores) {
+        Some((Some(c), _)) => Reference::Class(c),
+        Some((None, _)) => Reference::Tie,
         None => Reference::Alone,
     }
 }
