@@ -217,10 +217,11 @@ pub(crate) fn leniency(
     rows
 }
 
-/// The distribution test's rows and the raters found biased (left out of the references).
+/// The distribution test's rows, and the majority references with the raters it found
+/// biased left out (kept up to date as it left them out).
 pub(crate) struct DistributionFindings {
     pub rows: Result<Vec<RaterDistribution>, String>,
-    pub left_out: Vec<bool>,
+    pub references: References,
 }
 
 /// Test each rater with at least `min_rater_labels` compared labels, in rounds (see the
@@ -230,7 +231,7 @@ pub(crate) fn distribution(data: &Dataset, options: &ReportOptions) -> Distribut
     if raters < 2 {
         return DistributionFindings {
             rows: Err("there is only one rater".to_string()),
-            left_out: vec![false; raters],
+            references: References::majority_without(data, &vec![false; raters]),
         };
     }
     let limits = &options.thresholds;
@@ -273,20 +274,20 @@ pub(crate) fn distribution(data: &Dataset, options: &ReportOptions) -> Distribut
             }
         }
     }
-    let left_out = paired.left_out().to_vec();
+    let references = paired.into_references();
     if rows.is_empty() {
         return DistributionFindings {
             rows: Err(format!(
                 "no rater has {} or more labels on items where the other raters have a clear majority",
                 limits.min_rater_labels
             )),
-            left_out,
+            references,
         };
     }
     rows.sort_by(|a, b| a.rater.cmp(&b.rater));
     DistributionFindings {
         rows: Ok(rows),
-        left_out,
+        references,
     }
 }
 

@@ -50,6 +50,11 @@ impl PairedTables {
         &self.left_out
     }
 
+    /// The majority references without the raters left out.
+    pub(crate) fn into_references(self) -> References {
+        self.references
+    }
+
     /// Leave `rater` out of everyone else's reference.
     pub(crate) fn leave_out(&mut self, data: &Dataset, rater: usize) {
         self.left_out[rater] = true;
@@ -110,5 +115,6 @@ mod tests {
             }
             assert_eq!(paired.table(rater), (table.as_slice(), compared));
         }
+        assert_eq!(paired.into_references(), references);
     }
 }

@@ -29,7 +29,7 @@ pub(crate) enum Reference {
 }
 
 /// One reference per label, indexed like [`Dataset::labels`].
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct References {
     per_label: Vec<Reference>,
 }

@@ -195,7 +195,7 @@ pub fn build_report(data: &Dataset, options: &ReportOptions) -> Report {
         data.has_gold(),
     ));
     let findings = distribution(data, options);
-    let without_biased = References::majority_without(data, &findings.left_out);
+    let without_biased = findings.references;
     let shifts = leniency_shifts(data, &without_biased, options);
     let mut resamples = resample(data, options, shifts.as_ref().ok());
     let alpha_draws = std::mem::take(&mut resamples.alpha);
