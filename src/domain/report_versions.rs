@@ -173,7 +173,6 @@ fn alpha(
     let scale = Categories::ordered(schema.categories()).map_err(|e| e.to_string())?;
     let mut units = AlphaUnits::new(scale.len());
     let mut by_rater: Vec<(&str, u32)> = Vec::new();
-    let mut counts: Vec<(u32, u32)> = Vec::new();
     let mut added = 0usize;
     for indices in items {
         by_rater.clear();
@@ -187,8 +186,7 @@ fn alpha(
             by_rater.push((&labels[index].rater, category));
         }
         added += by_rater.len();
-        unit_counts(&mut by_rater, &mut counts);
-        units.add(&counts);
+        units.add(latest_of_each_rater(&mut by_rater));
     }
     if added == 0 {
         return Err("no labels under this version".into());
@@ -196,22 +194,14 @@ fn alpha(
     units.alpha(&scale, level)
 }
 
-/// One unit's value counts in category order from its `(rater, category)` pairs in the
-/// labels' order, keeping each rater's last.
-fn unit_counts(by_rater: &mut [(&str, u32)], counts: &mut Vec<(u32, u32)>) {
+/// The category of each rater's last label among an item's `(rater, category)` pairs,
+/// given in the labels' order.
+fn latest_of_each_rater<'a>(by_rater: &'a mut [(&str, u32)]) -> impl Iterator<Item = u32> + 'a {
     // A stable sort keeps each rater's labels in order, so the last of a run is the latest.
     by_rater.sort_by_key(|&(rater, _)| rater);
-    counts.clear();
-    let latest = by_rater
+    by_rater
         .chunk_by(|a, b| a.0 == b.0)
-        .filter_map(|run| run.last().map(|&(_, category)| category));
-    for category in latest {
-        match counts.iter_mut().find(|(c, _)| *c == category) {
-            Some(entry) => entry.1 += 1,
-            None => counts.push((category, 1)),
-        }
-    }
-    counts.sort_unstable_by_key(|&(category, _)| category);
+        .filter_map(|run| run.last().map(|&(_, category)| category))
 }
 
 #[cfg(test)]

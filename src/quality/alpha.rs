@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use rand::Rng;
 use rand_distr::{Binomial, Distribution};
 
-use super::dataset::{Categories, Dataset, Level};
+use super::dataset::{count_values, Categories, Dataset, Level};
 use super::figure::Figure;
 
 /// The k x k coincidence matrix: `o[c][d]` counts ordered pairs of values (c, d) within
@@ -145,12 +145,13 @@ pub fn krippendorff_alpha(data: &Dataset, level: Level) -> Result<f64, String> {
     alpha_from(&Coincidence::of_dataset(data), level, &scale)
 }
 
-/// Krippendorff's alpha gathered unit by unit from each unit's value counts, for labels
-/// already held as category indices: no [`Dataset`] of names is built. Each unit's counts
-/// must hold one value per rater.
+/// Krippendorff's alpha gathered unit by unit, for labels already held as category
+/// indices: no [`Dataset`] of names is built.
 #[derive(Debug, Clone)]
 pub struct AlphaUnits {
     matrix: Coincidence,
+    /// One unit's value counts, kept to be filled again.
+    counts: Vec<(u32, u32)>,
 }
 
 impl AlphaUnits {
@@ -158,13 +159,15 @@ impl AlphaUnits {
     pub fn new(categories: usize) -> Self {
         AlphaUnits {
             matrix: Coincidence::new(categories),
+            counts: Vec::new(),
         }
     }
 
-    /// One unit: `(category index, how many of its values are that category)`, in
-    /// category order. A unit with fewer than two values adds nothing.
-    pub fn add(&mut self, counts: &[(u32, u32)]) {
-        self.matrix.add_unit(counts);
+    /// One unit's values as category indices, one per rater. A unit with fewer than two
+    /// values adds nothing.
+    pub fn add(&mut self, values: impl IntoIterator<Item = u32>) {
+        count_values(values, &mut self.counts);
+        self.matrix.add_unit(&self.counts);
     }
 
     /// Alpha over the units added, at `level`, the categories in scale order.

@@ -349,13 +349,18 @@ impl Dataset {
 
     /// Count of each category among an item's labels, as `(category, count)` sorted by category.
     pub(crate) fn item_value_counts(&self, item: usize, out: &mut Vec<(u32, u32)>) {
-        out.clear();
-        for label in self.item_labels(item) {
-            match out.iter_mut().find(|(value, _)| *value == label.value) {
-                Some(entry) => entry.1 += 1,
-                None => out.push((label.value, 1)),
-            }
-        }
-        out.sort_unstable_by_key(|&(value, _)| value);
+        count_values(self.item_labels(item).iter().map(|label| label.value), out);
     }
+}
+
+/// How often each value comes up, as `(value, count)` in value order, into `out`.
+pub(crate) fn count_values(values: impl IntoIterator<Item = u32>, out: &mut Vec<(u32, u32)>) {
+    out.clear();
+    for value in values {
+        match out.iter_mut().find(|(seen, _)| *seen == value) {
+            Some(entry) => entry.1 += 1,
+            None => out.push((value, 1)),
+        }
+    }
+    out.sort_unstable_by_key(|&(value, _)| value);
 }

@@ -178,17 +178,13 @@ impl Store {
         let middle = first + (last - first) / 2;
         let all_labels = usize::try_from(expected_labels).unwrap_or(0);
         let half = |ids: (i64, i64), room: usize, names: SharedNames| {
-            let (store, items_sql) = (self.clone(), items_sql.clone());
-            tokio::spawn(async move {
-                store
-                    .take_items(&items_sql, project_id, stride, ids, room, names)
-                    .await
-            })
+            self.take_items(&items_sql, project_id, stride, ids, room, names)
         };
-        let lower = half((first, middle), all_labels, names.clone());
-        let upper = half((middle + 1, last), all_labels / 2, names);
-        let (lower, upper) = tokio::try_join!(lower, upper)?;
-        let (mut input, mut names) = join_halves(lower?, upper?);
+        let (lower, upper) = tokio::try_join!(
+            half((first, middle), all_labels, names.clone()),
+            half((middle + 1, last), all_labels / 2, names),
+        )?;
+        let (mut input, mut names) = join_halves(lower, upper);
         let adjudications: Vec<AdjudicationRow> = on_pool!(self, pool => {
             for (index, rater_id) in std::mem::take(&mut names.missing) {
                 input.labels[index].rater = match names.known.get(&rater_id) {
@@ -218,9 +214,9 @@ impl Store {
     }
 
     /// Takes the items `items_sql` selects (by project `$1`, stride `$2` and ids from `$3` to
-    /// `$4`, the bounds in `ids`), each with its
-    /// labels in the order they were given, into the input as they come: holding every
-    /// label first and converting after would keep each label twice at the peak.
+    /// `$4`, the bounds in `ids`), each with its labels in the order they were given, into
+    /// an input as they come: holding every label first and converting after would keep
+    /// each label twice at the peak.
     async fn take_items(
         &self,
         items_sql: &str,
