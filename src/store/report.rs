@@ -14,7 +14,6 @@ use crate::error::Result;
 
 /// An item as a report reads it: its known answer, pre-label and (when asked) data, with
 /// its labels in the order they were given.
-#[derive(sqlx::FromRow)]
 struct ItemRow {
     id: i64,
     external_id: Option<String>,
@@ -25,12 +24,10 @@ struct ItemRow {
     /// of generalist labels goes into the saving of dynamic overlap.
     settled: bool,
     /// Filled from the labels' own read.
-    #[sqlx(skip)]
     labels: Vec<ReportLabel>,
 }
 
 /// One label as a report reads it; the rater's pseudonym is looked up by id once per rater.
-#[derive(sqlx::FromRow)]
 struct ReportLabel {
     rater_id: i64,
     pool: String,
@@ -41,21 +38,66 @@ struct ReportLabel {
     prediction_shown: Option<bool>,
 }
 
-/// A row of `REPORT_LABELS`: the label and its item's id.
-#[derive(sqlx::FromRow)]
-struct LabelRow {
-    item_id: i64,
-    #[sqlx(flatten)]
-    label: ReportLabel,
+/// A row of [`report_labels_sql`]: its item's id and the label.
+struct LabelRow(i64, ReportLabel);
+
+// Columns are taken by position: by name, each of the half a million rows a big report
+// reads looked each column up in the statement's names.
+impl<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> for LabelRow {
+    fn from_row(row: &'r sqlx::postgres::PgRow) -> sqlx::Result<Self> {
+        use sqlx::Row;
+        let label = ReportLabel {
+            rater_id: row.try_get(1)?,
+            pool: row.try_get(2)?,
+            value: row.try_get(3)?,
+            duration_ms: row.try_get(4)?,
+            created_at: row.try_get(5)?,
+            guideline_version: row.try_get(6)?,
+            prediction_shown: row.try_get(7)?,
+        };
+        Ok(LabelRow(row.try_get(0)?, label))
+    }
+}
+
+impl<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> for ItemRow {
+    fn from_row(row: &'r sqlx::postgres::PgRow) -> sqlx::Result<Self> {
+        use sqlx::Row;
+        Ok(ItemRow {
+            id: row.try_get(0)?,
+            external_id: row.try_get(1)?,
+            gold: row.try_get(2)?,
+            data: row.try_get(3)?,
+            prediction: row.try_get(4)?,
+            settled: row.try_get(5)?,
+            labels: Vec::new(),
+        })
+    }
+}
+
+/// The condition that keeps every `stride`-th item by id: none for every item. The stride
+/// is written into the statement, since a modulus by a parameter left PostgreSQL guessing
+/// how many rows it keeps (it scanned the whole table in parallel and sorted it).
+fn every_nth(column: &str, stride: i64) -> String {
+    if stride > 1 {
+        format!(" AND {column} % {stride} = 0")
+    } else {
+        String::new()
+    }
 }
 
 /// The labels a report reads, by item and in the order they were given (one pass over the
 /// `labels_project` index on either backend, where gathering each item's labels as JSON
-/// cost the database twice the work and tally a parse).
-const REPORT_LABELS: &str = "SELECT item_id, rater_id, pool, value, duration_ms, created_at,
-        guideline_version, prediction_shown
-    FROM labels WHERE project_id = $1 AND item_id % $2 = 0 AND item_id BETWEEN $3 AND $4
-    ORDER BY item_id, id";
+/// cost the database twice the work and tally a parse). `$1` project, `$2` and `$3` the
+/// first and last item id.
+fn report_labels_sql(stride: i64) -> String {
+    format!(
+        "SELECT item_id, rater_id, pool, value, duration_ms, created_at,
+            guideline_version, prediction_shown
+        FROM labels WHERE project_id = $1{} AND item_id BETWEEN $2 AND $3
+        ORDER BY item_id, id",
+        every_nth("item_id", stride)
+    )
+}
 
 /// A report's items in id order, each given its labels as the labels come in item order.
 /// An item is complete, and handed on, once a label of a later item comes; labels of items
@@ -144,12 +186,13 @@ impl Store {
         let items_sql = format!(
             "SELECT i.id, i.external_id, i.gold, {} AS data, i.prediction,
                  (i.need_generalist = 0 AND i.label_count > 0 AND NOT i.is_gold) AS settled
-             FROM items i WHERE i.project_id = $1 AND NOT i.is_qualification AND i.id % $2 = 0
-                 AND i.id BETWEEN $3 AND $4 ORDER BY i.id",
+             FROM items i WHERE i.project_id = $1 AND NOT i.is_qualification{}
+                 AND i.id BETWEEN $2 AND $3 ORDER BY i.id",
             match data {
                 ItemData::Read => "i.data",
                 ItemData::Skipped => "NULL",
             },
+            every_nth("i.id", stride),
         );
         let raters_sql =
             "SELECT u.id, u.pseudonym FROM rater_tallies t JOIN users u ON u.id = t.rater_id
@@ -177,8 +220,10 @@ impl Store {
         // makes room for all the labels, and the upper half's join them in item order.
         let middle = first + (last - first) / 2;
         let all_labels = usize::try_from(expected_labels).unwrap_or(0);
+        let labels_sql = report_labels_sql(stride);
         let half = |ids: (i64, i64), room: usize, names: SharedNames| {
-            self.take_items(&items_sql, project_id, stride, ids, room, names)
+            let sql = (items_sql.as_str(), labels_sql.as_str());
+            self.take_items(sql, project_id, ids, room, names)
         };
         let (lower, upper) = tokio::try_join!(
             half((first, middle), all_labels, names.clone()),
@@ -213,15 +258,14 @@ impl Store {
         Ok(input)
     }
 
-    /// Takes the items `items_sql` selects (by project `$1`, stride `$2` and ids from `$3` to
-    /// `$4`, the bounds in `ids`), each with its labels in the order they were given, into
-    /// an input as they come: holding every label first and converting after would keep
-    /// each label twice at the peak.
+    /// Takes the items the first of `sql` selects (by project `$1` and ids from `$2` to
+    /// `$3`, the bounds in `ids`), each with its labels as the second reads them in the
+    /// order they were given, into an input as they come: holding every label first and
+    /// converting after would keep each label twice at the peak.
     async fn take_items(
         &self,
-        items_sql: &str,
+        (items_sql, labels_sql): (&str, &str),
         project_id: i64,
-        stride: i64,
         ids: (i64, i64),
         expected_labels: usize,
         mut names: SharedNames,
@@ -232,11 +276,11 @@ impl Store {
         match self {
             Store::Sqlite(backend) => {
                 let path = backend.pool.connect_options().get_filename().to_owned();
-                let items_sql = items_sql.to_owned();
+                let sql = (items_sql.to_owned(), labels_sql.to_owned());
                 sqlite_read::read(path, move |conn| {
                     let mut done = |item| take_item(&mut input, &mut names, item);
-                    let query = (project_id, stride, ids.0, ids.1);
-                    read_items_sqlite(conn, &items_sql, query, &mut done)?;
+                    let query = (project_id, ids.0, ids.1);
+                    read_items_sqlite(conn, (&sql.0, &sql.1), query, &mut done)?;
                     Ok((input, names))
                 })
                 .await
@@ -244,21 +288,19 @@ impl Store {
             Store::Postgres(backend) => {
                 let items: Vec<ItemRow> = sqlx::query_as(items_sql)
                     .bind(project_id)
-                    .bind(stride)
                     .bind(ids.0)
                     .bind(ids.1)
                     .fetch_all(&backend.pool)
                     .await?;
                 let mut merged = ItemsWithLabels::new(items.into_iter());
                 let mut done = |item| take_item(&mut input, &mut names, item);
-                let mut labels = sqlx::query_as::<_, LabelRow>(REPORT_LABELS)
+                let mut labels = sqlx::query_as::<_, LabelRow>(labels_sql)
                     .bind(project_id)
-                    .bind(stride)
                     .bind(ids.0)
                     .bind(ids.1)
                     .fetch(&backend.pool);
-                while let Some(row) = labels.try_next().await? {
-                    merged.label((row.item_id, row.label), &mut done);
+                while let Some(LabelRow(item_id, label)) = labels.try_next().await? {
+                    merged.label((item_id, label), &mut done);
                 }
                 merged.finish(&mut done);
                 Ok((input, names))
@@ -376,12 +418,12 @@ fn take_item(input: &mut ReportInput, names: &mut SharedNames, item: ItemRow) {
     }
 }
 
-/// Reads the items `items_sql` selects with their labels, on SQLite, in one transaction;
-/// `query` is (project, stride, first item id, last item id).
+/// Reads the items the first of `sql` selects with the labels the second reads, on SQLite,
+/// in one transaction; `query` is (project, first item id, last item id).
 fn read_items_sqlite(
     conn: &rusqlite::Connection,
-    items_sql: &str,
-    query: (i64, i64, i64, i64),
+    (items_sql, labels_sql): (&str, &str),
+    query: (i64, i64, i64),
     done: &mut impl FnMut(ItemRow),
 ) -> rusqlite::Result<()> {
     let items = conn
@@ -399,7 +441,7 @@ fn read_items_sqlite(
         })?
         .collect::<rusqlite::Result<Vec<ItemRow>>>()?;
     let mut merged = ItemsWithLabels::new(items.into_iter());
-    let mut labels = conn.prepare(REPORT_LABELS)?;
+    let mut labels = conn.prepare(labels_sql)?;
     let mut rows = labels.query(query)?;
     while let Some(row) = rows.next()? {
         let label = ReportLabel {

@@ -12,6 +12,7 @@ on_both_backends!(
     raters_label_a_project_to_completion,
     asking_again_returns_the_held_item,
     expired_leases_return_items_to_the_pool,
+    asking_again_renews_the_hold,
     double_labels_and_foreign_values_are_refused,
     skipped_items_are_not_offered_again,
 );
@@ -100,6 +101,45 @@ async fn asking_again_returns_the_held_item(app: TestApp) {
     assert!(
         body["item"].get("gold").is_none(),
         "raters never see gold answers"
+    );
+}
+
+async fn asking_again_renews_the_hold(app: TestApp) {
+    let admin = app.admin().await;
+    let created = admin
+        .post_json(
+            "/api/v1/projects",
+            &json!({"name": "Renewed", "kind": "single_choice", "labels": ["pos", "neg"], "overlap": 1, "lease_seconds": 2}),
+        )
+        .await;
+    let pid = created.json::<Value>().await.unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    admin
+        .post_json(
+            &format!("/api/v1/projects/{pid}/items"),
+            &json!([{"data": {"text": "only"}}]),
+        )
+        .await;
+    let holder = app.rater("holder").await;
+    let other = app.rater("other").await;
+    let iid = holder.next(pid).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    assert_eq!(
+        holder.next(pid).await,
+        Some(iid),
+        "still held by its holder"
+    );
+    // Past the first lease's end, but within the renewed one's.
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    assert_eq!(
+        other.next(pid).await,
+        None,
+        "asking again renewed the hold, so the item is not free"
+    );
+    assert_eq!(
+        holder.label(pid, iid, "pos").await.status(),
+        StatusCode::CREATED
     );
 }
 

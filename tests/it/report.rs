@@ -14,8 +14,52 @@ on_both_backends!(
     anchoring_compares_raters_shown_the_pre_label_with_blind_ones,
     report_api_matches_the_engine_and_hides_names,
     report_names_a_rater_whose_first_label_came_after_the_rater_list,
-    report_page_reads_in_plain_words
+    report_page_reads_in_plain_words,
+    a_sampled_read_keeps_every_nth_item_with_all_its_labels
 );
+
+/// A big project's dataset card reads every n-th item by id, with all of that item's labels.
+async fn a_sampled_read_keeps_every_nth_item_with_all_its_labels(app: TestApp) {
+    let admin = app.admin().await;
+    let texts: Vec<String> = (1..=9).map(|i| format!("item {i}")).collect();
+    let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let pid = app.project_with_items(&admin, 2, &texts).await;
+    for name in ["r1", "r2"] {
+        let rater = app.rater(name).await;
+        while let Some(iid) = rater.next(pid).await {
+            assert_eq!(
+                rater.label(pid, iid, "pos").await.status(),
+                StatusCode::CREATED
+            );
+        }
+    }
+    let whole = app
+        .store
+        .report_input(pid, tally::store::report::ItemData::Skipped)
+        .await
+        .unwrap();
+    assert_eq!(whole.labels.len(), 18);
+    assert_eq!(whole.items, 9);
+    // 18 labels, at most 6 wanted: every third item.
+    let (sample, stride) = app.store.report_input_sample(pid, 6).await.unwrap();
+    assert_eq!(stride, 3);
+    let mut kept: Vec<i64> = whole
+        .labels
+        .iter()
+        .map(|l| l.item_id)
+        .filter(|id| id % 3 == 0)
+        .collect();
+    kept.dedup();
+    assert_eq!(
+        kept.len(),
+        3,
+        "nine items in a row hold three multiples of three"
+    );
+    let sampled: Vec<i64> = sample.labels.iter().map(|l| l.item_id).collect();
+    let expected: Vec<i64> = kept.iter().flat_map(|&id| [id, id]).collect();
+    assert_eq!(sampled, expected, "each kept item with both of its labels");
+    assert_eq!(sample.items, 3);
+}
 
 /// Four raters over six items; returns the project id and the labels given.
 async fn labelled_project(app: &TestApp, admin: &Api) -> (i64, Vec<(String, String, String)>) {
