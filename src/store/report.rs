@@ -38,6 +38,22 @@ struct ReportLabel {
     prediction_shown: Option<bool>,
 }
 
+/// The label in a row of [`report_labels_sql`], each column taken by position with
+/// `row.$get` (the driver's getter).
+macro_rules! report_label {
+    ($row:ident . $get:ident) => {
+        ReportLabel {
+            rater_id: $row.$get(1)?,
+            pool: $row.$get(2)?,
+            value: $row.$get(3)?,
+            duration_ms: $row.$get(4)?,
+            created_at: $row.$get(5)?,
+            guideline_version: $row.$get(6)?,
+            prediction_shown: $row.$get(7)?,
+        }
+    };
+}
+
 /// A row of [`report_labels_sql`]: its item's id and the label.
 struct LabelRow(i64, ReportLabel);
 
@@ -46,16 +62,7 @@ struct LabelRow(i64, ReportLabel);
 impl<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> for LabelRow {
     fn from_row(row: &'r sqlx::postgres::PgRow) -> sqlx::Result<Self> {
         use sqlx::Row;
-        let label = ReportLabel {
-            rater_id: row.try_get(1)?,
-            pool: row.try_get(2)?,
-            value: row.try_get(3)?,
-            duration_ms: row.try_get(4)?,
-            created_at: row.try_get(5)?,
-            guideline_version: row.try_get(6)?,
-            prediction_shown: row.try_get(7)?,
-        };
-        Ok(LabelRow(row.try_get(0)?, label))
+        Ok(LabelRow(row.try_get(0)?, report_label!(row.try_get)))
     }
 }
 
@@ -444,16 +451,7 @@ fn read_items_sqlite(
     let mut labels = conn.prepare(labels_sql)?;
     let mut rows = labels.query(query)?;
     while let Some(row) = rows.next()? {
-        let label = ReportLabel {
-            rater_id: row.get(1)?,
-            pool: row.get(2)?,
-            value: row.get(3)?,
-            duration_ms: row.get(4)?,
-            created_at: row.get(5)?,
-            guideline_version: row.get(6)?,
-            prediction_shown: row.get(7)?,
-        };
-        merged.label((row.get(0)?, label), done);
+        merged.label((row.get(0)?, report_label!(row.get)), done);
     }
     merged.finish(done);
     Ok(())

@@ -104,12 +104,13 @@ async fn asking_again_returns_the_held_item(app: TestApp) {
     );
 }
 
-async fn asking_again_renews_the_hold(app: TestApp) {
+/// A project of one item, wanting one label, whose leases last `lease_seconds`.
+async fn one_item_project(app: &TestApp, lease_seconds: i64) -> i64 {
     let admin = app.admin().await;
     let created = admin
         .post_json(
             "/api/v1/projects",
-            &json!({"name": "Renewed", "kind": "single_choice", "labels": ["pos", "neg"], "overlap": 1, "lease_seconds": 2}),
+            &json!({"name": "One item", "kind": "single_choice", "labels": ["pos", "neg"], "overlap": 1, "lease_seconds": lease_seconds}),
         )
         .await;
     let pid = created.json::<Value>().await.unwrap()["id"]
@@ -121,6 +122,11 @@ async fn asking_again_renews_the_hold(app: TestApp) {
             &json!([{"data": {"text": "only"}}]),
         )
         .await;
+    pid
+}
+
+async fn asking_again_renews_the_hold(app: TestApp) {
+    let pid = one_item_project(&app, 2).await;
     let holder = app.rater("holder").await;
     let other = app.rater("other").await;
     let iid = holder.next(pid).await.unwrap();
@@ -144,22 +150,7 @@ async fn asking_again_renews_the_hold(app: TestApp) {
 }
 
 async fn expired_leases_return_items_to_the_pool(app: TestApp) {
-    let admin = app.admin().await;
-    let created = admin
-        .post_json(
-            "/api/v1/projects",
-            &json!({"name": "Short", "kind": "single_choice", "labels": ["pos", "neg"], "overlap": 1, "lease_seconds": 1}),
-        )
-        .await;
-    let pid = created.json::<Value>().await.unwrap()["id"]
-        .as_i64()
-        .unwrap();
-    admin
-        .post_json(
-            &format!("/api/v1/projects/{pid}/items"),
-            &json!([{"data": {"text": "only"}}]),
-        )
-        .await;
+    let pid = one_item_project(&app, 1).await;
     let slow = app.rater("slow").await;
     let quick = app.rater("quick").await;
     let iid = slow.next(pid).await.unwrap();
