@@ -204,9 +204,12 @@ impl Store {
         let raters_sql =
             "SELECT u.id, u.pseudonym FROM rater_tallies t JOIN users u ON u.id = t.rater_id
             WHERE t.project_id = $1";
-        let adjudications_sql = "SELECT a.item_id, a.value, u.pseudonym, a.reason
+        let adjudications_sql = format!(
+            "SELECT a.item_id, a.value, u.pseudonym, a.reason
             FROM adjudications a JOIN users u ON u.id = a.reviewer_id
-            WHERE a.project_id = $1 AND a.item_id % $2 = 0";
+            WHERE a.project_id = $1{}",
+            every_nth("a.item_id", stride)
+        );
         type AdjudicationRow = (i64, String, String, String);
         let mut names = SharedNames::default();
         let raters: Vec<(i64, String)> = on_pool!(self, pool => {
@@ -250,7 +253,7 @@ impl Store {
                     }
                 };
             }
-            sqlx::query_as(adjudications_sql).bind(project_id).bind(stride).fetch_all(pool).await?
+            sqlx::query_as(&adjudications_sql).bind(project_id).fetch_all(pool).await?
         });
         for (item_id, value, reviewer, reason) in adjudications {
             input.adjudications.insert(

@@ -59,6 +59,20 @@ async fn a_sampled_read_keeps_every_nth_item_with_all_its_labels(app: TestApp) {
     let expected: Vec<i64> = kept.iter().flat_map(|&id| [id, id]).collect();
     assert_eq!(sampled, expected, "each kept item with both of its labels");
     assert_eq!(sample.items, 3);
+    // A final label on a kept item and on one left out: only the kept one is read.
+    let left_out = kept[0] + 1;
+    for iid in [kept[0], left_out] {
+        let given = admin
+            .post_json(
+                &format!("/api/v1/projects/{pid}/items/{iid}/adjudication"),
+                &json!({"value": "neg", "reason": "checked"}),
+            )
+            .await;
+        assert!(given.status().is_success(), "{}", given.status());
+    }
+    let (sample, _) = app.store.report_input_sample(pid, 6).await.unwrap();
+    let finals: Vec<i64> = sample.adjudications.keys().copied().collect();
+    assert_eq!(finals, [kept[0]]);
 }
 
 /// Four raters over six items; returns the project id and the labels given.
