@@ -52,6 +52,12 @@ impl From<sqlx::Error> for AppError {
     }
 }
 
+impl From<rusqlite::Error> for AppError {
+    fn from(e: rusqlite::Error) -> Self {
+        AppError::Internal(anyhow::Error::new(e).context("database error"))
+    }
+}
+
 impl From<tokio::task::JoinError> for AppError {
     /// A task the request handed work to panicked or was cancelled.
     fn from(e: tokio::task::JoinError) -> Self {
@@ -103,4 +109,11 @@ pub type Result<T, E = AppError> = std::result::Result<T, E>;
 /// True when a database error is a unique-key violation (both backends).
 pub fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+/// True when an error of SQLite's own connection (`rusqlite`) is a unique-key violation.
+pub fn is_sqlite_unique_violation(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(failure, _)
+        if failure.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+            || failure.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY)
 }

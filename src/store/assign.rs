@@ -18,7 +18,7 @@ use sqlx::{Sqlite, Transaction};
 use tracing::instrument;
 
 use super::columns::{need_column, open_item_order};
-use super::group_commit::GroupWrite;
+use super::group_commit::{bind_numbered, Fast, GroupWrite};
 use super::items::ItemView;
 use super::{tx_fn, PgBackend, SqliteBackend, Store};
 use crate::domain::gate::{self, QualificationState};
@@ -26,7 +26,7 @@ use crate::domain::now_ms;
 use crate::domain::policy::Pool;
 use crate::domain::project::Project;
 use crate::domain::user::User;
-use crate::error::Result;
+use crate::error::{AppError, Result};
 
 /// The columns of an item as raters get it (`ItemView`), from items aliased `i`.
 const ITEM_VIEW: &str = "i.id, i.external_id, i.data, i.prediction";
@@ -213,6 +213,26 @@ struct LeaseFirst {
 
 impl GroupWrite for LeaseFirst {
     type Output = Option<ItemView>;
+
+    fn fast(&self, conn: &rusqlite::Connection) -> Fast<Option<ItemView>> {
+        let leased = || -> rusqlite::Result<Option<ItemView>> {
+            let mut statement = conn.prepare_cached(&self.sql)?;
+            bind_numbered(
+                &mut statement,
+                &[
+                    &self.project_id,
+                    &self.rater_id,
+                    &self.now,
+                    &self.pool.as_str(),
+                    &self.expires_at,
+                ],
+            )?;
+            let mut rows = statement.raw_query();
+            let leased = rows.next()?.map(ItemView::from_sqlite).transpose()?;
+            Ok(leased)
+        };
+        Fast::Done(leased().map_err(AppError::from))
+    }
 
     fn run<'a, 'c>(
         &'a self,

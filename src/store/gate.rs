@@ -1,9 +1,13 @@
 //! The facts the write gate (`crate::domain::gate`) decides on, read in one statement inside
 //! the write's own transaction, with the item's row lock held on PostgreSQL.
 
+use std::sync::LazyLock;
+
 use sqlx::types::Json;
 
 use super::cache::Caches;
+use super::group_commit::bind_numbered;
+use super::sqlite_read::json_column;
 use super::{on_pool, Store};
 use crate::domain::gate::{self, Hold, ItemFacts, QualificationState, RaterFacts, Write};
 use crate::domain::policy::{Needs, Pool};
@@ -164,33 +168,15 @@ where
     usize: sqlx::ColumnIndex<DB::Row>,
     for<'r> GateRow: sqlx::FromRow<'r, DB::Row>,
 {
-    let Attempt {
-        item_id,
-        rater_id,
-        now,
-        write,
-    } = attempt;
     let row: Option<GateRow> = sqlx::query_as(&facts_sql(row_lock))
-        .bind(item_id)
+        .bind(attempt.item_id)
         .bind(project.id)
-        .bind(rater_id)
-        .bind(now)
+        .bind(attempt.rater_id)
+        .bind(attempt.now)
         .fetch_optional(&mut **tx)
         .await?;
     let row = row.ok_or_else(|| AppError::not_found("item"))?;
-    if row.project_revision != project.revision {
-        // The caller's project is out of date (a kept copy); the gate refuses this write,
-        // and the next request reads the project again.
-        caches.expire();
-    }
-    let standing = StandingRow {
-        paused: row.paused,
-        paused_reason: row.paused_reason.clone(),
-        qualified: row.qualified,
-        qual_seen: row.qual_seen,
-        qual_correct: row.qual_correct,
-    };
-    let questions: Option<i64> = if standing.needs_qualification_count(project) {
+    let questions: Option<i64> = if row.standing().needs_qualification_count(project) {
         Some(
             sqlx::query_scalar(QUALIFICATION_TOTAL_SQL)
                 .bind(project.id)
@@ -200,24 +186,90 @@ where
     } else {
         None
     };
+    let others: i64 = match row.leases_of_others_counted() {
+        Some(counted) => counted,
+        None => {
+            sqlx::query_scalar(LIVE_LEASES_OF_OTHERS_SQL)
+                .bind(attempt.item_id)
+                .bind(attempt.rater_id)
+                .bind(attempt.now)
+                .bind(row.pool.as_str())
+                .fetch_one(&mut **tx)
+                .await?
+        }
+    };
+    admit(caches, project, attempt, row, questions, others)
+}
+
+/// SQLite's facts statement, as the writer's own connection prepares it.
+static SQLITE_FACTS_SQL: LazyLock<String> = LazyLock::new(|| facts_sql(""));
+
+/// [`check_write`] on the SQLite writer's own connection (`group_commit`), inside its
+/// transaction.
+pub(super) fn check_write_sqlite(
+    conn: &rusqlite::Connection,
+    caches: &Caches,
+    project: &Project,
+    attempt: Attempt,
+) -> Result<GatedItem> {
+    let mut statement = conn.prepare_cached(&SQLITE_FACTS_SQL)?;
+    bind_numbered(
+        &mut statement,
+        &[
+            &attempt.item_id,
+            &project.id,
+            &attempt.rater_id,
+            &attempt.now,
+        ],
+    )?;
+    let mut rows = statement.raw_query();
+    let found = rows.next()?.map(GateRow::from_sqlite).transpose()?;
+    drop(rows);
+    let row = found.ok_or_else(|| AppError::not_found("item"))?;
+    let questions = if row.standing().needs_qualification_count(project) {
+        let mut statement = conn.prepare_cached(QUALIFICATION_TOTAL_SQL)?;
+        bind_numbered(&mut statement, &[&project.id])?;
+        let total: i64 = statement
+            .raw_query()
+            .next()?
+            .map_or(Ok(0), |row| row.get(0))?;
+        Some(total)
+    } else {
+        None
+    };
+    // SQLite's one writer counts other raters' leases in the facts statement.
+    let others = row.leases_of_others_counted().unwrap_or(0);
+    admit(caches, project, attempt, row, questions, others)
+}
+
+/// Asks the gate about a write, given the facts read inside its transaction: the item and
+/// rater's row, the project's qualification questions when counted, and the live leases of
+/// other raters of the writer's pool.
+fn admit(
+    caches: &Caches,
+    project: &Project,
+    attempt: Attempt,
+    row: GateRow,
+    questions: Option<i64>,
+    others: i64,
+) -> Result<GatedItem> {
+    let Attempt {
+        item_id,
+        rater_id: _,
+        now,
+        write,
+    } = attempt;
+    if row.project_revision != project.revision {
+        // The caller's project is out of date (a kept copy); the gate refuses this write,
+        // and the next request reads the project again.
+        caches.expire();
+    }
+    let standing = row.standing();
     let pool = parse_pool(&row.pool)?;
     let needs = Needs {
         generalist: row.need_generalist,
         expert: row.need_expert,
         user: row.need_user,
-    };
-    let others: i64 = if row.is_gold || row.is_qualification {
-        0
-    } else if let Some(counted) = row.leases_of_others {
-        counted
-    } else {
-        sqlx::query_scalar(LIVE_LEASES_OF_OTHERS_SQL)
-            .bind(item_id)
-            .bind(rater_id)
-            .bind(now)
-            .bind(pool.as_str())
-            .fetch_one(&mut **tx)
-            .await?
     };
     let rater = RaterFacts {
         pool,
@@ -251,6 +303,56 @@ where
         project_has_webhooks: row.webhooks > 0,
         qualification_questions: questions,
     })
+}
+
+impl GateRow {
+    fn standing(&self) -> StandingRow {
+        StandingRow {
+            paused: self.paused,
+            paused_reason: self.paused_reason.clone(),
+            qualified: self.qualified,
+            qual_seen: self.qual_seen,
+            qual_correct: self.qual_correct,
+        }
+    }
+
+    /// Other raters' live leases when this statement counted them or none count (gold and
+    /// qualification items have no slots); `None` when they are still to be counted.
+    fn leases_of_others_counted(&self) -> Option<i64> {
+        if self.is_gold || self.is_qualification {
+            Some(0)
+        } else {
+            self.leases_of_others
+        }
+    }
+
+    /// The row as SQLite's facts statement returns it, by position.
+    fn from_sqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(GateRow {
+            need_generalist: row.get(0)?,
+            need_expert: row.get(1)?,
+            need_user: row.get(2)?,
+            is_gold: row.get(3)?,
+            is_qualification: row.get(4)?,
+            held: row.get(5)?,
+            gold: row.get(6)?,
+            explanation: row.get(7)?,
+            has_prediction: row.get(8)?,
+            pool: row.get(9)?,
+            expertise: Json(json_column(row, 10)?.unwrap_or_default()),
+            paused: row.get(11)?,
+            paused_reason: row.get(12)?,
+            qualified: row.get(13)?,
+            qual_seen: row.get(14)?,
+            qual_correct: row.get(15)?,
+            lease_expires_at: row.get(16)?,
+            labelled_at: row.get(17)?,
+            project_revision: row.get(18)?,
+            project_archived_at: row.get(19)?,
+            leases_of_others: row.get(20)?,
+            webhooks: row.get(21)?,
+        })
+    }
 }
 
 impl Store {

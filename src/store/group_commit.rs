@@ -5,8 +5,14 @@
 //! SQLite has one writer. When every request held it for a transaction of its own, each
 //! statement was a hand-off between the async runtime and the connection's thread, and the
 //! request holding the writer waited its turn on a busy runtime after every statement while
-//! the others queued behind it. The writer thread talks to its connection directly, and a
-//! batch pays for one `BEGIN` and one `COMMIT`.
+//! the others queued behind it. A batch pays for one `BEGIN` and one `COMMIT`.
+//!
+//! The writer thread has a connection of its own (`rusqlite`) that it calls directly: a
+//! write's common case (a lease, a plain label) runs there, without a hand-off to another
+//! thread for each statement. A write that needs more (a gold or qualification answer, an
+//! item that may ask for more labels, a project with webhooks) says so before it changes
+//! anything, and runs on the general path through sqlx, in a transaction of its own after
+//! the fast writes before it are committed.
 //!
 //! Durability is unchanged: a write is answered only after the commit that holds it. A
 //! write that is refused (any error but an internal one) must have changed nothing, so the
@@ -15,11 +21,16 @@
 //! its error, and the others run again one transaction each. Writes outside this path take
 //! the same writer lock.
 
+use std::collections::VecDeque;
 use std::panic::AssertUnwindSafe;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use futures::future::BoxFuture;
 use futures::FutureExt;
+use rusqlite::types::ToSql;
+use rusqlite::OpenFlags;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 use sqlx::{ConnectOptions, Connection, Sqlite, Transaction};
 use tokio::sync::{mpsc, oneshot, Mutex};
@@ -28,6 +39,17 @@ use crate::error::{AppError, Result};
 
 /// Writes taken into one transaction at most; the rest wait for the next.
 const MAX_BATCH: usize = 128;
+
+/// As long as the pool's connections wait for a lock.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What a write did on the writer's own connection.
+pub(crate) enum Fast<T> {
+    /// It ran there: its result.
+    Done(Result<T>),
+    /// It needs the general path ([`GroupWrite::run`]) and changed nothing.
+    Slow,
+}
 
 /// A write the writer thread runs inside its transaction. It owns what it needs (the
 /// caller waits for its answer, but the writer cannot borrow from the caller), and it can
@@ -38,23 +60,61 @@ const MAX_BATCH: usize = 128;
 pub(crate) trait GroupWrite: Send + Sync + 'static {
     type Output: Send + 'static;
 
+    /// The write on the writer's own connection, inside its transaction, or [`Fast::Slow`]
+    /// before changing anything when it needs the general path.
+    fn fast(&self, conn: &rusqlite::Connection) -> Fast<Self::Output>;
+
+    /// The write on the general path, inside a transaction of sqlx's connection.
     fn run<'a, 'c>(
         &'a self,
         tx: &'a mut Transaction<'c, Sqlite>,
     ) -> BoxFuture<'a, Result<Self::Output>>;
 }
 
+/// Binds `values` to a statement written with numbered parameters (`$1`, `$2`, ...), as
+/// the statements shared with sqlx are: SQLite reads `$1` as a parameter's name, and a
+/// statement need not use every value.
+pub(crate) fn bind_numbered(
+    statement: &mut rusqlite::Statement<'_>,
+    values: &[&dyn ToSql],
+) -> rusqlite::Result<()> {
+    for index in 1..=statement.parameter_count() {
+        let number = statement
+            .parameter_name(index)
+            .and_then(|name| name.strip_prefix('$'))
+            .and_then(|number| number.parse::<usize>().ok())
+            .filter(|number| (1..=values.len()).contains(number))
+            .ok_or(rusqlite::Error::InvalidParameterCount(index, values.len()))?;
+        statement.raw_bind_parameter(index, values[number - 1])?;
+    }
+    Ok(())
+}
+
 /// How the transaction that held a write ended.
 type Committed = std::result::Result<(), Arc<String>>;
 
+/// What running a write on the writer's own connection came to.
+enum Step {
+    /// It ran; false when it failed inside and may have changed something.
+    Ran(bool),
+    Slow,
+}
+
 /// A queued write with its type erased.
 trait Queued: Send {
-    /// Runs the write and keeps its result; false when it failed inside and may have
-    /// changed something.
+    fn fast(&mut self, conn: &rusqlite::Connection) -> Step;
+
+    /// Runs the write on the general path and keeps its result; false when it failed
+    /// inside and may have changed something.
     fn run<'a, 'c>(&'a mut self, tx: &'a mut Transaction<'c, Sqlite>) -> BoxFuture<'a, bool>;
 
     /// Whether the kept result is a success.
     fn succeeded(&self) -> bool;
+
+    /// Whether the write needs the general path.
+    fn is_slow(&self) -> bool;
+
+    fn mark_slow(&mut self);
 
     /// Answers the caller, once the fate of the write's transaction is known.
     fn answer(self: Box<Self>, committed: Committed);
@@ -62,25 +122,57 @@ trait Queued: Send {
 
 struct Pending<W: GroupWrite> {
     write: W,
+    slow: bool,
     result: Option<Result<W::Output>>,
     reply: oneshot::Sender<Result<W::Output>>,
 }
 
+fn panicked() -> AppError {
+    AppError::Internal(anyhow::anyhow!("the write panicked"))
+}
+
+impl<W: GroupWrite> Pending<W> {
+    /// Keeps a result; false when it is a failure inside.
+    fn keep(&mut self, out: Result<W::Output>) -> bool {
+        let clean = !matches!(out, Err(AppError::Internal(_)));
+        self.result = Some(out);
+        clean
+    }
+}
+
 impl<W: GroupWrite> Queued for Pending<W> {
+    fn fast(&mut self, conn: &rusqlite::Connection) -> Step {
+        let out = std::panic::catch_unwind(AssertUnwindSafe(|| self.write.fast(conn)))
+            .unwrap_or_else(|_| Fast::Done(Err(panicked())));
+        match out {
+            Fast::Done(out) => Step::Ran(self.keep(out)),
+            Fast::Slow => {
+                self.slow = true;
+                Step::Slow
+            }
+        }
+    }
+
     fn run<'a, 'c>(&'a mut self, tx: &'a mut Transaction<'c, Sqlite>) -> BoxFuture<'a, bool> {
         Box::pin(async move {
-            let out = match AssertUnwindSafe(self.write.run(tx)).catch_unwind().await {
-                Ok(out) => out,
-                Err(_) => Err(AppError::Internal(anyhow::anyhow!("the write panicked"))),
-            };
-            let clean = !matches!(out, Err(AppError::Internal(_)));
-            self.result = Some(out);
-            clean
+            let out = AssertUnwindSafe(self.write.run(tx))
+                .catch_unwind()
+                .await
+                .unwrap_or_else(|_| Err(panicked()));
+            self.keep(out)
         })
     }
 
     fn succeeded(&self) -> bool {
         matches!(self.result, Some(Ok(_)))
+    }
+
+    fn is_slow(&self) -> bool {
+        self.slow
+    }
+
+    fn mark_slow(&mut self) {
+        self.slow = true;
     }
 
     fn answer(self: Box<Self>, committed: Committed) {
@@ -106,7 +198,7 @@ pub(crate) struct GroupWriter {
 }
 
 impl GroupWriter {
-    /// Starts the writer thread, which opens its own connection to the database and takes
+    /// Starts the writer thread, which opens its own connections to the database and takes
     /// `lock` (the backend's writer lock) for each batch.
     pub fn start(options: SqliteConnectOptions, lock: Arc<Mutex<()>>) -> std::io::Result<Self> {
         let (jobs, queue) = mpsc::unbounded_channel();
@@ -115,7 +207,7 @@ impl GroupWriter {
             .build()?;
         std::thread::Builder::new()
             .name("tally-sqlite-writer".into())
-            .spawn(move || runtime.block_on(write_batches(options, lock, queue)))?;
+            .spawn(move || runtime.block_on(Writer::new(options).write_batches(lock, queue)))?;
         Ok(GroupWriter { jobs })
     }
 
@@ -124,6 +216,7 @@ impl GroupWriter {
         let (reply, answer) = oneshot::channel();
         let pending = Pending {
             write,
+            slow: false,
             result: None,
             reply,
         };
@@ -136,89 +229,188 @@ impl GroupWriter {
     }
 }
 
-async fn write_batches(
+/// The writer thread's two connections, each opened when first needed and opened again
+/// after an error. Only one of them is ever inside a transaction.
+struct Writer {
     options: SqliteConnectOptions,
-    lock: Arc<Mutex<()>>,
-    mut queue: mpsc::UnboundedReceiver<Box<dyn Queued>>,
-) {
-    let mut connection: Option<SqliteConnection> = None;
-    let mut batch = Vec::with_capacity(MAX_BATCH);
-    while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let _writer = lock.lock().await;
-        let conn = match connection.as_mut() {
-            Some(conn) => conn,
-            None => match options.connect().await {
-                Ok(conn) => connection.insert(conn),
-                Err(e) => {
-                    let e = Arc::new(format!("cannot open the database: {e}"));
-                    tracing::error!(error = %e, "SQLite writer");
-                    batch.drain(..).for_each(|job| job.answer(Err(e.clone())));
-                    continue;
-                }
-            },
-        };
-        if let Err(e) = write_batch(conn, &mut batch).await {
-            tracing::error!(error = %e, "SQLite writer: a batch was not written");
-            // The next batch starts on a fresh connection.
-            connection = None;
-        }
-    }
-    if let Some(conn) = connection {
-        let _ = conn.close().await;
-    }
+    /// The database file; none for an in-memory database, which only sqlx's connection
+    /// can reach, so every write takes the general path.
+    path: Option<PathBuf>,
+    own: Option<rusqlite::Connection>,
+    general: Option<SqliteConnection>,
 }
 
-/// Writes and answers a batch: together in one transaction, or, when one of them failed
-/// inside, that one answered with its error and the others one transaction each. Returns
-/// the last transaction's error, if any.
-async fn write_batch(conn: &mut SqliteConnection, batch: &mut Vec<Box<dyn Queued>>) -> Committed {
-    match together(conn, batch).await {
-        Together::Ran(committed) => {
-            batch
-                .drain(..)
-                .for_each(|job| job.answer(committed.clone()));
-            committed
+/// What a run of fast writes in one transaction came to.
+enum FastRun {
+    /// These writes ran; their transaction ended as given.
+    Ran(Vec<Box<dyn Queued>>, Committed),
+    /// The last of these failed inside; the transaction was rolled back.
+    FailedInside(Vec<Box<dyn Queued>>),
+}
+
+impl Writer {
+    fn new(options: SqliteConnectOptions) -> Self {
+        let file = options.get_filename();
+        let path = (!file.as_os_str().is_empty() && file != Path::new(":memory:"))
+            .then(|| file.to_owned());
+        Writer {
+            options,
+            path,
+            own: None,
+            general: None,
         }
-        Together::FailedInside(failed) => {
-            let failed = batch.remove(failed);
-            failed.answer(Ok(()));
-            let mut last = Ok(());
-            for mut job in batch.drain(..) {
-                last = alone(conn, job.as_mut()).await;
-                job.answer(last.clone());
+    }
+
+    async fn write_batches(
+        mut self,
+        lock: Arc<Mutex<()>>,
+        mut queue: mpsc::UnboundedReceiver<Box<dyn Queued>>,
+    ) {
+        let mut batch = Vec::with_capacity(MAX_BATCH);
+        while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
+            let _writer = lock.lock().await;
+            self.write_batch(batch.drain(..).collect()).await;
+        }
+        if let Some(conn) = self.general.take() {
+            let _ = conn.close().await;
+        }
+    }
+
+    /// Writes and answers a batch in order: runs of fast writes one transaction each, a
+    /// write that needs the general path alone. After a write failed inside, the writes
+    /// that shared its transaction run again one transaction each.
+    async fn write_batch(&mut self, batch: VecDeque<Box<dyn Queued>>) {
+        let mut rest = batch;
+        let mut alone = 0usize;
+        while let Some(job) = rest.pop_front() {
+            if job.is_slow() {
+                self.general_alone(job).await;
+                alone = alone.saturating_sub(1);
+                continue;
             }
-            last
+            rest.push_front(job);
+            let most = if alone > 0 { 1 } else { rest.len() };
+            match self.fast_run(&mut rest, most) {
+                FastRun::Ran(ran, committed) => {
+                    alone = alone.saturating_sub(ran.len());
+                    ran.into_iter()
+                        .for_each(|job| job.answer(committed.clone()));
+                }
+                FastRun::FailedInside(mut ran) => {
+                    if let Some(failed) = ran.pop() {
+                        failed.answer(Ok(()));
+                    }
+                    alone = ran.len();
+                    for job in ran.into_iter().rev() {
+                        rest.push_front(job);
+                    }
+                }
+            }
         }
     }
-}
 
-enum Together {
-    /// Every write ran; the transaction ended as given.
-    Ran(Committed),
-    /// The write at this place failed inside; the transaction was rolled back.
-    FailedInside(usize),
-}
+    /// Takes up to `most` writes from the front of `rest` and runs them on the writer's
+    /// own connection in one transaction, stopping before a write that needs the general
+    /// path (it stays at the front, marked). Without a connection of its own, the front
+    /// write is marked for the general path.
+    fn fast_run(&mut self, rest: &mut VecDeque<Box<dyn Queued>>, most: usize) -> FastRun {
+        let Some(conn) = self.own_connection() else {
+            if let Some(front) = rest.front_mut() {
+                front.mark_slow();
+            }
+            return FastRun::Ran(Vec::new(), Ok(()));
+        };
+        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+            let ran: Vec<_> = rest.drain(..most.min(rest.len())).collect();
+            return FastRun::Ran(ran, Err(Arc::new(format!("begin: {e}"))));
+        }
+        let mut ran = Vec::new();
+        while ran.len() < most {
+            let Some(mut job) = rest.pop_front() else {
+                break;
+            };
+            match job.fast(&conn) {
+                Step::Slow => {
+                    rest.push_front(job);
+                    break;
+                }
+                Step::Ran(true) => ran.push(job),
+                Step::Ran(false) => {
+                    ran.push(job);
+                    match conn.execute_batch("ROLLBACK") {
+                        Ok(()) => self.own = Some(conn),
+                        Err(e) => tracing::error!(error = %e, "SQLite writer: rollback"),
+                    }
+                    return FastRun::FailedInside(ran);
+                }
+            }
+        }
+        let committed = conn
+            .execute_batch("COMMIT")
+            .map_err(|e| Arc::new(format!("commit: {e}")));
+        // A failed commit may leave the transaction open; the next run opens a fresh
+        // connection.
+        if committed.is_ok() {
+            self.own = Some(conn);
+        }
+        FastRun::Ran(ran, committed)
+    }
 
-async fn together(conn: &mut SqliteConnection, batch: &mut [Box<dyn Queued>]) -> Together {
-    let mut tx = match conn.begin_with("BEGIN IMMEDIATE").await {
-        Ok(tx) => tx,
-        Err(e) => return Together::Ran(Err(Arc::new(format!("begin: {e}")))),
-    };
-    for (place, job) in batch.iter_mut().enumerate() {
-        if !job.run(&mut tx).await {
-            // Dropping the transaction rolls it back.
-            return Together::FailedInside(place);
+    /// The writer's own connection, taken out of `self.own` for the caller to put back
+    /// when it is fit for use; none for an in-memory database or when it cannot be opened.
+    fn own_connection(&mut self) -> Option<rusqlite::Connection> {
+        let path = self.path.as_ref()?;
+        if let Some(conn) = self.own.take() {
+            return Some(conn);
+        }
+        let opened = rusqlite::Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .and_then(|conn| {
+            conn.busy_timeout(BUSY_TIMEOUT)?;
+            conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")?;
+            conn.set_prepared_statement_cache_capacity(64);
+            Ok(conn)
+        });
+        match opened {
+            Ok(conn) => Some(conn),
+            Err(e) => {
+                tracing::error!(error = %e, "SQLite writer: cannot open its own connection; writing through sqlx");
+                None
+            }
         }
     }
-    Together::Ran(
-        tx.commit()
-            .await
-            .map_err(|e| Arc::new(format!("commit: {e}"))),
-    )
+
+    /// One write on the general path, in a transaction of its own, answered.
+    async fn general_alone(&mut self, mut job: Box<dyn Queued>) {
+        let committed = match self.general_connection().await {
+            Ok(conn) => general_transaction(conn, job.as_mut()).await,
+            Err(e) => Err(e),
+        };
+        if committed.is_err() {
+            self.general = None;
+        }
+        job.answer(committed);
+    }
+
+    async fn general_connection(
+        &mut self,
+    ) -> std::result::Result<&mut SqliteConnection, Arc<String>> {
+        let conn = match self.general.take() {
+            Some(conn) => conn,
+            None => self.options.connect().await.map_err(|e| {
+                let e = Arc::new(format!("cannot open the database: {e}"));
+                tracing::error!(error = %e, "SQLite writer");
+                e
+            })?,
+        };
+        Ok(self.general.insert(conn))
+    }
 }
 
 /// One write in a transaction of its own, committed when it succeeded.
-async fn alone(conn: &mut SqliteConnection, job: &mut dyn Queued) -> Committed {
+async fn general_transaction(conn: &mut SqliteConnection, job: &mut dyn Queued) -> Committed {
     let mut tx = conn
         .begin_with("BEGIN IMMEDIATE")
         .await
@@ -241,10 +433,12 @@ mod tests {
 
     use super::*;
 
-    /// Inserts its number into `t`, then does what `then` says.
+    /// Inserts its number into `t`, then does what `then` says; on the general path when
+    /// `general`.
     struct Insert {
         n: i64,
         then: Then,
+        general: bool,
     }
 
     #[derive(Clone, Copy, PartialEq)]
@@ -259,6 +453,23 @@ mod tests {
 
     impl GroupWrite for Insert {
         type Output = i64;
+
+        fn fast(&self, conn: &rusqlite::Connection) -> Fast<i64> {
+            if self.general {
+                return Fast::Slow;
+            }
+            if self.then == Then::Refuse {
+                return Fast::Done(Err(AppError::Conflict(format!("{} refused", self.n))));
+            }
+            if let Err(e) = conn.execute("INSERT INTO t (n) VALUES (?1)", [self.n]) {
+                return Fast::Done(Err(e.into()));
+            }
+            Fast::Done(match self.then {
+                Then::Fail => Err(AppError::Internal(anyhow::anyhow!("{} failed", self.n))),
+                Then::Panic => panic!("write {} panics", self.n),
+                _ => Ok(self.n),
+            })
+        }
 
         fn run<'a, 'c>(
             &'a self,
@@ -332,8 +543,21 @@ mod tests {
     fn writes(plan: &[Then]) -> Vec<Insert> {
         plan.iter()
             .enumerate()
-            .map(|(n, &then)| Insert { n: n as i64, then })
+            .map(|(n, &then)| Insert {
+                n: n as i64,
+                then,
+                general: false,
+            })
             .collect()
+    }
+
+    /// The same writes, every third on the general path.
+    fn mixed(plan: &[Then]) -> Vec<Insert> {
+        let mut writes = writes(plan);
+        for write in writes.iter_mut().filter(|w| w.n % 3 == 1) {
+            write.general = true;
+        }
+        writes
     }
 
     #[tokio::test]
@@ -389,8 +613,9 @@ mod tests {
         assert_eq!(stored(&options).await, vec![0, 2]);
     }
 
-    #[tokio::test]
-    async fn many_concurrent_writes_are_each_stored_once() {
+    /// 300 writes sent at once, every seventh refused: each acknowledged write is stored,
+    /// once, in order.
+    async fn each_acknowledged_write_is_stored_once(make: fn(&[Then]) -> Vec<Insert>) {
         let (_dir, options) = database().await;
         let plan: Vec<Then> = (0..300)
             .map(|n| {
@@ -401,12 +626,75 @@ mod tests {
                 }
             })
             .collect();
-        let answers = write_all(&options, writes(&plan)).await;
+        let answers = write_all(&options, make(&plan)).await;
         let acknowledged: Vec<i64> = answers
             .iter()
             .filter_map(|a| a.as_ref().ok().copied())
             .collect();
         assert_eq!(acknowledged.len(), 300 - 43);
         assert_eq!(stored(&options).await, acknowledged);
+    }
+
+    #[tokio::test]
+    async fn many_concurrent_writes_are_each_stored_once() {
+        each_acknowledged_write_is_stored_once(writes).await;
+    }
+
+    #[tokio::test]
+    async fn many_concurrent_mixed_writes_are_each_stored_once() {
+        each_acknowledged_write_is_stored_once(mixed).await;
+    }
+
+    #[tokio::test]
+    async fn writes_on_the_general_path_keep_their_place_among_the_fast_ones() {
+        let (_dir, options) = database().await;
+        let plan = [
+            Then::Succeed,
+            Then::Succeed,
+            Then::Refuse,
+            Then::Succeed,
+            Then::Fail,
+            Then::Succeed,
+            Then::Panic,
+            Then::Succeed,
+        ];
+        let answers = write_all(&options, mixed(&plan)).await;
+        assert!(matches!(answers[2], Err(AppError::Conflict(_))));
+        assert!(matches!(answers[4], Err(AppError::Internal(_))));
+        assert!(matches!(answers[6], Err(AppError::Internal(_))));
+        for n in [0, 1, 3, 5, 7] {
+            assert_eq!(answers[n].as_ref().ok(), Some(&(n as i64)), "write {n}");
+        }
+        assert_eq!(stored(&options).await, vec![0, 1, 3, 5, 7]);
+    }
+
+    #[tokio::test]
+    async fn a_failure_on_the_general_path_is_undone() {
+        let (_dir, options) = database().await;
+        let mut writes = writes(&[Then::Succeed, Then::Fail, Then::Succeed]);
+        writes[1].general = true;
+        let answers = write_all(&options, writes).await;
+        assert!(matches!(answers[1], Err(AppError::Internal(_))));
+        assert_eq!(stored(&options).await, vec![0, 2]);
+    }
+
+    #[test]
+    fn numbered_parameters_bind_by_their_number() {
+        let conn = rusqlite::Connection::open_in_memory().expect("memory");
+        let mut statement = conn.prepare("SELECT $3, $1, $3").expect("prepare");
+        bind_numbered(&mut statement, &[&1i64, &2i64, &"three"]).expect("bind");
+        let mut rows = statement.raw_query();
+        let row = rows.next().expect("step").expect("a row");
+        let got: (String, i64, String) = (
+            row.get(0).expect("0"),
+            row.get(1).expect("1"),
+            row.get(2).expect("2"),
+        );
+        assert_eq!(got, ("three".to_string(), 1, "three".to_string()));
+        let mut beyond = conn.prepare("SELECT $4").expect("prepare");
+        assert!(
+            bind_numbered(&mut beyond, &[&1i64]).is_err(),
+            "a number without a value"
+        );
     }
 }

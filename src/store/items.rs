@@ -35,6 +35,16 @@ pub struct ItemView {
 }
 
 impl ItemView {
+    /// An item from a row of SQLite's own connection: id, external id, data, prediction.
+    pub(super) fn from_sqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(ItemView {
+            id: row.get(0)?,
+            external_id: row.get(1)?,
+            data: super::sqlite_read::json_column(row, 2)?.unwrap_or_default(),
+            prediction: row.get(3)?,
+        })
+    }
+
     /// The text to show: `data.text` when present, otherwise the data as JSON.
     pub fn display_text(&self) -> String {
         match self.data.get("text") {

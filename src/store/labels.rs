@@ -11,8 +11,8 @@ use tracing::instrument;
 use super::audit::record_audit;
 use super::cache::Caches;
 use super::columns::need_column;
-use super::gate::{check_write, Attempt, GatedItem, QUALIFICATION_TOTAL_SQL};
-use super::group_commit::GroupWrite;
+use super::gate::{check_write, check_write_sqlite, Attempt, GatedItem, QUALIFICATION_TOTAL_SQL};
+use super::group_commit::{bind_numbered, Fast, GroupWrite};
 use super::webhook_events::{complete_if_settled, record_completion};
 use super::{in_write_tx, joins_statements, tx_fn, Store, PG_ROW_LOCK};
 use crate::domain::audit::Entry;
@@ -21,7 +21,7 @@ use crate::domain::kinds::{from_stored, to_stored};
 use crate::domain::now_ms;
 use crate::domain::policy::Pool;
 use crate::domain::project::Project;
-use crate::error::{is_unique_violation, AppError, Result};
+use crate::error::{is_sqlite_unique_violation, is_unique_violation, AppError, Result};
 
 /// A checked answer from a rater: `value` is canonical for the project's kind.
 #[derive(Debug, Clone)]
@@ -73,13 +73,7 @@ type SlotTaken = (i64, Option<String>, i64);
 /// together (`joined`) in one call to its connection's thread; PostgreSQL runs the first
 /// two as data-modifying parts of one statement.
 fn first_writes_sql(joined: bool, slot_pool: Option<Pool>) -> String {
-    let take_slot = slot_pool.map(|pool| {
-        let need = need_column(pool);
-        format!(
-            "UPDATE items SET {need} = {need} - 1, label_count = label_count + 1 WHERE id = $2
-             RETURNING need_generalist + need_expert + need_user, external_id, label_count"
-        )
-    });
+    let take_slot = slot_pool.map(take_slot_sql);
     if joined {
         let last = take_slot.unwrap_or_default();
         format!("{INSERT_LABEL_SQL};\n{END_LEASE_SQL};\n{last}")
@@ -91,6 +85,15 @@ fn first_writes_sql(joined: bool, slot_pool: Option<Pool>) -> String {
             "WITH label AS ({INSERT_LABEL_SQL} RETURNING 1), lease AS ({END_LEASE_SQL} RETURNING 1)\n{last}"
         )
     }
+}
+
+/// Takes one slot of `pool` on the item `$2` and returns a [`SlotTaken`].
+fn take_slot_sql(pool: Pool) -> String {
+    let need = need_column(pool);
+    format!(
+        "UPDATE items SET {need} = {need} - 1, label_count = label_count + 1 WHERE id = $2
+         RETURNING need_generalist + need_expert + need_user, external_id, label_count"
+    )
 }
 
 const QUALIFICATION_RECORD_SQL: &str =
@@ -274,6 +277,41 @@ struct LabelWrite {
 impl GroupWrite for LabelWrite {
     type Output = LabelOutcome;
 
+    /// A label that only takes a slot, on the writer's own connection: the gate, then the
+    /// label, the end of the lease and the slot. A gold or qualification answer, a label
+    /// that may settle its item (dynamic overlap, escalation) and a label in a project with
+    /// webhooks take the general path.
+    fn fast(&self, conn: &rusqlite::Connection) -> Fast<LabelOutcome> {
+        let (project, label) = (&self.project, &self.label);
+        let attempt = Attempt {
+            item_id: label.item_id,
+            rater_id: label.rater_id,
+            now: self.now,
+            write: Write::Label,
+        };
+        let gated = match check_write_sqlite(conn, &self.caches, project, attempt) {
+            Ok(gated) => gated,
+            Err(refused) => return Fast::Done(Err(refused)),
+        };
+        let plain = !gated.facts.is_qualification
+            && !gated.facts.is_gold
+            && !gated.project_has_webhooks
+            && !settles_on_label(project, gated.rater.pool);
+        if !plain {
+            return Fast::Slow;
+        }
+        let values = LabelValues::new(project, label, &gated, self.now);
+        Fast::Done(
+            write_plain_label(conn, &values, gated.rater.pool).map(|()| LabelOutcome {
+                pool: gated.rater.pool,
+                qualification: None,
+                gold_correct: None,
+                paused: None,
+                escalated: false,
+            }),
+        )
+    }
+
     fn run<'a, 'c>(
         &'a self,
         tx: &'a mut Transaction<'c, Sqlite>,
@@ -287,6 +325,82 @@ impl GroupWrite for LabelWrite {
             self.now,
         ))
     }
+}
+
+/// The values of [`INSERT_LABEL_SQL`]'s parameters, in order.
+struct LabelValues<'a> {
+    project_id: i64,
+    item_id: i64,
+    rater_id: i64,
+    value: String,
+    duration_ms: Option<i64>,
+    now: i64,
+    pool: &'static str,
+    comment: Option<&'a str>,
+    prediction_shown: Option<bool>,
+}
+
+impl<'a> LabelValues<'a> {
+    fn new(project: &Project, label: &'a NewLabel, gated: &GatedItem, now: i64) -> Self {
+        LabelValues {
+            project_id: project.id,
+            item_id: label.item_id,
+            rater_id: label.rater_id,
+            value: to_stored(&label.value),
+            duration_ms: label.duration_ms,
+            now,
+            pool: gated.rater.pool.as_str(),
+            comment: label.comment.as_deref(),
+            // Whether the rater saw the item's pre-label, for an item that has one.
+            prediction_shown: gated
+                .has_prediction
+                .then(|| !project.presentation.is_blind(label.rater_id, label.item_id)),
+        }
+    }
+}
+
+/// Whether a label of `pool` may change what its item wants (dynamic overlap, escalation),
+/// so that the item's generalist labels are read again after it.
+fn settles_on_label(project: &Project, pool: Pool) -> bool {
+    let policy = &project.policy;
+    pool == Pool::Generalist && (policy.is_dynamic() || policy.escalate_below.is_some())
+}
+
+/// A label that only takes a slot, on SQLite's writer connection: the label, the end of
+/// the rater's lease and the slot, the statements of `first_writes_sql` one by one.
+fn write_plain_label(
+    conn: &rusqlite::Connection,
+    values: &LabelValues<'_>,
+    pool: Pool,
+) -> Result<()> {
+    let parameters: [&dyn rusqlite::ToSql; 9] = [
+        &values.project_id,
+        &values.item_id,
+        &values.rater_id,
+        &values.value,
+        &values.duration_ms,
+        &values.now,
+        &values.pool,
+        &values.comment,
+        &values.prediction_shown,
+    ];
+    let run = |sql: &str| -> rusqlite::Result<()> {
+        let mut statement = conn.prepare_cached(sql)?;
+        bind_numbered(&mut statement, &parameters)?;
+        // The slot's statement returns a row, which a plain execute refuses.
+        let mut rows = statement.raw_query();
+        while rows.next()?.is_some() {}
+        Ok(())
+    };
+    match run(INSERT_LABEL_SQL) {
+        Err(e) if is_sqlite_unique_violation(&e) => {
+            return Err(conflict_already_labelled(values.item_id))
+        }
+        other => other?,
+    }
+    run(END_LEASE_SQL)?;
+    run(&take_slot_sql(pool))?;
+    Ok(())
 }
 
 tx_fn!(
@@ -342,21 +456,19 @@ tx_fn!(
         Option<String>: sqlx::Type<DB> + for<'r> sqlx::Decode<'r, DB>,
     ] {
         let pool = gated.rater.pool;
-        let prediction_shown = gated
-            .has_prediction
-            .then(|| !project.presentation.is_blind(label.rater_id, label.item_id));
+        let values = LabelValues::new(project, label, gated, now);
         let counts_slots = !gated.facts.is_qualification && !gated.facts.is_gold;
         let sql = first_writes_sql(joins_statements(tx), counts_slots.then_some(pool));
         let written: std::result::Result<Vec<SlotTaken>, sqlx::Error> = sqlx::query_as(&sql)
-            .bind(project.id)
-            .bind(label.item_id)
-            .bind(label.rater_id)
-            .bind(to_stored(&label.value))
-            .bind(label.duration_ms)
-            .bind(now)
-            .bind(pool.as_str())
-            .bind(label.comment.as_deref())
-            .bind(prediction_shown)
+            .bind(values.project_id)
+            .bind(values.item_id)
+            .bind(values.rater_id)
+            .bind(values.value)
+            .bind(values.duration_ms)
+            .bind(values.now)
+            .bind(values.pool)
+            .bind(values.comment)
+            .bind(values.prediction_shown)
             .fetch_all(&mut **tx)
             .await;
         match written {
@@ -453,9 +565,7 @@ tx_fn!(
     ] {
         let policy = &project.policy;
         let (wanted, external_id, labels) = slot;
-        // Only dynamic overlap and escalation look at the item's generalist labels.
-        let settles = policy.is_dynamic() || policy.escalate_below.is_some();
-        if gated.rater.pool != Pool::Generalist || !settles {
+        if !settles_on_label(project, gated.rater.pool) {
             if wanted == 0 && gated.project_has_webhooks {
                 record_completion(tx, lock, project.id, label.item_id, external_id, labels, now)
                     .await?;

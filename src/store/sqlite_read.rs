@@ -32,9 +32,7 @@ where
         Ok(value)
     })
     .await?
-    .map_err(|e: rusqlite::Error| {
-        AppError::Internal(anyhow::Error::new(e).context("database error"))
-    })
+    .map_err(|e: rusqlite::Error| AppError::from(e))
 }
 
 /// A column's text read as JSON into `T`, with the column named when it is not.
