@@ -18,6 +18,7 @@ use sqlx::{Sqlite, Transaction};
 use tracing::instrument;
 
 use super::columns::{need_column, open_item_order};
+use super::gate::rater_facts_sqlite;
 use super::group_commit::{bind_numbered, Fast, GroupWrite};
 use super::items::ItemView;
 use super::{tx_fn, PgBackend, SqliteBackend, Store};
@@ -125,6 +126,16 @@ impl Store {
         rater: &User,
         gold_draw: f64,
     ) -> Result<Option<ItemView>> {
+        if let Store::Sqlite(backend) = self {
+            let write = NextOnWriter {
+                project: project.clone(),
+                rater_id: rater.id,
+                gold_draw,
+            };
+            if let Next::Leased(item) = backend.group.write(write).await? {
+                return Ok(item);
+            }
+        }
         let facts = self.rater_facts(project, rater.id).await?;
         gate::admit_rater(project, &facts)?;
         let only = if facts.qualification == QualificationState::Pending {
@@ -138,12 +149,28 @@ impl Store {
         } else {
             None
         };
+        let ask = Ask::new(project, rater.id, facts.pool, gold_draw, only);
+        let found = match self {
+            Store::Sqlite(backend) => next_item_sqlite(backend, &ask).await?,
+            Store::Postgres(backend) => next_item_postgres(backend, &ask).await?,
+        };
+        match found {
+            Found::Item(item) => Ok(Some(item)),
+            Found::Question(id) => Ok(Some(self.item(project.id, id).await?)),
+            Found::Nothing => Ok(None),
+        }
+    }
+}
+
+impl Ask {
+    /// What `next` searches for, now, for a rater of `pool`.
+    fn new(project: &Project, rater_id: i64, pool: Pool, gold_draw: f64, only: Option<i64>) -> Ask {
         let now = now_ms();
         let gold_rate = project.policy.gold_rate;
-        let ask = Ask {
+        Ask {
             project_id: project.id,
-            rater_id: rater.id,
-            pool: facts.pool,
+            rater_id,
+            pool,
             now,
             expires_at: now.saturating_add(project.lease_seconds.saturating_mul(1000)),
             order: if project.feedback.feedback_first {
@@ -156,16 +183,49 @@ impl Store {
             },
             wants_gold: gold_rate > 0.0 && gold_draw < gold_rate,
             only,
-        };
-        let found = match self {
-            Store::Sqlite(backend) => next_item_sqlite(backend, &ask).await?,
-            Store::Postgres(backend) => next_item_postgres(backend, &ask).await?,
-        };
-        match found {
-            Found::Item(item) => Ok(Some(item)),
-            Found::Question(id) => Ok(Some(self.item(project.id, id).await?)),
-            Found::Nothing => Ok(None),
         }
+    }
+}
+
+/// What the SQLite writer did with a `next`.
+enum Next {
+    /// It read the rater's standing, passed the gate and leased what it found.
+    Leased(Option<ItemView>),
+    /// The rater is still qualifying (or the writer has no connection of its own): the
+    /// general path answers.
+    General,
+}
+
+/// SQLite's `next` on the writer thread: the rater's standing, the gate's rater-level rules
+/// and the lease in one call, with no hand-off to another thread for the read.
+struct NextOnWriter {
+    project: Project,
+    rater_id: i64,
+    gold_draw: f64,
+}
+
+impl GroupWrite for NextOnWriter {
+    type Output = Next;
+
+    fn fast(&self, conn: &rusqlite::Connection) -> Fast<Next> {
+        let leased = || -> Result<Next> {
+            let project = &self.project;
+            let facts = rater_facts_sqlite(conn, project, self.rater_id)?;
+            gate::admit_rater(project, &facts)?;
+            if facts.qualification == QualificationState::Pending {
+                return Ok(Next::General);
+            }
+            let ask = Ask::new(project, self.rater_id, facts.pool, self.gold_draw, None);
+            Ok(Next::Leased(lease_first_sqlite(
+                conn,
+                &LeaseFirst::new(&ask),
+            )?))
+        };
+        Fast::Done(leased())
+    }
+
+    fn run<'a, 'c>(&'a self, _: &'a mut Transaction<'c, Sqlite>) -> BoxFuture<'a, Result<Next>> {
+        Box::pin(async { Ok(Next::General) })
     }
 }
 
@@ -189,14 +249,7 @@ async fn next_item_sqlite(backend: &SqliteBackend, ask: &Ask) -> Result<Found> {
         tx.commit().await?;
         return Ok(found);
     }
-    let write = LeaseFirst {
-        sql: lease_first_sql(ask),
-        project_id: ask.project_id,
-        rater_id: ask.rater_id,
-        now: ask.now,
-        pool: ask.pool,
-        expires_at: ask.expires_at,
-    };
+    let write = LeaseFirst::new(ask);
     let leased = backend.group.write(write).await?;
     Ok(leased.map_or(Found::Nothing, Found::Item))
 }
@@ -215,23 +268,7 @@ impl GroupWrite for LeaseFirst {
     type Output = Option<ItemView>;
 
     fn fast(&self, conn: &rusqlite::Connection) -> Fast<Option<ItemView>> {
-        let leased = || -> rusqlite::Result<Option<ItemView>> {
-            let mut statement = conn.prepare_cached(&self.sql)?;
-            bind_numbered(
-                &mut statement,
-                &[
-                    &self.project_id,
-                    &self.rater_id,
-                    &self.now,
-                    &self.pool.as_str(),
-                    &self.expires_at,
-                ],
-            )?;
-            let mut rows = statement.raw_query();
-            let leased = rows.next()?.map(ItemView::from_sqlite).transpose()?;
-            Ok(leased)
-        };
-        Fast::Done(leased().map_err(AppError::from))
+        Fast::Done(lease_first_sqlite(conn, self).map_err(AppError::from))
     }
 
     fn run<'a, 'c>(
@@ -249,6 +286,40 @@ impl GroupWrite for LeaseFirst {
                 .await?)
         })
     }
+}
+
+impl LeaseFirst {
+    fn new(ask: &Ask) -> LeaseFirst {
+        LeaseFirst {
+            sql: lease_first_sql(ask),
+            project_id: ask.project_id,
+            rater_id: ask.rater_id,
+            now: ask.now,
+            pool: ask.pool,
+            expires_at: ask.expires_at,
+        }
+    }
+}
+
+/// [`LeaseFirst`] on the SQLite writer's own connection.
+fn lease_first_sqlite(
+    conn: &rusqlite::Connection,
+    lease: &LeaseFirst,
+) -> rusqlite::Result<Option<ItemView>> {
+    let mut statement = conn.prepare_cached(&lease.sql)?;
+    bind_numbered(
+        &mut statement,
+        &[
+            &lease.project_id,
+            &lease.rater_id,
+            &lease.now,
+            &lease.pool.as_str(),
+            &lease.expires_at,
+        ],
+    )?;
+    let mut rows = statement.raw_query();
+    let leased = rows.next()?.map(ItemView::from_sqlite).transpose()?;
+    Ok(leased)
 }
 
 /// The one statement of SQLite's `next`: the first of the held lease, the gold question

@@ -227,19 +227,24 @@ pub(super) fn check_write_sqlite(
     drop(rows);
     let row = found.ok_or_else(|| AppError::not_found("item"))?;
     let questions = if row.standing().needs_qualification_count(project) {
-        let mut statement = conn.prepare_cached(QUALIFICATION_TOTAL_SQL)?;
-        bind_numbered(&mut statement, &[&project.id])?;
-        let total: i64 = statement
-            .raw_query()
-            .next()?
-            .map_or(Ok(0), |row| row.get(0))?;
-        Some(total)
+        Some(qualification_total_sqlite(conn, project.id)?)
     } else {
         None
     };
     // SQLite's one writer counts other raters' leases in the facts statement.
     let others = row.leases_of_others_counted().unwrap_or(0);
     admit(caches, project, attempt, row, questions, others)
+}
+
+/// [`QUALIFICATION_TOTAL_SQL`] on the SQLite writer's own connection.
+fn qualification_total_sqlite(conn: &rusqlite::Connection, project_id: i64) -> Result<i64> {
+    let mut statement = conn.prepare_cached(QUALIFICATION_TOTAL_SQL)?;
+    bind_numbered(&mut statement, &[&project_id])?;
+    let total: i64 = statement
+        .raw_query()
+        .next()?
+        .map_or(Ok(0), |row| row.get(0))?;
+    Ok(total)
 }
 
 /// Asks the gate about a write, given the facts read inside its transaction: the item and
@@ -355,34 +360,95 @@ impl GateRow {
     }
 }
 
+/// A rater and their standing in a project. `$1` project, `$2` rater.
+const RATER_FACTS_SQL: &str = "SELECT u.pool, u.expertise, rs.paused, rs.paused_reason, rs.qualified, rs.qual_seen, rs.qual_correct
+    FROM users u LEFT JOIN rater_states rs ON rs.rater_id = u.id AND rs.project_id = $1
+    WHERE u.id = $2";
+
+/// A row of [`RATER_FACTS_SQL`].
+type RaterRow = (
+    String,
+    Json<Vec<String>>,
+    Option<bool>,
+    Option<String>,
+    Option<bool>,
+    Option<i64>,
+    Option<i64>,
+);
+
+/// A rater's row taken apart: their pool, their expertise and their standing.
+fn rater_facts_from(row: RaterRow) -> (String, Vec<String>, StandingRow) {
+    let (pool, expertise, paused, paused_reason, qualified, qual_seen, qual_correct) = row;
+    let standing = StandingRow {
+        paused,
+        paused_reason,
+        qualified,
+        qual_seen,
+        qual_correct,
+    };
+    (pool, expertise.0, standing)
+}
+
+/// A rater's facts from their row's parts; `total` counts the project's qualification
+/// questions when the standing needs them (0 otherwise).
+fn rater_facts_of(
+    project: &Project,
+    pool: &str,
+    expertise: Vec<String>,
+    standing: &StandingRow,
+    total: i64,
+) -> Result<RaterFacts> {
+    Ok(RaterFacts {
+        pool: parse_pool(pool)?,
+        expertise,
+        paused: standing.paused(),
+        qualification: standing.qualification(project, total),
+    })
+}
+
+/// [`Store::rater_facts`] on the SQLite writer's own connection (`group_commit`).
+pub(super) fn rater_facts_sqlite(
+    conn: &rusqlite::Connection,
+    project: &Project,
+    rater_id: i64,
+) -> Result<RaterFacts> {
+    let mut statement = conn.prepare_cached(RATER_FACTS_SQL)?;
+    bind_numbered(&mut statement, &[&project.id, &rater_id])?;
+    let mut rows = statement.raw_query();
+    let found = rows
+        .next()?
+        .map(|row| -> rusqlite::Result<RaterRow> {
+            Ok((
+                row.get(0)?,
+                Json(json_column(row, 1)?.unwrap_or_default()),
+                row.get(2)?,
+                row.get(3)?,
+                row.get(4)?,
+                row.get(5)?,
+                row.get(6)?,
+            ))
+        })
+        .transpose()?;
+    drop(rows);
+    let (pool, expertise, standing) =
+        rater_facts_from(found.ok_or_else(|| AppError::not_found("rater"))?);
+    let total = if standing.needs_qualification_count(project) {
+        qualification_total_sqlite(conn, project.id)?
+    } else {
+        0
+    };
+    rater_facts_of(project, &pool, expertise, &standing, total)
+}
+
 impl Store {
     /// A rater's standing in a project, for `next` and the pages that say why there is no
     /// work. Read outside a write; every write reads it again through `check_write`.
     pub async fn rater_facts(&self, project: &Project, rater_id: i64) -> Result<RaterFacts> {
-        let sql = "SELECT u.pool, u.expertise, rs.paused, rs.paused_reason, rs.qualified, rs.qual_seen, rs.qual_correct
-                   FROM users u LEFT JOIN rater_states rs ON rs.rater_id = u.id AND rs.project_id = $1
-                   WHERE u.id = $2";
-        type Row = (
-            String,
-            Json<Vec<String>>,
-            Option<bool>,
-            Option<String>,
-            Option<bool>,
-            Option<i64>,
-            Option<i64>,
-        );
-        let row: Option<Row> = on_pool!(self, pool => {
-            sqlx::query_as(sql).bind(project.id).bind(rater_id).fetch_optional(pool).await?
+        let row: Option<RaterRow> = on_pool!(self, pool => {
+            sqlx::query_as(RATER_FACTS_SQL).bind(project.id).bind(rater_id).fetch_optional(pool).await?
         });
-        let (pool, expertise, paused, paused_reason, qualified, qual_seen, qual_correct) =
-            row.ok_or_else(|| AppError::not_found("rater"))?;
-        let standing = StandingRow {
-            paused,
-            paused_reason,
-            qualified,
-            qual_seen,
-            qual_correct,
-        };
+        let (pool, expertise, standing) =
+            rater_facts_from(row.ok_or_else(|| AppError::not_found("rater"))?);
         let total: i64 = if standing.needs_qualification_count(project) {
             on_pool!(self, pool => {
                 sqlx::query_scalar(QUALIFICATION_TOTAL_SQL).bind(project.id).fetch_one(pool).await?
@@ -390,11 +456,6 @@ impl Store {
         } else {
             0
         };
-        Ok(RaterFacts {
-            pool: parse_pool(&pool)?,
-            expertise: expertise.0,
-            paused: standing.paused(),
-            qualification: standing.qualification(project, total),
-        })
+        rater_facts_of(project, &pool, expertise, &standing, total)
     }
 }

@@ -14,7 +14,7 @@ use super::columns::need_column;
 use super::gate::{check_write, check_write_sqlite, Attempt, GatedItem, QUALIFICATION_TOTAL_SQL};
 use super::group_commit::{bind_numbered, Fast, GroupWrite};
 use super::webhook_events::{complete_if_settled, record_completion};
-use super::{in_write_tx, joins_statements, tx_fn, Store, PG_ROW_LOCK};
+use super::{end_pg_transaction, in_write_tx, joins_statements, tx_fn, Store, PG_ROW_LOCK};
 use crate::domain::audit::Entry;
 use crate::domain::gate::{failed_reason, Write};
 use crate::domain::kinds::{from_stored, to_stored};
@@ -136,9 +136,8 @@ impl Store {
             Store::Postgres(backend) => {
                 let mut tx = backend.pool.begin().await?;
                 let outcome =
-                    write_label(&mut tx, PG_ROW_LOCK, &backend.caches, project, label, now).await?;
-                tx.commit().await?;
-                Ok(outcome)
+                    write_label(&mut tx, PG_ROW_LOCK, &backend.caches, project, label, now).await;
+                end_pg_transaction(tx, outcome).await
             }
         }
     }

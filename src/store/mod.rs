@@ -105,12 +105,31 @@ macro_rules! in_write_tx {
             $crate::store::Store::Postgres(backend) => {
                 let mut $tx = backend.pool.begin().await?;
                 let $lock: &str = $crate::store::PG_ROW_LOCK;
-                let out = $body;
-                $tx.commit().await?;
-                out
+                let result: $crate::error::Result<_> = async { Ok($body) }.await;
+                $crate::store::end_pg_transaction($tx, result).await?
             }
         }
     };
+}
+
+/// Commits a PostgreSQL transaction whose body succeeded, or rolls it back before the
+/// body's error goes on. Dropping a transaction only queues its rollback, and the row locks
+/// it took would be held until the connection is next used: a `next` that skips locked
+/// rows could pass over an item a refused write had locked after the refusal was answered.
+pub(crate) async fn end_pg_transaction<T>(
+    tx: sqlx::Transaction<'_, sqlx::Postgres>,
+    result: Result<T>,
+) -> Result<T> {
+    match result {
+        Ok(out) => {
+            tx.commit().await?;
+            Ok(out)
+        }
+        Err(e) => {
+            tx.rollback().await?;
+            Err(e)
+        }
+    }
 }
 
 /// The row lock clause a PostgreSQL write takes on the rows it changes (`in_write_tx!`).
