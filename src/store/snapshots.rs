@@ -7,6 +7,10 @@
 //! `MIN_FRESH`); once it is older it is still served, with its time, and one refresh starts
 //! in the background. Pages say when the figures they show were computed.
 //!
+//! A figure is kept in at most `VARIANTS_KEPT` variants per project (a report's settings, a
+//! policy's revision): asking for another drops the one served longest ago, so a process
+//! that is asked for many settings of a big project's report holds two of them, not all.
+//!
 //! A figure being computed is computed once: a request that finds it under way (on a big
 //! database) waits for that computation instead of starting its own beside it, which on a
 //! project of millions of labels would double the memory as well as the time.
@@ -30,6 +34,8 @@ pub const BIG_ROWS: i64 = 200_000;
 const CHEAP: Duration = Duration::from_millis(50);
 /// The shortest time a kept figure is served without a refresh.
 const MIN_FRESH: Duration = Duration::from_secs(15);
+/// Variants of one figure of one project kept at a time.
+const VARIANTS_KEPT: usize = 2;
 
 /// A figure and, when it was served from memory, when it was computed (epoch ms).
 #[derive(Debug, Clone)]
@@ -91,6 +97,8 @@ struct Entry {
     computed_at_ms: i64,
     cost: Duration,
     refreshing: bool,
+    /// When it was last computed or served, to choose which variant to drop.
+    last_used: Instant,
 }
 
 /// What to do for one request, given what is kept.
@@ -124,21 +132,29 @@ impl Snapshots {
         self.entries.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// The kept entry of `key`, marked as used now.
     fn kept(&self, key: &Key) -> Option<Entry> {
-        self.lock().get(key).cloned()
+        let mut entries = self.lock();
+        let entry = entries.get_mut(key)?;
+        entry.last_used = Instant::now();
+        Some(entry.clone())
     }
 
     fn keep(&self, key: Key, value: Arc<dyn Any + Send + Sync>, cost: Duration) {
-        self.lock().insert(
-            key,
+        let mut entries = self.lock();
+        let now = Instant::now();
+        entries.insert(
+            key.clone(),
             Entry {
                 value,
-                computed_at: Instant::now(),
+                computed_at: now,
                 computed_at_ms: now_ms(),
                 cost,
                 refreshing: false,
+                last_used: now,
             },
         );
+        drop_surplus_variants(&mut entries, &key);
     }
 
     /// Marks a refresh as started; false when one already runs.
@@ -164,6 +180,21 @@ impl Snapshots {
             .filter(|((pid, what, _), _)| *pid == project_id && whats.contains(what))
             .map(|(_, e)| e.computed_at_ms)
             .min()
+    }
+}
+
+/// Drops the variants of `kept`'s figure served longest ago until at most `VARIANTS_KEPT`
+/// are left, `kept` among them.
+fn drop_surplus_variants(entries: &mut HashMap<Key, Entry>, kept: &Key) {
+    let mut others: Vec<(Instant, Key)> = entries
+        .iter()
+        .filter(|(key, _)| key.0 == kept.0 && key.1 == kept.1 && *key != kept)
+        .map(|(key, entry)| (entry.last_used, key.clone()))
+        .collect();
+    let surplus = (others.len() + 1).saturating_sub(VARIANTS_KEPT);
+    others.sort_by_key(|(used, _)| *used);
+    for (_, key) in others.into_iter().take(surplus) {
+        entries.remove(&key);
     }
 }
 
@@ -468,6 +499,43 @@ mod tests {
             plan(true, CHEAP, Some((Duration::from_secs(21), SLOW, true))),
             Plan::Serve
         );
+    }
+
+    fn kept_variants(snapshots: &Snapshots, project_id: i64, what: &str) -> Vec<String> {
+        let mut variants: Vec<String> = snapshots
+            .lock()
+            .keys()
+            .filter(|key| key.0 == project_id && key.1 == what)
+            .map(|key| key.2.clone())
+            .collect();
+        variants.sort();
+        variants
+    }
+
+    #[test]
+    fn a_new_variant_drops_the_one_served_longest_ago() {
+        let snapshots = Snapshots::default();
+        let key = |pid: i64, what: &'static str, variant: &str| (pid, what, variant.to_string());
+        let keep = |key: Key| snapshots.keep(key, Arc::new(0_u8), SLOW);
+        keep(key(1, "report", "nominal"));
+        keep(key(1, "report", "ordinal"));
+        // Another project's report and another figure of this one are kept beside them.
+        keep(key(2, "report", "nominal"));
+        keep(key(1, "health", "1"));
+        assert!(snapshots.kept(&key(1, "report", "nominal")).is_some());
+        keep(key(1, "report", "interval"));
+        assert_eq!(
+            kept_variants(&snapshots, 1, "report"),
+            ["interval", "nominal"],
+            "ordinal was served longest ago"
+        );
+        keep(key(1, "report", "ratio"));
+        assert_eq!(kept_variants(&snapshots, 1, "report"), ["interval", "ratio"]);
+        assert_eq!(kept_variants(&snapshots, 2, "report"), ["nominal"]);
+        assert_eq!(kept_variants(&snapshots, 1, "health"), ["1"]);
+        // Keeping a variant again replaces it without dropping another.
+        keep(key(1, "report", "ratio"));
+        assert_eq!(kept_variants(&snapshots, 1, "report"), ["interval", "ratio"]);
     }
 
     #[test]
