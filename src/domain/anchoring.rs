@@ -128,7 +128,7 @@ mod tests {
             external_id: None,
             rater: rater.into(),
             pool: "generalist".into(),
-            value: format!("\"{value}\""),
+            value: format!("\"{value}\"").into(),
             duration_ms: None,
             created_at: 0,
             prediction_shown: Some(shown),

@@ -28,8 +28,8 @@ pub struct LabelRecord {
     /// The rater's pseudonym: reports, like exports, never show names.
     pub rater: Arc<str>,
     pub pool: Arc<str>,
-    /// As stored: canonical JSON text.
-    pub value: String,
+    /// As stored: canonical JSON text, shared by the labels with the same value.
+    pub value: Arc<str>,
     pub duration_ms: Option<i64>,
     pub created_at: i64,
     /// Whether the rater saw the item's pre-label; `None` when the item has none.

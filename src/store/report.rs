@@ -328,7 +328,13 @@ struct SharedNames {
     missing: Vec<(usize, i64)>,
     /// Pools' names, shared by their labels.
     pools: Vec<Arc<str>>,
+    /// Stored values, shared by their labels: a project's labels repeat a handful of values,
+    /// each of which would otherwise take an allocation per label.
+    values: foldhash::HashSet<Arc<str>>,
 }
+
+/// Distinct values shared at most: free text or spans hardly repeat, and are not worth it.
+const MAX_SHARED_VALUES: usize = 4096;
 
 impl SharedNames {
     /// The pseudonym of the rater of the label that will sit at `index`, or an empty string
@@ -341,6 +347,18 @@ impl SharedNames {
                 Arc::from("")
             }
         }
+    }
+
+    /// A label's stored value, shared with the labels before it that have the same one.
+    fn value(&mut self, value: String) -> Arc<str> {
+        if let Some(shared) = self.values.get(value.as_str()) {
+            return shared.clone();
+        }
+        let shared = Arc::<str>::from(value);
+        if self.values.len() < MAX_SHARED_VALUES {
+            self.values.insert(shared.clone());
+        }
+        shared
     }
 
     /// The shared name of a pool.
@@ -410,7 +428,7 @@ fn take_item(input: &mut ReportInput, names: &mut SharedNames, item: ItemRow) {
                 external_id: external_id.clone(),
                 rater: names.of(label.rater_id, first + n),
                 pool: names.pool(label.pool),
-                value: label.value,
+                value: names.value(label.value),
                 duration_ms: label.duration_ms,
                 created_at: label.created_at,
                 prediction_shown: label.prediction_shown,
