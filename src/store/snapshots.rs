@@ -530,12 +530,18 @@ mod tests {
             "ordinal was served longest ago"
         );
         keep(key(1, "report", "ratio"));
-        assert_eq!(kept_variants(&snapshots, 1, "report"), ["interval", "ratio"]);
+        assert_eq!(
+            kept_variants(&snapshots, 1, "report"),
+            ["interval", "ratio"]
+        );
         assert_eq!(kept_variants(&snapshots, 2, "report"), ["nominal"]);
         assert_eq!(kept_variants(&snapshots, 1, "health"), ["1"]);
         // Keeping a variant again replaces it without dropping another.
         keep(key(1, "report", "ratio"));
-        assert_eq!(kept_variants(&snapshots, 1, "report"), ["interval", "ratio"]);
+        assert_eq!(
+            kept_variants(&snapshots, 1, "report"),
+            ["interval", "ratio"]
+        );
     }
 
     #[test]
