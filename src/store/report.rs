@@ -327,14 +327,32 @@ struct SharedNames {
     known: foldhash::HashMap<i64, Arc<str>>,
     missing: Vec<(usize, i64)>,
     /// Pools' names, shared by their labels.
-    pools: Vec<Arc<str>>,
+    pools: SharedStrings,
     /// Stored values, shared by their labels: a project's labels repeat a handful of values,
     /// each of which would otherwise take an allocation per label.
-    values: foldhash::HashSet<Arc<str>>,
+    values: SharedStrings,
 }
 
-/// Distinct values shared at most: free text or spans hardly repeat, and are not worth it.
-const MAX_SHARED_VALUES: usize = 4096;
+/// Strings that many labels repeat, each held once.
+#[derive(Default, Clone)]
+struct SharedStrings(foldhash::HashSet<Arc<str>>);
+
+/// Distinct strings shared at most: free text or spans hardly repeat, and are not worth it.
+const MAX_SHARED_STRINGS: usize = 4096;
+
+impl SharedStrings {
+    /// `text`, shared with the labels before it that have the same.
+    fn share(&mut self, text: String) -> Arc<str> {
+        if let Some(shared) = self.0.get(text.as_str()) {
+            return shared.clone();
+        }
+        let shared = Arc::<str>::from(text);
+        if self.0.len() < MAX_SHARED_STRINGS {
+            self.0.insert(shared.clone());
+        }
+        shared
+    }
+}
 
 impl SharedNames {
     /// The pseudonym of the rater of the label that will sit at `index`, or an empty string
@@ -347,28 +365,6 @@ impl SharedNames {
                 Arc::from("")
             }
         }
-    }
-
-    /// A label's stored value, shared with the labels before it that have the same one.
-    fn value(&mut self, value: String) -> Arc<str> {
-        if let Some(shared) = self.values.get(value.as_str()) {
-            return shared.clone();
-        }
-        let shared = Arc::<str>::from(value);
-        if self.values.len() < MAX_SHARED_VALUES {
-            self.values.insert(shared.clone());
-        }
-        shared
-    }
-
-    /// The shared name of a pool.
-    fn pool(&mut self, pool: String) -> Arc<str> {
-        if let Some(known) = self.pools.iter().find(|p| ***p == *pool) {
-            return known.clone();
-        }
-        let shared = Arc::<str>::from(pool);
-        self.pools.push(shared.clone());
-        shared
     }
 }
 
@@ -427,8 +423,8 @@ fn take_item(input: &mut ReportInput, names: &mut SharedNames, item: ItemRow) {
                 item_id: item.id,
                 external_id: external_id.clone(),
                 rater: names.of(label.rater_id, first + n),
-                pool: names.pool(label.pool),
-                value: names.value(label.value),
+                pool: names.pools.share(label.pool),
+                value: names.values.share(label.value),
                 duration_ms: label.duration_ms,
                 created_at: label.created_at,
                 prediction_shown: label.prediction_shown,
@@ -572,5 +568,23 @@ mod tests {
         assert_eq!(input.settled_generalist_counts, [1, 2]);
         assert_eq!(input.gold.len(), 4);
         assert_eq!(input.gold[&3], "\"gold 3\"");
+    }
+
+    #[test]
+    fn repeated_strings_are_held_once_up_to_the_cap() {
+        let mut shared = SharedStrings::default();
+        let first = shared.share("\"cat\"".to_string());
+        let again = shared.share("\"cat\"".to_string());
+        assert!(Arc::ptr_eq(&first, &again));
+        assert_eq!(&*shared.share("\"dog\"".to_string()), "\"dog\"");
+        for n in 0..MAX_SHARED_STRINGS {
+            shared.share(format!("\"text {n}\""));
+        }
+        // Past the cap a new string is still the label's own, only not shared.
+        let late = shared.share("\"late\"".to_string());
+        let late_again = shared.share("\"late\"".to_string());
+        assert_eq!(&*late, &*late_again);
+        assert!(!Arc::ptr_eq(&late, &late_again));
+        assert!(Arc::ptr_eq(&first, &shared.share("\"cat\"".to_string())));
     }
 }
