@@ -124,15 +124,8 @@ mod tests {
 
     fn label(item: i64, rater: &str, value: &str, shown: bool) -> LabelRecord {
         LabelRecord {
-            item_id: item,
-            external_id: None,
-            rater: rater.into(),
-            pool: "generalist".into(),
-            value: format!("\"{value}\"").into(),
-            duration_ms: None,
-            created_at: 0,
             prediction_shown: Some(shown),
-            guideline_version: Some(1),
+            ..LabelRecord::choice(item, rater, value)
         }
     }
 

@@ -39,6 +39,24 @@ pub struct LabelRecord {
     pub guideline_version: Option<i64>,
 }
 
+#[cfg(test)]
+impl LabelRecord {
+    /// A generalist's label choosing `value`, under guideline version 1, for tests.
+    pub(crate) fn choice(item: i64, rater: &str, value: &str) -> LabelRecord {
+        LabelRecord {
+            item_id: item,
+            external_id: None,
+            rater: rater.into(),
+            pool: "generalist".into(),
+            value: format!("\"{value}\"").into(),
+            duration_ms: None,
+            created_at: 0,
+            prediction_shown: None,
+            guideline_version: Some(1),
+        }
+    }
+}
+
 /// Everything a report reads from one project.
 #[derive(Debug, Clone, Default)]
 pub struct ReportInput {
@@ -185,6 +203,25 @@ fn agreement_and_consensus(
     finals: &HashMap<i64, (Value, &FinalLabel)>,
     options: &ReportOptions,
 ) -> Result<(AgreementReport, HashMap<i64, Value>), Invalid> {
+    let (report, kind_agreement, consensus) = agreement_parts(project, input, finals, options)?;
+    let agreement = AgreementReport {
+        report,
+        kind_agreement,
+        anchoring: super::anchoring::anchoring(project.schema(), input),
+    };
+    Ok((agreement, consensus))
+}
+
+type AgreementParts = (Option<Report>, Option<KindReport>, HashMap<i64, Value>);
+
+/// The categorical report or the kind's measure, and each item's consensus value, `finals`
+/// in place.
+fn agreement_parts(
+    project: &Project,
+    input: &ReportInput,
+    finals: &HashMap<i64, (Value, &FinalLabel)>,
+    options: &ReportOptions,
+) -> Result<AgreementParts, Invalid> {
     let schema = project.schema();
     let (mut report, mut kind_agreement, mut consensus) = if project.kind.is_categorical() {
         let (report, consensus) = categorical_report(project, input, options)?;
@@ -201,15 +238,14 @@ fn agreement_and_consensus(
         kind_agreement.as_mut(),
         &mut consensus,
     );
-    let agreement = AgreementReport {
-        report,
-        kind_agreement,
-        anchoring: super::anchoring::anchoring(schema, input),
-    };
-    Ok((agreement, consensus))
+    Ok((report, kind_agreement, consensus))
 }
 
 /// Runs the engine over a project's labels. CPU-heavy: call it off the async runtime.
+///
+/// The sections that read only the labels (guideline versions, adjudication, anchoring)
+/// are computed on a second thread beside the engine, which leaves a core idle for much
+/// of its run.
 pub fn project_report(
     project: &Project,
     input: &ReportInput,
@@ -218,22 +254,30 @@ pub fn project_report(
 ) -> Result<ProjectReport, Invalid> {
     let schema = project.schema();
     let finals = final_values(input);
-    let (agreement, consensus) = agreement_and_consensus(project, input, &finals, options)?;
+    let (beside, parts) = crate::quality::parallel::join(
+        options.threads,
+        || {
+            (
+                super::report_versions::by_guideline_version(schema, options.level, input),
+                summarise_adjudications(schema, input, &finals),
+                super::anchoring::anchoring(schema, input),
+            )
+        },
+        || agreement_parts(project, input, &finals, options),
+    );
+    let (guideline_versions, adjudication, anchoring) = beside;
+    let (report, kind_agreement, consensus) = parts?;
     Ok(ProjectReport {
-        guideline_versions: super::report_versions::by_guideline_version(
-            schema,
-            options.level,
-            input,
-        ),
-        adjudication: summarise_adjudications(schema, input, &finals),
+        guideline_versions,
+        adjudication,
         kind: project.kind,
         feedback: agreement_with_consensus(feedback, &consensus, schema),
         overlap_savings: project
             .policy
             .overlap_savings(&input.settled_generalist_counts),
-        anchoring: agreement.anchoring,
-        report: agreement.report,
-        kind_agreement: agreement.kind_agreement,
+        anchoring,
+        report,
+        kind_agreement,
     })
 }
 
@@ -443,7 +487,64 @@ fn categorical_report(
 
 #[cfg(test)]
 mod tests {
-    use super::item_name;
+    use super::*;
+    use crate::domain::project::NewProject;
+
+    fn label(item: i64, rater: &str, value: &str, version: i64) -> LabelRecord {
+        LabelRecord {
+            duration_ms: Some(1_000 + item),
+            created_at: item,
+            prediction_shown: Some(matches!(rater, "a" | "b")),
+            guideline_version: Some(version),
+            ..LabelRecord::choice(item, rater, value)
+        }
+    }
+
+    /// Every section of the report, the ones computed beside the engine included, is the
+    /// same whether the report runs on one thread or two.
+    #[test]
+    fn the_report_is_the_same_on_one_thread_or_two() {
+        let spec = NewProject::simple("p", &["pos", "neg", "mixed"], 3, "")
+            .validate()
+            .expect("spec");
+        let project = Project::from_spec(1, spec);
+        let mut input = ReportInput::default();
+        let values = ["pos", "neg", "mixed"];
+        for item in 0..120_i64 {
+            input.predictions.insert(item, "\"pos\"".into());
+            for (n, rater) in ["a", "b", "c", "d"].iter().enumerate() {
+                let value = values[(item as usize + n * usize::from(item % 3 == 0)) % 3];
+                input.labels.push(label(item, rater, value, 1 + item / 60));
+            }
+        }
+        input.items = 120;
+        input.adjudications.insert(
+            3,
+            FinalLabel {
+                value: "\"neg\"".into(),
+                reviewer: "r".into(),
+                reason: "checked".into(),
+            },
+        );
+        let options = ReportOptions {
+            method: ConsensusMethod::DawidSkene,
+            bootstrap_draws: 200,
+            ..ReportOptions::default()
+        };
+        let report = |threads: usize| {
+            let options = ReportOptions {
+                threads,
+                ..options.clone()
+            };
+            let report = project_report(&project, &input, &[], &options).expect("report");
+            serde_json::to_value(report).expect("json")
+        };
+        let (one, two) = (report(1), report(2));
+        assert_eq!(one["guideline_versions"].as_array().map(Vec::len), Some(2));
+        assert_eq!(one["adjudication"]["items"], 1);
+        assert!(one["anchoring"].is_object(), "{}", one["anchoring"]);
+        assert_eq!(one, two);
+    }
 
     #[test]
     fn item_names_never_collide() {

@@ -211,15 +211,8 @@ mod tests {
 
     fn label(item: i64, rater: &str, value: &str, version: i64) -> LabelRecord {
         LabelRecord {
-            item_id: item,
-            external_id: None,
-            rater: rater.into(),
-            pool: "generalist".into(),
-            value: format!("\"{value}\"").into(),
-            duration_ms: None,
-            created_at: 0,
-            prediction_shown: None,
             guideline_version: Some(version),
+            ..LabelRecord::choice(item, rater, value)
         }
     }
 

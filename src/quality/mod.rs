@@ -27,7 +27,7 @@ mod kappa;
 pub mod kinds;
 mod paired;
 mod pairs;
-mod parallel;
+pub(crate) mod parallel;
 mod raters;
 mod reference;
 mod report;

@@ -1,4 +1,5 @@
-//! Splitting independent work (bootstrap draws, raters) over a few threads.
+//! Splitting independent work (bootstrap draws, raters, a report's sections) over a few
+//! threads.
 
 /// `one(&mut scratch, i)` for every `i` in `0..n`, over up to `threads` threads that each
 /// take a contiguous range and make their own scratch value; results come back in index
@@ -37,6 +38,27 @@ where
     })
 }
 
+/// `a()` and `b()`, on two threads when `threads` allows more than one.
+pub(crate) fn join<A, B, FA, FB>(threads: usize, a: FA, b: FB) -> (A, B)
+where
+    A: Send,
+    FA: FnOnce() -> A + Send,
+    FB: FnOnce() -> B,
+{
+    if threads <= 1 {
+        let a = a();
+        return (a, b());
+    }
+    std::thread::scope(|scope| {
+        let a = scope.spawn(a);
+        let b = b();
+        match a.join() {
+            Ok(a) => (a, b),
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -48,5 +70,13 @@ mod tests {
             assert_eq!(map_ranges(10, threads, || (), |_, i| i * i), squares);
         }
         assert!(map_ranges(0, 2, || (), |_, i| i).is_empty());
+    }
+
+    #[test]
+    fn join_gives_both_results_on_one_thread_or_two() {
+        for threads in [1, 2] {
+            let (a, b) = join(threads, || (1..=10).sum::<i32>(), || "done".to_string());
+            assert_eq!((a, b.as_str()), (55, "done"));
+        }
     }
 }

@@ -167,6 +167,57 @@ pub fn build_report(data: &Dataset, options: &ReportOptions) -> Report {
         .map(|note| Warning::new("input", note.clone()))
         .collect();
     check_inputs(data, options, &mut warnings);
+    // The consensus and the figures that do not depend on it (the distribution test, the
+    // leniency shifts, the bootstrap and agreement) run side by side: each alone leaves the
+    // second core idle for much of its run.
+    let (consensus_part, unbiased) = super::parallel::join(
+        options.threads,
+        || consensus_part(data, options),
+        || unbiased_part(data, options),
+    );
+    let ConsensusPart {
+        consensus,
+        dawid_skene,
+        references,
+        consensus_summary,
+        warnings: consensus_warnings,
+    } = consensus_part;
+    let UnbiasedPart {
+        agreement,
+        found,
+        warnings: agreement_warnings,
+    } = unbiased;
+    warnings.extend(consensus_warnings);
+    warnings.extend(agreement_warnings);
+    let (mut bias, signals) = bias_section(data, &consensus, &references, found, options);
+    let raters = rater_quality(data, &consensus, &references, &signals, options);
+    bias.guideline_problems = guideline_problems(data, &raters, options);
+    Report {
+        items: data.item_count(),
+        labels: data.label_count(),
+        level: options.level,
+        categories: data.categories().names().to_vec(),
+        consensus_method: options.method,
+        dawid_skene,
+        consensus_summary,
+        agreement,
+        raters,
+        bias,
+        consensus: consensus.items(data),
+        warnings,
+    }
+}
+
+/// The consensus, the references it makes and their summary.
+struct ConsensusPart {
+    consensus: Consensus,
+    dawid_skene: Option<DawidSkeneSummary>,
+    references: References,
+    consensus_summary: ConsensusSummary,
+    warnings: Vec<Warning>,
+}
+
+fn consensus_part(data: &Dataset, options: &ReportOptions) -> ConsensusPart {
     let consensus = match options.method {
         ConsensusMethod::Majority => majority_vote(data),
         ConsensusMethod::DawidSkene => {
@@ -178,6 +229,7 @@ pub fn build_report(data: &Dataset, options: &ReportOptions) -> Report {
         converged: model.converged,
         priors: model.priors.clone(),
     });
+    let mut warnings = Vec::new();
     if dawid_skene.as_ref().is_some_and(|s| !s.converged) {
         warnings.push(Warning::new(
             "dawid_skene_not_converged",
@@ -194,6 +246,25 @@ pub fn build_report(data: &Dataset, options: &ReportOptions) -> Report {
         options.method,
         data.has_gold(),
     ));
+    ConsensusPart {
+        consensus,
+        dawid_skene,
+        references,
+        consensus_summary,
+        warnings,
+    }
+}
+
+/// The figures that need no consensus: agreement with its intervals, and the bias tests
+/// against the majority of the raters not found biased.
+struct UnbiasedPart {
+    agreement: Agreement,
+    found: Findings,
+    warnings: Vec<Warning>,
+}
+
+fn unbiased_part(data: &Dataset, options: &ReportOptions) -> UnbiasedPart {
+    let mut warnings = Vec::new();
     let findings = distribution(data, options);
     let without_biased = findings.references;
     let shifts = leniency_shifts(data, &without_biased, options);
@@ -201,25 +272,12 @@ pub fn build_report(data: &Dataset, options: &ReportOptions) -> Report {
     let alpha_draws = std::mem::take(&mut resamples.alpha);
     let agreement = agreement(data, options, alpha_draws, &mut warnings);
     let leniency = shifts.map(|shifts| leniency(data, &shifts, &resamples.leniency, options));
-    let found = Findings {
-        leniency,
-        distribution: findings.rows,
-    };
-    let (mut bias, signals) = bias_section(data, &consensus, &references, found, options);
-    let raters = rater_quality(data, &consensus, &references, &signals, options);
-    bias.guideline_problems = guideline_problems(data, &raters, options);
-    Report {
-        items: data.item_count(),
-        labels: data.label_count(),
-        level: options.level,
-        categories: data.categories().names().to_vec(),
-        consensus_method: options.method,
-        dawid_skene,
-        consensus_summary,
+    UnbiasedPart {
         agreement,
-        raters,
-        bias,
-        consensus: consensus.items(data),
+        found: Findings {
+            leniency,
+            distribution: findings.rows,
+        },
         warnings,
     }
 }
