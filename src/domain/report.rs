@@ -423,8 +423,12 @@ fn categorical_report(
     let mut builder = DatasetBuilder::new();
     let categories = Categories::ordered(schema.categories())
         .map_err(|e| Invalid::new("labels", e.to_string()))?;
-    builder.categories(categories);
+    let items = usize::try_from(input.items).unwrap_or(0);
+    builder
+        .categories(categories)
+        .reserve(input.labels.len(), items);
     let mut names: foldhash::HashMap<i64, String> = Default::default();
+    names.reserve(items);
     let mut stored_categories = StoredCategories::new(schema);
     let mut pools: foldhash::HashMap<&str, &str> = Default::default();
     for label in &input.labels {
@@ -473,15 +477,11 @@ fn categorical_report(
     let report = build_report(&dataset, &options);
     let by_name: foldhash::HashMap<&str, i64> =
         names.iter().map(|(id, n)| (n.as_str(), *id)).collect();
-    let consensus: HashMap<i64, Value> = report
-        .consensus
-        .iter()
-        .filter(|c| !c.tie)
-        .filter_map(|c| {
-            let id = *by_name.get(c.item.as_str())?;
-            Some((id, project.kind.value_from_text(c.label.as_deref()?)))
-        })
-        .collect();
+    let mut consensus: HashMap<i64, Value> = HashMap::with_capacity(report.consensus.len());
+    consensus.extend(report.consensus.iter().filter(|c| !c.tie).filter_map(|c| {
+        let id = *by_name.get(c.item.as_str())?;
+        Some((id, project.kind.value_from_text(c.label.as_deref()?)))
+    }));
     Ok((report, consensus))
 }
 

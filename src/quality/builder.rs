@@ -46,6 +46,14 @@ impl DatasetBuilder {
         self
     }
 
+    /// Make room for about `labels` labels on `items` items, so that a big dataset is
+    /// not copied as it grows.
+    pub fn reserve(&mut self, labels: usize, items: usize) -> &mut Self {
+        self.raw.reserve(labels);
+        self.items.reserve(items);
+        self
+    }
+
     /// Add one label.
     pub fn add_label(&mut self, item: &str, rater: &str, value: &str) -> &mut Self {
         self.add(LabelInput {

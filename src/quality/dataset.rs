@@ -199,6 +199,11 @@ pub(crate) struct Interner {
 }
 
 impl Interner {
+    pub(crate) fn reserve(&mut self, names: usize) {
+        self.index.reserve(names);
+        self.names.reserve(names);
+    }
+
     pub(crate) fn intern(&mut self, name: &str) -> u32 {
         if self
             .names
