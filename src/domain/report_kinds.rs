@@ -71,7 +71,7 @@ struct Parsed<'a> {
     rater: &'a str,
     pool: &'a str,
     value: Value,
-    duration_ms: Option<i64>,
+    duration_ms: Option<u32>,
 }
 
 /// The report and the consensus value per item id (for feedback agreement).
@@ -200,7 +200,7 @@ fn raters(
         });
         entry.labels += 1;
         if let Some(ms) = label.duration_ms {
-            durations.entry(label.rater).or_default().push(ms as f64);
+            durations.entry(label.rater).or_default().push(f64::from(ms));
         }
         // (gold seen, gold right, consensus compared, consensus agreeing)
         let tally = tallies.entry(label.rater).or_default();

@@ -49,7 +49,7 @@ pub fn by_guideline_version(
     let mut by_version: BTreeMap<Option<i64>, Vec<&LabelRecord>> = BTreeMap::new();
     for label in &input.labels {
         by_version
-            .entry(label.guideline_version)
+            .entry(label.guideline_version.map(i64::from))
             .or_default()
             .push(label);
     }
@@ -211,7 +211,7 @@ mod tests {
 
     fn label(item: i64, rater: &str, value: &str, version: i64) -> LabelRecord {
         LabelRecord {
-            guideline_version: Some(version),
+            guideline_version: Some(version as i32),
             ..LabelRecord::choice(item, rater, value)
         }
     }
@@ -288,7 +288,7 @@ mod tests {
                 for l in input
                     .labels
                     .iter()
-                    .filter(|l| l.guideline_version == version.version)
+                    .filter(|l| l.guideline_version.map(i64::from) == version.version)
                 {
                     builder.add(LabelInput {
                         item: &l.item_id.to_string(),

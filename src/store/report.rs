@@ -443,10 +443,10 @@ fn take_item(input: &mut ReportInput, names: &mut SharedNames, item: ItemRow) {
                 rater: names.of(label.rater_id, first + n),
                 pool: names.pools.share(label.pool),
                 value: names.values.share(label.value),
-                duration_ms: label.duration_ms,
+                duration_ms: label.duration_ms.map(held_duration),
                 created_at: label.created_at,
                 prediction_shown: label.prediction_shown,
-                guideline_version: label.guideline_version,
+                guideline_version: label.guideline_version.map(held_version),
             }),
     );
     if let Some(gold) = item.gold {
@@ -458,6 +458,17 @@ fn take_item(input: &mut ReportInput, names: &mut SharedNames, item: ItemRow) {
     if let Some(data) = item.data {
         input.data.insert(item.id, data.0);
     }
+}
+
+/// A label's duration as a report holds it: no label takes 49 days (`u32::MAX` ms).
+fn held_duration(ms: i64) -> u32 {
+    u32::try_from(ms.max(0)).unwrap_or(u32::MAX)
+}
+
+/// A guideline version as a report holds it: versions count edits, and never reach
+/// `i32::MAX`.
+fn held_version(version: i64) -> i32 {
+    i32::try_from(version).unwrap_or(i32::MAX)
 }
 
 /// Reads the items the first of `sql` selects with the labels the second reads, on SQLite,
