@@ -200,7 +200,10 @@ fn raters(
         });
         entry.labels += 1;
         if let Some(ms) = label.duration_ms {
-            durations.entry(label.rater).or_default().push(f64::from(ms));
+            durations
+                .entry(label.rater)
+                .or_default()
+                .push(f64::from(ms));
         }
         // (gold seen, gold right, consensus compared, consensus agreeing)
         let tally = tallies.entry(label.rater).or_default();
