@@ -195,26 +195,20 @@ pub fn agreement_report(
     options: &ReportOptions,
 ) -> Result<AgreementReport, Invalid> {
     let finals = final_values(input);
-    agreement_and_consensus(project, input, &finals, options).map(|(agreement, _)| agreement)
-}
-
-/// The agreement part and each item's consensus value, `finals` in place.
-fn agreement_and_consensus(
-    project: &Project,
-    input: &ReportInput,
-    finals: &HashMap<i64, (Value, &FinalLabel)>,
-    options: &ReportOptions,
-) -> Result<(AgreementReport, HashMap<i64, Value>), Invalid> {
-    let (report, kind_agreement, consensus) = agreement_parts(project, input, finals, options)?;
-    let agreement = AgreementReport {
-        report,
-        kind_agreement,
+    let parts = agreement_parts(project, input, &finals, options)?;
+    Ok(AgreementReport {
+        report: parts.report,
+        kind_agreement: parts.kind_agreement,
         anchoring: super::anchoring::anchoring(project.schema(), input),
-    };
-    Ok((agreement, consensus))
+    })
 }
 
-type AgreementParts = (Option<Report>, Option<KindReport>, HashMap<i64, Value>);
+/// The categorical report or the kind's measure, and each item's consensus value.
+struct AgreementParts {
+    report: Option<Report>,
+    kind_agreement: Option<KindReport>,
+    consensus: HashMap<i64, Value>,
+}
 
 /// The categorical report or the kind's measure, and each item's consensus value, `finals`
 /// in place.
@@ -240,14 +234,18 @@ fn agreement_parts(
         kind_agreement.as_mut(),
         &mut consensus,
     );
-    Ok((report, kind_agreement, consensus))
+    Ok(AgreementParts {
+        report,
+        kind_agreement,
+        consensus,
+    })
 }
 
 /// Runs the engine over a project's labels. CPU-heavy: call it off the async runtime.
 ///
 /// The sections that read only the labels (guideline versions, adjudication, anchoring)
-/// are computed on a second thread beside the engine, which leaves a core idle for much
-/// of its run.
+/// are computed on a second thread beside the engine, which alone leaves the second core
+/// idle for much of its run.
 pub fn project_report(
     project: &Project,
     input: &ReportInput,
@@ -268,7 +266,11 @@ pub fn project_report(
         || agreement_parts(project, input, &finals, options),
     );
     let (guideline_versions, adjudication, anchoring) = beside;
-    let (report, kind_agreement, consensus) = parts?;
+    let AgreementParts {
+        report,
+        kind_agreement,
+        consensus,
+    } = parts?;
     Ok(ProjectReport {
         guideline_versions,
         adjudication,
