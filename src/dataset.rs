@@ -4,6 +4,7 @@
 //! and `tally export` all run exports through here.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use serde_json::Value;
@@ -33,7 +34,7 @@ pub const CARD_REPORT_MAX_LABELS: i64 = 100_000;
 /// runtime.
 async fn run_agreement_report(
     project: &Project,
-    input: ReportInput,
+    input: Arc<ReportInput>,
     options: ReportOptions,
 ) -> Result<AgreementReport> {
     let project = project.clone();
@@ -379,6 +380,17 @@ fn left_out_because(row: &ExportRow, options: &ExportOptions) -> Option<&'static
     None
 }
 
+/// The input with only the labels of the pools the export keeps; shared as it is when it
+/// has no others.
+fn of_kept_pools(input: Arc<ReportInput>, options: &ExportOptions) -> Arc<ReportInput> {
+    if input.labels.iter().all(|l| options.keeps_pool(&l.pool)) {
+        return input;
+    }
+    let mut input = Arc::unwrap_or_clone(input);
+    input.labels.retain(|l| options.keeps_pool(&l.pool));
+    Arc::new(input)
+}
+
 /// The agreement report for the card (over a sample of a large project), and with
 /// Dawid-Skene each item's fitted label and posterior (over every label kept).
 async fn report_and_fit(
@@ -387,15 +399,17 @@ async fn report_and_fit(
     options: &ExportOptions,
 ) -> Result<(AgreementReport, HashMap<i64, (Value, f64)>)> {
     let dawid_skene = options.method == Method::DawidSkene;
-    let mut input = if dawid_skene {
+    let input = if dawid_skene {
         store.report_input(project.id, ItemData::Skipped).await?
     } else {
-        store
-            .report_input_sample(project.id, CARD_REPORT_MAX_LABELS)
-            .await?
-            .0
+        Arc::new(
+            store
+                .report_input_sample(project.id, CARD_REPORT_MAX_LABELS)
+                .await?
+                .0,
+        )
     };
-    input.labels.retain(|l| options.keeps_pool(&l.pool));
+    let input = of_kept_pools(input, options);
     let names: HashMap<String, i64> = if dawid_skene {
         input
             .labels

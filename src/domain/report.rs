@@ -76,6 +76,58 @@ pub struct ReportInput {
     pub items: i64,
     /// Reviewers' final labels by item id.
     pub adjudications: HashMap<i64, FinalLabel>,
+    /// The categorical engine's dataset of these labels, made by the first report that
+    /// needs it, for the reports after it (a store keeps an input while its project's data
+    /// is unchanged). An input is not changed once a report has been made from it.
+    pub prepared: Prepared,
+}
+
+/// The categorical engine's dataset of a report input, for the categories and slice field it
+/// was made with.
+#[derive(Default)]
+pub struct Prepared(std::sync::Mutex<Option<(PreparedFor, Arc<CategoricalData>)>>);
+
+/// What a prepared dataset was made with, besides the input's labels.
+#[derive(PartialEq)]
+struct PreparedFor {
+    categories: Vec<String>,
+    slice_field: Option<String>,
+}
+
+/// A dataset and the item id of each of its item names.
+struct CategoricalData {
+    dataset: crate::quality::Dataset,
+    ids_by_name: foldhash::HashMap<String, i64>,
+}
+
+/// A copy of an input is one that may change: it prepares its own dataset.
+impl Clone for Prepared {
+    fn clone(&self) -> Self {
+        Prepared::default()
+    }
+}
+
+impl std::fmt::Debug for Prepared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Prepared")
+    }
+}
+
+impl Prepared {
+    /// The dataset made for `made_for`, made now by `make` unless it was before.
+    fn get_or_make(
+        &self,
+        made_for: PreparedFor,
+        make: impl FnOnce() -> Result<CategoricalData, Invalid>,
+    ) -> Result<Arc<CategoricalData>, Invalid> {
+        let lock = || self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, data)) = lock().as_ref().filter(|(kept, _)| *kept == made_for) {
+            return Ok(data.clone());
+        }
+        let data = Arc::new(make()?);
+        *lock() = Some((made_for, data.clone()));
+        Ok(data)
+    }
 }
 
 /// A reviewer's final label on an item, as the report reads it.
@@ -424,6 +476,34 @@ fn categorical_report(
     options: &ReportOptions,
 ) -> Result<(Report, HashMap<i64, Value>), Invalid> {
     let schema = project.schema();
+    let made_for = PreparedFor {
+        categories: schema.categories(),
+        slice_field: options.slice_field.clone(),
+    };
+    let data = input
+        .prepared
+        .get_or_make(made_for, || categorical_data(schema, input, options))?;
+    // A rating's gold answer is met within the project's tolerance, as on the gate.
+    let options = ReportOptions {
+        gold_tolerance: schema.gold_tolerance_steps(),
+        ..options.clone()
+    };
+    let report = build_report(&data.dataset, &options);
+    let mut consensus: HashMap<i64, Value> = HashMap::with_capacity(report.consensus.len());
+    consensus.extend(report.consensus.iter().filter(|c| !c.tie).filter_map(|c| {
+        let id = *data.ids_by_name.get(c.item.as_str())?;
+        Some((id, project.kind.value_from_text(c.label.as_deref()?)))
+    }));
+    Ok((report, consensus))
+}
+
+/// The engine's dataset of an input's choices and ratings, with their gold answers and
+/// (when slicing) the slice field's values.
+fn categorical_data(
+    schema: super::kinds::Schema<'_>,
+    input: &ReportInput,
+    options: &ReportOptions,
+) -> Result<CategoricalData, Invalid> {
     let mut builder = DatasetBuilder::new();
     let categories = Categories::ordered(schema.categories())
         .map_err(|e| Invalid::new("labels", e.to_string()))?;
@@ -471,20 +551,10 @@ fn categorical_report(
     let dataset = builder
         .build()
         .map_err(|e| Invalid::new("labels", e.to_string()))?;
-    // A rating's gold answer is met within the project's tolerance, as on the gate.
-    let options = ReportOptions {
-        gold_tolerance: schema.gold_tolerance_steps(),
-        ..options.clone()
-    };
-    let report = build_report(&dataset, &options);
-    let by_name: foldhash::HashMap<&str, i64> =
-        names.iter().map(|(id, n)| (n.as_str(), *id)).collect();
-    let mut consensus: HashMap<i64, Value> = HashMap::with_capacity(report.consensus.len());
-    consensus.extend(report.consensus.iter().filter(|c| !c.tie).filter_map(|c| {
-        let id = *by_name.get(c.item.as_str())?;
-        Some((id, project.kind.value_from_text(c.label.as_deref()?)))
-    }));
-    Ok((report, consensus))
+    Ok(CategoricalData {
+        dataset,
+        ids_by_name: names.into_iter().map(|(id, name)| (name, id)).collect(),
+    })
 }
 
 #[cfg(test)]
@@ -508,10 +578,9 @@ mod tests {
         assert!(std::mem::size_of::<LabelRecord>() <= 104);
     }
 
-    /// Every section of the report, the ones computed beside the engine included, is the
-    /// same whether the report runs on one thread or two.
-    #[test]
-    fn the_report_is_the_same_on_one_thread_or_two() {
+    /// A project of three choices and 120 items, four raters each, two guideline versions,
+    /// pre-labels and one adjudication.
+    fn sample_project() -> (Project, ReportInput) {
         let spec = NewProject::simple("p", &["pos", "neg", "mixed"], 3, "")
             .validate()
             .expect("spec");
@@ -534,24 +603,86 @@ mod tests {
                 reason: "checked".into(),
             },
         );
-        let options = ReportOptions {
+        (project, input)
+    }
+
+    fn dawid_skene(seed: u64) -> ReportOptions {
+        ReportOptions {
             method: ConsensusMethod::DawidSkene,
             bootstrap_draws: 200,
+            seed,
             ..ReportOptions::default()
-        };
+        }
+    }
+
+    fn report_json(project: &Project, input: &ReportInput, options: &ReportOptions) -> Value {
+        let report = project_report(project, input, &[], options).expect("report");
+        serde_json::to_value(report).expect("json")
+    }
+
+    /// Every section of the report, the ones computed beside the engine included, is the
+    /// same whether the report runs on one thread or two.
+    #[test]
+    fn the_report_is_the_same_on_one_thread_or_two() {
+        let (project, input) = sample_project();
+        let options = dawid_skene(1);
+        // Each from a copy of the input, which makes its own dataset.
         let report = |threads: usize| {
             let options = ReportOptions {
                 threads,
                 ..options.clone()
             };
-            let report = project_report(&project, &input, &[], &options).expect("report");
-            serde_json::to_value(report).expect("json")
+            report_json(&project, &input.clone(), &options)
         };
         let (one, two) = (report(1), report(2));
         assert_eq!(one["guideline_versions"].as_array().map(Vec::len), Some(2));
         assert_eq!(one["adjudication"]["items"], 1);
         assert!(one["anchoring"].is_object(), "{}", one["anchoring"]);
         assert_eq!(one, two);
+    }
+
+    fn prepared_of(input: &ReportInput) -> Option<Arc<CategoricalData>> {
+        let prepared = input.prepared.0.lock().expect("lock");
+        prepared.as_ref().map(|(_, data)| data.clone())
+    }
+
+    /// A second report of one input (a kept one) reuses the dataset the first made, and
+    /// is the same as a report made from scratch; another slice field makes another.
+    #[test]
+    fn a_second_report_of_one_input_reuses_its_dataset() {
+        let (project, mut input) = sample_project();
+        for item in 0..120_i64 {
+            let region = if item % 2 == 0 { "north" } else { "south" };
+            let data = serde_json::json!({ "region": region });
+            input
+                .data
+                .insert(item, data.as_object().cloned().expect("object"));
+        }
+        assert!(prepared_of(&input).is_none());
+        let first = report_json(&project, &input, &dawid_skene(1));
+        let made = prepared_of(&input).expect("made by the first report");
+        let second = report_json(&project, &input, &dawid_skene(2));
+        assert!(Arc::ptr_eq(&made, &prepared_of(&input).expect("kept")));
+        assert_eq!(
+            second,
+            report_json(&project, &input.clone(), &dawid_skene(2))
+        );
+        assert_eq!(
+            first,
+            report_json(&project, &input.clone(), &dawid_skene(1))
+        );
+
+        let sliced = ReportOptions {
+            slice_field: Some("region".into()),
+            ..dawid_skene(1)
+        };
+        let by_region = report_json(&project, &input, &sliced);
+        assert!(!Arc::ptr_eq(&made, &prepared_of(&input).expect("made")));
+        assert_eq!(
+            by_region["bias"]["slices"].as_array().map(Vec::len),
+            Some(2)
+        );
+        assert_eq!(by_region, report_json(&project, &input.clone(), &sliced));
     }
 
     #[test]

@@ -31,6 +31,7 @@ const MAX_ENTRIES: usize = 20_000;
 pub struct Caches {
     state: Mutex<State>,
     pub(super) snapshots: super::snapshots::Snapshots,
+    pub(super) report_input: super::kept_input::KeptInput,
 }
 
 #[derive(Debug, Default)]

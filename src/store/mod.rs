@@ -17,6 +17,7 @@ pub mod health;
 pub mod history;
 mod item_labels;
 pub mod items;
+pub mod kept_input;
 pub mod labels;
 pub mod media;
 pub mod members;

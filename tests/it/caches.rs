@@ -5,14 +5,16 @@
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{json, Value};
 
+use crate::audit::execute;
 use crate::harness::{serve, Api, TestApp};
 use crate::on_both_backends;
 
 on_both_backends!(
     changes_show_at_once_here_and_soon_on_a_second_server,
     a_label_under_old_settings_is_refused_then_accepted,
+    a_report_shows_every_change_made_before_it_on_any_server,
 );
 
 /// A second server on the same database, with its own store and so its own memory.
@@ -142,4 +144,168 @@ async fn a_label_under_old_settings_is_refused_then_accepted(app: TestApp) {
         .await,
         1
     );
+}
+
+/// The report's consensus label of each item, and each rater's labels and gold accuracy.
+/// A rater's pseudonym, labels and gold accuracy.
+type RaterRow = (String, Value, Value);
+
+async fn report_of(admin: &Api, pid: i64) -> (Vec<(String, Value)>, Vec<RaterRow>) {
+    let report = admin.report(pid, "").await;
+    let consensus = report["consensus"]
+        .as_array()
+        .expect("consensus")
+        .iter()
+        .map(|row| {
+            let label = match &row["adjudicated"] {
+                Value::Null => row["label"].clone(),
+                _ => json!(format!("{} (final)", row["label"].as_str().unwrap_or(""))),
+            };
+            (row["item"].as_str().unwrap_or("").to_string(), label)
+        })
+        .collect();
+    let mut raters: Vec<RaterRow> = report["raters"]
+        .as_array()
+        .expect("raters")
+        .iter()
+        .map(|r| {
+            let name = r["rater"].as_str().unwrap_or("").to_string();
+            (name, r["labels"].clone(), r["gold_accuracy"].clone())
+        })
+        .collect();
+    raters.sort_by(|a, b| a.0.cmp(&b.0));
+    (consensus, raters)
+}
+
+fn row(item: &str, label: &str) -> (String, Value) {
+    (item.to_string(), json!(label))
+}
+
+/// Each server keeps the labels it read for a report, and reads them again only when the
+/// data changed: a label given, a label edited or a settings edit on another server, and
+/// an adjudication, a gold answer or a pseudonym changed in the database directly, all show
+/// in the very next report.
+async fn a_report_shows_every_change_made_before_it_on_any_server(app: TestApp) {
+    let admin = app.admin().await;
+    let pid = app
+        .project_from(
+            &admin,
+            json!({"name": "Kept", "kind": "single_choice", "labels": ["pos", "neg"], "overlap": 3,
+                   "edit_window_seconds": 600}),
+            json!([{"external_id": "e1", "data": {"text": "one"}}, {"external_id": "e2", "data": {"text": "two"}}]),
+        )
+        .await;
+    let other = second_server(&app).await;
+    let raters = [
+        on(&app.rater("r1").await, &other),
+        on(&app.rater("r2").await, &other),
+        on(&app.rater("r3").await, &other),
+    ];
+    let e1 = app
+        .count("SELECT id FROM items WHERE external_id = 'e1'")
+        .await;
+    let e2 = app
+        .count("SELECT id FROM items WHERE external_id = 'e2'")
+        .await;
+    for (rater, value) in raters.iter().zip(["pos", "pos", "neg"]) {
+        assert_eq!(rater.next(pid).await, Some(e1));
+        assert_eq!(
+            rater.label(pid, e1, value).await.status(),
+            StatusCode::CREATED
+        );
+    }
+    let (consensus, _) = report_of(&admin, pid).await;
+    assert_eq!(consensus, vec![row("e1", "pos")]);
+
+    // Nothing changed: the same input serves the next report.
+    let skipped = tally::store::report::ItemData::Skipped;
+    let first = app.store.report_input(pid, skipped).await.unwrap();
+    let again = app.store.report_input(pid, skipped).await.unwrap();
+    assert!(std::sync::Arc::ptr_eq(&first, &again), "the input is kept");
+
+    // A label given on the other server.
+    assert_eq!(raters[0].next(pid).await, Some(e2));
+    assert_eq!(
+        raters[0].label(pid, e2, "neg").await.status(),
+        StatusCode::CREATED
+    );
+    let (consensus, _) = report_of(&admin, pid).await;
+    assert_eq!(consensus, vec![row("e1", "pos"), row("e2", "neg")]);
+
+    // A label edited there: r2 changes e1 to neg, which now has the majority.
+    let changed = raters[1]
+        .client
+        .put(format!(
+            "{}/api/v1/projects/{pid}/items/{e1}/labels",
+            raters[1].base
+        ))
+        .bearer_auth(&raters[1].token)
+        .json(&json!({"value": "neg"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(changed.status(), StatusCode::OK);
+    let (consensus, _) = report_of(&admin, pid).await;
+    assert_eq!(consensus, vec![row("e1", "neg"), row("e2", "neg")]);
+
+    // A settings edit there (overlap 3 to 2) changes what each item still wants.
+    let before = app.store.report_input(pid, skipped).await.unwrap();
+    let edited = admin
+        .client
+        .patch(format!("{other}/api/v1/projects/{pid}"))
+        .bearer_auth(&admin.token)
+        .json(&json!({"overlap": 2}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(edited.status(), StatusCode::OK);
+    let after = app.store.report_input(pid, skipped).await.unwrap();
+    assert!(
+        !std::sync::Arc::ptr_eq(&before, &after),
+        "read again after the edit"
+    );
+
+    // Changes made in the database by another program: a final label, a gold answer and a
+    // new pseudonym.
+    let admin_id = app.store.user_by_name("admin").await.unwrap().unwrap().id;
+    execute(
+        &app,
+        &format!(
+            "INSERT INTO adjudications (item_id, project_id, reviewer_id, value, reason, created_at)
+             VALUES ({e1}, {pid}, {admin_id}, '\"pos\"', 'read again', 0)"
+        ),
+    )
+    .await
+    .unwrap();
+    let (consensus, _) = report_of(&admin, pid).await;
+    assert_eq!(consensus, vec![row("e1", "pos (final)"), row("e2", "neg")]);
+
+    let (_, raters_before) = report_of(&admin, pid).await;
+    assert!(raters_before.iter().all(|r| r.2.is_null()), "no gold yet");
+    execute(
+        &app,
+        &format!("UPDATE items SET gold = '\"neg\"' WHERE id = {e2}"),
+    )
+    .await
+    .unwrap();
+    let (_, raters_after) = report_of(&admin, pid).await;
+    let r1 = app.store.user_by_name("r1").await.unwrap().unwrap();
+    let r1_row = raters_after
+        .iter()
+        .find(|r| r.0 == r1.pseudonym)
+        .expect("r1 in the report");
+    assert_eq!(r1_row.2, json!(1.0), "r1 labelled the gold item neg");
+
+    execute(
+        &app,
+        &format!(
+            "UPDATE users SET pseudonym = 'renamed-r1' WHERE id = {}",
+            r1.id
+        ),
+    )
+    .await
+    .unwrap();
+    let (_, raters) = report_of(&admin, pid).await;
+    assert!(raters.iter().any(|r| r.0 == "renamed-r1"), "{raters:?}");
+    assert!(raters.iter().all(|r| r.0 != r1.pseudonym), "{raters:?}");
 }

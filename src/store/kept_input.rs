@@ -1,0 +1,239 @@
+//! The last report input a process read, kept for the next report of the same project.
+//!
+//! Reading every label of a project is about a third of a report's time on half a million
+//! labels, and someone reading a report asks for several in a row (another level, another
+//! method, a new seed). The input is kept with the version of the data it was read at
+//! ([`InputVersion`]), read again in one statement before each report; any difference and
+//! the input is read anew. The version is exact across processes: it is made of counts and
+//! numbers that change in the same transaction as the data (migration `report_generation`),
+//! so a report never shows less than what was committed before it was asked for.
+//!
+//! One input is kept at a time, of at most [`MAX_KEPT_LABELS`] labels and without item data
+//! (a slice's read of every item's data is not kept), and let go after [`IDLE`] without
+//! use, so a server that served one report does not hold its labels for good.
+
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::domain::report::ReportInput;
+
+/// Labels at most in a kept input (about 100 MB in memory). A bigger project's reports
+/// are kept whole instead (`snapshots`).
+pub const MAX_KEPT_LABELS: i64 = 1_000_000;
+
+/// How long a kept input stays without being used.
+const IDLE: Duration = Duration::from_secs(600);
+
+/// What a project's report input depends on. A label given or removed changes `labels`,
+/// an item added or removed `items`, a settings edit (which may change how many labels an
+/// item still wants) `revision`, and every other change to what a report reads (a label
+/// edited, an item's gold answer, data or pre-label, an adjudication, a pseudonym) moves
+/// `generation` through the database's triggers. None of them fires on the labelling path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InputVersion {
+    pub generation: i64,
+    pub revision: Option<i64>,
+    pub labels: i64,
+    pub items: i64,
+}
+
+#[derive(Debug)]
+pub struct KeptInput(Arc<Mutex<Slot>>);
+
+impl Default for KeptInput {
+    fn default() -> Self {
+        KeptInput::idle_for(IDLE)
+    }
+}
+
+#[derive(Debug)]
+struct Slot {
+    kept: Option<Kept>,
+    /// Whether a task is watching the kept input to let it go once idle.
+    watched: bool,
+    /// How long the kept input stays without being used.
+    idle: Duration,
+}
+
+#[derive(Debug)]
+struct Kept {
+    project_id: i64,
+    version: InputVersion,
+    input: Arc<ReportInput>,
+    last_used: Instant,
+}
+
+fn lock(slot: &Mutex<Slot>) -> MutexGuard<'_, Slot> {
+    // A panic while holding the lock leaves a plain option behind: still usable.
+    slot.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl KeptInput {
+    /// Keeps inputs that are let go after `idle` without use.
+    fn idle_for(idle: Duration) -> Self {
+        KeptInput(Arc::new(Mutex::new(Slot {
+            kept: None,
+            watched: false,
+            idle,
+        })))
+    }
+
+    /// The kept input, when it is of `project_id` at `version`.
+    pub fn get(&self, project_id: i64, version: InputVersion) -> Option<Arc<ReportInput>> {
+        let mut slot = lock(&self.0);
+        let kept = slot
+            .kept
+            .as_mut()
+            .filter(|kept| kept.project_id == project_id && kept.version == version)?;
+        kept.last_used = Instant::now();
+        Some(kept.input.clone())
+    }
+
+    /// Keeps `input`, read at `version`, in place of what was kept. Called on the async
+    /// runtime, where the task that lets an idle input go is started.
+    pub fn keep(&self, project_id: i64, version: InputVersion, input: Arc<ReportInput>) {
+        let mut slot = lock(&self.0);
+        slot.kept = Some(Kept {
+            project_id,
+            version,
+            input,
+            last_used: Instant::now(),
+        });
+        if !slot.watched && tokio::runtime::Handle::try_current().is_ok() {
+            slot.watched = true;
+            tokio::spawn(let_go_when_idle(Arc::downgrade(&self.0)));
+        }
+    }
+}
+
+/// Drops the kept input once it has not been used for `IDLE`, and ends when nothing is kept
+/// or the store itself is gone.
+async fn let_go_when_idle(slot: Weak<Mutex<Slot>>) {
+    let Some(mut wait) = slot.upgrade().map(|slot| lock(&slot).idle) else {
+        return;
+    };
+    loop {
+        tokio::time::sleep(wait).await;
+        let Some(slot) = slot.upgrade() else {
+            return;
+        };
+        let mut slot = lock(&slot);
+        match time_left(&slot, Instant::now()) {
+            Some(left) => wait = left,
+            None => {
+                slot.kept = None;
+                slot.watched = false;
+                return;
+            }
+        }
+    }
+}
+
+/// How much longer the kept input may stay unused; `None` when it should go now (or
+/// nothing is kept).
+fn time_left(slot: &Slot, now: Instant) -> Option<Duration> {
+    let kept = slot.kept.as_ref()?;
+    slot.idle
+        .checked_sub(now.saturating_duration_since(kept.last_used))
+        .filter(|left| !left.is_zero())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn version(labels: i64) -> InputVersion {
+        InputVersion {
+            generation: 3,
+            revision: Some(1),
+            labels,
+            items: 10,
+        }
+    }
+
+    fn input(items: i64) -> Arc<ReportInput> {
+        Arc::new(ReportInput {
+            items,
+            ..ReportInput::default()
+        })
+    }
+
+    #[tokio::test]
+    async fn an_input_serves_its_own_project_at_its_own_version_only() {
+        let kept = KeptInput::default();
+        let read = input(10);
+        kept.keep(1, version(20), read.clone());
+        let served = kept.get(1, version(20)).expect("kept");
+        assert!(Arc::ptr_eq(&served, &read));
+        assert!(kept.get(2, version(20)).is_none());
+        assert!(kept.get(1, version(21)).is_none());
+        let edited = InputVersion {
+            generation: 4,
+            ..version(20)
+        };
+        assert!(kept.get(1, edited).is_none());
+        let revised = InputVersion {
+            revision: Some(2),
+            ..version(20)
+        };
+        assert!(kept.get(1, revised).is_none());
+    }
+
+    #[tokio::test]
+    async fn a_new_input_takes_the_place_of_the_last() {
+        let kept = KeptInput::default();
+        kept.keep(1, version(20), input(10));
+        kept.keep(2, version(5), input(3));
+        assert!(kept.get(1, version(20)).is_none());
+        assert_eq!(kept.get(2, version(5)).map(|i| i.items), Some(3));
+    }
+
+    #[test]
+    fn an_input_goes_after_it_has_not_been_used_for_a_while() {
+        let now = Instant::now();
+        let mut slot = Slot {
+            kept: None,
+            watched: false,
+            idle: IDLE,
+        };
+        assert_eq!(time_left(&slot, now), None, "nothing kept");
+        slot.kept = Some(Kept {
+            project_id: 1,
+            version: version(1),
+            input: input(1),
+            last_used: now,
+        });
+        assert_eq!(time_left(&slot, now), Some(IDLE));
+        assert_eq!(
+            time_left(&slot, now + IDLE / 4),
+            Some(IDLE - IDLE / 4),
+            "used a while ago: stays for the rest"
+        );
+        assert_eq!(time_left(&slot, now + IDLE), None);
+        assert_eq!(time_left(&slot, now + IDLE * 2), None);
+    }
+
+    #[tokio::test]
+    async fn an_idle_input_is_let_go_and_the_watch_ends() {
+        let idle = Duration::from_millis(200);
+        let kept = KeptInput::idle_for(idle);
+        kept.keep(1, version(20), input(10));
+        tokio::time::sleep(idle / 2).await;
+        assert!(kept.get(1, version(20)).is_some(), "used");
+        tokio::time::sleep(idle * 3 / 4).await;
+        assert!(
+            kept.get(1, version(20)).is_some(),
+            "used half way: stays past the first wait"
+        );
+        // Watched without `get`, which would count as use.
+        let last_used = Instant::now();
+        while lock(&kept.0).kept.is_some() {
+            assert!(last_used.elapsed() < idle * 20, "never let go");
+            tokio::time::sleep(idle / 10).await;
+        }
+        assert!(last_used.elapsed() >= idle * 9 / 10, "let go too soon");
+        assert!(!lock(&kept.0).watched, "the watch ended");
+    }
+}
