@@ -80,15 +80,20 @@ impl KeptInput {
         })))
     }
 
-    /// The kept input, when it is of `project_id` at `version`.
+    /// The kept input, when it is of `project_id` at `version`. Any other is let go here,
+    /// before the caller reads the one it needs: the two are never held at once.
     pub fn get(&self, project_id: i64, version: InputVersion) -> Option<Arc<ReportInput>> {
         let mut slot = lock(&self.0);
-        let kept = slot
-            .kept
-            .as_mut()
-            .filter(|kept| kept.project_id == project_id && kept.version == version)?;
-        kept.last_used = Instant::now();
-        Some(kept.input.clone())
+        match slot.kept.as_mut() {
+            Some(kept) if kept.project_id == project_id && kept.version == version => {
+                kept.last_used = Instant::now();
+                Some(kept.input.clone())
+            }
+            _ => {
+                slot.kept = None;
+                None
+            }
+        }
     }
 
     /// Keeps `input`, read at `version`, in place of what was kept. Called on the async
@@ -167,18 +172,27 @@ mod tests {
         kept.keep(1, version(20), read.clone());
         let served = kept.get(1, version(20)).expect("kept");
         assert!(Arc::ptr_eq(&served, &read));
-        assert!(kept.get(2, version(20)).is_none());
-        assert!(kept.get(1, version(21)).is_none());
         let edited = InputVersion {
             generation: 4,
             ..version(20)
         };
-        assert!(kept.get(1, edited).is_none());
         let revised = InputVersion {
             revision: Some(2),
             ..version(20)
         };
-        assert!(kept.get(1, revised).is_none());
+        for (project, other) in [
+            (2, version(20)),
+            (1, version(21)),
+            (1, edited),
+            (1, revised),
+        ] {
+            kept.keep(1, version(20), read.clone());
+            assert!(kept.get(project, other).is_none(), "{project} {other:?}");
+            assert!(
+                lock(&kept.0).kept.is_none(),
+                "the input of another version is let go before the new one is read"
+            );
+        }
     }
 
     #[tokio::test]
@@ -186,8 +200,8 @@ mod tests {
         let kept = KeptInput::default();
         kept.keep(1, version(20), input(10));
         kept.keep(2, version(5), input(3));
-        assert!(kept.get(1, version(20)).is_none());
         assert_eq!(kept.get(2, version(5)).map(|i| i.items), Some(3));
+        assert!(kept.get(1, version(20)).is_none());
     }
 
     #[test]

@@ -174,7 +174,7 @@ impl Store {
         let version = self.report_input_version(project_id).await?;
         let kept = &self.caches().report_input;
         let keeps = data == ItemData::Skipped && version.labels <= MAX_KEPT_LABELS;
-        if let Some(input) = kept.get(project_id, version).filter(|_| keeps) {
+        if let Some(input) = keeps.then(|| kept.get(project_id, version)).flatten() {
             return Ok(input);
         }
         let input = Arc::new(
