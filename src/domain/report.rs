@@ -14,8 +14,8 @@ use super::project::Project;
 pub use super::report_kinds::{kind_report, KindReport};
 use super::Invalid;
 use crate::quality::{
-    build_report, Categories, ConsensusMethod, DatasetBuilder, LabelInput, Level, Report,
-    ReportOptions,
+    build_report_kept, Categories, ConsensusMethod, DatasetBuilder, KeptConsensus, LabelInput,
+    Level, Report, ReportOptions,
 };
 
 /// One human label as the quality engine reads it.
@@ -94,10 +94,12 @@ struct PreparedFor {
     slice_field: Option<String>,
 }
 
-/// A dataset and the item id of each of its item names.
+/// A dataset, the item id of each of its item names, and its consensus as the reports made
+/// from it fitted it.
 struct CategoricalData {
     dataset: crate::quality::Dataset,
     ids_by_name: foldhash::HashMap<String, i64>,
+    consensus: KeptConsensus,
 }
 
 /// A copy of an input is one that may change: it prepares its own dataset.
@@ -488,7 +490,7 @@ fn categorical_report(
         gold_tolerance: schema.gold_tolerance_steps(),
         ..options.clone()
     };
-    let report = build_report(&data.dataset, &options);
+    let report = build_report_kept(&data.dataset, &options, &data.consensus);
     let mut consensus: HashMap<i64, Value> = HashMap::with_capacity(report.consensus.len());
     consensus.extend(report.consensus.iter().filter(|c| !c.tie).filter_map(|c| {
         let id = *data.ids_by_name.get(c.item.as_str())?;
@@ -554,6 +556,7 @@ fn categorical_data(
     Ok(CategoricalData {
         dataset,
         ids_by_name: names.into_iter().map(|(id, name)| (name, id)).collect(),
+        consensus: KeptConsensus::default(),
     })
 }
 

@@ -51,5 +51,8 @@ pub use kappa::{
     cohen_kappa, fleiss_kappa, fleiss_kappa_from_table, fleiss_kappa_generalised, Weights,
 };
 pub use raters::RaterQuality;
-pub use report::{build_report, DawidSkeneSummary, Report, ReportOptions, Thresholds};
+pub use report::{
+    build_report, build_report_kept, DawidSkeneSummary, KeptConsensus, Report, ReportOptions,
+    Thresholds,
+};
 pub use warning::Warning;

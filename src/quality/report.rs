@@ -2,6 +2,7 @@
 //! analysis over a [`Dataset`].
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -161,6 +162,60 @@ pub struct DawidSkeneSummary {
 
 /// Run every analysis. Never panics on any dataset; undefined figures carry reasons.
 pub fn build_report(data: &Dataset, options: &ReportOptions) -> Report {
+    build_report_kept(data, options, &KeptConsensus::default())
+}
+
+/// A dataset's consensus by one method and the references it makes, kept for the next
+/// report of the same dataset: they depend on nothing else (not the level, the bootstrap or
+/// its seed, nor the thresholds), and Dawid-Skene's iterations are most of a report's work.
+/// Keep one per dataset: it does not know which dataset it was fitted on.
+#[derive(Default)]
+pub struct KeptConsensus(std::sync::Mutex<Option<(FittedFor, Arc<Fitted>)>>);
+
+/// What a kept consensus was fitted with.
+#[derive(PartialEq)]
+struct FittedFor {
+    method: ConsensusMethod,
+    dawid_skene: DawidSkeneOptions,
+    /// The E-step's sums are split by thread, which may move the last digits.
+    threads: usize,
+}
+
+struct Fitted {
+    consensus: Consensus,
+    references: References,
+}
+
+impl KeptConsensus {
+    fn get_or_fit(&self, data: &Dataset, options: &ReportOptions) -> Arc<Fitted> {
+        let fitted_for = FittedFor {
+            method: options.method,
+            dawid_skene: options.dawid_skene,
+            threads: options.threads,
+        };
+        let lock = || self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, fitted)) = lock().as_ref().filter(|(kept, _)| *kept == fitted_for) {
+            return fitted.clone();
+        }
+        let consensus = match options.method {
+            ConsensusMethod::Majority => majority_vote(data),
+            ConsensusMethod::DawidSkene => {
+                dawid_skene_consensus(data, &options.dawid_skene, options.threads)
+            }
+        };
+        let references = References::of(data, &consensus);
+        let fitted = Arc::new(Fitted {
+            consensus,
+            references,
+        });
+        *lock() = Some((fitted_for, fitted.clone()));
+        fitted
+    }
+}
+
+/// [`build_report`] with the consensus taken from `kept` when it was fitted on this dataset
+/// with these options, and kept there otherwise.
+pub fn build_report_kept(data: &Dataset, options: &ReportOptions, kept: &KeptConsensus) -> Report {
     let mut warnings: Vec<Warning> = data
         .notes()
         .iter()
@@ -172,16 +227,19 @@ pub fn build_report(data: &Dataset, options: &ReportOptions) -> Report {
     // second core idle for much of its run.
     let (consensus_part, unbiased) = super::parallel::join(
         options.threads,
-        || consensus_part(data, options),
+        || consensus_part(data, options, kept),
         || unbiased_part(data, options),
     );
     let ConsensusPart {
-        consensus,
+        fitted,
         dawid_skene,
-        references,
         consensus_summary,
         warnings: consensus_warnings,
     } = consensus_part;
+    let Fitted {
+        consensus,
+        references,
+    } = &*fitted;
     let UnbiasedPart {
         agreement,
         found,
@@ -189,8 +247,8 @@ pub fn build_report(data: &Dataset, options: &ReportOptions) -> Report {
     } = unbiased;
     warnings.extend(consensus_warnings);
     warnings.extend(agreement_warnings);
-    let (mut bias, signals) = bias_section(data, &consensus, &references, found, options);
-    let raters = rater_quality(data, &consensus, &references, &signals, options);
+    let (mut bias, signals) = bias_section(data, consensus, references, found, options);
+    let raters = rater_quality(data, consensus, references, &signals, options);
     bias.guideline_problems = guideline_problems(data, &raters, options);
     Report {
         items: data.item_count(),
@@ -210,20 +268,15 @@ pub fn build_report(data: &Dataset, options: &ReportOptions) -> Report {
 
 /// The consensus, the references it makes and their summary.
 struct ConsensusPart {
-    consensus: Consensus,
+    fitted: Arc<Fitted>,
     dawid_skene: Option<DawidSkeneSummary>,
-    references: References,
     consensus_summary: ConsensusSummary,
     warnings: Vec<Warning>,
 }
 
-fn consensus_part(data: &Dataset, options: &ReportOptions) -> ConsensusPart {
-    let consensus = match options.method {
-        ConsensusMethod::Majority => majority_vote(data),
-        ConsensusMethod::DawidSkene => {
-            dawid_skene_consensus(data, &options.dawid_skene, options.threads)
-        }
-    };
+fn consensus_part(data: &Dataset, options: &ReportOptions, kept: &KeptConsensus) -> ConsensusPart {
+    let fitted = kept.get_or_fit(data, options);
+    let consensus = &fitted.consensus;
     let dawid_skene = consensus.model.as_ref().map(|model| DawidSkeneSummary {
         iterations: model.iterations,
         converged: model.converged,
@@ -239,17 +292,15 @@ fn consensus_part(data: &Dataset, options: &ReportOptions) -> ConsensusPart {
             ),
         ));
     }
-    let references = References::of(data, &consensus);
-    let consensus_summary = summarise(data, &consensus, &references, options);
+    let consensus_summary = summarise(data, consensus, &fitted.references, options);
     warnings.extend(weak_consensus_warning(
         &consensus_summary,
         options.method,
         data.has_gold(),
     ));
     ConsensusPart {
-        consensus,
+        fitted,
         dawid_skene,
-        references,
         consensus_summary,
         warnings,
     }

@@ -196,6 +196,47 @@ fn same_seed_same_report() {
     assert_eq!(a, b, "thread count must not change the report");
 }
 
+/// A report that takes its consensus from one kept by an earlier report of the dataset is
+/// the report a fresh fit gives, for another seed, level or number of draws; another method
+/// is fitted anew.
+#[test]
+fn a_kept_consensus_gives_the_report_a_fresh_fit_gives() {
+    let data = generate(300, 3, 10, 3, 2);
+    let kept = KeptConsensus::default();
+    let fitted_by = |kept: &KeptConsensus| {
+        let fitted = kept.0.lock().expect("lock");
+        fitted.as_ref().map(|(_, fitted)| Arc::as_ptr(fitted))
+    };
+    let first = ds_options();
+    build_report_kept(&data, &first, &kept);
+    let fit = fitted_by(&kept).expect("fitted by the first report");
+    let variants = [
+        ReportOptions {
+            seed: first.seed + 1,
+            ..first.clone()
+        },
+        ReportOptions {
+            level: Level::Nominal,
+            bootstrap_draws: 50,
+            ..first.clone()
+        },
+    ];
+    for options in variants {
+        let with_kept = serde_json::to_string(&build_report_kept(&data, &options, &kept));
+        let fresh = serde_json::to_string(&build_report(&data, &options));
+        assert_eq!(with_kept.expect("json"), fresh.expect("json"));
+        assert_eq!(fitted_by(&kept), Some(fit), "the fit was kept");
+    }
+    let majority = ReportOptions {
+        method: ConsensusMethod::Majority,
+        ..first.clone()
+    };
+    let with_kept = serde_json::to_string(&build_report_kept(&data, &majority, &kept));
+    let fresh = serde_json::to_string(&build_report(&data, &majority));
+    assert_eq!(with_kept.expect("json"), fresh.expect("json"));
+    assert_ne!(fitted_by(&kept), Some(fit), "another method fits anew");
+}
+
 #[test]
 fn degenerate_inputs_give_reasons_not_panics() {
     let empty = Dataset::from_labels(Vec::<(&str, &str, &str)>::new()).expect("empty");
