@@ -13,6 +13,7 @@ use super::policy::OverlapSavings;
 use super::project::Project;
 pub use super::report_kinds::{kind_report, KindReport};
 use super::Invalid;
+use crate::quality::memo::Memo;
 use crate::quality::{
     build_report_kept, Categories, ConsensusMethod, DatasetBuilder, KeptConsensus, LabelInput,
     Level, Report, ReportOptions,
@@ -85,7 +86,7 @@ pub struct ReportInput {
 /// The categorical engine's dataset of a report input, for the categories and slice field it
 /// was made with.
 #[derive(Default)]
-pub struct Prepared(std::sync::Mutex<Option<(PreparedFor, Arc<CategoricalData>)>>);
+pub struct Prepared(Memo<PreparedFor, CategoricalData>);
 
 /// What a prepared dataset was made with, besides the input's labels.
 #[derive(PartialEq)]
@@ -112,23 +113,6 @@ impl Clone for Prepared {
 impl std::fmt::Debug for Prepared {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Prepared")
-    }
-}
-
-impl Prepared {
-    /// The dataset made for `made_for`, made now by `make` unless it was before.
-    fn get_or_make(
-        &self,
-        made_for: PreparedFor,
-        make: impl FnOnce() -> Result<CategoricalData, Invalid>,
-    ) -> Result<Arc<CategoricalData>, Invalid> {
-        let lock = || self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((_, data)) = lock().as_ref().filter(|(kept, _)| *kept == made_for) {
-            return Ok(data.clone());
-        }
-        let data = Arc::new(make()?);
-        *lock() = Some((made_for, data.clone()));
-        Ok(data)
     }
 }
 
@@ -484,7 +468,8 @@ fn categorical_report(
     };
     let data = input
         .prepared
-        .get_or_make(made_for, || categorical_data(schema, input, options))?;
+        .0
+        .try_get_or_make(made_for, || categorical_data(schema, input, options))?;
     // A rating's gold answer is met within the project's tolerance, as on the gate.
     let options = ReportOptions {
         gold_tolerance: schema.gold_tolerance_steps(),
@@ -645,8 +630,7 @@ mod tests {
     }
 
     fn prepared_of(input: &ReportInput) -> Option<Arc<CategoricalData>> {
-        let prepared = input.prepared.0.lock().expect("lock");
-        prepared.as_ref().map(|(_, data)| data.clone())
+        input.prepared.0.kept()
     }
 
     /// A second report of one input (a kept one) reuses the dataset the first made, and

@@ -25,6 +25,7 @@ mod homogeneity;
 pub mod input;
 mod kappa;
 pub mod kinds;
+pub(crate) mod memo;
 mod paired;
 mod pairs;
 pub(crate) mod parallel;

@@ -20,6 +20,7 @@ use super::dawid_skene::DawidSkeneOptions;
 use super::drift::drift;
 use super::groups::{pools, slices};
 use super::guidelines::{guideline_problems, GuidelineProblems};
+use super::memo::Memo;
 use super::raters::{rater_quality, RaterQuality, RaterSignals};
 use super::reference::References;
 use super::warning::Warning;
@@ -170,7 +171,7 @@ pub fn build_report(data: &Dataset, options: &ReportOptions) -> Report {
 /// its seed, nor the thresholds), and Dawid-Skene's iterations are most of a report's work.
 /// Keep one per dataset: it does not know which dataset it was fitted on.
 #[derive(Default)]
-pub struct KeptConsensus(std::sync::Mutex<Option<(FittedFor, Arc<Fitted>)>>);
+pub struct KeptConsensus(Memo<FittedFor, Fitted>);
 
 /// What a kept consensus was fitted with.
 #[derive(PartialEq)]
@@ -193,23 +194,19 @@ impl KeptConsensus {
             dawid_skene: options.dawid_skene,
             threads: options.threads,
         };
-        let lock = || self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((_, fitted)) = lock().as_ref().filter(|(kept, _)| *kept == fitted_for) {
-            return fitted.clone();
-        }
-        let consensus = match options.method {
-            ConsensusMethod::Majority => majority_vote(data),
-            ConsensusMethod::DawidSkene => {
-                dawid_skene_consensus(data, &options.dawid_skene, options.threads)
+        self.0.get_or_make(fitted_for, || {
+            let consensus = match options.method {
+                ConsensusMethod::Majority => majority_vote(data),
+                ConsensusMethod::DawidSkene => {
+                    dawid_skene_consensus(data, &options.dawid_skene, options.threads)
+                }
+            };
+            let references = References::of(data, &consensus);
+            Fitted {
+                consensus,
+                references,
             }
-        };
-        let references = References::of(data, &consensus);
-        let fitted = Arc::new(Fitted {
-            consensus,
-            references,
-        });
-        *lock() = Some((fitted_for, fitted.clone()));
-        fitted
+        })
     }
 }
 

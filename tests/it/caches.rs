@@ -116,13 +116,11 @@ async fn a_label_under_old_settings_is_refused_then_accepted(app: TestApp) {
     // The settings change through the first server; the second may still hold the old
     // project for a moment, and the gate inside the write refuses a label checked under it.
     let edited = admin
-        .client
-        .patch(app.url(&format!("/api/v1/projects/{pid}")))
-        .bearer_auth(&admin.token)
-        .json(&json!({"instructions": "Read twice."}))
-        .send()
-        .await
-        .unwrap();
+        .patch_json(
+            &format!("/api/v1/projects/{pid}"),
+            &json!({"instructions": "Read twice."}),
+        )
+        .await;
     assert_eq!(edited.status(), StatusCode::OK);
     let started = Instant::now();
     loop {
@@ -234,30 +232,20 @@ async fn a_report_shows_every_change_made_before_it_on_any_server(app: TestApp) 
 
     // A label edited there: r2 changes e1 to neg, which now has the majority.
     let changed = raters[1]
-        .client
-        .put(format!(
-            "{}/api/v1/projects/{pid}/items/{e1}/labels",
-            raters[1].base
-        ))
-        .bearer_auth(&raters[1].token)
-        .json(&json!({"value": "neg"}))
-        .send()
-        .await
-        .unwrap();
+        .put_json(
+            &format!("/api/v1/projects/{pid}/items/{e1}/labels"),
+            &json!({"value": "neg"}),
+        )
+        .await;
     assert_eq!(changed.status(), StatusCode::OK);
     let (consensus, _) = report_of(&admin, pid).await;
     assert_eq!(consensus, vec![row("e1", "neg"), row("e2", "neg")]);
 
     // A settings edit there (overlap 3 to 2) changes what each item still wants.
     let before = app.store.report_input(pid, skipped).await.unwrap();
-    let edited = admin
-        .client
-        .patch(format!("{other}/api/v1/projects/{pid}"))
-        .bearer_auth(&admin.token)
-        .json(&json!({"overlap": 2}))
-        .send()
-        .await
-        .unwrap();
+    let edited = on(&admin, &other)
+        .patch_json(&format!("/api/v1/projects/{pid}"), &json!({"overlap": 2}))
+        .await;
     assert_eq!(edited.status(), StatusCode::OK);
     let after = app.store.report_input(pid, skipped).await.unwrap();
     assert!(

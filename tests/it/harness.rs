@@ -386,18 +386,25 @@ impl Api {
     }
 
     pub async fn post_json(&self, path: &str, body: &Value) -> reqwest::Response {
-        self.client
-            .post(format!("{}{}", self.base, path))
-            .bearer_auth(&self.token)
-            .json(body)
-            .send()
-            .await
-            .expect("request")
+        self.send_json(reqwest::Method::POST, path, body).await
     }
 
     pub async fn put_json(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.send_json(reqwest::Method::PUT, path, body).await
+    }
+
+    pub async fn patch_json(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.send_json(reqwest::Method::PATCH, path, body).await
+    }
+
+    async fn send_json(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: &Value,
+    ) -> reqwest::Response {
         self.client
-            .put(format!("{}{}", self.base, path))
+            .request(method, format!("{}{}", self.base, path))
             .bearer_auth(&self.token)
             .json(body)
             .send()

@@ -556,13 +556,11 @@ async fn pool_and_expertise_change_by_api_and_page(app: TestApp) {
     app.rater("pia").await;
     let pia = id_of(&app, "pia").await;
     let changed = admin
-        .client
-        .patch(app.url(&format!("/api/v1/users/{pia}")))
-        .bearer_auth(&admin.token)
-        .json(&json!({"pool": "expert", "expertise": ["law", "tax"]}))
-        .send()
-        .await
-        .unwrap();
+        .patch_json(
+            &format!("/api/v1/users/{pia}"),
+            &json!({"pool": "expert", "expertise": ["law", "tax"]}),
+        )
+        .await;
     assert_eq!(changed.status(), StatusCode::OK);
     let body: Value = changed.json().await.unwrap();
     assert_eq!(body["pool"], "expert");
@@ -580,16 +578,9 @@ async fn pool_and_expertise_change_by_api_and_page(app: TestApp) {
 
     let patch = |body: Value| {
         let admin = admin.clone();
-        let url = app.url(&format!("/api/v1/users/{pia}"));
+        let path = format!("/api/v1/users/{pia}");
         async move {
-            let answer = admin
-                .client
-                .patch(url)
-                .bearer_auth(&admin.token)
-                .json(&body)
-                .send()
-                .await
-                .unwrap();
+            let answer = admin.patch_json(&path, &body).await;
             let status = answer.status();
             (status, answer.json::<Value>().await.unwrap())
         }
@@ -607,13 +598,8 @@ async fn pool_and_expertise_change_by_api_and_page(app: TestApp) {
     let (status, _) = patch(json!({"name": "renamed"})).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     let missing = admin
-        .client
-        .patch(app.url("/api/v1/users/999999"))
-        .bearer_auth(&admin.token)
-        .json(&json!({"pool": "expert"}))
-        .send()
-        .await
-        .unwrap();
+        .patch_json("/api/v1/users/999999", &json!({"pool": "expert"}))
+        .await;
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
 
     // The page's form is audited the same way.

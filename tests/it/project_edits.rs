@@ -24,13 +24,8 @@ on_both_backends!(
 
 async fn patch(admin: &Api, pid: i64, body: Value) -> reqwest::Response {
     admin
-        .client
-        .patch(format!("{}/api/v1/projects/{pid}", admin.base))
-        .bearer_auth(&admin.token)
-        .json(&body)
-        .send()
+        .patch_json(&format!("/api/v1/projects/{pid}"), &body)
         .await
-        .expect("request")
 }
 
 /// PATCH that must succeed; returns the project it answers.
