@@ -21,6 +21,7 @@ use super::columns::{need_column, open_item_order};
 use super::gate::rater_facts_sqlite;
 use super::group_commit::{bind_numbered, Fast, GroupWrite};
 use super::items::ItemView;
+use super::pg_group_commit::Answer;
 use super::{tx_fn, PgBackend, SqliteBackend, Store};
 use crate::domain::gate::{self, QualificationState};
 use crate::domain::now_ms;
@@ -30,14 +31,20 @@ use crate::domain::user::User;
 use crate::error::{AppError, Result};
 
 /// The columns of an item as raters get it (`ItemView`), from items aliased `i`.
-const ITEM_VIEW: &str = "i.id, i.external_id, i.data, i.prediction";
+pub(super) const ITEM_VIEW: &str = "i.id, i.external_id, i.data, i.prediction";
 
 /// The item this rater already holds a live lease on. `$1` project, `$2` rater, `$3` now.
 fn held_lease_sql() -> String {
+    held_lease_query("$1", "$2", "$3")
+}
+
+/// The item a rater holds a live lease on, with the project, the rater and the time
+/// given as SQL expressions.
+pub(super) fn held_lease_query(project: &str, rater: &str, now: &str) -> String {
     format!(
         "SELECT {ITEM_VIEW} FROM leases le JOIN items i ON i.id = le.item_id
-    WHERE le.project_id = $1 AND le.rater_id = $2 AND le.expires_at > $3
-      AND NOT EXISTS (SELECT 1 FROM labels l WHERE l.item_id = le.item_id AND l.rater_id = $2)
+    WHERE le.project_id = {project} AND le.rater_id = {rater} AND le.expires_at > {now}
+      AND NOT EXISTS (SELECT 1 FROM labels l WHERE l.item_id = le.item_id AND l.rater_id = {rater})
     ORDER BY le.leased_at, le.item_id
     LIMIT 1"
     )
@@ -94,16 +101,18 @@ fn lease_if_free_sql(pool: Pool) -> String {
 }
 
 /// A request for the next item: who asks, in which project, at what time.
-struct Ask {
-    project_id: i64,
-    rater_id: i64,
-    pool: Pool,
-    now: i64,
-    expires_at: i64,
-    order: String,
-    wants_gold: bool,
+#[derive(Debug, Clone)]
+pub(crate) struct Ask {
+    pub project_id: i64,
+    pub rater_id: i64,
+    pub pool: Pool,
+    pub now: i64,
+    pub expires_at: i64,
+    /// How open items are ordered (SQL over items `i`, from `columns`).
+    pub order: String,
+    pub wants_gold: bool,
     /// The one item to hand out (a qualification question), instead of searching.
-    only: Option<i64>,
+    pub only: Option<i64>,
 }
 
 impl Store {
@@ -379,6 +388,11 @@ fn open_items_sql(ask: &Ask, also: &str, suffix: &str) -> String {
 /// again in that fresh statement, still allow: it sees every lease committed before the
 /// lock was granted.
 async fn next_item_postgres(backend: &PgBackend, ask: &Ask) -> Result<Found> {
+    if ask.only.is_none() && !ask.wants_gold {
+        if let Answer::Done(found) = backend.next.write(ask.clone()).await {
+            return Ok(found?.map_or(Found::Nothing, Found::Item));
+        }
+    }
     // A lease is soft state: after a crash it would only expire early. So this commit need
     // not wait for the WAL flush; labels, which must survive, keep full durability.
     let mut tx = backend

@@ -67,13 +67,43 @@ pub(super) const QUALIFICATION_TOTAL_SQL: &str =
 const LIVE_LEASES_OF_OTHERS_SQL: &str = "SELECT count(*) FROM leases
     WHERE item_id = $1 AND rater_id <> $2 AND expires_at > $3 AND pool = $4";
 
+/// The facts' columns, from items `i`, projects `p`, the writer `u`, their rater_states
+/// `rs` and lease `le`; `others` counts other raters' live leases, or is NULL.
+fn facts_columns(others: &str) -> String {
+    format!(
+        "i.need_generalist, i.need_expert, i.need_user, i.is_gold, i.is_qualification, i.held,
+                i.gold, i.explanation, i.prediction IS NOT NULL AS has_prediction, u.pool, u.expertise,
+                rs.paused, rs.paused_reason, rs.qualified, rs.qual_seen, rs.qual_correct,
+                le.expires_at AS lease_expires_at,
+                (SELECT l.created_at FROM labels l WHERE l.item_id = i.id AND l.rater_id = u.id) AS labelled_at,
+                p.revision AS project_revision, p.archived_at AS project_archived_at,
+                {others} AS leases_of_others,
+                (SELECT count(*) FROM webhooks w WHERE w.project_id = p.id) AS webhooks"
+    )
+}
+
+/// The joins from items `i` to the rest of the facts, with the writer `u` found by `rater`.
+fn facts_joins(rater: &str) -> String {
+    format!(
+        "JOIN projects p ON p.id = i.project_id
+         JOIN users u ON u.id = {rater}
+         LEFT JOIN rater_states rs ON rs.project_id = i.project_id AND rs.rater_id = u.id
+         LEFT JOIN leases le ON le.item_id = i.id AND le.rater_id = u.id"
+    )
+}
+
+/// The lock PostgreSQL's facts statements take, after `row_lock` on the item.
+///
+/// The item's row lock is taken with a key-share lock on the project row, which waits for
+/// an edit or an archiving in progress (they lock it for update), so a write sees the
+/// settings it will be stored under. Other raters' leases are counted after the lock in a
+/// fresh statement, which sees every lease committed before it.
+fn pg_facts_lock(row_lock: &str) -> String {
+    format!("{row_lock} OF i FOR KEY SHARE OF p")
+}
+
 /// The item, the writer and the project in one statement. `$1` item, `$2` project, `$3`
 /// rater, `$4` now. `row_lock` is the PostgreSQL item lock clause, or empty on SQLite.
-///
-/// On PostgreSQL the item's row lock is taken with a key-share lock on the project row,
-/// which waits for an edit or an archiving in progress (they lock it for update), so a
-/// write sees the settings it will be stored under. Other raters' leases are counted there
-/// in a fresh statement after the lock, which sees every lease committed before it.
 fn facts_sql(row_lock: &str) -> String {
     let (others, lock) = if row_lock.is_empty() {
         (
@@ -82,28 +112,38 @@ fn facts_sql(row_lock: &str) -> String {
             String::new(),
         )
     } else {
-        (
-            "CAST(NULL AS BIGINT)",
-            format!("{row_lock} OF i FOR KEY SHARE OF p"),
-        )
+        ("CAST(NULL AS BIGINT)", pg_facts_lock(row_lock))
     };
     format!(
-        "SELECT i.need_generalist, i.need_expert, i.need_user, i.is_gold, i.is_qualification, i.held,
-                i.gold, i.explanation, i.prediction IS NOT NULL AS has_prediction, u.pool, u.expertise,
-                rs.paused, rs.paused_reason, rs.qualified, rs.qual_seen, rs.qual_correct,
-                le.expires_at AS lease_expires_at,
-                (SELECT l.created_at FROM labels l WHERE l.item_id = i.id AND l.rater_id = u.id) AS labelled_at,
-                p.revision AS project_revision, p.archived_at AS project_archived_at,
-                {others} AS leases_of_others,
-                (SELECT count(*) FROM webhooks w WHERE w.project_id = p.id) AS webhooks
-         FROM items i
-         JOIN projects p ON p.id = i.project_id
-         JOIN users u ON u.id = $3
-         LEFT JOIN rater_states rs ON rs.project_id = i.project_id AND rs.rater_id = u.id
-         LEFT JOIN leases le ON le.item_id = i.id AND le.rater_id = u.id
-         WHERE i.id = $1 AND i.project_id = $2{lock}"
+        "SELECT {} FROM items i {} WHERE i.id = $1 AND i.project_id = $2{lock}",
+        facts_columns(others),
+        facts_joins("$3")
     )
 }
+
+/// PostgreSQL's facts of many writes in one statement, numbered `n` from 1 in the order
+/// given, with their items locked in id order (so that two such statements never wait on
+/// each other in a cycle). `$1` items, `$2` projects, `$3` raters. A write whose item is
+/// not in its project has no row.
+pub(super) fn pg_facts_of_many_sql() -> String {
+    format!(
+        "SELECT w.n, {} FROM unnest($1::int8[], $2::int8[], $3::int8[])
+             WITH ORDINALITY AS w(item_id, project_id, rater_id, n)
+         JOIN items i ON i.id = w.item_id AND i.project_id = w.project_id
+         {}
+         ORDER BY i.id{}",
+        facts_columns("CAST(NULL AS BIGINT)"),
+        facts_joins("w.rater_id"),
+        pg_facts_lock(super::PG_ROW_LOCK)
+    )
+}
+
+/// Other raters' live leases of the writer's pool for many writes, numbered `n` from 1 in
+/// the order given. `$1` items, `$2` raters, `$3` nows, `$4` pools.
+pub(super) const PG_LEASES_OF_OTHERS_OF_MANY_SQL: &str = "SELECT w.n,
+        (SELECT count(*) FROM leases le WHERE le.item_id = w.item_id AND le.rater_id <> w.rater_id
+             AND le.expires_at > w.now AND le.pool = w.pool)
+    FROM unnest($1::int8[], $2::int8[], $3::int8[], $4::text[]) WITH ORDINALITY AS w(item_id, rater_id, now, pool, n)";
 
 /// The rater's standing from a rater_states row (absent: a rater new to the project).
 struct StandingRow {
@@ -250,7 +290,7 @@ fn qualification_total_sqlite(conn: &rusqlite::Connection, project_id: i64) -> R
 /// Asks the gate about a write, given the facts read inside its transaction: the item and
 /// rater's row, the project's qualification questions when counted, and the live leases of
 /// other raters of the writer's pool.
-fn admit(
+pub(super) fn admit(
     caches: &Caches,
     project: &Project,
     attempt: Attempt,
@@ -311,6 +351,20 @@ fn admit(
 }
 
 impl GateRow {
+    /// The writer's pool.
+    pub(super) fn pool(&self) -> Result<Pool> {
+        parse_pool(&self.pool)
+    }
+
+    /// Whether the write is an ordinary label's: not on a gold or qualification item, in a
+    /// project without webhooks, by a rater whose qualification need not be counted.
+    pub(super) fn is_ordinary(&self, project: &Project) -> bool {
+        !self.is_gold
+            && !self.is_qualification
+            && self.webhooks == 0
+            && !self.standing().needs_qualification_count(project)
+    }
+
     fn standing(&self) -> StandingRow {
         StandingRow {
             paused: self.paused,

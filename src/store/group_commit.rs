@@ -35,6 +35,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 use sqlx::{ConnectOptions, Connection, Sqlite, Transaction};
 use tokio::sync::{mpsc, oneshot, Mutex};
 
+use super::monitoring::GroupCommitCounts;
 use crate::error::{AppError, Result};
 
 /// Writes taken into one transaction at most; the rest wait for the next.
@@ -195,6 +196,7 @@ impl<W: GroupWrite> Queued for Pending<W> {
 #[derive(Debug, Clone)]
 pub(crate) struct GroupWriter {
     jobs: mpsc::UnboundedSender<Box<dyn Queued>>,
+    counts: Arc<GroupCommitCounts>,
 }
 
 impl GroupWriter {
@@ -202,13 +204,19 @@ impl GroupWriter {
     /// `lock` (the backend's writer lock) for each batch.
     pub fn start(options: SqliteConnectOptions, lock: Arc<Mutex<()>>) -> std::io::Result<Self> {
         let (jobs, queue) = mpsc::unbounded_channel();
+        let counts = Arc::new(GroupCommitCounts::default());
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
+        let writer = Writer::new(options, counts.clone());
         std::thread::Builder::new()
             .name("tally-sqlite-writer".into())
-            .spawn(move || runtime.block_on(Writer::new(options).write_batches(lock, queue)))?;
-        Ok(GroupWriter { jobs })
+            .spawn(move || runtime.block_on(writer.write_batches(lock, queue)))?;
+        Ok(GroupWriter { jobs, counts })
+    }
+
+    pub fn counts(&self) -> &GroupCommitCounts {
+        &self.counts
     }
 
     /// Runs `write` in the next batch and returns its result once the batch is committed.
@@ -238,6 +246,7 @@ struct Writer {
     path: Option<PathBuf>,
     own: Option<rusqlite::Connection>,
     general: Option<SqliteConnection>,
+    counts: Arc<GroupCommitCounts>,
 }
 
 /// What a run of fast writes in one transaction came to.
@@ -249,7 +258,7 @@ enum FastRun {
 }
 
 impl Writer {
-    fn new(options: SqliteConnectOptions) -> Self {
+    fn new(options: SqliteConnectOptions, counts: Arc<GroupCommitCounts>) -> Self {
         let file = options.get_filename();
         let path = (!file.as_os_str().is_empty() && file != Path::new(":memory:"))
             .then(|| file.to_owned());
@@ -258,6 +267,7 @@ impl Writer {
             path,
             own: None,
             general: None,
+            counts,
         }
     }
 
@@ -292,6 +302,9 @@ impl Writer {
             let most = if alone > 0 { 1 } else { rest.len() };
             match self.fast_run(&mut rest, most) {
                 FastRun::Ran(ran, committed) => {
+                    if !ran.is_empty() {
+                        self.counts.batch(ran.len());
+                    }
                     alone = alone.saturating_sub(ran.len());
                     ran.into_iter()
                         .for_each(|job| job.answer(committed.clone()));
@@ -384,6 +397,7 @@ impl Writer {
 
     /// One write on the general path, in a transaction of its own, answered.
     async fn general_alone(&mut self, mut job: Box<dyn Queued>) {
+        self.counts.alone(1);
         let committed = match self.general_connection().await {
             Ok(conn) => general_transaction(conn, job.as_mut()).await,
             Err(e) => Err(e),

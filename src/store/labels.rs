@@ -13,6 +13,7 @@ use super::cache::Caches;
 use super::columns::need_column;
 use super::gate::{check_write, check_write_sqlite, Attempt, GatedItem, QUALIFICATION_TOTAL_SQL};
 use super::group_commit::{bind_numbered, Fast, GroupWrite};
+use super::pg_group_commit::{Answer, LabelWrite as PgLabelWrite};
 use super::webhook_events::{complete_if_settled, record_completion};
 use super::{end_pg_transaction, in_write_tx, joins_statements, tx_fn, Store, PG_ROW_LOCK};
 use crate::domain::audit::Entry;
@@ -134,6 +135,16 @@ impl Store {
                 backend.group.write(write).await
             }
             Store::Postgres(backend) => {
+                let write = PgLabelWrite {
+                    caches: backend.caches.clone(),
+                    project: project.clone(),
+                    label: label.clone(),
+                    now,
+                };
+                let batched = backend.labels.write(write).await;
+                if let Answer::Done(outcome) = batched {
+                    return outcome;
+                }
                 let mut tx = backend.pool.begin().await?;
                 let outcome =
                     write_label(&mut tx, PG_ROW_LOCK, &backend.caches, project, label, now).await;
@@ -327,20 +338,20 @@ impl GroupWrite for LabelWrite {
 }
 
 /// The values of [`INSERT_LABEL_SQL`]'s parameters, in order.
-struct LabelValues<'a> {
-    project_id: i64,
-    item_id: i64,
-    rater_id: i64,
-    value: String,
-    duration_ms: Option<i64>,
-    now: i64,
-    pool: &'static str,
-    comment: Option<&'a str>,
-    prediction_shown: Option<bool>,
+pub(super) struct LabelValues<'a> {
+    pub project_id: i64,
+    pub item_id: i64,
+    pub rater_id: i64,
+    pub value: String,
+    pub duration_ms: Option<i64>,
+    pub now: i64,
+    pub pool: &'static str,
+    pub comment: Option<&'a str>,
+    pub prediction_shown: Option<bool>,
 }
 
 impl<'a> LabelValues<'a> {
-    fn new(project: &Project, label: &'a NewLabel, gated: &GatedItem, now: i64) -> Self {
+    pub(super) fn new(project: &Project, label: &'a NewLabel, gated: &GatedItem, now: i64) -> Self {
         LabelValues {
             project_id: project.id,
             item_id: label.item_id,
@@ -360,7 +371,7 @@ impl<'a> LabelValues<'a> {
 
 /// Whether a label of `pool` may change what its item wants (dynamic overlap, escalation),
 /// so that the item's generalist labels are read again after it.
-fn settles_on_label(project: &Project, pool: Pool) -> bool {
+pub(super) fn settles_on_label(project: &Project, pool: Pool) -> bool {
     let policy = &project.policy;
     pool == Pool::Generalist && (policy.is_dynamic() || policy.escalate_below.is_some())
 }

@@ -26,6 +26,7 @@ pub mod pace;
 pub mod password_links;
 pub mod pending_imports;
 pub mod people;
+mod pg_group_commit;
 pub mod project_edits;
 pub mod projects;
 pub mod raters;
@@ -70,6 +71,9 @@ pub struct SqliteBackend {
 #[derive(Clone, Debug)]
 pub struct PgBackend {
     pub pool: PgPool,
+    /// Ordinary labels and leases, committed in batches (`pg_group_commit`).
+    labels: pg_group_commit::PgGroupWriter<pg_group_commit::LabelBatch>,
+    next: pg_group_commit::PgGroupWriter<pg_group_commit::NextBatch>,
     caches: Arc<cache::Caches>,
 }
 
@@ -190,8 +194,16 @@ impl Store {
                 .connect(url)
                 .await
                 .with_context(|| format!("cannot connect to PostgreSQL at {}", redact(url)))?;
+            let options = (*pool.connect_options()).clone();
+            let counts = Arc::new(monitoring::GroupCommitCounts::default());
+            let labels = pg_group_commit::PgGroupWriter::start(options.clone(), counts.clone())
+                .context("cannot start the PostgreSQL label writer thread")?;
+            let next = pg_group_commit::PgGroupWriter::start(options, counts)
+                .context("cannot start the PostgreSQL lease writer thread")?;
             Ok(Store::Postgres(PgBackend {
                 pool,
+                labels,
+                next,
                 caches: Arc::default(),
             }))
         } else if url.starts_with("sqlite:") {

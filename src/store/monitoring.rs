@@ -2,6 +2,7 @@
 //! the schema is the one this binary was built for.
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use sqlx::migrate::Migrator;
 
@@ -25,6 +26,45 @@ pub struct PoolUsage {
     pub open: u32,
     pub idle: usize,
     pub max: u32,
+}
+
+/// What group commit (`group_commit` on SQLite, `pg_group_commit` on PostgreSQL) has done
+/// since the process started, counted by its writer thread.
+#[derive(Debug, Default)]
+pub struct GroupCommitCounts {
+    batches: AtomicU64,
+    batched: AtomicU64,
+    alone: AtomicU64,
+}
+
+/// [`GroupCommitCounts`] read at one moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct GroupCommitTotals {
+    /// Transactions that wrote a batch.
+    pub batches: u64,
+    /// Writes decided inside a batch: written, or refused by the gate.
+    pub batched: u64,
+    /// Writes that took the general path, each in a transaction of its own.
+    pub alone: u64,
+}
+
+impl GroupCommitCounts {
+    pub(crate) fn batch(&self, writes: usize) {
+        self.batches.fetch_add(1, Ordering::Relaxed);
+        self.batched.fetch_add(writes as u64, Ordering::Relaxed);
+    }
+
+    pub(crate) fn alone(&self, writes: usize) {
+        self.alone.fetch_add(writes as u64, Ordering::Relaxed);
+    }
+
+    pub fn totals(&self) -> GroupCommitTotals {
+        GroupCommitTotals {
+            batches: self.batches.load(Ordering::Relaxed),
+            batched: self.batched.load(Ordering::Relaxed),
+            alone: self.alone.load(Ordering::Relaxed),
+        }
+    }
 }
 
 /// Open items and live leases of every project, in one statement.
@@ -59,6 +99,14 @@ impl Store {
             idle: pool.num_idle(),
             max: pool.options().get_max_connections(),
         })
+    }
+
+    /// What this process's group commit has done so far.
+    pub fn group_commit(&self) -> GroupCommitTotals {
+        match self {
+            Store::Sqlite(backend) => backend.group.counts().totals(),
+            Store::Postgres(backend) => backend.labels.counts().totals(),
+        }
     }
 
     /// How many of the embedded migrations the database has not applied successfully. An

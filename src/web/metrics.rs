@@ -19,7 +19,7 @@ use metrics_exporter_prometheus::{
 
 use crate::domain::policy::Pool;
 use crate::store::feedback::BatchResult;
-use crate::store::monitoring::{PoolUsage, ProjectLoad};
+use crate::store::monitoring::{GroupCommitTotals, PoolUsage, ProjectLoad};
 
 const REQUESTS: &str = "tally_http_requests_total";
 const REQUEST_SECONDS: &str = "tally_http_request_duration_seconds";
@@ -30,6 +30,8 @@ const QUEUE_DEPTH: &str = "tally_queue_depth";
 const ACTIVE_LEASES: &str = "tally_active_leases";
 const DB_CONNECTIONS: &str = "tally_db_connections";
 const DB_MAX_CONNECTIONS: &str = "tally_db_max_connections";
+const GROUP_COMMITS: &str = "tally_group_commit_batches_total";
+const GROUP_COMMIT_WRITES: &str = "tally_group_commit_writes_total";
 
 /// Latency buckets in seconds: a label round trip is tens of milliseconds, an export or a
 /// report can take seconds.
@@ -160,6 +162,15 @@ impl Metrics {
         });
     }
 
+    /// Sets the group commit's counts, kept by the store's writer thread, at scrape time.
+    pub fn set_group_commit(&self, totals: GroupCommitTotals) {
+        self.with(|| {
+            counter!(GROUP_COMMITS).absolute(totals.batches);
+            counter!(GROUP_COMMIT_WRITES, "path" => "batch").absolute(totals.batched);
+            counter!(GROUP_COMMIT_WRITES, "path" => "alone").absolute(totals.alone);
+        });
+    }
+
     /// Everything recorded so far, in the Prometheus text format.
     pub fn render(&self) -> std::io::Result<String> {
         let mut out = Vec::new();
@@ -209,6 +220,14 @@ fn describe_all() {
         "Database pool connections, by state (idle, in_use)"
     );
     describe_gauge!(DB_MAX_CONNECTIONS, "The database pool's largest size");
+    describe_counter!(
+        GROUP_COMMITS,
+        "Transactions that wrote a batch of labels (and, on SQLite, leases) together"
+    );
+    describe_counter!(
+        GROUP_COMMIT_WRITES,
+        "Hot writes sent to the group commit, by path: decided in a batch, or written alone"
+    );
 }
 
 /// Standard methods by name; anything else is `other`, as the method is the caller's choice.

@@ -85,6 +85,7 @@ impl FromRequestParts<AppState> for Scraper {
 async fn metrics(State(state): State<AppState>, _: Scraper) -> Result<Response> {
     let load = state.store.project_load(now_ms()).await?;
     state.metrics.set_gauges(&load, state.store.pool_usage());
+    state.metrics.set_group_commit(state.store.group_commit());
     let text = state
         .metrics
         .render()

@@ -11,6 +11,8 @@ use crate::harness::{Api, TestApp};
 use crate::on_both_backends;
 
 on_both_backends!(hundred_raters_on_two_processes_keep_the_invariants);
+on_both_backends!(labels_sent_at_once_share_commits_and_each_is_gated);
+on_both_backends!(raters_asking_at_once_share_the_slots_without_overfilling_them);
 
 const RATERS: usize = 100;
 const ITEMS: usize = 150;
@@ -164,5 +166,155 @@ async fn hundred_raters_on_two_processes_keep_the_invariants(app: TestApp) {
     assert_eq!(
         skipped_then_labelled, 0,
         "a skipped item is not offered to that rater again"
+    );
+}
+
+/// Every rater holds a lease and sends its label twice at once, while a rater without a
+/// lease tries every item and another sends a label to an item of a project it is not in:
+/// the labels go through the group commit together, and each is still gated as if alone.
+async fn labels_sent_at_once_share_commits_and_each_is_gated(app: TestApp) {
+    const ITEMS: usize = 12;
+    let admin = app.admin().await;
+    let texts: Vec<String> = (0..ITEMS).map(|i| format!("item {i}")).collect();
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let pid = app.project_with_items(&admin, 2, &refs).await;
+    let other_pid = app.project_with_items(&admin, 2, &["elsewhere"]).await;
+    let mut holders = Vec::new();
+    for i in 0..ITEMS * 2 {
+        let rater = app.rater(&format!("holder{i}")).await;
+        let item = rater.next(pid).await.expect("a slot for every holder");
+        holders.push((rater, item));
+    }
+    let late = app.rater("late").await;
+    assert_eq!(late.next(pid).await, None, "every slot is leased");
+    let items: Vec<i64> = holders.iter().map(|(_, item)| *item).collect();
+    let before = app.store.group_commit();
+
+    let twice = holders.iter().flat_map(|(rater, item)| {
+        [
+            rater.label(pid, *item, "pos"),
+            rater.label(pid, *item, "pos"),
+        ]
+    });
+    let late_tries = items.iter().map(|item| late.label(pid, *item, "neg"));
+    let sent = futures::future::join_all(twice);
+    let refused = futures::future::join_all(late_tries);
+    let astray = holders[0].0.label(other_pid, items[0], "pos");
+    let (sent, refused, astray) = tokio::join!(sent, refused, astray);
+
+    let statuses: Vec<StatusCode> = sent.iter().map(|r| r.status()).collect();
+    for (pair, (_, item)) in statuses.chunks(2).zip(&holders) {
+        let mut pair = pair.to_vec();
+        pair.sort();
+        assert_eq!(
+            pair,
+            [StatusCode::CREATED, StatusCode::CONFLICT],
+            "item {item}: one label stored, the same rater's second refused"
+        );
+    }
+    assert!(
+        refused.iter().all(|r| r.status() == StatusCode::CONFLICT),
+        "a rater without a lease gets no slot: {:?}",
+        refused.iter().map(|r| r.status()).collect::<Vec<_>>()
+    );
+    assert_eq!(astray.status(), StatusCode::NOT_FOUND);
+
+    let labels = app.count("SELECT count(*) FROM labels").await;
+    assert_eq!(labels, ITEMS as i64 * 2, "each leased slot got its label");
+    let off = app
+        .count(
+            "SELECT count(*) FROM items i WHERE i.need_generalist <> 0
+               OR i.label_count <> (SELECT count(*) FROM labels l WHERE l.item_id = i.id)
+               OR i.label_count <> 2",
+        )
+        .await;
+    assert_eq!(off, 1, "only the other project's item is still open");
+    assert_eq!(app.count("SELECT count(*) FROM leases").await, 0);
+    let late_labels = app
+        .count(
+            "SELECT count(*) FROM labels l JOIN users u ON u.id = l.rater_id WHERE u.name = 'late'",
+        )
+        .await;
+    assert_eq!(late_labels, 0);
+
+    let after = app.store.group_commit();
+    let batched = after.batched - before.batched;
+    let batches = after.batches - before.batches;
+    assert!(
+        batched >= ITEMS as u64 * 2,
+        "every stored label was written in a batch: {before:?} {after:?}"
+    );
+    assert!(
+        batches < batched,
+        "some commits carried several labels: {before:?} {after:?}"
+    );
+}
+
+/// More raters than slots ask for work at once, twice over: each slot goes to one rater,
+/// the rest hear that nothing is left, a rater asking again keeps the item they hold, and
+/// a rater who labelled an item is never handed it again.
+async fn raters_asking_at_once_share_the_slots_without_overfilling_them(app: TestApp) {
+    const ITEMS: usize = 8;
+    const RATERS: usize = 30;
+    let admin = app.admin().await;
+    let texts: Vec<String> = (0..ITEMS).map(|i| format!("item {i}")).collect();
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let pid = app.project_with_items(&admin, 2, &refs).await;
+    let mut raters = Vec::new();
+    for i in 0..RATERS {
+        raters.push(app.rater(&format!("asker{i}")).await);
+    }
+    // The first rater labels the first item: its one slot left is for someone else.
+    let labelled = raters[0].next(pid).await.expect("an item");
+    assert_eq!(
+        raters[0].label(pid, labelled, "pos").await.status(),
+        StatusCode::CREATED
+    );
+    let before = app.store.group_commit();
+
+    let asked = futures::future::join_all(raters.iter().map(|r| r.next(pid))).await;
+    let held: Vec<(usize, i64)> = asked
+        .iter()
+        .enumerate()
+        .filter_map(|(i, item)| item.map(|item| (i, item)))
+        .collect();
+    let slots_left = ITEMS * 2 - 1;
+    assert_eq!(
+        held.len(),
+        slots_left,
+        "every free slot was handed out once: {asked:?}"
+    );
+    let mut per_item = std::collections::HashMap::new();
+    for (_, item) in &held {
+        *per_item.entry(*item).or_insert(0) += 1;
+    }
+    assert!(per_item.values().all(|&n| n <= 2), "{per_item:?}");
+    assert!(
+        held.iter().all(|&(i, item)| !(i == 0 && item == labelled)),
+        "the first rater was handed the item they labelled: {held:?}"
+    );
+    assert!(
+        held.iter().any(|&(_, item)| item == labelled),
+        "its last slot went to another rater: {held:?}"
+    );
+    assert_eq!(
+        app.count("SELECT count(*) FROM leases").await,
+        slots_left as i64
+    );
+
+    let again = futures::future::join_all(raters.iter().map(|r| r.next(pid))).await;
+    assert_eq!(
+        again, asked,
+        "each rater keeps what they hold; the rest still get nothing"
+    );
+
+    let after = app.store.group_commit();
+    assert!(
+        after.batched - before.batched >= RATERS as u64 * 2,
+        "every ask was served by the group commit: {before:?} {after:?}"
+    );
+    assert!(
+        after.batches - before.batches < after.batched - before.batched,
+        "some commits served several asks: {before:?} {after:?}"
     );
 }

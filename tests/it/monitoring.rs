@@ -192,6 +192,22 @@ async fn metrics_count_requests_labels_feedback_and_failed_logins(app: TestApp) 
             "{outcome}"
         );
     }
+    let commits = value(
+        &scrape,
+        "tally_group_commit_batches_total",
+        Type::Counter,
+        &[],
+    );
+    let in_batches = value(
+        &scrape,
+        "tally_group_commit_writes_total",
+        Type::Counter,
+        &[("path", "batch")],
+    );
+    assert!(
+        commits >= 1.0 && in_batches >= 2.0,
+        "both labels went through the group commit: {commits} {in_batches}"
+    );
     let pool = "tally_db_connections";
     let idle = value(&scrape, pool, Type::Gauge, &[("state", "idle")]);
     let in_use = value(&scrape, pool, Type::Gauge, &[("state", "in_use")]);

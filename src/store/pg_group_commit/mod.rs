@@ -1,0 +1,258 @@
+//! Group commit on PostgreSQL: the hot writes (a label, a lease for `next`) go to writer
+//! threads, one per kind, each of which takes every write of its kind waiting when it
+//! starts and runs them together in one transaction, with statements that each serve the
+//! whole batch, and commits once.
+//!
+//! Sent alone, a label costs PostgreSQL five statements and a `next` six, each with its
+//! executor start, its triggers and its network round trip. In a batch those are paid once
+//! for all: the triggers on labels and items are statement triggers, which fire once per
+//! statement.
+//!
+//! A batch handles the common case only. A write it does not handle is answered
+//! [`Answer::Alone`] before anything of it changed, and the caller runs it on the general
+//! path in a transaction of its own, as it does when a batch fails (a lost connection, a
+//! conflict with a write on another path). Each batch holds at most one write per key (an
+//! item for labels, a rater for `next`), so that the facts read at its start stay true for
+//! every write in it; a second write with the same key waits for the next batch.
+//!
+//! Durability is unchanged: a write is answered only after the commit that holds it.
+
+mod labels;
+mod next;
+
+use std::collections::{HashSet, VecDeque};
+use std::sync::Arc;
+
+pub(crate) use labels::{LabelBatch, LabelWrite};
+pub(crate) use next::NextBatch;
+
+use futures::future::BoxFuture;
+use sqlx::postgres::{PgConnectOptions, PgConnection};
+use sqlx::Connection;
+use tokio::sync::{mpsc, oneshot};
+
+use super::monitoring::GroupCommitCounts;
+use crate::error::{AppError, Result};
+
+/// Writes taken into one batch at most; the rest wait for the next.
+const MAX_BATCH: usize = 128;
+
+/// What became of a write sent to a writer.
+pub(crate) enum Answer<T> {
+    /// Written and committed, or refused: the result stands.
+    Done(Result<T>),
+    /// Not written: the caller writes it alone, on the general path.
+    Alone,
+}
+
+/// A kind of write that runs in batches.
+pub(crate) trait PgBatch: Send + Sync + 'static {
+    type Write: Send + 'static;
+    type Output: Send + 'static;
+
+    /// The thread's name.
+    const NAME: &'static str;
+
+    /// What at most one write of a batch may have.
+    fn key(write: &Self::Write) -> i64;
+
+    /// Runs the batch inside its transaction and returns each write's answer, in order.
+    /// An error rolls everything back, and each write is then written alone.
+    fn write<'a>(
+        conn: &'a mut PgConnection,
+        writes: &'a [Self::Write],
+    ) -> BoxFuture<'a, Result<Vec<Answer<Self::Output>>>>;
+}
+
+struct Job<B: PgBatch> {
+    write: B::Write,
+    reply: oneshot::Sender<Answer<B::Output>>,
+}
+
+/// The handle requests send their writes of one kind through; the writer thread ends when
+/// the last handle is dropped.
+pub(crate) struct PgGroupWriter<B: PgBatch> {
+    jobs: mpsc::UnboundedSender<Job<B>>,
+    counts: Arc<GroupCommitCounts>,
+}
+
+impl<B: PgBatch> Clone for PgGroupWriter<B> {
+    fn clone(&self) -> Self {
+        PgGroupWriter {
+            jobs: self.jobs.clone(),
+            counts: self.counts.clone(),
+        }
+    }
+}
+
+impl<B: PgBatch> std::fmt::Debug for PgGroupWriter<B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgGroupWriter")
+            .field("name", &B::NAME)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<B: PgBatch> PgGroupWriter<B> {
+    /// Starts the writer thread, which opens its own connection with `options` when it
+    /// first needs one, and again after a failure. `counts` are shared by every writer of
+    /// a store.
+    pub fn start(
+        options: PgConnectOptions,
+        counts: Arc<GroupCommitCounts>,
+    ) -> std::io::Result<Self> {
+        let (jobs, queue) = mpsc::unbounded_channel();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let counted = counts.clone();
+        std::thread::Builder::new()
+            .name(B::NAME.into())
+            .spawn(move || runtime.block_on(write_batches::<B>(options, queue, counted)))?;
+        Ok(PgGroupWriter { jobs, counts })
+    }
+
+    pub fn counts(&self) -> &GroupCommitCounts {
+        &self.counts
+    }
+
+    /// Runs `write` in the next batch and answers once that batch is committed.
+    pub async fn write(&self, write: B::Write) -> Answer<B::Output> {
+        let (reply, answer) = oneshot::channel();
+        if self.jobs.send(Job { write, reply }).is_err() {
+            return Answer::Alone;
+        }
+        answer.await.unwrap_or(Answer::Alone)
+    }
+}
+
+async fn write_batches<B: PgBatch>(
+    options: PgConnectOptions,
+    mut queue: mpsc::UnboundedReceiver<Job<B>>,
+    counts: Arc<GroupCommitCounts>,
+) {
+    let mut connection: Option<PgConnection> = None;
+    let mut waiting: VecDeque<Job<B>> = VecDeque::new();
+    let mut fresh = Vec::with_capacity(MAX_BATCH);
+    loop {
+        if waiting.is_empty() {
+            if queue.recv_many(&mut fresh, MAX_BATCH).await == 0 {
+                break;
+            }
+        } else {
+            while fresh.len() < MAX_BATCH {
+                match queue.try_recv() {
+                    Ok(job) => fresh.push(job),
+                    Err(_) => break,
+                }
+            }
+        }
+        waiting.extend(fresh.drain(..));
+        let batch = one_per_key::<B>(&mut waiting);
+        write_and_answer::<B>(&mut connection, &options, batch, &counts).await;
+    }
+    if let Some(conn) = connection.take() {
+        let _ = conn.close().await;
+    }
+}
+
+/// Takes from `waiting`, in order, up to [`MAX_BATCH`] writes of distinct keys; a write
+/// whose key is already taken stays, in order, for the next batch.
+fn one_per_key<B: PgBatch>(waiting: &mut VecDeque<Job<B>>) -> Vec<Job<B>> {
+    let mut keys = HashSet::new();
+    let mut batch = Vec::new();
+    let mut later = VecDeque::new();
+    while let Some(job) = waiting.pop_front() {
+        if batch.len() < MAX_BATCH && keys.insert(B::key(&job.write)) {
+            batch.push(job);
+        } else {
+            later.push_back(job);
+        }
+    }
+    *waiting = later;
+    batch
+}
+
+async fn write_and_answer<B: PgBatch>(
+    connection: &mut Option<PgConnection>,
+    options: &PgConnectOptions,
+    batch: Vec<Job<B>>,
+    counts: &GroupCommitCounts,
+) {
+    let (writes, replies): (Vec<_>, Vec<_>) =
+        batch.into_iter().map(|job| (job.write, job.reply)).unzip();
+    let answers = match connection_for(connection, options).await {
+        Ok(conn) => match B::write(conn, &writes).await {
+            Ok(answers) => Some(answers),
+            Err(e) => {
+                tracing::warn!(error = %e, writes = writes.len(), writer = B::NAME, "a batch failed; each write is run alone");
+                // The connection may be broken or hold a failed transaction.
+                if let Some(conn) = connection.take() {
+                    let _ = conn.close().await;
+                }
+                None
+            }
+        },
+        Err(e) => {
+            tracing::warn!(error = %e, writer = B::NAME, "cannot connect; writes are run alone");
+            None
+        }
+    };
+    match &answers {
+        Some(answers) => {
+            let alone = answers
+                .iter()
+                .filter(|a| matches!(a, Answer::Alone))
+                .count();
+            counts.batch(answers.len() - alone);
+            counts.alone(alone);
+        }
+        None => counts.alone(writes.len()),
+    }
+    let mut answers = answers.map(Vec::into_iter);
+    for reply in replies {
+        let answer = answers
+            .as_mut()
+            .and_then(Iterator::next)
+            .unwrap_or(Answer::Alone);
+        // The caller may have gone (its client hung up); the write stands.
+        let _ = reply.send(answer);
+    }
+}
+
+async fn connection_for<'a>(
+    connection: &'a mut Option<PgConnection>,
+    options: &PgConnectOptions,
+) -> Result<&'a mut PgConnection> {
+    if connection.is_none() {
+        *connection = Some(PgConnection::connect_with(options).await?);
+    }
+    connection
+        .as_mut()
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("no writer connection")))
+}
+
+/// The 0-based index of a row numbered from 1 by `WITH ORDINALITY`.
+fn index_of(n: i64) -> Option<usize> {
+    usize::try_from(n).ok()?.checked_sub(1)
+}
+
+/// Runs `body` in a transaction begun with `begin` and commits it, or rolls it back
+/// before its error goes on.
+async fn in_transaction<'a, T>(
+    conn: &'a mut PgConnection,
+    begin: &'static str,
+    body: impl for<'t> FnOnce(&'t mut sqlx::Transaction<'a, sqlx::Postgres>) -> BoxFuture<'t, Result<T>>,
+) -> Result<T> {
+    let mut tx = conn.begin_with(begin).await?;
+    match body(&mut tx).await {
+        Ok(out) => {
+            tx.commit().await?;
+            Ok(out)
+        }
+        Err(e) => {
+            tx.rollback().await?;
+            Err(e)
+        }
+    }
+}
