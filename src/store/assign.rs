@@ -21,7 +21,7 @@ use super::columns::{need_column, open_item_order};
 use super::gate::rater_facts_sqlite;
 use super::group_commit::{bind_numbered, Fast, GroupWrite};
 use super::items::ItemView;
-use super::pg_group_commit::Answer;
+use super::pg_group_commit::{Answer, NextAsk};
 use super::{tx_fn, PgBackend, SqliteBackend, Store};
 use crate::domain::gate::{self, QualificationState};
 use crate::domain::now_ms;
@@ -101,7 +101,7 @@ fn lease_if_free_sql(pool: Pool) -> String {
 }
 
 /// A request for the next item: who asks, in which project, at what time.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) struct Ask {
     pub project_id: i64,
     pub rater_id: i64,
@@ -145,6 +145,16 @@ impl Store {
                 return Ok(item);
             }
         }
+        if let Store::Postgres(backend) = self {
+            let ask = NextAsk {
+                project: project.clone(),
+                rater_id: rater.id,
+                gold_draw,
+            };
+            if let Answer::Done(found) = backend.next.write(ask).await {
+                return found;
+            }
+        }
         let facts = self.rater_facts(project, rater.id).await?;
         gate::admit_rater(project, &facts)?;
         let only = if facts.qualification == QualificationState::Pending {
@@ -173,7 +183,13 @@ impl Store {
 
 impl Ask {
     /// What `next` searches for, now, for a rater of `pool`.
-    fn new(project: &Project, rater_id: i64, pool: Pool, gold_draw: f64, only: Option<i64>) -> Ask {
+    pub(super) fn new(
+        project: &Project,
+        rater_id: i64,
+        pool: Pool,
+        gold_draw: f64,
+        only: Option<i64>,
+    ) -> Ask {
         let now = now_ms();
         let gold_rate = project.policy.gold_rate;
         Ask {
@@ -388,11 +404,6 @@ fn open_items_sql(ask: &Ask, also: &str, suffix: &str) -> String {
 /// again in that fresh statement, still allow: it sees every lease committed before the
 /// lock was granted.
 async fn next_item_postgres(backend: &PgBackend, ask: &Ask) -> Result<Found> {
-    if ask.only.is_none() && !ask.wants_gold {
-        if let Answer::Done(found) = backend.next.write(ask.clone()).await {
-            return Ok(found?.map_or(Found::Nothing, Found::Item));
-        }
-    }
     // A lease is soft state: after a crash it would only expire early. So this commit need
     // not wait for the WAL flush; labels, which must survive, keep full durability.
     let mut tx = backend

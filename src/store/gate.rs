@@ -419,8 +419,28 @@ const RATER_FACTS_SQL: &str = "SELECT u.pool, u.expertise, rs.paused, rs.paused_
     FROM users u LEFT JOIN rater_states rs ON rs.rater_id = u.id AND rs.project_id = $1
     WHERE u.id = $2";
 
+/// [`RATER_FACTS_SQL`] for many raters, each in a project, numbered `n` from 1 in the
+/// order given. `$1` projects, `$2` raters. A rater who does not exist has no row.
+pub(super) const RATER_FACTS_OF_MANY_SQL: &str = "SELECT w.n, u.pool, u.expertise, rs.paused, rs.paused_reason, rs.qualified, rs.qual_seen, rs.qual_correct
+    FROM unnest($1::int8[], $2::int8[]) WITH ORDINALITY AS w(project_id, rater_id, n)
+    JOIN users u ON u.id = w.rater_id
+    LEFT JOIN rater_states rs ON rs.rater_id = u.id AND rs.project_id = w.project_id";
+
+/// A rater's facts from a row of [`RATER_FACTS_SQL`]'s columns, unless they need the
+/// project's qualification questions counted (`None`).
+pub(super) fn rater_facts_uncounted(
+    project: &Project,
+    row: RaterRow,
+) -> Result<Option<RaterFacts>> {
+    let (pool, expertise, standing) = rater_facts_from(row);
+    if standing.needs_qualification_count(project) {
+        return Ok(None);
+    }
+    rater_facts_of(project, &pool, expertise, &standing, 0).map(Some)
+}
+
 /// A row of [`RATER_FACTS_SQL`].
-type RaterRow = (
+pub(super) type RaterRow = (
     String,
     Json<Vec<String>>,
     Option<bool>,

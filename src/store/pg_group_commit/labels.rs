@@ -13,7 +13,7 @@ use futures::future::BoxFuture;
 use sqlx::postgres::PgConnection;
 use sqlx::{Postgres, Transaction};
 
-use super::{in_transaction, index_of, Answer, PgBatch};
+use super::{decided, in_transaction, index_of, Answer, PgBatch};
 use crate::domain::gate::Write;
 use crate::domain::policy::Pool;
 use crate::domain::project::Project;
@@ -110,10 +110,7 @@ async fn gate_and_write(
             escalated: false,
         })));
     }
-    Ok(answers
-        .into_iter()
-        .map(|answer| answer.unwrap_or(Answer::Alone))
-        .collect())
+    Ok(decided(answers))
 }
 
 /// The gate's facts of every label in the batch, by its index, with the items locked.

@@ -24,13 +24,14 @@ use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 
 pub(crate) use labels::{LabelBatch, LabelWrite};
-pub(crate) use next::NextBatch;
+pub(crate) use next::{NextAsk, NextBatch};
 
 use futures::future::BoxFuture;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::Connection;
 use tokio::sync::{mpsc, oneshot};
 
+use super::end_pg_transaction;
 use super::monitoring::GroupCommitCounts;
 use crate::error::{AppError, Result};
 
@@ -245,14 +246,14 @@ async fn in_transaction<'a, T>(
     body: impl for<'t> FnOnce(&'t mut sqlx::Transaction<'a, sqlx::Postgres>) -> BoxFuture<'t, Result<T>>,
 ) -> Result<T> {
     let mut tx = conn.begin_with(begin).await?;
-    match body(&mut tx).await {
-        Ok(out) => {
-            tx.commit().await?;
-            Ok(out)
-        }
-        Err(e) => {
-            tx.rollback().await?;
-            Err(e)
-        }
-    }
+    let result = body(&mut tx).await;
+    end_pg_transaction(tx, result).await
+}
+
+/// Each write's answer, in order: a write the batch did not decide is sent alone.
+fn decided<T>(answers: Vec<Option<Answer<T>>>) -> Vec<Answer<T>> {
+    answers
+        .into_iter()
+        .map(|answer| answer.unwrap_or(Answer::Alone))
+        .collect()
 }

@@ -3,7 +3,8 @@
 //! skipped among them; the items handed out locked and their leases counted again; then
 //! every lease written in one statement.
 //!
-//! Only an ordinary `next` comes here: a rater past the gate's rater-level rules, not
+//! The batch reads every asking rater's standing first and applies the gate's rater-level
+//! rules. Only an ordinary `next` is served here: a rater past those rules, not
 //! qualifying, and not drawn a gold question. A rater the batch cannot serve from the
 //! open items it read (all of them seen or full while more may lie beyond, an item locked
 //! by another writer, a slot taken meanwhile) is sent alone. The key is the rater.
@@ -14,11 +15,16 @@ use futures::future::BoxFuture;
 use sqlx::postgres::PgConnection;
 use sqlx::{Postgres, Transaction};
 
-use super::{in_transaction, index_of, Answer, PgBatch};
+use super::{decided, in_transaction, index_of, Answer, PgBatch};
+use sqlx::types::Json;
+
+use crate::domain::gate::{self, QualificationState};
 use crate::domain::policy::Pool;
-use crate::error::Result;
+use crate::domain::project::Project;
+use crate::error::{AppError, Result};
 use crate::store::assign::{held_lease_query, Ask, ITEM_VIEW};
 use crate::store::columns::need_column;
+use crate::store::gate::{rater_facts_uncounted, RaterRow, RATER_FACTS_OF_MANY_SQL};
 use crate::store::items::ItemView;
 
 /// Open items read per rater of a project and pool, beyond a few to spare.
@@ -29,14 +35,21 @@ const MAX_CANDIDATES: usize = 256;
 
 pub(crate) struct NextBatch;
 
+/// A rater asking for work in a project, with the chance draw for a gold question.
+pub(crate) struct NextAsk {
+    pub project: Project,
+    pub rater_id: i64,
+    pub gold_draw: f64,
+}
+
 impl PgBatch for NextBatch {
-    type Write = Ask;
+    type Write = NextAsk;
     /// The leased item, or none when nothing is open to the rater.
     type Output = Option<ItemView>;
 
     const NAME: &'static str = "tally-postgres-next";
 
-    fn key(ask: &Ask) -> i64 {
+    fn key(ask: &NextAsk) -> i64 {
         ask.rater_id
     }
 
@@ -44,12 +57,12 @@ impl PgBatch for NextBatch {
     /// need not wait for the WAL flush (as on the general path).
     fn write<'a>(
         conn: &'a mut PgConnection,
-        asks: &'a [Ask],
+        asks: &'a [NextAsk],
     ) -> BoxFuture<'a, Result<Vec<Answer<Option<ItemView>>>>> {
         Box::pin(in_transaction(
             conn,
             "BEGIN; SET LOCAL synchronous_commit TO OFF",
-            move |tx| Box::pin(lease_batch(tx, asks)),
+            move |tx| Box::pin(gate_and_lease(tx, asks)),
         ))
     }
 }
@@ -73,6 +86,76 @@ struct Grant {
     index: usize,
     item: ItemView,
     pool: Pool,
+}
+
+/// The gate's rater-level rules for every ask, then the leases of those it lets through
+/// and that ask for no gold question; the others are refused or sent alone.
+async fn gate_and_lease(
+    tx: &mut Transaction<'_, Postgres>,
+    asks: &[NextAsk],
+) -> Result<Vec<Answer<Option<ItemView>>>> {
+    let mut facts = raters_of(tx, asks).await?;
+    let mut answers: Vec<Option<Answer<Option<ItemView>>>> = asks.iter().map(|_| None).collect();
+    let mut searches = Vec::new();
+    let mut searched = Vec::new();
+    for (index, ask) in asks.iter().enumerate() {
+        let project = &ask.project;
+        let Some(row) = facts.remove(&index) else {
+            answers[index] = Some(Answer::Done(Err(AppError::not_found("rater"))));
+            continue;
+        };
+        let Some(rater) = rater_facts_uncounted(project, row)? else {
+            answers[index] = Some(Answer::Alone);
+            continue;
+        };
+        if let Err(refused) = gate::admit_rater(project, &rater) {
+            answers[index] = Some(Answer::Done(Err(refused.into())));
+            continue;
+        }
+        let search = Ask::new(project, ask.rater_id, rater.pool, ask.gold_draw, None);
+        if rater.qualification == QualificationState::Pending || search.wants_gold {
+            answers[index] = Some(Answer::Alone);
+            continue;
+        }
+        searches.push(search);
+        searched.push(index);
+    }
+    let leased = lease_batch(tx, &searches).await?;
+    for (index, answer) in searched.into_iter().zip(leased) {
+        answers[index] = Some(answer);
+    }
+    Ok(decided(answers))
+}
+
+/// Each asking rater's row of facts in their project, by the ask's index.
+async fn raters_of(
+    tx: &mut Transaction<'_, Postgres>,
+    asks: &[NextAsk],
+) -> Result<HashMap<usize, RaterRow>> {
+    type Numbered = (
+        i64,
+        String,
+        Json<Vec<String>>,
+        Option<bool>,
+        Option<String>,
+        Option<bool>,
+        Option<i64>,
+        Option<i64>,
+    );
+    let rows: Vec<Numbered> = sqlx::query_as(RATER_FACTS_OF_MANY_SQL)
+        .bind(asks.iter().map(|a| a.project.id).collect::<Vec<_>>())
+        .bind(asks.iter().map(|a| a.rater_id).collect::<Vec<_>>())
+        .fetch_all(&mut **tx)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(
+            |(n, pool, expertise, paused, reason, qualified, seen, correct)| {
+                let row = (pool, expertise, paused, reason, qualified, seen, correct);
+                Some((index_of(n)?, row))
+            },
+        )
+        .collect())
 }
 
 async fn lease_batch(
@@ -142,10 +225,7 @@ async fn lease_batch(
     for grant in granted {
         answers[grant.index] = Some(Answer::Done(Ok(Some(grant.item))));
     }
-    Ok(answers
-        .into_iter()
-        .map(|answer| answer.unwrap_or(Answer::Alone))
-        .collect())
+    Ok(decided(answers))
 }
 
 /// The item each rater already holds a live lease on, by the ask's index.
