@@ -125,7 +125,7 @@ fn facts_sql(row_lock: &str) -> String {
 /// given, with their items locked in id order (so that two such statements never wait on
 /// each other in a cycle). `$1` items, `$2` projects, `$3` raters. A write whose item is
 /// not in its project has no row.
-pub(super) fn pg_facts_of_many_sql() -> String {
+pub(super) static PG_FACTS_OF_MANY_SQL: LazyLock<String> = LazyLock::new(|| {
     format!(
         "SELECT w.n, {} FROM unnest($1::int8[], $2::int8[], $3::int8[])
              WITH ORDINALITY AS w(item_id, project_id, rater_id, n)
@@ -136,7 +136,7 @@ pub(super) fn pg_facts_of_many_sql() -> String {
         facts_joins("w.rater_id"),
         pg_facts_lock(super::PG_ROW_LOCK)
     )
-}
+});
 
 /// Other raters' live leases of the writer's pool for many writes, numbered `n` from 1 in
 /// the order given. `$1` items, `$2` raters, `$3` nows, `$4` pools.

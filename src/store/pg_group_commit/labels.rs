@@ -7,7 +7,7 @@
 //! webhooks. Anything else is sent alone. The key is the item.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use futures::future::BoxFuture;
 use sqlx::postgres::PgConnection;
@@ -21,7 +21,7 @@ use crate::error::{AppError, Result};
 use crate::store::cache::Caches;
 use crate::store::columns::need_column;
 use crate::store::gate::{
-    admit, pg_facts_of_many_sql, Attempt, GateRow, PG_LEASES_OF_OTHERS_OF_MANY_SQL,
+    admit, Attempt, GateRow, PG_FACTS_OF_MANY_SQL, PG_LEASES_OF_OTHERS_OF_MANY_SQL,
 };
 use crate::store::labels::{settles_on_label, LabelOutcome, LabelValues, NewLabel};
 
@@ -125,7 +125,7 @@ async fn facts_of(
         row: GateRow,
     }
     let column = |f: fn(&LabelWrite) -> i64| batch.iter().map(f).collect::<Vec<i64>>();
-    let rows: Vec<Numbered> = sqlx::query_as(&pg_facts_of_many_sql())
+    let rows: Vec<Numbered> = sqlx::query_as(PG_FACTS_OF_MANY_SQL.as_str())
         .bind(column(|job| job.label.item_id))
         .bind(column(|job| job.project.id))
         .bind(column(|job| job.label.rater_id))
@@ -184,13 +184,10 @@ fn slot_taken(pool: Pool) -> String {
 }
 
 /// Every admitted label, the end of its rater's lease and the slot it takes, in one
-/// statement. The items are distinct, so each item row is updated once.
-async fn write_labels(tx: &mut Transaction<'_, Postgres>, admitted: &[Admitted<'_>]) -> Result<()> {
-    if admitted.is_empty() {
-        return Ok(());
-    }
+/// statement (`write_labels`).
+static WRITE_LABELS_SQL: LazyLock<String> = LazyLock::new(|| {
     let slots = Pool::ALL.map(slot_taken).join(", ");
-    let sql = format!(
+    format!(
         "WITH w AS (
              SELECT * FROM unnest($1::int8[], $2::int8[], $3::int8[], $4::text[], $5::int8[],
                                   $6::int8[], $7::text[], $8::text[], $9::bool[])
@@ -208,11 +205,19 @@ async fn write_labels(tx: &mut Transaction<'_, Postgres>, admitted: &[Admitted<'
              RETURNING 1
          )
          UPDATE items i SET {slots}, label_count = i.label_count + 1 FROM w WHERE i.id = w.item_id"
-    );
+    )
+});
+
+/// Every admitted label, the end of its rater's lease and the slot it takes, in one
+/// statement. The items are distinct, so each item row is updated once.
+async fn write_labels(tx: &mut Transaction<'_, Postgres>, admitted: &[Admitted<'_>]) -> Result<()> {
+    if admitted.is_empty() {
+        return Ok(());
+    }
     let values = |f: fn(&LabelValues<'_>) -> i64| {
         admitted.iter().map(|a| f(&a.values)).collect::<Vec<i64>>()
     };
-    sqlx::query(&sql)
+    sqlx::query(WRITE_LABELS_SQL.as_str())
         .bind(values(|v| v.project_id))
         .bind(values(|v| v.item_id))
         .bind(values(|v| v.rater_id))

@@ -10,6 +10,7 @@
 //! by another writer, a slot taken meanwhile) is sent alone. The key is the rater.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::LazyLock;
 
 use futures::future::BoxFuture;
 use sqlx::postgres::PgConnection;
@@ -228,18 +229,23 @@ async fn lease_batch(
     Ok(decided(answers))
 }
 
+/// The held lease of each of many raters, each in a project at a time, numbered `n` from
+/// 1 in the order given. `$1` projects, `$2` raters, `$3` nows.
+static HELD_LEASES_OF_MANY_SQL: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT w.n, h.* FROM unnest($1::int8[], $2::int8[], $3::int8[])
+             WITH ORDINALITY AS w(project_id, rater_id, now, n)
+         CROSS JOIN LATERAL ({}) h",
+        held_lease_query("w.project_id", "w.rater_id", "w.now")
+    )
+});
+
 /// The item each rater already holds a live lease on, by the ask's index.
 async fn held_leases(
     tx: &mut Transaction<'_, Postgres>,
     asks: &[Ask],
 ) -> Result<Vec<(usize, ItemView)>> {
-    let sql = format!(
-        "SELECT w.n, h.* FROM unnest($1::int8[], $2::int8[], $3::int8[])
-             WITH ORDINALITY AS w(project_id, rater_id, now, n)
-         CROSS JOIN LATERAL ({}) h",
-        held_lease_query("w.project_id", "w.rater_id", "w.now")
-    );
-    let rows: Vec<NumberedItem> = sqlx::query_as(&sql)
+    let rows: Vec<NumberedItem> = sqlx::query_as(HELD_LEASES_OF_MANY_SQL.as_str())
         .bind(asks.iter().map(|a| a.project_id).collect::<Vec<_>>())
         .bind(asks.iter().map(|a| a.rater_id).collect::<Vec<_>>())
         .bind(asks.iter().map(|a| a.now).collect::<Vec<_>>())
