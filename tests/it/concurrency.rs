@@ -13,6 +13,7 @@ use crate::on_both_backends;
 on_both_backends!(hundred_raters_on_two_processes_keep_the_invariants);
 on_both_backends!(labels_sent_at_once_share_commits_and_each_is_gated);
 on_both_backends!(raters_asking_at_once_share_the_slots_without_overfilling_them);
+on_both_backends!(batches_keep_serving_after_the_writers_plans_are_made_again);
 
 const RATERS: usize = 100;
 const ITEMS: usize = 150;
@@ -317,4 +318,62 @@ async fn raters_asking_at_once_share_the_slots_without_overfilling_them(app: Tes
         after.batches - before.batches < after.batched - before.batched,
         "some commits served several asks: {before:?} {after:?}"
     );
+}
+
+/// Asks and labels at once, in two rounds with the PostgreSQL writers' plans dropped and
+/// made again between them: every write of both rounds is decided in a batch (none falls
+/// back to the general path), and the project ends with exactly the labels given.
+async fn batches_keep_serving_after_the_writers_plans_are_made_again(app: TestApp) {
+    const RATERS: usize = 10;
+    let admin = app.admin().await;
+    let texts: Vec<String> = (0..RATERS * 2).map(|i| format!("item {i}")).collect();
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let pid = app.project_with_items(&admin, 1, &refs).await;
+    let mut raters = Vec::new();
+    for i in 0..RATERS {
+        raters.push(app.rater(&format!("steady{i}")).await);
+    }
+    let before = app.store.group_commit();
+    let mut labelled = std::collections::HashSet::new();
+    for round in 0..2 {
+        if round == 1 {
+            tokio::time::sleep(tally::store::POSTGRES_WRITER_REPLAN_AFTER * 3 / 2).await;
+        }
+        let asked = futures::future::join_all(raters.iter().map(|r| r.next(pid))).await;
+        let items: Vec<i64> = asked
+            .iter()
+            .map(|item| item.expect("an item for every rater"))
+            .collect();
+        let statuses = futures::future::join_all(
+            raters
+                .iter()
+                .zip(&items)
+                .map(|(r, &item)| async move { r.label(pid, item, "pos").await.status() }),
+        )
+        .await;
+        assert!(
+            statuses.iter().all(|s| *s == StatusCode::CREATED),
+            "round {round}: {statuses:?}"
+        );
+        labelled.extend(items);
+    }
+    let after = app.store.group_commit();
+    assert_eq!(
+        after.alone - before.alone,
+        0,
+        "no write left the batches: {before:?} {after:?}"
+    );
+    assert!(
+        after.batched - before.batched >= RATERS as u64 * 2,
+        "{before:?} {after:?}"
+    );
+    assert_eq!(labelled.len(), RATERS * 2, "each item was handed out once");
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) FROM labels WHERE project_id = {pid}"
+        ))
+        .await,
+        (RATERS * 2) as i64
+    );
+    assert_eq!(app.count("SELECT count(*) FROM leases").await, 0);
 }

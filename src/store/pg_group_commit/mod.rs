@@ -16,12 +16,19 @@
 //! every write in it; a second write with the same key waits for the next batch.
 //!
 //! Durability is unchanged: a write is answered only after the commit that holds it.
+//!
+//! A writer's statements run with generic plans, made once and kept: left to choose,
+//! PostgreSQL plans each batch's statements again for its own array lengths, which took
+//! more of its time than running them. Kept plans are dropped every [`REPLAN_AFTER`], so
+//! that they follow the tables as they grow (a plan made while labels were few scans them
+//! all).
 
 mod labels;
 mod next;
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 pub(crate) use labels::{LabelBatch, LabelWrite};
 pub(crate) use next::{NextAsk, NextBatch};
@@ -37,6 +44,9 @@ use crate::error::{AppError, Result};
 
 /// Writes taken into one batch at most; the rest wait for the next.
 const MAX_BATCH: usize = 128;
+
+/// How long a writer keeps its statements' plans before it has them made again.
+pub const REPLAN_AFTER: Duration = Duration::from_secs(1);
 
 /// What became of a write sent to a writer.
 pub(crate) enum Answer<T> {
@@ -132,7 +142,7 @@ async fn write_batches<B: PgBatch>(
     mut queue: mpsc::UnboundedReceiver<Job<B>>,
     counts: Arc<GroupCommitCounts>,
 ) {
-    let mut connection: Option<PgConnection> = None;
+    let mut connection: Option<WriterConnection> = None;
     let mut waiting: VecDeque<Job<B>> = VecDeque::new();
     let mut fresh = Vec::with_capacity(MAX_BATCH);
     loop {
@@ -152,9 +162,15 @@ async fn write_batches<B: PgBatch>(
         let batch = one_per_key::<B>(&mut waiting);
         write_and_answer::<B>(&mut connection, &options, batch, &counts).await;
     }
-    if let Some(conn) = connection.take() {
-        let _ = conn.close().await;
+    if let Some(writer) = connection.take() {
+        let _ = writer.conn.close().await;
     }
+}
+
+/// A writer's connection and when its plans were last made.
+struct WriterConnection {
+    conn: PgConnection,
+    planned_at: Instant,
 }
 
 /// Takes from `waiting`, in order, up to [`MAX_BATCH`] writes of distinct keys; a write
@@ -175,7 +191,7 @@ fn one_per_key<B: PgBatch>(waiting: &mut VecDeque<Job<B>>) -> Vec<Job<B>> {
 }
 
 async fn write_and_answer<B: PgBatch>(
-    connection: &mut Option<PgConnection>,
+    connection: &mut Option<WriterConnection>,
     options: &PgConnectOptions,
     batch: Vec<Job<B>>,
     counts: &GroupCommitCounts,
@@ -188,8 +204,8 @@ async fn write_and_answer<B: PgBatch>(
             Err(e) => {
                 tracing::warn!(error = %e, writes = writes.len(), writer = B::NAME, "a batch failed; each write is run alone");
                 // The connection may be broken or hold a failed transaction.
-                if let Some(conn) = connection.take() {
-                    let _ = conn.close().await;
+                if let Some(writer) = connection.take() {
+                    let _ = writer.conn.close().await;
                 }
                 None
             }
@@ -221,15 +237,34 @@ async fn write_and_answer<B: PgBatch>(
     }
 }
 
+/// The writer's connection, opened with generic plans if there is none, and with its
+/// plans dropped if they are older than [`REPLAN_AFTER`].
 async fn connection_for<'a>(
-    connection: &'a mut Option<PgConnection>,
+    connection: &'a mut Option<WriterConnection>,
     options: &PgConnectOptions,
 ) -> Result<&'a mut PgConnection> {
     if connection.is_none() {
-        *connection = Some(PgConnection::connect_with(options).await?);
+        let options = options
+            .clone()
+            .options([("plan_cache_mode", "force_generic_plan")]);
+        *connection = Some(WriterConnection {
+            conn: PgConnection::connect_with(&options).await?,
+            planned_at: Instant::now(),
+        });
+    }
+    let writer = connection
+        .as_mut()
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("no writer connection")))?;
+    if writer.planned_at.elapsed() >= REPLAN_AFTER {
+        if let Err(e) = sqlx::query("DISCARD PLANS").execute(&mut writer.conn).await {
+            *connection = None;
+            return Err(e.into());
+        }
+        writer.planned_at = Instant::now();
     }
     connection
         .as_mut()
+        .map(|writer| &mut writer.conn)
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("no writer connection")))
 }
 

@@ -268,20 +268,24 @@ async fn open_items(
     most: usize,
 ) -> Result<Vec<Candidate>> {
     let need = need_column(pool);
+    // The limit is written into the statement, rounded up to a power of two so that few
+    // statements serve: a generic plan for a limit it cannot see sorts every open item.
+    let limit = most.next_power_of_two().max(SPARE_CANDIDATES);
     let sql = format!(
         "SELECT {ITEM_VIEW} FROM items i
          WHERE i.project_id = $1 AND i.{need} > 0 AND NOT i.held
            AND i.{need} > (SELECT count(*) FROM leases le
                            WHERE le.item_id = i.id AND le.expires_at > $2 AND le.pool = $3)
-         ORDER BY {order} LIMIT $4"
+         ORDER BY {order} LIMIT {limit}"
     );
-    Ok(sqlx::query_as(&sql)
+    let mut open: Vec<Candidate> = sqlx::query_as(&sql)
         .bind(project_id)
         .bind(now)
         .bind(pool.as_str())
-        .bind(i64::try_from(most).unwrap_or(i64::MAX))
         .fetch_all(&mut **tx)
-        .await?)
+        .await?;
+    open.truncate(most);
+    Ok(open)
 }
 
 /// Which of `raters` have labelled or skipped which of the candidates. Every label and
