@@ -36,6 +36,7 @@ use sqlx::{ConnectOptions, Connection, Sqlite, Transaction};
 use tokio::sync::{mpsc, oneshot, Mutex};
 
 use super::monitoring::GroupCommitCounts;
+use super::sqlite_checkpoint::{Checkpointer, BACKSTOP_PAGES};
 use crate::error::{AppError, Result};
 
 /// Writes taken into one transaction at most; the rest wait for the next.
@@ -191,17 +192,19 @@ impl<W: GroupWrite> Queued for Pending<W> {
     }
 }
 
-/// The handle requests send their writes through; the writer thread ends when the last
-/// handle is dropped.
+/// The handle requests send their writes through; the writer thread (and the checkpoint
+/// thread) end when the last handle is dropped.
 #[derive(Debug, Clone)]
 pub(crate) struct GroupWriter {
     jobs: mpsc::UnboundedSender<Box<dyn Queued>>,
     counts: Arc<GroupCommitCounts>,
+    _checkpoints: Option<Arc<Checkpointer>>,
 }
 
 impl GroupWriter {
     /// Starts the writer thread, which opens its own connections to the database and takes
-    /// `lock` (the backend's writer lock) for each batch.
+    /// `lock` (the backend's writer lock) for each batch, and the checkpoint thread of a
+    /// database file.
     pub fn start(options: SqliteConnectOptions, lock: Arc<Mutex<()>>) -> std::io::Result<Self> {
         let (jobs, queue) = mpsc::unbounded_channel();
         let counts = Arc::new(GroupCommitCounts::default());
@@ -209,10 +212,18 @@ impl GroupWriter {
             .enable_all()
             .build()?;
         let writer = Writer::new(options, counts.clone());
+        let checkpoints = match &writer.path {
+            Some(path) => Some(Arc::new(Checkpointer::start(path.clone())?)),
+            None => None,
+        };
         std::thread::Builder::new()
             .name("tally-sqlite-writer".into())
             .spawn(move || runtime.block_on(writer.write_batches(lock, queue)))?;
-        Ok(GroupWriter { jobs, counts })
+        Ok(GroupWriter {
+            jobs,
+            counts,
+            _checkpoints: checkpoints,
+        })
     }
 
     pub fn counts(&self) -> &GroupCommitCounts {
@@ -383,6 +394,7 @@ impl Writer {
         .and_then(|conn| {
             conn.busy_timeout(BUSY_TIMEOUT)?;
             conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")?;
+            conn.pragma_update(None, "wal_autocheckpoint", BACKSTOP_PAGES)?;
             conn.set_prepared_statement_cache_capacity(64);
             Ok(conn)
         });

@@ -35,6 +35,7 @@ pub mod report;
 pub mod review;
 pub mod sessions;
 pub mod snapshots;
+mod sqlite_checkpoint;
 mod sqlite_read;
 pub mod users;
 pub mod webhook_events;
@@ -213,6 +214,10 @@ impl Store {
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
+                .pragma(
+                    "wal_autocheckpoint",
+                    sqlite_checkpoint::BACKSTOP_PAGES.to_string(),
+                )
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(10));
             let pool = SqlitePoolOptions::new()
