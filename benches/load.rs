@@ -9,7 +9,8 @@
 //! second, request latencies, errors, the floor's round trips per second, the ratio, the
 //! server's resident memory, and the CPU time per label round trip of the server and, on
 //! PostgreSQL, of the local PostgreSQL's processes (steadier than the rates when the machine
-//! is shared).
+//! is shared), and after each rung the group commit's writes, batches and writes sent alone,
+//! from the server's `/metrics`.
 //!
 //! Settings: TALLY_BENCH_LADDER (default 16,64,256), TALLY_BENCH_ITEMS (default 100000),
 //! TALLY_BENCH_SECONDS per rung (default 10), TALLY_BENCH_BACKENDS (default sqlite,postgres),
@@ -210,6 +211,46 @@ async fn setup_project(client: &reqwest::Client, base: &str, admin: &str, items:
     pid
 }
 
+/// The server's group commit counters, from `/metrics`.
+#[derive(Clone, Copy, Default)]
+struct Commits {
+    batches: f64,
+    batched: f64,
+    alone: f64,
+}
+
+impl Commits {
+    fn since(self, before: Commits) -> Commits {
+        Commits {
+            batches: self.batches - before.batches,
+            batched: self.batched - before.batched,
+            alone: self.alone - before.alone,
+        }
+    }
+}
+
+async fn group_commit(client: &reqwest::Client, base: &str, admin: &str) -> Commits {
+    let text = client
+        .get(format!("{base}/metrics"))
+        .bearer_auth(admin)
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("metrics text");
+    let value = |name: &str| {
+        text.lines()
+            .find_map(|line| line.strip_prefix(name)?.trim().parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    Commits {
+        batches: value("tally_group_commit_batches_total "),
+        batched: value("tally_group_commit_writes_total{path=\"batch\"} "),
+        alone: value("tally_group_commit_writes_total{path=\"alone\"} "),
+    }
+}
+
 async fn bench(name: &str, url: &str, items: usize, seconds: f64) -> Vec<Row> {
     let postgres = url.starts_with("postgres");
     // The server migrates the database (the binary under test may be an older build).
@@ -234,6 +275,7 @@ async fn bench(name: &str, url: &str, items: usize, seconds: f64) -> Vec<Row> {
     let mut rows = Vec::new();
     for raters in rungs {
         let (c, b, t) = (client.clone(), base.clone(), tokens.clone());
+        let commits_before = group_commit(&client, &base, &admin).await;
         let cpu_before = server.cpu_seconds();
         let db_cpu_before = postgres.then(postgres_cpu_seconds);
         let (labelled, elapsed) = drive(raters, seconds, move |i| {
@@ -242,6 +284,9 @@ async fn bench(name: &str, url: &str, items: usize, seconds: f64) -> Vec<Row> {
         })
         .await;
         let server_cpu = server.cpu_seconds() - cpu_before;
+        let commits = group_commit(&client, &base, &admin)
+            .await
+            .since(commits_before);
         let db_cpu = db_cpu_before.map(|before| postgres_cpu_seconds() - before);
         let (rss_mib, peak_mib) = server.memory_mib();
         let (c, b) = (client.clone(), base.clone());
@@ -270,6 +315,13 @@ async fn bench(name: &str, url: &str, items: usize, seconds: f64) -> Vec<Row> {
             row.floor_p99_ms, 100.0 * row.label_rate / row.floor_rate, row.rss_mib, row.peak_mib,
             row.cpu_us,
             row.db_cpu_us.map_or(String::new(), |us| format!(", PostgreSQL CPU {us:.0} µs"))
+        );
+        println!(
+            "        group commit: {:.0} writes in {:.0} batches ({:.1} a batch), {:.0} alone",
+            commits.batched,
+            commits.batches,
+            commits.batched / commits.batches.max(1.0),
+            commits.alone
         );
         rows.push(row);
     }

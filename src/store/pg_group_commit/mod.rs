@@ -211,7 +211,7 @@ async fn write_and_answer<B: PgBatch>(
             }
         },
         Err(e) => {
-            tracing::warn!(error = %e, writer = B::NAME, "cannot connect; writes are run alone");
+            tracing::warn!(error = %e, writer = B::NAME, "no usable connection; writes are run alone");
             None
         }
     };
