@@ -420,8 +420,9 @@ const RATER_FACTS_SQL: &str = "SELECT u.pool, u.expertise, rs.paused, rs.paused_
     WHERE u.id = $2";
 
 /// [`RATER_FACTS_SQL`] for many raters, each in a project, numbered `n` from 1 in the
-/// order given. `$1` projects, `$2` raters. A rater who does not exist has no row.
-pub(super) const RATER_FACTS_OF_MANY_SQL: &str = "SELECT w.n, u.pool, u.expertise, rs.paused, rs.paused_reason, rs.qualified, rs.qual_seen, rs.qual_correct
+/// order given (the last column, after those of [`RaterRow`]). `$1` projects, `$2`
+/// raters. A rater who does not exist has no row.
+pub(super) const RATER_FACTS_OF_MANY_SQL: &str = "SELECT u.pool, u.expertise, rs.paused, rs.paused_reason, rs.qualified, rs.qual_seen, rs.qual_correct, w.n
     FROM unnest($1::int8[], $2::int8[]) WITH ORDINALITY AS w(project_id, rater_id, n)
     JOIN users u ON u.id = w.rater_id
     LEFT JOIN rater_states rs ON rs.rater_id = u.id AND rs.project_id = w.project_id";

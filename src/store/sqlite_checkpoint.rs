@@ -8,7 +8,7 @@
 //! connections keep their own checkpoints only as a backstop, at [`BACKSTOP_PAGES`], for a
 //! log this thread cannot keep up with.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -53,21 +53,19 @@ impl Checkpointer {
 }
 
 /// One passive checkpoint, on the thread's connection (opened if there is none).
-fn checkpoint(conn: &mut Option<Connection>, path: &PathBuf) -> rusqlite::Result<()> {
-    if conn.is_none() {
-        let opened = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        opened.busy_timeout(BUSY_TIMEOUT)?;
-        *conn = Some(opened);
-    }
-    if let Some(conn) = conn {
-        // The answer (whether it was blocked, the log's frames and those copied) only says
-        // how far it got; what it did not copy is copied next time.
-        conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
-    }
-    Ok(())
+fn checkpoint(conn: &mut Option<Connection>, path: &Path) -> rusqlite::Result<()> {
+    let conn = match conn {
+        Some(conn) => conn,
+        None => {
+            let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+            let opened = Connection::open_with_flags(path, flags)?;
+            opened.busy_timeout(BUSY_TIMEOUT)?;
+            conn.insert(opened)
+        }
+    };
+    // The answer (whether it was blocked, the log's frames and those copied) only says how
+    // far it got; what it did not copy is copied next time.
+    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use futures::future::BoxFuture;
 use sqlx::postgres::PgConnection;
 use sqlx::{Postgres, Transaction};
 
-use super::{decided, in_transaction, index_of, Answer, PgBatch};
+use super::{by_index, column, decided, in_transaction, Answer, Numbered, PgBatch};
 use crate::domain::gate::Write;
 use crate::domain::policy::Pool;
 use crate::domain::project::Project;
@@ -118,23 +118,13 @@ async fn facts_of(
     tx: &mut Transaction<'_, Postgres>,
     batch: &[LabelWrite],
 ) -> Result<HashMap<usize, GateRow>> {
-    #[derive(sqlx::FromRow)]
-    struct Numbered {
-        n: i64,
-        #[sqlx(flatten)]
-        row: GateRow,
-    }
-    let column = |f: fn(&LabelWrite) -> i64| batch.iter().map(f).collect::<Vec<i64>>();
-    let rows: Vec<Numbered> = sqlx::query_as(PG_FACTS_OF_MANY_SQL.as_str())
-        .bind(column(|job| job.label.item_id))
-        .bind(column(|job| job.project.id))
-        .bind(column(|job| job.label.rater_id))
+    let rows: Vec<Numbered<GateRow>> = sqlx::query_as(PG_FACTS_OF_MANY_SQL.as_str())
+        .bind(column(batch, |job| job.label.item_id))
+        .bind(column(batch, |job| job.project.id))
+        .bind(column(batch, |job| job.label.rater_id))
         .fetch_all(&mut **tx)
         .await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|numbered| Some((index_of(numbered.n)?, numbered.row)))
-        .collect())
+    Ok(by_index(rows).collect())
 }
 
 /// Other raters' live leases of the writer's pool on each ordinary label's item, in order.
@@ -148,20 +138,10 @@ async fn leases_of_others(
     }
     let job = |index: usize| &batch[index];
     let counted: Vec<(i64, i64)> = sqlx::query_as(PG_LEASES_OF_OTHERS_OF_MANY_SQL)
-        .bind(
-            ordinary
-                .iter()
-                .map(|o| job(o.0).label.item_id)
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            ordinary
-                .iter()
-                .map(|o| job(o.0).label.rater_id)
-                .collect::<Vec<_>>(),
-        )
-        .bind(ordinary.iter().map(|o| job(o.0).now).collect::<Vec<_>>())
-        .bind(ordinary.iter().map(|o| o.2.as_str()).collect::<Vec<_>>())
+        .bind(column(ordinary, |o| job(o.0).label.item_id))
+        .bind(column(ordinary, |o| job(o.0).label.rater_id))
+        .bind(column(ordinary, |o| job(o.0).now))
+        .bind(column(ordinary, |o| o.2.as_str()))
         .fetch_all(&mut **tx)
         .await?;
     let mut by_number: HashMap<i64, i64> = counted.into_iter().collect();
@@ -214,39 +194,16 @@ async fn write_labels(tx: &mut Transaction<'_, Postgres>, admitted: &[Admitted<'
     if admitted.is_empty() {
         return Ok(());
     }
-    let values = |f: fn(&LabelValues<'_>) -> i64| {
-        admitted.iter().map(|a| f(&a.values)).collect::<Vec<i64>>()
-    };
     sqlx::query(WRITE_LABELS_SQL.as_str())
-        .bind(values(|v| v.project_id))
-        .bind(values(|v| v.item_id))
-        .bind(values(|v| v.rater_id))
-        .bind(
-            admitted
-                .iter()
-                .map(|a| a.values.value.as_str())
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            admitted
-                .iter()
-                .map(|a| a.values.duration_ms)
-                .collect::<Vec<_>>(),
-        )
-        .bind(values(|v| v.now))
-        .bind(admitted.iter().map(|a| a.values.pool).collect::<Vec<_>>())
-        .bind(
-            admitted
-                .iter()
-                .map(|a| a.values.comment)
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            admitted
-                .iter()
-                .map(|a| a.values.prediction_shown)
-                .collect::<Vec<_>>(),
-        )
+        .bind(column(admitted, |a| a.values.project_id))
+        .bind(column(admitted, |a| a.values.item_id))
+        .bind(column(admitted, |a| a.values.rater_id))
+        .bind(column(admitted, |a| a.values.value.as_str()))
+        .bind(column(admitted, |a| a.values.duration_ms))
+        .bind(column(admitted, |a| a.values.now))
+        .bind(column(admitted, |a| a.values.pool))
+        .bind(column(admitted, |a| a.values.comment))
+        .bind(column(admitted, |a| a.values.prediction_shown))
         .execute(&mut **tx)
         .await?;
     Ok(())

@@ -34,13 +34,13 @@ pub(crate) use labels::{LabelBatch, LabelWrite};
 pub(crate) use next::{NextAsk, NextBatch};
 
 use futures::future::BoxFuture;
-use sqlx::postgres::{PgConnectOptions, PgConnection};
-use sqlx::Connection;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgRow};
+use sqlx::{Connection, FromRow, Row};
 use tokio::sync::{mpsc, oneshot};
 
 use super::end_pg_transaction;
 use super::monitoring::GroupCommitCounts;
-use crate::error::{AppError, Result};
+use crate::error::Result;
 
 /// Writes taken into one batch at most; the rest wait for the next.
 const MAX_BATCH: usize = 128;
@@ -243,34 +243,55 @@ async fn connection_for<'a>(
     connection: &'a mut Option<WriterConnection>,
     options: &PgConnectOptions,
 ) -> Result<&'a mut PgConnection> {
-    if connection.is_none() {
-        let options = options
-            .clone()
-            .options([("plan_cache_mode", "force_generic_plan")]);
-        *connection = Some(WriterConnection {
-            conn: PgConnection::connect_with(&options).await?,
-            planned_at: Instant::now(),
-        });
-    }
-    let writer = connection
-        .as_mut()
-        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("no writer connection")))?;
-    if writer.planned_at.elapsed() >= REPLAN_AFTER {
-        if let Err(e) = sqlx::query("DISCARD PLANS").execute(&mut writer.conn).await {
-            *connection = None;
-            return Err(e.into());
+    // Taken out while in doubt: a connection whose plans could not be dropped is let go.
+    let mut writer = match connection.take() {
+        Some(writer) => writer,
+        None => {
+            let options = options
+                .clone()
+                .options([("plan_cache_mode", "force_generic_plan")]);
+            WriterConnection {
+                conn: PgConnection::connect_with(&options).await?,
+                planned_at: Instant::now(),
+            }
         }
+    };
+    if writer.planned_at.elapsed() >= REPLAN_AFTER {
+        sqlx::query("DISCARD PLANS")
+            .execute(&mut writer.conn)
+            .await?;
         writer.planned_at = Instant::now();
     }
-    connection
-        .as_mut()
-        .map(|writer| &mut writer.conn)
-        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("no writer connection")))
+    Ok(&mut connection.insert(writer).conn)
 }
 
-/// The 0-based index of a row numbered from 1 by `WITH ORDINALITY`.
-fn index_of(n: i64) -> Option<usize> {
-    usize::try_from(n).ok()?.checked_sub(1)
+/// A row numbered `n` from 1 by `WITH ORDINALITY`, its other columns read as `T`: a
+/// struct reads them by name, a tuple from the first column on (`n` comes last there).
+struct Numbered<T> {
+    n: i64,
+    row: T,
+}
+
+impl<'r, T: FromRow<'r, PgRow>> FromRow<'r, PgRow> for Numbered<T> {
+    fn from_row(row: &'r PgRow) -> sqlx::Result<Self> {
+        Ok(Numbered {
+            n: row.try_get("n")?,
+            row: T::from_row(row)?,
+        })
+    }
+}
+
+/// Each numbered row with the 0-based index of the write it answers.
+fn by_index<T>(rows: Vec<Numbered<T>>) -> impl Iterator<Item = (usize, T)> {
+    rows.into_iter().filter_map(|numbered| {
+        let index = usize::try_from(numbered.n).ok()?.checked_sub(1)?;
+        Some((index, numbered.row))
+    })
+}
+
+/// One value of each of `items`, for binding as an array.
+fn column<'a, S, T>(items: &'a [S], value: impl Fn(&'a S) -> T) -> Vec<T> {
+    items.iter().map(value).collect()
 }
 
 /// Runs `body` in a transaction begun with `begin` and commits it, or rolls it back

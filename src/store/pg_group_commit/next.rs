@@ -16,8 +16,7 @@ use futures::future::BoxFuture;
 use sqlx::postgres::PgConnection;
 use sqlx::{Postgres, Transaction};
 
-use super::{decided, in_transaction, index_of, Answer, PgBatch};
-use sqlx::types::Json;
+use super::{by_index, column, decided, in_transaction, Answer, Numbered, PgBatch};
 
 use crate::domain::gate::{self, QualificationState};
 use crate::domain::policy::Pool;
@@ -66,13 +65,6 @@ impl PgBatch for NextBatch {
             move |tx| Box::pin(gate_and_lease(tx, asks)),
         ))
     }
-}
-
-#[derive(sqlx::FromRow)]
-struct NumberedItem {
-    n: i64,
-    #[sqlx(flatten)]
-    item: ItemView,
 }
 
 /// An open item as read for a project and pool.
@@ -133,30 +125,12 @@ async fn raters_of(
     tx: &mut Transaction<'_, Postgres>,
     asks: &[NextAsk],
 ) -> Result<HashMap<usize, RaterRow>> {
-    type Numbered = (
-        i64,
-        String,
-        Json<Vec<String>>,
-        Option<bool>,
-        Option<String>,
-        Option<bool>,
-        Option<i64>,
-        Option<i64>,
-    );
-    let rows: Vec<Numbered> = sqlx::query_as(RATER_FACTS_OF_MANY_SQL)
-        .bind(asks.iter().map(|a| a.project.id).collect::<Vec<_>>())
-        .bind(asks.iter().map(|a| a.rater_id).collect::<Vec<_>>())
+    let rows: Vec<Numbered<RaterRow>> = sqlx::query_as(RATER_FACTS_OF_MANY_SQL)
+        .bind(column(asks, |a| a.project.id))
+        .bind(column(asks, |a| a.rater_id))
         .fetch_all(&mut **tx)
         .await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(
-            |(n, pool, expertise, paused, reason, qualified, seen, correct)| {
-                let row = (pool, expertise, paused, reason, qualified, seen, correct);
-                Some((index_of(n)?, row))
-            },
-        )
-        .collect())
+    Ok(by_index(rows).collect())
 }
 
 async fn lease_batch(
@@ -245,16 +219,13 @@ async fn held_leases(
     tx: &mut Transaction<'_, Postgres>,
     asks: &[Ask],
 ) -> Result<Vec<(usize, ItemView)>> {
-    let rows: Vec<NumberedItem> = sqlx::query_as(HELD_LEASES_OF_MANY_SQL.as_str())
-        .bind(asks.iter().map(|a| a.project_id).collect::<Vec<_>>())
-        .bind(asks.iter().map(|a| a.rater_id).collect::<Vec<_>>())
-        .bind(asks.iter().map(|a| a.now).collect::<Vec<_>>())
+    let rows: Vec<Numbered<ItemView>> = sqlx::query_as(HELD_LEASES_OF_MANY_SQL.as_str())
+        .bind(column(asks, |a| a.project_id))
+        .bind(column(asks, |a| a.rater_id))
+        .bind(column(asks, |a| a.now))
         .fetch_all(&mut **tx)
         .await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|row| Some((index_of(row.n)?, row.item)))
-        .collect())
+    Ok(by_index(rows).collect())
 }
 
 /// The first `most` items of a project open to raters of `pool` that hold no lease on
@@ -370,18 +341,6 @@ async fn write_leases(
     if renewed.is_empty() && granted.is_empty() {
         return Ok(());
     }
-    let renew = |f: fn(&Ask) -> i64| {
-        renewed
-            .iter()
-            .map(|&(i, _)| f(&asks[i]))
-            .collect::<Vec<_>>()
-    };
-    let grant = |f: fn(&Ask) -> i64| {
-        granted
-            .iter()
-            .map(|g| f(&asks[g.index]))
-            .collect::<Vec<_>>()
-    };
     sqlx::query(
         "WITH renewed AS (
              UPDATE leases le SET expires_at = w.expires_at
@@ -394,15 +353,15 @@ async fn write_leases(
          ON CONFLICT (item_id, rater_id) DO UPDATE SET leased_at = excluded.leased_at,
              expires_at = excluded.expires_at, pool = excluded.pool",
     )
-    .bind(renewed.iter().map(|&(_, item)| item).collect::<Vec<_>>())
-    .bind(renew(|a| a.rater_id))
-    .bind(renew(|a| a.expires_at))
-    .bind(granted.iter().map(|g| g.item.id).collect::<Vec<_>>())
-    .bind(grant(|a| a.rater_id))
-    .bind(grant(|a| a.project_id))
-    .bind(grant(|a| a.now))
-    .bind(grant(|a| a.expires_at))
-    .bind(granted.iter().map(|g| g.pool.as_str()).collect::<Vec<_>>())
+    .bind(column(renewed, |&(_, item)| item))
+    .bind(column(renewed, |&(i, _)| asks[i].rater_id))
+    .bind(column(renewed, |&(i, _)| asks[i].expires_at))
+    .bind(column(granted, |g| g.item.id))
+    .bind(column(granted, |g| asks[g.index].rater_id))
+    .bind(column(granted, |g| asks[g.index].project_id))
+    .bind(column(granted, |g| asks[g.index].now))
+    .bind(column(granted, |g| asks[g.index].expires_at))
+    .bind(column(granted, |g| g.pool.as_str()))
     .execute(&mut **tx)
     .await?;
     Ok(())
