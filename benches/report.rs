@@ -14,7 +14,9 @@
 //! times with a new bootstrap seed each (so none is served from the kept figures), median.
 //! The first request reads the labels; the two after it find them and their dataset kept
 //! by the server (the data has not changed), so the median is a report on kept labels and
-//! the first is printed beside it.
+//! the first is printed beside it. Then, three times, 20 raters each label one of the 200
+//! items left open (`next` then a label through the API) and a report is asked for: the
+//! first report after a change, as on a project being labelled, median of three.
 //! TALLY_BENCH_BACKENDS=sqlite (or postgres, or none) picks the backends.
 //!
 //! `cargo bench --bench report -- ranking [RUNS] [ITEMS]` instead prints how well each
@@ -241,7 +243,7 @@ fn report_api() {
     let backends: String = setting("TALLY_BENCH_BACKENDS", "sqlite,postgres".to_string());
     let wanted = |name: &str| backends.split(',').any(|b| b.trim() == name);
     let shape = Shape {
-        items: 100_000,
+        items: 100_200,
         labelled: 100_000,
         per_item: 5,
         overlap: 5,
@@ -277,7 +279,7 @@ fn report_api() {
 
 fn time_report_api(backend: &str, runtime: &tokio::runtime::Runtime, url: &str, shape: &Shape) {
     let started = Instant::now();
-    let (project, token) = runtime.block_on(async {
+    let (project, token, rater_tokens) = runtime.block_on(async {
         let store = Store::connect(url).await.expect("database");
         store.migrate().await.expect("migrate");
         let project = seed(&store, shape).await;
@@ -287,8 +289,17 @@ fn time_report_api(backend: &str, runtime: &tokio::runtime::Runtime, url: &str, 
             .expect("admin")
             .expect("bench-admin");
         let token = api_token(&store, admin.id).await;
+        let mut rater_tokens = Vec::new();
+        for k in 0..LABELLING_RATERS {
+            let rater = store
+                .user_by_name(&format!("bench-rater-{k}"))
+                .await
+                .expect("rater")
+                .expect("a seeded rater");
+            rater_tokens.push(api_token(&store, rater.id).await);
+        }
         store.close().await;
-        (project, token)
+        (project, token, rater_tokens)
     });
     println!(
         "report API on {backend}: seeded {} labels in {:.1} s",
@@ -296,27 +307,41 @@ fn time_report_api(backend: &str, runtime: &tokio::runtime::Runtime, url: &str, 
         started.elapsed().as_secs_f64()
     );
     let server = Server::start(url);
-    let times = runtime.block_on(async {
+    let (times, after_labels) = runtime.block_on(async {
         let client = reqwest::Client::new();
+        let report = |draw_seed: u64| {
+            let (client, token) = (&client, &token);
+            let url = format!(
+                "{}/api/v1/projects/{project}/report?method=dawid-skene&seed={draw_seed}",
+                server.base
+            );
+            async move {
+                let started = Instant::now();
+                let response = client
+                    .get(url)
+                    .bearer_auth(token)
+                    .send()
+                    .await
+                    .expect("report request");
+                let status = response.status();
+                let report: serde_json::Value = response.json().await.expect("report JSON");
+                assert!(status.is_success(), "report API: {status} {report}");
+                assert!(report["agreement"]["krippendorff_alpha"].is_number());
+                started.elapsed()
+            }
+        };
         let mut times = Vec::new();
         for draw_seed in 1..=3 {
-            let started = Instant::now();
-            let response = client
-                .get(format!(
-                    "{}/api/v1/projects/{project}/report?method=dawid-skene&seed={draw_seed}",
-                    server.base
-                ))
-                .bearer_auth(&token)
-                .send()
-                .await
-                .expect("report request");
-            let status = response.status();
-            let report: serde_json::Value = response.json().await.expect("report JSON");
-            times.push(started.elapsed());
-            assert!(status.is_success(), "report API: {status} {report}");
-            assert!(report["agreement"]["krippendorff_alpha"].is_number());
+            times.push(report(draw_seed).await);
         }
-        times
+        let mut after_labels = Vec::new();
+        for draw_seed in 4..=6 {
+            for rater in &rater_tokens {
+                label_one(&client, &server.base, project, rater).await;
+            }
+            after_labels.push(report(draw_seed).await);
+        }
+        (times, after_labels)
     });
     let (_, peak) = server.memory_mib();
     println!(
@@ -324,4 +349,41 @@ fn time_report_api(backend: &str, runtime: &tokio::runtime::Runtime, url: &str, 
         median(times.clone()).as_secs_f64(),
         times[0].as_secs_f64()
     );
+    let each: Vec<String> = after_labels
+        .iter()
+        .map(|t| format!("{:.3}", t.as_secs_f64()))
+        .collect();
+    println!(
+        "report API on {backend}, the first request after {LABELLING_RATERS} new labels: {:.3} s (median of 3: {} s)",
+        median(after_labels.clone()).as_secs_f64(),
+        each.join(", ")
+    );
+}
+
+/// Raters who label between the reports asked for after a change.
+const LABELLING_RATERS: usize = 20;
+
+/// One `next` and one label by the rater with this token.
+async fn label_one(client: &reqwest::Client, base: &str, project: i64, token: &str) {
+    let next: serde_json::Value = client
+        .get(format!("{base}/api/v1/projects/{project}/next"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("next")
+        .json()
+        .await
+        .expect("next JSON");
+    let item = next["item"]["id"].as_i64().expect("an open item");
+    let status = client
+        .post(format!(
+            "{base}/api/v1/projects/{project}/items/{item}/labels"
+        ))
+        .bearer_auth(token)
+        .json(&serde_json::json!({"value": "pos", "duration_ms": 900}))
+        .send()
+        .await
+        .expect("label")
+        .status();
+    assert_eq!(status, reqwest::StatusCode::CREATED, "label");
 }

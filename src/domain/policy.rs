@@ -248,12 +248,19 @@ pub struct OverlapSavings {
 impl Policy {
     /// `None` unless the project uses dynamic overlap. `settled` holds, for each item whose
     /// generalist labels are complete, how many it got.
-    pub fn overlap_savings(&self, settled: &[i64]) -> Option<OverlapSavings> {
+    pub fn overlap_savings(
+        &self,
+        settled: impl IntoIterator<Item = i64>,
+    ) -> Option<OverlapSavings> {
         let max = self.max_overlap.filter(|_| self.is_dynamic())?;
-        let given: i64 = settled.iter().sum();
-        let fixed = max * settled.len() as i64;
+        let (items, given) = settled
+            .into_iter()
+            .fold((0_i64, 0_i64), |(items, given), labels| {
+                (items + 1, given + labels)
+            });
+        let fixed = max * items;
         Some(OverlapSavings {
-            settled_items: settled.len() as i64,
+            settled_items: items,
             labels_given: given,
             labels_at_fixed_max: fixed,
             labels_saved: fixed - given,
@@ -463,11 +470,11 @@ mod tests {
             None,
         )
         .unwrap();
-        let saved = p.overlap_savings(&[2, 3, 5]).unwrap();
+        let saved = p.overlap_savings([2, 3, 5]).unwrap();
         assert_eq!(saved.labels_at_fixed_max, 15);
         assert_eq!(saved.labels_given, 10);
         assert_eq!(saved.labels_saved, 5);
-        assert_eq!(Policy::default().overlap_savings(&[1]), None);
+        assert_eq!(Policy::default().overlap_savings([1]), None);
     }
 
     #[test]

@@ -8,15 +8,21 @@
 //! numbers that change in the same transaction as the data (migration `report_generation`),
 //! so a report never shows less than what was committed before it was asked for.
 //!
+//! When only labels were added since (the project's other counts and numbers unchanged),
+//! the labels after the last one the input holds are read onto it instead
+//! ([`Lookup::Behind`]): on a project being labelled, every report comes after a change.
+//!
 //! One input is kept at a time, of at most [`MAX_KEPT_LABELS`] labels and without item data
 //! (a slice's read of every item's data is not kept), and let go after [`IDLE`] without
 //! use, so a server that served one report does not hold its labels for good.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
 use tokio::time::Instant;
 
+use super::report::Coverage;
 use crate::domain::report::ReportInput;
 
 /// Labels at most in a kept input (about 100 MB in memory). A bigger project's reports
@@ -39,12 +45,89 @@ pub struct InputVersion {
     pub items: i64,
 }
 
+impl InputVersion {
+    /// Whether the data at `self` is the data at `earlier` with labels added, and few
+    /// enough of them that reading them onto the earlier input beats reading all (a
+    /// quarter of the labels; more come from an import, not from raters).
+    fn adds_labels_to(&self, earlier: &InputVersion) -> bool {
+        let added = self.labels - earlier.labels;
+        self.generation == earlier.generation
+            && self.revision == earlier.revision
+            && self.items == earlier.items
+            && added > 0
+            && added <= earlier.labels / 4
+    }
+}
+
+/// What a store holds of a project's report input at a version.
+pub enum Lookup {
+    /// The input of that very version.
+    Current(Arc<ReportInput>),
+    /// The input of an earlier version, which differs only by labels added since: the
+    /// caller may read those onto it. It is no longer kept.
+    Behind(Behind),
+    /// Nothing usable: the caller reads the input anew.
+    Missing,
+}
+
+/// A kept input that labels were added to since, taken out of the store.
+pub struct Behind {
+    pub version: InputVersion,
+    pub input: Arc<ReportInput>,
+    pub coverage: Coverage,
+}
+
 #[derive(Debug)]
-pub struct KeptInput(Arc<Mutex<Slot>>);
+pub struct KeptInput(Arc<Mutex<Slot>>, InputCounts);
 
 impl Default for KeptInput {
     fn default() -> Self {
         KeptInput::idle_for(IDLE)
+    }
+}
+
+/// How the report inputs a process served came about, since it started.
+#[derive(Debug, Default)]
+struct InputCounts {
+    kept: AtomicU64,
+    later_labels: AtomicU64,
+    read: AtomicU64,
+}
+
+/// How a report input was had.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputSource {
+    /// Kept as it was.
+    Kept,
+    /// Kept, with the labels given since read onto it.
+    LaterLabels,
+    /// Read whole.
+    Read,
+}
+
+impl InputSource {
+    pub const ALL: [InputSource; 3] = [
+        InputSource::Kept,
+        InputSource::LaterLabels,
+        InputSource::Read,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InputSource::Kept => "kept",
+            InputSource::LaterLabels => "later_labels",
+            InputSource::Read => "read",
+        }
+    }
+}
+
+impl InputCounts {
+    fn of(&self, source: InputSource) -> &AtomicU64 {
+        match source {
+            InputSource::Kept => &self.kept,
+            InputSource::LaterLabels => &self.later_labels,
+            InputSource::Read => &self.read,
+        }
     }
 }
 
@@ -62,6 +145,7 @@ struct Kept {
     project_id: i64,
     version: InputVersion,
     input: Arc<ReportInput>,
+    coverage: Coverage,
     last_used: Instant,
 }
 
@@ -73,37 +157,62 @@ fn lock(slot: &Mutex<Slot>) -> MutexGuard<'_, Slot> {
 impl KeptInput {
     /// Keeps inputs that are let go after `idle` without use.
     fn idle_for(idle: Duration) -> Self {
-        KeptInput(Arc::new(Mutex::new(Slot {
+        let slot = Slot {
             kept: None,
             watched: false,
             idle,
-        })))
+        };
+        KeptInput(Arc::new(Mutex::new(slot)), InputCounts::default())
     }
 
-    /// The kept input, when it is of `project_id` at `version`. Any other is let go here,
-    /// before the caller reads the one it needs: the two are never held at once.
-    pub fn get(&self, project_id: i64, version: InputVersion) -> Option<Arc<ReportInput>> {
+    /// Counts a report input served.
+    pub fn count(&self, source: InputSource) {
+        self.1.of(source).fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// How many report inputs were had from `source` since the process started.
+    pub fn served(&self, source: InputSource) -> u64 {
+        self.1.of(source).load(Ordering::Relaxed)
+    }
+
+    /// The kept input, when it is of `project_id` at `version` or one that labels were
+    /// added to since. Any other is let go here, before the caller reads the one it needs:
+    /// the two are never held at once.
+    pub fn get(&self, project_id: i64, version: InputVersion) -> Lookup {
         let mut slot = lock(&self.0);
-        match slot.kept.as_mut() {
-            Some(kept) if kept.project_id == project_id && kept.version == version => {
-                kept.last_used = Instant::now();
-                Some(kept.input.clone())
-            }
-            _ => {
-                slot.kept = None;
-                None
-            }
+        let Some(kept) = slot.kept.as_mut().filter(|k| k.project_id == project_id) else {
+            slot.kept = None;
+            return Lookup::Missing;
+        };
+        if kept.version == version {
+            kept.last_used = Instant::now();
+            return Lookup::Current(kept.input.clone());
+        }
+        match slot.kept.take() {
+            Some(kept) if version.adds_labels_to(&kept.version) => Lookup::Behind(Behind {
+                version: kept.version,
+                input: kept.input,
+                coverage: kept.coverage,
+            }),
+            _ => Lookup::Missing,
         }
     }
 
-    /// Keeps `input`, read at `version`, in place of what was kept. Called on the async
-    /// runtime, where the task that lets an idle input go is started.
-    pub fn keep(&self, project_id: i64, version: InputVersion, input: Arc<ReportInput>) {
+    /// Keeps `input`, read at `version` with `coverage`, in place of what was kept. Called
+    /// on the async runtime, where the task that lets an idle input go is started.
+    pub fn keep(
+        &self,
+        project_id: i64,
+        version: InputVersion,
+        input: Arc<ReportInput>,
+        coverage: Coverage,
+    ) {
         let mut slot = lock(&self.0);
         slot.kept = Some(Kept {
             project_id,
             version,
             input,
+            coverage,
             last_used: Instant::now(),
         });
         if !slot.watched && tokio::runtime::Handle::try_current().is_ok() {
@@ -165,12 +274,29 @@ mod tests {
         })
     }
 
+    impl Lookup {
+        fn current(self) -> Option<Arc<ReportInput>> {
+            match self {
+                Lookup::Current(input) => Some(input),
+                _ => None,
+            }
+        }
+
+        fn is_missing(&self) -> bool {
+            matches!(self, Lookup::Missing)
+        }
+    }
+
+    fn keep(kept: &KeptInput, project_id: i64, version: InputVersion, input: Arc<ReportInput>) {
+        kept.keep(project_id, version, input, Coverage::default());
+    }
+
     #[tokio::test]
     async fn an_input_serves_its_own_project_at_its_own_version_only() {
         let kept = KeptInput::default();
         let read = input(10);
-        kept.keep(1, version(20), read.clone());
-        let served = kept.get(1, version(20)).expect("kept");
+        keep(&kept, 1, version(20), read.clone());
+        let served = kept.get(1, version(20)).current().expect("kept");
         assert!(Arc::ptr_eq(&served, &read));
         let edited = InputVersion {
             generation: 4,
@@ -180,14 +306,20 @@ mod tests {
             revision: Some(2),
             ..version(20)
         };
+        let imported = InputVersion {
+            items: 11,
+            ..version(21)
+        };
         for (project, other) in [
             (2, version(20)),
-            (1, version(21)),
+            (1, version(19)),
+            (1, version(26)),
             (1, edited),
             (1, revised),
+            (1, imported),
         ] {
-            kept.keep(1, version(20), read.clone());
-            assert!(kept.get(project, other).is_none(), "{project} {other:?}");
+            keep(&kept, 1, version(20), read.clone());
+            assert!(kept.get(project, other).is_missing(), "{project} {other:?}");
             assert!(
                 lock(&kept.0).kept.is_none(),
                 "the input of another version is let go before the new one is read"
@@ -196,12 +328,31 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn an_input_that_labels_were_added_to_is_handed_over_to_be_read_onto() {
+        let kept = KeptInput::default();
+        let read = input(10);
+        for added in [1, 5] {
+            keep(&kept, 1, version(20), read.clone());
+            let Lookup::Behind(behind) = kept.get(1, version(20 + added)) else {
+                panic!("{added} labels added: not handed over");
+            };
+            assert!(Arc::ptr_eq(&behind.input, &read));
+            assert_eq!(behind.version, version(20));
+            assert!(
+                lock(&kept.0).kept.is_none(),
+                "handed over, the input is no longer kept"
+            );
+        }
+    }
+
+    #[tokio::test]
     async fn a_new_input_takes_the_place_of_the_last() {
         let kept = KeptInput::default();
-        kept.keep(1, version(20), input(10));
-        kept.keep(2, version(5), input(3));
-        assert_eq!(kept.get(2, version(5)).map(|i| i.items), Some(3));
-        assert!(kept.get(1, version(20)).is_none());
+        keep(&kept, 1, version(20), input(10));
+        keep(&kept, 2, version(5), input(3));
+        let served = kept.get(2, version(5)).current();
+        assert_eq!(served.map(|i| i.items), Some(3));
+        assert!(kept.get(1, version(20)).is_missing());
     }
 
     #[test]
@@ -217,6 +368,7 @@ mod tests {
             project_id: 1,
             version: version(1),
             input: input(1),
+            coverage: Coverage::default(),
             last_used: now,
         });
         assert_eq!(time_left(&slot, now), Some(IDLE));
@@ -233,12 +385,12 @@ mod tests {
     async fn an_idle_input_is_let_go_and_the_watch_ends() {
         let idle = Duration::from_millis(200);
         let kept = KeptInput::idle_for(idle);
-        kept.keep(1, version(20), input(10));
+        keep(&kept, 1, version(20), input(10));
         tokio::time::sleep(idle / 2).await;
-        assert!(kept.get(1, version(20)).is_some(), "used");
+        assert!(kept.get(1, version(20)).current().is_some(), "used");
         tokio::time::sleep(idle * 3 / 4).await;
         assert!(
-            kept.get(1, version(20)).is_some(),
+            kept.get(1, version(20)).current().is_some(),
             "used half way: stays past the first wait"
         );
         // Watched without `get`, which would count as use.

@@ -7,9 +7,9 @@ use futures::TryStreamExt;
 use serde_json::{Map, Value};
 use sqlx::types::Json;
 
-use super::kept_input::{InputVersion, MAX_KEPT_LABELS};
+pub use super::kept_input::InputSource;
+use super::kept_input::{Behind, InputVersion, Lookup, MAX_KEPT_LABELS};
 use super::{on_pool, sqlite_read, Store};
-use crate::domain::policy::Pool;
 use crate::domain::report::{FinalLabel, LabelRecord, ReportInput};
 use crate::error::Result;
 
@@ -119,15 +119,22 @@ fn report_labels_sql(stride: i64) -> String {
 struct ItemsWithLabels<I: Iterator<Item = ItemRow>> {
     items: I,
     current: Option<ItemRow>,
+    /// Every label that came, skipped ones included.
+    read: LabelsRead,
 }
 
 impl<I: Iterator<Item = ItemRow>> ItemsWithLabels<I> {
     fn new(mut items: I) -> Self {
         let current = items.next();
-        ItemsWithLabels { items, current }
+        ItemsWithLabels {
+            items,
+            current,
+            read: LabelsRead::default(),
+        }
     }
 
     fn label(&mut self, (item_id, label): (i64, ReportLabel), done: &mut impl FnMut(ItemRow)) {
+        self.read.add(label.id);
         while let Some(complete) = self.current.take_if(|item| item.id < item_id) {
             done(in_given_order(complete));
             self.current = self.items.next();
@@ -137,11 +144,54 @@ impl<I: Iterator<Item = ItemRow>> ItemsWithLabels<I> {
         }
     }
 
-    fn finish(mut self, done: &mut impl FnMut(ItemRow)) {
+    /// Hands on the items left and tells which labels came.
+    fn finish(mut self, done: &mut impl FnMut(ItemRow)) -> LabelsRead {
         while let Some(complete) = self.current.take() {
             done(in_given_order(complete));
             self.current = self.items.next();
         }
+        self.read
+    }
+}
+
+/// Which of a project's labels a read took: how many, and the last by id. Each label it
+/// took was committed, and the triggers move the data's version when a label is edited or
+/// removed; so when the project holds as many labels up to `last_id` as the read took, it
+/// holds exactly those, as they were read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct LabelsRead {
+    labels: i64,
+    last_id: i64,
+}
+
+impl LabelsRead {
+    fn add(&mut self, id: i64) {
+        self.labels += 1;
+        self.last_id = self.last_id.max(id);
+    }
+
+    fn and(self, other: LabelsRead) -> LabelsRead {
+        LabelsRead {
+            labels: self.labels + other.labels,
+            last_id: self.last_id.max(other.last_id),
+        }
+    }
+}
+
+/// What a kept report input holds of the project beside the input itself, for reading
+/// later labels onto it: which labels it took (qualification answers included, though
+/// the input leaves them out) and the names its labels share.
+#[derive(Default)]
+pub struct Coverage {
+    read: LabelsRead,
+    names: SharedNames,
+}
+
+impl std::fmt::Debug for Coverage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Coverage")
+            .field("read", &self.read)
+            .finish()
     }
 }
 
@@ -155,6 +205,60 @@ fn in_given_order(mut item: ItemRow) -> ItemRow {
 /// same transaction as each label (counting the labels themselves took 30 ms at 500,000).
 const PROJECT_LABELS: &str =
     "(SELECT CAST(coalesce(sum(labels), 0) AS BIGINT) FROM rater_tallies WHERE project_id = $1)";
+
+/// The statement that reads a project's [`InputVersion`] (`$1` the project), as a
+/// [`VersionRow`].
+fn report_input_version_sql() -> String {
+    format!(
+        "SELECT (SELECT value FROM report_generation WHERE id = 1),
+            (SELECT revision FROM projects WHERE id = $1), {PROJECT_LABELS},
+            (SELECT count(*) FROM items WHERE project_id = $1)"
+    )
+}
+
+type VersionRow = (i64, Option<i64>, i64, i64);
+
+/// The labels of project `$1` after label `$2`, by item and in the order given, each with
+/// what a report needs of its item and rater. They are found by id (the primary key): the
+/// project's index (kept out by the `+`) would walk every label of the project.
+const LATER_LABELS_SQL: &str =
+    "SELECT l.item_id, l.rater_id, l.pool, l.value, l.duration_ms, l.created_at,
+        l.guideline_version, l.prediction_shown, l.id, i.external_id, i.is_qualification,
+        (i.need_generalist = 0 AND i.label_count > 0 AND NOT i.is_gold), u.pseudonym
+    FROM labels l JOIN items i ON i.id = l.item_id JOIN users u ON u.id = l.rater_id
+    WHERE +l.project_id = $1 AND l.id > $2
+    ORDER BY l.item_id, l.id";
+
+/// A row of [`LATER_LABELS_SQL`].
+struct LaterLabel {
+    item_id: i64,
+    label: ReportLabel,
+    item: LaterItem,
+    pseudonym: String,
+}
+
+/// What a report holds of a later label's item, as it is now.
+struct LaterItem {
+    external_id: Option<String>,
+    is_qualification: bool,
+    settled: bool,
+}
+
+impl<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> for LaterLabel {
+    fn from_row(row: &'r sqlx::postgres::PgRow) -> sqlx::Result<Self> {
+        use sqlx::Row;
+        Ok(LaterLabel {
+            item_id: row.try_get(0)?,
+            label: report_label!(row.try_get),
+            item: LaterItem {
+                external_id: row.try_get(9)?,
+                is_qualification: row.try_get(10)?,
+                settled: row.try_get(11)?,
+            },
+            pseudonym: row.try_get(12)?,
+        })
+    }
+}
 
 /// Whether a report reads its items' data: only slicing by a data field needs it, and on
 /// a big project the data is most of what the read holds in memory.
@@ -173,29 +277,159 @@ impl Store {
         // the next request's version differ, never the input miss a change of its version.
         let version = self.report_input_version(project_id).await?;
         let kept = &self.caches().report_input;
-        let keeps = data == ItemData::Skipped && version.labels <= MAX_KEPT_LABELS;
-        if let Some(input) = keeps.then(|| kept.get(project_id, version)).flatten() {
-            return Ok(input);
+        if data == ItemData::Read || version.labels > MAX_KEPT_LABELS {
+            let (input, _) = self
+                .report_input_every(project_id, 1, data, version.labels)
+                .await?;
+            return Ok(Arc::new(input));
         }
-        let input = Arc::new(
-            self.report_input_every(project_id, 1, data, version.labels)
-                .await?,
-        );
-        if keeps {
-            kept.keep(project_id, version, input.clone());
-        }
+        let extended = match kept.get(project_id, version) {
+            Lookup::Current(input) => {
+                kept.count(InputSource::Kept);
+                return Ok(input);
+            }
+            Lookup::Behind(behind) => self.with_later_labels(project_id, behind).await?,
+            Lookup::Missing => None,
+        };
+        let (version, input, coverage, source) = match extended {
+            Some((version, input, coverage)) => {
+                (version, input, coverage, InputSource::LaterLabels)
+            }
+            None => {
+                let (input, coverage) = self
+                    .report_input_every(project_id, 1, data, version.labels)
+                    .await?;
+                (version, input, coverage, InputSource::Read)
+            }
+        };
+        let input = Arc::new(input);
+        kept.keep(project_id, version, input.clone(), coverage);
+        kept.count(source);
         Ok(input)
+    }
+
+    /// How many report inputs this process had from `source` since it started (inputs of
+    /// projects too big to keep, or read with item data, not counted).
+    pub fn report_inputs_served(&self, source: InputSource) -> u64 {
+        self.caches().report_input.served(source)
+    }
+
+    /// A kept input with the labels given since read onto it, and the version that makes
+    /// it exact; `None` when the project changed otherwise meanwhile, or a label given
+    /// before the input's last was committed after it was read (on PostgreSQL ids are
+    /// taken in one order and committed in another), so that reading all is needed.
+    async fn with_later_labels(
+        &self,
+        project_id: i64,
+        behind: Behind,
+    ) -> Result<Option<(InputVersion, ReportInput, Coverage)>> {
+        let Behind {
+            version: earlier,
+            input,
+            mut coverage,
+        } = behind;
+        let last_id = coverage.read.last_id;
+        let (version, later) = self.later_labels(project_id, last_id).await?;
+        let complete = coverage.read.labels + later.len() as i64 == version.labels;
+        let same_otherwise = InputVersion {
+            labels: version.labels,
+            ..earlier
+        } == version;
+        if !(complete && same_otherwise) {
+            return Ok(None);
+        }
+        // Taken out of the store, the input is this request's alone unless a report made
+        // from it is still running.
+        let mut input = Arc::try_unwrap(input).unwrap_or_else(|shared| (*shared).clone());
+        let mut settled = Vec::new();
+        let mut records = Vec::with_capacity(later.len());
+        for label in later {
+            coverage.read.add(label.label.id);
+            if label.item.is_qualification {
+                continue;
+            }
+            if settled.last().map(|&(id, _)| id) != Some(label.item_id) {
+                settled.push((label.item_id, label.item.settled));
+            }
+            records.push(coverage.names.later_record(label));
+        }
+        input.add_later_labels(records);
+        for (item_id, is_settled) in settled {
+            input.set_settled(item_id, is_settled);
+        }
+        Ok(Some((version, input, coverage)))
+    }
+
+    /// The version of project `$1`'s report input and the labels after label `last_id`,
+    /// in item order and in the order given, both as one state of the database.
+    async fn later_labels(
+        &self,
+        project_id: i64,
+        last_id: i64,
+    ) -> Result<(InputVersion, Vec<LaterLabel>)> {
+        let version_sql = report_input_version_sql();
+        match self {
+            Store::Sqlite(backend) => {
+                let path = backend.pool.connect_options().get_filename().to_owned();
+                sqlite_read::read(path, move |conn| {
+                    let version = conn.query_row(&version_sql, [project_id], |row| {
+                        Ok(InputVersion {
+                            generation: row.get(0)?,
+                            revision: row.get(1)?,
+                            labels: row.get(2)?,
+                            items: row.get(3)?,
+                        })
+                    })?;
+                    let later = conn
+                        .prepare(LATER_LABELS_SQL)?
+                        .query_map((project_id, last_id), |row| {
+                            Ok(LaterLabel {
+                                item_id: row.get(0)?,
+                                label: report_label!(row.get),
+                                item: LaterItem {
+                                    external_id: row.get(9)?,
+                                    is_qualification: row.get(10)?,
+                                    settled: row.get(11)?,
+                                },
+                                pseudonym: row.get(12)?,
+                            })
+                        })?
+                        .collect::<rusqlite::Result<Vec<_>>>()?;
+                    Ok((version, later))
+                })
+                .await
+            }
+            Store::Postgres(backend) => {
+                let mut tx = backend.pool.begin().await?;
+                sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                    .execute(&mut *tx)
+                    .await?;
+                let (generation, revision, labels, items): VersionRow =
+                    sqlx::query_as(&version_sql)
+                        .bind(project_id)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                let later: Vec<LaterLabel> = sqlx::query_as(LATER_LABELS_SQL)
+                    .bind(project_id)
+                    .bind(last_id)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                let version = InputVersion {
+                    generation,
+                    revision,
+                    labels,
+                    items,
+                };
+                Ok((version, later))
+            }
+        }
     }
 
     /// What a project's report input depends on, in one statement: see [`InputVersion`].
     async fn report_input_version(&self, project_id: i64) -> Result<InputVersion> {
-        let sql = format!(
-            "SELECT (SELECT value FROM report_generation WHERE id = 1),
-                (SELECT revision FROM projects WHERE id = $1), {PROJECT_LABELS},
-                (SELECT count(*) FROM items WHERE project_id = $1)"
-        );
-        type Row = (i64, Option<i64>, i64, i64);
-        let (generation, revision, labels, items): Row = on_pool!(self, pool => {
+        let sql = report_input_version_sql();
+        let (generation, revision, labels, items): VersionRow = on_pool!(self, pool => {
             sqlx::query_as(&sql).bind(project_id).fetch_one(pool).await?
         });
         Ok(InputVersion {
@@ -227,21 +461,21 @@ impl Store {
         } else {
             (total + max_labels - 1) / max_labels.max(1)
         };
-        let input = self
+        let (input, _) = self
             .report_input_every(project_id, stride, ItemData::Skipped, total / stride)
             .await?;
         Ok((input, stride))
     }
 
     /// The report's input over the items whose id is a multiple of `stride`, room made
-    /// for about `expected_labels` labels.
+    /// for about `expected_labels` labels, and the labels it took.
     async fn report_input_every(
         &self,
         project_id: i64,
         stride: i64,
         data: ItemData,
         expected_labels: i64,
-    ) -> Result<ReportInput> {
+    ) -> Result<(ReportInput, Coverage)> {
         let items_sql = format!(
             "SELECT i.id, i.external_id, i.gold, {} AS data, i.prediction,
                  (i.need_generalist = 0 AND i.label_count > 0 AND NOT i.is_gold) AS settled
@@ -263,11 +497,11 @@ impl Store {
             every_nth("a.item_id", stride)
         );
         type AdjudicationRow = (i64, String, String, String);
-        let mut names = SharedNames::default();
+        let mut coverage = Coverage::default();
         let raters: Vec<(i64, String)> = on_pool!(self, pool => {
             sqlx::query_as(raters_sql).bind(project_id).fetch_all(pool).await?
         });
-        names.known.extend(
+        coverage.names.known.extend(
             raters
                 .into_iter()
                 .map(|(id, pseudonym)| (id, Arc::from(pseudonym))),
@@ -285,19 +519,24 @@ impl Store {
         let labels_sql = report_labels_sql(stride);
         // Each half is a task of its own: on PostgreSQL the rows are decoded on the async
         // runtime, and two futures of one task would be decoded on one core.
-        let half = |ids: (i64, i64), room: usize, names: SharedNames| {
+        let half = |ids: (i64, i64), room: usize, coverage: Coverage| {
             let (store, sql) = (self.clone(), (items_sql.clone(), labels_sql.clone()));
             tokio::spawn(async move {
                 let sql = (sql.0.as_str(), sql.1.as_str());
-                store.take_items(sql, project_id, ids, room, names).await
+                store.take_items(sql, project_id, ids, room, coverage).await
             })
         };
+        let upper_coverage = Coverage {
+            read: LabelsRead::default(),
+            names: coverage.names.clone(),
+        };
         let (lower, upper) = tokio::try_join!(
-            half((first, middle), all_labels, names.clone()),
-            half((middle + 1, last), all_labels / 2, names),
+            half((first, middle), all_labels, coverage),
+            half((middle + 1, last), all_labels / 2, upper_coverage),
         )?;
         let (lower, upper) = (lower?, upper?);
-        let (mut input, mut names) = join_halves(lower, upper);
+        let (mut input, mut coverage) = join_halves(lower, upper);
+        let names = &mut coverage.names;
         let adjudications: Vec<AdjudicationRow> = on_pool!(self, pool => {
             for (index, rater_id) in std::mem::take(&mut names.missing) {
                 input.labels[index].rater = match names.known.get(&rater_id) {
@@ -323,7 +562,7 @@ impl Store {
                 },
             );
         }
-        Ok(input)
+        Ok((input, coverage))
     }
 
     /// Takes the items the first of `sql` selects (by project `$1` and ids from `$2` to
@@ -336,8 +575,8 @@ impl Store {
         project_id: i64,
         ids: (i64, i64),
         expected_labels: usize,
-        mut names: SharedNames,
-    ) -> Result<(ReportInput, SharedNames)> {
+        mut coverage: Coverage,
+    ) -> Result<(ReportInput, Coverage)> {
         let mut input = ReportInput::default();
         // Slack for labels written since the count; the vector still grows if needed.
         input.labels.reserve(expected_labels + expected_labels / 64);
@@ -346,32 +585,42 @@ impl Store {
                 let path = backend.pool.connect_options().get_filename().to_owned();
                 let sql = (items_sql.to_owned(), labels_sql.to_owned());
                 sqlite_read::read(path, move |conn| {
-                    let mut done = |item| take_item(&mut input, &mut names, item);
+                    let names = &mut coverage.names;
+                    let mut done = |item| take_item(&mut input, names, item);
                     let query = (project_id, ids.0, ids.1);
-                    read_items_sqlite(conn, (&sql.0, &sql.1), query, &mut done)?;
-                    Ok((input, names))
+                    coverage.read = read_items_sqlite(conn, (&sql.0, &sql.1), query, &mut done)?;
+                    Ok((input, coverage))
                 })
                 .await
             }
             Store::Postgres(backend) => {
+                // One state of the database for the items and their labels, as on SQLite:
+                // an item's settled state must be that of the labels read with it.
+                let mut tx = backend.pool.begin().await?;
+                sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                    .execute(&mut *tx)
+                    .await?;
                 let items: Vec<ItemRow> = sqlx::query_as(items_sql)
                     .bind(project_id)
                     .bind(ids.0)
                     .bind(ids.1)
-                    .fetch_all(&backend.pool)
+                    .fetch_all(&mut *tx)
                     .await?;
                 let mut merged = ItemsWithLabels::new(items.into_iter());
-                let mut done = |item| take_item(&mut input, &mut names, item);
+                let names = &mut coverage.names;
+                let mut done = |item| take_item(&mut input, names, item);
                 let mut labels = sqlx::query_as::<_, LabelRow>(labels_sql)
                     .bind(project_id)
                     .bind(ids.0)
                     .bind(ids.1)
-                    .fetch(&backend.pool);
+                    .fetch(&mut *tx);
                 while let Some(LabelRow(item_id, label)) = labels.try_next().await? {
                     merged.label((item_id, label), &mut done);
                 }
-                merged.finish(&mut done);
-                Ok((input, names))
+                drop(labels);
+                coverage.read = merged.finish(&mut done);
+                tx.commit().await?;
+                Ok((input, coverage))
             }
         }
     }
@@ -413,6 +662,38 @@ impl SharedStrings {
 }
 
 impl SharedNames {
+    /// A label of item `item_id` as the report holds it, to sit at `index` in the input.
+    fn record(
+        &mut self,
+        item_id: i64,
+        external_id: &Option<Arc<str>>,
+        label: ReportLabel,
+        index: usize,
+    ) -> LabelRecord {
+        LabelRecord {
+            item_id,
+            external_id: external_id.clone(),
+            rater: self.of(label.rater_id, index),
+            pool: self.pools.share(label.pool),
+            value: self.values.share(label.value),
+            duration_ms: label.duration_ms.map(held_duration),
+            created_at: label.created_at,
+            prediction_shown: label.prediction_shown,
+            guideline_version: label.guideline_version.map(held_version),
+        }
+    }
+
+    /// A label read after an input was, as the report holds it; its rater's pseudonym
+    /// came with it.
+    fn later_record(&mut self, later: LaterLabel) -> LabelRecord {
+        let rater_id = later.label.rater_id;
+        self.known
+            .entry(rater_id)
+            .or_insert_with(|| Arc::from(later.pseudonym));
+        let external_id = later.item.external_id.map(Arc::from);
+        self.record(later.item_id, &external_id, later.label, 0)
+    }
+
     /// The pseudonym of the rater of the label that will sit at `index`, or an empty string
     /// (noted as missing) until it is looked up.
     fn of(&mut self, rater_id: i64, index: usize) -> Arc<str> {
@@ -429,67 +710,52 @@ impl SharedNames {
 /// The report's input of the items read in two halves by id: the upper half's after the
 /// lower half's, so the labels stay in item order.
 fn join_halves(
-    (mut input, mut names): (ReportInput, SharedNames),
-    (upper, upper_names): (ReportInput, SharedNames),
-) -> (ReportInput, SharedNames) {
+    (mut input, mut coverage): (ReportInput, Coverage),
+    (upper, upper_coverage): (ReportInput, Coverage),
+) -> (ReportInput, Coverage) {
     let ReportInput {
         labels,
         gold,
         predictions,
         data,
-        settled_generalist_counts,
+        settled_generalist,
         items,
         adjudications,
         prepared: _,
     } = upper;
     let offset = input.labels.len();
-    names.missing.extend(
-        upper_names
+    coverage.names.missing.extend(
+        upper_coverage
+            .names
             .missing
             .into_iter()
             .map(|(index, rater_id)| (index + offset, rater_id)),
     );
+    coverage.read = coverage.read.and(upper_coverage.read);
     input.labels.extend(labels);
     input.gold.extend(gold);
     input.predictions.extend(predictions);
     input.data.extend(data);
-    input
-        .settled_generalist_counts
-        .extend(settled_generalist_counts);
+    input.settled_generalist.extend(settled_generalist);
     input.items += items;
     input.adjudications.extend(adjudications);
-    (input, names)
+    (input, coverage)
 }
 
 /// Adds an item's labels, gold answer, pre-label and data to a report's input.
 fn take_item(input: &mut ReportInput, names: &mut SharedNames, item: ItemRow) {
     input.items += 1;
-    if item.settled {
-        let generalist = item
-            .labels
-            .iter()
-            .filter(|l| l.pool == Pool::Generalist.as_str())
-            .count();
-        input.settled_generalist_counts.push(generalist as i64);
-    }
     let first = input.labels.len();
     let external_id: Option<Arc<str>> = item.external_id.map(Arc::from);
     input.labels.extend(
         item.labels
             .into_iter()
             .enumerate()
-            .map(|(n, label)| LabelRecord {
-                item_id: item.id,
-                external_id: external_id.clone(),
-                rater: names.of(label.rater_id, first + n),
-                pool: names.pools.share(label.pool),
-                value: names.values.share(label.value),
-                duration_ms: label.duration_ms.map(held_duration),
-                created_at: label.created_at,
-                prediction_shown: label.prediction_shown,
-                guideline_version: label.guideline_version.map(held_version),
-            }),
+            .map(|(n, label)| names.record(item.id, &external_id, label, first + n)),
     );
+    if item.settled {
+        input.set_settled(item.id, true);
+    }
     if let Some(gold) = item.gold {
         input.gold.insert(item.id, gold);
     }
@@ -519,7 +785,7 @@ fn read_items_sqlite(
     (items_sql, labels_sql): (&str, &str),
     query: (i64, i64, i64),
     done: &mut impl FnMut(ItemRow),
-) -> rusqlite::Result<()> {
+) -> rusqlite::Result<LabelsRead> {
     let items = conn
         .prepare(items_sql)?
         .query_map(query, |row| {
@@ -540,8 +806,7 @@ fn read_items_sqlite(
     while let Some(row) = rows.next()? {
         merged.label((row.get(0)?, report_label!(row.get)), done);
     }
-    merged.finish(done);
-    Ok(())
+    Ok(merged.finish(done))
 }
 
 #[cfg(test)]
@@ -654,15 +919,48 @@ mod tests {
         let lower = half(&[(1, true, &[1]), (2, false, &[1])], &mut lower_names);
         // Rater 2 gave a first label after the raters were read: both halves note it.
         let upper = half(&[(3, true, &[2, 1]), (4, false, &[2])], &mut upper_names);
-        let (input, names) = join_halves((lower, lower_names), (upper, upper_names));
+        let coverage = |names, labels, last_id| Coverage {
+            read: LabelsRead { labels, last_id },
+            names,
+        };
+        let (input, coverage) = join_halves(
+            (lower, coverage(lower_names, 2, 201)),
+            (upper, coverage(upper_names, 3, 402)),
+        );
         let item_ids: Vec<i64> = input.labels.iter().map(|l| l.item_id).collect();
         assert_eq!(item_ids, [1, 2, 3, 3, 4]);
-        assert_eq!(names.missing, [(2, 2), (4, 2)]);
+        assert_eq!(coverage.names.missing, [(2, 2), (4, 2)]);
+        assert_eq!(
+            coverage.read,
+            LabelsRead {
+                labels: 5,
+                last_id: 402
+            }
+        );
         assert_eq!(&*input.labels[3].rater, "rater-1");
         assert_eq!(input.items, 4);
-        assert_eq!(input.settled_generalist_counts, [1, 2]);
+        let settled: std::collections::BTreeMap<i64, i64> =
+            input.settled_generalist.into_iter().collect();
+        assert_eq!(settled, [(1, 1), (3, 2)].into());
         assert_eq!(input.gold.len(), 4);
         assert_eq!(input.gold[&3], "\"gold 3\"");
+    }
+
+    #[test]
+    fn a_read_counts_every_label_that_came_and_the_last_id() {
+        let mut merge = ItemsWithLabels::new([2, 3].into_iter().map(item));
+        // Item 1 is a qualification question's: its label is counted, not taken.
+        for (item_id, rater_id, id) in [(1, 1, 40), (2, 1, 7), (3, 2, 12)] {
+            merge.label(label(item_id, rater_id, id), &mut |_| {});
+        }
+        let read = merge.finish(&mut |_| {});
+        assert_eq!(
+            read,
+            LabelsRead {
+                labels: 3,
+                last_id: 40
+            }
+        );
     }
 
     #[test]

@@ -20,6 +20,7 @@ use metrics_exporter_prometheus::{
 use crate::domain::policy::Pool;
 use crate::store::feedback::BatchResult;
 use crate::store::monitoring::{GroupCommitTotals, PoolUsage, ProjectLoad};
+use crate::store::report::InputSource;
 
 const REQUESTS: &str = "tally_http_requests_total";
 const REQUEST_SECONDS: &str = "tally_http_request_duration_seconds";
@@ -32,6 +33,7 @@ const DB_CONNECTIONS: &str = "tally_db_connections";
 const DB_MAX_CONNECTIONS: &str = "tally_db_max_connections";
 const GROUP_COMMITS: &str = "tally_group_commit_batches_total";
 const GROUP_COMMIT_WRITES: &str = "tally_group_commit_writes_total";
+const REPORT_INPUTS: &str = "tally_report_inputs_total";
 
 /// Latency buckets in seconds: a label round trip is tens of milliseconds, an export or a
 /// report can take seconds.
@@ -171,6 +173,15 @@ impl Metrics {
         });
     }
 
+    /// Sets how the report inputs served came about, kept by the store, at scrape time.
+    pub fn set_report_inputs(&self, served: impl Fn(InputSource) -> u64) {
+        self.with(|| {
+            for source in InputSource::ALL {
+                counter!(REPORT_INPUTS, "source" => source.as_str()).absolute(served(source));
+            }
+        });
+    }
+
     /// Everything recorded so far, in the Prometheus text format.
     pub fn render(&self) -> std::io::Result<String> {
         let mut out = Vec::new();
@@ -227,6 +238,10 @@ fn describe_all() {
     describe_counter!(
         GROUP_COMMIT_WRITES,
         "Hot writes sent to the group commit, by path: decided in a batch, or written alone"
+    );
+    describe_counter!(
+        REPORT_INPUTS,
+        "Quality reports' inputs, by source: kept unchanged, kept with the labels given since read onto it, or read whole"
     );
 }
 

@@ -86,6 +86,9 @@ async fn metrics(State(state): State<AppState>, _: Scraper) -> Result<Response> 
     let load = state.store.project_load(now_ms()).await?;
     state.metrics.set_gauges(&load, state.store.pool_usage());
     state.metrics.set_group_commit(state.store.group_commit());
+    state
+        .metrics
+        .set_report_inputs(|source| state.store.report_inputs_served(source));
     let text = state
         .metrics
         .render()

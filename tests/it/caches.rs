@@ -7,14 +7,17 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
+use tally::store::report::InputSource;
+
 use crate::audit::execute;
-use crate::harness::{serve, Api, TestApp};
+use crate::harness::{serve, Api, Backend, TestApp};
 use crate::on_both_backends;
 
 on_both_backends!(
     changes_show_at_once_here_and_soon_on_a_second_server,
     a_label_under_old_settings_is_refused_then_accepted,
     a_report_shows_every_change_made_before_it_on_any_server,
+    a_report_after_new_labels_reads_only_those_and_is_the_report_of_all_labels,
 );
 
 /// A second server on the same database, with its own store and so its own memory.
@@ -296,4 +299,192 @@ async fn a_report_shows_every_change_made_before_it_on_any_server(app: TestApp) 
     let (_, raters) = report_of(&admin, pid).await;
     assert!(raters.iter().any(|r| r.0 == "renamed-r1"), "{raters:?}");
     assert!(raters.iter().all(|r| r.0 != r1.pseudonym), "{raters:?}");
+}
+
+/// The label a rater gives an item in the tests below: raters disagree on some items, so
+/// that dynamic overlap asks for a third label there.
+fn value_for(rater: usize, item: i64) -> &'static str {
+    if (rater as i64 + item) % 3 == 0 {
+        "neg"
+    } else {
+        "pos"
+    }
+}
+
+/// Up to `count` labels by the rater at `index` of `raters`, each on the item `next` hands
+/// out; returns how many were given.
+async fn label_some(raters: &[Api], index: usize, pid: i64, count: usize) -> usize {
+    let mut given = 0;
+    while given < count {
+        let Some(iid) = raters[index].next(pid).await else {
+            break;
+        };
+        let status = raters[index]
+            .label(pid, iid, value_for(index, iid))
+            .await
+            .status();
+        assert_eq!(status, StatusCode::CREATED);
+        given += 1;
+    }
+    given
+}
+
+/// How many report inputs the test's server had from each source: read whole, kept with
+/// later labels read onto it, kept as it was.
+fn inputs_served(app: &TestApp) -> [u64; 3] {
+    [
+        InputSource::Read,
+        InputSource::LaterLabels,
+        InputSource::Kept,
+    ]
+    .map(|source| app.store.report_inputs_served(source))
+}
+
+/// On a project being labelled every report comes after a change. The server reads only the
+/// labels given since its last report onto the input it kept, and its report is the one a
+/// server that reads every label makes: consensus, raters, bias and the labels dynamic
+/// overlap saved (items settled by the new labels included), to the last digit.
+async fn a_report_after_new_labels_reads_only_those_and_is_the_report_of_all_labels(app: TestApp) {
+    let admin = app.admin().await;
+    let items: Vec<Value> = (1..=10)
+        .map(|n| json!({"external_id": format!("n{n}"), "data": {"text": format!("item {n}")}}))
+        .collect();
+    let pid = app
+        .project_from(
+            &admin,
+            json!({"name": "Growing", "labels": ["pos", "neg"], "min_overlap": 2, "max_overlap": 3,
+                   "edit_window_seconds": 600}),
+            Value::Array(items),
+        )
+        .await;
+    let mut raters = Vec::new();
+    for name in ["g1", "g2", "g3", "g4", "g5"] {
+        raters.push(app.rater(name).await);
+    }
+    for index in 0..4 {
+        assert_eq!(label_some(&raters, index, pid, 5).await, 5);
+    }
+    let query = "?method=dawid-skene&seed=7";
+    let first = admin.report(pid, query).await;
+    assert_eq!(inputs_served(&app), [1, 0, 0], "the first report reads all");
+
+    // More labels, from a rater new to the project among them, some settling items that
+    // wanted a third label.
+    assert_eq!(label_some(&raters, 4, pid, 3).await, 3);
+    assert_eq!(label_some(&raters, 0, pid, 2).await, 2);
+    let later = admin.report(pid, query).await;
+    assert_eq!(
+        inputs_served(&app),
+        [1, 1, 0],
+        "only the labels given since were read"
+    );
+    assert_ne!(later["raters"], first["raters"]);
+    let g5 = app.store.user_by_name("g5").await.unwrap().unwrap();
+    let raters_json = later["raters"].as_array().expect("raters");
+    assert!(
+        raters_json
+            .iter()
+            .any(|r| r["rater"] == json!(g5.pseudonym)),
+        "the new rater is in the report: {raters_json:?}"
+    );
+    let everything = on(&admin, &second_server(&app).await)
+        .report(pid, query)
+        .await;
+    assert_eq!(later, everything, "the same report as reading every label");
+    assert!(later["overlap_savings"]["settled_items"].as_i64() > Some(0));
+
+    // Nothing new: the input is served as kept.
+    assert_eq!(admin.report(pid, query).await, later);
+    assert_eq!(inputs_served(&app), [1, 1, 1]);
+
+    // An edit is no label added: everything is read again.
+    let g1_item = app
+        .count(&format!(
+            "SELECT min(item_id) FROM labels WHERE rater_id = (SELECT id FROM users WHERE name = 'g1') AND project_id = {pid}"
+        ))
+        .await;
+    let edited = raters[0]
+        .put_json(
+            &format!("/api/v1/projects/{pid}/items/{g1_item}/labels"),
+            &json!({"value": "neg"}),
+        )
+        .await;
+    assert_eq!(edited.status(), StatusCode::OK);
+    admin.report(pid, query).await;
+    assert_eq!(inputs_served(&app), [2, 1, 1]);
+}
+
+/// On PostgreSQL a label's id is taken when it is written and the label is seen when its
+/// transaction commits, so a label can commit after a label with a later id was read. The
+/// next report must still hold it: the server sees that the project holds more labels than
+/// it has read, and reads them all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_label_committed_after_a_later_one_was_read_is_in_the_next_report() {
+    let name = "a_label_committed_after_a_later_one_was_read_is_in_the_next_report";
+    crate::harness::run(Backend::Postgres, name, |app| async move {
+        let admin = app.admin().await;
+        let items: Vec<Value> = (1..=6)
+            .map(|n| json!({"external_id": format!("c{n}"), "data": {"text": format!("item {n}")}}))
+            .collect();
+        let pid = app
+            .project_from(
+                &admin,
+                json!({"name": "Late", "labels": ["pos", "neg"], "overlap": 3}),
+                Value::Array(items),
+            )
+            .await;
+        let mut raters = Vec::new();
+        for name in ["l1", "l2", "l3", "l4"] {
+            raters.push(app.rater(name).await);
+        }
+        for index in 0..2 {
+            assert_eq!(label_some(&raters, index, pid, 6).await, 6);
+        }
+        let query = "?seed=3";
+        admin.report(pid, query).await;
+        let tally::Store::Postgres(backend) = &app.store else {
+            panic!("a PostgreSQL test on SQLite");
+        };
+        // l3's label takes its id now and commits after l4's, which takes the next one.
+        let l3 = app.store.user_by_name("l3").await.unwrap().unwrap();
+        let c1 = app.count("SELECT id FROM items WHERE external_id = 'c1'").await;
+        let mut late = backend.pool.begin().await.expect("transaction");
+        sqlx::query(
+            "INSERT INTO labels (project_id, item_id, rater_id, value, duration_ms, created_at, pool, guideline_version)
+             VALUES ($1, $2, $3, '\"neg\"', 900, 0, 'generalist', 1)",
+        )
+        .bind(pid)
+        .bind(c1)
+        .bind(l3.id)
+        .execute(&mut *late)
+        .await
+        .expect("l3's label");
+        assert_eq!(label_some(&raters, 3, pid, 1).await, 1);
+        admin.report(pid, query).await;
+        assert_eq!(
+            inputs_served(&app),
+            [1, 1, 0],
+            "l4's label read onto the kept input"
+        );
+        late.commit().await.expect("commit l3's label");
+
+        let report = admin.report(pid, query).await;
+        assert_eq!(inputs_served(&app), [2, 1, 0], "read again, whole");
+        let l3_row = report["raters"]
+            .as_array()
+            .expect("raters")
+            .iter()
+            .find(|r| r["rater"] == json!(l3.pseudonym))
+            .cloned();
+        assert_eq!(
+            l3_row.map(|r| r["labels"].clone()),
+            Some(json!(1)),
+            "l3's label is in the report"
+        );
+        let everything = on(&admin, &second_server(&app).await)
+            .report(pid, query)
+            .await;
+        assert_eq!(report, everything);
+    })
+    .await;
 }
