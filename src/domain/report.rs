@@ -555,13 +555,21 @@ fn categorical_data(
     names.reserve(items);
     let mut stored_categories = StoredCategories::new(schema);
     let mut pools: foldhash::HashMap<&str, &str> = Default::default();
+    // The input holds each item's labels together: its name is made once.
+    let mut item: Option<(i64, String)> = None;
     for label in &input.labels {
         let Some(category) = stored_categories.of(&label.value) else {
             continue;
         };
-        let name = names
-            .entry(label.item_id)
-            .or_insert_with(|| item_name(label.item_id, label.external_id.as_deref()));
+        if item.as_ref().is_none_or(|(id, _)| *id != label.item_id) {
+            let name = names
+                .entry(label.item_id)
+                .or_insert_with(|| item_name(label.item_id, label.external_id.as_deref()));
+            item = Some((label.item_id, name.clone()));
+        }
+        let Some((_, name)) = &item else {
+            continue;
+        };
         builder.add(LabelInput {
             item: name,
             rater: &label.rater,

@@ -289,23 +289,40 @@ impl Schema<'_> {
 pub struct StoredCategories<'a> {
     schema: Schema<'a>,
     found: foldhash::HashMap<&'a str, Option<std::rc::Rc<str>>>,
+    /// The last few values found, by address: a report's labels share their stored values,
+    /// so most are found here without hashing the text.
+    recent: Vec<(&'a str, Option<std::rc::Rc<str>>)>,
 }
+
+/// Values [`StoredCategories`] finds by address.
+const RECENT_VALUES: usize = 8;
 
 impl<'a> StoredCategories<'a> {
     pub fn new(schema: Schema<'a>) -> Self {
         StoredCategories {
             schema,
             found: Default::default(),
+            recent: Vec::with_capacity(RECENT_VALUES),
         }
     }
 
     /// `Schema::category` of the stored value.
     pub fn of(&mut self, stored: &'a str) -> Option<std::rc::Rc<str>> {
+        // The same address and length is the same text, alive for 'a.
+        if let Some((_, category)) = self.recent.iter().find(|(s, _)| std::ptr::eq(*s, stored)) {
+            return category.clone();
+        }
         let schema = self.schema;
-        self.found
+        let category = self
+            .found
             .entry(stored)
             .or_insert_with(|| schema.category(&from_stored(stored)).map(Into::into))
-            .clone()
+            .clone();
+        if self.recent.len() == RECENT_VALUES {
+            self.recent.remove(0);
+        }
+        self.recent.push((stored, category.clone()));
+        category
     }
 }
 

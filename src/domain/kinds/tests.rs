@@ -304,3 +304,25 @@ fn stored_values_round_trip_and_junk_reads_as_text() {
     assert_eq!(display(&json!("pos")), "pos");
     assert_eq!(display(&json!(4)), "4");
 }
+
+/// A value is read the same whether it is found by its address (labels sharing one stored
+/// value) or by its text (the same text elsewhere), past the values kept by address too.
+#[test]
+fn stored_categories_are_the_same_found_by_address_or_by_text() {
+    with_schema!(Kind::SingleChoice, &["pos", "neg"], json!({}), |schema| {
+        let shared = [
+            "\"pos\"".to_string(),
+            "\"neg\"".to_string(),
+            "\"other\"".to_string(),
+        ];
+        let copies: Vec<String> = (0..20).map(|n| shared[n % 3].clone()).collect();
+        let mut found = StoredCategories::new(schema);
+        for stored in shared.iter().chain(&copies).chain(&shared) {
+            assert_eq!(
+                found.of(stored).as_deref(),
+                schema.category(&from_stored(stored)).as_deref(),
+                "{stored}"
+            );
+        }
+    });
+}
