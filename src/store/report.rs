@@ -244,19 +244,26 @@ struct LaterItem {
     settled: bool,
 }
 
+/// A row of [`LATER_LABELS_SQL`], each column taken by position with `row.$get`.
+macro_rules! later_label {
+    ($row:ident . $get:ident) => {
+        LaterLabel {
+            item_id: $row.$get(0)?,
+            label: report_label!($row.$get),
+            item: LaterItem {
+                external_id: $row.$get(9)?,
+                is_qualification: $row.$get(10)?,
+                settled: $row.$get(11)?,
+            },
+            pseudonym: $row.$get(12)?,
+        }
+    };
+}
+
 impl<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> for LaterLabel {
     fn from_row(row: &'r sqlx::postgres::PgRow) -> sqlx::Result<Self> {
         use sqlx::Row;
-        Ok(LaterLabel {
-            item_id: row.try_get(0)?,
-            label: report_label!(row.try_get),
-            item: LaterItem {
-                external_id: row.try_get(9)?,
-                is_qualification: row.try_get(10)?,
-                settled: row.try_get(11)?,
-            },
-            pseudonym: row.try_get(12)?,
-        })
+        Ok(later_label!(row.try_get))
     }
 }
 
@@ -382,18 +389,7 @@ impl Store {
                     })?;
                     let later = conn
                         .prepare(LATER_LABELS_SQL)?
-                        .query_map((project_id, last_id), |row| {
-                            Ok(LaterLabel {
-                                item_id: row.get(0)?,
-                                label: report_label!(row.get),
-                                item: LaterItem {
-                                    external_id: row.get(9)?,
-                                    is_qualification: row.get(10)?,
-                                    settled: row.get(11)?,
-                                },
-                                pseudonym: row.get(12)?,
-                            })
-                        })?
+                        .query_map((project_id, last_id), |row| Ok(later_label!(row.get)))?
                         .collect::<rusqlite::Result<Vec<_>>>()?;
                     Ok((version, later))
                 })
