@@ -377,8 +377,7 @@ impl Store {
         let version_sql = report_input_version_sql();
         match self {
             Store::Sqlite(backend) => {
-                let path = backend.pool.connect_options().get_filename().to_owned();
-                sqlite_read::read(path, move |conn| {
+                sqlite_read::read(&backend.pool, move |conn| {
                     let version = conn.query_row(&version_sql, [project_id], |row| {
                         Ok(InputVersion {
                             generation: row.get(0)?,
@@ -396,10 +395,7 @@ impl Store {
                 .await
             }
             Store::Postgres(backend) => {
-                let mut tx = backend.pool.begin().await?;
-                sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-                    .execute(&mut *tx)
-                    .await?;
+                let mut tx = snapshot(&backend.pool).await?;
                 let (generation, revision, labels, items): VersionRow =
                     sqlx::query_as(&version_sql)
                         .bind(project_id)
@@ -578,9 +574,8 @@ impl Store {
         input.labels.reserve(expected_labels + expected_labels / 64);
         match self {
             Store::Sqlite(backend) => {
-                let path = backend.pool.connect_options().get_filename().to_owned();
                 let sql = (items_sql.to_owned(), labels_sql.to_owned());
-                sqlite_read::read(path, move |conn| {
+                sqlite_read::read(&backend.pool, move |conn| {
                     let names = &mut coverage.names;
                     let mut done = |item| take_item(&mut input, names, item);
                     let query = (project_id, ids.0, ids.1);
@@ -592,10 +587,7 @@ impl Store {
             Store::Postgres(backend) => {
                 // One state of the database for the items and their labels, as on SQLite:
                 // an item's settled state must be that of the labels read with it.
-                let mut tx = backend.pool.begin().await?;
-                sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-                    .execute(&mut *tx)
-                    .await?;
+                let mut tx = snapshot(&backend.pool).await?;
                 let items: Vec<ItemRow> = sqlx::query_as(items_sql)
                     .bind(project_id)
                     .bind(ids.0)
@@ -620,6 +612,16 @@ impl Store {
             }
         }
     }
+}
+
+/// A read-only PostgreSQL transaction that sees one state of the database throughout, as
+/// a SQLite read transaction does.
+async fn snapshot(pool: &sqlx::PgPool) -> Result<sqlx::Transaction<'_, sqlx::Postgres>> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        .execute(&mut *tx)
+        .await?;
+    Ok(tx)
 }
 
 /// The names a report's labels share: raters' pseudonyms by user id, read once per report,

@@ -16,12 +16,13 @@ use crate::error::{AppError, Result};
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Runs `read` on a blocking thread, in one read transaction on a new read-only
-/// connection to the database file at `path`.
-pub(super) async fn read<T, F>(path: PathBuf, read: F) -> Result<T>
+/// connection to the database file of `pool`.
+pub(super) async fn read<T, F>(pool: &sqlx::SqlitePool, read: F) -> Result<T>
 where
     T: Send + 'static,
     F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
 {
+    let path: PathBuf = pool.connect_options().get_filename().to_owned();
     tokio::task::spawn_blocking(move || {
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(&path, flags)?;
