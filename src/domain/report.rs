@@ -148,11 +148,11 @@ struct PreparedFor {
     slice_field: Option<String>,
 }
 
-/// A dataset, the item id of each of its item names, and its consensus as the reports made
-/// from it fitted it.
+/// A dataset, the item id of each of its items (by the dataset's item index), and its
+/// consensus as the reports made from it fitted it.
 struct CategoricalData {
     dataset: crate::quality::Dataset,
-    ids_by_name: foldhash::HashMap<String, i64>,
+    item_ids: Vec<i64>,
     consensus: KeptConsensus,
 }
 
@@ -166,6 +166,30 @@ impl Clone for Prepared {
 impl std::fmt::Debug for Prepared {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Prepared")
+    }
+}
+
+/// Where an item id sits among a dataset's item ids: by binary search, as the input's
+/// labels come in item order, or through a map otherwise.
+enum ItemIndex<'a> {
+    Sorted(&'a [i64]),
+    Mapped(foldhash::HashMap<i64, usize>),
+}
+
+impl<'a> ItemIndex<'a> {
+    fn of(ids: &'a [i64]) -> Self {
+        if ids.is_sorted() {
+            ItemIndex::Sorted(ids)
+        } else {
+            ItemIndex::Mapped(ids.iter().enumerate().map(|(i, &id)| (id, i)).collect())
+        }
+    }
+
+    fn position(&self, id: i64) -> Option<usize> {
+        match self {
+            ItemIndex::Sorted(ids) => ids.binary_search(&id).ok(),
+            ItemIndex::Mapped(positions) => positions.get(&id).copied(),
+        }
     }
 }
 
@@ -530,9 +554,15 @@ fn categorical_report(
     };
     let report = build_report_kept(&data.dataset, &options, &data.consensus);
     let mut consensus: HashMap<i64, Value> = HashMap::with_capacity(report.consensus.len());
-    consensus.extend(report.consensus.iter().filter(|c| !c.tie).filter_map(|c| {
-        let id = *data.ids_by_name.get(c.item.as_str())?;
-        Some((id, project.kind.value_from_text(c.label.as_deref()?)))
+    // The consensus rows follow the dataset's items.
+    let rows = report
+        .consensus
+        .iter()
+        .zip(data.dataset.items())
+        .zip(&data.item_ids)
+        .filter(|((row, name), _)| !row.tie && row.item == **name);
+    consensus.extend(rows.filter_map(|((row, _), &id)| {
+        Some((id, project.kind.value_from_text(row.label.as_deref()?)))
     }));
     Ok((report, consensus))
 }
@@ -551,8 +581,8 @@ fn categorical_data(
     builder
         .categories(categories)
         .reserve(input.labels.len(), items);
-    let mut names: foldhash::HashMap<i64, String> = Default::default();
-    names.reserve(items);
+    // The item id of each of the dataset's items, in the order the builder met them.
+    let mut item_ids: Vec<i64> = Vec::with_capacity(items);
     let mut stored_categories = StoredCategories::new(schema);
     let mut pools: foldhash::HashMap<&str, &str> = Default::default();
     // The input holds each item's labels together: its name is made once.
@@ -562,10 +592,10 @@ fn categorical_data(
             continue;
         };
         if item.as_ref().is_none_or(|(id, _)| *id != label.item_id) {
-            let name = names
-                .entry(label.item_id)
-                .or_insert_with(|| item_name(label.item_id, label.external_id.as_deref()));
-            item = Some((label.item_id, name.clone()));
+            item = Some((
+                label.item_id,
+                item_name(label.item_id, label.external_id.as_deref()),
+            ));
         }
         let Some((_, name)) = &item else {
             continue;
@@ -582,17 +612,24 @@ fn categorical_data(
         if pools.insert(&*label.rater, &*label.pool) != Some(&*label.pool) {
             builder.set_rater_pool(&label.rater, &label.pool);
         }
+        if builder.item_count() > item_ids.len() {
+            item_ids.push(label.item_id);
+        }
     }
+    let index = ItemIndex::of(&item_ids);
+    let name_of = |builder: &DatasetBuilder, id: i64| {
+        builder.item_name(index.position(id)?).map(str::to_string)
+    };
     for (id, gold) in &input.gold {
         let category = schema.category(&from_stored(gold));
-        if let (Some(name), Some(category)) = (names.get(id), category) {
-            builder.add_gold(name, &category);
+        if let (Some(name), Some(category)) = (name_of(&builder, *id), category) {
+            builder.add_gold(&name, &category);
         }
     }
     if let Some(field) = &options.slice_field {
         for (id, data) in &input.data {
-            if let (Some(name), Some(value)) = (names.get(id), data.get(field)) {
-                builder.set_item_meta(name, field, &display(value));
+            if let (Some(name), Some(value)) = (name_of(&builder, *id), data.get(field)) {
+                builder.set_item_meta(&name, field, &display(value));
             }
         }
     }
@@ -601,7 +638,7 @@ fn categorical_data(
         .map_err(|e| Invalid::new("labels", e.to_string()))?;
     Ok(CategoricalData {
         dataset,
-        ids_by_name: names.into_iter().map(|(id, name)| (name, id)).collect(),
+        item_ids,
         consensus: KeptConsensus::default(),
     })
 }
@@ -791,6 +828,73 @@ mod tests {
 
     fn prepared_of(input: &ReportInput) -> Option<Arc<CategoricalData>> {
         input.prepared.0.kept()
+    }
+
+    /// Labels that do not come in item order (where the dataset's items are found through a
+    /// map rather than by binary search) give each item its own consensus, gold answer and
+    /// slice value, as labels in order do.
+    #[test]
+    fn labels_out_of_item_order_keep_each_items_consensus_gold_and_slice() {
+        let (project, mut input) = sample_project();
+        for item in 0..120_i64 {
+            let half = if item < 40 { "first" } else { "rest" };
+            let data = serde_json::json!({ "half": half });
+            input
+                .data
+                .insert(item, data.as_object().cloned().expect("object"));
+            if item % 7 == 0 {
+                input.gold.insert(item, "\"neg\"".into());
+            }
+        }
+        let options = ReportOptions {
+            slice_field: Some("half".into()),
+            ..dawid_skene(1)
+        };
+        let mut reversed = input.clone();
+        reversed.labels.reverse();
+        let (in_order, consensus) = categorical_report(&project, &input, &options).expect("report");
+        let (out_of_order, consensus_out_of_order) =
+            categorical_report(&project, &reversed, &options).expect("report");
+        assert_eq!(consensus_out_of_order, consensus);
+        let labelled: Vec<(i64, Value)> = in_order
+            .consensus
+            .iter()
+            .filter_map(|row| {
+                let id = row.item.strip_prefix('#')?.parse().ok()?;
+                Some((id, project.kind.value_from_text(row.label.as_deref()?)))
+            })
+            .collect();
+        assert!(labelled.len() > 100, "{}", labelled.len());
+        assert!(labelled
+            .iter()
+            .all(|(id, value)| consensus.get(id) == Some(value)));
+        let gold = |report: &Report| -> Vec<(String, usize, Option<f64>)> {
+            let mut raters: Vec<_> = report
+                .raters
+                .iter()
+                .map(|r| (r.rater.clone(), r.gold_items, r.gold_accuracy))
+                .collect();
+            raters.sort_by(|a, b| a.0.cmp(&b.0));
+            raters
+        };
+        assert_eq!(gold(&out_of_order), gold(&in_order));
+        // Every rater labelled every item: 18 of them have a known answer.
+        assert!(gold(&in_order).iter().all(|(_, items, _)| *items == 18));
+        let slices = |report: &Report| -> Vec<(String, usize, usize)> {
+            let mut rows: Vec<_> = report
+                .bias
+                .slices
+                .iter()
+                .map(|s| (s.value.clone(), s.items, s.labels))
+                .collect();
+            rows.sort();
+            rows
+        };
+        assert_eq!(
+            slices(&in_order),
+            vec![("first".into(), 40, 160), ("rest".into(), 80, 320)]
+        );
+        assert_eq!(slices(&out_of_order), slices(&in_order));
     }
 
     /// A second report of one input (a kept one) reuses the dataset the first made, and

@@ -88,6 +88,18 @@ impl DatasetBuilder {
         self
     }
 
+    /// Items with labels so far; each new item's index is the next one.
+    pub fn item_count(&self) -> usize {
+        self.items.len()
+    }
+
+    /// The name of the item at `index` (in the order items were first added).
+    pub fn item_name(&self, index: usize) -> Option<&str> {
+        u32::try_from(index)
+            .ok()
+            .and_then(|index| self.items.name(index))
+    }
+
     /// Record the gold (known correct) value of an item.
     pub fn add_gold(&mut self, item: &str, value: &str) -> &mut Self {
         self.gold

@@ -259,7 +259,9 @@ fn e_step_range(
             .fold(f64::NEG_INFINITY, f64::max);
         let mut total = 0.0;
         for (p, lp) in posterior.iter_mut().zip(&log_posterior) {
-            *p = (lp - max).exp();
+            // exp(0) is exactly 1, so the most likely class's term needs no call: with
+            // three classes that is a third of the calls, and they are most of the E-step.
+            *p = if *lp == max { 1.0 } else { (lp - max).exp() };
             total += *p;
         }
         posterior.iter_mut().for_each(|p| *p /= total);

@@ -113,6 +113,23 @@ fn from_scores(scores: &[f64]) -> Reference {
     }
 }
 
+/// `exp(below)` for a log score `below` under the top one (0 at the top), as far as
+/// [`from_scores`] can tell: only scores within its tie tolerance of the top (1) count,
+/// so a score further below than `NEAR_TOP` (whose exp is under `1 - 1e-6`) stands as 0,
+/// and the top is exactly 1. A reference is asked of every label, and calls to exp were
+/// most of its work.
+fn relative_to_top(below: f64) -> f64 {
+    const NEAR_TOP: f64 = 1e-6;
+    const _: () = assert!(super::consensus::TIE_TOLERANCE < NEAR_TOP / 2.0);
+    if below == 0.0 {
+        1.0
+    } else if below < -NEAR_TOP {
+        0.0
+    } else {
+        below.exp()
+    }
+}
+
 fn majority(data: &Dataset, left_out: &[bool]) -> References {
     let mut references = References {
         per_label: vec![Reference::Alone; data.label_count()],
@@ -172,7 +189,9 @@ fn dawid_skene(data: &Dataset, model: &DawidSkeneFit, left_out: &[bool]) -> Refe
                 *o = total[truth] - own_term;
             }
             let top = others.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-            others.iter_mut().for_each(|o| *o = (*o - top).exp());
+            others
+                .iter_mut()
+                .for_each(|o| *o = relative_to_top(*o - top));
             per_label.push(from_scores(&others));
         }
     }
@@ -224,6 +243,40 @@ mod tests {
             Reference::Class(y),
             "c is judged by a and b"
         );
+    }
+
+    /// Scores relative to the top, without exp where it cannot matter, pick the same
+    /// reference as their exps: on clear winners, exact ties, near ties within and just
+    /// outside the tolerance, and scores far below.
+    #[test]
+    fn scores_relative_to_the_top_pick_the_reference_their_exps_pick() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(7);
+        let mut seen = [0usize; 3];
+        for _ in 0..100_000 {
+            let k = rng.gen_range(2..6);
+            let best: f64 = rng.gen_range(-60.0..0.0);
+            let logs: Vec<f64> = (0..k)
+                .map(|_| match rng.gen_range(0..5) {
+                    0 => best,
+                    1 => best - rng.gen_range(0.0..2e-12),
+                    2 => best - rng.gen_range(1e-9..1e-5),
+                    3 => best - rng.gen_range(0.0..40.0),
+                    _ => best - rng.gen_range(700.0..800.0),
+                })
+                .collect();
+            let top = logs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let exps: Vec<f64> = logs.iter().map(|l| (l - top).exp()).collect();
+            let quick: Vec<f64> = logs.iter().map(|l| relative_to_top(l - top)).collect();
+            let reference = from_scores(&exps);
+            assert_eq!(from_scores(&quick), reference, "{logs:?}");
+            seen[match reference {
+                Reference::Class(_) => 0,
+                Reference::Tie => 1,
+                Reference::Alone => 2,
+            }] += 1;
+        }
+        assert!(seen[0] > 1000 && seen[1] > 1000, "{seen:?}");
     }
 
     #[test]

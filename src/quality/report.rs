@@ -244,9 +244,18 @@ pub fn build_report_kept(data: &Dataset, options: &ReportOptions, kept: &KeptCon
     } = unbiased;
     warnings.extend(consensus_warnings);
     warnings.extend(agreement_warnings);
-    let (mut bias, signals) = bias_section(data, consensus, references, found, options);
-    let raters = rater_quality(data, consensus, references, &signals, options);
-    bias.guideline_problems = guideline_problems(data, &raters, options);
+    // A row per item is a big project's longest serial step after the join: it goes
+    // beside the rater figures.
+    let (items, (bias, raters)) = super::parallel::join(
+        options.threads,
+        || consensus.items(data),
+        || {
+            let (mut bias, signals) = bias_section(data, consensus, references, found, options);
+            let raters = rater_quality(data, consensus, references, &signals, options);
+            bias.guideline_problems = guideline_problems(data, &raters, options);
+            (bias, raters)
+        },
+    );
     Report {
         items: data.item_count(),
         labels: data.label_count(),
@@ -258,7 +267,7 @@ pub fn build_report_kept(data: &Dataset, options: &ReportOptions, kept: &KeptCon
         agreement,
         raters,
         bias,
-        consensus: consensus.items(data),
+        consensus: items,
         warnings,
     }
 }
