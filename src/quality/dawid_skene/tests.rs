@@ -94,3 +94,36 @@ fn handles_empty_and_single_category_data() {
     let model = fit(&one, &DawidSkeneOptions::default(), 2);
     assert!(model.posteriors.iter().all(|p| p.is_finite()));
 }
+
+/// The E-step over a fixed number of classes (its scratch an array) gives every posterior
+/// and expected count bit for bit as over any number (a vector), from two to eight classes.
+#[test]
+fn the_e_step_for_a_fixed_number_of_classes_is_the_general_one() {
+    for k in 2..=8 {
+        let data = crate::quality::synth::generate(300, 4, 12, k, k as u64);
+        let (items, raters) = (data.item_count(), data.rater_count());
+        assert_eq!(data.categories().len(), k);
+        // The parameters the fit starts from.
+        let shares = vote_shares(&data, k);
+        let mut tallies = Tallies::new(raters, k);
+        for item in 0..items {
+            tallies.add_item(&data, item, &shares[item * k..(item + 1) * k]);
+        }
+        let parameters = Parameters::from_tallies(&tallies, raters, k, items);
+        let run = |general: bool| {
+            let mut posteriors = vec![0.0; items * k];
+            let range = (&data, &parameters, 0, posteriors.as_mut_slice(), raters);
+            let tallies = if general {
+                e_step_items(range, vec![0.0; k])
+            } else {
+                e_step_range(range.0, range.1, range.2, range.3, range.4)
+            };
+            let sums = (tallies.counts, tallies.prior_sums, tallies.log_likelihood);
+            (posteriors, sums)
+        };
+        let general = run(true);
+        assert_eq!(run(false), general, "{k} classes");
+        assert!(general.0.iter().all(|p| (0.0..=1.0).contains(p)));
+        assert!(general.1 .2.is_finite() && general.1 .2 < 0.0);
+    }
+}
