@@ -586,22 +586,17 @@ fn categorical_data(
     let mut stored_categories = StoredCategories::new(schema);
     let mut pools: foldhash::HashMap<&str, &str> = Default::default();
     // The input holds each item's labels together: its name is made once.
-    let mut item: Option<(i64, String)> = None;
+    let (mut item, mut name) = (None, String::new());
     for label in &input.labels {
         let Some(category) = stored_categories.of(&label.value) else {
             continue;
         };
-        if item.as_ref().is_none_or(|(id, _)| *id != label.item_id) {
-            item = Some((
-                label.item_id,
-                item_name(label.item_id, label.external_id.as_deref()),
-            ));
+        if item != Some(label.item_id) {
+            item = Some(label.item_id);
+            name = item_name(label.item_id, label.external_id.as_deref());
         }
-        let Some((_, name)) = &item else {
-            continue;
-        };
         builder.add(LabelInput {
-            item: name,
+            item: &name,
             rater: &label.rater,
             value: &category,
             duration_ms: label.duration_ms,

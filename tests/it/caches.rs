@@ -346,9 +346,7 @@ fn inputs_served(app: &TestApp) -> [u64; 3] {
 /// overlap saved (items settled by the new labels included), to the last digit.
 async fn a_report_after_new_labels_reads_only_those_and_is_the_report_of_all_labels(app: TestApp) {
     let admin = app.admin().await;
-    let items: Vec<Value> = (1..=10)
-        .map(|n| json!({"external_id": format!("n{n}"), "data": {"text": format!("item {n}")}}))
-        .collect();
+    let items = crate::harness::numbered_items("n", 10);
     let pid = app
         .project_from(
             &admin,
@@ -423,9 +421,7 @@ async fn a_label_committed_after_a_later_one_was_read_is_in_the_next_report() {
     let name = "a_label_committed_after_a_later_one_was_read_is_in_the_next_report";
     crate::harness::run(Backend::Postgres, name, |app| async move {
         let admin = app.admin().await;
-        let items: Vec<Value> = (1..=6)
-            .map(|n| json!({"external_id": format!("c{n}"), "data": {"text": format!("item {n}")}}))
-            .collect();
+        let items = crate::harness::numbered_items("c", 6);
         let pid = app
             .project_from(
                 &admin,

@@ -545,6 +545,13 @@ impl Browser {
     }
 }
 
+/// Items 1 to `n` for an import: external ids `{prefix}1` and on, texts `item 1` and on.
+pub fn numbered_items(prefix: &str, n: usize) -> Vec<Value> {
+    (1..=n)
+        .map(|i| json!({"external_id": format!("{prefix}{i}"), "data": {"text": format!("item {i}")}}))
+        .collect()
+}
+
 pub fn csrf_in(html: &str) -> String {
     let doc = scraper::Html::parse_document(html);
     let selector = scraper::Selector::parse("input[name=csrf]").expect("selector");

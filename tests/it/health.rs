@@ -21,9 +21,7 @@ on_both_backends!(
 const DAY: i64 = 86_400_000;
 
 fn texts(n: usize) -> Vec<Value> {
-    (1..=n)
-        .map(|i| json!({"external_id": format!("x{i}"), "data": {"text": format!("item {i}")}}))
-        .collect()
+    crate::harness::numbered_items("x", n)
 }
 
 async fn health(admin: &Api, pid: i64) -> Value {

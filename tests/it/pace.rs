@@ -76,9 +76,7 @@ fn close(value: &Value, expected: f64) {
 }
 
 fn texts(n: usize) -> Vec<Value> {
-    (1..=n)
-        .map(|i| json!({"external_id": format!("x{i}"), "data": {"text": format!("item {i}")}}))
-        .collect()
+    crate::harness::numbered_items("x", n)
 }
 
 async fn known_times_and_rates_give_the_exact_spend_and_medians(app: TestApp) {
