@@ -16,7 +16,9 @@
 //! by the server (the data has not changed), so the median is a report on kept labels and
 //! the first is printed beside it. Then, three times, 20 raters each label one of the 200
 //! items left open (`next` then a label through the API) and a report is asked for: the
-//! first report after a change, as on a project being labelled, median of three.
+//! first report after a change, as on a project being labelled, median of three. Last,
+//! three reports at the ordinal level (a rating project's default, with each rater's
+//! leniency interval) on the labels kept, median.
 //! TALLY_BENCH_BACKENDS=sqlite (or postgres, or none) picks the backends.
 //!
 //! `cargo bench --bench report -- ranking [RUNS] [ITEMS]` instead prints how well each
@@ -307,12 +309,12 @@ fn time_report_api(backend: &str, runtime: &tokio::runtime::Runtime, url: &str, 
         started.elapsed().as_secs_f64()
     );
     let server = Server::start(url);
-    let (times, after_labels) = runtime.block_on(async {
+    let (times, after_labels, ordinal) = runtime.block_on(async {
         let client = reqwest::Client::new();
-        let report = |draw_seed: u64| {
+        let report = |draw_seed: u64, level: &str| {
             let (client, token) = (&client, &token);
             let url = format!(
-                "{}/api/v1/projects/{project}/report?method=dawid-skene&seed={draw_seed}",
+                "{}/api/v1/projects/{project}/report?method=dawid-skene&seed={draw_seed}&level={level}",
                 server.base
             );
             async move {
@@ -332,16 +334,20 @@ fn time_report_api(backend: &str, runtime: &tokio::runtime::Runtime, url: &str, 
         };
         let mut times = Vec::new();
         for draw_seed in 1..=3 {
-            times.push(report(draw_seed).await);
+            times.push(report(draw_seed, "nominal").await);
         }
         let mut after_labels = Vec::new();
         for draw_seed in 4..=6 {
             for rater in &rater_tokens {
                 label_one(&client, &server.base, project, rater).await;
             }
-            after_labels.push(report(draw_seed).await);
+            after_labels.push(report(draw_seed, "nominal").await);
         }
-        (times, after_labels)
+        let mut ordinal = Vec::new();
+        for draw_seed in 7..=9 {
+            ordinal.push(report(draw_seed, "ordinal").await);
+        }
+        (times, after_labels, ordinal)
     });
     let (_, peak) = server.memory_mib();
     println!(
@@ -357,6 +363,10 @@ fn time_report_api(backend: &str, runtime: &tokio::runtime::Runtime, url: &str, 
         "report API on {backend}, the first request after {LABELLING_RATERS} new labels: {:.3} s (median of 3: {} s)",
         median(after_labels.clone()).as_secs_f64(),
         each.join(", ")
+    );
+    println!(
+        "report API on {backend}, ordinal (a rating project's level), Dawid-Skene, with leniency intervals: {:.3} s (median of 3, labels kept)",
+        median(ordinal).as_secs_f64()
     );
 }
 

@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 
 use rand::Rng;
-use rand_distr::{Binomial, Distribution};
 
+use super::bootstrap::group_times;
 use super::dataset::{count_values, Categories, Dataset, Level};
 use super::figure::Figure;
 
@@ -215,7 +215,9 @@ impl UnitProfiles {
         profiles
     }
 
-    /// The coincidence matrix of a resample in which item `i` was drawn `weights[i]` times.
+    /// The coincidence matrix of a resample in which item `i` was drawn `weights[i]` times:
+    /// what drawing the items one by one gives, against which the profile counts are tested.
+    #[cfg(test)]
     pub(crate) fn coincidence(&self, k: usize, weights: &[u32]) -> Coincidence {
         let mut times = vec![0u32; self.cells.len()];
         for (&profile, &weight) in self.item_profile.iter().zip(weights) {
@@ -242,25 +244,11 @@ impl UnitProfiles {
     }
 
     /// How often each profile comes up when all `items` items are drawn again with
-    /// replacement. Those counts are multinomial over the profiles' shares of the items
-    /// (items without a profile take the rest), drawn here as a chain of binomials, each
-    /// profile's from the draws the profiles before it left: one random draw per profile
-    /// instead of one per item, with the same distribution as drawing the items themselves.
+    /// replacement (see [`group_times`]): one random draw per profile instead of one per
+    /// item, with the same distribution as drawing the items themselves.
     pub(crate) fn resampled_times<R: Rng>(&self, items: usize, rng: &mut R) -> Vec<u32> {
-        let mut draws_left = items as u64;
-        let mut items_left = items as u64;
-        self.sizes
-            .iter()
-            .map(|&size| {
-                let share = size as f64 / items_left.max(1) as f64;
-                let times = match Binomial::new(draws_left, share.min(1.0)) {
-                    Ok(binomial) if draws_left > 0 => binomial.sample(rng),
-                    _ => 0,
-                };
-                draws_left -= times;
-                items_left = items_left.saturating_sub(size);
-                u32::try_from(times).unwrap_or(u32::MAX)
-            })
+        group_times(items as u64, self.sizes.iter().copied(), rng)
+            .map(|times| u32::try_from(times).unwrap_or(u32::MAX))
             .collect()
     }
 }

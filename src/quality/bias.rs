@@ -15,7 +15,9 @@
 
 use serde::Serialize;
 
-use super::bootstrap::percentile_interval;
+use rand::Rng;
+
+use super::bootstrap::{group_times, percentile_interval};
 use super::dataset::Dataset;
 use super::drift::RaterDrift;
 use super::groups::{PoolPair, PoolSummary, SliceSummary};
@@ -108,29 +110,50 @@ pub struct RaterDistribution {
     pub biased: bool,
 }
 
-/// Each rater's signed distances from consensus, `(item, rater value - consensus value)`.
+/// Each rater's signed distances from consensus (rater value - consensus value): their
+/// mean, and how many of the rater's labels have each distinct distance.
 #[derive(Debug, Clone)]
 pub(crate) struct LeniencyShifts {
-    per_rater: Vec<Vec<(u32, f64)>>,
+    per_rater: Vec<RaterShifts>,
     /// Mean distance between neighbouring categories on the scale.
     step: f64,
 }
 
+#[derive(Debug, Clone)]
+struct RaterShifts {
+    /// Labels with a shift (a consensus to be measured against).
+    labels: usize,
+    /// The mean shift over those labels (`NaN` without any).
+    mean: f64,
+    /// Each distinct shift, smallest first, and how many of the labels have it.
+    groups: Vec<(f64, u64)>,
+}
+
 impl LeniencyShifts {
-    /// Each rater's mean shift when item `i` counts `weights[i]` times (`NaN` for a rater
-    /// with no weighted labels).
-    pub(crate) fn means(&self, weights: &[u32]) -> Vec<f64> {
+    /// Each rater's mean shift over all items.
+    pub(crate) fn means(&self) -> impl Iterator<Item = f64> + '_ {
+        self.per_rater.iter().map(|rater| rater.mean)
+    }
+
+    /// Each rater's mean shift in one resample of all `items` items with replacement (`NaN`
+    /// for a rater none of whose items came up).
+    ///
+    /// A rater labels each item once, so the mean depends on the resample only through how
+    /// often the rater's items of each shift came up: a few binomial draws per rater (see
+    /// [`group_times`]) instead of a weight per item and a pass over every label.
+    pub(crate) fn resampled_means<R: Rng>(&self, items: usize, rng: &mut R) -> Vec<f64> {
         self.per_rater
             .iter()
-            .map(|shifts| {
-                let (mut sum, mut count) = (0.0, 0u32);
-                for &(item, shift) in shifts {
-                    let weight = weights[item as usize];
-                    sum += f64::from(weight) * shift;
-                    count += weight;
+            .map(|rater| {
+                let sizes = rater.groups.iter().map(|&(_, size)| size);
+                let (mut sum, mut count) = (0.0, 0u64);
+                for (times, &(shift, _)) in group_times(items as u64, sizes, rng).zip(&rater.groups)
+                {
+                    sum += times as f64 * shift;
+                    count += times;
                 }
                 if count > 0 {
-                    sum / f64::from(count)
+                    sum / count as f64
                 } else {
                     f64::NAN
                 }
@@ -161,20 +184,43 @@ pub(crate) fn leniency_shifts(
         });
     let per_rater = (0..data.rater_count())
         .map(|rater| {
-            data.rater_label_indexes(rater)
-                .iter()
-                .filter_map(|&index| {
-                    let label = data.labels()[index as usize];
-                    let agreed = references.class_of(index as usize)? as usize;
-                    Some((label.item, scale[label.value as usize] - scale[agreed]))
-                })
-                .collect()
+            let shifts = data.rater_label_indexes(rater).iter().filter_map(|&index| {
+                let label = data.labels()[index as usize];
+                let agreed = references.class_of(index as usize)? as usize;
+                Some(scale[label.value as usize] - scale[agreed])
+            });
+            rater_shifts(shifts)
         })
         .collect();
     Ok(LeniencyShifts {
         per_rater,
         step: (high - low) / (scale.len() - 1) as f64,
     })
+}
+
+/// One rater's shifts, given in item order: summed in that order for the mean, and counted
+/// by distinct value.
+fn rater_shifts(shifts: impl Iterator<Item = f64>) -> RaterShifts {
+    let (mut sum, mut labels) = (0.0, 0u32);
+    let mut groups: Vec<(f64, u64)> = Vec::new();
+    for shift in shifts {
+        sum += shift;
+        labels += 1;
+        match groups.iter_mut().find(|(value, _)| *value == shift) {
+            Some((_, size)) => *size += 1,
+            None => groups.push((shift, 1)),
+        }
+    }
+    groups.sort_by(|a, b| a.0.total_cmp(&b.0));
+    RaterShifts {
+        labels: labels as usize,
+        mean: if labels > 0 {
+            sum / f64::from(labels)
+        } else {
+            f64::NAN
+        },
+        groups,
+    }
 }
 
 /// Leniency rows from the shifts and the bootstrap's per-draw means (`[draw][rater]`).
@@ -184,8 +230,7 @@ pub(crate) fn leniency(
     draws: &[Vec<f64>],
     options: &ReportOptions,
 ) -> Vec<RaterLeniency> {
-    let all = vec![1u32; data.item_count()];
-    let means = shifts.means(&all);
+    let means: Vec<f64> = shifts.means().collect();
     let threshold = options.thresholds.leniency_steps * shifts.step;
     let mut rows: Vec<RaterLeniency> = means
         .iter()
@@ -205,7 +250,7 @@ pub(crate) fn leniency(
             let (leniency_ci95, leniency_ci95_reason) = super::figure::split_interval(interval);
             RaterLeniency {
                 rater: data.raters()[rater].clone(),
-                labels: shifts.per_rater[rater].len(),
+                labels: shifts.per_rater[rater].labels,
                 leniency: mean,
                 leniency_ci95,
                 leniency_ci95_reason,
@@ -347,5 +392,157 @@ fn distribution_row(
         under_used: categories(false),
         reference_excludes: excluded.to_vec(),
         biased,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::Rng;
+
+    use super::*;
+    use crate::quality::{synth, Categories, DatasetBuilder, Level};
+
+    /// Each rater's mean shift summed the plain way: the rater's labels in item order, as
+    /// floats.
+    fn means_rater_by_rater(
+        data: &Dataset,
+        references: &References,
+        level: Level,
+        weights: &[u32],
+    ) -> Vec<f64> {
+        let scale = data.categories().scale_values(level);
+        (0..data.rater_count())
+            .map(|rater| {
+                let (mut sum, mut count) = (0.0, 0u32);
+                for &index in data.rater_label_indexes(rater) {
+                    let label = data.labels()[index as usize];
+                    let Some(agreed) = references.class_of(index as usize) else {
+                        continue;
+                    };
+                    let weight = weights[label.item as usize];
+                    let shift = scale[label.value as usize] - scale[agreed as usize];
+                    sum += f64::from(weight) * shift;
+                    count += weight;
+                }
+                if count > 0 {
+                    sum / f64::from(count)
+                } else {
+                    f64::NAN
+                }
+            })
+            .collect()
+    }
+
+    /// Synthetic labels on a scale with these category names.
+    fn dataset_on(values: &[&str]) -> Dataset {
+        let plain = synth::generate(2_000, 5, 40, values.len(), 7);
+        let mut builder = DatasetBuilder::new();
+        builder.categories(Categories::ordered(values.to_vec()).expect("distinct values"));
+        for label in plain.labels() {
+            builder.add_label(
+                &plain.items()[label.item as usize],
+                &plain.raters()[label.rater as usize],
+                values[label.value as usize],
+            );
+        }
+        builder.build().expect("a dataset")
+    }
+
+    fn shifts_of(data: &Dataset, level: Level) -> (References, LeniencyShifts) {
+        let options = ReportOptions {
+            level,
+            ..ReportOptions::default()
+        };
+        let references = References::majority_without(data, &vec![false; data.rater_count()]);
+        let shifts = leniency_shifts(data, &references, &options).expect("an ordered level");
+        (references, shifts)
+    }
+
+    #[test]
+    fn each_raters_mean_shift_is_the_plain_float_sum_bit_for_bit() {
+        let bits = |v: &[f64]| v.iter().map(|m| m.to_bits()).collect::<Vec<_>>();
+        for (values, level) in [
+            (
+                ["none", "mild", "moderate", "severe", "fatal"],
+                Level::Ordinal,
+            ),
+            // Not whole numbers: the sum's last bits depend on its order.
+            (["0.1", "0.7", "1.3", "2.9", "3.3"], Level::Interval),
+        ] {
+            let data = dataset_on(&values);
+            let (references, shifts) = shifts_of(&data, level);
+            let all = vec![1u32; data.item_count()];
+            let expected = means_rater_by_rater(&data, &references, level, &all);
+            let means: Vec<f64> = shifts.means().collect();
+            assert_eq!(bits(&means), bits(&expected), "{level:?}");
+            assert!(means.iter().any(|m| *m > 0.0) && means.iter().any(|m| *m < 0.0));
+        }
+    }
+
+    /// Drawing how often each of a rater's shifts comes up must give the rater's mean shift
+    /// the spread that drawing the items one by one gives.
+    #[test]
+    fn shift_counts_resample_leniency_as_item_draws_do() {
+        let data = dataset_on(&["0.1", "0.7", "1.3", "2.9", "3.3"]);
+        let (references, shifts) = shifts_of(&data, Level::Interval);
+        let items = data.item_count();
+        let pick = rand::distributions::Uniform::new(0, items);
+        let draws = 2_000;
+        let (by_group, by_item): (Vec<Vec<f64>>, Vec<Vec<f64>>) = (0..draws)
+            .map(|draw| {
+                let rng = &mut crate::quality::bootstrap::draw_rng(3, draw);
+                let mut weights = vec![0u32; items];
+                for _ in 0..items {
+                    weights[rng.sample(pick)] += 1;
+                }
+                let by_item = means_rater_by_rater(&data, &references, Level::Interval, &weights);
+                (shifts.resampled_means(items, rng), by_item)
+            })
+            .unzip();
+        let column = |draws: &[Vec<f64>], rater: usize| -> Vec<f64> {
+            draws.iter().map(|d| d[rater]).collect()
+        };
+        let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+        let sd = |v: &[f64]| {
+            let m = mean(v);
+            (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (v.len() - 1) as f64).sqrt()
+        };
+        let mut checked = 0;
+        for rater in 0..data.rater_count() {
+            let (a, b) = (column(&by_group, rater), column(&by_item, rater));
+            if b.iter().any(|m| !m.is_finite()) || sd(&b) == 0.0 {
+                continue;
+            }
+            let (m1, m2, s1, s2) = (mean(&a), mean(&b), sd(&a), sd(&b));
+            assert!(
+                (m1 - m2).abs() < 0.2 * s2,
+                "rater {rater}: means {m1} and {m2} (sd {s2})"
+            );
+            assert!(
+                (s1 / s2 - 1.0).abs() < 0.12,
+                "rater {rater}: spreads {s1} and {s2}"
+            );
+            checked += 1;
+        }
+        assert!(checked >= 30, "{checked} raters compared");
+    }
+
+    #[test]
+    fn a_rater_without_a_shift_has_no_mean_in_any_resample() {
+        let shifts = LeniencyShifts {
+            per_rater: vec![
+                rater_shifts([].into_iter()),
+                rater_shifts([1.0, -1.0, 1.0].into_iter()),
+            ],
+            step: 1.0,
+        };
+        let means: Vec<f64> = shifts.means().collect();
+        assert!(means[0].is_nan());
+        assert_eq!(means[1], 1.0 / 3.0);
+        assert_eq!(shifts.per_rater[1].groups, vec![(-1.0, 1), (1.0, 2)]);
+        let rng = &mut crate::quality::bootstrap::draw_rng(1, 1);
+        let resampled = shifts.resampled_means(3, rng);
+        assert!(resampled[0].is_nan());
+        assert!((-1.0..=1.0).contains(&resampled[1]));
     }
 }

@@ -1,11 +1,10 @@
 //! Seeded, thread-count-independent item bootstrap: every draw has its own generator, seeded
 //! from the report's seed and the draw's number, so the same seed gives the same intervals on
-//! one thread or many. One resample of items
-//! serves every statistic of a draw (alpha and each rater's leniency), so the random numbers
-//! are drawn once.
+//! one thread or many. A draw resamples the items with replacement, and each figure takes
+//! from it only what it depends on: how often some groups of items came up.
 
-use rand::distributions::{Distribution, Uniform};
-use rand::SeedableRng;
+use rand::{Rng, SeedableRng};
+use rand_distr::{Binomial, Distribution};
 use rand_xoshiro::Xoshiro256PlusPlus;
 
 use super::alpha::{alpha_from, UnitProfiles};
@@ -38,11 +37,15 @@ pub(crate) struct Resamples {
 }
 
 /// Resample items with replacement `options.bootstrap_draws` times and recompute alpha
-/// (ordinal distances from each resample's own marginals) and, when given, leniency.
+/// (ordinal distances from each resample's own marginals) and, when given, each rater's
+/// leniency.
 ///
-/// Alpha depends on a resample only through how often each label profile comes up, so
-/// without leniency a draw takes those counts directly (see
-/// [`UnitProfiles::resampled_times`]); leniency needs to know which items were drawn.
+/// No figure here needs to know which items were drawn, only how often some groups of
+/// items came up: alpha depends on a resample through how often each label profile came up
+/// ([`UnitProfiles::resampled_times`]), a rater's leniency through how often the rater's
+/// items of each shift came up ([`LeniencyShifts::resampled_means`]). Each is drawn as
+/// [`group_times`], a few random numbers per draw instead of one per item. Each interval
+/// reads only its own figure's draws, so the figures need not share one resample.
 pub(crate) fn resample(
     data: &Dataset,
     options: &ReportOptions,
@@ -55,54 +58,64 @@ pub(crate) fn resample(
     let k = data.categories().len();
     let scale = data.categories().scale_values(options.level);
     let profiles = UnitProfiles::of_dataset(data);
-    let alpha_of = |coincidence| alpha_from(&coincidence, options.level, &scale).ok();
-    let Some(shifts) = shifts else {
-        let alpha = run_draws(
-            options.bootstrap_draws,
-            options.threads,
-            options.seed,
-            || (),
-            |_, rng| {
-                alpha_of(profiles.coincidence_of_times(k, &profiles.resampled_times(items, rng)))
-            },
-        );
-        return Resamples {
-            alpha,
-            leniency: Vec::new(),
-        };
-    };
-    let pick = Uniform::new(0, items);
     let draws = run_draws(
         options.bootstrap_draws,
         options.threads,
         options.seed,
-        || vec![0u32; items],
-        |weights, rng| {
-            weights.iter_mut().for_each(|w| *w = 0);
-            for _ in 0..items {
-                weights[pick.sample(rng)] += 1;
-            }
-            (
-                alpha_of(profiles.coincidence(k, weights)),
-                shifts.means(weights),
-            )
+        |rng| {
+            let times = profiles.resampled_times(items, rng);
+            let alpha = alpha_from(
+                &profiles.coincidence_of_times(k, &times),
+                options.level,
+                &scale,
+            );
+            let leniency = shifts.map(|shifts| shifts.resampled_means(items, rng));
+            (alpha.ok(), leniency)
         },
     );
-    let (alpha, leniency) = draws.into_iter().unzip();
-    Resamples { alpha, leniency }
+    let (alpha, leniency): (Vec<_>, Vec<_>) = draws.into_iter().unzip();
+    Resamples {
+        alpha,
+        leniency: leniency.into_iter().flatten().collect(),
+    }
 }
 
-/// Run `draws` bootstrap draws over up to `threads` threads; `one` gets a per-thread scratch
-/// value and the draw's own generator. Results come back in draw order.
-fn run_draws<S, T, M, F>(draws: usize, threads: usize, seed: u64, scratch: M, one: F) -> Vec<T>
+/// How often each of some disjoint groups of items, of `sizes` items each, comes up when
+/// all `items` items are drawn again with replacement. The counts are multinomial over the
+/// groups' shares of the items (items in no group take the rest), drawn here as a chain of
+/// binomials, each group's from the draws the groups before it left: the same distribution
+/// as drawing the items one by one.
+pub(crate) fn group_times<'a, R: Rng>(
+    items: u64,
+    sizes: impl IntoIterator<Item = u64> + 'a,
+    rng: &'a mut R,
+) -> impl Iterator<Item = u64> + 'a {
+    let (mut draws_left, mut items_left) = (items, items);
+    sizes.into_iter().map(move |size| {
+        let share = size as f64 / items_left.max(1) as f64;
+        let times = match Binomial::new(draws_left, share.min(1.0)) {
+            Ok(binomial) if draws_left > 0 => binomial.sample(rng),
+            _ => 0,
+        };
+        draws_left -= times;
+        items_left = items_left.saturating_sub(size);
+        times
+    })
+}
+
+/// Run `draws` bootstrap draws over up to `threads` threads; `one` gets the draw's own
+/// generator. Results come back in draw order.
+fn run_draws<T, F>(draws: usize, threads: usize, seed: u64, one: F) -> Vec<T>
 where
     T: Send,
-    M: Fn() -> S + Sync,
-    F: Fn(&mut S, &mut Xoshiro256PlusPlus) -> T + Sync,
+    F: Fn(&mut Xoshiro256PlusPlus) -> T + Sync,
 {
-    map_ranges(draws, threads, scratch, |state, draw| {
-        one(state, &mut draw_rng(seed, draw as u64))
-    })
+    map_ranges(
+        draws,
+        threads,
+        || (),
+        |_, draw| one(&mut draw_rng(seed, draw as u64)),
+    )
 }
 
 /// 95% percentile interval of bootstrap estimates; undefined estimates (`None`) are skipped,
@@ -135,6 +148,8 @@ pub(crate) fn percentile_interval(estimates: Vec<Option<f64>>) -> Result<[f64; 2
 
 #[cfg(test)]
 mod tests {
+    use rand::distributions::Uniform;
+
     use super::*;
     use crate::quality::Level;
 
@@ -177,6 +192,42 @@ mod tests {
         let alpha = crate::quality::krippendorff_alpha(&data, Level::Nominal).expect("alpha");
         assert!(one[0] <= alpha && alpha <= one[1], "{one:?} vs {alpha}");
         assert_ne!(one, interval(43, 2));
+    }
+
+    #[test]
+    fn leniency_draws_are_reproducible_and_independent_of_threads() {
+        let data = crate::quality::synth::generate(500, 4, 12, 4, 3);
+        let options = |threads| ReportOptions {
+            level: Level::Ordinal,
+            bootstrap_draws: 50,
+            seed: 9,
+            threads,
+            ..ReportOptions::default()
+        };
+        let everyone = vec![false; data.rater_count()];
+        let references = crate::quality::reference::References::majority_without(&data, &everyone);
+        let shifts = crate::quality::bias::leniency_shifts(&data, &references, &options(1))
+            .expect("an ordered level");
+        let bits = |resamples: Resamples| -> Vec<Vec<u64>> {
+            let alpha = resamples.alpha.iter().map(|a| a.map_or(0, f64::to_bits));
+            let leniency = resamples.leniency.iter();
+            leniency
+                .map(|draw| draw.iter().map(|m| m.to_bits()).collect())
+                .chain(std::iter::once(alpha.collect()))
+                .collect()
+        };
+        let one = resample(&data, &options(1), Some(&shifts));
+        assert_eq!(one.leniency.len(), 50);
+        assert!(one
+            .leniency
+            .iter()
+            .all(|draw| draw.len() == data.rater_count()));
+        assert_eq!(bits(one), bits(resample(&data, &options(2), Some(&shifts))));
+        // The alpha draws are those of a report without leniency.
+        let without = resample(&data, &options(2), None);
+        assert!(without.leniency.is_empty());
+        let with = resample(&data, &options(2), Some(&shifts));
+        assert_eq!(with.alpha, without.alpha);
     }
 
     /// Drawing how often each profile comes up must give alpha the same spread as drawing
