@@ -3,7 +3,7 @@ use serde_json::Value;
 use super::*;
 use crate::quality::synth::{generate, rater_kinds, RaterKind};
 use crate::quality::text::render_text;
-use crate::quality::{DatasetBuilder, LabelInput};
+use crate::quality::{Categories, DatasetBuilder, LabelInput};
 
 /// Every `null` must have a sibling `<key>_reason`, and no number may be non-finite.
 fn assert_nulls_explained(value: &Value, path: &str) {
@@ -359,3 +359,69 @@ fn guideline_problems_find_reliable_raters_outvoted_by_the_crowd() {
 }
 
 mod planted;
+
+/// Ratings on a five-point scale from fair raters (right four times in five, else one step
+/// off either way), one lenient rater (a step up on 60% of items) and one severe one (a
+/// step down as often): leniency must name both, with intervals clear of zero, and no fair
+/// rater, on any draw count.
+#[test]
+fn leniency_finds_planted_lenient_and_severe_raters_and_no_fair_one() {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(17);
+    let raters: Vec<String> = (0..12).map(|r| format!("rater-{r:02}")).collect();
+    let (lenient, severe) = (3usize, 8usize);
+    let mut builder = DatasetBuilder::new();
+    builder.categories(Categories::ordered(["1", "2", "3", "4", "5"]).expect("a scale"));
+    for item in 0..600 {
+        let truth: i32 = rng.gen_range(1..=5);
+        let mut chosen: Vec<usize> = Vec::new();
+        while chosen.len() < 4 {
+            let rater = rng.gen_range(0..raters.len());
+            if !chosen.contains(&rater) {
+                chosen.push(rater);
+            }
+        }
+        for rater in chosen {
+            let mut value = truth;
+            if rng.gen_bool(0.2) {
+                value += if rng.gen_bool(0.5) { 1 } else { -1 };
+            }
+            if rater == lenient && rng.gen_bool(0.6) {
+                value = truth + 1;
+            }
+            if rater == severe && rng.gen_bool(0.6) {
+                value = truth - 1;
+            }
+            builder.add_label(
+                &format!("item-{item}"),
+                &raters[rater],
+                &value.clamp(1, 5).to_string(),
+            );
+        }
+    }
+    let data = builder.build().expect("a dataset");
+    for draws in [200, 1_000] {
+        let options = ReportOptions {
+            level: Level::Ordinal,
+            bootstrap_draws: draws,
+            ..ReportOptions::default()
+        };
+        let report = build_report(&data, &options);
+        assert_eq!(report.bias.leniency.len(), raters.len());
+        for row in &report.bias.leniency {
+            let [low, high] = row.leniency_ci95.expect("an interval");
+            assert!(low <= row.leniency && row.leniency <= high, "{row:?}");
+            match raters.iter().position(|r| *r == row.rater) {
+                Some(r) if r == lenient => {
+                    assert_eq!(row.tendency.as_deref(), Some("higher"), "{row:?}");
+                    assert!(low > 0.0, "{row:?}");
+                }
+                Some(r) if r == severe => {
+                    assert_eq!(row.tendency.as_deref(), Some("lower"), "{row:?}");
+                    assert!(high < 0.0, "{row:?}");
+                }
+                _ => assert_eq!(row.tendency, None, "{row:?}"),
+            }
+        }
+    }
+}
