@@ -74,8 +74,9 @@ pub struct RaterLeniency {
     pub leniency_ci95: Option<[f64; 2]>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub leniency_ci95_reason: Option<String>,
-    /// "higher" or "lower" when the interval excludes zero and the shift is at least a
-    /// quarter of a scale step; absent otherwise.
+    /// "higher" or "lower" when the rater has at least `min_rater_labels` labels measured,
+    /// the interval excludes zero and the shift is at least a quarter of a scale step;
+    /// absent otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tendency: Option<String>,
 }
@@ -242,7 +243,12 @@ pub(crate) fn leniency(
                 .map(|draw| draw.get(rater).copied().filter(|v| v.is_finite()))
                 .collect();
             let interval = percentile_interval(estimates);
+            // As for every other flag, a rater with few labels is not judged: among many
+            // such raters (a product's users, rating in passing) some interval would miss
+            // zero by chance.
+            let labels = shifts.per_rater[rater].labels;
             let tendency = match interval {
+                _ if labels < options.thresholds.min_rater_labels => None,
                 Ok([low, _]) if low > 0.0 && mean >= threshold => Some("higher".to_string()),
                 Ok([_, high]) if high < 0.0 && mean <= -threshold => Some("lower".to_string()),
                 _ => None,
@@ -250,7 +256,7 @@ pub(crate) fn leniency(
             let (leniency_ci95, leniency_ci95_reason) = super::figure::split_interval(interval);
             RaterLeniency {
                 rater: data.raters()[rater].clone(),
-                labels: shifts.per_rater[rater].labels,
+                labels,
                 leniency: mean,
                 leniency_ci95,
                 leniency_ci95_reason,

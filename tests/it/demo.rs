@@ -47,6 +47,9 @@ async fn the_demo_has_something_to_show_everywhere(app: TestApp) {
             project["name"]
         );
         assert!(report["agreement"]["krippendorff_alpha"].is_number());
+        if project["name"] == "Search answer helpfulness" {
+            lenient_is_found(&app, &report).await;
+        }
         if project["name"] == "Product review sentiment" {
             reviews = Some((pid, report));
         }
@@ -188,4 +191,17 @@ async fn demo_labels(app: &TestApp) -> Vec<(String, String, String, String)> {
         tally::Store::Postgres(backend) => sqlx::query_as(sql).fetch_all(&backend.pool).await,
     }
     .expect("the demo's labels")
+}
+
+/// The rating project's report says frank, the demo's lenient rater, rates higher than the
+/// others (an interval above zero), and says it of nobody else.
+async fn lenient_is_found(app: &TestApp, report: &Value) {
+    let frank = app.store.user_by_name("frank").await.unwrap().unwrap();
+    let rows = report["bias"]["leniency"]
+        .as_array()
+        .expect("leniency rows");
+    let higher: Vec<&Value> = rows.iter().filter(|r| r["tendency"] == "higher").collect();
+    assert_eq!(higher.len(), 1, "{rows:?}");
+    assert_eq!(higher[0]["rater"], frank.pseudonym.as_str(), "{rows:?}");
+    assert!(higher[0]["leniency_ci95"][0].as_f64().unwrap() > 0.0);
 }

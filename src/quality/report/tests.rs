@@ -363,7 +363,7 @@ mod planted;
 /// Ratings on a five-point scale from fair raters (right four times in five, else one step
 /// off either way), one lenient rater (a step up on 60% of items) and one severe one (a
 /// step down as often): leniency must name both, with intervals clear of zero, and no fair
-/// rater, on any draw count.
+/// rater, on any draw count; nor a rater with too few labels to judge.
 #[test]
 fn leniency_finds_planted_lenient_and_severe_raters_and_no_fair_one() {
     use rand::{Rng, SeedableRng};
@@ -399,6 +399,10 @@ fn leniency_finds_planted_lenient_and_severe_raters_and_no_fair_one() {
             );
         }
     }
+    // A rater who rates a step up on ten items only: too few labels to be judged.
+    for item in 0..10 {
+        builder.add_label(&format!("item-{item}"), "rater-few", "5");
+    }
     let data = builder.build().expect("a dataset");
     for draws in [200, 1_000] {
         let options = ReportOptions {
@@ -407,8 +411,13 @@ fn leniency_finds_planted_lenient_and_severe_raters_and_no_fair_one() {
             ..ReportOptions::default()
         };
         let report = build_report(&data, &options);
-        assert_eq!(report.bias.leniency.len(), raters.len());
+        assert_eq!(report.bias.leniency.len(), raters.len() + 1);
         for row in &report.bias.leniency {
+            if row.rater == "rater-few" {
+                assert!(row.leniency > 0.5, "{row:?}");
+                assert_eq!(row.tendency, None, "{row:?}");
+                continue;
+            }
             let [low, high] = row.leniency_ci95.expect("an interval");
             assert!(low <= row.leniency && row.leniency <= high, "{row:?}");
             match raters.iter().position(|r| *r == row.rater) {
