@@ -77,7 +77,10 @@ function cliResult(args, databaseUrl, input) {
     encoding: 'utf8',
     timeout: 30_000,
   });
-  if (result.error) throw result.error;
+  // A command that refuses its arguments exits before reading its input: writing the input
+  // then fails with EPIPE, but the command ran and said why.
+  const refusedBeforeReading = result.error?.code === 'EPIPE' && result.status !== null;
+  if (result.error && !refusedBeforeReading) throw result.error;
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
