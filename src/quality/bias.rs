@@ -131,11 +131,6 @@ struct RaterShifts {
 }
 
 impl LeniencyShifts {
-    /// Each rater's mean shift over all items.
-    pub(crate) fn means(&self) -> impl Iterator<Item = f64> + '_ {
-        self.per_rater.iter().map(|rater| rater.mean)
-    }
-
     /// Each rater's mean shift in one resample of all `items` items with replacement (`NaN`
     /// for a rater none of whose items came up).
     ///
@@ -231,13 +226,13 @@ pub(crate) fn leniency(
     draws: &[Vec<f64>],
     options: &ReportOptions,
 ) -> Vec<RaterLeniency> {
-    let means: Vec<f64> = shifts.means().collect();
     let threshold = options.thresholds.leniency_steps * shifts.step;
-    let mut rows: Vec<RaterLeniency> = means
+    let mut rows: Vec<RaterLeniency> = shifts
+        .per_rater
         .iter()
         .enumerate()
-        .filter(|(_, mean)| mean.is_finite())
-        .map(|(rater, &mean)| {
+        .filter(|(_, shifts)| shifts.mean.is_finite())
+        .map(|(rater, &RaterShifts { labels, mean, .. })| {
             let estimates = draws
                 .iter()
                 .map(|draw| draw.get(rater).copied().filter(|v| v.is_finite()))
@@ -246,7 +241,6 @@ pub(crate) fn leniency(
             // As for every other flag, a rater with few labels is not judged: among many
             // such raters (a product's users, rating in passing) some interval would miss
             // zero by chance.
-            let labels = shifts.per_rater[rater].labels;
             let tendency = match interval {
                 _ if labels < options.thresholds.min_rater_labels => None,
                 Ok([low, _]) if low > 0.0 && mean >= threshold => Some("higher".to_string()),
@@ -479,7 +473,7 @@ mod tests {
             let (references, shifts) = shifts_of(&data, level);
             let all = vec![1u32; data.item_count()];
             let expected = means_rater_by_rater(&data, &references, level, &all);
-            let means: Vec<f64> = shifts.means().collect();
+            let means: Vec<f64> = shifts.per_rater.iter().map(|r| r.mean).collect();
             assert_eq!(bits(&means), bits(&expected), "{level:?}");
             assert!(means.iter().any(|m| *m > 0.0) && means.iter().any(|m| *m < 0.0));
         }
@@ -542,7 +536,7 @@ mod tests {
             ],
             step: 1.0,
         };
-        let means: Vec<f64> = shifts.means().collect();
+        let means: Vec<f64> = shifts.per_rater.iter().map(|r| r.mean).collect();
         assert!(means[0].is_nan());
         assert_eq!(means[1], 1.0 / 3.0);
         assert_eq!(shifts.per_rater[1].groups, vec![(-1.0, 1), (1.0, 2)]);
