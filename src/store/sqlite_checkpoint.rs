@@ -14,8 +14,12 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 
-/// How often the thread checkpoints.
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
+/// How often the thread checkpoints. The log only starts again from its beginning after
+/// a checkpoint that finds nothing left to copy, which under steady writes is the writer's
+/// own at the backstop: it then copies and syncs whatever came since this thread's last
+/// checkpoint, while every write waits. Every 200 ms, that stall took 17 to 35 ms once
+/// every 0.7 s at 64 raters; every 50 ms, 8 to 22 ms.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(50);
 
 /// The log's length, in pages, at which a committing connection checkpoints by itself.
 pub(super) const BACKSTOP_PAGES: u32 = 10_000;
