@@ -310,30 +310,26 @@ fn time_report_api(backend: &str, runtime: &tokio::runtime::Runtime, url: &str, 
     );
     let server = Server::start(url);
     let client = reqwest::Client::new();
-    let ask = |base: &str, draw_seed: u64, level: &'static str| {
-        let report = ReportRequest {
-            client: &client,
-            base: base.to_string(),
-            project,
-            token: &token,
-        };
-        report.time(draw_seed, level)
+    let reports = ReportRequest {
+        client: &client,
+        project,
+        token: &token,
     };
     let (times, after_labels, ordinal) = runtime.block_on(async {
         let mut times = Vec::new();
         for draw_seed in 1..=3 {
-            times.push(ask(&server.base, draw_seed, "nominal").await);
+            times.push(reports.time(&server.base, draw_seed, "nominal").await);
         }
         let mut after_labels = Vec::new();
         for draw_seed in 4..=6 {
             for rater in &rater_tokens {
                 label_one(&client, &server.base, project, rater).await;
             }
-            after_labels.push(ask(&server.base, draw_seed, "nominal").await);
+            after_labels.push(reports.time(&server.base, draw_seed, "nominal").await);
         }
         let mut ordinal = Vec::new();
         for draw_seed in 7..=9 {
-            ordinal.push(ask(&server.base, draw_seed, "ordinal").await);
+            ordinal.push(reports.time(&server.base, draw_seed, "ordinal").await);
         }
         (times, after_labels, ordinal)
     });
@@ -344,7 +340,7 @@ fn time_report_api(backend: &str, runtime: &tokio::runtime::Runtime, url: &str, 
     let mut first = vec![times[0]];
     for draw_seed in 10..=11 {
         let server = Server::start(url);
-        first.push(runtime.block_on(ask(&server.base, draw_seed, "nominal")));
+        first.push(runtime.block_on(reports.time(&server.base, draw_seed, "nominal")));
     }
     println!(
         "report API on {backend}, nominal, Dawid-Skene, 1,000 bootstrap draws: {:.3} s (median of 3, labels kept); server peak RSS {peak:.0} MiB",
@@ -375,19 +371,19 @@ fn seconds(times: &[Duration]) -> String {
     each.join(", ")
 }
 
-/// A report API request on a project, timed until its JSON is parsed.
+/// Report API requests on a project, each timed until its JSON is parsed.
 struct ReportRequest<'a> {
     client: &'a reqwest::Client,
-    base: String,
     project: i64,
     token: &'a str,
 }
 
 impl ReportRequest<'_> {
-    async fn time(self, draw_seed: u64, level: &str) -> Duration {
+    /// One request to the server at `base`, with a bootstrap seed of its own.
+    async fn time(&self, base: &str, draw_seed: u64, level: &str) -> Duration {
         let url = format!(
-            "{}/api/v1/projects/{}/report?method=dawid-skene&seed={draw_seed}&level={level}",
-            self.base, self.project
+            "{base}/api/v1/projects/{}/report?method=dawid-skene&seed={draw_seed}&level={level}",
+            self.project
         );
         let started = Instant::now();
         let response = self

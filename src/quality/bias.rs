@@ -197,7 +197,7 @@ pub(crate) fn leniency_shifts(
 /// One rater's shifts, given in item order: summed in that order for the mean, and counted
 /// by distinct value.
 fn rater_shifts(shifts: impl Iterator<Item = f64>) -> RaterShifts {
-    let (mut sum, mut labels) = (0.0, 0u32);
+    let (mut sum, mut labels) = (0.0, 0usize);
     let mut groups: Vec<(f64, u64)> = Vec::new();
     for shift in shifts {
         sum += shift;
@@ -209,9 +209,9 @@ fn rater_shifts(shifts: impl Iterator<Item = f64>) -> RaterShifts {
     }
     groups.sort_by(|a, b| a.0.total_cmp(&b.0));
     RaterShifts {
-        labels: labels as usize,
+        labels,
         mean: if labels > 0 {
-            sum / f64::from(labels)
+            sum / labels as f64
         } else {
             f64::NAN
         },
