@@ -2,7 +2,7 @@
 //! feedback measured against the consensus and the saving of dynamic overlap beside it.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -92,10 +92,13 @@ impl ReportInput {
     /// The held labels are moved in place, each once: a copy into a new vector took three
     /// times as long on half a million labels, most of it the new vector's pages.
     pub fn add_later_labels(&mut self, later: Vec<LabelRecord>) {
-        self.prepared = Prepared::default();
         let Some(filler) = later.first().cloned() else {
             return;
         };
+        // Later labels come in item order: when the first is on an item after every item
+        // held, all of them are, and what was prepared can be continued with them.
+        let on_new_items = (self.labels.last()).is_none_or(|held| held.item_id < filler.item_id);
+        self.prepared.labels_added(self.labels.len(), on_new_items);
         // Where each later label goes: after its item's labels (later ones of the same
         // item in turn after it).
         let places: Vec<usize> = later
@@ -139,10 +142,45 @@ impl ReportInput {
 /// The categorical engine's dataset of a report input, for the categories and slice field it
 /// was made with.
 #[derive(Default)]
-pub struct Prepared(Memo<PreparedFor, CategoricalData>);
+pub struct Prepared {
+    made: Memo<PreparedFor, CategoricalData>,
+    /// What was made before labels were added on items after all the input held, and of how
+    /// many of its labels: the next report continues it with the labels after them.
+    earlier: Mutex<Option<Earlier>>,
+}
+
+struct Earlier {
+    made_for: PreparedFor,
+    data: Arc<CategoricalData>,
+    labels: usize,
+}
+
+impl Prepared {
+    /// Labels were added to an input that held `held`; `on_new_items` when each is on an
+    /// item after every item held, so that they all come after the held labels.
+    fn labels_added(&mut self, held: usize, on_new_items: bool) {
+        let made = std::mem::take(&mut self.made).into_kept();
+        let earlier = self.earlier.get_mut().unwrap_or_else(|e| e.into_inner());
+        if !on_new_items {
+            *earlier = None;
+        } else if let Some((made_for, data)) = made {
+            *earlier = Some(Earlier {
+                made_for,
+                data,
+                labels: held,
+            });
+        }
+    }
+
+    /// What was made earlier for `made_for`, handed over to be continued.
+    fn take_earlier(&self, made_for: &PreparedFor) -> Option<Earlier> {
+        let mut earlier = self.earlier.lock().unwrap_or_else(|e| e.into_inner());
+        earlier.take().filter(|e| e.made_for == *made_for)
+    }
+}
 
 /// What a prepared dataset was made with, besides the input's labels.
-#[derive(PartialEq)]
+#[derive(PartialEq, Clone)]
 struct PreparedFor {
     categories: Vec<String>,
     slice_field: Option<String>,
@@ -552,10 +590,14 @@ fn categorical_report(
         categories: schema.categories(),
         slice_field: options.slice_field.clone(),
     };
+    let earlier = input.prepared.take_earlier(&made_for);
     let data = input
         .prepared
-        .0
-        .try_get_or_make(made_for, || categorical_data(schema, input, options))?;
+        .made
+        .try_get_or_make(made_for, || match earlier {
+            Some(earlier) => continued_data(schema, input, options, earlier),
+            None => categorical_data(schema, input, options),
+        })?;
     // A rating's gold answer is met within the project's tolerance, as on the gate.
     let options = ReportOptions {
         gold_tolerance: schema.gold_tolerance_steps(),
@@ -584,20 +626,68 @@ fn categorical_data(
     input: &ReportInput,
     options: &ReportOptions,
 ) -> Result<CategoricalData, Invalid> {
+    let (builder, item_ids) = dataset_builder(schema, input, &input.labels, options)?;
+    let dataset = builder.build().map_err(invalid_labels)?;
+    Ok(CategoricalData {
+        dataset,
+        item_ids,
+        consensus: KeptConsensus::default(),
+    })
+}
+
+/// [`categorical_data`], made by continuing what was made of the input's first labels with
+/// the rest, which are on items after theirs; made anew where it cannot be continued.
+fn continued_data(
+    schema: super::kinds::Schema<'_>,
+    input: &ReportInput,
+    options: &ReportOptions,
+    earlier: Earlier,
+) -> Result<CategoricalData, Invalid> {
+    let Some(later) = input.labels.get(earlier.labels..) else {
+        return categorical_data(schema, input, options);
+    };
+    let (builder, later_ids) = dataset_builder(schema, input, later, options)?;
+    let CategoricalData {
+        dataset, item_ids, ..
+    } = Arc::try_unwrap(earlier.data).unwrap_or_else(|shared| CategoricalData {
+        dataset: shared.dataset.clone(),
+        item_ids: shared.item_ids.clone(),
+        consensus: KeptConsensus::default(),
+    });
+    match builder.build_after(dataset).map_err(invalid_labels)? {
+        Some(dataset) => Ok(CategoricalData {
+            dataset,
+            item_ids: [item_ids, later_ids].concat(),
+            consensus: KeptConsensus::default(),
+        }),
+        None => categorical_data(schema, input, options),
+    }
+}
+
+fn invalid_labels(e: crate::quality::DatasetError) -> Invalid {
+    Invalid::new("labels", e.to_string())
+}
+
+/// A dataset builder holding `labels` (the input's, or a run of them) with the gold answers
+/// and slice values of their items, and the item id of each of its items in the order the
+/// builder met them.
+fn dataset_builder(
+    schema: super::kinds::Schema<'_>,
+    input: &ReportInput,
+    labels: &[LabelRecord],
+    options: &ReportOptions,
+) -> Result<(DatasetBuilder, Vec<i64>), Invalid> {
     let mut builder = DatasetBuilder::new();
     let categories = Categories::ordered(schema.categories())
         .map_err(|e| Invalid::new("labels", e.to_string()))?;
-    let items = usize::try_from(input.items).unwrap_or(0);
-    builder
-        .categories(categories)
-        .reserve(input.labels.len(), items);
-    // The item id of each of the dataset's items, in the order the builder met them.
+    let items = usize::try_from(input.items).unwrap_or(0).min(labels.len());
+    builder.categories(categories).reserve(labels.len(), items);
     let mut item_ids: Vec<i64> = Vec::with_capacity(items);
     let mut stored_categories = StoredCategories::new(schema);
     let mut pools: foldhash::HashMap<&str, &str> = Default::default();
     // The input holds each item's labels together: its name is made once.
     let (mut item, mut name) = (None, String::new());
-    for label in &input.labels {
+    for label in labels {
         let Some(category) = stored_categories.of(&label.value) else {
             continue;
         };
@@ -638,14 +728,7 @@ fn categorical_data(
             }
         }
     }
-    let dataset = builder
-        .build()
-        .map_err(|e| Invalid::new("labels", e.to_string()))?;
-    Ok(CategoricalData {
-        dataset,
-        item_ids,
-        consensus: KeptConsensus::default(),
-    })
+    Ok((builder, item_ids))
 }
 
 #[cfg(test)]
@@ -832,7 +915,7 @@ mod tests {
     }
 
     fn prepared_of(input: &ReportInput) -> Option<Arc<CategoricalData>> {
-        input.prepared.0.kept()
+        input.prepared.made.kept()
     }
 
     /// Labels that do not come in item order (where the dataset's items are found through a
@@ -942,6 +1025,63 @@ mod tests {
             Some(2)
         );
         assert_eq!(by_region, report_json(&project, &input.clone(), &sliced));
+    }
+
+    fn has_earlier(input: &ReportInput) -> bool {
+        lock_earlier(&input.prepared).is_some()
+    }
+
+    fn lock_earlier(prepared: &Prepared) -> std::sync::MutexGuard<'_, Option<Earlier>> {
+        prepared.earlier.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Labels added on items after every item held continue the dataset the last report
+    /// made, and the report is the one a fresh dataset of all the labels gives: with a new
+    /// rater, a rater moved to another pool, a repeat, a gold answer and an item that
+    /// had none of its labels among the categories. Labels on a held item make it anew.
+    #[test]
+    fn a_report_after_labels_on_new_items_continues_the_dataset_and_gives_the_same() {
+        let (project, mut input) = sample_project();
+        input.gold.insert(130, "\"neg\"".into());
+        input.gold.insert(7, "\"pos\"".into());
+        let later = |item: i64, rater: &str, value: &str, pool: &str| LabelRecord {
+            pool: pool.into(),
+            created_at: 1_000 + item,
+            ..label(item, rater, value, 2)
+        };
+        let first = report_json(&project, &input, &dawid_skene(1));
+        input.add_later_labels(vec![
+            later(121, "b", "neg", "generalist"),
+            later(121, "e", "pos", "generalist"),
+            LabelRecord {
+                value: "7".into(),
+                ..later(125, "e", "pos", "generalist")
+            },
+            later(130, "a", "mixed", "expert"),
+            later(130, "a", "pos", "expert"),
+            later(130, "c", "neg", "generalist"),
+        ]);
+        assert!(has_earlier(&input), "the dataset made is kept to continue");
+        input.add_later_labels(vec![later(131, "f", "neg", "user")]);
+        assert!(
+            has_earlier(&input),
+            "and still after more labels on new items"
+        );
+        let continued = report_json(&project, &input, &dawid_skene(1));
+        assert!(!has_earlier(&input), "continued");
+        assert!(prepared_of(&input).is_some());
+        assert_ne!(continued, first);
+        assert_eq!(
+            continued,
+            report_json(&project, &input.clone(), &dawid_skene(1))
+        );
+        assert_eq!(continued["items"], 123, "{}", continued["items"]);
+
+        input.add_later_labels(vec![later(5, "e", "neg", "generalist")]);
+        assert!(!has_earlier(&input), "a held item's label starts anew");
+        assert!(prepared_of(&input).is_none());
+        let anew = report_json(&project, &input, &dawid_skene(1));
+        assert_eq!(anew, report_json(&project, &input.clone(), &dawid_skene(1)));
     }
 
     #[test]

@@ -129,26 +129,33 @@ impl DatasetBuilder {
         if let Some(field) = self.empty_field {
             return Err(DatasetError::EmptyField(field));
         }
-        let value_names = self.values.into_names();
-        let categories = match self.categories {
-            Some(categories) => categories,
+        let categories = match &self.categories {
+            Some(categories) => categories.clone(),
             None => Categories::inferred(
-                value_names
+                self.values
+                    .names()
                     .iter()
                     .map(String::as_str)
                     .chain(self.gold.iter().map(|(_, v)| v.as_str())),
             ),
         };
-        let value_map = map_values(&value_names, &categories, &self.raw, &self.items)?;
-        let mut notes = Vec::new();
-        let labels = dedup_labels(self.raw, &value_map, &mut notes);
-        let items = self.items;
-        let raters = self.raters;
-        let item_count = items.len();
-        let rater_count = raters.len();
-        let gold = resolve_gold(&self.gold, &items, &categories, item_count, &mut notes)?;
-        let (rater_pool, pools) = resolve_pools(&self.pools, &raters, rater_count, &mut notes);
-        let item_meta = resolve_meta(self.meta, &items, item_count, &mut notes);
+        let value_map = map_values(self.values.names(), &categories, &self.raw, &self.items)?;
+        let (labels, repeats) = dedup_labels(self.raw, &value_map);
+        let (items, raters) = (self.items, self.raters);
+        let (item_count, rater_count) = (items.len(), raters.len());
+        let mut gold = vec![None; item_count];
+        let gold_unmatched = resolve_gold(&self.gold, |n| items.get(n), &categories, &mut gold)?;
+        let (mut pools, mut rater_pool) = (Interner::default(), vec![None; rater_count]);
+        let pools_unmatched =
+            resolve_pools(&self.pools, |r| raters.get(r), &mut pools, &mut rater_pool);
+        let mut item_meta = HashMap::new();
+        let meta_unmatched = resolve_meta(self.meta, |i| items.get(i), item_count, &mut item_meta);
+        let dropped = Dropped {
+            repeats,
+            gold: gold_unmatched,
+            pools: pools_unmatched,
+            meta: meta_unmatched,
+        };
         let item_start = offsets(labels.iter().map(|l| l.item as usize), item_count);
         let (rater_start, rater_labels) = rater_index(&labels, rater_count);
         Ok(Dataset {
@@ -161,11 +168,153 @@ impl DatasetBuilder {
             rater_labels,
             gold,
             rater_pool,
-            pools,
+            pools: pools.into_names(),
             item_meta,
-            notes,
+            notes: dropped.notes(),
+            dropped,
         })
     }
+
+    /// The dataset that one build of `earlier`'s labels and then these would make, made by
+    /// continuing `earlier` instead of interning and sorting its labels again. `None` when
+    /// that cannot be told from `earlier` alone: an item of these labels is one `earlier`
+    /// holds, the categories are inferred or differ, or `earlier` left out gold, pool or
+    /// metadata rows that these labels' items and raters might match.
+    pub fn build_after(self, mut earlier: Dataset) -> Result<Option<Dataset>, DatasetError> {
+        if let Some(field) = self.empty_field {
+            return Err(DatasetError::EmptyField(field));
+        }
+        let Some(categories) = &self.categories else {
+            return Ok(None);
+        };
+        if *categories != earlier.categories || earlier.dropped.unmatched() > 0 {
+            return Ok(None);
+        }
+        let held_items = index_of_names(&earlier.items);
+        if self
+            .items
+            .names()
+            .iter()
+            .any(|name| held_items.contains_key(name.as_str()))
+        {
+            return Ok(None);
+        }
+        let value_map = map_values(self.values.names(), categories, &self.raw, &self.items)?;
+        // A rater new to `earlier` comes after its raters, in the order first seen here, as
+        // in a build of all; the labels of an item are sorted by these indexes.
+        let held_raters = index_of_names(&earlier.raters);
+        let mut new_raters = Vec::new();
+        let rater_map: Vec<u32> = (self.raters.names().iter())
+            .map(|name| match held_raters.get(name.as_str()) {
+                Some(&held) => held,
+                None => {
+                    new_raters.push(name.clone());
+                    (earlier.raters.len() + new_raters.len() - 1) as u32
+                }
+            })
+            .collect();
+        let first_item = earlier.items.len() as u32;
+        let mut raw = self.raw;
+        for label in &mut raw {
+            label.item += first_item;
+            label.rater = rater_map[label.rater as usize];
+        }
+        let (labels, repeats) = dedup_labels(raw, &value_map);
+        let item_count = earlier.items.len() + self.items.len();
+        let rater_count = earlier.raters.len() + new_raters.len();
+        let item = |name: &str| {
+            (self.items.get(name).map(|index| index + first_item))
+                .or_else(|| held_items.get(name).copied())
+        };
+        let rater = |name: &str| {
+            (self.raters.get(name).map(|index| rater_map[index as usize]))
+                .or_else(|| held_raters.get(name).copied())
+        };
+        earlier.gold.resize(item_count, None);
+        let gold_unmatched = resolve_gold(&self.gold, item, categories, &mut earlier.gold)?;
+        let mut pools = Interner::from_names(std::mem::take(&mut earlier.pools));
+        earlier.rater_pool.resize(rater_count, None);
+        let pools_unmatched =
+            resolve_pools(&self.pools, rater, &mut pools, &mut earlier.rater_pool);
+        for values in earlier.item_meta.values_mut() {
+            values.resize(item_count, None);
+        }
+        let meta_unmatched = resolve_meta(self.meta, item, item_count, &mut earlier.item_meta);
+        drop((held_items, held_raters));
+
+        let held_labels = earlier.labels.len() as u32;
+        let new_items = self.items.len();
+        let starts = offsets(
+            labels.iter().map(|l| (l.item - first_item) as usize),
+            new_items,
+        );
+        earlier
+            .item_start
+            .extend(starts[1..].iter().map(|start| start + held_labels));
+        earlier.labels.extend(labels);
+        earlier.items.extend(self.items.into_names());
+        earlier.raters.extend(new_raters);
+        earlier.pools = pools.into_names();
+        (earlier.rater_start, earlier.rater_labels) = rater_index(&earlier.labels, rater_count);
+        earlier.dropped = Dropped {
+            repeats: earlier.dropped.repeats + repeats,
+            gold: gold_unmatched,
+            pools: pools_unmatched,
+            meta: meta_unmatched,
+        };
+        earlier.notes = earlier.dropped.notes();
+        Ok(Some(earlier))
+    }
+}
+
+/// What a build left out, counted; the dataset's notes say it in words.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct Dropped {
+    /// Labels of a rater on an item that a later one replaced.
+    repeats: usize,
+    /// Gold, pool and metadata rows that name no item or rater with labels.
+    gold: usize,
+    pools: usize,
+    meta: usize,
+}
+
+impl Dropped {
+    fn unmatched(&self) -> usize {
+        self.gold + self.pools + self.meta
+    }
+
+    fn notes(&self) -> Vec<String> {
+        let notes = [
+            (
+                self.repeats,
+                "repeated (item, rater) labels were dropped; the later label was kept",
+            ),
+            (
+                self.gold,
+                "gold values name items without labels and were ignored",
+            ),
+            (
+                self.pools,
+                "pool assignments name raters without labels and were ignored",
+            ),
+            (
+                self.meta,
+                "metadata values name items without labels and were ignored",
+            ),
+        ];
+        (notes.into_iter())
+            .filter(|(count, _)| *count > 0)
+            .map(|(count, what)| format!("{count} {what}"))
+            .collect()
+    }
+}
+
+/// Each name's index.
+fn index_of_names(names: &[String]) -> foldhash::HashMap<&str, u32> {
+    (0u32..)
+        .zip(names)
+        .map(|(i, name)| (name.as_str(), i))
+        .collect()
 }
 
 fn map_values(
@@ -194,7 +343,9 @@ fn map_values(
         .collect()
 }
 
-fn dedup_labels(mut raw: Vec<RawLabel>, value_map: &[u32], notes: &mut Vec<String>) -> Vec<Label> {
+/// The labels sorted by item, then rater, with one label kept of a rater's several on an
+/// item; and how many were dropped.
+fn dedup_labels(mut raw: Vec<RawLabel>, value_map: &[u32]) -> (Vec<Label>, usize) {
     // Labels read from a database or a file usually come item by item: then sorting each
     // item's few labels gives the same order at a fraction of sorting them all.
     if raw.is_sorted_by_key(|l| l.item) {
@@ -224,12 +375,7 @@ fn dedup_labels(mut raw: Vec<RawLabel>, value_map: &[u32], notes: &mut Vec<Strin
     if let Some(prev) = kept {
         labels.push(to_label(prev, value_map));
     }
-    if dropped > 0 {
-        notes.push(format!(
-            "{dropped} repeated (item, rater) labels were dropped; the later label was kept"
-        ));
-    }
-    labels
+    (labels, dropped)
 }
 
 fn to_label(raw: RawLabel, value_map: &[u32]) -> Label {
@@ -242,84 +388,70 @@ fn to_label(raw: RawLabel, value_map: &[u32]) -> Label {
     }
 }
 
+/// Sets each row's gold value on its item, the last row of an item winning; returns how
+/// many rows name no item.
 fn resolve_gold(
     rows: &[(String, String)],
-    items: &Interner,
+    item: impl Fn(&str) -> Option<u32>,
     categories: &Categories,
-    item_count: usize,
-    notes: &mut Vec<String>,
-) -> Result<Vec<Option<u32>>, DatasetError> {
-    let mut gold = vec![None; item_count];
-    let mut unknown = 0usize;
-    for (item, value) in rows {
+    gold: &mut [Option<u32>],
+) -> Result<usize, DatasetError> {
+    let mut unmatched = 0usize;
+    for (name, value) in rows {
         let category = categories
             .index_of(value)
             .ok_or_else(|| DatasetError::UnknownCategory {
-                item: item.clone(),
+                item: name.clone(),
                 value: value.clone(),
             })?;
-        match items.get(item) {
+        match item(name) {
             Some(index) => gold[index as usize] = Some(category),
-            None => unknown += 1,
+            None => unmatched += 1,
         }
     }
-    if unknown > 0 {
-        notes.push(format!(
-            "{unknown} gold values name items without labels and were ignored"
-        ));
-    }
-    Ok(gold)
+    Ok(unmatched)
 }
 
+/// Puts each row's rater in its pool, the last row of a rater winning; returns how many
+/// rows name no rater.
 fn resolve_pools(
     rows: &[(String, String)],
-    raters: &Interner,
-    rater_count: usize,
-    notes: &mut Vec<String>,
-) -> (Vec<Option<u32>>, Vec<String>) {
-    let mut pools = Interner::default();
-    let mut rater_pool = vec![None; rater_count];
-    let mut unknown = 0usize;
-    for (rater, pool) in rows {
-        match raters.get(rater) {
+    rater: impl Fn(&str) -> Option<u32>,
+    pools: &mut Interner,
+    rater_pool: &mut [Option<u32>],
+) -> usize {
+    let mut unmatched = 0usize;
+    for (name, pool) in rows {
+        match rater(name) {
             Some(index) if !pool.is_empty() => {
                 rater_pool[index as usize] = Some(pools.intern(pool))
             }
             Some(_) => {}
-            None => unknown += 1,
+            None => unmatched += 1,
         }
     }
-    if unknown > 0 {
-        notes.push(format!(
-            "{unknown} pool assignments name raters without labels and were ignored"
-        ));
-    }
-    (rater_pool, pools.into_names())
+    unmatched
 }
 
+/// Sets each row's metadata value on its item; returns how many rows name no item. A
+/// field's values are as many as `item_count`.
 fn resolve_meta(
     rows: Vec<(String, String, String)>,
-    items: &Interner,
+    item: impl Fn(&str) -> Option<u32>,
     item_count: usize,
-    notes: &mut Vec<String>,
-) -> HashMap<String, Vec<Option<String>>> {
-    let mut meta: HashMap<String, Vec<Option<String>>> = HashMap::new();
-    let mut unknown = 0usize;
-    for (item, field, value) in rows {
-        match items.get(&item) {
+    meta: &mut HashMap<String, Vec<Option<String>>>,
+) -> usize {
+    let mut unmatched = 0usize;
+    for (name, field, value) in rows {
+        match item(&name) {
             Some(index) => {
                 let values = meta.entry(field).or_insert_with(|| vec![None; item_count]);
                 values[index as usize] = Some(value);
             }
-            None => unknown += 1,
+            None => unmatched += 1,
         }
     }
-    if unknown > 0 {
-        notes.push(format!(
-            "{unknown} metadata values name items without labels and were ignored"
-        ));
-    }
-    meta
+    unmatched
 }
 
 /// CSR offsets for keys that are already sorted.
@@ -415,5 +547,159 @@ mod tests {
         assert_eq!(kept, other);
         assert_eq!(grouped.notes, mixed.notes);
         assert_eq!(grouped.notes.len(), 1, "{:?}", grouped.notes);
+    }
+
+    /// One random project's labels with gold, pool and metadata rows, as a build takes them.
+    struct Rows {
+        labels: Vec<(String, String, &'static str, i64)>,
+        gold: Vec<(String, &'static str)>,
+        pools: Vec<(String, &'static str)>,
+        meta: Vec<(String, &'static str)>,
+    }
+
+    const VALUES: [&str; 3] = ["neg", "neu", "pos"];
+
+    impl Rows {
+        /// Labels on `items` items from `first_item` on, by raters among `raters`, item by
+        /// item; a rater now and then labels an item twice.
+        fn random(
+            next: &mut impl FnMut(u64) -> u64,
+            first_item: u64,
+            items: u64,
+            raters: u64,
+        ) -> Rows {
+            let mut rows = Rows {
+                labels: Vec::new(),
+                gold: Vec::new(),
+                pools: Vec::new(),
+                meta: Vec::new(),
+            };
+            for item in first_item..first_item + items {
+                let name = format!("i{item}");
+                for _ in 0..1 + next(4) {
+                    let rater = format!("r{}", next(raters));
+                    let value = VALUES[next(3) as usize];
+                    rows.labels
+                        .push((name.clone(), rater.clone(), value, next(1_000) as i64));
+                    if next(5) == 0 {
+                        let pool = ["generalist", "expert", "vendor"][next(3) as usize];
+                        rows.pools.push((rater, pool));
+                    }
+                }
+                if next(4) == 0 {
+                    rows.gold.push((name.clone(), VALUES[next(3) as usize]));
+                }
+                if next(3) == 0 {
+                    rows.meta.push((name, ["north", "south"][next(2) as usize]));
+                }
+            }
+            rows
+        }
+
+        fn add_to(&self, builder: &mut DatasetBuilder) {
+            for (item, rater, value, sequence) in &self.labels {
+                builder.add(LabelInput {
+                    item,
+                    rater,
+                    value,
+                    duration_ms: Some(*sequence as u32),
+                    sequence: Some(*sequence),
+                });
+            }
+            for (item, value) in &self.gold {
+                builder.add_gold(item, value);
+            }
+            for (rater, pool) in &self.pools {
+                builder.set_rater_pool(rater, pool);
+            }
+            for (item, value) in &self.meta {
+                builder.set_item_meta(item, "region", value);
+            }
+        }
+    }
+
+    fn builder_of(rows: &[&Rows]) -> DatasetBuilder {
+        let mut builder = DatasetBuilder::new();
+        let categories = Categories::ordered(VALUES).expect("categories");
+        builder.categories(categories);
+        rows.iter().for_each(|rows| rows.add_to(&mut builder));
+        builder
+    }
+
+    /// A dataset continued with labels on new items is the dataset one build of all the
+    /// labels makes, field for field: new raters after the held ones, each item's labels
+    /// by rater, repeats dropped and counted, pools changed by later rows, gold and
+    /// metadata on old and new items alike.
+    #[test]
+    fn a_dataset_continued_with_new_items_is_the_one_a_build_of_all_makes() {
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = move |below: u64| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (state >> 33) % below
+        };
+        for round in 0..300 {
+            let held_items = next(30);
+            let held = Rows::random(&mut next, 0, held_items, 6);
+            let later_items = 1 + next(10);
+            let mut later = Rows::random(&mut next, held_items, later_items, 9);
+            // Later rows about held items and raters, and about none.
+            later
+                .gold
+                .push((format!("i{}", next(held_items + 1)), VALUES[0]));
+            later.pools.push((format!("r{}", next(7)), "expert"));
+            later.meta.push(("nowhere".into(), "north"));
+            let all = builder_of(&[&held, &later]).build().expect("all");
+            let earlier = builder_of(&[&held]).build().expect("held");
+            let continued = builder_of(&[&later])
+                .build_after(earlier)
+                .expect("continued");
+            assert_eq!(continued.as_ref(), Some(&all), "round {round}");
+        }
+    }
+
+    /// Where the result cannot be told from the held dataset, nothing is continued.
+    #[test]
+    fn a_dataset_is_not_continued_where_a_build_of_all_could_differ() {
+        let labels = |items: &[&str]| {
+            let mut builder = builder_of(&[]);
+            for item in items {
+                builder.add_label(item, "r1", "pos");
+            }
+            builder
+        };
+        let held = || labels(&["a", "b"]).build().expect("held");
+        assert_eq!(
+            labels(&["c"]).build_after(held()).map(|d| d.is_some()),
+            Ok(true)
+        );
+        assert_eq!(
+            labels(&["c", "b"]).build_after(held()),
+            Ok(None),
+            "b is held"
+        );
+        let mut inferred = DatasetBuilder::new();
+        inferred.add_label("c", "r1", "pos");
+        assert_eq!(
+            inferred.build_after(held()),
+            Ok(None),
+            "categories inferred"
+        );
+        let mut unmatched = labels(&["a"]);
+        unmatched.add_gold("c", "pos");
+        let unmatched = unmatched.build().expect("held");
+        assert_eq!(unmatched.notes().len(), 1, "{:?}", unmatched.notes());
+        assert_eq!(
+            labels(&["c"]).build_after(unmatched),
+            Ok(None),
+            "the gold row left out would now match"
+        );
+        let mut wrong = labels(&["c"]);
+        wrong.add_label("d", "r1", "maybe");
+        assert!(matches!(
+            wrong.build_after(held()),
+            Err(DatasetError::UnknownCategory { .. })
+        ));
     }
 }

@@ -41,7 +41,7 @@ impl Level {
 
 /// The ordered list of category names, with their numeric values when every name parses as
 /// a finite number.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Categories {
     names: Vec<String>,
     numeric: Option<Vec<f64>>,
@@ -199,6 +199,24 @@ pub(crate) struct Interner {
 }
 
 impl Interner {
+    /// An interner that holds `names`, in their order.
+    pub(crate) fn from_names(names: Vec<String>) -> Self {
+        let index = (0u32..)
+            .zip(&names)
+            .map(|(id, name)| (name.as_str().into(), id))
+            .collect();
+        Interner {
+            index,
+            names,
+            last: 0,
+        }
+    }
+
+    /// The names interned, by id.
+    pub(crate) fn names(&self) -> &[String] {
+        &self.names
+    }
+
     pub(crate) fn reserve(&mut self, names: usize) {
         self.index.reserve(names);
         self.names.reserve(names);
@@ -245,7 +263,7 @@ impl Interner {
 }
 
 /// The interned label matrix that every analysis reads.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct Dataset {
     pub(crate) items: Vec<String>,
     pub(crate) raters: Vec<String>,
@@ -259,6 +277,8 @@ pub struct Dataset {
     pub(crate) pools: Vec<String>,
     pub(crate) item_meta: HashMap<String, Vec<Option<String>>>,
     pub(crate) notes: Vec<String>,
+    /// What the notes count, for a dataset continued with more labels.
+    pub(crate) dropped: super::builder::Dropped,
 }
 
 impl Dataset {

@@ -40,6 +40,11 @@ impl<K: PartialEq, V> Memo<K, V> {
         }
     }
 
+    /// The kept value and its key, taken out.
+    pub(crate) fn into_kept(self) -> Option<(K, Arc<V>)> {
+        self.0.into_inner().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// The kept value, whatever its key.
     #[cfg(test)]
     pub(crate) fn kept(&self) -> Option<Arc<V>> {
