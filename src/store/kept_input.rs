@@ -16,7 +16,7 @@
 //! (a slice's read of every item's data is not kept), and let go after [`IDLE`] without
 //! use, so a server that served one report does not hold its labels for good.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
@@ -49,7 +49,7 @@ impl InputVersion {
     /// Whether the data at `self` is the data at `earlier` with labels added, and few
     /// enough of them that reading them onto the earlier input beats reading all (a
     /// quarter of the labels; more come from an import, not from raters).
-    fn adds_labels_to(&self, earlier: &InputVersion) -> bool {
+    pub(super) fn adds_labels_to(&self, earlier: &InputVersion) -> bool {
         let added = self.labels - earlier.labels;
         self.generation == earlier.generation
             && self.revision == earlier.revision
@@ -78,7 +78,7 @@ pub struct Behind {
 }
 
 #[derive(Debug)]
-pub struct KeptInput(Arc<Mutex<Slot>>, InputCounts);
+pub struct KeptInput(Arc<Mutex<Slot>>, InputCounts, AtomicI64);
 
 impl Default for KeptInput {
     fn default() -> Self {
@@ -91,6 +91,8 @@ impl Default for KeptInput {
 struct InputCounts {
     kept: AtomicU64,
     later_labels: AtomicU64,
+    stored: AtomicU64,
+    stored_later_labels: AtomicU64,
     read: AtomicU64,
 }
 
@@ -101,14 +103,20 @@ pub enum InputSource {
     Kept,
     /// Kept, with the labels given since read onto it.
     LaterLabels,
+    /// Read back as stored in the database (`stored_input`).
+    Stored,
+    /// Read back as stored, with the labels given since read onto it.
+    StoredLaterLabels,
     /// Read whole.
     Read,
 }
 
 impl InputSource {
-    pub const ALL: [InputSource; 3] = [
+    pub const ALL: [InputSource; 5] = [
         InputSource::Kept,
         InputSource::LaterLabels,
+        InputSource::Stored,
+        InputSource::StoredLaterLabels,
         InputSource::Read,
     ];
 
@@ -116,6 +124,8 @@ impl InputSource {
         match self {
             InputSource::Kept => "kept",
             InputSource::LaterLabels => "later_labels",
+            InputSource::Stored => "stored",
+            InputSource::StoredLaterLabels => "stored_later_labels",
             InputSource::Read => "read",
         }
     }
@@ -126,6 +136,8 @@ impl InputCounts {
         match source {
             InputSource::Kept => &self.kept,
             InputSource::LaterLabels => &self.later_labels,
+            InputSource::Stored => &self.stored,
+            InputSource::StoredLaterLabels => &self.stored_later_labels,
             InputSource::Read => &self.read,
         }
     }
@@ -162,7 +174,22 @@ impl KeptInput {
             watched: false,
             idle,
         };
-        KeptInput(Arc::new(Mutex::new(slot)), InputCounts::default())
+        let store_from = AtomicI64::new(super::stored_input::STORE_FROM_LABELS);
+        KeptInput(
+            Arc::new(Mutex::new(slot)),
+            InputCounts::default(),
+            store_from,
+        )
+    }
+
+    /// Labels from which an input read whole is stored in the database.
+    pub fn store_from(&self) -> i64 {
+        self.2.load(Ordering::Relaxed)
+    }
+
+    /// Stores inputs read whole from `labels` labels on (tests store small ones).
+    pub fn set_store_from(&self, labels: i64) {
+        self.2.store(labels, Ordering::Relaxed);
     }
 
     /// Counts a report input served.
@@ -196,6 +223,18 @@ impl KeptInput {
             }),
             _ => Lookup::Missing,
         }
+    }
+
+    /// The input kept for `project_id`, its version and a copy of its coverage, without
+    /// counting as use.
+    pub fn current(&self, project_id: i64) -> Option<(InputVersion, Arc<ReportInput>, Coverage)> {
+        let slot = lock(&self.0);
+        let kept = slot.kept.as_ref().filter(|k| k.project_id == project_id)?;
+        Some((
+            kept.version,
+            kept.input.clone(),
+            kept.coverage.names_and_read(),
+        ))
     }
 
     /// Keeps `input`, read at `version` with `coverage`, in place of what was kept. Called

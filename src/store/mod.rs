@@ -37,6 +37,7 @@ pub mod sessions;
 pub mod snapshots;
 mod sqlite_checkpoint;
 mod sqlite_read;
+pub mod stored_input;
 pub mod users;
 pub mod webhook_events;
 pub mod webhooks;

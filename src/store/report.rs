@@ -13,6 +13,9 @@ use super::{on_pool, sqlite_read, Store};
 use crate::domain::report::{FinalLabel, LabelRecord, ReportInput};
 use crate::error::Result;
 
+/// An input at a version, with what it covers.
+type Extended = (InputVersion, ReportInput, Coverage);
+
 /// An item as a report reads it: its known answer, pre-label and (when asked) data, with
 /// its labels in the order they were given.
 struct ItemRow {
@@ -159,9 +162,9 @@ impl<I: Iterator<Item = ItemRow>> ItemsWithLabels<I> {
 /// removed; so when the project holds as many labels up to `last_id` as the read took, it
 /// holds exactly those, as they were read.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-struct LabelsRead {
-    labels: i64,
-    last_id: i64,
+pub(super) struct LabelsRead {
+    pub(super) labels: i64,
+    pub(super) last_id: i64,
 }
 
 impl LabelsRead {
@@ -183,8 +186,22 @@ impl LabelsRead {
 /// the input leaves them out) and the names its labels share.
 #[derive(Default)]
 pub struct Coverage {
-    read: LabelsRead,
-    names: SharedNames,
+    pub(super) read: LabelsRead,
+    pub(super) names: SharedNames,
+}
+
+impl Coverage {
+    /// A copy of the labels read and the names known, without the labels whose rater is
+    /// still to be looked up (none, once a read is done).
+    pub(super) fn names_and_read(&self) -> Coverage {
+        Coverage {
+            read: self.read,
+            names: SharedNames {
+                missing: Vec::new(),
+                ..self.names.clone()
+            },
+        }
+    }
 }
 
 impl std::fmt::Debug for Coverage {
@@ -295,13 +312,14 @@ impl Store {
                 kept.count(InputSource::Kept);
                 return Ok(input);
             }
-            Lookup::Behind(behind) => self.with_later_labels(project_id, behind).await?,
-            Lookup::Missing => None,
+            Lookup::Behind(behind) => self
+                .with_later_labels(project_id, behind)
+                .await?
+                .map(|extended| (extended, InputSource::LaterLabels)),
+            Lookup::Missing => self.stored_input_at(project_id, version).await?,
         };
         let (version, input, coverage, source) = match extended {
-            Some((version, input, coverage)) => {
-                (version, input, coverage, InputSource::LaterLabels)
-            }
+            Some(((version, input, coverage), source)) => (version, input, coverage, source),
             None => {
                 let (input, coverage) = self
                     .report_input_every(project_id, 1, data, version.labels)
@@ -311,8 +329,38 @@ impl Store {
         };
         let input = Arc::new(input);
         kept.keep(project_id, version, input.clone(), coverage);
+        if source == InputSource::Read {
+            self.store_input(project_id, version.labels);
+        }
         kept.count(source);
         Ok(input)
+    }
+
+    /// The input stored for the project (see [`super::stored_input`]) when it is of
+    /// `version`, or of an earlier one that labels were added to since, which are read onto
+    /// it.
+    async fn stored_input_at(
+        &self,
+        project_id: i64,
+        version: InputVersion,
+    ) -> Result<Option<(Extended, InputSource)>> {
+        let Some(stored) = self.stored_input(project_id).await? else {
+            return Ok(None);
+        };
+        if stored.version == version {
+            let extended = (version, stored.input, stored.coverage);
+            return Ok(Some((extended, InputSource::Stored)));
+        }
+        if !version.adds_labels_to(&stored.version) {
+            return Ok(None);
+        }
+        let behind = Behind {
+            version: stored.version,
+            input: Arc::new(stored.input),
+            coverage: stored.coverage,
+        };
+        let extended = self.with_later_labels(project_id, behind).await?;
+        Ok(extended.map(|extended| (extended, InputSource::StoredLaterLabels)))
     }
 
     /// How many report inputs this process had from `source` since it started (inputs of
@@ -321,15 +369,17 @@ impl Store {
         self.caches().report_input.served(source)
     }
 
+    /// Stores report inputs read whole in the database from `labels` labels on (see
+    /// [`super::stored_input`]).
+    pub fn store_report_inputs_from(&self, labels: i64) {
+        self.caches().report_input.set_store_from(labels);
+    }
+
     /// A kept input with the labels given since read onto it, and the version that makes
     /// it exact; `None` when the project changed otherwise meanwhile, or a label given
     /// before the input's last was committed after it was read (on PostgreSQL ids are
     /// taken in one order and committed in another), so that reading all is needed.
-    async fn with_later_labels(
-        &self,
-        project_id: i64,
-        behind: Behind,
-    ) -> Result<Option<(InputVersion, ReportInput, Coverage)>> {
+    async fn with_later_labels(&self, project_id: i64, behind: Behind) -> Result<Option<Extended>> {
         let Behind {
             version: earlier,
             input,
@@ -628,19 +678,19 @@ async fn snapshot(pool: &sqlx::PgPool) -> Result<sqlx::Transaction<'_, sqlx::Pos
 /// and pools. A rater whose first label in the project came after that read is looked up
 /// once the items are read (`missing` holds the indices of such labels in the input).
 #[derive(Default, Clone)]
-struct SharedNames {
-    known: foldhash::HashMap<i64, Arc<str>>,
+pub(super) struct SharedNames {
+    pub(super) known: foldhash::HashMap<i64, Arc<str>>,
     missing: Vec<(usize, i64)>,
     /// Pools' names, shared by their labels.
-    pools: SharedStrings,
+    pub(super) pools: SharedStrings,
     /// Stored values, shared by their labels: a project's labels repeat a handful of values,
     /// each of which would otherwise take an allocation per label.
-    values: SharedStrings,
+    pub(super) values: SharedStrings,
 }
 
 /// Strings that many labels repeat, each held once.
 #[derive(Default, Clone)]
-struct SharedStrings(foldhash::HashSet<Arc<str>>);
+pub(super) struct SharedStrings(foldhash::HashSet<Arc<str>>);
 
 /// Distinct strings shared at most: free text or spans hardly repeat, and are not worth it.
 const MAX_SHARED_STRINGS: usize = 4096;
@@ -652,10 +702,15 @@ impl SharedStrings {
             return shared.clone();
         }
         let shared = Arc::<str>::from(text);
-        if self.0.len() < MAX_SHARED_STRINGS {
-            self.0.insert(shared.clone());
-        }
+        self.keep(shared.clone());
         shared
+    }
+
+    /// Shares `text` with the labels after it, while there is room.
+    pub(super) fn keep(&mut self, text: Arc<str>) {
+        if self.0.len() < MAX_SHARED_STRINGS {
+            self.0.insert(text);
+        }
     }
 }
 

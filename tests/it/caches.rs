@@ -18,6 +18,7 @@ on_both_backends!(
     a_label_under_old_settings_is_refused_then_accepted,
     a_report_shows_every_change_made_before_it_on_any_server,
     a_report_after_new_labels_reads_only_those_and_is_the_report_of_all_labels,
+    a_new_server_reads_the_stored_input_back_and_reports_as_reading_every_label,
 );
 
 /// A second server on the same database, with its own store and so its own memory.
@@ -26,6 +27,15 @@ async fn second_server(app: &TestApp) -> String {
         .await
         .expect("connect");
     format!("http://{}", serve(store, tally::Config::default()).await)
+}
+
+/// [`second_server`], with its store, to see where its report inputs came from.
+async fn another_server(app: &TestApp) -> (String, tally::Store) {
+    let store = tally::Store::connect(&app.database_url)
+        .await
+        .expect("connect");
+    let addr = serve(store.clone(), tally::Config::default()).await;
+    (format!("http://{addr}"), store)
 }
 
 fn on(api: &Api, base: &str) -> Api {
@@ -483,4 +493,113 @@ async fn a_label_committed_after_a_later_one_was_read_is_in_the_next_report() {
         assert_eq!(report, everything);
     })
     .await;
+}
+
+/// The stored input of `pid`'s report: its label count, once a server has stored it.
+async fn stored_labels(app: &TestApp, pid: i64, not: i64) -> i64 {
+    let started = Instant::now();
+    loop {
+        let labels = app
+            .count(&format!(
+                "SELECT coalesce(max(labels), -1) FROM report_inputs WHERE project_id = {pid}"
+            ))
+            .await;
+        if labels >= 0 && labels != not {
+            return labels;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "never stored");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A big project's input, read whole, is stored; a server that starts later (another
+/// process, or this one after a restart) reads it back instead of every label, reads the
+/// labels given since onto it, and makes the report that reading every label makes. An
+/// edit leaves the stored input unused until a read of all replaces it.
+async fn a_new_server_reads_the_stored_input_back_and_reports_as_reading_every_label(app: TestApp) {
+    app.store.store_report_inputs_from(1);
+    let admin = app.admin().await;
+    let items = crate::harness::numbered_items("s", 10);
+    let pid = app
+        .project_from(
+            &admin,
+            json!({"name": "Stored", "labels": ["pos", "neg"], "min_overlap": 2, "max_overlap": 3,
+                   "edit_window_seconds": 600}),
+            Value::Array(items),
+        )
+        .await;
+    let mut raters = Vec::new();
+    for name in ["s1", "s2", "s3", "s4"] {
+        raters.push(app.rater(name).await);
+    }
+    for index in 0..3 {
+        assert_eq!(label_some(&raters, index, pid, 5).await, 5);
+    }
+    let query = "?method=dawid-skene&seed=3";
+    let first = admin.report(pid, query).await;
+    assert_eq!(stored_labels(&app, pid, -1).await, 15);
+
+    let (base, store) = another_server(&app).await;
+    let read_back = on(&admin, &base).report(pid, query).await;
+    assert_eq!(read_back, first, "the stored input makes the same report");
+    assert_eq!(store.report_inputs_served(InputSource::Stored), 1);
+    assert_eq!(store.report_inputs_served(InputSource::Read), 0);
+
+    // Labels given since (up to a quarter as many again), by a rater new to the project
+    // among them: read onto it.
+    assert_eq!(label_some(&raters, 3, pid, 2).await, 2);
+    assert_eq!(label_some(&raters, 0, pid, 1).await, 1);
+    let (base, store) = another_server(&app).await;
+    let later = on(&admin, &base).report(pid, query).await;
+    assert_eq!(
+        store.report_inputs_served(InputSource::StoredLaterLabels),
+        1
+    );
+    assert_eq!(store.report_inputs_served(InputSource::Read), 0);
+    assert_ne!(later, first);
+    execute(
+        &app,
+        &format!("DELETE FROM report_inputs WHERE project_id = {pid}"),
+    )
+    .await
+    .expect("delete");
+    let (base, store) = another_server(&app).await;
+    let everything = on(&admin, &base).report(pid, query).await;
+    assert_eq!(store.report_inputs_served(InputSource::Read), 1);
+    assert_eq!(later, everything, "the same report as reading every label");
+
+    // An edit is no label added: the stored input is not used, and is replaced.
+    let s1_item = app
+        .count(&format!(
+            "SELECT min(item_id) FROM labels WHERE rater_id = (SELECT id FROM users WHERE name = 's1') AND project_id = {pid}"
+        ))
+        .await;
+    let edited = raters[0]
+        .put_json(
+            &format!("/api/v1/projects/{pid}/items/{s1_item}/labels"),
+            &json!({"value": "neg"}),
+        )
+        .await;
+    assert_eq!(edited.status(), StatusCode::OK);
+    let reads = app.store.report_inputs_served(InputSource::Read);
+    let after_edit = admin.report(pid, query).await;
+    assert_eq!(app.store.report_inputs_served(InputSource::Read), reads + 1);
+    assert_ne!(after_edit, everything);
+    let generation = app
+        .count("SELECT value FROM report_generation WHERE id = 1")
+        .await;
+    let started = Instant::now();
+    while app
+        .count(&format!(
+            "SELECT count(*) FROM report_inputs WHERE project_id = {pid} AND generation = {generation}"
+        ))
+        .await
+        == 0
+    {
+        assert!(started.elapsed() < Duration::from_secs(20), "never replaced");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (base, store) = another_server(&app).await;
+    assert_eq!(on(&admin, &base).report(pid, query).await, after_edit);
+    assert_eq!(store.report_inputs_served(InputSource::Stored), 1);
 }

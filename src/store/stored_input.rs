@@ -1,0 +1,438 @@
+//! A big project's report input, stored in the database at the version it was read at, so
+//! that another process, or this one after a restart, reads it back instead of every label.
+//!
+//! Reading every label of a project of half a million takes a PostgreSQL server and tally
+//! both cores for about half a second, most of it the database's own work and the decoding
+//! of each row. The input that such a read makes is kept in memory ([`super::kept_input`])
+//! but only by the process that read it. After a read of all labels, a task writes the input
+//! here in a compact form (about 14 bytes a label); a process that keeps nothing for the
+//! project reads it back when its version is the project's, or reads the labels added since
+//! onto it, as it would onto an input it kept. The version is exact across processes, so a
+//! stored input is used only where it is the data it claims to be; one that no longer is
+//! stays unused until the next read of all replaces it.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::kept_input::{InputVersion, MAX_KEPT_LABELS};
+use super::report::Coverage;
+use super::{in_write_tx, on_pool, Store};
+use crate::domain::report::{FinalLabel, LabelRecord, ReportInput};
+use crate::error::Result;
+
+/// Labels from which a read of all is stored: below it the read is quicker than the write.
+pub const STORE_FROM_LABELS: i64 = 100_000;
+
+/// The layout of [`Body`]; a stored input of another layout is not read.
+const FORMAT: i32 = 1;
+
+/// How long after a read of all its input is stored. The report that asked for the read is
+/// computing on both cores meanwhile, and storing beside it (encoding half a million labels
+/// and writing 8 MB) made it a tenth slower.
+const STORE_AFTER: Duration = Duration::from_secs(2);
+
+/// A report input with what its coverage holds, each shared text once and each label's
+/// fields in a column of their own (item ids and times as differences from the label
+/// before, which are small).
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Body {
+    labels_read: i64,
+    last_id: i64,
+    items: i64,
+    /// Raters' pseudonyms, pools and stored values, each once.
+    texts: Vec<String>,
+    /// Each known rater's pseudonym (an index into `texts`) by user id.
+    raters: Vec<(i64, u32)>,
+    item_step: Vec<i64>,
+    rater: Vec<u32>,
+    pool: Vec<u32>,
+    value: Vec<u32>,
+    duration_ms: Vec<Option<u32>>,
+    created_step: Vec<i64>,
+    prediction_shown: Vec<Option<bool>>,
+    guideline_version: Vec<Option<i32>>,
+    external_ids: Vec<(i64, String)>,
+    gold: Vec<(i64, String)>,
+    predictions: Vec<(i64, String)>,
+    settled: Vec<(i64, i64)>,
+    adjudications: Vec<(i64, String, String, String)>,
+}
+
+/// Texts in the order first met, each given an index once. The labels of an input share
+/// their texts, so a text is found by its address: hashing the text of every label's
+/// rater, pool and value took longer than the rest of the encoding. (A text held twice is
+/// stored twice, and reads back the same.)
+#[derive(Default)]
+struct Texts<'a> {
+    index: foldhash::HashMap<(*const u8, usize), u32>,
+    texts: Vec<&'a str>,
+}
+
+impl<'a> Texts<'a> {
+    fn of(&mut self, text: &'a str) -> u32 {
+        let next = self.texts.len() as u32;
+        *self
+            .index
+            .entry((text.as_ptr(), text.len()))
+            .or_insert_with(|| {
+                self.texts.push(text);
+                next
+            })
+    }
+}
+
+/// The stored form of `input` and its coverage.
+fn encode(input: &ReportInput, coverage: &Coverage) -> Vec<u8> {
+    let mut texts = Texts::default();
+    let mut raters: Vec<(i64, u32)> = (coverage.names.known.iter())
+        .map(|(&id, pseudonym)| (id, texts.of(pseudonym)))
+        .collect();
+    raters.sort_unstable();
+    let labels = &input.labels;
+    let mut body = Body {
+        labels_read: coverage.read.labels,
+        last_id: coverage.read.last_id,
+        items: input.items,
+        raters,
+        item_step: steps(labels.iter().map(|l| l.item_id)),
+        rater: labels.iter().map(|l| texts.of(&l.rater)).collect(),
+        pool: labels.iter().map(|l| texts.of(&l.pool)).collect(),
+        value: labels.iter().map(|l| texts.of(&l.value)).collect(),
+        duration_ms: labels.iter().map(|l| l.duration_ms).collect(),
+        created_step: steps(labels.iter().map(|l| l.created_at)),
+        prediction_shown: labels.iter().map(|l| l.prediction_shown).collect(),
+        guideline_version: labels.iter().map(|l| l.guideline_version).collect(),
+        external_ids: external_ids(labels),
+        gold: pairs(&input.gold),
+        predictions: pairs(&input.predictions),
+        settled: input
+            .settled_generalist
+            .iter()
+            .map(|(&k, &v)| (k, v))
+            .collect(),
+        adjudications: (input.adjudications.iter())
+            .map(|(&id, f)| (id, f.value.clone(), f.reviewer.clone(), f.reason.clone()))
+            .collect(),
+        texts: Vec::new(),
+    };
+    body.texts = texts.texts.into_iter().map(str::to_string).collect();
+    // Serializing plain vectors and strings into memory cannot fail.
+    postcard::to_stdvec(&body).unwrap_or_default()
+}
+
+/// Each value less the one before it (the first less zero).
+fn steps(values: impl Iterator<Item = i64>) -> Vec<i64> {
+    let mut last = 0i64;
+    values
+        .map(|value| {
+            let step = value.wrapping_sub(last);
+            last = value;
+            step
+        })
+        .collect()
+}
+
+/// The external id of each item that has one, once per item.
+fn external_ids(labels: &[LabelRecord]) -> Vec<(i64, String)> {
+    let mut ids: Vec<(i64, String)> = Vec::new();
+    for label in labels {
+        if let Some(external_id) = &label.external_id {
+            if ids.last().map(|(item, _)| *item) != Some(label.item_id) {
+                ids.push((label.item_id, external_id.to_string()));
+            }
+        }
+    }
+    ids
+}
+
+fn pairs<S: Clone + std::hash::BuildHasher>(map: &HashMap<i64, String, S>) -> Vec<(i64, String)> {
+    map.iter().map(|(&k, v)| (k, v.clone())).collect()
+}
+
+/// The input and coverage stored in `bytes`; `None` when they are not a whole stored input.
+fn decode(bytes: &[u8]) -> Option<(ReportInput, Coverage)> {
+    let body: Body = postcard::from_bytes(bytes).ok()?;
+    let count = body.item_step.len();
+    let columns = [
+        body.rater.len(),
+        body.pool.len(),
+        body.value.len(),
+        body.duration_ms.len(),
+        body.created_step.len(),
+        body.prediction_shown.len(),
+        body.guideline_version.len(),
+    ];
+    if columns.iter().any(|&len| len != count) {
+        return None;
+    }
+    let texts: Vec<Arc<str>> = body.texts.into_iter().map(Arc::from).collect();
+    let text = |index: u32| texts.get(index as usize).cloned();
+    let external_ids: HashMap<i64, Arc<str>> = (body.external_ids.into_iter())
+        .map(|(item, id)| (item, Arc::from(id)))
+        .collect();
+    let mut labels = Vec::with_capacity(count);
+    let (mut item_id, mut created_at) = (0i64, 0i64);
+    let mut external_id: Option<Arc<str>> = None;
+    for n in 0..count {
+        let item = item_id.wrapping_add(body.item_step[n]);
+        if n == 0 || item != item_id {
+            external_id = external_ids.get(&item).cloned();
+        }
+        item_id = item;
+        created_at = created_at.wrapping_add(body.created_step[n]);
+        labels.push(LabelRecord {
+            item_id,
+            external_id: external_id.clone(),
+            rater: text(body.rater[n])?,
+            pool: text(body.pool[n])?,
+            value: text(body.value[n])?,
+            duration_ms: body.duration_ms[n],
+            created_at,
+            prediction_shown: body.prediction_shown[n],
+            guideline_version: body.guideline_version[n],
+        });
+    }
+    let mut coverage = Coverage::default();
+    coverage.read.labels = body.labels_read;
+    coverage.read.last_id = body.last_id;
+    for (id, pseudonym) in body.raters {
+        coverage.names.known.insert(id, text(pseudonym)?);
+    }
+    // Later labels share the pools and values these labels name, as after a read of all.
+    for (column, shared) in [
+        (&body.pool, &mut coverage.names.pools),
+        (&body.value, &mut coverage.names.values),
+    ] {
+        let mut seen = vec![false; texts.len()];
+        for &index in column {
+            if !std::mem::replace(&mut seen[index as usize], true) {
+                shared.keep(texts[index as usize].clone());
+            }
+        }
+    }
+    let input = ReportInput {
+        labels,
+        gold: body.gold.into_iter().collect(),
+        predictions: body.predictions.into_iter().collect(),
+        settled_generalist: body.settled.into_iter().collect(),
+        items: body.items,
+        adjudications: (body.adjudications.into_iter())
+            .map(|(id, value, reviewer, reason)| {
+                let last = FinalLabel {
+                    value,
+                    reviewer,
+                    reason,
+                };
+                (id, last)
+            })
+            .collect(),
+        ..ReportInput::default()
+    };
+    Some((input, coverage))
+}
+
+/// A stored input as read back: the version it was read at, and it.
+pub struct Stored {
+    pub version: InputVersion,
+    pub input: ReportInput,
+    pub coverage: Coverage,
+}
+
+impl Store {
+    /// The input stored for `project_id`, if one is and it reads back whole.
+    pub(super) async fn stored_input(&self, project_id: i64) -> Result<Option<Stored>> {
+        type Row = (i64, Option<i64>, i64, i64, Vec<u8>);
+        let sql = "SELECT generation, revision, labels, items, body FROM report_inputs
+            WHERE project_id = $1 AND format = $2";
+        let row: Option<Row> = on_pool!(self, pool => {
+            sqlx::query_as(sql).bind(project_id).bind(FORMAT).fetch_optional(pool).await?
+        });
+        let Some((generation, revision, labels, items, body)) = row else {
+            return Ok(None);
+        };
+        let version = InputVersion {
+            generation,
+            revision,
+            labels,
+            items,
+        };
+        let decoded = tokio::task::spawn_blocking(move || decode(&body)).await?;
+        if decoded.is_none() {
+            tracing::warn!(
+                project_id,
+                "a stored report input did not read back; reading the labels"
+            );
+        }
+        Ok(decoded.map(|(input, coverage)| Stored {
+            version,
+            input,
+            coverage,
+        }))
+    }
+
+    /// Stores the project's input in the background, a moment after it was read whole at
+    /// `labels` labels, when the project is big enough for reading it back to beat reading
+    /// the labels. What is stored is the input this process keeps for the project by then
+    /// (with any labels read onto it since), at its own version: holding on to the input
+    /// read would make the next report after new labels copy it instead of adding to it.
+    pub(super) fn store_input(&self, project_id: i64, labels: i64) {
+        let from = self.caches().report_input.store_from();
+        if labels < from || labels > MAX_KEPT_LABELS {
+            return;
+        }
+        let store = self.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(STORE_AFTER).await;
+            let Some((version, input, coverage)) = store.caches().report_input.current(project_id)
+            else {
+                return;
+            };
+            let stored = async {
+                let body = tokio::task::spawn_blocking(move || encode(&input, &coverage)).await?;
+                store.write_stored_input(project_id, version, body).await
+            };
+            if let Err(e) = stored.await {
+                tracing::warn!(project_id, error = %e, "storing a report input failed");
+            }
+        });
+    }
+
+    async fn write_stored_input(
+        &self,
+        project_id: i64,
+        version: InputVersion,
+        body: Vec<u8>,
+    ) -> Result<()> {
+        in_write_tx!(self, tx, _lock => {
+            sqlx::query(
+                "INSERT INTO report_inputs (project_id, format, generation, revision, labels, items, body)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)
+                 ON CONFLICT (project_id) DO UPDATE SET format = excluded.format,
+                     generation = excluded.generation, revision = excluded.revision,
+                     labels = excluded.labels, items = excluded.items, body = excluded.body",
+            )
+            .bind(project_id)
+            .bind(FORMAT)
+            .bind(version.generation)
+            .bind(version.revision)
+            .bind(version.labels)
+            .bind(version.items)
+            .bind(body)
+            .execute(&mut *tx)
+            .await?;
+        });
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An input with every field a report reads, and labels sharing their texts.
+    fn sample() -> (ReportInput, Coverage) {
+        let mut input = ReportInput::default();
+        let (a, b): (Arc<str>, Arc<str>) = ("ant".into(), "bee".into());
+        let doc: Arc<str> = "doc-7".into();
+        // As a read shares them; the last label's value is the same text held apart.
+        let pos: Arc<str> = "\"pos\"".into();
+        for (item, rater, value, created_at) in [
+            (3, &a, pos.clone(), 1_700_000_000_000),
+            (3, &b, "\"neg\"".into(), 1_699_999_999_000),
+            (7, &a, "{\"spans\":[]}".into(), 1_700_000_500_000),
+            (9, &b, pos, 5),
+            (9, &a, "\"pos\"".into(), 6),
+        ] {
+            input.labels.push(LabelRecord {
+                item_id: item,
+                external_id: (item == 7).then(|| doc.clone()),
+                rater: rater.clone(),
+                pool: if item == 9 { "expert" } else { "generalist" }.into(),
+                value,
+                duration_ms: (item != 9).then_some(1_200),
+                created_at,
+                prediction_shown: (item == 3).then_some(true),
+                guideline_version: Some(2),
+            });
+        }
+        input.items = 12;
+        input.gold.insert(3, "\"pos\"".into());
+        input.predictions.insert(9, "\"neg\"".into());
+        input.settled_generalist.insert(3, 2);
+        input.adjudications.insert(
+            9,
+            FinalLabel {
+                value: "\"neg\"".into(),
+                reviewer: "rev".into(),
+                reason: "checked".into(),
+            },
+        );
+        let mut coverage = Coverage::default();
+        coverage.read.labels = 5;
+        coverage.read.last_id = 41;
+        coverage.names.known.insert(11, a);
+        coverage.names.known.insert(12, b);
+        (input, coverage)
+    }
+
+    fn fields(label: &LabelRecord) -> String {
+        format!("{label:?}")
+    }
+
+    /// What is stored reads back as the same input and coverage, field for field, with each
+    /// text shared by the labels that name it.
+    #[test]
+    fn a_stored_input_reads_back_as_it_was() {
+        let (input, coverage) = sample();
+        let bytes = encode(&input, &coverage);
+        let (back, back_coverage) = decode(&bytes).expect("reads back");
+        assert_eq!(
+            back.labels.iter().map(fields).collect::<Vec<_>>(),
+            input.labels.iter().map(fields).collect::<Vec<_>>()
+        );
+        assert!(Arc::ptr_eq(&back.labels[0].rater, &back.labels[2].rater));
+        assert!(Arc::ptr_eq(&back.labels[0].value, &back.labels[3].value));
+        assert!(Arc::ptr_eq(
+            &back.labels[0].rater,
+            &back_coverage.names.known[&11]
+        ));
+        assert_eq!(back.gold, input.gold);
+        assert_eq!(back.predictions, input.predictions);
+        assert_eq!(back.settled_generalist, input.settled_generalist);
+        assert_eq!(back.items, 12);
+        let adjudication = &back.adjudications[&9];
+        assert_eq!(
+            (
+                &*adjudication.value,
+                &*adjudication.reviewer,
+                &*adjudication.reason
+            ),
+            ("\"neg\"", "rev", "checked")
+        );
+        assert_eq!(back_coverage.read, coverage.read);
+        assert_eq!(back_coverage.names.known.len(), 2);
+    }
+
+    /// Bytes that are not a whole stored input read back as nothing, never as a panic.
+    #[test]
+    fn damaged_bytes_read_back_as_nothing() {
+        let (input, coverage) = sample();
+        let bytes = encode(&input, &coverage);
+        for cut in [0, 1, bytes.len() / 2, bytes.len() - 1] {
+            assert!(decode(&bytes[..cut]).is_none(), "cut at {cut}");
+        }
+        let mut body: Body = postcard::from_bytes(&bytes).expect("body");
+        body.value.pop();
+        let uneven = postcard::to_stdvec(&body).expect("bytes");
+        assert!(
+            decode(&uneven).is_none(),
+            "a column shorter than the others"
+        );
+        body.value.push(999);
+        let out_of_range = postcard::to_stdvec(&body).expect("bytes");
+        assert!(decode(&out_of_range).is_none(), "a text that is not there");
+    }
+}
