@@ -632,13 +632,9 @@ mod tests {
     /// metadata on old and new items alike.
     #[test]
     fn a_dataset_continued_with_new_items_is_the_one_a_build_of_all_makes() {
-        let mut state = 0x2545_f491_4f6c_dd1d_u64;
-        let mut next = move |below: u64| {
-            state = state
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
-            (state >> 33) % below
-        };
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(7);
+        let mut next = move |below: u64| rng.gen_range(0..below);
         for round in 0..300 {
             let held_items = next(30);
             let held = Rows::random(&mut next, 0, held_items, 6);

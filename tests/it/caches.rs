@@ -406,18 +406,7 @@ async fn a_report_after_new_labels_reads_only_those_and_is_the_report_of_all_lab
     assert_eq!(inputs_served(&app), [1, 1, 1]);
 
     // An edit is no label added: everything is read again.
-    let g1_item = app
-        .count(&format!(
-            "SELECT min(item_id) FROM labels WHERE rater_id = (SELECT id FROM users WHERE name = 'g1') AND project_id = {pid}"
-        ))
-        .await;
-    let edited = raters[0]
-        .put_json(
-            &format!("/api/v1/projects/{pid}/items/{g1_item}/labels"),
-            &json!({"value": "neg"}),
-        )
-        .await;
-    assert_eq!(edited.status(), StatusCode::OK);
+    edit_first_label(&app, &raters[0], "g1", pid).await;
     admin.report(pid, query).await;
     assert_eq!(inputs_served(&app), [2, 1, 1]);
 }
@@ -495,6 +484,24 @@ async fn a_label_committed_after_a_later_one_was_read_is_in_the_next_report() {
     .await;
 }
 
+/// The rater named `name` (signed in as `rater`) changes their label on their first item
+/// of `pid` to "neg".
+async fn edit_first_label(app: &TestApp, rater: &Api, name: &str, pid: i64) {
+    let item = app
+        .count(&format!(
+            "SELECT min(item_id) FROM labels WHERE project_id = {pid}
+             AND rater_id = (SELECT id FROM users WHERE name = '{name}')"
+        ))
+        .await;
+    let edited = rater
+        .put_json(
+            &format!("/api/v1/projects/{pid}/items/{item}/labels"),
+            &json!({"value": "neg"}),
+        )
+        .await;
+    assert_eq!(edited.status(), StatusCode::OK);
+}
+
 /// The stored input of `pid`'s report: its label count, once a server has stored it.
 async fn stored_labels(app: &TestApp, pid: i64, not: i64) -> i64 {
     let started = Instant::now();
@@ -569,18 +576,7 @@ async fn a_new_server_reads_the_stored_input_back_and_reports_as_reading_every_l
     assert_eq!(later, everything, "the same report as reading every label");
 
     // An edit is no label added: the stored input is not used, and is replaced.
-    let s1_item = app
-        .count(&format!(
-            "SELECT min(item_id) FROM labels WHERE rater_id = (SELECT id FROM users WHERE name = 's1') AND project_id = {pid}"
-        ))
-        .await;
-    let edited = raters[0]
-        .put_json(
-            &format!("/api/v1/projects/{pid}/items/{s1_item}/labels"),
-            &json!({"value": "neg"}),
-        )
-        .await;
-    assert_eq!(edited.status(), StatusCode::OK);
+    edit_first_label(&app, &raters[0], "s1", pid).await;
     let reads = app.store.report_inputs_served(InputSource::Read);
     let after_edit = admin.report(pid, query).await;
     assert_eq!(app.store.report_inputs_served(InputSource::Read), reads + 1);
