@@ -10,6 +10,11 @@
 //! onto it, as it would onto an input it kept. The version is exact across processes, so a
 //! stored input is used only where it is the data it claims to be; one that no longer is
 //! stays unused until the next read of all replaces it.
+//!
+//! The cost is one write per read of all: on SQLite, writing 8.5 MB holds the one write
+//! lock for about 35 to 75 ms (the `sqlite3` shell on the report bench's database), which
+//! labels given meanwhile wait for; and the encoding's columns and bytes, about 33 MB more
+//! at the server's peak for half a million labels.
 
 use std::collections::HashMap;
 use std::sync::Arc;
