@@ -13,14 +13,15 @@
 //!
 //! The cost is one write per read of all: on SQLite, writing 8.5 MB holds the one write
 //! lock for about 35 to 75 ms (the `sqlite3` shell on the report bench's database), which
-//! labels given meanwhile wait for; and the encoding's columns and bytes, about 33 MB more
-//! at the server's peak for half a million labels.
+//! labels given meanwhile wait for; and the encoded bytes at the server's peak.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use serde::ser::SerializeTuple;
+use serde::{Deserialize, Serialize, Serializer};
 
 use super::kept_input::{InputVersion, MAX_KEPT_LABELS};
 use super::report::Coverage;
@@ -32,7 +33,7 @@ use crate::error::Result;
 pub const STORE_FROM_LABELS: i64 = 100_000;
 
 /// The layout of [`Body`]; a stored input of another layout is not read.
-const FORMAT: i32 = 1;
+const FORMAT: i32 = 2;
 
 /// How long after a read of all its input is stored. The report that asked for the read is
 /// computing on both cores meanwhile, and storing beside it (encoding half a million labels
@@ -41,16 +42,13 @@ const STORE_AFTER: Duration = Duration::from_secs(2);
 
 /// A report input with what its coverage holds, each shared text once and each label's
 /// fields in a column of their own (item ids and times as differences from the label
-/// before, which are small).
+/// before, which are small). Read back as it is; written by [`Encoding`], field for field
+/// in this order.
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Body {
     labels_read: i64,
     last_id: i64,
     items: i64,
-    /// Raters' pseudonyms, pools and stored values, each once.
-    texts: Vec<String>,
-    /// Each known rater's pseudonym (an index into `texts`) by user id.
-    raters: Vec<(i64, u32)>,
     item_step: Vec<i64>,
     rater: Vec<u32>,
     pool: Vec<u32>,
@@ -64,6 +62,78 @@ struct Body {
     predictions: Vec<(i64, String)>,
     settled: Vec<(i64, i64)>,
     adjudications: Vec<(i64, String, String, String)>,
+    /// Each known rater's pseudonym (an index into `texts`) by user id.
+    raters: Vec<(i64, u32)>,
+    /// Raters' pseudonyms, pools and stored values, each once, in the order the fields
+    /// before met them.
+    texts: Vec<String>,
+}
+
+/// A [`Body`] written straight from an input: each column is drawn from the labels as it
+/// is written, so the encoding holds no copy of them (columns of half a million labels
+/// were 23 MB at the server's peak).
+struct Encoding<'a> {
+    input: &'a ReportInput,
+    coverage: &'a Coverage,
+    texts: RefCell<Texts<'a>>,
+}
+
+impl Serialize for Encoding<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        let (labels, input) = (&self.input.labels, self.input);
+        let mut body = serializer.serialize_tuple(19)?;
+        body.serialize_element(&self.coverage.read.labels)?;
+        body.serialize_element(&self.coverage.read.last_id)?;
+        body.serialize_element(&input.items)?;
+        body.serialize_element(&column(steps(labels.iter().map(|l| l.item_id))))?;
+        body.serialize_element(&column(labels.iter().map(|l| self.text(&l.rater))))?;
+        body.serialize_element(&column(labels.iter().map(|l| self.text(&l.pool))))?;
+        body.serialize_element(&column(labels.iter().map(|l| self.text(&l.value))))?;
+        body.serialize_element(&column(labels.iter().map(|l| l.duration_ms)))?;
+        body.serialize_element(&column(steps(labels.iter().map(|l| l.created_at))))?;
+        body.serialize_element(&column(labels.iter().map(|l| l.prediction_shown)))?;
+        body.serialize_element(&column(labels.iter().map(|l| l.guideline_version)))?;
+        body.serialize_element(&external_ids(labels))?;
+        body.serialize_element(&column(input.gold.iter()))?;
+        body.serialize_element(&column(input.predictions.iter()))?;
+        body.serialize_element(&column(input.settled_generalist.iter()))?;
+        let adjudications =
+            (input.adjudications.iter()).map(|(id, f)| (id, &f.value, &f.reviewer, &f.reason));
+        body.serialize_element(&column(adjudications))?;
+        let mut raters: Vec<(i64, u32)> = (self.coverage.names.known.iter())
+            .map(|(&id, pseudonym)| (id, self.text(pseudonym)))
+            .collect();
+        raters.sort_unstable();
+        body.serialize_element(&raters)?;
+        body.serialize_element(&self.texts.borrow().texts)?;
+        body.end()
+    }
+}
+
+impl<'a> Encoding<'a> {
+    fn text(&self, text: &'a str) -> u32 {
+        self.texts.borrow_mut().of(text)
+    }
+}
+
+/// A sequence written from an iterator as it is drawn.
+struct Column<I>(RefCell<Option<I>>);
+
+fn column<I: ExactSizeIterator>(items: I) -> Column<I> {
+    Column(RefCell::new(Some(items)))
+}
+
+impl<I> Serialize for Column<I>
+where
+    I: ExactSizeIterator,
+    I::Item: Serialize,
+{
+    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        match self.0.borrow_mut().take() {
+            Some(items) => serializer.collect_seq(items),
+            None => Err(serde::ser::Error::custom("a column is written once")),
+        }
+    }
 }
 
 /// Texts in the order first met, each given an index once. The labels of an input share
@@ -91,52 +161,22 @@ impl<'a> Texts<'a> {
 
 /// The stored form of `input` and its coverage.
 fn encode(input: &ReportInput, coverage: &Coverage) -> Option<Vec<u8>> {
-    let mut texts = Texts::default();
-    let mut raters: Vec<(i64, u32)> = (coverage.names.known.iter())
-        .map(|(&id, pseudonym)| (id, texts.of(pseudonym)))
-        .collect();
-    raters.sort_unstable();
-    let labels = &input.labels;
-    let mut body = Body {
-        labels_read: coverage.read.labels,
-        last_id: coverage.read.last_id,
-        items: input.items,
-        raters,
-        item_step: steps(labels.iter().map(|l| l.item_id)),
-        rater: labels.iter().map(|l| texts.of(&l.rater)).collect(),
-        pool: labels.iter().map(|l| texts.of(&l.pool)).collect(),
-        value: labels.iter().map(|l| texts.of(&l.value)).collect(),
-        duration_ms: labels.iter().map(|l| l.duration_ms).collect(),
-        created_step: steps(labels.iter().map(|l| l.created_at)),
-        prediction_shown: labels.iter().map(|l| l.prediction_shown).collect(),
-        guideline_version: labels.iter().map(|l| l.guideline_version).collect(),
-        external_ids: external_ids(labels),
-        gold: pairs(&input.gold),
-        predictions: pairs(&input.predictions),
-        settled: input
-            .settled_generalist
-            .iter()
-            .map(|(&k, &v)| (k, v))
-            .collect(),
-        adjudications: (input.adjudications.iter())
-            .map(|(&id, f)| (id, f.value.clone(), f.reviewer.clone(), f.reason.clone()))
-            .collect(),
-        texts: Vec::new(),
+    let encoding = Encoding {
+        input,
+        coverage,
+        texts: RefCell::default(),
     };
-    body.texts = texts.texts.into_iter().map(str::to_string).collect();
-    postcard::to_stdvec(&body).ok()
+    postcard::to_stdvec(&encoding).ok()
 }
 
 /// Each value less the one before it (the first less zero).
-fn steps(values: impl Iterator<Item = i64>) -> Vec<i64> {
+fn steps(values: impl ExactSizeIterator<Item = i64>) -> impl ExactSizeIterator<Item = i64> {
     let mut last = 0i64;
-    values
-        .map(|value| {
-            let step = value.wrapping_sub(last);
-            last = value;
-            step
-        })
-        .collect()
+    values.map(move |value| {
+        let step = value.wrapping_sub(last);
+        last = value;
+        step
+    })
 }
 
 /// The external id of each item that has one, once per item.
@@ -150,10 +190,6 @@ fn external_ids(labels: &[LabelRecord]) -> Vec<(i64, String)> {
         }
     }
     ids
-}
-
-fn pairs<S: Clone + std::hash::BuildHasher>(map: &HashMap<i64, String, S>) -> Vec<(i64, String)> {
-    map.iter().map(|(&k, v)| (k, v.clone())).collect()
 }
 
 /// The input and coverage stored in `bytes`; `None` when they are not a whole stored input.
