@@ -344,15 +344,13 @@ impl Store {
         project_id: i64,
         version: InputVersion,
     ) -> Result<Option<(Extended, InputSource)>> {
-        let Some(stored) = self.stored_input(project_id).await? else {
+        let usable = |stored: &InputVersion| *stored == version || version.adds_labels_to(stored);
+        let Some(stored) = self.stored_input(project_id, usable).await? else {
             return Ok(None);
         };
         if stored.version == version {
             let extended = (version, stored.input, stored.coverage);
             return Ok(Some((extended, InputSource::Stored)));
-        }
-        if !version.adds_labels_to(&stored.version) {
-            return Ok(None);
         }
         let behind = Behind {
             version: stored.version,

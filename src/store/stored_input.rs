@@ -282,22 +282,45 @@ pub struct Stored {
 }
 
 impl Store {
-    /// The input stored for `project_id`, if one is and it reads back whole.
-    pub(super) async fn stored_input(&self, project_id: i64) -> Result<Option<Stored>> {
-        type Row = (i64, Option<i64>, i64, i64, Vec<u8>);
-        let sql = "SELECT generation, revision, labels, items, body FROM report_inputs
+    /// The input stored for `project_id` when `usable` takes its version and it reads
+    /// back whole. The version is read first: a stored input of another is not read.
+    pub(super) async fn stored_input(
+        &self,
+        project_id: i64,
+        usable: impl Fn(&InputVersion) -> bool,
+    ) -> Result<Option<Stored>> {
+        type VersionRow = (i64, Option<i64>, i64, i64);
+        let version_sql = "SELECT generation, revision, labels, items FROM report_inputs
             WHERE project_id = $1 AND format = $2";
-        let row: Option<Row> = on_pool!(self, pool => {
-            sqlx::query_as(sql).bind(project_id).bind(FORMAT).fetch_optional(pool).await?
+        let row: Option<VersionRow> = on_pool!(self, pool => {
+            sqlx::query_as(version_sql).bind(project_id).bind(FORMAT).fetch_optional(pool).await?
         });
-        let Some((generation, revision, labels, items, body)) = row else {
-            return Ok(None);
-        };
-        let version = InputVersion {
+        let version = row.map(|(generation, revision, labels, items)| InputVersion {
             generation,
             revision,
             labels,
             items,
+        });
+        let Some(version) = version.filter(usable) else {
+            return Ok(None);
+        };
+        // Another process may have stored another version since.
+        let body_sql = "SELECT body FROM report_inputs WHERE project_id = $1 AND format = $2
+            AND generation = $3 AND revision IS NOT DISTINCT FROM $4 AND labels = $5
+            AND items = $6";
+        let body: Option<Vec<u8>> = on_pool!(self, pool => {
+            sqlx::query_scalar(body_sql)
+                .bind(project_id)
+                .bind(FORMAT)
+                .bind(version.generation)
+                .bind(version.revision)
+                .bind(version.labels)
+                .bind(version.items)
+                .fetch_optional(pool)
+                .await?
+        });
+        let Some(body) = body else {
+            return Ok(None);
         };
         let decoded = tokio::task::spawn_blocking(move || decode(&body)).await?;
         if decoded.is_none() {
