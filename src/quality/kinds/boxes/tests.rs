@@ -31,6 +31,20 @@ fn iou_of_known_boxes() {
     assert_eq!(box_iou(&a, &shape(5.0, 5.0, 1.0, 1.0, "x")), 0.0);
 }
 
+/// A box far narrower than its distance from the origin loses its width in `x + w`; it
+/// still covers itself whole, and two raters who drew it agree (found by fuzzing).
+#[test]
+fn a_box_narrower_than_rounding_at_its_place_covers_itself() {
+    for (x, w) in [(1.0, 3.1e-314), (1e7, 1e-9), (0.3, 0.1)] {
+        let a = shape(x, 2.0, w, 4.0, "cat");
+        assert_eq!(box_iou(&a, &a), 1.0, "x {x} w {w}");
+        assert!(
+            boxes_agree(std::slice::from_ref(&a), std::slice::from_ref(&a), 1.0, 1.0),
+            "x {x} w {w}"
+        );
+    }
+}
+
 #[test]
 fn degenerate_boxes_match_nothing() {
     let a = shape(0.0, 0.0, 2.0, 2.0, "x");
