@@ -78,7 +78,12 @@ pub struct Behind {
 }
 
 #[derive(Debug)]
-pub struct KeptInput(Arc<Mutex<Slot>>, InputCounts, AtomicI64);
+pub struct KeptInput {
+    slot: Arc<Mutex<Slot>>,
+    counts: InputCounts,
+    /// Labels from which an input read whole is stored in the database (`stored_input`).
+    store_from: AtomicI64,
+}
 
 impl Default for KeptInput {
     fn default() -> Self {
@@ -175,38 +180,38 @@ impl KeptInput {
             idle,
         };
         let store_from = AtomicI64::new(super::stored_input::STORE_FROM_LABELS);
-        KeptInput(
-            Arc::new(Mutex::new(slot)),
-            InputCounts::default(),
+        KeptInput {
+            slot: Arc::new(Mutex::new(slot)),
+            counts: InputCounts::default(),
             store_from,
-        )
+        }
     }
 
     /// Labels from which an input read whole is stored in the database.
     pub fn store_from(&self) -> i64 {
-        self.2.load(Ordering::Relaxed)
+        self.store_from.load(Ordering::Relaxed)
     }
 
     /// Stores inputs read whole from `labels` labels on (tests store small ones).
     pub fn set_store_from(&self, labels: i64) {
-        self.2.store(labels, Ordering::Relaxed);
+        self.store_from.store(labels, Ordering::Relaxed);
     }
 
     /// Counts a report input served.
     pub fn count(&self, source: InputSource) {
-        self.1.of(source).fetch_add(1, Ordering::Relaxed);
+        self.counts.of(source).fetch_add(1, Ordering::Relaxed);
     }
 
     /// How many report inputs were had from `source` since the process started.
     pub fn served(&self, source: InputSource) -> u64 {
-        self.1.of(source).load(Ordering::Relaxed)
+        self.counts.of(source).load(Ordering::Relaxed)
     }
 
     /// The kept input, when it is of `project_id` at `version` or one that labels were
     /// added to since. Any other is let go here, before the caller reads the one it needs:
     /// the two are never held at once.
     pub fn get(&self, project_id: i64, version: InputVersion) -> Lookup {
-        let mut slot = lock(&self.0);
+        let mut slot = lock(&self.slot);
         let Some(kept) = slot.kept.as_mut().filter(|k| k.project_id == project_id) else {
             slot.kept = None;
             return Lookup::Missing;
@@ -228,7 +233,7 @@ impl KeptInput {
     /// The input kept for `project_id`, its version and a copy of its coverage, without
     /// counting as use.
     pub fn current(&self, project_id: i64) -> Option<(InputVersion, Arc<ReportInput>, Coverage)> {
-        let slot = lock(&self.0);
+        let slot = lock(&self.slot);
         let kept = slot.kept.as_ref().filter(|k| k.project_id == project_id)?;
         Some((
             kept.version,
@@ -246,7 +251,7 @@ impl KeptInput {
         input: Arc<ReportInput>,
         coverage: Coverage,
     ) {
-        let mut slot = lock(&self.0);
+        let mut slot = lock(&self.slot);
         slot.kept = Some(Kept {
             project_id,
             version,
@@ -256,7 +261,7 @@ impl KeptInput {
         });
         if !slot.watched && tokio::runtime::Handle::try_current().is_ok() {
             slot.watched = true;
-            tokio::spawn(let_go_when_idle(Arc::downgrade(&self.0)));
+            tokio::spawn(let_go_when_idle(Arc::downgrade(&self.slot)));
         }
     }
 }
@@ -360,7 +365,7 @@ mod tests {
             keep(&kept, 1, version(20), read.clone());
             assert!(kept.get(project, other).is_missing(), "{project} {other:?}");
             assert!(
-                lock(&kept.0).kept.is_none(),
+                lock(&kept.slot).kept.is_none(),
                 "the input of another version is let go before the new one is read"
             );
         }
@@ -378,7 +383,7 @@ mod tests {
             assert!(Arc::ptr_eq(&behind.input, &read));
             assert_eq!(behind.version, version(20));
             assert!(
-                lock(&kept.0).kept.is_none(),
+                lock(&kept.slot).kept.is_none(),
                 "handed over, the input is no longer kept"
             );
         }
@@ -434,11 +439,11 @@ mod tests {
         );
         // Watched without `get`, which would count as use.
         let last_used = Instant::now();
-        while lock(&kept.0).kept.is_some() {
+        while lock(&kept.slot).kept.is_some() {
             assert!(last_used.elapsed() < idle * 20, "never let go");
             tokio::time::sleep(idle / 10).await;
         }
         assert!(last_used.elapsed() >= idle * 9 / 10, "let go too soon");
-        assert!(!lock(&kept.0).watched, "the watch ended");
+        assert!(!lock(&kept.slot).watched, "the watch ended");
     }
 }
