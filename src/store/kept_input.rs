@@ -5,7 +5,8 @@
 //! method, a new seed). The input is kept with the version of the data it was read at
 //! ([`InputVersion`]), read again in one statement before each report; any difference and
 //! the input is read anew. The version is exact across processes: it is made of counts and
-//! numbers that change in the same transaction as the data (migration `report_generation`),
+//! numbers that change in the same transaction as the data (migrations `report_generation`
+//! and `project_report_generation`),
 //! so a report never shows less than what was committed before it was asked for.
 //!
 //! When only labels were added since (the project's other counts and numbers unchanged),
@@ -36,7 +37,9 @@ const IDLE: Duration = Duration::from_secs(600);
 /// an item added or removed `items`, a settings edit (which may change how many labels an
 /// item still wants) `revision`, and every other change to what a report reads (a label
 /// edited, an item's gold answer, data or pre-label, an adjudication, a pseudonym) moves
-/// `generation` through the database's triggers. None of them fires on the labelling path.
+/// `generation` through the database's triggers: the project's own number, and for a
+/// pseudonym (which every project's reports read) the number of all. None of them fires on
+/// the labelling path, and a change in one project leaves the others' versions as they were.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct InputVersion {
     pub generation: i64,

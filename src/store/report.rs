@@ -223,11 +223,16 @@ fn in_given_order(mut item: ItemRow) -> ItemRow {
 const PROJECT_LABELS: &str =
     "(SELECT CAST(coalesce(sum(labels), 0) AS BIGINT) FROM rater_tallies WHERE project_id = $1)";
 
+/// Project `$1`'s report generation: the number its own changes move plus the number that
+/// changes every project's reports read move (migration `project_report_generation`).
+pub const PROJECT_GENERATION: &str = "(SELECT value FROM report_generation WHERE id = 1)
+    + coalesce((SELECT value FROM project_report_generation WHERE project_id = $1), 0)";
+
 /// The statement that reads a project's [`InputVersion`] (`$1` the project), as a
 /// [`VersionRow`].
 fn report_input_version_sql() -> String {
     format!(
-        "SELECT (SELECT value FROM report_generation WHERE id = 1),
+        "SELECT {PROJECT_GENERATION},
             (SELECT revision FROM projects WHERE id = $1), {PROJECT_LABELS},
             (SELECT count(*) FROM items WHERE project_id = $1)"
     )

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use tally::store::report::InputSource;
+use tally::store::report::{InputSource, PROJECT_GENERATION};
 
 use crate::audit::execute;
 use crate::harness::{serve, Api, Backend, TestApp};
@@ -19,6 +19,7 @@ on_both_backends!(
     a_report_shows_every_change_made_before_it_on_any_server,
     a_report_after_new_labels_reads_only_those_and_is_the_report_of_all_labels,
     a_new_server_reads_the_stored_input_back_and_reports_as_reading_every_label,
+    a_change_in_one_project_leaves_the_inputs_of_the_others_in_use,
 );
 
 /// A second server on the same database, with its own store and so its own memory.
@@ -581,9 +582,7 @@ async fn a_new_server_reads_the_stored_input_back_and_reports_as_reading_every_l
     let after_edit = admin.report(pid, query).await;
     assert_eq!(app.store.report_inputs_served(InputSource::Read), reads + 1);
     assert_ne!(after_edit, everything);
-    let generation = app
-        .count("SELECT value FROM report_generation WHERE id = 1")
-        .await;
+    let generation = generation_of(&app, pid).await;
     let started = Instant::now();
     while app
         .count(&format!(
@@ -598,4 +597,106 @@ async fn a_new_server_reads_the_stored_input_back_and_reports_as_reading_every_l
     let (base, store) = another_server(&app).await;
     assert_eq!(on(&admin, &base).report(pid, query).await, after_edit);
     assert_eq!(store.report_inputs_served(InputSource::Stored), 1);
+}
+
+/// The generation of `pid`'s report input: what moves when anything its report reads changes
+/// other than labels or items added.
+async fn generation_of(app: &TestApp, pid: i64) -> i64 {
+    let sql = format!("SELECT {PROJECT_GENERATION}").replace("$1", &pid.to_string());
+    app.count(&sql).await
+}
+
+/// Labels edited or removed, an item's gold answer or removal, an adjudication: each moves
+/// the generation of its own project's report input and no other's, so that the input a
+/// server keeps and the one it stored for another project still serve. A pseudonym, which
+/// every project's report reads, moves them all.
+async fn a_change_in_one_project_leaves_the_inputs_of_the_others_in_use(app: TestApp) {
+    app.store.store_report_inputs_from(1);
+    let admin = app.admin().await;
+    let mut pids = Vec::new();
+    for (name, prefix) in [("Untouched", "u"), ("Edited", "e")] {
+        let items = crate::harness::numbered_items(prefix, 10);
+        let settings = json!({"name": name, "labels": ["pos", "neg"], "min_overlap": 2,
+                              "max_overlap": 3, "edit_window_seconds": 600});
+        pids.push(
+            app.project_from(&admin, settings, Value::Array(items))
+                .await,
+        );
+    }
+    let (kept, edited) = (pids[0], pids[1]);
+    let mut raters = Vec::new();
+    for name in ["p1", "p2", "p3"] {
+        raters.push(app.rater(name).await);
+    }
+    for pid in [kept, edited] {
+        for index in 0..3 {
+            assert_eq!(label_some(&raters, index, pid, 4).await, 4);
+        }
+    }
+    let query = "?method=dawid-skene&seed=5";
+    let first = admin.report(kept, query).await;
+    assert_eq!(stored_labels(&app, kept, -1).await, 12);
+    assert_eq!(inputs_served(&app), [1, 0, 0]);
+
+    let first_label = format!("(SELECT min(id) FROM labels WHERE project_id = {edited})");
+    let last_label = format!("(SELECT max(id) FROM labels WHERE project_id = {edited})");
+    let first_item = format!("(SELECT min(id) FROM items WHERE project_id = {edited})");
+    let last_item = format!("(SELECT max(id) FROM items WHERE project_id = {edited})");
+    let changes = [
+        format!("UPDATE labels SET value = 'neg' WHERE id = {first_label}"),
+        format!("DELETE FROM labels WHERE id = {last_label}"),
+        format!("UPDATE items SET gold = 'pos' WHERE id = {first_item}"),
+        format!(
+            "INSERT INTO adjudications (item_id, project_id, reviewer_id, value, reason, created_at)
+             VALUES ({first_item}, {edited}, (SELECT min(id) FROM users), 'pos', 'checked', 1)"
+        ),
+        format!("UPDATE adjudications SET value = 'neg' WHERE project_id = {edited}"),
+        format!("DELETE FROM adjudications WHERE project_id = {edited}"),
+        format!("DELETE FROM items WHERE id = {last_item}"),
+    ];
+    let untouched = generation_of(&app, kept).await;
+    for change in &changes {
+        let before = generation_of(&app, edited).await;
+        assert_eq!(execute(&app, change).await.expect(change), 1, "{change}");
+        assert!(generation_of(&app, edited).await > before, "{change}");
+        assert_eq!(generation_of(&app, kept).await, untouched, "{change}");
+    }
+    // One statement over many rows of a project moves its generation too.
+    let before = generation_of(&app, edited).await;
+    let all_items = format!("UPDATE items SET prediction = 'neg' WHERE project_id = {edited}");
+    assert!(execute(&app, &all_items).await.expect("predictions") > 1);
+    assert!(generation_of(&app, edited).await > before);
+    edit_first_label(&app, &raters[0], "p1", edited).await;
+    assert_eq!(generation_of(&app, kept).await, untouched);
+
+    assert_eq!(admin.report(kept, query).await, first);
+    assert_eq!(inputs_served(&app), [1, 0, 1], "the kept input served");
+    let (base, store) = another_server(&app).await;
+    assert_eq!(on(&admin, &base).report(kept, query).await, first);
+    assert_eq!(store.report_inputs_served(InputSource::Stored), 1);
+    assert_eq!(store.report_inputs_served(InputSource::Read), 0);
+
+    // A setting that changes nothing is not a change.
+    let unchanged = format!("UPDATE items SET gold = gold WHERE project_id = {kept}");
+    execute(&app, &unchanged).await.expect("no change");
+    assert_eq!(generation_of(&app, kept).await, untouched);
+
+    let rename = "UPDATE users SET pseudonym = 'renamed-p1' WHERE name = 'p1'";
+    let edited_before = generation_of(&app, edited).await;
+    assert_eq!(execute(&app, rename).await.expect("rename"), 1);
+    assert!(generation_of(&app, kept).await > untouched);
+    assert!(generation_of(&app, edited).await > edited_before);
+    let renamed = admin.report(kept, query).await;
+    assert_eq!(
+        inputs_served(&app),
+        [2, 0, 1],
+        "read again after the rename"
+    );
+    let raters_json = renamed["raters"].as_array().expect("raters");
+    assert!(
+        raters_json
+            .iter()
+            .any(|r| r["rater"] == json!("renamed-p1")),
+        "{raters_json:?}"
+    );
 }
