@@ -26,6 +26,7 @@ pub mod pace;
 pub mod password_links;
 pub mod pending_imports;
 pub mod people;
+mod pg_copy;
 mod pg_group_commit;
 pub use pg_group_commit::REPLAN_AFTER as POSTGRES_WRITER_REPLAN_AFTER;
 pub mod project_edits;

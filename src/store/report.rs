@@ -9,7 +9,7 @@ use sqlx::types::Json;
 
 pub use super::kept_input::InputSource;
 use super::kept_input::{Behind, InputVersion, Lookup, MAX_KEPT_LABELS};
-use super::{on_pool, sqlite_read, Store};
+use super::{on_pool, pg_copy, sqlite_read, Store};
 use crate::domain::report::{FinalLabel, LabelRecord, ReportInput};
 use crate::error::Result;
 
@@ -61,33 +61,6 @@ macro_rules! report_label {
     };
 }
 
-/// A row of [`report_labels_sql`]: its item's id and the label.
-struct LabelRow(i64, ReportLabel);
-
-// Columns are taken by position: by name, each of the half a million rows a big report
-// reads looked each column up in the statement's names.
-impl<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> for LabelRow {
-    fn from_row(row: &'r sqlx::postgres::PgRow) -> sqlx::Result<Self> {
-        use sqlx::Row;
-        Ok(LabelRow(row.try_get(0)?, report_label!(row.try_get)))
-    }
-}
-
-impl<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> for ItemRow {
-    fn from_row(row: &'r sqlx::postgres::PgRow) -> sqlx::Result<Self> {
-        use sqlx::Row;
-        Ok(ItemRow {
-            id: row.try_get(0)?,
-            external_id: row.try_get(1)?,
-            gold: row.try_get(2)?,
-            data: row.try_get(3)?,
-            prediction: row.try_get(4)?,
-            settled: row.try_get(5)?,
-            labels: Vec::new(),
-        })
-    }
-}
-
 /// The condition that keeps every `stride`-th item by id: none for every item. The stride
 /// is written into the statement, since a modulus by a parameter left PostgreSQL guessing
 /// how many rows it keeps (it scanned the whole table in parallel and sorted it).
@@ -106,13 +79,102 @@ fn every_nth(column: &str, stride: i64) -> String {
 /// index scan, which doubled its time. `$1` project, `$2` and `$3` the first and last item
 /// id.
 fn report_labels_sql(stride: i64) -> String {
+    labels_select(stride, PARAMETERS)
+}
+
+/// The placeholders of a read's project and first and last item id.
+const PARAMETERS: (&str, &str, &str) = ("$1", "$2", "$3");
+
+/// The labels' statement with `project`, `first` and `last` for the project and the first
+/// and last item id.
+fn labels_select(stride: i64, (project, first, last): (&str, &str, &str)) -> String {
     format!(
         "SELECT item_id, rater_id, pool, value, duration_ms, created_at,
             guideline_version, prediction_shown, id
-        FROM labels WHERE project_id = $1{} AND item_id BETWEEN $2 AND $3
+        FROM labels WHERE project_id = {project}{} AND item_id BETWEEN {first} AND {last}
         ORDER BY item_id",
         every_nth("item_id", stride)
     )
+}
+
+/// The items a report reads, in id order, with their data or not; each `stride`-th only.
+fn items_select(stride: i64, data: ItemData, (project, first, last): (&str, &str, &str)) -> String {
+    format!(
+        "SELECT i.id, i.external_id, i.gold, {} AS data, i.prediction,
+             (i.need_generalist = 0 AND i.label_count > 0 AND NOT i.is_gold) AS settled
+         FROM items i WHERE i.project_id = {project} AND NOT i.is_qualification{}
+             AND i.id BETWEEN {first} AND {last} ORDER BY i.id",
+        match data {
+            ItemData::Read => "i.data",
+            ItemData::Skipped => "NULL",
+        },
+        every_nth("i.id", stride),
+    )
+}
+
+/// What one read of a part of a project's items takes: the project, every how many items
+/// (by id), whether their data, and the first and last item id.
+#[derive(Debug, Clone, Copy)]
+struct ItemsRead {
+    project_id: i64,
+    stride: i64,
+    data: ItemData,
+    ids: (i64, i64),
+}
+
+impl ItemsRead {
+    /// `select` with the read's project and ids written in, to copy out in binary
+    /// ([`pg_copy`]): `COPY` takes no parameters.
+    fn copy_sql(&self, select: impl FnOnce((&str, &str, &str)) -> String) -> String {
+        let project = self.project_id.to_string();
+        let (first, last) = (self.ids.0.to_string(), self.ids.1.to_string());
+        let select = select((&project, &first, &last));
+        format!("COPY ({select}) TO STDOUT (FORMAT binary)")
+    }
+}
+
+/// Hands `each` the rows of `N` fields that `copy_sql` copies out on `conn`, as they come.
+async fn copy_rows<const N: usize>(
+    conn: &mut sqlx::PgConnection,
+    copy_sql: &str,
+    mut each: impl FnMut(&[pg_copy::Field<'_>; N]) -> sqlx::Result<()>,
+) -> sqlx::Result<()> {
+    let mut chunks = conn.copy_out_raw(copy_sql).await?;
+    let mut rows = pg_copy::BinaryRows::<N>::default();
+    while let Some(chunk) = chunks.try_next().await? {
+        rows.feed(&chunk, &mut each)?;
+    }
+    rows.finish()
+}
+
+/// The item in a row of [`items_select`], copied out.
+fn item_of_copied(f: &[pg_copy::Field<'_>; 6]) -> sqlx::Result<ItemRow> {
+    use pg_copy::{bool, int8, jsonb, optional_text};
+    Ok(ItemRow {
+        id: int8(f[0])?,
+        external_id: optional_text(f[1])?,
+        gold: optional_text(f[2])?,
+        data: f[3].map(|_| jsonb(f[3])).transpose()?.map(Json),
+        prediction: optional_text(f[4])?,
+        settled: bool(f[5])?,
+        labels: Vec::new(),
+    })
+}
+
+/// The item id and label in a row of [`report_labels_copy_sql`].
+fn label_of_copied(f: &[pg_copy::Field<'_>; 9]) -> sqlx::Result<(i64, ReportLabel)> {
+    use pg_copy::{int8, optional_bool, optional_int8, text};
+    let label = ReportLabel {
+        id: int8(f[8])?,
+        rater_id: int8(f[1])?,
+        pool: text(f[2])?,
+        value: text(f[3])?,
+        duration_ms: optional_int8(f[4])?,
+        created_at: int8(f[5])?,
+        guideline_version: optional_int8(f[6])?,
+        prediction_shown: optional_bool(f[7])?,
+    };
+    Ok((int8(f[0])?, label))
 }
 
 /// A report's items in id order, each given its labels as the labels come in item order.
@@ -521,17 +583,6 @@ impl Store {
         data: ItemData,
         expected_labels: i64,
     ) -> Result<(ReportInput, Coverage)> {
-        let items_sql = format!(
-            "SELECT i.id, i.external_id, i.gold, {} AS data, i.prediction,
-                 (i.need_generalist = 0 AND i.label_count > 0 AND NOT i.is_gold) AS settled
-             FROM items i WHERE i.project_id = $1 AND NOT i.is_qualification{}
-                 AND i.id BETWEEN $2 AND $3 ORDER BY i.id",
-            match data {
-                ItemData::Read => "i.data",
-                ItemData::Skipped => "NULL",
-            },
-            every_nth("i.id", stride),
-        );
         let raters_sql =
             "SELECT u.id, u.pseudonym FROM rater_tallies t JOIN users u ON u.id = t.rater_id
             WHERE t.project_id = $1";
@@ -561,15 +612,17 @@ impl Store {
         // makes room for all the labels, and the upper half's join them in item order.
         let middle = first + (last - first) / 2;
         let all_labels = usize::try_from(expected_labels).unwrap_or(0);
-        let labels_sql = report_labels_sql(stride);
         // Each half is a task of its own: on PostgreSQL the rows are decoded on the async
         // runtime, and two futures of one task would be decoded on one core.
         let half = |ids: (i64, i64), room: usize, coverage: Coverage| {
-            let (store, sql) = (self.clone(), (items_sql.clone(), labels_sql.clone()));
-            tokio::spawn(async move {
-                let sql = (sql.0.as_str(), sql.1.as_str());
-                store.take_items(sql, project_id, ids, room, coverage).await
-            })
+            let store = self.clone();
+            let read = ItemsRead {
+                project_id,
+                stride,
+                data,
+                ids,
+            };
+            tokio::spawn(async move { store.take_items(read, room, coverage).await })
         };
         let upper_coverage = Coverage {
             read: LabelsRead::default(),
@@ -610,15 +663,12 @@ impl Store {
         Ok((input, coverage))
     }
 
-    /// Takes the items the first of `sql` selects (by project `$1` and ids from `$2` to
-    /// `$3`, the bounds in `ids`), each with its labels as the second reads them in the
-    /// order they were given, into an input as they come: holding every label first and
-    /// converting after would keep each label twice at the peak.
+    /// Takes the items `read` names, each with its labels in the order they were given,
+    /// into an input as they come: holding every label first and converting after would
+    /// keep each label twice at the peak.
     async fn take_items(
         &self,
-        (items_sql, labels_sql): (&str, &str),
-        project_id: i64,
-        ids: (i64, i64),
+        read: ItemsRead,
         expected_labels: usize,
         mut coverage: Coverage,
     ) -> Result<(ReportInput, Coverage)> {
@@ -627,11 +677,12 @@ impl Store {
         input.labels.reserve(expected_labels + expected_labels / 64);
         match self {
             Store::Sqlite(backend) => {
-                let sql = (items_sql.to_owned(), labels_sql.to_owned());
+                let items_sql = items_select(read.stride, read.data, PARAMETERS);
+                let sql = (items_sql, report_labels_sql(read.stride));
                 sqlite_read::read(&backend.pool, move |conn| {
                     let names = &mut coverage.names;
                     let mut done = |item| take_item(&mut input, names, item);
-                    let query = (project_id, ids.0, ids.1);
+                    let query = (read.project_id, read.ids.0, read.ids.1);
                     coverage.read = read_items_sqlite(conn, (&sql.0, &sql.1), query, &mut done)?;
                     Ok((input, coverage))
                 })
@@ -641,24 +692,22 @@ impl Store {
                 // One state of the database for the items and their labels, as on SQLite:
                 // an item's settled state must be that of the labels read with it.
                 let mut tx = snapshot(&backend.pool).await?;
-                let items: Vec<ItemRow> = sqlx::query_as(items_sql)
-                    .bind(project_id)
-                    .bind(ids.0)
-                    .bind(ids.1)
-                    .fetch_all(&mut *tx)
-                    .await?;
+                let mut items = Vec::new();
+                let items_sql = read.copy_sql(|at| items_select(read.stride, read.data, at));
+                copy_rows(&mut tx, &items_sql, |row| {
+                    items.push(item_of_copied(row)?);
+                    Ok(())
+                })
+                .await?;
                 let mut merged = ItemsWithLabels::new(items.into_iter());
                 let names = &mut coverage.names;
                 let mut done = |item| take_item(&mut input, names, item);
-                let mut labels = sqlx::query_as::<_, LabelRow>(labels_sql)
-                    .bind(project_id)
-                    .bind(ids.0)
-                    .bind(ids.1)
-                    .fetch(&mut *tx);
-                while let Some(LabelRow(item_id, label)) = labels.try_next().await? {
-                    merged.label((item_id, label), &mut done);
-                }
-                drop(labels);
+                let labels_sql = read.copy_sql(|at| labels_select(read.stride, at));
+                copy_rows(&mut tx, &labels_sql, |row| {
+                    merged.label(label_of_copied(row)?, &mut done);
+                    Ok(())
+                })
+                .await?;
                 coverage.read = merged.finish(&mut done);
                 tx.commit().await?;
                 Ok((input, coverage))
