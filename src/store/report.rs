@@ -161,7 +161,7 @@ fn item_of_copied(f: &[pg_copy::Field<'_>; 6]) -> sqlx::Result<ItemRow> {
     })
 }
 
-/// The item id and label in a row of [`report_labels_copy_sql`].
+/// The item id and label in a row of [`labels_select`], copied out.
 fn label_of_copied(f: &[pg_copy::Field<'_>; 9]) -> sqlx::Result<(i64, ReportLabel)> {
     use pg_copy::{int8, optional_bool, optional_int8, text};
     let label = ReportLabel {
