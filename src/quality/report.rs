@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use super::agreement::{agreement, Agreement};
 use super::bias::{
-    distribution, leniency, leniency_shifts, Bias, RaterDistribution, RaterLeniency,
+    distribution, leniency, leniency_shifts, Bias, DistributionFindings, RaterDistribution,
+    RaterLeniency,
 };
 use super::bootstrap::resample;
 use super::consensus::{
@@ -169,9 +170,14 @@ pub fn build_report(data: &Dataset, options: &ReportOptions) -> Report {
 /// A dataset's consensus by one method and the references it makes, kept for the next
 /// report of the same dataset: they depend on nothing else (not the level, the bootstrap or
 /// its seed, nor the thresholds), and Dawid-Skene's iterations are most of a report's work.
+/// The label-distribution test is kept beside it: it depends on the thresholds only, and
+/// its rounds of leaving biased raters out were a quarter of a report on kept labels.
 /// Keep one per dataset: it does not know which dataset it was fitted on.
 #[derive(Default)]
-pub struct KeptConsensus(Memo<FittedFor, Fitted>);
+pub struct KeptConsensus {
+    fitted: Memo<FittedFor, Fitted>,
+    distribution: Memo<Thresholds, DistributionFindings>,
+}
 
 /// What a kept consensus was fitted with.
 #[derive(PartialEq)]
@@ -194,7 +200,7 @@ impl KeptConsensus {
             dawid_skene: options.dawid_skene,
             threads: options.threads,
         };
-        self.0.get_or_make(fitted_for, || {
+        self.fitted.get_or_make(fitted_for, || {
             let consensus = match options.method {
                 ConsensusMethod::Majority => majority_vote(data),
                 ConsensusMethod::DawidSkene => {
@@ -225,7 +231,7 @@ pub fn build_report_kept(data: &Dataset, options: &ReportOptions, kept: &KeptCon
     let (consensus_part, unbiased) = super::parallel::join(
         options.threads,
         || consensus_part(data, options, kept),
-        || unbiased_part(data, options),
+        || unbiased_part(data, options, kept),
     );
     let ConsensusPart {
         fitted,
@@ -320,11 +326,11 @@ struct UnbiasedPart {
     warnings: Vec<Warning>,
 }
 
-fn unbiased_part(data: &Dataset, options: &ReportOptions) -> UnbiasedPart {
+fn unbiased_part(data: &Dataset, options: &ReportOptions, kept: &KeptConsensus) -> UnbiasedPart {
     let mut warnings = Vec::new();
-    let findings = distribution(data, options);
-    let without_biased = findings.references;
-    let shifts = leniency_shifts(data, &without_biased, options);
+    let findings =
+        (kept.distribution).get_or_make(options.thresholds.clone(), || distribution(data, options));
+    let shifts = leniency_shifts(data, &findings.references, options);
     let mut resamples = resample(data, options, shifts.as_ref().ok());
     let alpha_draws = std::mem::take(&mut resamples.alpha);
     let agreement = agreement(data, options, alpha_draws, &mut warnings);
@@ -333,7 +339,7 @@ fn unbiased_part(data: &Dataset, options: &ReportOptions) -> UnbiasedPart {
         agreement,
         found: Findings {
             leniency,
-            distribution: findings.rows,
+            distribution: findings.rows.clone(),
         },
         warnings,
     }

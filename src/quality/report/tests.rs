@@ -204,11 +204,11 @@ fn a_kept_consensus_gives_the_report_a_fresh_fit_gives() {
     let data = generate(300, 3, 10, 3, 2);
     let kept = KeptConsensus::default();
     let same_fit = |kept: &KeptConsensus, fit: &Arc<Fitted>| {
-        kept.0.kept().is_some_and(|now| Arc::ptr_eq(&now, fit))
+        kept.fitted.kept().is_some_and(|now| Arc::ptr_eq(&now, fit))
     };
     let first = ds_options();
     build_report_kept(&data, &first, &kept);
-    let fit = kept.0.kept().expect("fitted by the first report");
+    let fit = kept.fitted.kept().expect("fitted by the first report");
     let variants = [
         ReportOptions {
             seed: first.seed + 1,
@@ -226,6 +226,36 @@ fn a_kept_consensus_gives_the_report_a_fresh_fit_gives() {
         assert_eq!(with_kept.expect("json"), fresh.expect("json"));
         assert!(same_fit(&kept, &fit), "the fit was kept");
     }
+    let distribution = kept
+        .distribution
+        .kept()
+        .expect("tested by the first report");
+    assert!(
+        kept.distribution
+            .kept()
+            .is_some_and(|now| Arc::ptr_eq(&now, &distribution)),
+        "the distribution test was kept across seeds, levels and draws"
+    );
+    // Other thresholds test the distributions anew, and find otherwise.
+    let looser = ReportOptions {
+        thresholds: Thresholds {
+            significance: 1.0,
+            bias_effect: 0.0,
+            ..first.thresholds.clone()
+        },
+        ..first.clone()
+    };
+    let with_kept = build_report_kept(&data, &looser, &kept);
+    let fresh = build_report(&data, &looser);
+    assert_ne!(
+        serde_json::to_string(&fresh.bias.distribution).expect("json"),
+        serde_json::to_string(&build_report(&data, &first).bias.distribution).expect("json"),
+        "the looser thresholds change what the test finds"
+    );
+    assert_eq!(
+        serde_json::to_string(&with_kept).expect("json"),
+        serde_json::to_string(&fresh).expect("json")
+    );
     let majority = ReportOptions {
         method: ConsensusMethod::Majority,
         ..first.clone()
