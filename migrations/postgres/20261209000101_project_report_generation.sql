@@ -20,14 +20,20 @@ DROP TRIGGER labels_changed_report ON labels;
 DROP TRIGGER items_changed_report ON items;
 DROP TRIGGER adjudications_changed_report ON adjudications;
 
+-- Moves the number of each of `projects`, once per transaction.
+CREATE FUNCTION project_report_generation_move(projects BIGINT[]) RETURNS void
+LANGUAGE sql AS $$
+    INSERT INTO project_report_generation AS g (project_id, value, moved_in)
+    SELECT DISTINCT project, 1, txid_current() FROM unnest(projects) AS project
+    ON CONFLICT (project_id) DO UPDATE SET value = g.value + 1, moved_in = excluded.moved_in
+        WHERE g.moved_in <> excluded.moved_in;
+$$;
+
 -- Moves the number of every project among the rows in the statement's transition table
 -- `changed`.
 CREATE FUNCTION project_report_generation_bump() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO project_report_generation AS g (project_id, value, moved_in)
-    SELECT DISTINCT project_id, 1, txid_current() FROM changed
-    ON CONFLICT (project_id) DO UPDATE SET value = g.value + 1, moved_in = excluded.moved_in
-        WHERE g.moved_in <> excluded.moved_in;
+    PERFORM project_report_generation_move(ARRAY(SELECT DISTINCT project_id FROM changed));
     RETURN NULL;
 END;
 $$;
@@ -37,10 +43,7 @@ $$;
 -- the labelling path, which updates an item's counts).
 CREATE FUNCTION project_report_generation_bump_row() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO project_report_generation AS g (project_id, value, moved_in)
-    VALUES (NEW.project_id, 1, txid_current())
-    ON CONFLICT (project_id) DO UPDATE SET value = g.value + 1, moved_in = excluded.moved_in
-        WHERE g.moved_in <> excluded.moved_in;
+    PERFORM project_report_generation_move(ARRAY[NEW.project_id]);
     RETURN NULL;
 END;
 $$;

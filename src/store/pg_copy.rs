@@ -188,13 +188,17 @@ pub(super) fn optional_bool(field: Field<'_>) -> sqlx::Result<Option<bool>> {
     }
 }
 
-/// A `jsonb` field, parsed: its binary form is a version byte (1) and the JSON text.
-pub(super) fn jsonb<T: serde::de::DeserializeOwned>(field: Field<'_>) -> sqlx::Result<T> {
+/// A `jsonb` field that may be NULL, parsed: its binary form is a version byte (1) and the
+/// JSON text.
+pub(super) fn optional_jsonb<T: serde::de::DeserializeOwned>(
+    field: Field<'_>,
+) -> sqlx::Result<Option<T>> {
     match field {
         Some([1, json @ ..]) => serde_json::from_slice(json)
+            .map(Some)
             .map_err(|e| malformed(&format!("a jsonb that does not parse: {e}"))),
         Some(_) => Err(malformed("a jsonb of an unknown version")),
-        None => Err(malformed("NULL where a jsonb must be")),
+        None => Ok(None),
     }
 }
 
@@ -280,6 +284,29 @@ mod tests {
             let (a, b) = copy.split_at(cut);
             assert_eq!(read(&[a, b]).expect("cut"), expected(), "cut at {cut}");
         }
+    }
+
+    #[test]
+    fn a_jsonb_field_is_its_version_byte_and_text() {
+        let parsed: Option<serde_json::Value> =
+            optional_jsonb(Some(b"\x01{\"region\": \"north\"}")).expect("jsonb");
+        assert_eq!(parsed, Some(serde_json::json!({"region": "north"})));
+        assert_eq!(
+            optional_jsonb::<serde_json::Value>(None).expect("NULL"),
+            None
+        );
+        assert!(
+            optional_jsonb::<serde_json::Value>(Some(b"\x02{}")).is_err(),
+            "version 2"
+        );
+        assert!(
+            optional_jsonb::<serde_json::Value>(Some(b"\x01{")).is_err(),
+            "cut JSON"
+        );
+        assert!(
+            optional_jsonb::<serde_json::Value>(Some(b"")).is_err(),
+            "empty"
+        );
     }
 
     #[test]

@@ -149,12 +149,12 @@ async fn copy_rows<const N: usize>(
 
 /// The item in a row of [`items_select`], copied out.
 fn item_of_copied(f: &[pg_copy::Field<'_>; 6]) -> sqlx::Result<ItemRow> {
-    use pg_copy::{bool, int8, jsonb, optional_text};
+    use pg_copy::{bool, int8, optional_jsonb, optional_text};
     Ok(ItemRow {
         id: int8(f[0])?,
         external_id: optional_text(f[1])?,
         gold: optional_text(f[2])?,
-        data: f[3].map(|_| jsonb(f[3])).transpose()?.map(Json),
+        data: optional_jsonb(f[3])?.map(Json),
         prediction: optional_text(f[4])?,
         settled: bool(f[5])?,
         labels: Vec::new(),
