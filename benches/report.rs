@@ -317,7 +317,7 @@ fn time_report_api(backend: &str, runtime: &tokio::runtime::Runtime, url: &str, 
         project,
         token: &token,
     };
-    let (times, after_labels, ordinal) = runtime.block_on(async {
+    let (times, after_labels, after_edits, ordinal) = runtime.block_on(async {
         let mut times = Vec::new();
         for draw_seed in 1..=3 {
             times.push(reports.time(&server.base, draw_seed, "nominal").await);
@@ -329,11 +329,16 @@ fn time_report_api(backend: &str, runtime: &tokio::runtime::Runtime, url: &str, 
             }
             after_labels.push(reports.time(&server.base, draw_seed, "nominal").await);
         }
+        let mut after_edits = Vec::new();
+        for (n, draw_seed) in (13..=15).enumerate() {
+            edit_label(url, project, n as i64).await;
+            after_edits.push(reports.time(&server.base, draw_seed, "nominal").await);
+        }
         let mut ordinal = Vec::new();
         for draw_seed in 7..=9 {
             ordinal.push(reports.time(&server.base, draw_seed, "ordinal").await);
         }
-        (times, after_labels, ordinal)
+        (times, after_labels, after_edits, ordinal)
     });
     let (_, peak) = server.memory_mib();
     runtime.block_on(until_stored(url, project));
@@ -353,7 +358,7 @@ fn time_report_api(backend: &str, runtime: &tokio::runtime::Runtime, url: &str, 
         times[0].as_secs_f64()
     );
     println!(
-        "report API on {backend}, the first request after a restart (the input stored by the first server read back, the labels given since read onto it): {:.3} s (median of 3 starts: {} s)",
+        "report API on {backend}, the first request after a restart (the input stored by the first server read back, the labels given and the items edited since read onto it): {:.3} s (median of 3 starts: {} s)",
         median(restarts.clone()).as_secs_f64(),
         seconds(&restarts)
     );
@@ -361,6 +366,11 @@ fn time_report_api(backend: &str, runtime: &tokio::runtime::Runtime, url: &str, 
         "report API on {backend}, the first request after {LABELLING_RATERS} new labels: {:.3} s (median of 3: {} s)",
         median(after_labels.clone()).as_secs_f64(),
         seconds(&after_labels)
+    );
+    println!(
+        "report API on {backend}, the first request after a label edited: {:.3} s (median of 3: {} s)",
+        median(after_edits.clone()).as_secs_f64(),
+        seconds(&after_edits)
     );
     println!(
         "report API on {backend}, ordinal (a rating project's level), Dawid-Skene, with leniency intervals: {:.3} s (median of 3, labels kept)",
@@ -398,6 +408,31 @@ async fn until_stored(url: &str, project: i64) {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    store.close().await;
+}
+
+/// Changes the value of the project's `n`-th label from its first, as an edit through the
+/// labelling or review pages does; the database's triggers log the change.
+async fn edit_label(url: &str, project: i64, n: i64) {
+    let store = Store::connect(url).await.expect("database");
+    let sql = "UPDATE labels SET value = '\"neg\"' WHERE id = (SELECT id FROM labels
+        WHERE project_id = $1 ORDER BY id LIMIT 1 OFFSET $2)";
+    let edited: u64 = match &store {
+        Store::Sqlite(b) => sqlx::query(sql)
+            .bind(project)
+            .bind(n)
+            .execute(&b.pool)
+            .await
+            .map(|done| done.rows_affected()),
+        Store::Postgres(b) => sqlx::query(sql)
+            .bind(project)
+            .bind(n)
+            .execute(&b.pool)
+            .await
+            .map(|done| done.rows_affected()),
+    }
+    .expect("edit");
+    assert_eq!(edited, 1, "a label edited");
     store.close().await;
 }
 

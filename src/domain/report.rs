@@ -129,13 +129,32 @@ impl ReportInput {
             self.settled_generalist.remove(&item_id);
             return;
         }
-        let first = self.labels.partition_point(|l| l.item_id < item_id);
-        let generalist = self.labels[first..]
-            .iter()
-            .take_while(|l| l.item_id == item_id)
+        let generalist = (self.labels_of(item_id).iter())
             .filter(|l| &*l.pool == super::policy::Pool::Generalist.as_str())
             .count();
         self.settled_generalist.insert(item_id, generalist as i64);
+    }
+
+    /// The labels the input holds of item `item_id`, in the order given.
+    pub fn labels_of(&self, item_id: i64) -> &[LabelRecord] {
+        let first = self.labels.partition_point(|l| l.item_id < item_id);
+        let count = self.labels[first..].partition_point(|l| l.item_id == item_id);
+        &self.labels[first..first + count]
+    }
+
+    /// Lets go of everything the input holds of `items` (their labels, known answers,
+    /// pre-labels, data, settled counts and final labels), which are read again, and of
+    /// what was prepared from the labels.
+    pub fn forget_items(&mut self, items: &foldhash::HashSet<i64>) {
+        self.labels.retain(|l| !items.contains(&l.item_id));
+        for item_id in items {
+            self.gold.remove(item_id);
+            self.predictions.remove(item_id);
+            self.data.remove(item_id);
+            self.settled_generalist.remove(item_id);
+            self.adjudications.remove(item_id);
+        }
+        self.prepared = Prepared::default();
     }
 }
 
@@ -1082,6 +1101,40 @@ mod tests {
         assert!(prepared_of(&input).is_none());
         let anew = report_json(&project, &input, &dawid_skene(1));
         assert_eq!(anew, report_json(&project, &input.clone(), &dawid_skene(1)));
+    }
+
+    /// Forgetting items lets go of everything held of them and of what was prepared, and
+    /// the labels of the others stay in item order.
+    #[test]
+    fn forgotten_items_leave_nothing_behind() {
+        let (project, mut input) = sample_project();
+        input.gold.insert(7, "\"pos\"".into());
+        input.predictions.insert(9, "\"neg\"".into());
+        input.set_settled(7, true);
+        let final_label = FinalLabel {
+            value: "\"neg\"".into(),
+            reviewer: "r".into(),
+            reason: "checked".into(),
+        };
+        input.adjudications.insert(9, final_label);
+        report_json(&project, &input, &dawid_skene(1));
+        assert!(prepared_of(&input).is_some());
+        let of_7 = input.labels_of(7).len();
+        assert!(of_7 > 0 && !input.labels_of(9).is_empty());
+        assert!(input.labels_of(1_000_000).is_empty());
+        let held = input.labels.len();
+        let forgotten = input.labels_of(9).len();
+        input.forget_items(&[9, 1_000_000].into_iter().collect());
+        assert_eq!(input.labels.len(), held - forgotten);
+        assert!(input.labels_of(9).is_empty());
+        assert_eq!(input.labels_of(7).len(), of_7);
+        assert!(input
+            .labels
+            .windows(2)
+            .all(|w| w[0].item_id <= w[1].item_id));
+        assert!(!input.predictions.contains_key(&9) && !input.adjudications.contains_key(&9));
+        assert!(input.gold.contains_key(&7) && input.settled_generalist.contains_key(&7));
+        assert!(prepared_of(&input).is_none() && !has_earlier(&input));
     }
 
     #[test]

@@ -12,6 +12,9 @@
 //! When only labels were added since (the project's other counts and numbers unchanged),
 //! the labels after the last one the input holds are read onto it instead
 //! ([`Lookup::Behind`]): on a project being labelled, every report comes after a change.
+//! When the project's own generation moved (a label edited, an adjudication, an item's
+//! gold answer...), the items the triggers logged for it are read again too, and take the
+//! place of what the input held of them.
 //!
 //! One input is kept at a time, of at most [`MAX_KEPT_LABELS`] labels and without item data
 //! (a slice's read of every item's data is not kept), and let go after [`IDLE`] without
@@ -36,12 +39,14 @@ const IDLE: Duration = Duration::from_secs(600);
 /// What a project's report input depends on. A label given or removed changes `labels`,
 /// an item added or removed `items`, a settings edit (which may change how many labels an
 /// item still wants) `revision`, and every other change to what a report reads (a label
-/// edited, an item's gold answer, data or pre-label, an adjudication, a pseudonym) moves
-/// `generation` through the database's triggers: the project's own number, and for a
-/// pseudonym (which every project's reports read) the number of all. None of them fires on
-/// the labelling path, and a change in one project leaves the others' versions as they were.
+/// edited, an item's gold answer, data or pre-label, an adjudication) moves the project's
+/// own `generation` through the database's triggers, which also log the items each move
+/// was for (migration `report_changes`). A pseudonym, which every project's reports read,
+/// moves `shared`. None of them fires on the labelling path, and a change in one project
+/// leaves the others' versions as they were.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct InputVersion {
+    pub shared: i64,
     pub generation: i64,
     pub revision: Option<i64>,
     pub labels: i64,
@@ -49,16 +54,20 @@ pub struct InputVersion {
 }
 
 impl InputVersion {
-    /// Whether the data at `self` is the data at `earlier` with labels added, and few
-    /// enough of them that reading them onto the earlier input beats reading all (a
-    /// quarter of the labels; more come from an import, not from raters).
-    pub(super) fn adds_labels_to(&self, earlier: &InputVersion) -> bool {
+    /// Whether the data at `self` may be the data at `earlier` with labels added and the
+    /// items that the project's changes since were for changed, and few enough labels added
+    /// or removed that reading those onto the earlier input beats reading all (a quarter of
+    /// the labels; more come from an import, not from raters). Whether it is, the read of
+    /// what came since tells (its items and labels counted against this version's).
+    pub(super) fn follows(&self, earlier: &InputVersion) -> bool {
         let added = self.labels - earlier.labels;
-        self.generation == earlier.generation
-            && self.revision == earlier.revision
-            && self.items == earlier.items
-            && added > 0
-            && added <= earlier.labels / 4
+        let few = added.abs() <= earlier.labels / 4;
+        let moved = match self.generation.cmp(&earlier.generation) {
+            std::cmp::Ordering::Equal => added > 0 && self.items == earlier.items,
+            std::cmp::Ordering::Greater => true,
+            std::cmp::Ordering::Less => false,
+        };
+        self.shared == earlier.shared && self.revision == earlier.revision && few && moved
     }
 }
 
@@ -66,14 +75,14 @@ impl InputVersion {
 pub enum Lookup {
     /// The input of that very version.
     Current(Arc<ReportInput>),
-    /// The input of an earlier version, which differs only by labels added since: the
-    /// caller may read those onto it. It is no longer kept.
-    Behind(Behind),
+    /// The input of an earlier version, which may differ only by labels added and items
+    /// changed since: the caller may read those onto it. It is no longer kept.
+    Behind(Box<Behind>),
     /// Nothing usable: the caller reads the input anew.
     Missing,
 }
 
-/// A kept input that labels were added to since, taken out of the store.
+/// A kept input that labels were added to or items changed since, taken out of the store.
 pub struct Behind {
     pub version: InputVersion,
     pub input: Arc<ReportInput>,
@@ -99,8 +108,10 @@ impl Default for KeptInput {
 struct InputCounts {
     kept: AtomicU64,
     later_labels: AtomicU64,
+    changed_items: AtomicU64,
     stored: AtomicU64,
     stored_later_labels: AtomicU64,
+    stored_changed_items: AtomicU64,
     read: AtomicU64,
 }
 
@@ -111,20 +122,27 @@ pub enum InputSource {
     Kept,
     /// Kept, with the labels given since read onto it.
     LaterLabels,
+    /// Kept, with the items changed since (and the labels given) read onto it.
+    ChangedItems,
     /// Read back as stored in the database (`stored_input`).
     Stored,
     /// Read back as stored, with the labels given since read onto it.
     StoredLaterLabels,
+    /// Read back as stored, with the items changed since (and the labels given) read onto
+    /// it.
+    StoredChangedItems,
     /// Read whole.
     Read,
 }
 
 impl InputSource {
-    pub const ALL: [InputSource; 5] = [
+    pub const ALL: [InputSource; 7] = [
         InputSource::Kept,
         InputSource::LaterLabels,
+        InputSource::ChangedItems,
         InputSource::Stored,
         InputSource::StoredLaterLabels,
+        InputSource::StoredChangedItems,
         InputSource::Read,
     ];
 
@@ -132,8 +150,10 @@ impl InputSource {
         match self {
             InputSource::Kept => "kept",
             InputSource::LaterLabels => "later_labels",
+            InputSource::ChangedItems => "changed_items",
             InputSource::Stored => "stored",
             InputSource::StoredLaterLabels => "stored_later_labels",
+            InputSource::StoredChangedItems => "stored_changed_items",
             InputSource::Read => "read",
         }
     }
@@ -144,8 +164,10 @@ impl InputCounts {
         match source {
             InputSource::Kept => &self.kept,
             InputSource::LaterLabels => &self.later_labels,
+            InputSource::ChangedItems => &self.changed_items,
             InputSource::Stored => &self.stored,
             InputSource::StoredLaterLabels => &self.stored_later_labels,
+            InputSource::StoredChangedItems => &self.stored_changed_items,
             InputSource::Read => &self.read,
         }
     }
@@ -210,8 +232,8 @@ impl KeptInput {
         self.counts.of(source).load(Ordering::Relaxed)
     }
 
-    /// The kept input, when it is of `project_id` at `version` or one that labels were
-    /// added to since. Any other is let go here, before the caller reads the one it needs:
+    /// The kept input, when it is of `project_id` at `version` or at one that `version`
+    /// may follow ([`InputVersion::follows`]). Any other is let go here, before the caller reads the one it needs:
     /// the two are never held at once.
     pub fn get(&self, project_id: i64, version: InputVersion) -> Lookup {
         let mut slot = lock(&self.slot);
@@ -224,11 +246,11 @@ impl KeptInput {
             return Lookup::Current(kept.input.clone());
         }
         match slot.kept.take() {
-            Some(kept) if version.adds_labels_to(&kept.version) => Lookup::Behind(Behind {
+            Some(kept) if version.follows(&kept.version) => Lookup::Behind(Box::new(Behind {
                 version: kept.version,
                 input: kept.input,
                 coverage: kept.coverage,
-            }),
+            })),
             _ => Lookup::Missing,
         }
     }
@@ -307,6 +329,7 @@ mod tests {
 
     fn version(labels: i64) -> InputVersion {
         InputVersion {
+            shared: 2,
             generation: 3,
             revision: Some(1),
             labels,
@@ -345,9 +368,17 @@ mod tests {
         keep(&kept, 1, version(20), read.clone());
         let served = kept.get(1, version(20)).current().expect("kept");
         assert!(Arc::ptr_eq(&served, &read));
-        let edited = InputVersion {
-            generation: 4,
+        let renamed = InputVersion {
+            shared: 3,
             ..version(20)
+        };
+        let older = InputVersion {
+            generation: 2,
+            ..version(21)
+        };
+        let many_removed = InputVersion {
+            generation: 4,
+            ..version(14)
         };
         let revised = InputVersion {
             revision: Some(2),
@@ -361,7 +392,9 @@ mod tests {
             (2, version(20)),
             (1, version(19)),
             (1, version(26)),
-            (1, edited),
+            (1, renamed),
+            (1, older),
+            (1, many_removed),
             (1, revised),
             (1, imported),
         ] {
@@ -378,10 +411,21 @@ mod tests {
     async fn an_input_that_labels_were_added_to_is_handed_over_to_be_read_onto() {
         let kept = KeptInput::default();
         let read = input(10);
-        for added in [1, 5] {
+        let edited = |labels: i64, items: i64| InputVersion {
+            generation: 4,
+            items,
+            ..version(labels)
+        };
+        for (what, later) in [
+            ("a label added", version(21)),
+            ("five labels added", version(25)),
+            ("a label edited", edited(20, 10)),
+            ("an item and its labels removed", edited(17, 9)),
+            ("labels removed and added", edited(24, 10)),
+        ] {
             keep(&kept, 1, version(20), read.clone());
-            let Lookup::Behind(behind) = kept.get(1, version(20 + added)) else {
-                panic!("{added} labels added: not handed over");
+            let Lookup::Behind(behind) = kept.get(1, later) else {
+                panic!("{what}: not handed over");
             };
             assert!(Arc::ptr_eq(&behind.input, &read));
             assert_eq!(behind.version, version(20));

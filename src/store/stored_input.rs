@@ -33,7 +33,7 @@ use crate::error::Result;
 pub const STORE_FROM_LABELS: i64 = 100_000;
 
 /// The layout of [`Body`]; a stored input of another layout is not read.
-const FORMAT: i32 = 2;
+const FORMAT: i32 = 3;
 
 /// How long after a read of all its input is stored. The report that asked for the read is
 /// computing on both cores meanwhile, and storing beside it (encoding half a million labels
@@ -62,6 +62,8 @@ struct Body {
     predictions: Vec<(i64, String)>,
     settled: Vec<(i64, i64)>,
     adjudications: Vec<(i64, String, String, String)>,
+    /// The labels taken of each item the input leaves out, by item id.
+    left_out: Vec<(i64, i64)>,
     /// Each known rater's pseudonym (an index into `texts`) by user id.
     raters: Vec<(i64, u32)>,
     /// Raters' pseudonyms, pools and stored values, each once, in the order the fields
@@ -81,7 +83,7 @@ struct Encoding<'a> {
 impl Serialize for Encoding<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
         let (labels, input) = (&self.input.labels, self.input);
-        let mut body = serializer.serialize_tuple(19)?;
+        let mut body = serializer.serialize_tuple(20)?;
         body.serialize_element(&self.coverage.read.labels)?;
         body.serialize_element(&self.coverage.read.last_id)?;
         body.serialize_element(&input.items)?;
@@ -100,6 +102,7 @@ impl Serialize for Encoding<'_> {
         let adjudications =
             (input.adjudications.iter()).map(|(id, f)| (id, &f.value, &f.reviewer, &f.reason));
         body.serialize_element(&column(adjudications))?;
+        body.serialize_element(&column(self.coverage.left_out.iter()))?;
         let mut raters: Vec<(i64, u32)> = (self.coverage.names.known.iter())
             .map(|(&id, pseudonym)| (id, self.text(pseudonym)))
             .collect();
@@ -238,6 +241,7 @@ fn decode(bytes: &[u8]) -> Option<(ReportInput, Coverage)> {
     let mut coverage = Coverage::default();
     coverage.read.labels = body.labels_read;
     coverage.read.last_id = body.last_id;
+    coverage.left_out = body.left_out.into_iter().collect();
     for (id, pseudonym) in body.raters {
         coverage.names.known.insert(id, text(pseudonym)?);
     }
@@ -289,25 +293,28 @@ impl Store {
         project_id: i64,
         usable: impl Fn(&InputVersion) -> bool,
     ) -> Result<Option<Stored>> {
-        type VersionRow = (i64, Option<i64>, i64, i64);
-        let version_sql = "SELECT generation, revision, labels, items FROM report_inputs
-            WHERE project_id = $1 AND format = $2";
+        type VersionRow = (i64, i64, Option<i64>, i64, i64);
+        let version_sql = "SELECT shared_generation, generation, revision, labels, items
+            FROM report_inputs WHERE project_id = $1 AND format = $2";
         let row: Option<VersionRow> = on_pool!(self, pool => {
             sqlx::query_as(version_sql).bind(project_id).bind(FORMAT).fetch_optional(pool).await?
         });
-        let version = row.map(|(generation, revision, labels, items)| InputVersion {
-            generation,
-            revision,
-            labels,
-            items,
-        });
+        let version = row.map(
+            |(shared, generation, revision, labels, items)| InputVersion {
+                shared,
+                generation,
+                revision,
+                labels,
+                items,
+            },
+        );
         let Some(version) = version.filter(usable) else {
             return Ok(None);
         };
         // Another process may have stored another version since.
         let body_sql = "SELECT body FROM report_inputs WHERE project_id = $1 AND format = $2
             AND generation = $3 AND revision IS NOT DISTINCT FROM $4 AND labels = $5
-            AND items = $6";
+            AND items = $6 AND shared_generation = $7";
         let body: Option<Vec<u8>> = on_pool!(self, pool => {
             sqlx::query_scalar(body_sql)
                 .bind(project_id)
@@ -316,6 +323,7 @@ impl Store {
                 .bind(version.revision)
                 .bind(version.labels)
                 .bind(version.items)
+                .bind(version.shared)
                 .fetch_optional(pool)
                 .await?
         });
@@ -373,11 +381,13 @@ impl Store {
     ) -> Result<()> {
         in_write_tx!(self, tx, _lock => {
             sqlx::query(
-                "INSERT INTO report_inputs (project_id, format, generation, revision, labels, items, body)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)
+                "INSERT INTO report_inputs (project_id, format, generation, revision, labels, items,
+                     body, shared_generation)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
                  ON CONFLICT (project_id) DO UPDATE SET format = excluded.format,
                      generation = excluded.generation, revision = excluded.revision,
-                     labels = excluded.labels, items = excluded.items, body = excluded.body",
+                     labels = excluded.labels, items = excluded.items, body = excluded.body,
+                     shared_generation = excluded.shared_generation",
             )
             .bind(project_id)
             .bind(FORMAT)
@@ -386,6 +396,7 @@ impl Store {
             .bind(version.labels)
             .bind(version.items)
             .bind(body)
+            .bind(version.shared)
             .execute(&mut *tx)
             .await?;
         });
@@ -438,6 +449,7 @@ mod tests {
         let mut coverage = Coverage::default();
         coverage.read.labels = 5;
         coverage.read.last_id = 41;
+        coverage.left_out.insert(5, 3);
         coverage.names.known.insert(11, a);
         coverage.names.known.insert(12, b);
         (input, coverage)
@@ -478,6 +490,7 @@ mod tests {
             ("\"neg\"", "rev", "checked")
         );
         assert_eq!(back_coverage.read, coverage.read);
+        assert_eq!(back_coverage.left_out, coverage.left_out);
         assert_eq!(back_coverage.names.known.len(), 2);
     }
 

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use tally::store::report::{InputSource, PROJECT_GENERATION};
+use tally::store::report::{InputSource, OWN_GENERATION, SHARED_GENERATION};
 
 use crate::audit::execute;
 use crate::harness::{serve, Api, Backend, TestApp};
@@ -20,6 +20,7 @@ on_both_backends!(
     a_report_after_new_labels_reads_only_those_and_is_the_report_of_all_labels,
     a_new_server_reads_the_stored_input_back_and_reports_as_reading_every_label,
     a_change_in_one_project_leaves_the_inputs_of_the_others_in_use,
+    a_report_after_edits_reads_only_the_items_changed_and_is_the_report_of_all_labels,
 );
 
 /// A second server on the same database, with its own store and so its own memory.
@@ -406,10 +407,15 @@ async fn a_report_after_new_labels_reads_only_those_and_is_the_report_of_all_lab
     assert_eq!(admin.report(pid, query).await, later);
     assert_eq!(inputs_served(&app), [1, 1, 1]);
 
-    // An edit is no label added: everything is read again.
+    // An edit is no label added: the item it was on is read again.
     edit_first_label(&app, &raters[0], "g1", pid).await;
-    admin.report(pid, query).await;
-    assert_eq!(inputs_served(&app), [2, 1, 1]);
+    let edited = admin.report(pid, query).await;
+    assert_eq!(inputs_served(&app), [1, 1, 1]);
+    assert_eq!(app.store.report_inputs_served(InputSource::ChangedItems), 1);
+    let everything = on(&admin, &second_server(&app).await)
+        .report(pid, query)
+        .await;
+    assert_eq!(edited, everything, "the same report as reading every label");
 }
 
 /// On PostgreSQL a label's id is taken when it is written and the label is seen when its
@@ -522,8 +528,8 @@ async fn stored_labels(app: &TestApp, pid: i64, not: i64) -> i64 {
 
 /// A big project's input, read whole, is stored; a server that starts later (another
 /// process, or this one after a restart) reads it back instead of every label, reads the
-/// labels given since onto it, and makes the report that reading every label makes. An
-/// edit leaves the stored input unused until a read of all replaces it.
+/// labels given since onto it, and makes the report that reading every label makes; after
+/// an edit, it reads the item the edit was on onto it too.
 async fn a_new_server_reads_the_stored_input_back_and_reports_as_reading_every_label(app: TestApp) {
     app.store.store_report_inputs_from(1);
     let admin = app.admin().await;
@@ -572,37 +578,31 @@ async fn a_new_server_reads_the_stored_input_back_and_reports_as_reading_every_l
     .await
     .expect("delete");
     let (base, store) = another_server(&app).await;
+    store.store_report_inputs_from(1);
     let everything = on(&admin, &base).report(pid, query).await;
     assert_eq!(store.report_inputs_served(InputSource::Read), 1);
     assert_eq!(later, everything, "the same report as reading every label");
+    assert_eq!(stored_labels(&app, pid, -1).await, 18, "stored again");
 
-    // An edit is no label added: the stored input is not used, and is replaced.
+    // An edit is no label added: the item it was on is read again onto the stored input.
     edit_first_label(&app, &raters[0], "s1", pid).await;
     let reads = app.store.report_inputs_served(InputSource::Read);
     let after_edit = admin.report(pid, query).await;
-    assert_eq!(app.store.report_inputs_served(InputSource::Read), reads + 1);
+    assert_eq!(app.store.report_inputs_served(InputSource::Read), reads);
     assert_ne!(after_edit, everything);
-    let generation = generation_of(&app, pid).await;
-    let started = Instant::now();
-    while app
-        .count(&format!(
-            "SELECT count(*) FROM report_inputs WHERE project_id = {pid} AND generation = {generation}"
-        ))
-        .await
-        == 0
-    {
-        assert!(started.elapsed() < Duration::from_secs(20), "never replaced");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
     let (base, store) = another_server(&app).await;
     assert_eq!(on(&admin, &base).report(pid, query).await, after_edit);
-    assert_eq!(store.report_inputs_served(InputSource::Stored), 1);
+    assert_eq!(
+        store.report_inputs_served(InputSource::StoredChangedItems),
+        1
+    );
 }
 
 /// The generation of `pid`'s report input: what moves when anything its report reads changes
 /// other than labels or items added.
 async fn generation_of(app: &TestApp, pid: i64) -> i64 {
-    let sql = format!("SELECT {PROJECT_GENERATION}").replace("$1", &pid.to_string());
+    let sql =
+        format!("SELECT {SHARED_GENERATION} + {OWN_GENERATION}").replace("$1", &pid.to_string());
     app.count(&sql).await
 }
 
@@ -699,4 +699,129 @@ async fn a_change_in_one_project_leaves_the_inputs_of_the_others_in_use(app: Tes
             .any(|r| r["rater"] == json!("renamed-p1")),
         "{raters_json:?}"
     );
+}
+
+/// The report of `pid` from a server that reads every label: the stored input is hidden
+/// from it (a format no server reads) and given back after.
+async fn report_reading_everything(app: &TestApp, admin: &Api, pid: i64, query: &str) -> Value {
+    let hide = format!("UPDATE report_inputs SET format = -format WHERE project_id = {pid}");
+    execute(app, &hide).await.expect("hide");
+    let (base, store) = another_server(app).await;
+    let report = on(admin, &base).report(pid, query).await;
+    assert_eq!(store.report_inputs_served(InputSource::Read), 1);
+    execute(app, &hide).await.expect("give back");
+    report
+}
+
+/// Edits in a project (a label edited or removed, a known answer, a pre-label, an external
+/// id, an adjudication given, changed or removed, an item removed, an item made a
+/// qualification question and back, an edit among new labels) make its next report read
+/// only the items they were for onto the input the server kept, or another server stored;
+/// and the report is the one a server that reads every label makes. A statement over more
+/// items than are worth reading again makes the next report read everything.
+async fn a_report_after_edits_reads_only_the_items_changed_and_is_the_report_of_all_labels(
+    app: TestApp,
+) {
+    app.store.store_report_inputs_from(1);
+    let admin = app.admin().await;
+    let items = crate::harness::numbered_items("c", 12);
+    let settings = json!({"name": "Edited", "labels": ["pos", "neg"], "min_overlap": 2,
+                          "max_overlap": 3, "edit_window_seconds": 600});
+    let pid = app
+        .project_from(&admin, settings, Value::Array(items))
+        .await;
+    let mut raters = Vec::new();
+    for name in ["c1", "c2", "c3", "c4"] {
+        raters.push(app.rater(name).await);
+    }
+    for index in 0..3 {
+        assert_eq!(label_some(&raters, index, pid, 7).await, 7);
+    }
+    let query = "?method=dawid-skene&seed=11";
+    let first = admin.report(pid, query).await;
+    assert_eq!(stored_labels(&app, pid, -1).await, 21);
+    let served = |source| app.store.report_inputs_served(source);
+    assert_eq!(served(InputSource::Read), 1);
+
+    let item = |n: i64| {
+        format!("(SELECT id FROM items WHERE project_id = {pid} AND external_id = 'c{n}')")
+    };
+    let reviewer = "(SELECT min(id) FROM users)";
+    // Each change, and whether the report shows it (a pre-label shows only in labels
+    // given after it).
+    let changes = [
+        (format!("DELETE FROM labels WHERE id = (SELECT max(id) FROM labels WHERE project_id = {pid})"), true),
+        (format!("UPDATE items SET gold = '\"pos\"' WHERE id = {}", item(2)), true),
+        (format!("UPDATE items SET prediction = '\"neg\"' WHERE id = {}", item(3)), false),
+        (format!("UPDATE items SET external_id = 'renamed' WHERE id = {}", item(4)), true),
+        (
+            format!(
+                "INSERT INTO adjudications (item_id, project_id, reviewer_id, value, reason, created_at)
+                 VALUES ({}, {pid}, {reviewer}, '\"neg\"', 'checked', 1)",
+                item(5)
+            ),
+            true,
+        ),
+        (format!("UPDATE adjudications SET value = '\"pos\"' WHERE item_id = {}", item(5)), true),
+        (
+            format!(
+                "INSERT INTO adjudications (item_id, project_id, reviewer_id, value, reason, created_at)
+                 VALUES ({}, {pid}, {reviewer}, '\"neg\"', 'checked', 1)",
+                item(6)
+            ),
+            true,
+        ),
+        (format!("DELETE FROM adjudications WHERE item_id = {}", item(6)), true),
+        (format!("DELETE FROM items WHERE id = {}", item(7)), true),
+        (format!("UPDATE items SET is_qualification = TRUE WHERE id = {}", item(1)), true),
+        (format!("UPDATE items SET is_qualification = FALSE WHERE id = {}", item(1)), true),
+    ];
+    let mut last = first.clone();
+    for (n, (change, shows)) in changes.iter().enumerate() {
+        assert_eq!(execute(&app, change).await.expect(change), 1, "{change}");
+        let here = admin.report(pid, query).await;
+        assert_eq!(served(InputSource::ChangedItems), n as u64 + 1, "{change}");
+        assert_eq!(served(InputSource::Read), 1, "{change}: read whole");
+        if *shows {
+            assert_ne!(here, last, "{change}: the report shows it");
+        }
+        let everything = report_reading_everything(&app, &admin, pid, query).await;
+        assert_eq!(here, everything, "{change}: the report of every label");
+        last = here;
+    }
+    // An edit through the API among new labels, one of them by a rater new to the project.
+    edit_first_label(&app, &raters[1], "c2", pid).await;
+    assert!(label_some(&raters, 3, pid, 3).await > 0);
+    let here = admin.report(pid, query).await;
+    assert_eq!(served(InputSource::ChangedItems), changes.len() as u64 + 1);
+    assert_eq!(served(InputSource::Read), 1);
+    assert_eq!(
+        here,
+        report_reading_everything(&app, &admin, pid, query).await
+    );
+
+    // Another server reads the input stored before all of these back and reads every
+    // change since onto it.
+    let (base, store) = another_server(&app).await;
+    assert_eq!(on(&admin, &base).report(pid, query).await, here);
+    assert_eq!(
+        store.report_inputs_served(InputSource::StoredChangedItems),
+        1
+    );
+    assert_eq!(store.report_inputs_served(InputSource::Read), 0);
+
+    // One statement over more items than are read again: everything is read.
+    let many = crate::harness::numbered_items("m", 1001);
+    let settings = json!({"name": "Many", "labels": ["pos", "neg"], "overlap": 2});
+    let big = app.project_from(&admin, settings, Value::Array(many)).await;
+    for index in 0..2 {
+        assert_eq!(label_some(&raters, index, big, 3).await, 3);
+    }
+    let before = admin.report(big, query).await;
+    let reads = served(InputSource::Read);
+    let all_items = format!("UPDATE items SET gold = '\"neg\"' WHERE project_id = {big}");
+    assert_eq!(execute(&app, &all_items).await.expect("gold answers"), 1001);
+    let after = admin.report(big, query).await;
+    assert_eq!(served(InputSource::Read), reads + 1, "read whole");
+    assert_ne!(after, before);
 }
