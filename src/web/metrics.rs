@@ -241,7 +241,7 @@ fn describe_all() {
     );
     describe_counter!(
         REPORT_INPUTS,
-        "Quality reports' inputs, by source: kept unchanged, kept with the labels given since read onto it, or read whole"
+        "Quality reports' inputs, by source: kept unchanged, kept with the labels given or the items changed since read onto it, read back as stored (as it was, or caught up likewise), or read whole"
     );
 }
 
