@@ -461,7 +461,7 @@ impl Catching {
             .filter(|label| !changed_set.contains(&label.item_id))
             .collect();
         let read_now = (changed.labels.len() + later.len()) as i64;
-        let removed = (changed.ids.len() - changed.items.len()) as i64;
+        let removed = changed.ids.len().saturating_sub(changed.items.len()) as i64;
         Catching {
             labels_now: coverage.read.labels - held_changed + read_now,
             items_now: earlier.items - removed,

@@ -6,8 +6,8 @@
 //! of each row. The input that such a read makes is kept in memory ([`super::kept_input`])
 //! but only by the process that read it. After a read of all labels, a task writes the input
 //! here in a compact form (about 17 bytes a label, 8.5 MB for half a million); a process that keeps nothing for the
-//! project reads it back when its version is the project's, or reads the labels added since
-//! onto it, as it would onto an input it kept. The version is exact across processes, so a
+//! project reads it back when its version is the project's, or reads the labels added and
+//! the items changed since onto it, as it would onto an input it kept. The version is exact across processes, so a
 //! stored input is used only where it is the data it claims to be; one that no longer is
 //! stays unused until the next read of all replaces it.
 //!
