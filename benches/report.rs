@@ -317,7 +317,7 @@ fn time_report_api(backend: &str, runtime: &tokio::runtime::Runtime, url: &str, 
         project,
         token: &token,
     };
-    let (times, after_labels, after_edits, ordinal) = runtime.block_on(async {
+    let (times, after_labels, after_edits, after_settings, ordinal) = runtime.block_on(async {
         let mut times = Vec::new();
         for draw_seed in 1..=3 {
             times.push(reports.time(&server.base, draw_seed, "nominal").await);
@@ -334,11 +334,16 @@ fn time_report_api(backend: &str, runtime: &tokio::runtime::Runtime, url: &str, 
             edit_label(url, project, n as i64).await;
             after_edits.push(reports.time(&server.base, draw_seed, "nominal").await);
         }
+        let mut after_settings = Vec::new();
+        for draw_seed in 16..=18 {
+            edit_settings(&client, &server.base, project, &token, draw_seed).await;
+            after_settings.push(reports.time(&server.base, draw_seed, "nominal").await);
+        }
         let mut ordinal = Vec::new();
         for draw_seed in 7..=9 {
             ordinal.push(reports.time(&server.base, draw_seed, "ordinal").await);
         }
-        (times, after_labels, after_edits, ordinal)
+        (times, after_labels, after_edits, after_settings, ordinal)
     });
     let (_, peak) = server.memory_mib();
     runtime.block_on(until_stored(url, project));
@@ -371,6 +376,11 @@ fn time_report_api(backend: &str, runtime: &tokio::runtime::Runtime, url: &str, 
         "report API on {backend}, the first request after a label edited: {:.3} s (median of 3: {} s)",
         median(after_edits.clone()).as_secs_f64(),
         seconds(&after_edits)
+    );
+    println!(
+        "report API on {backend}, the first request after a settings edit: {:.3} s (median of 3: {} s)",
+        median(after_settings.clone()).as_secs_f64(),
+        seconds(&after_settings)
     );
     println!(
         "report API on {backend}, ordinal (a rating project's level), Dawid-Skene, with leniency intervals: {:.3} s (median of 3, labels kept)",
@@ -434,6 +444,20 @@ async fn edit_label(url: &str, project: i64, n: i64) {
     .expect("edit");
     assert_eq!(edited, 1, "a label edited");
     store.close().await;
+}
+
+/// Edits the project's instructions through the API, as an admin does; any settings edit
+/// moves the project's revision, after which a report reads which items are settled.
+async fn edit_settings(client: &reqwest::Client, base: &str, project: i64, token: &str, n: u64) {
+    let status = client
+        .patch(format!("{base}/api/v1/projects/{project}"))
+        .bearer_auth(token)
+        .json(&serde_json::json!({"instructions": format!("Read each review through ({n}).")}))
+        .send()
+        .await
+        .expect("settings edit")
+        .status();
+    assert!(status.is_success(), "settings edit: {status}");
 }
 
 /// Times in seconds, as a list.

@@ -14,7 +14,7 @@
 //! ([`Lookup::Behind`]): on a project being labelled, every report comes after a change.
 //! When the project's own generation moved (a label edited, an adjudication, an item's
 //! gold answer...), the items the triggers logged for it are read again too, and take the
-//! place of what the input held of them.
+//! place of what the input held of them; after a settings edit, which items are settled.
 //!
 //! One input is kept at a time, of at most [`MAX_KEPT_LABELS`] labels and without item data
 //! (a slice's read of every item's data is not kept), and let go after [`IDLE`] without
@@ -54,8 +54,9 @@ pub struct InputVersion {
 }
 
 impl InputVersion {
-    /// Whether the data at `self` may be the data at `earlier` with labels added and the
-    /// items that the project's changes since were for changed, and few enough labels added
+    /// Whether the data at `self` may be the data at `earlier` with labels added, the
+    /// items that the project's changes since were for changed, and (after a settings edit)
+    /// other items settled or reopened, and few enough labels added
     /// or removed that reading those onto the earlier input beats reading all (a quarter of
     /// the labels; more come from an import, not from raters). Whether it is, the read of
     /// what came since tells (its items and labels counted against this version's).
@@ -63,11 +64,13 @@ impl InputVersion {
         let added = self.labels - earlier.labels;
         let few = added.abs() <= earlier.labels / 4;
         let moved = match self.generation.cmp(&earlier.generation) {
-            std::cmp::Ordering::Equal => added > 0 && self.items == earlier.items,
+            std::cmp::Ordering::Equal => {
+                (added > 0 || self.revision != earlier.revision) && self.items == earlier.items
+            }
             std::cmp::Ordering::Greater => true,
             std::cmp::Ordering::Less => false,
         };
-        self.shared == earlier.shared && self.revision == earlier.revision && few && moved
+        self.shared == earlier.shared && few && moved
     }
 }
 
@@ -380,10 +383,6 @@ mod tests {
             generation: 4,
             ..version(14)
         };
-        let revised = InputVersion {
-            revision: Some(2),
-            ..version(20)
-        };
         let imported = InputVersion {
             items: 11,
             ..version(21)
@@ -395,7 +394,6 @@ mod tests {
             (1, renamed),
             (1, older),
             (1, many_removed),
-            (1, revised),
             (1, imported),
         ] {
             keep(&kept, 1, version(20), read.clone());
@@ -416,12 +414,17 @@ mod tests {
             items,
             ..version(labels)
         };
+        let revised = InputVersion {
+            revision: Some(2),
+            ..version(20)
+        };
         for (what, later) in [
             ("a label added", version(21)),
             ("five labels added", version(25)),
             ("a label edited", edited(20, 10)),
             ("an item and its labels removed", edited(17, 9)),
             ("labels removed and added", edited(24, 10)),
+            ("the settings edited", revised),
         ] {
             keep(&kept, 1, version(20), read.clone());
             let Lookup::Behind(behind) = kept.get(1, later) else {

@@ -13,6 +13,14 @@ use super::{on_pool, pg_copy, sqlite_read, Store};
 use crate::domain::report::{FinalLabel, LabelRecord, ReportInput};
 use crate::error::Result;
 
+/// Whether item `i`'s generalist labels are complete (and it is not gold): its count of
+/// generalist labels goes into the saving of dynamic overlap.
+macro_rules! settled {
+    () => {
+        "(i.need_generalist = 0 AND i.label_count > 0 AND NOT i.is_gold)"
+    };
+}
+
 /// An input at a version, with what it covers.
 type Extended = (InputVersion, ReportInput, Coverage);
 
@@ -100,14 +108,14 @@ fn labels_select(stride: i64, (project, first, last): (&str, &str, &str)) -> Str
 /// The items a report reads, in id order, with their data or not; each `stride`-th only.
 fn items_select(stride: i64, data: ItemData, (project, first, last): (&str, &str, &str)) -> String {
     format!(
-        "SELECT i.id, i.external_id, i.gold, {} AS data, i.prediction,
-             (i.need_generalist = 0 AND i.label_count > 0 AND NOT i.is_gold) AS settled
+        "SELECT i.id, i.external_id, i.gold, {} AS data, i.prediction, {} AS settled
          FROM items i WHERE i.project_id = {project} AND NOT i.is_qualification{}
              AND i.id BETWEEN {first} AND {last} ORDER BY i.id",
         match data {
             ItemData::Read => "i.data",
             ItemData::Skipped => "NULL",
         },
+        settled!(),
         every_nth("i.id", stride),
     )
 }
@@ -332,10 +340,13 @@ fn version_of((shared, generation, revision, labels, items): VersionRow) -> Inpu
 /// select list and joins of [`LATER_LABELS_SQL`] and [`CHANGED_LABELS_SQL`].
 macro_rules! labels_with_items {
     () => {
-        "SELECT l.item_id, l.rater_id, l.pool, l.value, l.duration_ms, l.created_at,
-            l.guideline_version, l.prediction_shown, l.id, i.external_id, i.is_qualification,
-            (i.need_generalist = 0 AND i.label_count > 0 AND NOT i.is_gold), u.pseudonym
-        FROM labels l JOIN items i ON i.id = l.item_id JOIN users u ON u.id = l.rater_id"
+        concat!(
+            "SELECT l.item_id, l.rater_id, l.pool, l.value, l.duration_ms, l.created_at,
+                l.guideline_version, l.prediction_shown, l.id, i.external_id, i.is_qualification, ",
+            settled!(),
+            ", u.pseudonym
+            FROM labels l JOIN items i ON i.id = l.item_id JOIN users u ON u.id = l.rater_id"
+        )
     };
 }
 
@@ -365,9 +376,9 @@ const CHANGED_IDS_SQL: &str = "SELECT item_id FROM report_changes
 
 /// Those of them still in the project, as a [`ChangedItem`].
 const CHANGED_ITEMS_SQL: &str = concat!(
-    "SELECT i.id, i.is_qualification,
-        (i.need_generalist = 0 AND i.label_count > 0 AND NOT i.is_gold), i.gold, i.prediction
-    FROM items i WHERE i.project_id = $1 AND i.id IN ",
+    "SELECT i.id, i.is_qualification, ",
+    settled!(),
+    ", i.gold, i.prediction FROM items i WHERE i.project_id = $1 AND i.id IN ",
     changed_since!(),
     " ORDER BY i.id"
 );
@@ -388,6 +399,14 @@ const CHANGED_ADJUDICATIONS_SQL: &str = concat!(
     changed_since!()
 );
 
+/// The settled items of project `$1` (qualification questions left out), by id: a
+/// settings edit may change which are.
+const SETTLED_ITEMS_SQL: &str = concat!(
+    "SELECT i.id FROM items i WHERE i.project_id = $1 AND NOT i.is_qualification AND ",
+    settled!(),
+    " ORDER BY i.id"
+);
+
 /// How many qualification questions project `$1` has (the side items' index holds them).
 const QUALIFICATION_ITEMS_SQL: &str = "SELECT count(*) FROM items
     WHERE project_id = $1 AND is_qualification AND (is_gold OR is_qualification)";
@@ -402,6 +421,8 @@ struct News {
     version: InputVersion,
     later: Vec<LaterLabel>,
     changed: Option<ChangedItems>,
+    /// Every settled item, when the project's settings were edited since.
+    settled: Option<Vec<i64>>,
 }
 
 /// The items that a project's changes since a generation were for, as they are now.
@@ -436,6 +457,8 @@ struct Catching {
     later: Vec<LaterLabel>,
     changed: ChangedItems,
     changed_set: foldhash::HashSet<i64>,
+    /// Every settled item, when the settings were edited since.
+    settled: Option<Vec<i64>>,
     /// What the input took of the changed items (left-out labels included).
     held_changed: i64,
     labels_now: i64,
@@ -446,8 +469,7 @@ impl Catching {
     fn up(
         input: &ReportInput,
         coverage: &Coverage,
-        later: Vec<LaterLabel>,
-        changed: ChangedItems,
+        (later, changed, settled): (Vec<LaterLabel>, ChangedItems, Option<Vec<i64>>),
         earlier: InputVersion,
     ) -> Catching {
         let changed_set: foldhash::HashSet<i64> = changed.ids.iter().copied().collect();
@@ -468,8 +490,14 @@ impl Catching {
             later,
             changed,
             changed_set,
+            settled,
             held_changed,
         }
+    }
+
+    /// Whether items changed otherwise than by labels given since.
+    fn items_changed(&self) -> bool {
+        !self.changed_set.is_empty() || self.settled.is_some()
     }
 
     /// Reads the news onto `input` and `coverage`, the project now holding `items` items.
@@ -478,6 +506,7 @@ impl Catching {
             mut later,
             changed,
             changed_set,
+            settled: settled_now,
             held_changed,
             ..
         } = self;
@@ -531,6 +560,12 @@ impl Catching {
         }
         for item_id in settled_items {
             input.set_settled(item_id, true);
+        }
+        if let Some(settled_now) = settled_now {
+            input.settled_generalist.clear();
+            for item_id in settled_now {
+                input.set_settled(item_id, true);
+            }
         }
     }
 }
@@ -774,16 +809,20 @@ impl Store {
             input,
             coverage,
         } = behind;
-        let since = (earlier.generation, coverage.read.last_id);
-        let news = self.news_since(project_id, since).await?;
+        let news = (self.news_since(project_id, earlier, coverage.read.last_id)).await?;
         let Some(changed) = news.changed.filter(|_| news.version.follows(&earlier)) else {
             return Ok(None);
         };
-        let catching = Catching::up(&input, &coverage, news.later, changed, earlier);
+        let catching = Catching::up(
+            &input,
+            &coverage,
+            (news.later, changed, news.settled),
+            earlier,
+        );
         if catching.labels_now != news.version.labels || catching.items_now != news.version.items {
             return Ok(None);
         }
-        let items_changed = !catching.changed_set.is_empty();
+        let items_changed = catching.items_changed();
         // Taken out of the store, the input is this request's alone unless a report made
         // from it is still running.
         let mut input = Arc::try_unwrap(input).unwrap_or_else(|shared| (*shared).clone());
@@ -792,10 +831,15 @@ impl Store {
         Ok(Some(((news.version, input, coverage), items_changed)))
     }
 
-    /// What came to project `project_id` since an input read at its generation and last
-    /// label `since` (see [`News`]), as one state of the database.
-    async fn news_since(&self, project_id: i64, since: (i64, i64)) -> Result<News> {
-        let (generation, last_id) = since;
+    /// What came to project `project_id` since an input read at version `earlier` whose
+    /// last label was `last_id` (see [`News`]), as one state of the database.
+    async fn news_since(
+        &self,
+        project_id: i64,
+        earlier: InputVersion,
+        last_id: i64,
+    ) -> Result<News> {
+        let generation = earlier.generation;
         let version_sql = report_input_version_sql();
         match self {
             Store::Sqlite(backend) => {
@@ -817,10 +861,19 @@ impl Store {
                         true => Some(ChangedItems::default()),
                         false => changed_items_sqlite(conn, project_id, generation)?,
                     };
+                    let settled = match version.revision == earlier.revision {
+                        true => None,
+                        false => Some(
+                            (conn.prepare(SETTLED_ITEMS_SQL)?)
+                                .query_map([project_id], |row| row.get(0))?
+                                .collect::<rusqlite::Result<_>>()?,
+                        ),
+                    };
                     Ok(News {
                         version,
                         later,
                         changed,
+                        settled,
                     })
                 })
                 .await
@@ -841,11 +894,21 @@ impl Store {
                     true => Some(ChangedItems::default()),
                     false => changed_items_postgres(&mut tx, project_id, generation).await?,
                 };
+                let settled = match version.revision == earlier.revision {
+                    true => None,
+                    false => Some(
+                        sqlx::query_scalar(SETTLED_ITEMS_SQL)
+                            .bind(project_id)
+                            .fetch_all(&mut *tx)
+                            .await?,
+                    ),
+                };
                 tx.commit().await?;
                 Ok(News {
                     version,
                     later,
                     changed,
+                    settled,
                 })
             }
         }
@@ -1385,12 +1448,14 @@ mod tests {
     }
 
     /// A project as the database holds it, for the catching-up test: items by id, final
-    /// labels by item, and the id the next label takes.
+    /// labels by item, the id the next label takes, and how many labels settle an item
+    /// (which a settings edit changes).
     #[derive(Default)]
     struct Model {
         items: std::collections::BTreeMap<i64, ModelItem>,
         adjudications: std::collections::BTreeMap<i64, String>,
         next_label: i64,
+        settle_at: usize,
     }
 
     /// An item with its labels as (label id, rater id, value), in the order given.
@@ -1400,12 +1465,6 @@ mod tests {
         gold: Option<String>,
         prediction: Option<String>,
         labels: Vec<(i64, i64, String)>,
-    }
-
-    impl ModelItem {
-        fn settled(&self) -> bool {
-            self.labels.len() >= 2
-        }
     }
 
     fn model_label(&(id, rater_id, ref value): &(i64, i64, String)) -> ReportLabel {
@@ -1422,6 +1481,10 @@ mod tests {
     }
 
     impl Model {
+        fn settled(&self, item: &ModelItem) -> bool {
+            item.labels.len() >= self.settle_at
+        }
+
         fn labels(&self) -> impl Iterator<Item = (i64, &(i64, i64, String))> {
             (self.items.iter()).flat_map(|(&id, item)| item.labels.iter().map(move |l| (id, l)))
         }
@@ -1439,7 +1502,7 @@ mod tests {
                     external_id: Some(format!("x{id}")),
                     gold: item.gold.clone(),
                     prediction: item.prediction.clone(),
-                    settled: item.settled(),
+                    settled: self.settled(item),
                     ..self::item(id)
                 })
                 .collect();
@@ -1464,19 +1527,20 @@ mod tests {
                 item: LaterItem {
                     external_id: Some(format!("x{item_id}")),
                     is_qualification: item.qualification,
-                    settled: item.settled(),
+                    settled: self.settled(item),
                 },
                 pseudonym: format!("r{}", label.1),
             }
         }
 
-        /// What a read of the news finds: the labels after `last_id`, and `changed` as
-        /// they are now.
+        /// What a read of the news finds: the labels after `last_id`, `changed` as they
+        /// are now, and the settled items when the settings were edited.
         fn news(
             &self,
             last_id: i64,
             changed: &std::collections::BTreeSet<i64>,
-        ) -> (Vec<LaterLabel>, ChangedItems) {
+            settings_edited: bool,
+        ) -> (Vec<LaterLabel>, ChangedItems, Option<Vec<i64>>) {
             let later = (self.labels())
                 .filter(|(_, label)| label.0 > last_id)
                 .map(|(item_id, label)| self.later_label(item_id, label))
@@ -1489,7 +1553,7 @@ mod tests {
                     (
                         *id,
                         i.qualification,
-                        i.settled(),
+                        self.settled(i),
                         i.gold.clone(),
                         i.prediction.clone(),
                     )
@@ -1509,17 +1573,27 @@ mod tests {
                 adjudications,
                 qualification_items: self.items.values().filter(|i| i.qualification).count() as i64,
             };
-            (later, changed)
+            let settled = settings_edited.then(|| {
+                (self.items.iter())
+                    .filter(|(_, item)| !item.qualification && self.settled(item))
+                    .map(|(&id, _)| id)
+                    .collect()
+            });
+            (later, changed, settled)
         }
 
         /// Makes one random change; returns the item it was on when the triggers log it
-        /// (all but a label given).
+        /// (all but a label given and a settings edit).
         fn change(&mut self, rng: &mut impl rand::Rng) -> Option<i64> {
             let ids: Vec<i64> = self.items.keys().copied().collect();
             let item_id = ids[rng.gen_range(0..ids.len())];
             let value = ["\"pos\"", "\"neg\""][rng.gen_range(0..2)].to_string();
             let item = self.items.get_mut(&item_id)?;
-            match rng.gen_range(0..8) {
+            match rng.gen_range(0..9) {
+                8 => {
+                    self.settle_at = 5 - self.settle_at;
+                    return None;
+                }
                 0 => {
                     self.next_label += 1;
                     item.labels
@@ -1580,13 +1654,17 @@ mod tests {
 
     /// An input caught up with the labels given and the items changed since it was read
     /// holds what a read of every label holds, and counts what the project holds; on random
-    /// projects with random changes of every kind the triggers log.
+    /// projects with random changes of every kind the triggers log, and settings edits
+    /// that settle or reopen items.
     #[test]
     fn an_input_caught_up_with_the_changed_items_is_the_input_read_whole() {
         use rand::{Rng, SeedableRng};
         for seed in 0..300 {
             let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-            let mut model = Model::default();
+            let mut model = Model {
+                settle_at: 2,
+                ..Model::default()
+            };
             for id in 1..=10 {
                 let mut item = ModelItem {
                     qualification: id % 5 == 0,
@@ -1613,8 +1691,9 @@ mod tests {
             for _ in 0..rng.gen_range(1..6) {
                 changed.extend(model.change(&mut rng));
             }
-            let (later, changed) = model.news(coverage.read.last_id, &changed);
-            let catching = Catching::up(&input, &coverage, later, changed, earlier);
+            let settings_edited = model.settle_at != 2;
+            let news = model.news(coverage.read.last_id, &changed, settings_edited);
+            let catching = Catching::up(&input, &coverage, news, earlier);
             assert_eq!(
                 catching.labels_now,
                 model.labels().count() as i64,
@@ -1637,7 +1716,10 @@ mod tests {
     /// count short, whatever changed besides.
     #[test]
     fn a_label_missed_makes_the_count_short() {
-        let mut model = Model::default();
+        let mut model = Model {
+            settle_at: 2,
+            ..Model::default()
+        };
         for id in 1..=3 {
             let labels = vec![(id * 2 - 1, 1, "\"a\"".into()), (id * 2, 2, "\"b\"".into())];
             model.items.insert(
@@ -1662,8 +1744,8 @@ mod tests {
             item.labels.insert(0, label);
         }
         model.items.get_mut(&3).expect("item 3").labels[0].2 = "\"c\"".into();
-        let (later, changed) = model.news(coverage.read.last_id, &[3].into());
-        let catching = Catching::up(&input, &coverage, later, changed, earlier);
+        let news = model.news(coverage.read.last_id, &[3].into(), false);
+        let catching = Catching::up(&input, &coverage, news, earlier);
         assert_eq!(catching.labels_now, 5, "one short of the project's 6");
     }
 

@@ -716,7 +716,8 @@ async fn report_reading_everything(app: &TestApp, admin: &Api, pid: i64, query: 
 /// Edits in a project (a label edited or removed, a known answer, a pre-label, an external
 /// id, an adjudication given, changed or removed, an item removed, an item made a
 /// qualification question and back, an edit among new labels) make its next report read
-/// only the items they were for onto the input the server kept, or another server stored;
+/// only the items they were for onto the input the server kept, or another server stored
+/// (a settings edit, which may settle or reopen any item, their settled states);
 /// and the report is the one a server that reads every label makes. A statement over more
 /// items than are worth reading again makes the next report read everything.
 async fn a_report_after_edits_reads_only_the_items_changed_and_is_the_report_of_all_labels(
@@ -750,7 +751,9 @@ async fn a_report_after_edits_reads_only_the_items_changed_and_is_the_report_of_
     // Each change, and whether the report shows it (a pre-label shows only in labels
     // given after it).
     let changes = [
-        (format!("DELETE FROM labels WHERE id = (SELECT max(id) FROM labels WHERE project_id = {pid})"), true),
+        // Not the last label: SQLite gives its id to the next label, which a read of the
+        // labels after the last one read would miss (the count then reads everything).
+        (format!("DELETE FROM labels WHERE id = (SELECT min(id) + 1 FROM labels WHERE project_id = {pid})"), true),
         (format!("UPDATE items SET gold = '\"pos\"' WHERE id = {}", item(2)), true),
         (format!("UPDATE items SET prediction = '\"neg\"' WHERE id = {}", item(3)), false),
         (format!("UPDATE items SET external_id = 'renamed' WHERE id = {}", item(4)), true),
@@ -789,11 +792,28 @@ async fn a_report_after_edits_reads_only_the_items_changed_and_is_the_report_of_
         assert_eq!(here, everything, "{change}: the report of every label");
         last = here;
     }
+    // A settings edit: a lower maximum overlap settles the items that wanted a third label.
+    let settings = json!({"min_overlap": 2, "max_overlap": 2});
+    let patched = (admin.patch_json(&format!("/api/v1/projects/{pid}"), &settings)).await;
+    assert_eq!(patched.status(), StatusCode::OK);
+    let here = admin.report(pid, query).await;
+    assert_eq!(served(InputSource::ChangedItems), changes.len() as u64 + 1);
+    assert_eq!(
+        served(InputSource::Read),
+        1,
+        "the settings edit: read whole"
+    );
+    assert_ne!(here["overlap_savings"], last["overlap_savings"]);
+    assert_eq!(
+        here,
+        report_reading_everything(&app, &admin, pid, query).await
+    );
+
     // An edit through the API among new labels, one of them by a rater new to the project.
     edit_first_label(&app, &raters[1], "c2", pid).await;
     assert!(label_some(&raters, 3, pid, 3).await > 0);
     let here = admin.report(pid, query).await;
-    assert_eq!(served(InputSource::ChangedItems), changes.len() as u64 + 1);
+    assert_eq!(served(InputSource::ChangedItems), changes.len() as u64 + 2);
     assert_eq!(served(InputSource::Read), 1);
     assert_eq!(
         here,
