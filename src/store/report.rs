@@ -449,6 +449,27 @@ fn too_many(ids: &[i64]) -> bool {
     ids.len() > MAX_CHANGED_ITEMS || ids.contains(&0)
 }
 
+/// What bringing an input up to date read besides the labels given since.
+#[derive(Debug, Clone, Copy)]
+struct Caught {
+    /// Items changed (their rows, labels and final labels, or every item's settled state).
+    items_changed: bool,
+    /// The settings were edited: every item's settled state was read.
+    settings_edited: bool,
+}
+
+impl Caught {
+    /// Where an input caught up came from, kept or `stored`.
+    fn source(self, stored: bool) -> InputSource {
+        match (self.items_changed, stored) {
+            (true, false) => InputSource::ChangedItems,
+            (false, false) => InputSource::LaterLabels,
+            (true, true) => InputSource::StoredChangedItems,
+            (false, true) => InputSource::StoredLaterLabels,
+        }
+    }
+}
+
 /// [`News`] for an input, sorted out: the labels after the input's last on items that did
 /// not change, the changed items, and what the project holds once they are read onto the
 /// input, counted from what the input took. A count that is not the project's means the
@@ -495,9 +516,12 @@ impl Catching {
         }
     }
 
-    /// Whether items changed otherwise than by labels given since.
-    fn items_changed(&self) -> bool {
-        !self.changed_set.is_empty() || self.settled.is_some()
+    /// What the catching up reads besides the labels given since.
+    fn caught(&self) -> Caught {
+        Caught {
+            items_changed: !self.changed_set.is_empty() || self.settled.is_some(),
+            settings_edited: self.settled.is_some(),
+        }
     }
 
     /// Reads the news onto `input` and `coverage`, the project now holding `items` items.
@@ -723,31 +747,31 @@ impl Store {
                 .await?;
             return Ok(Arc::new(input));
         }
-        let extended =
-            match kept.get(project_id, version) {
-                Lookup::Current(input) => {
-                    kept.count(InputSource::Kept);
-                    return Ok(input);
-                }
-                Lookup::Behind(behind) => (self.brought_up_to_date(project_id, *behind).await?)
-                    .map(|(extended, changed)| match changed {
-                        true => (extended, InputSource::ChangedItems),
-                        false => (extended, InputSource::LaterLabels),
-                    }),
-                Lookup::Missing => self.stored_input_at(project_id, version).await?,
-            };
-        let (version, input, coverage, source) = match extended {
-            Some(((version, input, coverage), source)) => (version, input, coverage, source),
+        let extended = match kept.get(project_id, version) {
+            Lookup::Current(input) => {
+                kept.count(InputSource::Kept);
+                return Ok(input);
+            }
+            Lookup::Behind(behind) => (self.brought_up_to_date(project_id, *behind).await?)
+                .map(|(extended, caught)| (extended, caught, caught.source(false))),
+            Lookup::Missing => self.stored_input_at(project_id, version).await?,
+        };
+        let (version, input, coverage, source, settings_edited) = match extended {
+            Some(((version, input, coverage), caught, source)) => {
+                (version, input, coverage, source, caught.settings_edited)
+            }
             None => {
                 let (input, coverage) = self
                     .report_input_every(project_id, 1, data, version.labels)
                     .await?;
-                (version, input, coverage, InputSource::Read)
+                (version, input, coverage, InputSource::Read, false)
             }
         };
         let input = Arc::new(input);
         kept.keep(project_id, version, input.clone(), coverage);
-        if source == InputSource::Read {
+        // An input caught up with a settings edit is stored as one read whole is: every
+        // later process would otherwise read every item's settled state again.
+        if source == InputSource::Read || settings_edited {
             self.store_input(project_id, version.labels);
         }
         kept.count(source);
@@ -761,14 +785,18 @@ impl Store {
         &self,
         project_id: i64,
         version: InputVersion,
-    ) -> Result<Option<(Extended, InputSource)>> {
+    ) -> Result<Option<(Extended, Caught, InputSource)>> {
         let usable = |stored: &InputVersion| *stored == version || version.follows(stored);
         let Some(stored) = self.stored_input(project_id, usable).await? else {
             return Ok(None);
         };
         if stored.version == version {
             let extended = (version, stored.input, stored.coverage);
-            return Ok(Some((extended, InputSource::Stored)));
+            let caught = Caught {
+                items_changed: false,
+                settings_edited: false,
+            };
+            return Ok(Some((extended, caught, InputSource::Stored)));
         }
         let behind = Behind {
             version: stored.version,
@@ -776,10 +804,7 @@ impl Store {
             coverage: stored.coverage,
         };
         let extended = self.brought_up_to_date(project_id, behind).await?;
-        Ok(extended.map(|(extended, changed)| match changed {
-            true => (extended, InputSource::StoredChangedItems),
-            false => (extended, InputSource::StoredLaterLabels),
-        }))
+        Ok(extended.map(|(extended, caught)| (extended, caught, caught.source(true))))
     }
 
     /// How many report inputs this process had from `source` since it started (inputs of
@@ -794,8 +819,8 @@ impl Store {
         self.caches().report_input.set_store_from(labels);
     }
 
-    /// A kept input with the labels given and the items changed since read onto it, and
-    /// the version that makes it exact, and whether items changed; `None` when the project
+    /// A kept input with the labels given and the items changed since read onto it, the
+    /// version that makes it exact, and what was read besides labels; `None` when the project
     /// changed otherwise meanwhile, or too many items changed, or a label given before the
     /// input's last was committed after it was read (on PostgreSQL ids are taken in one
     /// order and committed in another), so that reading all is needed.
@@ -803,7 +828,7 @@ impl Store {
         &self,
         project_id: i64,
         behind: Behind,
-    ) -> Result<Option<(Extended, bool)>> {
+    ) -> Result<Option<(Extended, Caught)>> {
         let Behind {
             version: earlier,
             input,
@@ -822,13 +847,13 @@ impl Store {
         if catching.labels_now != news.version.labels || catching.items_now != news.version.items {
             return Ok(None);
         }
-        let items_changed = catching.items_changed();
+        let caught = catching.caught();
         // Taken out of the store, the input is this request's alone unless a report made
         // from it is still running.
         let mut input = Arc::try_unwrap(input).unwrap_or_else(|shared| (*shared).clone());
         let mut coverage = coverage;
         catching.apply(&mut input, &mut coverage, news.version.items);
-        Ok(Some(((news.version, input, coverage), items_changed)))
+        Ok(Some(((news.version, input, coverage), caught)))
     }
 
     /// What came to project `project_id` since an input read at version `earlier` whose

@@ -804,6 +804,19 @@ async fn a_report_after_edits_reads_only_the_items_changed_and_is_the_report_of_
         "the settings edit: read whole"
     );
     assert_ne!(here["overlap_savings"], last["overlap_savings"]);
+    // An input caught up with a settings edit is stored again, at the new revision.
+    let stored_now = format!(
+        "SELECT count(*) FROM report_inputs r JOIN projects p ON p.id = r.project_id
+         WHERE r.project_id = {pid} AND r.revision = p.revision AND r.format > 0"
+    );
+    let started = Instant::now();
+    while app.count(&stored_now).await == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "never stored again"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     assert_eq!(
         here,
         report_reading_everything(&app, &admin, pid, query).await
@@ -820,7 +833,7 @@ async fn a_report_after_edits_reads_only_the_items_changed_and_is_the_report_of_
         report_reading_everything(&app, &admin, pid, query).await
     );
 
-    // Another server reads the input stored before all of these back and reads every
+    // Another server reads the input stored after the settings edit back and reads every
     // change since onto it.
     let (base, store) = another_server(&app).await;
     assert_eq!(on(&admin, &base).report(pid, query).await, here);
