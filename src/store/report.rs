@@ -362,7 +362,15 @@ const LATER_LABELS_SQL: &str = concat!(
 /// by the triggers (migration `report_changes`).
 macro_rules! changed_since {
     () => {
-        "(SELECT item_id FROM report_changes WHERE project_id = $1 AND generation > $2)"
+        "SELECT item_id FROM report_changes WHERE project_id = $1 AND generation > $2"
+    };
+}
+
+/// The final labels of project `$1`, as [`AdjudicationRow`]s.
+macro_rules! adjudications_select {
+    () => {
+        "SELECT a.item_id, a.value, u.pseudonym, a.reason
+        FROM adjudications a JOIN users u ON u.id = a.reviewer_id WHERE a.project_id = $1"
     };
 }
 
@@ -371,32 +379,31 @@ macro_rules! changed_since {
 const MAX_CHANGED_ITEMS: usize = 1000;
 
 /// The items changed since generation `$2` of project `$1`, by id; `$3` at most.
-const CHANGED_IDS_SQL: &str = "SELECT item_id FROM report_changes
-    WHERE project_id = $1 AND generation > $2 ORDER BY item_id LIMIT $3";
+const CHANGED_IDS_SQL: &str = concat!(changed_since!(), " ORDER BY item_id LIMIT $3");
 
 /// Those of them still in the project, as a [`ChangedItem`].
 const CHANGED_ITEMS_SQL: &str = concat!(
     "SELECT i.id, i.is_qualification, ",
     settled!(),
-    ", i.gold, i.prediction FROM items i WHERE i.project_id = $1 AND i.id IN ",
+    ", i.gold, i.prediction FROM items i WHERE i.project_id = $1 AND i.id IN (",
     changed_since!(),
-    " ORDER BY i.id"
+    ") ORDER BY i.id"
 );
 
 /// Their labels, by item and in the order given, as [`LaterLabel`]s.
 const CHANGED_LABELS_SQL: &str = concat!(
     labels_with_items!(),
-    " WHERE l.project_id = $1 AND l.item_id IN ",
+    " WHERE l.project_id = $1 AND l.item_id IN (",
     changed_since!(),
-    " ORDER BY l.item_id, l.id"
+    ") ORDER BY l.item_id, l.id"
 );
 
 /// Their final labels.
 const CHANGED_ADJUDICATIONS_SQL: &str = concat!(
-    "SELECT a.item_id, a.value, u.pseudonym, a.reason
-    FROM adjudications a JOIN users u ON u.id = a.reviewer_id
-    WHERE a.project_id = $1 AND a.item_id IN ",
-    changed_since!()
+    adjudications_select!(),
+    " AND a.item_id IN (",
+    changed_since!(),
+    ")"
 );
 
 /// The settled items of project `$1` (qualification questions left out), by id: a
@@ -413,6 +420,18 @@ const QUALIFICATION_ITEMS_SQL: &str = "SELECT count(*) FROM items
 
 /// An item's final label as read: item id, value, the reviewer's pseudonym and the reason.
 type AdjudicationRow = (i64, String, String, String);
+
+/// Puts the final labels read into a report's input, each in place of any it held.
+fn take_adjudications(input: &mut ReportInput, rows: Vec<AdjudicationRow>) {
+    for (item_id, value, reviewer, reason) in rows {
+        let last = FinalLabel {
+            value,
+            reviewer,
+            reason,
+        };
+        input.adjudications.insert(item_id, last);
+    }
+}
 
 /// What came to a project since an input was read, as one state of the database: the
 /// version now, the labels after the input's last, and the items changed since the
@@ -555,14 +574,7 @@ impl Catching {
                 settled_items.push(id);
             }
         }
-        for (item_id, value, reviewer, reason) in changed.adjudications {
-            let last = FinalLabel {
-                value,
-                reviewer,
-                reason,
-            };
-            input.adjudications.insert(item_id, last);
-        }
+        take_adjudications(input, changed.adjudications);
         later.extend(changed.labels);
         later.sort_by_key(|label| (label.item_id, label.label.id));
         let mut settled = Vec::new();
@@ -696,21 +708,10 @@ async fn changed_items_postgres(
     if too_many(&ids) {
         return Ok(None);
     }
-    let items = sqlx::query_as(CHANGED_ITEMS_SQL)
-        .bind(project_id)
-        .bind(generation)
-        .fetch_all(&mut *tx)
-        .await?;
-    let labels = sqlx::query_as(CHANGED_LABELS_SQL)
-        .bind(project_id)
-        .bind(generation)
-        .fetch_all(&mut *tx)
-        .await?;
-    let adjudications = sqlx::query_as(CHANGED_ADJUDICATIONS_SQL)
-        .bind(project_id)
-        .bind(generation)
-        .fetch_all(&mut *tx)
-        .await?;
+    let since = (project_id, generation);
+    let items = changed_rows(&mut *tx, CHANGED_ITEMS_SQL, since).await?;
+    let labels = changed_rows(&mut *tx, CHANGED_LABELS_SQL, since).await?;
+    let adjudications = changed_rows(&mut *tx, CHANGED_ADJUDICATIONS_SQL, since).await?;
     let qualification_items = sqlx::query_scalar(QUALIFICATION_ITEMS_SQL)
         .bind(project_id)
         .fetch_one(&mut *tx)
@@ -722,6 +723,20 @@ async fn changed_items_postgres(
         adjudications,
         qualification_items,
     }))
+}
+
+/// The rows of `sql`, one of the statements over the items changed since (`$1` the project,
+/// `$2` the generation), on PostgreSQL.
+async fn changed_rows<T>(
+    conn: &mut sqlx::PgConnection,
+    sql: &str,
+    (project_id, generation): (i64, i64),
+) -> sqlx::Result<Vec<T>>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
+{
+    let query = sqlx::query_as(sql).bind(project_id).bind(generation);
+    query.fetch_all(conn).await
 }
 
 /// Whether a report reads its items' data: only slicing by a data field needs it, and on
@@ -988,9 +1003,7 @@ impl Store {
             "SELECT u.id, u.pseudonym FROM rater_tallies t JOIN users u ON u.id = t.rater_id
             WHERE t.project_id = $1";
         let adjudications_sql = format!(
-            "SELECT a.item_id, a.value, u.pseudonym, a.reason
-            FROM adjudications a JOIN users u ON u.id = a.reviewer_id
-            WHERE a.project_id = $1{}",
+            concat!(adjudications_select!(), "{}"),
             every_nth("a.item_id", stride)
         );
         let mut coverage = Coverage::default();
@@ -1050,16 +1063,7 @@ impl Store {
             }
             sqlx::query_as(&adjudications_sql).bind(project_id).fetch_all(pool).await?
         });
-        for (item_id, value, reviewer, reason) in adjudications {
-            input.adjudications.insert(
-                item_id,
-                FinalLabel {
-                    value,
-                    reviewer,
-                    reason,
-                },
-            );
-        }
+        take_adjudications(&mut input, adjudications);
         Ok((input, coverage))
     }
 
