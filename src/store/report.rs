@@ -598,10 +598,7 @@ impl Catching {
             input.set_settled(item_id, true);
         }
         if let Some(settled_now) = settled_now {
-            input.settled_generalist.clear();
-            for item_id in settled_now {
-                input.set_settled(item_id, true);
-            }
+            input.settle_only(&settled_now);
         }
     }
 }
@@ -1258,6 +1255,7 @@ fn take_item(input: &mut ReportInput, names: &mut SharedNames, item: ItemRow) {
     input.items += 1;
     let first = input.labels.len();
     let external_id: Option<Arc<str>> = item.external_id.map(Arc::from);
+    let labels = item.labels.len();
     input.labels.extend(
         item.labels
             .into_iter()
@@ -1265,7 +1263,7 @@ fn take_item(input: &mut ReportInput, names: &mut SharedNames, item: ItemRow) {
             .map(|(n, label)| names.record(item.id, &external_id, label, first + n)),
     );
     if item.settled {
-        input.set_settled(item.id, true);
+        input.settle_last_item(item.id, labels);
     }
     if let Some(gold) = item.gold {
         input.gold.insert(item.id, gold);
