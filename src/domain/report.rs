@@ -20,7 +20,7 @@ use crate::quality::{
 };
 
 /// One human label as the quality engine reads it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct LabelRecord {
     pub item_id: i64,
     /// Shared by the item's labels, as are the rater's and the pool's names: a big
@@ -172,12 +172,45 @@ impl ReportInput {
         self.labels.retain(|l| !items.contains(&l.item_id));
         for item_id in items {
             self.gold.remove(item_id);
+        }
+        self.forget_item_facts(items);
+        self.prepared = Prepared::default();
+    }
+
+    /// Lets go of what the input holds of `items` besides their labels and known answers
+    /// (pre-labels, data, settled counts and final labels), which are read again. The
+    /// engine's dataset is made of labels and known answers alone, so what was prepared
+    /// from them stays.
+    pub fn forget_item_facts(&mut self, items: &foldhash::HashSet<i64>) {
+        for item_id in items {
             self.predictions.remove(item_id);
             self.data.remove(item_id);
             self.settled_generalist.remove(item_id);
             self.adjudications.remove(item_id);
         }
-        self.prepared = Prepared::default();
+    }
+}
+
+#[cfg(test)]
+impl ReportInput {
+    /// Has a dataset made from the input's labels, as the first report of them does.
+    pub(crate) fn prepare_for_test(&self) {
+        let made_for = PreparedFor {
+            categories: Vec::new(),
+            slice_field: None,
+        };
+        self.prepared
+            .made
+            .get_or_make(made_for, || CategoricalData {
+                dataset: crate::quality::Dataset::default(),
+                item_ids: Vec::new(),
+                consensus: KeptConsensus::default(),
+            });
+    }
+
+    /// Whether a dataset made from the input's labels is held for the next report.
+    pub(crate) fn is_prepared(&self) -> bool {
+        self.prepared.made.kept().is_some()
     }
 }
 
