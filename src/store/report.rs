@@ -544,6 +544,9 @@ impl Catching {
     }
 
     /// Reads the news onto `input` and `coverage`, the project now holding `items` items.
+    /// A changed item's labels are put in place of those held only when they differ
+    /// ([`relabelled_items`]): after an adjudication alone, the engine's dataset and
+    /// consensus made for the input serve the next report as they are.
     fn apply(self, input: &mut ReportInput, coverage: &mut Coverage, items: i64) {
         let Catching {
             mut later,
