@@ -160,9 +160,36 @@ impl ReportInput {
 
     /// The labels the input holds of item `item_id`, in the order given.
     pub fn labels_of(&self, item_id: i64) -> &[LabelRecord] {
-        let first = self.labels.partition_point(|l| l.item_id < item_id);
-        let count = self.labels[first..].partition_point(|l| l.item_id == item_id);
-        &self.labels[first..first + count]
+        labels_of_item(&self.labels, item_id)
+    }
+
+    /// Puts `labels` (by item, in the order given) in place of those the input holds of
+    /// `items`, whose labels were edited, and lets go of everything else held of them, as
+    /// [`ReportInput::forget_items`] does (the caller puts their known answers back). When
+    /// each item keeps its raters, with their pools, in the same order and its external id,
+    /// the next report patches the engine's dataset made before with them instead of
+    /// making it again.
+    pub fn relabel_items(&mut self, items: &foldhash::HashSet<i64>, labels: Vec<LabelRecord>) {
+        let same_raters = |held: &[LabelRecord], now: &[LabelRecord]| {
+            held.len() == now.len()
+                && (held.iter().zip(now)).all(|(held, now)| {
+                    (&held.rater, &held.pool, &held.external_id)
+                        == (&now.rater, &now.pool, &now.external_id)
+                })
+        };
+        let patchable =
+            (items.iter()).all(|&id| same_raters(self.labels_of(id), labels_of_item(&labels, id)));
+        let edited = self.prepared.take_for_edit();
+        self.forget_items(items);
+        self.add_later_labels(labels);
+        if let (true, Some(mut edited)) = (patchable, edited) {
+            edited.items.extend(items);
+            *self
+                .prepared
+                .edited
+                .get_mut()
+                .unwrap_or_else(|e| e.into_inner()) = Some(edited);
+        }
     }
 
     /// Lets go of everything the input holds of `items` (their labels, known answers,
@@ -214,6 +241,13 @@ impl ReportInput {
     }
 }
 
+/// The labels of item `item_id` among `labels`, which are by item.
+pub fn labels_of_item(labels: &[LabelRecord], item_id: i64) -> &[LabelRecord] {
+    let first = labels.partition_point(|l| l.item_id < item_id);
+    let count = labels[first..].partition_point(|l| l.item_id == item_id);
+    &labels[first..first + count]
+}
+
 /// How many of `labels` generalists gave.
 fn generalist_labels(labels: &[LabelRecord]) -> i64 {
     let generalist = super::policy::Pool::Generalist.as_str();
@@ -228,6 +262,16 @@ pub struct Prepared {
     /// What was made before labels were added on items after all the input held, and of how
     /// many of its labels: the next report continues it with the labels after them.
     earlier: Mutex<Option<Earlier>>,
+    /// What was made before some items' labels were edited by the same raters: the next
+    /// report patches it with their labels now.
+    edited: Mutex<Option<Edited>>,
+}
+
+struct Edited {
+    made_for: PreparedFor,
+    data: Arc<CategoricalData>,
+    /// The items edited since it was made.
+    items: foldhash::HashSet<i64>,
 }
 
 struct Earlier {
@@ -240,6 +284,7 @@ impl Prepared {
     /// Labels were added to an input that held `held`; `on_new_items` when each is on an
     /// item after every item held, so that they all come after the held labels.
     fn labels_added(&mut self, held: usize, on_new_items: bool) {
+        *self.edited.get_mut().unwrap_or_else(|e| e.into_inner()) = None;
         let made = std::mem::take(&mut self.made).into_kept();
         let earlier = self.earlier.get_mut().unwrap_or_else(|e| e.into_inner());
         if !on_new_items {
@@ -251,6 +296,29 @@ impl Prepared {
                 labels: held,
             });
         }
+    }
+
+    /// What was made of the labels before an edit, or before the edits since it was made,
+    /// handed over to be patched.
+    fn take_for_edit(&mut self) -> Option<Edited> {
+        let edited = self
+            .edited
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        let made = std::mem::take(&mut self.made).into_kept();
+        made.map(|(made_for, data)| Edited {
+            made_for,
+            data,
+            items: Default::default(),
+        })
+        .or(edited)
+    }
+
+    /// What was made before an edit for `made_for`, handed over to be patched.
+    fn take_edited(&self, made_for: &PreparedFor) -> Option<Edited> {
+        let mut edited = self.edited.lock().unwrap_or_else(|e| e.into_inner());
+        edited.take().filter(|e| e.made_for == *made_for)
     }
 
     /// What was made earlier for `made_for`, handed over to be continued.
@@ -672,12 +740,14 @@ fn categorical_report(
         slice_field: options.slice_field.clone(),
     };
     let earlier = input.prepared.take_earlier(&made_for);
+    let edited = input.prepared.take_edited(&made_for);
     let data = input
         .prepared
         .made
-        .try_get_or_make(made_for, || match earlier {
-            Some(earlier) => continued_data(schema, input, options, earlier),
-            None => categorical_data(schema, input, options),
+        .try_get_or_make(made_for, || match (earlier, edited) {
+            (Some(earlier), _) => continued_data(schema, input, options, earlier),
+            (None, Some(edited)) => edited_data(schema, input, options, edited),
+            (None, None) => categorical_data(schema, input, options),
         })?;
     // A rating's gold answer is met within the project's tolerance, as on the gate.
     let options = ReportOptions {
@@ -728,13 +798,7 @@ fn continued_data(
         return categorical_data(schema, input, options);
     };
     let (builder, later_ids) = dataset_builder(schema, input, later, options)?;
-    let CategoricalData {
-        dataset, item_ids, ..
-    } = Arc::try_unwrap(earlier.data).unwrap_or_else(|shared| CategoricalData {
-        dataset: shared.dataset.clone(),
-        item_ids: shared.item_ids.clone(),
-        consensus: KeptConsensus::default(),
-    });
+    let (dataset, item_ids) = taken(earlier.data);
     match builder.build_after(dataset).map_err(invalid_labels)? {
         Some(dataset) => Ok(CategoricalData {
             dataset,
@@ -743,6 +807,75 @@ fn continued_data(
         }),
         None => categorical_data(schema, input, options),
     }
+}
+
+/// The dataset and item ids of `data`, taken over when no report holds it any more and
+/// copied otherwise; its consensus is let go, as the labels changed.
+fn taken(data: Arc<CategoricalData>) -> (crate::quality::Dataset, Vec<i64>) {
+    match Arc::try_unwrap(data) {
+        Ok(data) => (data.dataset, data.item_ids),
+        Err(shared) => (shared.dataset.clone(), shared.item_ids.clone()),
+    }
+}
+
+/// [`categorical_data`], made by giving the edited items their labels now in what was
+/// made before the edits; made anew where that cannot be told to be the same.
+fn edited_data(
+    schema: super::kinds::Schema<'_>,
+    input: &ReportInput,
+    options: &ReportOptions,
+    edited: Edited,
+) -> Result<CategoricalData, Invalid> {
+    let (mut dataset, item_ids) = taken(edited.data);
+    let index = ItemIndex::of(&item_ids);
+    let mut stored = StoredCategories::new(schema);
+    for &id in &edited.items {
+        let relabelled = (index.position(id))
+            .is_some_and(|at| relabel(&mut dataset, at, input, id, schema, &mut stored));
+        if !relabelled {
+            return categorical_data(schema, input, options);
+        }
+    }
+    Ok(CategoricalData {
+        dataset,
+        item_ids,
+        consensus: KeptConsensus::default(),
+    })
+}
+
+/// Gives item `id`, at `position` in `dataset`, the labels the input holds of it; `false`
+/// when the dataset cannot take them in place (see [`crate::quality::Dataset::relabel_item`])
+/// or the item's known answer is not the one the dataset holds.
+fn relabel<'a>(
+    dataset: &mut crate::quality::Dataset,
+    position: usize,
+    input: &'a ReportInput,
+    id: i64,
+    schema: super::kinds::Schema<'_>,
+    stored: &mut StoredCategories<'a>,
+) -> bool {
+    let labels = input.labels_of(id);
+    let values: Option<Vec<_>> = labels.iter().map(|l| stored.of(&l.value)).collect();
+    let Some(values) = values else {
+        return false;
+    };
+    let gold = (input.gold.get(&id))
+        .and_then(|gold| schema.category(&from_stored(gold)))
+        .and_then(|category| dataset.categories().index_of(&category));
+    if gold != dataset.gold(position) {
+        return false;
+    }
+    let name = item_name(id, labels.first().and_then(|l| l.external_id.as_deref()));
+    let given: Vec<LabelInput> = (labels.iter().zip(&values))
+        .map(|(label, value)| LabelInput {
+            item: &name,
+            rater: &label.rater,
+            value,
+            duration_ms: label.duration_ms,
+            sequence: Some(label.created_at),
+        })
+        .collect();
+    dataset.relabel_item(position, &given)
 }
 
 fn invalid_labels(e: crate::quality::DatasetError) -> Invalid {
@@ -1211,6 +1344,63 @@ mod tests {
         input.add_later_labels(vec![later(5, "e", "neg", "generalist")]);
         assert!(!has_earlier(&input), "a held item's label starts anew");
         assert!(prepared_of(&input).is_none());
+        let anew = report_json(&project, &input, &dawid_skene(1));
+        assert_eq!(anew, report_json(&project, &input.clone(), &dawid_skene(1)));
+    }
+
+    /// Labels edited by the raters who gave them (another value, time or guideline version),
+    /// in one edit or several before the next report, patch the dataset made before them
+    /// into the one a build of all makes, and the report is the one made afresh; labels by
+    /// another rater make the dataset anew.
+    #[test]
+    fn a_report_after_edits_patches_the_dataset_and_gives_the_same() {
+        let (project, mut input) = sample_project();
+        input.gold.insert(7, "\"pos\"".into());
+        let first = report_json(&project, &input, &dawid_skene(1));
+        let edit = |input: &ReportInput, item: i64, value: &str| -> Vec<LabelRecord> {
+            let mut labels = input.labels_of(item).to_vec();
+            labels[1].value = format!("\"{value}\"").into();
+            labels[1].created_at += 500;
+            labels[2].guideline_version = Some(3);
+            labels
+        };
+        let ids = |ids: &[i64]| ids.iter().copied().collect::<foldhash::HashSet<i64>>();
+        let mut labels = edit(&input, 7, "mixed");
+        labels.extend(edit(&input, 50, "neg"));
+        input.relabel_items(&ids(&[7, 50]), labels);
+        assert!(!input.gold.contains_key(&7));
+        input.gold.insert(7, "\"pos\"".into());
+        assert!(prepared_of(&input).is_none());
+        let more = edit(&input, 90, "pos");
+        input.relabel_items(&ids(&[90]), more);
+        {
+            let edited = input.prepared.edited.lock().expect("lock");
+            let edited = edited.as_ref().expect("kept to be patched");
+            assert_eq!(edited.items, ids(&[7, 50, 90]));
+            let (mut dataset, schema) = (edited.data.dataset.clone(), project.schema());
+            let index = ItemIndex::of(&edited.data.item_ids);
+            let mut stored = StoredCategories::new(schema);
+            for id in [7, 50, 90] {
+                let at = index.position(id).expect("held");
+                assert!(
+                    relabel(&mut dataset, at, &input, id, schema, &mut stored),
+                    "{id}"
+                );
+            }
+        }
+        let patched = report_json(&project, &input, &dawid_skene(1));
+        let afresh = input.clone();
+        assert_eq!(patched, report_json(&project, &afresh, &dawid_skene(1)));
+        assert_ne!(patched, first);
+        let dataset = |input: &ReportInput| prepared_of(input).map(|data| data.dataset.clone());
+        assert!(dataset(&input).is_some());
+        assert_eq!(dataset(&input), dataset(&afresh));
+
+        let mut other = input.labels_of(20).to_vec();
+        other[0].rater = "z".into();
+        input.relabel_items(&ids(&[20]), other);
+        assert!(prepared_of(&input).is_none());
+        assert!(input.prepared.edited.lock().expect("lock").is_none());
         let anew = report_json(&project, &input, &dawid_skene(1));
         assert_eq!(anew, report_json(&project, &input.clone(), &dawid_skene(1)));
     }

@@ -550,6 +550,7 @@ mod tests {
     }
 
     /// One random project's labels with gold, pool and metadata rows, as a build takes them.
+    #[derive(Clone)]
     struct Rows {
         labels: Vec<(String, String, &'static str, i64)>,
         gold: Vec<(String, &'static str)>,
@@ -653,6 +654,70 @@ mod tests {
                 .expect("continued");
             assert_eq!(continued.as_ref(), Some(&all), "round {round}");
         }
+    }
+
+    /// An item given new values and times by the raters it had, in the same order, is
+    /// what one build of all the labels makes of it, field for field; labels by another
+    /// rater, or with a value outside the categories, change nothing.
+    #[test]
+    fn a_relabelled_item_is_the_one_a_build_of_all_makes() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(11);
+        let mut next = move |below: u64| rng.gen_range(0..below);
+        let mut relabelled = 0;
+        for round in 0..300 {
+            let items = 1 + next(30);
+            let rows = Rows::random(&mut next, 0, items, 6);
+            let mut data = builder_of(&[&rows]).build().expect("held");
+            let target = format!("i{}", next(items));
+            let mut edited = rows.clone();
+            for label in edited.labels.iter_mut().filter(|l| l.0 == target) {
+                label.2 = VALUES[next(3) as usize];
+                label.3 = next(1_000) as i64;
+            }
+            let all = builder_of(&[&edited]).build().expect("all");
+            let position = data
+                .items()
+                .iter()
+                .position(|i| *i == target)
+                .expect("item");
+            let given: Vec<LabelInput> = (edited.labels.iter())
+                .filter(|l| l.0 == target)
+                .map(|(item, rater, value, sequence)| LabelInput {
+                    item,
+                    rater,
+                    value,
+                    duration_ms: Some(*sequence as u32),
+                    sequence: Some(*sequence),
+                })
+                .collect();
+            let before = data.clone();
+            let expected = if data.relabel_item(position, &given) {
+                relabelled += 1;
+                all
+            } else {
+                let mut raters: Vec<&str> = given.iter().map(|l| l.rater).collect();
+                raters.sort();
+                raters.dedup();
+                assert!(
+                    raters.len() < given.len(),
+                    "round {round}: refused, yet no rater twice"
+                );
+                before
+            };
+            assert_eq!(data, expected, "round {round}");
+            let mut stranger = given.clone();
+            stranger[0].rater = "someone else";
+            let mut outside = given.clone();
+            outside[0].value = "maybe";
+            let mut twice = given.clone();
+            twice.push(given[0]);
+            for refused in [&stranger[..], &outside[..], &twice[..]] {
+                assert!(!data.relabel_item(position, refused), "round {round}");
+            }
+            assert_eq!(data, expected, "round {round}: refusals change nothing");
+        }
+        assert!(relabelled > 150, "{relabelled} of 300 relabelled");
     }
 
     /// Where the result cannot be told from the held dataset, nothing is continued.

@@ -372,6 +372,49 @@ impl Dataset {
         &self.notes
     }
 
+    /// Gives item `item` these labels (values, times, sequences) in place of the ones it
+    /// holds, when they are by the same raters, one each, and every value is a category:
+    /// the dataset is then the one a build of all the labels would make with these in place
+    /// of the item's, provided they came in the same order of raters as the ones they
+    /// replace (the order raters are first met in decides their indexes). Returns `false`,
+    /// changing nothing, otherwise.
+    pub fn relabel_item(&mut self, item: usize, labels: &[LabelInput<'_>]) -> bool {
+        let Some(&[start, end]) = self.item_start.get(item..item + 2) else {
+            return false;
+        };
+        let held = start as usize..end as usize;
+        if labels.len() != held.len() {
+            return false;
+        }
+        let name = self.items[item].as_str();
+        let mut relabelled = Vec::with_capacity(labels.len());
+        for label in labels {
+            let rater = self.raters.iter().position(|r| r == label.rater.trim());
+            let value = self.categories.index_of(label.value.trim());
+            let (Some(rater), Some(value)) = (rater, value) else {
+                return false;
+            };
+            if label.item.trim() != name {
+                return false;
+            }
+            relabelled.push(Label {
+                item: item as u32,
+                rater: rater as u32,
+                value,
+                duration_ms: label.duration_ms,
+                sequence: label.sequence,
+            });
+        }
+        // An item's labels are held by rater; those held are one per rater.
+        relabelled.sort_unstable_by_key(|label| label.rater);
+        let same_raters = (relabelled.iter().zip(&self.labels[held.clone()]))
+            .all(|(new, old)| new.rater == old.rater);
+        if same_raters {
+            self.labels[held].copy_from_slice(&relabelled);
+        }
+        same_raters
+    }
+
     /// Count of each category among an item's labels, as `(category, count)` sorted by category.
     pub(crate) fn item_value_counts(&self, item: usize, out: &mut Vec<(u32, u32)>) {
         count_values(self.item_labels(item).iter().map(|label| label.value), out);

@@ -10,7 +10,7 @@ use sqlx::types::Json;
 pub use super::kept_input::InputSource;
 use super::kept_input::{Behind, InputVersion, Lookup, MAX_KEPT_LABELS};
 use super::{on_pool, pg_copy, sqlite_read, Store};
-use crate::domain::report::{FinalLabel, LabelRecord, ReportInput};
+use crate::domain::report::{labels_of_item, FinalLabel, LabelRecord, ReportInput};
 use crate::error::Result;
 
 /// Whether item `i`'s generalist labels are complete (and it is not gold): its count of
@@ -596,11 +596,15 @@ impl Catching {
         if !changed_set.is_empty() {
             let relabelled = relabelled_items(input, &changed_set, &records, &gold_now);
             input.forget_item_facts(&changed_set);
-            if !relabelled.is_empty() {
-                input.forget_items(&relabelled);
-            }
             records
                 .retain(|r| !changed_set.contains(&r.item_id) || relabelled.contains(&r.item_id));
+            let only_edits = records.iter().all(|r| relabelled.contains(&r.item_id));
+            if !relabelled.is_empty() && only_edits {
+                // The engine's dataset made may be patched rather than made again.
+                input.relabel_items(&relabelled, std::mem::take(&mut records));
+            } else if !relabelled.is_empty() {
+                input.forget_items(&relabelled);
+            }
         }
         input.gold.extend(gold_now);
         input.predictions.extend(predictions);
@@ -628,14 +632,10 @@ fn relabelled_items(
     records: &[LabelRecord],
     gold_now: &foldhash::HashMap<i64, String>,
 ) -> foldhash::HashSet<i64> {
-    let labels_now = |item_id: i64| {
-        let first = records.partition_point(|r| r.item_id < item_id);
-        let count = records[first..].partition_point(|r| r.item_id == item_id);
-        &records[first..first + count]
-    };
     (changed.iter().copied())
         .filter(|&id| {
-            input.labels_of(id) != labels_now(id) || input.gold.get(&id) != gold_now.get(&id)
+            input.labels_of(id) != labels_of_item(records, id)
+                || input.gold.get(&id) != gold_now.get(&id)
         })
         .collect()
 }

@@ -748,6 +748,7 @@ async fn a_report_after_edits_reads_only_the_items_changed_and_is_the_report_of_
         format!("(SELECT id FROM items WHERE project_id = {pid} AND external_id = 'c{n}')")
     };
     let reviewer = "(SELECT min(id) FROM users)";
+    let last_label = format!("(SELECT max(id) FROM labels WHERE project_id = {pid})");
     // Each change, and whether the report shows it (a pre-label shows only in labels
     // given after it).
     let changes = [
@@ -778,6 +779,10 @@ async fn a_report_after_edits_reads_only_the_items_changed_and_is_the_report_of_
         (format!("DELETE FROM items WHERE id = {}", item(7)), true),
         (format!("UPDATE items SET is_qualification = TRUE WHERE id = {}", item(1)), true),
         (format!("UPDATE items SET is_qualification = FALSE WHERE id = {}", item(1)), true),
+        // A label's value edited, then another's: each rater's labels stay as they were
+        // given, so the engine's dataset is patched rather than made again.
+        (flip_value(&last_label), true),
+        (flip_value(&format!("(SELECT max(id) FROM labels WHERE project_id = {pid} AND id < {})", last_label)), true),
     ];
     let mut last = first.clone();
     for (n, (change, shows)) in changes.iter().enumerate() {
@@ -857,4 +862,12 @@ async fn a_report_after_edits_reads_only_the_items_changed_and_is_the_report_of_
     let after = admin.report(big, query).await;
     assert_eq!(served(InputSource::Read), reads + 1, "read whole");
     assert_ne!(after, before);
+}
+
+/// The statement that edits the value of label `id` (a subquery) to the other choice.
+fn flip_value(id: &str) -> String {
+    format!(
+        "UPDATE labels SET value = CASE value WHEN '\"pos\"' THEN '\"neg\"' ELSE '\"pos\"' END
+         WHERE id = {id}"
+    )
 }
