@@ -304,6 +304,14 @@ fn in_given_order(mut item: ItemRow) -> ItemRow {
 const PROJECT_LABELS: &str =
     "(SELECT CAST(coalesce(sum(labels), 0) AS BIGINT) FROM rater_tallies WHERE project_id = $1)";
 
+/// How many items project `$1` holds: those its progress counts (kept by triggers on items
+/// in the same transaction as each change, gold and qualification items left out) and the
+/// gold and qualification items, which an index of their own holds. Counting every item
+/// took 13 to 28 ms at 100,000 on PostgreSQL, before every report.
+const PROJECT_ITEMS: &str = "((SELECT CAST(coalesce(sum(items), 0) AS BIGINT)
+        FROM progress_counts WHERE project_id = $1)
+    + (SELECT count(*) FROM items WHERE project_id = $1 AND (is_gold OR is_qualification)))";
+
 /// The report generation that changes every project's reports read move (a pseudonym;
 /// migration `report_generation`).
 pub const SHARED_GENERATION: &str = "(SELECT value FROM report_generation WHERE id = 1)";
@@ -318,8 +326,7 @@ pub const OWN_GENERATION: &str =
 fn report_input_version_sql() -> String {
     format!(
         "SELECT {SHARED_GENERATION}, {OWN_GENERATION},
-            (SELECT revision FROM projects WHERE id = $1), {PROJECT_LABELS},
-            (SELECT count(*) FROM items WHERE project_id = $1)"
+            (SELECT revision FROM projects WHERE id = $1), {PROJECT_LABELS}, {PROJECT_ITEMS}"
     )
 }
 
