@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use super::audit::record_audit;
+use super::projects::REAL_ITEMS;
 use super::{in_write_tx, on_pool, Store};
 use crate::domain::audit::Entry;
 use crate::domain::now_ms;
@@ -62,10 +63,6 @@ const WANTED_SQL: &str = "SELECT
         CAST(coalesce(sum(CASE WHEN held THEN need_expert ELSE 0 END), 0) AS BIGINT),
         CAST(coalesce(sum(CASE WHEN held THEN need_user ELSE 0 END), 0) AS BIGINT)
      FROM items WHERE project_id = $1 AND need_generalist + need_expert + need_user > 0";
-
-const ITEMS_SQL: &str = "SELECT count(*) FROM items WHERE project_id = $1";
-const SIDE_ITEMS_SQL: &str =
-    "SELECT count(*) FROM items WHERE project_id = $1 AND (is_gold OR is_qualification)";
 
 type Wanted = (i64, i64, i64, i64, i64, i64);
 
@@ -152,11 +149,11 @@ impl Store {
                 sqlx::query_scalar(FIRST_LABEL_SQL).bind(project_id).fetch_one(pool).await?,
             )
         });
-        let (wanted, items, side_items): (Wanted, i64, i64) = on_pool!(self, pool => {
+        let real_items_sql = format!("SELECT {REAL_ITEMS}");
+        let (wanted, real_items): (Wanted, i64) = on_pool!(self, pool => {
             (
                 sqlx::query_as(WANTED_SQL).bind(project_id).fetch_one(pool).await?,
-                sqlx::query_scalar(ITEMS_SQL).bind(project_id).fetch_one(pool).await?,
-                sqlx::query_scalar(SIDE_ITEMS_SQL).bind(project_id).fetch_one(pool).await?,
+                sqlx::query_scalar(&real_items_sql).bind(project_id).fetch_one(pool).await?,
             )
         });
         let mut pools: BTreeMap<Pool, PoolCounts> = BTreeMap::new();
@@ -195,7 +192,7 @@ impl Store {
             first_label_at: first,
             labels_last_day: recent.0,
             labels_last_hour: recent.1,
-            real_items: items - side_items,
+            real_items,
             pools,
         })
     }

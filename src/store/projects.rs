@@ -18,6 +18,12 @@ use crate::domain::project::{FeedbackSettings, Progress, Project, ProjectSpec, U
 use crate::domain::user::User;
 use crate::error::{AppError, Result};
 
+/// How many items project `$1` holds besides gold and qualification questions, from the
+/// progress counts that triggers on items keep (a subquery): counting the items took tens of
+/// milliseconds at 100,000.
+pub(super) const REAL_ITEMS: &str =
+    "(SELECT CAST(coalesce(sum(items), 0) AS BIGINT) FROM progress_counts WHERE project_id = $1)";
+
 #[derive(FromRow)]
 pub(super) struct ProjectRow {
     pub(super) id: i64,
