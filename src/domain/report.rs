@@ -735,25 +735,8 @@ fn categorical_report(
     wanted: &ItemIds,
 ) -> Result<(Report, HashMap<i64, Value>), Invalid> {
     let schema = project.schema();
-    let made_for = PreparedFor {
-        categories: schema.categories(),
-        slice_field: options.slice_field.clone(),
-    };
-    let earlier = input.prepared.take_earlier(&made_for);
-    let edited = input.prepared.take_edited(&made_for);
-    let data = input
-        .prepared
-        .made
-        .try_get_or_make(made_for, || match (earlier, edited) {
-            (Some(earlier), _) => continued_data(schema, input, options, earlier),
-            (None, Some(edited)) => edited_data(schema, input, options, edited),
-            (None, None) => categorical_data(schema, input, options),
-        })?;
-    // A rating's gold answer is met within the project's tolerance, as on the gate.
-    let options = ReportOptions {
-        gold_tolerance: schema.gold_tolerance_steps(),
-        ..options.clone()
-    };
+    let data = prepared_data(schema, input, options)?;
+    let options = engine_options(schema, options);
     let report = build_report_kept(&data.dataset, &options, &data.consensus);
     // The consensus rows follow the dataset's items.
     let rows = report
@@ -768,6 +751,57 @@ fn categorical_report(
         })
         .collect();
     Ok((report, consensus))
+}
+
+/// Makes what a report of `input` with `options` starts from and keeps it with the input:
+/// the engine's dataset, its consensus and the label-distribution test. The report asked
+/// for next, whatever its seed or number of draws, then starts from them. CPU-heavy: call
+/// it off the async runtime.
+pub fn prepare_report(
+    project: &Project,
+    input: &ReportInput,
+    options: &ReportOptions,
+) -> Result<(), Invalid> {
+    if !project.kind.is_categorical() {
+        return Ok(());
+    }
+    let schema = project.schema();
+    let data = prepared_data(schema, input, options)?;
+    (data.consensus).prepare(&data.dataset, &engine_options(schema, options));
+    Ok(())
+}
+
+/// The engine's dataset of the input for the project's categories and `options`' slice
+/// field: the one the input keeps, or one made now (continued or patched from what was
+/// made before labels were added or edited, where it can be) and kept.
+fn prepared_data(
+    schema: super::kinds::Schema<'_>,
+    input: &ReportInput,
+    options: &ReportOptions,
+) -> Result<Arc<CategoricalData>, Invalid> {
+    let made_for = PreparedFor {
+        categories: schema.categories(),
+        slice_field: options.slice_field.clone(),
+    };
+    let earlier = input.prepared.take_earlier(&made_for);
+    let edited = input.prepared.take_edited(&made_for);
+    input
+        .prepared
+        .made
+        .try_get_or_make(made_for, || match (earlier, edited) {
+            (Some(earlier), _) => continued_data(schema, input, options, earlier),
+            (None, Some(edited)) => edited_data(schema, input, options, edited),
+            (None, None) => categorical_data(schema, input, options),
+        })
+}
+
+/// The engine's options for a project: a rating's gold answer is met within the project's
+/// tolerance, as on the gate.
+fn engine_options(schema: super::kinds::Schema<'_>, options: &ReportOptions) -> ReportOptions {
+    ReportOptions {
+        gold_tolerance: schema.gold_tolerance_steps(),
+        ..options.clone()
+    }
 }
 
 /// The engine's dataset of an input's choices and ratings, with their gold answers and
@@ -1180,6 +1214,33 @@ mod tests {
 
     fn prepared_of(input: &ReportInput) -> Option<Arc<CategoricalData>> {
         input.prepared.made.kept()
+    }
+
+    /// Preparing a report makes the dataset, fits the consensus and runs the distribution
+    /// test; the reports made after it, with the seed prepared for or another, use them and
+    /// are the reports made without it. A kind without the categorical engine prepares
+    /// nothing.
+    #[test]
+    fn a_prepared_report_is_the_report_made_afresh() {
+        let (project, input) = sample_project();
+        prepare_report(&project, &input, &dawid_skene(1)).expect("prepared");
+        let data = prepared_of(&input).expect("the dataset kept");
+        assert!(data.consensus.is_prepared());
+        for seed in [1, 2] {
+            let afresh = report_json(&project, &input.clone(), &dawid_skene(seed));
+            assert_eq!(report_json(&project, &input, &dawid_skene(seed)), afresh);
+            let used = prepared_of(&input).expect("still kept");
+            assert!(Arc::ptr_eq(&used, &data), "the report made its own dataset");
+        }
+
+        let spec: crate::domain::project::NewProject = serde_json::from_value(serde_json::json!(
+            {"name": "s", "kind": "spans", "labels": ["PER"], "field": "text"}
+        ))
+        .expect("spans spec");
+        let spans = Project::from_spec(2, spec.validate().expect("spec"));
+        let input = ReportInput::default();
+        prepare_report(&spans, &input, &dawid_skene(1)).expect("nothing to prepare");
+        assert!(prepared_of(&input).is_none());
     }
 
     /// Labels that do not come in item order (where the dataset's items are found through a

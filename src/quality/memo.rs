@@ -2,8 +2,9 @@
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
-/// The last value made and the key it was made for. Two callers asking at once may both
-/// make it; the one made last is kept.
+/// The last value made and the key it was made for. A value is made once: a caller that
+/// asks while another makes it waits for that one (on a big project, two reports asked for
+/// at once would each make a dataset of millions of labels, doubling the time and memory).
 pub(crate) struct Memo<K, V>(Mutex<Option<(K, Arc<V>)>>);
 
 impl<K, V> Default for Memo<K, V> {
@@ -18,17 +19,20 @@ impl<K: PartialEq, V> Memo<K, V> {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The value made for `key`: the kept one, or one made now by `make` and kept.
+    /// The value made for `key`: the kept one, or one made now by `make` and kept. The
+    /// memo stays locked while `make` runs, so `make` must not ask this memo itself; callers
+    /// run off the async runtime, where waiting blocks only their own thread.
     pub(crate) fn try_get_or_make<E>(
         &self,
         key: K,
         make: impl FnOnce() -> Result<V, E>,
     ) -> Result<Arc<V>, E> {
-        if let Some((_, value)) = self.lock().as_ref().filter(|(kept, _)| *kept == key) {
+        let mut kept = self.lock();
+        if let Some((_, value)) = kept.as_ref().filter(|(made_for, _)| *made_for == key) {
             return Ok(value.clone());
         }
         let value = Arc::new(make()?);
-        *self.lock() = Some((key, value.clone()));
+        *kept = Some((key, value.clone()));
         Ok(value)
     }
 
@@ -55,6 +59,33 @@ impl<K: PartialEq, V> Memo<K, V> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn callers_asking_at_once_wait_for_the_one_value_being_made() {
+        let memo = Memo::<&str, usize>::default();
+        let made = std::sync::atomic::AtomicUsize::new(0);
+        let started = std::sync::Barrier::new(4);
+        let values: Vec<Arc<usize>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..4)
+                .map(|_| {
+                    scope.spawn(|| {
+                        started.wait();
+                        memo.get_or_make("key", || {
+                            // Long enough for the other callers to arrive meanwhile.
+                            std::thread::sleep(std::time::Duration::from_millis(50));
+                            made.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+                        })
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("caller"))
+                .collect()
+        });
+        assert_eq!(made.into_inner(), 1, "made once for all four");
+        assert!(values.iter().all(|v| Arc::ptr_eq(v, &values[0])));
+    }
 
     #[test]
     fn a_value_is_made_once_per_key_and_the_last_key_is_kept() {

@@ -214,6 +214,31 @@ impl KeptConsensus {
             }
         })
     }
+
+    /// The label-distribution test's findings for `options`' thresholds, kept.
+    fn distribution_of(
+        &self,
+        data: &Dataset,
+        options: &ReportOptions,
+    ) -> Arc<DistributionFindings> {
+        (self.distribution).get_or_make(options.thresholds.clone(), || distribution(data, options))
+    }
+
+    /// Whether a consensus and a distribution test are kept, for tests.
+    #[cfg(test)]
+    pub(crate) fn is_prepared(&self) -> bool {
+        self.fitted.kept().is_some() && self.distribution.kept().is_some()
+    }
+
+    /// Fits the consensus and runs the label-distribution test that a report of `data`
+    /// with `options` reads, side by side, and keeps them for it.
+    pub fn prepare(&self, data: &Dataset, options: &ReportOptions) {
+        super::parallel::join(
+            options.threads,
+            || self.get_or_fit(data, options),
+            || self.distribution_of(data, options),
+        );
+    }
 }
 
 /// [`build_report`] with the consensus taken from `kept` when it was fitted on this dataset
@@ -328,8 +353,7 @@ struct UnbiasedPart {
 
 fn unbiased_part(data: &Dataset, options: &ReportOptions, kept: &KeptConsensus) -> UnbiasedPart {
     let mut warnings = Vec::new();
-    let findings =
-        (kept.distribution).get_or_make(options.thresholds.clone(), || distribution(data, options));
+    let findings = kept.distribution_of(data, options);
     let shifts = leniency_shifts(data, &findings.references, options);
     let mut resamples = resample(data, options, shifts.as_ref().ok());
     let alpha_draws = std::mem::take(&mut resamples.alpha);

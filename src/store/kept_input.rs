@@ -95,6 +95,10 @@ pub struct Behind {
 #[derive(Debug)]
 pub struct KeptInput {
     slot: Arc<Mutex<Slot>>,
+    /// Held while an input is looked up and, when missing or behind, read: a report asked
+    /// for while another reads waits for that read and is served what it kept, instead of
+    /// reading every label beside it.
+    reading: tokio::sync::Mutex<()>,
     counts: InputCounts,
     /// Labels from which an input read whole is stored in the database (`stored_input`).
     store_from: AtomicI64,
@@ -210,6 +214,7 @@ impl KeptInput {
         let store_from = AtomicI64::new(super::stored_input::STORE_FROM_LABELS);
         KeptInput {
             slot: Arc::new(Mutex::new(slot)),
+            reading: tokio::sync::Mutex::new(()),
             counts: InputCounts::default(),
             store_from,
         }
@@ -223,6 +228,11 @@ impl KeptInput {
     /// Stores inputs read whole from `labels` labels on (tests store small ones).
     pub fn set_store_from(&self, labels: i64) {
         self.store_from.store(labels, Ordering::Relaxed);
+    }
+
+    /// The right to look up and read a keepable input, one caller at a time.
+    pub async fn reading(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.reading.lock().await
     }
 
     /// Counts a report input served.

@@ -792,11 +792,14 @@ impl Store {
     /// item data; or hands out the input this process read last, when nothing it holds
     /// has changed since (see [`super::kept_input`]).
     pub async fn report_input(&self, project_id: i64, data: ItemData) -> Result<Arc<ReportInput>> {
-        // Read before the input, so that a change committed while the input is read makes
-        // the next request's version differ, never the input miss a change of its version.
-        let version = self.report_input_version(project_id).await?;
         let kept = &self.caches().report_input;
+        let reading = kept.reading().await;
+        // Read before the input, so that a change committed while the input is read makes
+        // the next request's version differ, never the input miss a change of its version;
+        // and after waiting for another read, which may have kept this very version.
+        let version = self.report_input_version(project_id).await?;
         if data == ItemData::Read || version.labels > MAX_KEPT_LABELS {
+            drop(reading);
             let (input, _) = self
                 .report_input_every(project_id, 1, data, version.labels)
                 .await?;
@@ -866,6 +869,12 @@ impl Store {
     /// projects too big to keep, or read with item data, not counted).
     pub fn report_inputs_served(&self, source: InputSource) -> u64 {
         self.caches().report_input.served(source)
+    }
+
+    /// Waits until no report input is being read and keeps any from being read until the
+    /// guard is dropped: the reports asked for meanwhile wait, as they wait for one another.
+    pub async fn pause_report_reads(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.caches().report_input.reading().await
     }
 
     /// Stores report inputs read whole in the database from `labels` labels on (see

@@ -344,6 +344,19 @@ impl Store {
         }))
     }
 
+    /// Of the projects with a report input stored in the layout this build reads, the one
+    /// labelled last (by the raters' tallies), if any.
+    pub async fn last_labelled_stored_project(&self) -> Result<Option<i64>> {
+        let sql = "SELECT r.project_id FROM report_inputs r WHERE r.format = $1
+            ORDER BY coalesce((SELECT max(t.last_label_at) FROM rater_tallies t
+                               WHERE t.project_id = r.project_id), 0) DESC,
+                     r.project_id DESC
+            LIMIT 1";
+        Ok(on_pool!(self, pool => {
+            sqlx::query_scalar(sql).bind(FORMAT).fetch_optional(pool).await?
+        }))
+    }
+
     /// Stores the project's input in the background, a moment after it was read whole at
     /// `labels` labels, when the project is big enough for reading it back to beat reading
     /// the labels. What is stored is the input this process keeps for the project by then

@@ -21,6 +21,7 @@ on_both_backends!(
     a_new_server_reads_the_stored_input_back_and_reports_as_reading_every_label,
     a_change_in_one_project_leaves_the_inputs_of_the_others_in_use,
     a_report_after_edits_reads_only_the_items_changed_and_is_the_report_of_all_labels,
+    a_starting_server_prepares_the_report_labelled_last_and_reports_at_once_share_one_read,
 );
 
 /// A second server on the same database, with its own store and so its own memory.
@@ -596,6 +597,93 @@ async fn a_new_server_reads_the_stored_input_back_and_reports_as_reading_every_l
         store.report_inputs_served(InputSource::StoredChangedItems),
         1
     );
+}
+
+/// A server that starts reads back the stored input of the project labelled last and
+/// prepares its report, so that the first report it is asked for finds the input kept;
+/// two reports asked for at once of a project that a server keeps nothing of share one read.
+async fn a_starting_server_prepares_the_report_labelled_last_and_reports_at_once_share_one_read(
+    app: TestApp,
+) {
+    app.store.store_report_inputs_from(1);
+    let admin = app.admin().await;
+    let mut raters = Vec::new();
+    for name in ["w1", "w2", "w3"] {
+        raters.push(app.rater(name).await);
+    }
+    let mut pids = Vec::new();
+    for (name, prefix) in [("Active", "a"), ("Quiet", "q")] {
+        let items = crate::harness::numbered_items(prefix, 8);
+        let settings = json!({"name": name, "labels": ["pos", "neg"], "min_overlap": 2,
+                              "max_overlap": 3});
+        let pid = app
+            .project_from(&admin, settings, Value::Array(items))
+            .await;
+        for index in 0..3 {
+            assert_eq!(label_some(&raters, index, pid, 4).await, 4);
+        }
+        pids.push(pid);
+    }
+    let (active, quiet) = (pids[0], pids[1]);
+    // The project created first is labelled last; the other's input is stored last.
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    assert_eq!(label_some(&raters, 0, active, 1).await, 1);
+    let query = "?method=dawid-skene&seed=7";
+    let active_report = admin.report(active, query).await;
+    assert_eq!(stored_labels(&app, active, -1).await, 13);
+    let quiet_report = admin.report(quiet, query).await;
+    assert_eq!(stored_labels(&app, quiet, -1).await, 12);
+
+    let (base, store) = another_server(&app).await;
+    let prepared = tally::web::spawn_report_preparation(store.clone()).await;
+    assert_eq!(
+        prepared.expect("task"),
+        Some(active),
+        "the project labelled last"
+    );
+    assert_eq!(store.report_inputs_served(InputSource::Stored), 1);
+    let on_it = on(&admin, &base);
+    assert_eq!(on_it.report(active, query).await, active_report);
+    assert_eq!(store.report_inputs_served(InputSource::Kept), 1);
+    assert_eq!(store.report_inputs_served(InputSource::Read), 0);
+
+    // Another server, asked for two reports of the other project while a read is under way.
+    let (base, store) = another_server(&app).await;
+    let on_it = on(&admin, &base);
+    let seed_8 = "?method=dawid-skene&seed=8";
+    let paused = store.pause_report_reads().await;
+    let asked = |query: &'static str| {
+        let on_it = on(&on_it, &base);
+        tokio::spawn(async move { on_it.report(quiet, query).await })
+    };
+    let (at_once, beside) = (asked(query), asked(seed_8));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !at_once.is_finished() && !beside.is_finished(),
+        "the reports wait for the read under way"
+    );
+    drop(paused);
+    assert_eq!(at_once.await.expect("report"), quiet_report);
+    assert_eq!(
+        beside.await.expect("report"),
+        admin.report(quiet, seed_8).await
+    );
+    let had = [InputSource::Stored, InputSource::Kept, InputSource::Read]
+        .map(|source| store.report_inputs_served(source));
+    assert_eq!(
+        had,
+        [1, 1, 0],
+        "one read back, and the other report waited for it"
+    );
+
+    // With nothing stored, a server that starts prepares nothing.
+    execute(&app, "DELETE FROM report_inputs")
+        .await
+        .expect("delete");
+    let (_, store) = another_server(&app).await;
+    let prepared = tally::web::spawn_report_preparation(store.clone()).await;
+    assert_eq!(prepared.expect("task"), None);
+    assert_eq!(store.report_inputs_served(InputSource::Read), 0);
 }
 
 /// The generation of `pid`'s report input: what moves when anything its report reads changes

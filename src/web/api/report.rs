@@ -7,7 +7,9 @@ use axum::Json;
 use serde::Deserialize;
 
 use crate::domain::project::Project;
-use crate::domain::report::{parse_level, parse_method, project_report, ProjectReport};
+use crate::domain::report::{
+    parse_level, parse_method, prepare_report, project_report, ProjectReport,
+};
 use crate::error::{AppError, Result};
 use crate::quality::ReportOptions;
 use crate::store::report::ItemData;
@@ -63,6 +65,32 @@ impl ReportQuery {
         }
         Ok(options)
     }
+
+    /// The engine's settings for `project`: without a level, the project kind's own.
+    fn options_for(&self, project: &Project) -> Result<ReportOptions> {
+        let mut options = self.options()?;
+        if self.level.as_deref().is_none_or(str::is_empty) {
+            options.level = project.kind.report_level();
+        }
+        Ok(options)
+    }
+}
+
+/// Reads back the report input stored of the project labelled last (see
+/// [`Store::last_labelled_stored_project`]) and prepares what its report starts from with the
+/// report page's settings (the dataset, the consensus, the distribution test), so that the
+/// first report after a start, of any seed or draws, is one on kept labels. A report asked
+/// for meanwhile waits for this read and preparation rather than doing them again beside
+/// it. Returns the project prepared.
+pub async fn prepare_last_report(store: &Store) -> Result<Option<i64>> {
+    let Some(pid) = store.last_labelled_stored_project().await? else {
+        return Ok(None);
+    };
+    let project = store.project(pid).await?;
+    let options = ReportQuery::default().options_for(&project)?;
+    let input = store.report_input(pid, ItemData::Skipped).await?;
+    tokio::task::spawn_blocking(move || prepare_report(&project, &input, &options)).await??;
+    Ok(Some(pid))
 }
 
 /// Reads the project's labels and runs the engine off the async runtime. On a big project
@@ -73,10 +101,7 @@ pub async fn compute_report(
     query: &ReportQuery,
 ) -> Result<(Project, Snapshot<Arc<ProjectReport>>)> {
     let project = store.project(pid).await?;
-    let mut options = query.options()?;
-    if query.level.as_deref().is_none_or(str::is_empty) {
-        options.level = project.kind.report_level();
-    }
+    let options = query.options_for(&project)?;
     let variant = format!("{}:{options:?}", project.revision);
     let for_task = project.clone();
     let report = store
