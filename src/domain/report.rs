@@ -226,13 +226,9 @@ impl ReportInput {
             categories: Vec::new(),
             slice_field: None,
         };
-        self.prepared
-            .made
-            .get_or_make(made_for, || CategoricalData {
-                dataset: crate::quality::Dataset::default(),
-                item_ids: Vec::new(),
-                consensus: KeptConsensus::default(),
-            });
+        self.prepared.made.get_or_make(made_for, || {
+            CategoricalData::unfitted(crate::quality::Dataset::default(), Vec::new())
+        });
     }
 
     /// Whether a dataset made from the input's labels is held for the next report.
@@ -341,6 +337,17 @@ struct CategoricalData {
     dataset: crate::quality::Dataset,
     item_ids: Vec<i64>,
     consensus: KeptConsensus,
+}
+
+impl CategoricalData {
+    /// A dataset and its item ids, with no consensus fitted on it yet.
+    fn unfitted(dataset: crate::quality::Dataset, item_ids: Vec<i64>) -> Self {
+        CategoricalData {
+            dataset,
+            item_ids,
+            consensus: KeptConsensus::default(),
+        }
+    }
 }
 
 /// A copy of an input is one that may change: it prepares its own dataset.
@@ -813,11 +820,7 @@ fn categorical_data(
 ) -> Result<CategoricalData, Invalid> {
     let (builder, item_ids) = dataset_builder(schema, input, &input.labels, options)?;
     let dataset = builder.build().map_err(invalid_labels)?;
-    Ok(CategoricalData {
-        dataset,
-        item_ids,
-        consensus: KeptConsensus::default(),
-    })
+    Ok(CategoricalData::unfitted(dataset, item_ids))
 }
 
 /// [`categorical_data`], made by continuing what was made of the input's first labels with
@@ -834,11 +837,10 @@ fn continued_data(
     let (builder, later_ids) = dataset_builder(schema, input, later, options)?;
     let (dataset, item_ids) = taken(earlier.data);
     match builder.build_after(dataset).map_err(invalid_labels)? {
-        Some(dataset) => Ok(CategoricalData {
+        Some(dataset) => Ok(CategoricalData::unfitted(
             dataset,
-            item_ids: [item_ids, later_ids].concat(),
-            consensus: KeptConsensus::default(),
-        }),
+            [item_ids, later_ids].concat(),
+        )),
         None => categorical_data(schema, input, options),
     }
 }
@@ -870,11 +872,7 @@ fn edited_data(
             return categorical_data(schema, input, options);
         }
     }
-    Ok(CategoricalData {
-        dataset,
-        item_ids,
-        consensus: KeptConsensus::default(),
-    })
+    Ok(CategoricalData::unfitted(dataset, item_ids))
 }
 
 /// Gives item `id`, at `position` in `dataset`, the labels the input holds of it; `false`
