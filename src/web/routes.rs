@@ -44,18 +44,10 @@ pub struct RouteInfo {
 }
 
 /// A router and the list of what it serves, built together.
+#[derive(Default)]
 pub struct Routes {
     router: Router<AppState>,
     list: Vec<RouteInfo>,
-}
-
-impl Default for Routes {
-    fn default() -> Self {
-        Routes {
-            router: Router::new(),
-            list: Vec::new(),
-        }
-    }
 }
 
 macro_rules! method {
