@@ -16,7 +16,9 @@
 //! by the server (the data has not changed), so the median is a report on kept labels and
 //! the first is printed beside it. Then, three times, 20 raters each label one of the 200
 //! items left open (`next` then a label through the API) and a report is asked for: the
-//! first report after a change, as on a project being labelled, median of three. Last,
+//! first report after a change, as on a project being labelled, median of three; then the
+//! same with 8 s between the labels and the report, in which the server prepares the report
+//! of the project labelled last once labelling pauses (`domain::report_keeping`). Last,
 //! three reports at the ordinal level (a rating project's default, with each rater's
 //! leniency interval) on the labels kept, median. The server then starts twice more, and
 //! the first request of each reads back the input the first server stored (with the labels
@@ -317,34 +319,52 @@ fn time_report_api(backend: &str, runtime: &tokio::runtime::Runtime, url: &str, 
         project,
         token: &token,
     };
-    let (times, after_labels, after_edits, after_settings, ordinal) = runtime.block_on(async {
-        let mut times = Vec::new();
-        for draw_seed in 1..=3 {
-            times.push(reports.time(&server.base, draw_seed, "nominal").await);
-        }
-        let mut after_labels = Vec::new();
-        for draw_seed in 4..=6 {
-            for rater in &rater_tokens {
-                label_one(&client, &server.base, project, rater).await;
+    let (times, after_labels, after_pause, after_edits, after_settings, ordinal) = runtime
+        .block_on(async {
+            let mut times = Vec::new();
+            for draw_seed in 1..=3 {
+                times.push(reports.time(&server.base, draw_seed, "nominal").await);
             }
-            after_labels.push(reports.time(&server.base, draw_seed, "nominal").await);
-        }
-        let mut after_edits = Vec::new();
-        for (n, draw_seed) in (13..=15).enumerate() {
-            edit_label(url, project, n as i64).await;
-            after_edits.push(reports.time(&server.base, draw_seed, "nominal").await);
-        }
-        let mut after_settings = Vec::new();
-        for draw_seed in 16..=18 {
-            edit_settings(&client, &server.base, project, &token, draw_seed).await;
-            after_settings.push(reports.time(&server.base, draw_seed, "nominal").await);
-        }
-        let mut ordinal = Vec::new();
-        for draw_seed in 7..=9 {
-            ordinal.push(reports.time(&server.base, draw_seed, "ordinal").await);
-        }
-        (times, after_labels, after_edits, after_settings, ordinal)
-    });
+            let mut after_labels = Vec::new();
+            for draw_seed in 4..=6 {
+                for rater in &rater_tokens {
+                    label_one(&client, &server.base, project, rater).await;
+                }
+                after_labels.push(reports.time(&server.base, draw_seed, "nominal").await);
+            }
+            // Labels, then a pause past the server's report keeping (5 s of quiet, a look every
+            // 2 s): the report the server prepared meanwhile.
+            let mut after_pause = Vec::new();
+            for draw_seed in 22..=24 {
+                for rater in &rater_tokens {
+                    label_one(&client, &server.base, project, rater).await;
+                }
+                tokio::time::sleep(Duration::from_secs(8)).await;
+                after_pause.push(reports.time(&server.base, draw_seed, "nominal").await);
+            }
+            let mut after_edits = Vec::new();
+            for (n, draw_seed) in (13..=15).enumerate() {
+                edit_label(url, project, n as i64).await;
+                after_edits.push(reports.time(&server.base, draw_seed, "nominal").await);
+            }
+            let mut after_settings = Vec::new();
+            for draw_seed in 16..=18 {
+                edit_settings(&client, &server.base, project, &token, draw_seed).await;
+                after_settings.push(reports.time(&server.base, draw_seed, "nominal").await);
+            }
+            let mut ordinal = Vec::new();
+            for draw_seed in 7..=9 {
+                ordinal.push(reports.time(&server.base, draw_seed, "ordinal").await);
+            }
+            (
+                times,
+                after_labels,
+                after_pause,
+                after_edits,
+                after_settings,
+                ordinal,
+            )
+        });
     let (_, peak) = server.memory_mib();
     runtime.block_on(until_stored(url, project));
     drop(server);
@@ -384,6 +404,11 @@ fn time_report_api(backend: &str, runtime: &tokio::runtime::Runtime, url: &str, 
         "report API on {backend}, the first request after {LABELLING_RATERS} new labels: {:.3} s (median of 3: {} s)",
         median(after_labels.clone()).as_secs_f64(),
         seconds(&after_labels)
+    );
+    println!(
+        "report API on {backend}, the first request 8 s after {LABELLING_RATERS} new labels: {:.3} s (median of 3: {} s)",
+        median(after_pause.clone()).as_secs_f64(),
+        seconds(&after_pause)
     );
     println!(
         "report API on {backend}, the first request after a label edited: {:.3} s (median of 3: {} s)",

@@ -300,7 +300,7 @@ async fn serve(store: Store, args: &ServeArgs) -> anyhow::Result<()> {
     store.set_page_wait(std::time::Duration::from_millis(args.figures_wait_ms));
     let state = crate::web::AppState::new(store, config_from(args));
     crate::web::spawn_housekeeping(state.clone());
-    crate::web::spawn_report_preparation(state.store.clone());
+    crate::web::spawn_report_keeping(state.store.clone(), Default::default());
     let webhooks = crate::webhooks::spawn(state.store.clone(), Default::default())?;
     let app = crate::web::app(state);
     println!("listening on http://{addr}");

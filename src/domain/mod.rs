@@ -21,6 +21,7 @@ pub mod presentation;
 pub mod project;
 pub mod project_edit;
 pub mod report;
+pub mod report_keeping;
 pub mod report_kinds;
 pub mod report_versions;
 pub mod review;

@@ -1004,7 +1004,7 @@ impl Store {
     }
 
     /// What a project's report input depends on, in one statement: see [`InputVersion`].
-    async fn report_input_version(&self, project_id: i64) -> Result<InputVersion> {
+    pub async fn report_input_version(&self, project_id: i64) -> Result<InputVersion> {
         let sql = report_input_version_sql();
         let row: VersionRow = on_pool!(self, pool => {
             sqlx::query_as(&sql).bind(project_id).fetch_one(pool).await?

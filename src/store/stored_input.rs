@@ -285,6 +285,13 @@ pub struct Stored {
     pub coverage: Coverage,
 }
 
+/// A project with a stored input, and the time of its last label (ms since the epoch).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LastLabelled {
+    pub project_id: i64,
+    pub last_label_at: Option<i64>,
+}
+
 impl Store {
     /// The input stored for `project_id` when `usable` takes its version and it reads
     /// back whole. The version is read first: a stored input of another is not read.
@@ -345,15 +352,20 @@ impl Store {
     }
 
     /// Of the projects with a report input stored in the layout this build reads, the one
-    /// labelled last (by the raters' tallies), if any.
-    pub async fn last_labelled_stored_project(&self) -> Result<Option<i64>> {
-        let sql = "SELECT r.project_id FROM report_inputs r WHERE r.format = $1
-            ORDER BY coalesce((SELECT max(t.last_label_at) FROM rater_tallies t
-                               WHERE t.project_id = r.project_id), 0) DESC,
-                     r.project_id DESC
+    /// labelled last (by the raters' tallies), if any, with the time of its last label.
+    pub async fn last_labelled_stored_project(&self) -> Result<Option<LastLabelled>> {
+        let sql = "SELECT project_id, last_label_at FROM (
+                SELECT r.project_id, (SELECT max(t.last_label_at) FROM rater_tallies t
+                                      WHERE t.project_id = r.project_id) AS last_label_at
+                FROM report_inputs r WHERE r.format = $1) stored
+            ORDER BY coalesce(last_label_at, 0) DESC, project_id DESC
             LIMIT 1";
-        Ok(on_pool!(self, pool => {
-            sqlx::query_scalar(sql).bind(FORMAT).fetch_optional(pool).await?
+        let row: Option<(i64, Option<i64>)> = on_pool!(self, pool => {
+            sqlx::query_as(sql).bind(FORMAT).fetch_optional(pool).await?
+        });
+        Ok(row.map(|(project_id, last_label_at)| LastLabelled {
+            project_id,
+            last_label_at,
         }))
     }
 

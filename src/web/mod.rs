@@ -126,24 +126,14 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Prepares, in the background, the report of the project labelled last among those with
-/// a stored input (see [`api::prepare_last_report`]): called once a server starts. The task ends
-/// with the project prepared, if any.
-pub fn spawn_report_preparation(store: Store) -> tokio::task::JoinHandle<Option<i64>> {
-    tokio::spawn(async move {
-        match api::prepare_last_report(&store).await {
-            Ok(prepared) => {
-                if let Some(project_id) = prepared {
-                    tracing::info!(project_id, "report input read back and prepared");
-                }
-                prepared
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "preparing the last project's report failed");
-                None
-            }
-        }
-    })
+/// Keeps, in the background, the report of the project being labelled prepared (see
+/// [`api::ReportKeeper`]); the first look, once the server starts, prepares the report of
+/// the project labelled last.
+pub fn spawn_report_keeping(
+    store: Store,
+    keeping: crate::domain::report_keeping::Keeping,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(api::ReportKeeper::new(store, keeping).run())
 }
 
 /// Background chores of a running server, hourly: expired sessions are deleted and rate

@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
+use tally::domain::report_keeping::Keeping;
 use tally::store::report::{InputSource, OWN_GENERATION, SHARED_GENERATION};
+use tally::web::api::ReportKeeper;
 
 use crate::audit::execute;
 use crate::harness::{serve, Api, Backend, TestApp};
@@ -22,6 +24,7 @@ on_both_backends!(
     a_change_in_one_project_leaves_the_inputs_of_the_others_in_use,
     a_report_after_edits_reads_only_the_items_changed_and_is_the_report_of_all_labels,
     a_starting_server_prepares_the_report_labelled_last_and_reports_at_once_share_one_read,
+    a_server_prepares_the_report_of_the_project_being_labelled_once_labelling_pauses,
 );
 
 /// A second server on the same database, with its own store and so its own memory.
@@ -635,12 +638,8 @@ async fn a_starting_server_prepares_the_report_labelled_last_and_reports_at_once
     assert_eq!(stored_labels(&app, quiet, -1).await, 12);
 
     let (base, store) = another_server(&app).await;
-    let prepared = tally::web::spawn_report_preparation(store.clone()).await;
-    assert_eq!(
-        prepared.expect("task"),
-        Some(active),
-        "the project labelled last"
-    );
+    let prepared = first_look(&store).await;
+    assert_eq!(prepared, Some(active), "the project labelled last");
     assert_eq!(store.report_inputs_served(InputSource::Stored), 1);
     let on_it = on(&admin, &base);
     assert_eq!(on_it.report(active, query).await, active_report);
@@ -681,9 +680,97 @@ async fn a_starting_server_prepares_the_report_labelled_last_and_reports_at_once
         .await
         .expect("delete");
     let (_, store) = another_server(&app).await;
-    let prepared = tally::web::spawn_report_preparation(store.clone()).await;
-    assert_eq!(prepared.expect("task"), None);
+    assert_eq!(first_look(&store).await, None);
     assert_eq!(store.report_inputs_served(InputSource::Read), 0);
+}
+
+/// What a server's report keeper does first, once the server starts: prepares the report of
+/// the project labelled last among those with a stored input. Returns that project.
+async fn first_look(store: &tally::Store) -> Option<i64> {
+    let mut keeper = ReportKeeper::new(store.clone(), Keeping::default());
+    keeper.look().await.expect("look")
+}
+
+/// How many report inputs `store` had from each source, in [`InputSource::ALL`]'s order.
+fn inputs_had(store: &tally::Store) -> [u64; 7] {
+    InputSource::ALL.map(|source| store.report_inputs_served(source))
+}
+
+/// Waits until `done` holds; panics after ten seconds.
+async fn until(what: &str, done: impl Fn() -> bool) {
+    let started = Instant::now();
+    while !done() {
+        assert!(started.elapsed() < Duration::from_secs(10), "never: {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A server keeps the report of the project being labelled prepared: once labelling pauses,
+/// it reads the labels given since (on any server) onto the input it holds and prepares the
+/// report, so that the next report finds everything kept; while nothing changes it reads
+/// nothing.
+async fn a_server_prepares_the_report_of_the_project_being_labelled_once_labelling_pauses(
+    app: TestApp,
+) {
+    app.store.store_report_inputs_from(1);
+    let admin = app.admin().await;
+    let mut raters = Vec::new();
+    for name in ["k1", "k2", "k3"] {
+        raters.push(app.rater(name).await);
+    }
+    let items = crate::harness::numbered_items("k", 10);
+    let settings = json!({"name": "Kept warm", "labels": ["pos", "neg"], "min_overlap": 2,
+                          "max_overlap": 3});
+    let pid = app
+        .project_from(&admin, settings, Value::Array(items))
+        .await;
+    for index in 0..3 {
+        assert_eq!(label_some(&raters, index, pid, 3).await, 3);
+    }
+    let query = "?method=dawid-skene&seed=7";
+    admin.report(pid, query).await;
+    assert_eq!(stored_labels(&app, pid, -1).await, 9);
+
+    // Another server, its keeper looking every 50 ms and preparing once labelling has
+    // paused for 400 ms; it starts by reading the stored input back.
+    let (base, store) = another_server(&app).await;
+    let keeping = Keeping {
+        every: Duration::from_millis(50),
+        quiet: Duration::from_millis(400),
+        at_most_behind: Duration::from_secs(3600),
+    };
+    let keeper = tally::web::spawn_report_keeping(store.clone(), keeping);
+    until("the stored input read back", || {
+        store.report_inputs_served(InputSource::Stored) == 1
+    })
+    .await;
+
+    // Labels given on the first server, then a pause: the keeper reads them onto its input.
+    assert_eq!(label_some(&raters, 0, pid, 2).await, 2);
+    until("the labels given read onto the kept input", || {
+        store.report_inputs_served(InputSource::LaterLabels) == 1
+    })
+    .await;
+    let prepared = inputs_had(&store);
+    assert_eq!(store.report_inputs_served(InputSource::Read), 0);
+
+    // The next report on that server is one on kept labels, and the first server's report.
+    let expected = admin.report(pid, query).await;
+    assert_eq!(on(&admin, &base).report(pid, query).await, expected);
+    let mut one_more_kept = prepared;
+    for (had, source) in one_more_kept.iter_mut().zip(InputSource::ALL) {
+        *had += u64::from(source == InputSource::Kept);
+    }
+    assert_eq!(
+        inputs_had(&store),
+        one_more_kept,
+        "served from the kept input alone"
+    );
+
+    // Nothing changes: the keeper looks and reads nothing.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(inputs_had(&store), one_more_kept);
+    keeper.abort();
 }
 
 /// The generation of `pid`'s report input: what moves when anything its report reads changes

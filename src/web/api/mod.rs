@@ -19,7 +19,7 @@ pub use labelling::{check_duration, checked_label, rater_item, Answer, HISTORY_L
 pub use openapi::openapi;
 pub use people::{new_link, refuse_self};
 pub use raters::check_reason;
-pub use report::{compute_report, prepare_last_report, ReportQuery};
+pub use report::{compute_report, ReportKeeper, ReportQuery};
 mod labelling;
 pub(crate) mod projects;
 mod raters;

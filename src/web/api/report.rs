@@ -2,16 +2,20 @@
 
 use axum::extract::{Path, Query, State};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use axum::Json;
 use serde::Deserialize;
 
+use crate::domain::now_ms;
 use crate::domain::project::Project;
 use crate::domain::report::{
     parse_level, parse_method, prepare_report, project_report, ProjectReport,
 };
+use crate::domain::report_keeping::{Keeping, Looked};
 use crate::error::{AppError, Result};
 use crate::quality::ReportOptions;
+use crate::store::kept_input::InputVersion;
 use crate::store::report::ItemData;
 use crate::store::snapshots::Snapshot;
 use crate::store::Store;
@@ -76,21 +80,88 @@ impl ReportQuery {
     }
 }
 
-/// Reads back the report input stored of the project labelled last (see
-/// [`Store::last_labelled_stored_project`]) and prepares what its report starts from with the
-/// report page's settings (the dataset, the consensus, the distribution test), so that the
-/// first report after a start, of any seed or draws, is one on kept labels. A report asked
-/// for meanwhile waits for this read and preparation rather than doing them again beside
-/// it. Returns the project prepared.
-pub async fn prepare_last_report(store: &Store) -> Result<Option<i64>> {
-    let Some(pid) = store.last_labelled_stored_project().await? else {
-        return Ok(None);
-    };
+/// Keeps the report of the project being labelled prepared in this process (see
+/// [`crate::domain::report_keeping`]): the project labelled last among those with a stored
+/// input (see [`Store::last_labelled_stored_project`]), its input read (or read back and
+/// brought up to date) and what its report starts from made with the report page's
+/// settings (the dataset, the consensus, the distribution test), so that the next report,
+/// of any seed or draws, is one on kept labels. A report asked for meanwhile waits for
+/// this read and preparation rather than doing them again beside it.
+pub struct ReportKeeper {
+    store: Store,
+    keeping: Keeping,
+    prepared: Option<Prepared>,
+}
+
+/// What the keeper prepared last: the project, at which version, when.
+struct Prepared {
+    project_id: i64,
+    version: InputVersion,
+    at: Instant,
+}
+
+impl ReportKeeper {
+    pub fn new(store: Store, keeping: Keeping) -> Self {
+        ReportKeeper {
+            store,
+            keeping,
+            prepared: None,
+        }
+    }
+
+    /// Looks at the project labelled last and prepares its report when it is due (the
+    /// first look of a keeper always is, when there is such a project). Returns the project
+    /// prepared.
+    pub async fn look(&mut self) -> Result<Option<i64>> {
+        let Some(last) = self.store.last_labelled_stored_project().await? else {
+            return Ok(None);
+        };
+        let pid = last.project_id;
+        let version = self.store.report_input_version(pid).await?;
+        let earlier = self.prepared.as_ref().filter(|p| p.project_id == pid);
+        let since_label = now_ms().saturating_sub(last.last_label_at.unwrap_or(0));
+        let looked = Looked {
+            moved: earlier.is_none_or(|p| p.version != version),
+            since_last_label: Duration::from_millis(u64::try_from(since_label).unwrap_or(0)),
+            since_prepared: earlier.map(|p| p.at.elapsed()),
+        };
+        if !self.keeping.due(looked) {
+            return Ok(None);
+        }
+        // Taken as prepared before it is: a preparation that fails is tried again after the
+        // next change, not on every look.
+        self.prepared = Some(Prepared {
+            project_id: pid,
+            version,
+            at: Instant::now(),
+        });
+        prepare_project_report(&self.store, pid).await?;
+        Ok(Some(pid))
+    }
+
+    /// Looks every [`Keeping::every`], for good.
+    pub async fn run(mut self) {
+        let mut tick = tokio::time::interval(self.keeping.every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match self.look().await {
+                Ok(Some(project_id)) => tracing::info!(project_id, "report prepared"),
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "preparing a project's report failed"),
+            }
+        }
+    }
+}
+
+/// Reads the project's report input (or finds it kept) and prepares its report with the
+/// report page's settings.
+async fn prepare_project_report(store: &Store, pid: i64) -> Result<()> {
     let project = store.project(pid).await?;
     let options = ReportQuery::default().options_for(&project)?;
     let input = store.report_input(pid, ItemData::Skipped).await?;
     tokio::task::spawn_blocking(move || prepare_report(&project, &input, &options)).await??;
-    Ok(Some(pid))
+    Ok(())
 }
 
 /// Reads the project's labels and runs the engine off the async runtime. On a big project

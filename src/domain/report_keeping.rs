@@ -1,0 +1,108 @@
+//! When a server brings the report of the project being labelled up to date by itself.
+//!
+//! A report starts from the project's labels read into memory, the engine's dataset made of
+//! them, the consensus fitted on it and the label-distribution test; on half a million
+//! labels those are most of a report's time. A server that prepares them while no one is
+//! waiting answers the next report from them. It does so for the project labelled last among
+//! those whose report input is stored (a report was asked for at its size), and only when
+//! what the report reads has changed since it last did: once labelling has paused, so that
+//! it does not take the cores from raters in a burst, or when its preparation is
+//! [`Keeping::at_most_behind`] old however busy the project is.
+
+use std::time::Duration;
+
+/// How often the server looks, and when it prepares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Keeping {
+    /// How often the project labelled last and its version are looked up (two small reads).
+    pub every: Duration,
+    /// How long labelling must have paused.
+    pub quiet: Duration,
+    /// How old a preparation may grow while labels keep coming.
+    pub at_most_behind: Duration,
+}
+
+impl Default for Keeping {
+    fn default() -> Self {
+        Keeping {
+            every: Duration::from_secs(2),
+            quiet: Duration::from_secs(5),
+            at_most_behind: Duration::from_secs(60),
+        }
+    }
+}
+
+/// What the server knows when it looks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Looked {
+    /// Whether what the project's report reads changed since this server last prepared it
+    /// (true when it never did).
+    pub moved: bool,
+    /// Time since the project's last label.
+    pub since_last_label: Duration,
+    /// Time since this server last prepared the project's report, if it did.
+    pub since_prepared: Option<Duration>,
+}
+
+impl Keeping {
+    /// Whether to prepare the report now.
+    pub fn due(&self, looked: Looked) -> bool {
+        let paused = looked.since_last_label >= self.quiet;
+        let overdue = looked
+            .since_prepared
+            .is_none_or(|since| since >= self.at_most_behind);
+        looked.moved && (paused || overdue)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secs(s: u64) -> Duration {
+        Duration::from_secs(s)
+    }
+
+    fn looked(moved: bool, since_last_label: u64, since_prepared: Option<u64>) -> Looked {
+        Looked {
+            moved,
+            since_last_label: secs(since_last_label),
+            since_prepared: since_prepared.map(secs),
+        }
+    }
+
+    #[test]
+    fn a_report_is_prepared_once_labelling_pauses_and_only_after_a_change() {
+        let keeping = Keeping::default();
+        assert!(
+            keeping.due(looked(true, 5, Some(10))),
+            "paused after a change"
+        );
+        assert!(
+            !keeping.due(looked(true, 1, Some(10))),
+            "raters still labelling"
+        );
+        assert!(
+            !keeping.due(looked(false, 300, Some(10))),
+            "nothing changed"
+        );
+        assert!(
+            !keeping.due(looked(false, 300, Some(3600))),
+            "nothing changed, long ago"
+        );
+    }
+
+    #[test]
+    fn a_busy_project_is_prepared_when_its_preparation_grows_old_or_never_was() {
+        let keeping = Keeping::default();
+        assert!(keeping.due(looked(true, 0, Some(60))), "a minute behind");
+        assert!(
+            !keeping.due(looked(true, 0, Some(59))),
+            "under a minute behind"
+        );
+        assert!(
+            keeping.due(looked(true, 0, None)),
+            "never prepared: a server starting"
+        );
+    }
+}
