@@ -7,7 +7,8 @@
 //! those whose report input is stored (a report was asked for at its size), and only when
 //! what the report reads has changed since it last did: once labelling has paused, so that
 //! it does not take the cores from raters in a burst, or when its preparation is
-//! [`Keeping::at_most_behind`] old however busy the project is.
+//! [`Keeping::at_most_behind`] old however busy the project is. A project too big for its
+//! input to be kept is not prepared: its input is read for each report and let go.
 
 use std::time::Duration;
 
@@ -35,6 +36,9 @@ impl Default for Keeping {
 /// What the server knows when it looks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Looked {
+    /// Whether the process keeps the project's input: a bigger project's is read for each
+    /// report and let go, so a preparation would be thrown away.
+    pub keepable: bool,
     /// Whether what the project's report reads changed since this server last prepared it
     /// (true when it never did).
     pub moved: bool,
@@ -51,7 +55,7 @@ impl Keeping {
         let overdue = looked
             .since_prepared
             .is_none_or(|since| since >= self.at_most_behind);
-        looked.moved && (paused || overdue)
+        looked.keepable && looked.moved && (paused || overdue)
     }
 }
 
@@ -65,6 +69,7 @@ mod tests {
 
     fn looked(moved: bool, since_last_label: u64, since_prepared: Option<u64>) -> Looked {
         Looked {
+            keepable: true,
             moved,
             since_last_label: secs(since_last_label),
             since_prepared: since_prepared.map(secs),
@@ -104,5 +109,17 @@ mod tests {
             keeping.due(looked(true, 0, None)),
             "never prepared: a server starting"
         );
+    }
+
+    #[test]
+    fn a_project_too_big_to_keep_is_never_prepared() {
+        let keeping = Keeping::default();
+        for (since_label, since_prepared) in [(300, None), (300, Some(3600)), (0, Some(60))] {
+            let looked = Looked {
+                keepable: false,
+                ..looked(true, since_label, since_prepared)
+            };
+            assert!(!keeping.due(looked), "{looked:?}");
+        }
     }
 }

@@ -102,6 +102,8 @@ pub struct KeptInput {
     counts: InputCounts,
     /// Labels from which an input read whole is stored in the database (`stored_input`).
     store_from: AtomicI64,
+    /// Labels at most in an input kept or stored ([`MAX_KEPT_LABELS`] but in tests).
+    keep_up_to: AtomicI64,
 }
 
 impl Default for KeptInput {
@@ -217,6 +219,7 @@ impl KeptInput {
             reading: tokio::sync::Mutex::new(()),
             counts: InputCounts::default(),
             store_from,
+            keep_up_to: AtomicI64::new(MAX_KEPT_LABELS),
         }
     }
 
@@ -228,6 +231,17 @@ impl KeptInput {
     /// Stores inputs read whole from `labels` labels on (tests store small ones).
     pub fn set_store_from(&self, labels: i64) {
         self.store_from.store(labels, Ordering::Relaxed);
+    }
+
+    /// Whether an input of `labels` labels is kept (and, read whole, stored): a bigger
+    /// project's input is read for each report and let go.
+    pub fn keeps(&self, labels: i64) -> bool {
+        labels <= self.keep_up_to.load(Ordering::Relaxed)
+    }
+
+    /// Keeps inputs of at most `labels` labels (tests keep no input of a small project).
+    pub fn set_keep_up_to(&self, labels: i64) {
+        self.keep_up_to.store(labels, Ordering::Relaxed);
     }
 
     /// The right to look up and read a keepable input, one caller at a time.

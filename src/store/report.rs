@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use sqlx::types::Json;
 
 pub use super::kept_input::InputSource;
-use super::kept_input::{Behind, InputVersion, Lookup, MAX_KEPT_LABELS};
+use super::kept_input::{Behind, InputVersion, Lookup};
 use super::projects::REAL_ITEMS;
 use super::{on_pool, pg_copy, sqlite_read, Store};
 use crate::domain::report::{labels_of_item, FinalLabel, LabelRecord, ReportInput};
@@ -798,7 +798,7 @@ impl Store {
         // the next request's version differ, never the input miss a change of its version;
         // and after waiting for another read, which may have kept this very version.
         let version = self.report_input_version(project_id).await?;
-        if data == ItemData::Read || version.labels > MAX_KEPT_LABELS {
+        if data == ItemData::Read || !kept.keeps(version.labels) {
             drop(reading);
             let (input, _) = self
                 .report_input_every(project_id, 1, data, version.labels)
@@ -875,6 +875,17 @@ impl Store {
     /// guard is dropped: the reports asked for meanwhile wait, as they wait for one another.
     pub async fn pause_report_reads(&self) -> tokio::sync::MutexGuard<'_, ()> {
         self.caches().report_input.reading().await
+    }
+
+    /// Whether this process keeps a report input at `version` (a bigger project's is read
+    /// for each report and let go).
+    pub fn keeps_report_input(&self, version: &InputVersion) -> bool {
+        self.caches().report_input.keeps(version.labels)
+    }
+
+    /// Keeps (and stores) report inputs of at most `labels` labels; for tests.
+    pub fn keep_report_inputs_up_to(&self, labels: i64) {
+        self.caches().report_input.set_keep_up_to(labels);
     }
 
     /// Stores report inputs read whole in the database from `labels` labels on (see

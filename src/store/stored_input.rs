@@ -23,7 +23,7 @@ use std::time::Duration;
 use serde::ser::SerializeTuple;
 use serde::{Deserialize, Serialize, Serializer};
 
-use super::kept_input::{InputVersion, MAX_KEPT_LABELS};
+use super::kept_input::InputVersion;
 use super::report::Coverage;
 use super::{in_write_tx, on_pool, Store};
 use crate::domain::report::{FinalLabel, LabelRecord, ReportInput};
@@ -375,8 +375,8 @@ impl Store {
     /// (with any labels read onto it since), at its own version: holding on to the input
     /// read would make the next report after new labels copy it instead of adding to it.
     pub(super) fn store_input(&self, project_id: i64, labels: i64) {
-        let from = self.caches().report_input.store_from();
-        if labels < from || labels > MAX_KEPT_LABELS {
+        let kept = &self.caches().report_input;
+        if labels < kept.store_from() || !kept.keeps(labels) {
             return;
         }
         let store = self.clone();

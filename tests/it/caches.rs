@@ -771,6 +771,25 @@ async fn a_server_prepares_the_report_of_the_project_being_labelled_once_labelli
     tokio::time::sleep(Duration::from_millis(600)).await;
     assert_eq!(inputs_had(&store), one_more_kept);
     keeper.abort();
+
+    // A project past what a server keeps is not prepared: its input would be read whole
+    // for nothing, as a report of it reads it and lets it go.
+    let labels = app
+        .count(&format!(
+            "SELECT count(*) FROM labels WHERE project_id = {pid}"
+        ))
+        .await;
+    let at_once = Keeping {
+        quiet: Duration::ZERO,
+        at_most_behind: Duration::ZERO,
+        ..keeping
+    };
+    let mut keeper = ReportKeeper::new(store.clone(), at_once);
+    store.keep_report_inputs_up_to(labels - 1);
+    assert_eq!(keeper.look().await.expect("look"), None, "too big to keep");
+    assert_eq!(inputs_had(&store), one_more_kept, "nothing read");
+    store.keep_report_inputs_up_to(labels);
+    assert_eq!(keeper.look().await.expect("look"), Some(pid));
 }
 
 /// The generation of `pid`'s report input: what moves when anything its report reads changes

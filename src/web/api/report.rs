@@ -121,6 +121,7 @@ impl ReportKeeper {
         let earlier = self.prepared.as_ref().filter(|p| p.project_id == pid);
         let since_label = now_ms().saturating_sub(last.last_label_at.unwrap_or(0));
         let looked = Looked {
+            keepable: self.store.keeps_report_input(&version),
             moved: earlier.is_none_or(|p| p.version != version),
             since_last_label: Duration::from_millis(u64::try_from(since_label).unwrap_or(0)),
             since_prepared: earlier.map(|p| p.at.elapsed()),
