@@ -371,10 +371,7 @@ async fn a_report_after_new_labels_reads_only_those_and_is_the_report_of_all_lab
             Value::Array(items),
         )
         .await;
-    let mut raters = Vec::new();
-    for name in ["g1", "g2", "g3", "g4", "g5"] {
-        raters.push(app.rater(name).await);
-    }
+    let raters = app.raters(&["g1", "g2", "g3", "g4", "g5"]).await;
     for index in 0..4 {
         assert_eq!(label_some(&raters, index, pid, 5).await, 5);
     }
@@ -439,10 +436,7 @@ async fn a_label_committed_after_a_later_one_was_read_is_in_the_next_report() {
                 Value::Array(items),
             )
             .await;
-        let mut raters = Vec::new();
-        for name in ["l1", "l2", "l3", "l4"] {
-            raters.push(app.rater(name).await);
-        }
+        let raters = app.raters(&["l1", "l2", "l3", "l4"]).await;
         for index in 0..2 {
             assert_eq!(label_some(&raters, index, pid, 6).await, 6);
         }
@@ -546,10 +540,7 @@ async fn a_new_server_reads_the_stored_input_back_and_reports_as_reading_every_l
             Value::Array(items),
         )
         .await;
-    let mut raters = Vec::new();
-    for name in ["s1", "s2", "s3", "s4"] {
-        raters.push(app.rater(name).await);
-    }
+    let raters = app.raters(&["s1", "s2", "s3", "s4"]).await;
     for index in 0..3 {
         assert_eq!(label_some(&raters, index, pid, 5).await, 5);
     }
@@ -610,10 +601,7 @@ async fn a_starting_server_prepares_the_report_labelled_last_and_reports_at_once
 ) {
     app.store.store_report_inputs_from(1);
     let admin = app.admin().await;
-    let mut raters = Vec::new();
-    for name in ["w1", "w2", "w3"] {
-        raters.push(app.rater(name).await);
-    }
+    let raters = app.raters(&["w1", "w2", "w3"]).await;
     let mut pids = Vec::new();
     for (name, prefix) in [("Active", "a"), ("Quiet", "q")] {
         let items = crate::harness::numbered_items(prefix, 8);
@@ -714,10 +702,7 @@ async fn a_server_prepares_the_report_of_the_project_being_labelled_once_labelli
 ) {
     app.store.store_report_inputs_from(1);
     let admin = app.admin().await;
-    let mut raters = Vec::new();
-    for name in ["k1", "k2", "k3"] {
-        raters.push(app.rater(name).await);
-    }
+    let raters = app.raters(&["k1", "k2", "k3"]).await;
     let items = crate::harness::numbered_items("k", 10);
     let settings = json!({"name": "Kept warm", "labels": ["pos", "neg"], "min_overlap": 2,
                           "max_overlap": 3});
@@ -818,10 +803,7 @@ async fn a_change_in_one_project_leaves_the_inputs_of_the_others_in_use(app: Tes
         );
     }
     let (kept, edited) = (pids[0], pids[1]);
-    let mut raters = Vec::new();
-    for name in ["p1", "p2", "p3"] {
-        raters.push(app.rater(name).await);
-    }
+    let raters = app.raters(&["p1", "p2", "p3"]).await;
     for pid in [kept, edited] {
         for index in 0..3 {
             assert_eq!(label_some(&raters, index, pid, 4).await, 4);
@@ -925,10 +907,7 @@ async fn a_report_after_edits_reads_only_the_items_changed_and_is_the_report_of_
     let pid = app
         .project_from(&admin, settings, Value::Array(items))
         .await;
-    let mut raters = Vec::new();
-    for name in ["c1", "c2", "c3", "c4"] {
-        raters.push(app.rater(name).await);
-    }
+    let raters = app.raters(&["c1", "c2", "c3", "c4"]).await;
     for index in 0..3 {
         assert_eq!(label_some(&raters, index, pid, 7).await, 7);
     }

@@ -252,6 +252,15 @@ impl TestApp {
         self.user_with_token(name, Role::Rater).await
     }
 
+    /// [`Self::rater`] for each name, in order.
+    pub async fn raters(&self, names: &[&str]) -> Vec<Api> {
+        let mut raters = Vec::new();
+        for name in names {
+            raters.push(self.rater(name).await);
+        }
+        raters
+    }
+
     /// A user who signs in with a password through the login page.
     pub async fn user_with_password(&self, name: &str, role: Role, password: &str) {
         let hash = tally::auth::hash_password(password).expect("hash");

@@ -346,10 +346,7 @@ async fn concurrent_completions_fill_batches_without_gaps_or_repeats(app: TestAp
         json!({"url": "http://127.0.0.1:9/hook", "events": ["batch.completed"], "batch_size": 3}),
     )
     .await;
-    let mut raters = Vec::new();
-    for name in ["ann", "bob", "cy", "dee"] {
-        raters.push(app.rater(name).await);
-    }
+    let raters = app.raters(&["ann", "bob", "cy", "dee"]).await;
     let work = raters.iter().map(|rater| async move {
         let mut done = Vec::new();
         for _ in 0..3 {
