@@ -35,6 +35,21 @@ async fn second_server(app: &TestApp) -> String {
     format!("http://{}", serve(store, tally::Config::default()).await)
 }
 
+/// A project of `count` numbered items (`prefix`), two choices, two to three labels an item,
+/// labels editable for ten minutes.
+async fn two_choice_project(
+    app: &TestApp,
+    admin: &Api,
+    name: &str,
+    prefix: &str,
+    count: usize,
+) -> i64 {
+    let items = crate::harness::numbered_items(prefix, count);
+    let settings = json!({"name": name, "labels": ["pos", "neg"], "min_overlap": 2,
+                          "max_overlap": 3, "edit_window_seconds": 600});
+    app.project_from(admin, settings, Value::Array(items)).await
+}
+
 /// [`second_server`], with its store, to see where its report inputs came from.
 async fn another_server(app: &TestApp) -> (String, tally::Store) {
     let store = tally::Store::connect(&app.database_url)
@@ -362,15 +377,7 @@ fn inputs_served(app: &TestApp) -> [u64; 3] {
 /// overlap saved (items settled by the new labels included), to the last digit.
 async fn a_report_after_new_labels_reads_only_those_and_is_the_report_of_all_labels(app: TestApp) {
     let admin = app.admin().await;
-    let items = crate::harness::numbered_items("n", 10);
-    let pid = app
-        .project_from(
-            &admin,
-            json!({"name": "Growing", "labels": ["pos", "neg"], "min_overlap": 2, "max_overlap": 3,
-                   "edit_window_seconds": 600}),
-            Value::Array(items),
-        )
-        .await;
+    let pid = two_choice_project(&app, &admin, "Growing", "n", 10).await;
     let raters = app.raters(&["g1", "g2", "g3", "g4", "g5"]).await;
     for index in 0..4 {
         assert_eq!(label_some(&raters, index, pid, 5).await, 5);
@@ -531,15 +538,7 @@ async fn stored_labels(app: &TestApp, pid: i64, not: i64) -> i64 {
 async fn a_new_server_reads_the_stored_input_back_and_reports_as_reading_every_label(app: TestApp) {
     app.store.store_report_inputs_from(1);
     let admin = app.admin().await;
-    let items = crate::harness::numbered_items("s", 10);
-    let pid = app
-        .project_from(
-            &admin,
-            json!({"name": "Stored", "labels": ["pos", "neg"], "min_overlap": 2, "max_overlap": 3,
-                   "edit_window_seconds": 600}),
-            Value::Array(items),
-        )
-        .await;
+    let pid = two_choice_project(&app, &admin, "Stored", "s", 10).await;
     let raters = app.raters(&["s1", "s2", "s3", "s4"]).await;
     for index in 0..3 {
         assert_eq!(label_some(&raters, index, pid, 5).await, 5);
@@ -604,12 +603,7 @@ async fn a_starting_server_prepares_the_report_labelled_last_and_reports_at_once
     let raters = app.raters(&["w1", "w2", "w3"]).await;
     let mut pids = Vec::new();
     for (name, prefix) in [("Active", "a"), ("Quiet", "q")] {
-        let items = crate::harness::numbered_items(prefix, 8);
-        let settings = json!({"name": name, "labels": ["pos", "neg"], "min_overlap": 2,
-                              "max_overlap": 3});
-        let pid = app
-            .project_from(&admin, settings, Value::Array(items))
-            .await;
+        let pid = two_choice_project(&app, &admin, name, prefix, 8).await;
         for index in 0..3 {
             assert_eq!(label_some(&raters, index, pid, 4).await, 4);
         }
@@ -703,12 +697,7 @@ async fn a_server_prepares_the_report_of_the_project_being_labelled_once_labelli
     app.store.store_report_inputs_from(1);
     let admin = app.admin().await;
     let raters = app.raters(&["k1", "k2", "k3"]).await;
-    let items = crate::harness::numbered_items("k", 10);
-    let settings = json!({"name": "Kept warm", "labels": ["pos", "neg"], "min_overlap": 2,
-                          "max_overlap": 3});
-    let pid = app
-        .project_from(&admin, settings, Value::Array(items))
-        .await;
+    let pid = two_choice_project(&app, &admin, "Kept warm", "k", 10).await;
     for index in 0..3 {
         assert_eq!(label_some(&raters, index, pid, 3).await, 3);
     }
@@ -794,13 +783,7 @@ async fn a_change_in_one_project_leaves_the_inputs_of_the_others_in_use(app: Tes
     let admin = app.admin().await;
     let mut pids = Vec::new();
     for (name, prefix) in [("Untouched", "u"), ("Edited", "e")] {
-        let items = crate::harness::numbered_items(prefix, 10);
-        let settings = json!({"name": name, "labels": ["pos", "neg"], "min_overlap": 2,
-                              "max_overlap": 3, "edit_window_seconds": 600});
-        pids.push(
-            app.project_from(&admin, settings, Value::Array(items))
-                .await,
-        );
+        pids.push(two_choice_project(&app, &admin, name, prefix, 10).await);
     }
     let (kept, edited) = (pids[0], pids[1]);
     let raters = app.raters(&["p1", "p2", "p3"]).await;
@@ -901,12 +884,7 @@ async fn a_report_after_edits_reads_only_the_items_changed_and_is_the_report_of_
 ) {
     app.store.store_report_inputs_from(1);
     let admin = app.admin().await;
-    let items = crate::harness::numbered_items("c", 12);
-    let settings = json!({"name": "Edited", "labels": ["pos", "neg"], "min_overlap": 2,
-                          "max_overlap": 3, "edit_window_seconds": 600});
-    let pid = app
-        .project_from(&admin, settings, Value::Array(items))
-        .await;
+    let pid = two_choice_project(&app, &admin, "Edited", "c", 12).await;
     let raters = app.raters(&["c1", "c2", "c3", "c4"]).await;
     for index in 0..3 {
         assert_eq!(label_some(&raters, index, pid, 7).await, 7);
