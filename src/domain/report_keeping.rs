@@ -9,6 +9,11 @@
 //! it does not take the cores from raters in a burst, or when its preparation is
 //! [`Keeping::at_most_behind`] old however busy the project is. A project too big for its
 //! input to be kept is not prepared: its input is read for each report and let go.
+//!
+//! Once prepared, the input is stored again when the stored one has fallen behind
+//! ([`Keeping::store_due`]): a process that starts later, or another behind the same load
+//! balancer, reads the stored input back and then what came since, and after a long run of
+//! labelling what came since would otherwise be most of the project, or all of it.
 
 use std::time::Duration;
 
@@ -48,7 +53,36 @@ pub struct Looked {
     pub since_prepared: Option<Duration>,
 }
 
+/// How the stored input of a project compares with the version a server just prepared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoredLag {
+    /// The labels the stored input holds.
+    pub stored_labels: i64,
+    /// Labels given (or, below zero, removed) since it was stored.
+    pub labels_since: i64,
+    /// Whether anything else its report reads changed since (a label edited, an item's
+    /// gold answer, a settings edit, an item added or removed, a pseudonym): the items
+    /// changed are read again onto it, and their log grows until a read of every label.
+    pub otherwise_changed: bool,
+    /// Whether a process could still read what came since onto it, rather than every label.
+    pub followed: bool,
+}
+
+/// The share of its labels by which a stored input may fall behind before it is stored
+/// again: one in ten.
+const STORED_BEHIND_AT_MOST: i64 = 10;
+
 impl Keeping {
+    /// Whether to store the input just prepared in place of the stored one: when a process
+    /// reading the stored one back would read every label instead, or read a tenth of them
+    /// again, or the project's other changes since. Storing costs one encoding of the input
+    /// and one write, at most once per preparation.
+    pub fn store_due(&self, lag: StoredLag) -> bool {
+        let far_behind = lag.labels_since.abs() * STORED_BEHIND_AT_MOST >= lag.stored_labels;
+        let behind = lag.labels_since != 0 || lag.otherwise_changed;
+        behind && (!lag.followed || lag.otherwise_changed || far_behind)
+    }
+
     /// Whether to prepare the report now.
     pub fn due(&self, looked: Looked) -> bool {
         let paused = looked.since_last_label >= self.quiet;
@@ -108,6 +142,41 @@ mod tests {
         assert!(
             keeping.due(looked(true, 0, None)),
             "never prepared: a server starting"
+        );
+    }
+
+    fn lag(stored_labels: i64, labels_since: i64, otherwise_changed: bool) -> StoredLag {
+        StoredLag {
+            stored_labels,
+            labels_since,
+            otherwise_changed,
+            followed: true,
+        }
+    }
+
+    #[test]
+    fn a_stored_input_is_stored_again_once_a_tenth_of_its_labels_or_anything_else_came_since() {
+        let keeping = Keeping::default();
+        assert!(!keeping.store_due(lag(1000, 0, false)), "the same version");
+        assert!(
+            !keeping.store_due(lag(1000, 99, false)),
+            "under a tenth added"
+        );
+        assert!(keeping.store_due(lag(1000, 100, false)), "a tenth added");
+        assert!(keeping.store_due(lag(1000, -100, false)), "a tenth removed");
+        assert!(keeping.store_due(lag(1000, 0, true)), "an edit since");
+        assert!(keeping.store_due(lag(1000, 3, true)), "labels and an edit");
+        let unfollowed = StoredLag {
+            followed: false,
+            ..lag(1000, 1, false)
+        };
+        assert!(
+            keeping.store_due(unfollowed),
+            "a later process would read all"
+        );
+        assert!(
+            !keeping.store_due(lag(0, 0, false)),
+            "nothing stored, nothing since"
         );
     }
 

@@ -60,7 +60,7 @@ impl InputVersion {
     /// or removed that reading those onto the earlier input beats reading all (a quarter of
     /// the labels; more come from an import, not from raters). Whether it is, the read of
     /// what came since tells (its items and labels counted against this version's).
-    pub(super) fn follows(&self, earlier: &InputVersion) -> bool {
+    pub fn follows(&self, earlier: &InputVersion) -> bool {
         let added = self.labels - earlier.labels;
         let few = added.abs() <= earlier.labels / 4;
         let moved = match self.generation.cmp(&earlier.generation) {

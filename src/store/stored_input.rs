@@ -300,21 +300,7 @@ impl Store {
         project_id: i64,
         usable: impl Fn(&InputVersion) -> bool,
     ) -> Result<Option<Stored>> {
-        type VersionRow = (i64, i64, Option<i64>, i64, i64);
-        let version_sql = "SELECT shared_generation, generation, revision, labels, items
-            FROM report_inputs WHERE project_id = $1 AND format = $2";
-        let row: Option<VersionRow> = on_pool!(self, pool => {
-            sqlx::query_as(version_sql).bind(project_id).bind(FORMAT).fetch_optional(pool).await?
-        });
-        let version = row.map(
-            |(shared, generation, revision, labels, items)| InputVersion {
-                shared,
-                generation,
-                revision,
-                labels,
-                items,
-            },
-        );
+        let version = self.stored_input_version(project_id).await?;
         let Some(version) = version.filter(usable) else {
             return Ok(None);
         };
@@ -349,6 +335,31 @@ impl Store {
             input,
             coverage,
         }))
+    }
+
+    /// The version of the input stored for `project_id` in the layout this build reads.
+    pub async fn stored_input_version(&self, project_id: i64) -> Result<Option<InputVersion>> {
+        type VersionRow = (i64, i64, Option<i64>, i64, i64);
+        let version_sql = "SELECT shared_generation, generation, revision, labels, items
+            FROM report_inputs WHERE project_id = $1 AND format = $2";
+        let row: Option<VersionRow> = on_pool!(self, pool => {
+            sqlx::query_as(version_sql).bind(project_id).bind(FORMAT).fetch_optional(pool).await?
+        });
+        Ok(row.map(
+            |(shared, generation, revision, labels, items)| InputVersion {
+                shared,
+                generation,
+                revision,
+                labels,
+                items,
+            },
+        ))
+    }
+
+    /// Stores the input this process keeps for `project_id` (read at `labels` labels) in
+    /// place of the stored one, as after a read of every label.
+    pub fn store_kept_report_input(&self, project_id: i64, labels: i64) {
+        self.store_input(project_id, labels);
     }
 
     /// Of the projects with a report input stored in the layout this build reads, the one

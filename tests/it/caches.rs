@@ -25,6 +25,7 @@ on_both_backends!(
     a_report_after_edits_reads_only_the_items_changed_and_is_the_report_of_all_labels,
     a_starting_server_prepares_the_report_labelled_last_and_reports_at_once_share_one_read,
     a_server_prepares_the_report_of_the_project_being_labelled_once_labelling_pauses,
+    a_server_stores_the_input_it_prepared_again_once_the_stored_one_falls_behind,
 );
 
 /// A second server on the same database, with its own store and so its own memory.
@@ -764,6 +765,80 @@ async fn a_server_prepares_the_report_of_the_project_being_labelled_once_labelli
     assert_eq!(inputs_had(&store), one_more_kept, "nothing read");
     store.keep_report_inputs_up_to(labels);
     assert_eq!(keeper.look().await.expect("look"), Some(pid));
+}
+
+/// The labels and generation of the input stored for `pid`.
+async fn stored_version(app: &TestApp, pid: i64) -> (i64, i64) {
+    let sql = |column: &str| format!("SELECT {column} FROM report_inputs WHERE project_id = {pid}");
+    (
+        app.count(&sql("labels")).await,
+        app.count(&sql("generation")).await,
+    )
+}
+
+/// After a long run of labelling, a server that starts would read back a stored input and
+/// then most of the project's labels. So the server that prepares a project's report stores
+/// its input again once the stored one is a tenth of its labels behind, or anything else its
+/// report reads changed (an edit), and not for fewer labels.
+async fn a_server_stores_the_input_it_prepared_again_once_the_stored_one_falls_behind(
+    app: TestApp,
+) {
+    app.store.store_report_inputs_from(1);
+    let admin = app.admin().await;
+    let raters = app.raters(&["b1", "b2"]).await;
+    let items = crate::harness::numbered_items("b", 20);
+    let settings = json!({"name": "Behind", "labels": ["pos", "neg"], "min_overlap": 2,
+                          "max_overlap": 2, "edit_window_seconds": 600});
+    let pid = app
+        .project_from(&admin, settings, Value::Array(items))
+        .await;
+    for index in 0..2 {
+        assert_eq!(label_some(&raters, index, pid, 10).await, 10);
+    }
+    admin.report(pid, "").await;
+    assert_eq!(stored_labels(&app, pid, -1).await, 20);
+    let at_once = Keeping {
+        every: Duration::from_millis(50),
+        quiet: Duration::ZERO,
+        at_most_behind: Duration::ZERO,
+    };
+    let mut keeper = ReportKeeper::new(app.store.clone(), at_once);
+    assert_eq!(keeper.look().await.expect("look"), Some(pid));
+
+    // One label is under a tenth of the 20 stored: prepared, not stored again. (A store
+    // starts two seconds after it is asked for.)
+    assert_eq!(label_some(&raters, 0, pid, 1).await, 1);
+    assert_eq!(keeper.look().await.expect("look"), Some(pid));
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let (labels, generation) = stored_version(&app, pid).await;
+    assert_eq!(labels, 20, "one label since is not worth a store");
+
+    // A second makes a tenth: the input prepared is stored in its place.
+    assert_eq!(label_some(&raters, 0, pid, 1).await, 1);
+    assert_eq!(keeper.look().await.expect("look"), Some(pid));
+    assert_eq!(stored_labels(&app, pid, 20).await, 22);
+
+    // An edit, with no label added, is stored too.
+    let edit = format!(
+        "UPDATE labels SET value = '\"neg\"' WHERE id = (SELECT min(id) FROM labels
+         WHERE project_id = {pid} AND value <> '\"neg\"')"
+    );
+    assert_eq!(execute(&app, &edit).await.expect("edit"), 1);
+    assert_eq!(keeper.look().await.expect("look"), Some(pid));
+    let started = Instant::now();
+    while stored_version(&app, pid).await.1 == generation {
+        assert!(started.elapsed() < Duration::from_secs(20), "never stored");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(stored_version(&app, pid).await.0, 22);
+
+    // What was stored is what a server that starts reads back, and its report is the one
+    // made from every label.
+    let expected = admin.report(pid, "?seed=3").await;
+    let (base, store) = another_server(&app).await;
+    assert_eq!(on(&admin, &base).report(pid, "?seed=3").await, expected);
+    assert_eq!(store.report_inputs_served(InputSource::Stored), 1);
+    assert_eq!(store.report_inputs_served(InputSource::Read), 0);
 }
 
 /// The generation of `pid`'s report input: what moves when anything its report reads changes

@@ -12,7 +12,7 @@ use crate::domain::project::Project;
 use crate::domain::report::{
     parse_level, parse_method, prepare_report, project_report, ProjectReport,
 };
-use crate::domain::report_keeping::{Keeping, Looked};
+use crate::domain::report_keeping::{Keeping, Looked, StoredLag};
 use crate::error::{AppError, Result};
 use crate::quality::ReportOptions;
 use crate::store::kept_input::InputVersion;
@@ -137,7 +137,30 @@ impl ReportKeeper {
             at: Instant::now(),
         });
         prepare_project_report(&self.store, pid).await?;
+        self.store_if_behind(pid, version).await?;
         Ok(Some(pid))
+    }
+
+    /// Stores the input just prepared at `prepared` when the stored one has fallen behind
+    /// it (see [`Keeping::store_due`]).
+    async fn store_if_behind(&self, pid: i64, prepared: InputVersion) -> Result<()> {
+        let Some(stored) = self.store.stored_input_version(pid).await? else {
+            return Ok(());
+        };
+        let lag = StoredLag {
+            stored_labels: stored.labels,
+            labels_since: prepared.labels - stored.labels,
+            otherwise_changed: InputVersion {
+                labels: stored.labels,
+                ..prepared
+            } != stored,
+            followed: prepared.follows(&stored),
+        };
+        if self.keeping.store_due(lag) {
+            tracing::info!(project_id = pid, ?lag, "storing the report input again");
+            self.store.store_kept_report_input(pid, prepared.labels);
+        }
+        Ok(())
     }
 
     /// Looks every [`Keeping::every`], for good.
