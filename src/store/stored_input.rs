@@ -16,7 +16,6 @@
 //! labels given meanwhile wait for; and the encoded bytes at the server's peak.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -33,31 +32,30 @@ use crate::error::Result;
 pub const STORE_FROM_LABELS: i64 = 100_000;
 
 /// The layout of [`Body`]; a stored input of another layout is not read.
-const FORMAT: i32 = 3;
+const FORMAT: i32 = 4;
+
+/// Runs a stored input's labels are split into, read back side by side.
+const RUNS: usize = 2;
 
 /// How long after a read of all its input is stored. The report that asked for the read is
 /// computing on both cores meanwhile, and storing beside it (encoding half a million labels
 /// and writing 8 MB) made it a tenth slower.
 const STORE_AFTER: Duration = Duration::from_secs(2);
 
-/// A report input with what its coverage holds, each shared text once and each label's
-/// fields in a column of their own (item ids and times as differences from the label
-/// before, which are small). Read back as it is; written by [`Encoding`], field for field
-/// in this order.
+/// A report input with what its coverage holds, each shared text once and its labels in
+/// [`Run`]s, each encoded on its own so that they read back on threads of their own:
+/// reading half a million labels back on one thread was a tenth of a second that a report
+/// asked for as a server starts waited for, with the other core idle. Read back as it is;
+/// written by [`Encoding`], field for field in this order.
 #[derive(Debug, Default, Serialize, Deserialize)]
-struct Body {
+struct Body<'a> {
     labels_read: i64,
     last_id: i64,
     items: i64,
-    item_step: Vec<i64>,
-    rater: Vec<u32>,
-    pool: Vec<u32>,
-    value: Vec<u32>,
-    duration_ms: Vec<Option<u32>>,
-    created_step: Vec<i64>,
-    prediction_shown: Vec<Option<bool>>,
-    guideline_version: Vec<Option<i32>>,
-    external_ids: Vec<(i64, String)>,
+    /// The input's labels, in all runs.
+    labels: u64,
+    #[serde(borrow)]
+    runs: Vec<Bytes<'a>>,
     gold: Vec<(i64, String)>,
     predictions: Vec<(i64, String)>,
     settled: Vec<(i64, i64)>,
@@ -68,12 +66,46 @@ struct Body {
     raters: Vec<(i64, u32)>,
     /// Raters' pseudonyms, pools and stored values, each once, in the order the fields
     /// before met them.
-    texts: Vec<String>,
+    #[serde(borrow)]
+    texts: Vec<&'a str>,
+}
+
+/// A run of an input's labels, each field in a column of its own (item ids and times as
+/// differences from the label before in the run, which are small), with the external id
+/// of each of its items that has one. Written by [`RunEncoding`], field for field.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Run<'a> {
+    item_step: Vec<i64>,
+    rater: Vec<u32>,
+    pool: Vec<u32>,
+    value: Vec<u32>,
+    duration_ms: Vec<Option<u32>>,
+    created_step: Vec<i64>,
+    prediction_shown: Vec<Option<bool>>,
+    guideline_version: Vec<Option<i32>>,
+    #[serde(borrow)]
+    external_ids: Vec<(i64, &'a str)>,
+}
+
+/// Bytes written as one string of bytes, and read back where they lie.
+#[derive(Debug, Default)]
+struct Bytes<'a>(&'a [u8]);
+
+impl Serialize for Bytes<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        serializer.serialize_bytes(self.0)
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Bytes<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        <&'de [u8]>::deserialize(d).map(Bytes)
+    }
 }
 
 /// A [`Body`] written straight from an input: each column is drawn from the labels as it
 /// is written, so the encoding holds no copy of them (columns of half a million labels
-/// were 23 MB at the server's peak).
+/// were 23 MB at the server's peak) beyond the encoded runs.
 struct Encoding<'a> {
     input: &'a ReportInput,
     coverage: &'a Coverage,
@@ -83,19 +115,27 @@ struct Encoding<'a> {
 impl Serialize for Encoding<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
         let (labels, input) = (&self.input.labels, self.input);
-        let mut body = serializer.serialize_tuple(20)?;
+        // One run at least, empty for an input without labels.
+        let mut runs: Vec<&[LabelRecord]> =
+            labels.chunks(labels.len().div_ceil(RUNS).max(1)).collect();
+        if runs.is_empty() {
+            runs.push(&[]);
+        }
+        let runs = (runs.into_iter())
+            .map(|labels| {
+                let run = RunEncoding {
+                    labels,
+                    texts: &self.texts,
+                };
+                postcard::to_stdvec(&run).map_err(serde::ser::Error::custom)
+            })
+            .collect::<std::result::Result<Vec<Vec<u8>>, S::Error>>()?;
+        let mut body = serializer.serialize_tuple(12)?;
         body.serialize_element(&self.coverage.read.labels)?;
         body.serialize_element(&self.coverage.read.last_id)?;
         body.serialize_element(&input.items)?;
-        body.serialize_element(&column(steps(labels.iter().map(|l| l.item_id))))?;
-        body.serialize_element(&column(labels.iter().map(|l| self.text(&l.rater))))?;
-        body.serialize_element(&column(labels.iter().map(|l| self.text(&l.pool))))?;
-        body.serialize_element(&column(labels.iter().map(|l| self.text(&l.value))))?;
-        body.serialize_element(&column(labels.iter().map(|l| l.duration_ms)))?;
-        body.serialize_element(&column(steps(labels.iter().map(|l| l.created_at))))?;
-        body.serialize_element(&column(labels.iter().map(|l| l.prediction_shown)))?;
-        body.serialize_element(&column(labels.iter().map(|l| l.guideline_version)))?;
-        body.serialize_element(&external_ids(labels))?;
+        body.serialize_element(&(labels.len() as u64))?;
+        body.serialize_element(&column(runs.iter().map(|run| Bytes(run))))?;
         body.serialize_element(&column(input.gold.iter()))?;
         body.serialize_element(&column(input.predictions.iter()))?;
         body.serialize_element(&column(input.settled_generalist.iter()))?;
@@ -104,7 +144,7 @@ impl Serialize for Encoding<'_> {
         body.serialize_element(&column(adjudications))?;
         body.serialize_element(&column(self.coverage.left_out.iter()))?;
         let mut raters: Vec<(i64, u32)> = (self.coverage.names.known.iter())
-            .map(|(&id, pseudonym)| (id, self.text(pseudonym)))
+            .map(|(&id, pseudonym)| (id, self.texts.borrow_mut().of(pseudonym)))
             .collect();
         raters.sort_unstable();
         body.serialize_element(&raters)?;
@@ -113,7 +153,31 @@ impl Serialize for Encoding<'_> {
     }
 }
 
-impl<'a> Encoding<'a> {
+/// A [`Run`] written straight from a run of an input's labels, its texts numbered in the
+/// whole input's `texts`.
+struct RunEncoding<'a, 'b> {
+    labels: &'a [LabelRecord],
+    texts: &'b RefCell<Texts<'a>>,
+}
+
+impl Serialize for RunEncoding<'_, '_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        let labels = self.labels;
+        let mut run = serializer.serialize_tuple(9)?;
+        run.serialize_element(&column(steps(labels.iter().map(|l| l.item_id))))?;
+        run.serialize_element(&column(labels.iter().map(|l| self.text(&l.rater))))?;
+        run.serialize_element(&column(labels.iter().map(|l| self.text(&l.pool))))?;
+        run.serialize_element(&column(labels.iter().map(|l| self.text(&l.value))))?;
+        run.serialize_element(&column(labels.iter().map(|l| l.duration_ms)))?;
+        run.serialize_element(&column(steps(labels.iter().map(|l| l.created_at))))?;
+        run.serialize_element(&column(labels.iter().map(|l| l.prediction_shown)))?;
+        run.serialize_element(&column(labels.iter().map(|l| l.guideline_version)))?;
+        run.serialize_element(&external_ids(labels))?;
+        run.end()
+    }
+}
+
+impl<'a> RunEncoding<'a, '_> {
     fn text(&self, text: &'a str) -> u32 {
         self.texts.borrow_mut().of(text)
     }
@@ -183,61 +247,133 @@ fn steps(values: impl ExactSizeIterator<Item = i64>) -> impl ExactSizeIterator<I
 }
 
 /// The external id of each item that has one, once per item.
-fn external_ids(labels: &[LabelRecord]) -> Vec<(i64, String)> {
-    let mut ids: Vec<(i64, String)> = Vec::new();
+fn external_ids(labels: &[LabelRecord]) -> Vec<(i64, &str)> {
+    let mut ids: Vec<(i64, &str)> = Vec::new();
     for label in labels {
         if let Some(external_id) = &label.external_id {
             if ids.last().map(|(item, _)| *item) != Some(label.item_id) {
-                ids.push((label.item_id, external_id.to_string()));
+                ids.push((label.item_id, external_id));
             }
         }
     }
     ids
 }
 
+/// Each column's labels take at least a byte each.
+const LEAST_BYTES_A_LABEL: usize = 8;
+
 /// The input and coverage stored in `bytes`; `None` when they are not a whole stored input.
+/// The runs are read back on threads of their own, the first on this one, which then makes
+/// the rest of the input while the others finish.
 fn decode(bytes: &[u8]) -> Option<(ReportInput, Coverage)> {
-    let body: Body = postcard::from_bytes(bytes).ok()?;
-    let count = body.item_step.len();
+    let mut body: Body = postcard::from_bytes(bytes).ok()?;
+    let texts: Vec<Arc<str>> = body.texts.iter().map(|&text| Arc::from(text)).collect();
+    // A count that the bytes cannot hold is not trusted with an allocation.
+    let count = usize::try_from(body.labels).ok()?;
+    let room = count.min(bytes.len() / LEAST_BYTES_A_LABEL);
+    let runs = std::mem::take(&mut body.runs);
+    let (first, later) = runs.split_first()?;
+    let (runs, input) = std::thread::scope(|scope| {
+        let texts = &texts;
+        let later: Vec<_> = (later.iter())
+            .map(|run| scope.spawn(move || labels_of_run(run.0, texts, 0)))
+            .collect();
+        let first = labels_of_run(first.0, texts, room);
+        let input = rest_of(body, texts);
+        let later: Vec<_> = (later.into_iter())
+            .map(|handle| handle.join().ok().flatten())
+            .collect();
+        (
+            std::iter::once(first)
+                .chain(later)
+                .collect::<Option<Vec<_>>>(),
+            input,
+        )
+    });
+    let (mut input, mut coverage) = input?;
+    let mut used = vec![0u8; texts.len()];
+    for (labels, run_used) in runs? {
+        input.labels.extend(labels);
+        used.iter_mut()
+            .zip(run_used)
+            .for_each(|(all, run)| *all |= run);
+    }
+    if input.labels.len() != count {
+        return None;
+    }
+    // Later labels share the pools and values these labels name, as after a read of all.
+    for (text, used) in texts.iter().zip(used) {
+        if used & POOL != 0 {
+            coverage.names.pools.keep(text.clone());
+        }
+        if used & VALUE != 0 {
+            coverage.names.values.keep(text.clone());
+        }
+    }
+    Some((input, coverage))
+}
+
+/// How a run uses a text: as a pool, or as a value.
+const POOL: u8 = 1;
+const VALUE: u8 = 2;
+
+/// The labels stored in a run's `bytes`, room made for `room`, with how each text is used
+/// (by index).
+fn labels_of_run(
+    bytes: &[u8],
+    texts: &[Arc<str>],
+    room: usize,
+) -> Option<(Vec<LabelRecord>, Vec<u8>)> {
+    let run: Run = postcard::from_bytes(bytes).ok()?;
+    let count = run.item_step.len();
     let columns = [
-        body.rater.len(),
-        body.pool.len(),
-        body.value.len(),
-        body.duration_ms.len(),
-        body.created_step.len(),
-        body.prediction_shown.len(),
-        body.guideline_version.len(),
+        run.rater.len(),
+        run.pool.len(),
+        run.value.len(),
+        run.duration_ms.len(),
+        run.created_step.len(),
+        run.prediction_shown.len(),
+        run.guideline_version.len(),
     ];
     if columns.iter().any(|&len| len != count) {
         return None;
     }
-    let texts: Vec<Arc<str>> = body.texts.into_iter().map(Arc::from).collect();
     let text = |index: u32| texts.get(index as usize).cloned();
-    let external_ids: HashMap<i64, Arc<str>> = (body.external_ids.into_iter())
+    let external_ids: foldhash::HashMap<i64, Arc<str>> = (run.external_ids.into_iter())
         .map(|(item, id)| (item, Arc::from(id)))
         .collect();
-    let mut labels = Vec::with_capacity(count);
+    let mut used = vec![0u8; texts.len()];
+    let mut labels = Vec::with_capacity(room.max(count));
     let (mut item_id, mut created_at) = (0i64, 0i64);
     let mut external_id: Option<Arc<str>> = None;
     for n in 0..count {
-        let item = item_id.wrapping_add(body.item_step[n]);
+        let item = item_id.wrapping_add(run.item_step[n]);
         if n == 0 || item != item_id {
             external_id = external_ids.get(&item).cloned();
         }
         item_id = item;
-        created_at = created_at.wrapping_add(body.created_step[n]);
+        created_at = created_at.wrapping_add(run.created_step[n]);
+        let (pool, value) = (run.pool[n], run.value[n]);
         labels.push(LabelRecord {
             item_id,
             external_id: external_id.clone(),
-            rater: text(body.rater[n])?,
-            pool: text(body.pool[n])?,
-            value: text(body.value[n])?,
-            duration_ms: body.duration_ms[n],
+            rater: text(run.rater[n])?,
+            pool: text(pool)?,
+            value: text(value)?,
+            duration_ms: run.duration_ms[n],
             created_at,
-            prediction_shown: body.prediction_shown[n],
-            guideline_version: body.guideline_version[n],
+            prediction_shown: run.prediction_shown[n],
+            guideline_version: run.guideline_version[n],
         });
+        used[pool as usize] |= POOL;
+        used[value as usize] |= VALUE;
     }
+    Some((labels, used))
+}
+
+/// The input stored in `body` but its labels, and its coverage.
+fn rest_of(body: Body<'_>, texts: &[Arc<str>]) -> Option<(ReportInput, Coverage)> {
+    let text = |index: u32| texts.get(index as usize).cloned();
     let mut coverage = Coverage::default();
     coverage.read.labels = body.labels_read;
     coverage.read.last_id = body.last_id;
@@ -245,20 +381,7 @@ fn decode(bytes: &[u8]) -> Option<(ReportInput, Coverage)> {
     for (id, pseudonym) in body.raters {
         coverage.names.known.insert(id, text(pseudonym)?);
     }
-    // Later labels share the pools and values these labels name, as after a read of all.
-    for (column, shared) in [
-        (&body.pool, &mut coverage.names.pools),
-        (&body.value, &mut coverage.names.values),
-    ] {
-        let mut seen = vec![false; texts.len()];
-        for &index in column {
-            if !std::mem::replace(&mut seen[index as usize], true) {
-                shared.keep(texts[index as usize].clone());
-            }
-        }
-    }
     let input = ReportInput {
-        labels,
         gold: body.gold.into_iter().collect(),
         predictions: body.predictions.into_iter().collect(),
         settled_generalist: body.settled.into_iter().collect(),
@@ -538,15 +661,75 @@ mod tests {
         for cut in [0, 1, bytes.len() / 2, bytes.len() - 1] {
             assert!(decode(&bytes[..cut]).is_none(), "cut at {cut}");
         }
-        let mut body: Body = postcard::from_bytes(&bytes).expect("body");
-        body.value.pop();
-        let uneven = postcard::to_stdvec(&body).expect("bytes");
+        // The first run changed by `change`, the rest of the input as it was.
+        let changed = |change: &dyn Fn(&mut Run)| {
+            let mut body: Body = postcard::from_bytes(&bytes).expect("body");
+            let mut run: Run = postcard::from_bytes(body.runs[0].0).expect("run");
+            change(&mut run);
+            let run = postcard::to_stdvec(&run).expect("run bytes");
+            body.runs[0] = Bytes(&run);
+            postcard::to_stdvec(&body).expect("bytes")
+        };
+        let uneven = changed(&|run| {
+            run.value.pop();
+        });
         assert!(
             decode(&uneven).is_none(),
             "a column shorter than the others"
         );
-        body.value.push(999);
-        let out_of_range = postcard::to_stdvec(&body).expect("bytes");
+        let out_of_range = changed(&|run| run.value[0] = 999);
         assert!(decode(&out_of_range).is_none(), "a text that is not there");
+        let fewer = changed(&|run| {
+            for column in [&mut run.rater, &mut run.pool, &mut run.value] {
+                column.pop();
+            }
+            run.item_step.pop();
+            run.duration_ms.pop();
+            run.created_step.pop();
+            run.prediction_shown.pop();
+            run.guideline_version.pop();
+        });
+        assert!(decode(&fewer).is_none(), "fewer labels than the input had");
+        let mut body: Body = postcard::from_bytes(&bytes).expect("body");
+        body.labels = u64::MAX;
+        let huge = postcard::to_stdvec(&body).expect("bytes");
+        assert!(decode(&huge).is_none(), "more labels than the bytes hold");
+        body.labels = 5;
+        body.runs.clear();
+        let no_runs = postcard::to_stdvec(&body).expect("bytes");
+        assert!(decode(&no_runs).is_none(), "no runs");
+    }
+
+    /// The labels are stored in two runs, read back side by side into one input in their
+    /// order, whatever their number.
+    #[test]
+    fn an_input_reads_back_from_runs_in_order() {
+        let (mut input, coverage) = sample();
+        let more: Vec<LabelRecord> = (input.labels.iter().cycle().take(6))
+            .enumerate()
+            .map(|(n, label)| {
+                let item_id = 20 + n as i64 / 2;
+                LabelRecord {
+                    item_id,
+                    // An item's labels share its external id.
+                    external_id: (item_id % 2 == 1).then(|| format!("doc-{item_id}").into()),
+                    ..label.clone()
+                }
+            })
+            .collect();
+        input.labels.extend(more);
+        for count in 0..=input.labels.len() {
+            let mut part = input.clone();
+            part.labels.truncate(count);
+            let bytes = encode(&part, &coverage).expect("bytes");
+            let body: Body = postcard::from_bytes(&bytes).expect("body");
+            assert_eq!(body.runs.len(), RUNS.min(count.max(1)), "{count} labels");
+            let (back, _) = decode(&bytes).expect("reads back");
+            assert_eq!(
+                back.labels.iter().map(fields).collect::<Vec<_>>(),
+                part.labels.iter().map(fields).collect::<Vec<_>>(),
+                "{count} labels"
+            );
+        }
     }
 }
