@@ -28,6 +28,7 @@ use tokio::time::Instant;
 
 use super::report::Coverage;
 use crate::domain::report::ReportInput;
+use crate::domain::report_keeping::StoredLag;
 
 /// Labels at most in a kept input (about 100 MB in memory). A bigger project's reports
 /// are kept whole instead (`snapshots`).
@@ -60,7 +61,7 @@ impl InputVersion {
     /// or removed that reading those onto the earlier input beats reading all (a quarter of
     /// the labels; more come from an import, not from raters). Whether it is, the read of
     /// what came since tells (its items and labels counted against this version's).
-    pub fn follows(&self, earlier: &InputVersion) -> bool {
+    pub(super) fn follows(&self, earlier: &InputVersion) -> bool {
         let added = self.labels - earlier.labels;
         let few = added.abs() <= earlier.labels / 4;
         let moved = match self.generation.cmp(&earlier.generation) {
@@ -71,6 +72,20 @@ impl InputVersion {
             std::cmp::Ordering::Less => false,
         };
         self.shared == earlier.shared && few && moved
+    }
+
+    /// How an input stored at `stored` lags behind this version, for
+    /// [`Keeping::store_due`](crate::domain::report_keeping::Keeping::store_due).
+    pub fn lag_of(&self, stored: &InputVersion) -> StoredLag {
+        StoredLag {
+            stored_labels: stored.labels,
+            labels_since: self.labels - stored.labels,
+            otherwise_changed: InputVersion {
+                labels: stored.labels,
+                ..*self
+            } != *stored,
+            followed: self.follows(stored),
+        }
     }
 }
 
@@ -362,6 +377,30 @@ mod tests {
             labels,
             items: 10,
         }
+    }
+
+    /// A stored input's lag counts the labels since and tells an edit, a settings edit or
+    /// a pseudonym apart from labels alone.
+    #[test]
+    fn a_stored_inputs_lag_tells_labels_from_other_changes() {
+        let stored = version(400);
+        let same = version(400).lag_of(&stored);
+        assert_eq!((same.labels_since, same.otherwise_changed), (0, false));
+        let labelled = version(430).lag_of(&stored);
+        assert_eq!((labelled.stored_labels, labelled.labels_since), (400, 30));
+        assert!(!labelled.otherwise_changed && labelled.followed);
+        let edited = InputVersion {
+            generation: 4,
+            ..version(400)
+        };
+        assert!(edited.lag_of(&stored).otherwise_changed);
+        let renamed = InputVersion {
+            shared: 3,
+            ..version(430)
+        };
+        let lag = renamed.lag_of(&stored);
+        assert!(lag.otherwise_changed && !lag.followed);
+        assert!(!version(600).lag_of(&stored).followed, "past a quarter");
     }
 
     fn input(items: i64) -> Arc<ReportInput> {

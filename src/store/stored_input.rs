@@ -479,12 +479,6 @@ impl Store {
         ))
     }
 
-    /// Stores the input this process keeps for `project_id` (read at `labels` labels) in
-    /// place of the stored one, as after a read of every label.
-    pub fn store_kept_report_input(&self, project_id: i64, labels: i64) {
-        self.store_input(project_id, labels);
-    }
-
     /// Of the projects with a report input stored in the layout this build reads, the one
     /// labelled last (by the raters' tallies), if any, with the time of its last label.
     pub async fn last_labelled_stored_project(&self) -> Result<Option<LastLabelled>> {
@@ -503,12 +497,12 @@ impl Store {
         }))
     }
 
-    /// Stores the project's input in the background, a moment after it was read whole at
-    /// `labels` labels, when the project is big enough for reading it back to beat reading
-    /// the labels. What is stored is the input this process keeps for the project by then
+    /// Stores the project's input in the background, a moment after it was read whole (or
+    /// prepared by the report keeper) at `labels` labels, when the project is big enough for
+    /// reading it back to beat reading the labels. What is stored is the input this process keeps for the project by then
     /// (with any labels read onto it since), at its own version: holding on to the input
     /// read would make the next report after new labels copy it instead of adding to it.
-    pub(super) fn store_input(&self, project_id: i64, labels: i64) {
+    pub fn store_input(&self, project_id: i64, labels: i64) {
         let kept = &self.caches().report_input;
         if labels < kept.store_from() || !kept.keeps(labels) {
             return;

@@ -12,7 +12,7 @@ use crate::domain::project::Project;
 use crate::domain::report::{
     parse_level, parse_method, prepare_report, project_report, ProjectReport,
 };
-use crate::domain::report_keeping::{Keeping, Looked, StoredLag};
+use crate::domain::report_keeping::{Keeping, Looked};
 use crate::error::{AppError, Result};
 use crate::quality::ReportOptions;
 use crate::store::kept_input::InputVersion;
@@ -147,18 +147,10 @@ impl ReportKeeper {
         let Some(stored) = self.store.stored_input_version(pid).await? else {
             return Ok(());
         };
-        let lag = StoredLag {
-            stored_labels: stored.labels,
-            labels_since: prepared.labels - stored.labels,
-            otherwise_changed: InputVersion {
-                labels: stored.labels,
-                ..prepared
-            } != stored,
-            followed: prepared.follows(&stored),
-        };
+        let lag = prepared.lag_of(&stored);
         if self.keeping.store_due(lag) {
             tracing::info!(project_id = pid, ?lag, "storing the report input again");
-            self.store.store_kept_report_input(pid, prepared.labels);
+            self.store.store_input(pid, prepared.labels);
         }
         Ok(())
     }
