@@ -84,11 +84,11 @@ impl Tallies {
         self
     }
 
-    /// Add one item's posterior to the expected counts of each of its labels.
-    fn add_item(&mut self, data: &Dataset, item: usize, posterior: &[f64]) {
+    /// Add one item's posterior to the expected counts of each of its labels (their
+    /// [`LabelCells`]).
+    fn add_item(&mut self, cells: &[usize], posterior: &[f64]) {
         let k = posterior.len();
-        for label in data.item_labels(item) {
-            let start = (label.rater as usize * k + label.value as usize) * k;
+        for &start in cells {
             for (count, p) in self.counts[start..start + k].iter_mut().zip(posterior) {
                 *count += p;
             }
@@ -150,10 +150,11 @@ pub(crate) fn fit(data: &Dataset, options: &DawidSkeneOptions, threads: usize) -
             ..Default::default()
         };
     }
+    let cells = LabelCells::of(data, k);
     let mut posteriors = vote_shares(data, k);
     let mut tallies = Tallies::new(raters, k);
     for item in 0..items {
-        tallies.add_item(data, item, &posteriors[item * k..(item + 1) * k]);
+        tallies.add_item(cells.of_item(item), &posteriors[item * k..(item + 1) * k]);
     }
     let mut parameters = Parameters::from_tallies(&tallies, raters, k, items);
     let labels = data.label_count().max(1) as f64;
@@ -161,7 +162,7 @@ pub(crate) fn fit(data: &Dataset, options: &DawidSkeneOptions, threads: usize) -
     let (mut iterations, mut converged) = (0, false);
     while iterations < options.max_iterations {
         iterations += 1;
-        let tallies = e_step(data, &parameters, &mut posteriors, threads);
+        let tallies = e_step(&cells, &parameters, &mut posteriors, threads);
         parameters = Parameters::from_tallies(&tallies, raters, k, items);
         let per_label = tallies.log_likelihood / labels;
         if per_label - previous < options.tolerance {
@@ -177,6 +178,40 @@ pub(crate) fn fit(data: &Dataset, options: &DawidSkeneOptions, threads: usize) -
         confusion: parameters.confusion,
         iterations,
         converged,
+    }
+}
+
+/// Where each label's cells start in the parameters' `log_given` and in the tallies'
+/// counts (both `[rater][given][true]`), in the dataset's label order, with each item's
+/// first label. An iteration reads each label twice; read from the dataset's labels (40
+/// bytes each), half a million of them were 20 MB an iteration, which made the E-step wait
+/// on memory. The sums are the same, in the same order.
+struct LabelCells<'a> {
+    starts: Vec<usize>,
+    item_start: &'a [u32],
+    raters: usize,
+}
+
+impl<'a> LabelCells<'a> {
+    fn of(data: &'a Dataset, k: usize) -> Self {
+        let starts = (data.labels().iter())
+            .map(|label| (label.rater as usize * k + label.value as usize) * k)
+            .collect();
+        LabelCells {
+            starts,
+            item_start: &data.item_start,
+            raters: data.rater_count(),
+        }
+    }
+
+    fn items(&self) -> usize {
+        self.item_start.len().saturating_sub(1)
+    }
+
+    /// The cells of item `item`'s labels.
+    fn of_item(&self, item: usize) -> &[usize] {
+        let (first, end) = (self.item_start[item], self.item_start[item + 1]);
+        &self.starts[first as usize..end as usize]
     }
 }
 
@@ -196,14 +231,14 @@ fn vote_shares(data: &Dataset, k: usize) -> Vec<f64> {
 /// Posteriors for all items (written in place) and the expected counts they imply, split
 /// across threads by contiguous item ranges.
 fn e_step(
-    data: &Dataset,
+    cells: &LabelCells<'_>,
     parameters: &Parameters,
     posteriors: &mut [f64],
     threads: usize,
 ) -> Tallies {
     let k = parameters.priors.len();
-    let items = data.item_count();
-    let raters = data.rater_count();
+    let items = cells.items();
+    let raters = cells.raters;
     let threads = if items >= PARALLEL_MIN_ITEMS {
         threads.max(1)
     } else {
@@ -211,7 +246,7 @@ fn e_step(
     };
     let chunk_items = items.div_ceil(threads);
     if threads == 1 {
-        return e_step_range(data, parameters, 0, posteriors, raters);
+        return e_step_range(cells, parameters, 0, posteriors, raters);
     }
     std::thread::scope(|scope| {
         let handles: Vec<_> = posteriors
@@ -219,7 +254,7 @@ fn e_step(
             .enumerate()
             .map(|(index, chunk)| {
                 scope.spawn(move || {
-                    e_step_range(data, parameters, index * chunk_items, chunk, raters)
+                    e_step_range(cells, parameters, index * chunk_items, chunk, raters)
                 })
             })
             .collect();
@@ -232,13 +267,13 @@ fn e_step(
 }
 
 fn e_step_range(
-    data: &Dataset,
+    cells: &LabelCells<'_>,
     parameters: &Parameters,
     first_item: usize,
     posteriors: &mut [f64],
     raters: usize,
 ) -> Tallies {
-    let range = (data, parameters, first_item, posteriors, raters);
+    let range = (cells, parameters, first_item, posteriors, raters);
     // With the number of classes fixed at compile time an item's log posterior stays in
     // registers; summed in memory, each label's terms waited on the store of the one
     // before. The operations, and so the figures, are the same.
@@ -252,23 +287,28 @@ fn e_step_range(
     }
 }
 
-/// What an E-step over a range of items works on: the data, the parameters, the first
-/// item, the range's posteriors and the number of raters.
-type RangeArgs<'a> = (&'a Dataset, &'a Parameters, usize, &'a mut [f64], usize);
+/// What an E-step over a range of items works on: the labels' cells, the parameters, the
+/// first item, the range's posteriors and the number of raters.
+type RangeArgs<'a> = (
+    &'a LabelCells<'a>,
+    &'a Parameters,
+    usize,
+    &'a mut [f64],
+    usize,
+);
 
 /// [`e_step_range`] with `log_posterior` as scratch, as long as the classes.
 fn e_step_items(
-    (data, parameters, first_item, posteriors, raters): RangeArgs<'_>,
+    (cells, parameters, first_item, posteriors, raters): RangeArgs<'_>,
     mut log_posterior: impl AsMut<[f64]>,
 ) -> Tallies {
     let log_posterior = log_posterior.as_mut();
     let k = log_posterior.len();
     let mut tallies = Tallies::new(raters, k);
     for (offset, posterior) in posteriors.chunks_exact_mut(k).enumerate() {
-        let item = first_item + offset;
+        let item_cells = cells.of_item(first_item + offset);
         log_posterior.copy_from_slice(&parameters.log_priors);
-        for label in data.item_labels(item) {
-            let start = (label.rater as usize * k + label.value as usize) * k;
+        for &start in item_cells {
             for (lp, lg) in log_posterior
                 .iter_mut()
                 .zip(&parameters.log_given[start..start + k])
@@ -289,7 +329,7 @@ fn e_step_items(
         }
         posterior.iter_mut().for_each(|p| *p /= total);
         tallies.log_likelihood += max + total.ln();
-        tallies.add_item(data, item, posterior);
+        tallies.add_item(item_cells, posterior);
     }
     tallies
 }

@@ -104,15 +104,11 @@ fn the_e_step_for_a_fixed_number_of_classes_is_the_general_one() {
         let (items, raters) = (data.item_count(), data.rater_count());
         assert_eq!(data.categories().len(), k);
         // The parameters the fit starts from.
-        let shares = vote_shares(&data, k);
-        let mut tallies = Tallies::new(raters, k);
-        for item in 0..items {
-            tallies.add_item(&data, item, &shares[item * k..(item + 1) * k]);
-        }
-        let parameters = Parameters::from_tallies(&tallies, raters, k, items);
+        let cells = LabelCells::of(&data, k);
+        let parameters = starting_parameters(&data, &cells, k);
         let run = |general: bool| {
             let mut posteriors = vec![0.0; items * k];
-            let range = (&data, &parameters, 0, posteriors.as_mut_slice(), raters);
+            let range = (&cells, &parameters, 0, posteriors.as_mut_slice(), raters);
             let tallies = if general {
                 e_step_items(range, vec![0.0; k])
             } else {
@@ -125,5 +121,77 @@ fn the_e_step_for_a_fixed_number_of_classes_is_the_general_one() {
         assert_eq!(run(false), general, "{k} classes");
         assert!(general.0.iter().all(|p| (0.0..=1.0).contains(p)));
         assert!(general.1 .2.is_finite() && general.1 .2 < 0.0);
+    }
+}
+
+/// The parameters a fit starts from: the majority-vote shares' expected counts.
+fn starting_parameters(data: &Dataset, cells: &LabelCells<'_>, k: usize) -> Parameters {
+    let (items, raters) = (data.item_count(), data.rater_count());
+    let shares = vote_shares(data, k);
+    let mut tallies = Tallies::new(raters, k);
+    for item in 0..items {
+        tallies.add_item(cells.of_item(item), &shares[item * k..(item + 1) * k]);
+    }
+    Parameters::from_tallies(&tallies, raters, k, items)
+}
+
+/// The E-step as the model states it, read from each item's labels: the rater's log
+/// probability of giving the label under each true class, added to the log priors.
+fn e_step_from_labels(data: &Dataset, parameters: &Parameters, k: usize) -> (Vec<f64>, Tallies) {
+    let mut posteriors = vec![0.0; data.item_count() * k];
+    let mut tallies = Tallies::new(data.rater_count(), k);
+    for (item, posterior) in posteriors.chunks_exact_mut(k).enumerate() {
+        let mut log_posterior = parameters.log_priors.clone();
+        for label in data.item_labels(item) {
+            let (rater, given) = (label.rater as usize, label.value as usize);
+            for (truth, lp) in log_posterior.iter_mut().enumerate() {
+                *lp += parameters.log_given[(rater * k + given) * k + truth];
+            }
+        }
+        let max = log_posterior
+            .iter()
+            .copied()
+            .fold(f64::NEG_INFINITY, f64::max);
+        let mut total = 0.0;
+        for (p, lp) in posterior.iter_mut().zip(&log_posterior) {
+            *p = if *lp == max { 1.0 } else { (lp - max).exp() };
+            total += *p;
+        }
+        posterior.iter_mut().for_each(|p| *p /= total);
+        tallies.log_likelihood += max + total.ln();
+        for label in data.item_labels(item) {
+            let (rater, given) = (label.rater as usize, label.value as usize);
+            for (truth, p) in posterior.iter().enumerate() {
+                tallies.counts[(rater * k + given) * k + truth] += p;
+            }
+        }
+        for (sum, p) in tallies.prior_sums.iter_mut().zip(&*posterior) {
+            *sum += p;
+        }
+    }
+    (posteriors, tallies)
+}
+
+/// The E-step reads each label's cells from [`LabelCells`] rather than from the dataset's
+/// labels; every posterior and expected count is bit for bit the one the labels give, on
+/// one thread and on two, for raters who label some items and not others.
+#[test]
+fn the_e_step_over_label_cells_is_the_one_over_labels() {
+    for k in 2..=5 {
+        let data = crate::quality::synth::generate(25_000, 3, 9, k, 40 + k as u64);
+        let cells = LabelCells::of(&data, k);
+        assert_eq!(cells.items(), data.item_count());
+        let parameters = starting_parameters(&data, &cells, k);
+        let (expected, by_labels) = e_step_from_labels(&data, &parameters, k);
+        for threads in [1, 2] {
+            let mut posteriors = vec![0.0; data.item_count() * k];
+            let tallies = e_step(&cells, &parameters, &mut posteriors, threads);
+            assert_eq!(posteriors, expected, "{k} classes, {threads} threads");
+            if threads == 1 {
+                assert_eq!(tallies.counts, by_labels.counts, "{k} classes");
+                assert_eq!(tallies.prior_sums, by_labels.prior_sums);
+                assert_eq!(tallies.log_likelihood, by_labels.log_likelihood);
+            }
+        }
     }
 }
