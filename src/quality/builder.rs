@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use super::dataset::{Categories, Dataset, DatasetError, Interner, Label, LabelInput};
+use super::dataset::{Categories, Dataset, DatasetError, Interner, Label, LabelInput, LabelTime};
 
 #[derive(Debug, Clone, Copy)]
 struct RawLabel {
@@ -140,7 +140,7 @@ impl DatasetBuilder {
             ),
         };
         let value_map = map_values(self.values.names(), &categories, &self.raw, &self.items)?;
-        let (labels, repeats) = dedup_labels(self.raw, &value_map);
+        let (labels, label_times, repeats) = dedup_labels(self.raw, &value_map);
         let (items, raters) = (self.items, self.raters);
         let (item_count, rater_count) = (items.len(), raters.len());
         let mut gold = vec![None; item_count];
@@ -163,6 +163,7 @@ impl DatasetBuilder {
             raters: raters.into_names(),
             categories,
             labels,
+            label_times,
             item_start,
             rater_start,
             rater_labels,
@@ -219,7 +220,7 @@ impl DatasetBuilder {
             label.item += first_item;
             label.rater = rater_map[label.rater as usize];
         }
-        let (labels, repeats) = dedup_labels(raw, &value_map);
+        let (labels, label_times, repeats) = dedup_labels(raw, &value_map);
         let item_count = earlier.items.len() + self.items.len();
         let rater_count = earlier.raters.len() + new_raters.len();
         let item = |name: &str| {
@@ -252,6 +253,7 @@ impl DatasetBuilder {
             .item_start
             .extend(starts[1..].iter().map(|start| start + held_labels));
         earlier.labels.extend(labels);
+        earlier.label_times.extend(label_times);
         earlier.items.extend(self.items.into_names());
         earlier.raters.extend(new_raters);
         earlier.pools = pools.into_names();
@@ -344,8 +346,8 @@ fn map_values(
 }
 
 /// The labels sorted by item, then rater, with one label kept of a rater's several on an
-/// item; and how many were dropped.
-fn dedup_labels(mut raw: Vec<RawLabel>, value_map: &[u32]) -> (Vec<Label>, usize) {
+/// item, and their times; and how many were dropped.
+fn dedup_labels(mut raw: Vec<RawLabel>, value_map: &[u32]) -> (Vec<Label>, Vec<LabelTime>, usize) {
     // Labels read from a database or a file usually come item by item: then sorting each
     // item's few labels gives the same order at a fraction of sorting them all.
     if raw.is_sorted_by_key(|l| l.item) {
@@ -355,6 +357,18 @@ fn dedup_labels(mut raw: Vec<RawLabel>, value_map: &[u32]) -> (Vec<Label>, usize
         raw.sort_unstable_by_key(|l| (l.item, l.rater, l.order));
     }
     let mut labels: Vec<Label> = Vec::with_capacity(raw.len());
+    let mut times: Vec<LabelTime> = Vec::with_capacity(raw.len());
+    let mut keep = |raw: RawLabel| {
+        labels.push(Label {
+            item: raw.item,
+            rater: raw.rater,
+            value: value_map[raw.value as usize],
+        });
+        times.push(LabelTime {
+            duration_ms: raw.duration_ms,
+            sequence: raw.sequence,
+        });
+    };
     let mut kept: Option<RawLabel> = None;
     let mut dropped = 0usize;
     for label in raw {
@@ -367,25 +381,15 @@ fn dedup_labels(mut raw: Vec<RawLabel>, value_map: &[u32]) -> (Vec<Label>, usize
             }
             _ => {
                 if let Some(prev) = kept.replace(label) {
-                    labels.push(to_label(prev, value_map));
+                    keep(prev);
                 }
             }
         }
     }
     if let Some(prev) = kept {
-        labels.push(to_label(prev, value_map));
+        keep(prev);
     }
-    (labels, dropped)
-}
-
-fn to_label(raw: RawLabel, value_map: &[u32]) -> Label {
-    Label {
-        item: raw.item,
-        rater: raw.rater,
-        value: value_map[raw.value as usize],
-        duration_ms: raw.duration_ms,
-        sequence: raw.sequence,
-    }
+    (labels, times, dropped)
 }
 
 /// Sets each row's gold value on its item, the last row of an item winning; returns how

@@ -140,8 +140,10 @@ fn parse_all_numbers(names: &[String]) -> Option<Vec<f64>> {
         .collect()
 }
 
-/// One label: `rater` gave category `value` to `item`, with optional time spent and
-/// position in the rater's session.
+/// One label: `rater` gave category `value` to `item`. Its time spent and place in the
+/// rater's session are held beside it ([`Dataset::label_time`]): almost every pass over a
+/// big project's labels reads these three fields alone, and with the times inside, each
+/// label was 40 bytes instead of 12.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Label {
     /// Dense item index.
@@ -150,6 +152,11 @@ pub struct Label {
     pub rater: u32,
     /// Category index into [`Dataset::categories`].
     pub value: u32,
+}
+
+/// When a label was given: the time spent on it and its place in the rater's session.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct LabelTime {
     /// Milliseconds spent on the label, if recorded.
     pub duration_ms: Option<u32>,
     /// Sequence number or timestamp, for ordering a rater's labels in time.
@@ -269,6 +276,8 @@ pub struct Dataset {
     pub(crate) raters: Vec<String>,
     pub(crate) categories: Categories,
     pub(crate) labels: Vec<Label>,
+    /// Each label's time, indexed like `labels`.
+    pub(crate) label_times: Vec<LabelTime>,
     pub(crate) item_start: Vec<u32>,
     pub(crate) rater_start: Vec<u32>,
     pub(crate) rater_labels: Vec<u32>,
@@ -326,6 +335,11 @@ impl Dataset {
     /// All labels, sorted by item then rater.
     pub fn labels(&self) -> &[Label] {
         &self.labels
+    }
+
+    /// The time of the label at `index` in [`Dataset::labels`].
+    pub fn label_time(&self, index: usize) -> LabelTime {
+        self.label_times.get(index).copied().unwrap_or_default()
     }
 
     /// The labels of one item.
@@ -397,20 +411,26 @@ impl Dataset {
             if label.item.trim() != name {
                 return false;
             }
-            relabelled.push(Label {
+            let time = LabelTime {
+                duration_ms: label.duration_ms,
+                sequence: label.sequence,
+            };
+            let label = Label {
                 item: item as u32,
                 rater: rater as u32,
                 value,
-                duration_ms: label.duration_ms,
-                sequence: label.sequence,
-            });
+            };
+            relabelled.push((label, time));
         }
         // An item's labels are held by rater; those held are one per rater.
-        relabelled.sort_unstable_by_key(|label| label.rater);
+        relabelled.sort_unstable_by_key(|(label, _)| label.rater);
         let same_raters = (relabelled.iter().zip(&self.labels[held.clone()]))
-            .all(|(new, old)| new.rater == old.rater);
+            .all(|((new, _), old)| new.rater == old.rater);
         if same_raters {
-            self.labels[held].copy_from_slice(&relabelled);
+            for (at, (label, time)) in held.zip(relabelled) {
+                self.labels[at] = label;
+                self.label_times[at] = time;
+            }
         }
         same_raters
     }
@@ -431,4 +451,40 @@ pub(crate) fn count_values(values: impl IntoIterator<Item = u32>, out: &mut Vec<
         }
     }
     out.sort_unstable_by_key(|&(value, _)| value);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every analysis passes over the labels, many of them more than once: a label stays
+    /// three indexes, its times beside it.
+    #[test]
+    fn a_label_is_three_indexes_and_its_time_is_kept_beside_it() {
+        assert_eq!(std::mem::size_of::<Label>(), 12);
+        let mut builder = crate::quality::DatasetBuilder::new();
+        for (item, rater, value, sequence) in [("b", "r1", "x", 3), ("a", "r2", "y", 1)] {
+            builder.add(LabelInput {
+                item,
+                rater,
+                value,
+                duration_ms: Some(100 * sequence as u32),
+                sequence: Some(sequence),
+            });
+        }
+        let data = builder.build().expect("dataset");
+        for (index, label) in data.labels().iter().enumerate() {
+            let sequence = if data.items()[label.item as usize] == "b" {
+                3
+            } else {
+                1
+            };
+            let expected = LabelTime {
+                duration_ms: Some(100 * sequence as u32),
+                sequence: Some(sequence),
+            };
+            assert_eq!(data.label_time(index), expected);
+        }
+        assert_eq!(data.label_time(2), LabelTime::default());
+    }
 }

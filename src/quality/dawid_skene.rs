@@ -183,9 +183,10 @@ pub(crate) fn fit(data: &Dataset, options: &DawidSkeneOptions, threads: usize) -
 
 /// Where each label's cells start in the parameters' `log_given` and in the tallies'
 /// counts (both `[rater][given][true]`), in the dataset's label order, with each item's
-/// first label. An iteration reads each label twice; read from the dataset's labels (40
-/// bytes each), half a million of them were 20 MB an iteration, which made the E-step wait
-/// on memory. The sums are the same, in the same order.
+/// first label. An iteration reads each label twice, and the E-step waited on memory: when
+/// a dataset's label was 40 bytes, half a million of them were 20 MB an iteration. A cell
+/// is also worked out once rather than in every iteration. The sums are the same, in the
+/// same order.
 struct LabelCells<'a> {
     starts: Vec<usize>,
     item_start: &'a [u32],

@@ -40,8 +40,8 @@ pub(crate) fn drift(
         if indexes.len() < limits.min_rater_labels.max(2) {
             continue;
         }
-        let labels = indexes.iter().map(|&index| data.labels()[index as usize]);
-        if labels.clone().any(|label| label.sequence.is_none()) {
+        let sequence = |index: u32| data.label_time(index as usize).sequence;
+        if indexes.iter().any(|&index| sequence(index).is_none()) {
             continue;
         }
         let mut ordered: Vec<(i64, bool)> = indexes
@@ -49,7 +49,7 @@ pub(crate) fn drift(
             .filter_map(|&index| {
                 let label = data.labels()[index as usize];
                 let reference = references.class_of(index as usize)?;
-                Some((label.sequence?, reference == label.value))
+                Some((sequence(index)?, reference == label.value))
             })
             .collect();
         if ordered.len() < limits.min_rater_labels.max(2) {

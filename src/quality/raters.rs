@@ -127,7 +127,7 @@ fn one_rater(
             gold_items += 1;
             gold_correct += usize::from(gold.abs_diff(label.value) <= options.gold_tolerance);
         }
-        if let Some(ms) = label.duration_ms {
+        if let Some(ms) = data.label_time(index as usize).duration_ms {
             durations.push(f64::from(ms));
         }
     }
