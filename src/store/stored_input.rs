@@ -291,8 +291,11 @@ fn decode(bytes: &[u8]) -> Option<(ReportInput, Coverage)> {
         )
     });
     let (mut input, mut coverage) = input?;
-    let mut used = vec![0u8; texts.len()];
-    for (labels, run_used) in runs? {
+    let mut runs = runs?.into_iter();
+    // The first run's labels were given room for all: the others join them there.
+    let (labels, mut used) = runs.next()?;
+    input.labels = labels;
+    for (labels, run_used) in runs {
         input.labels.extend(labels);
         used.iter_mut()
             .zip(run_used)
