@@ -151,12 +151,7 @@ pub(crate) fn fit(data: &Dataset, options: &DawidSkeneOptions, threads: usize) -
         };
     }
     let cells = LabelCells::of(data, k);
-    let mut posteriors = vote_shares(data, k);
-    let mut tallies = Tallies::new(raters, k);
-    for item in 0..items {
-        tallies.add_item(cells.of_item(item), &posteriors[item * k..(item + 1) * k]);
-    }
-    let mut parameters = Parameters::from_tallies(&tallies, raters, k, items);
+    let (mut posteriors, mut parameters) = starting_point(data, &cells, k);
     let labels = data.label_count().max(1) as f64;
     let mut previous = f64::NEG_INFINITY;
     let (mut iterations, mut converged) = (0, false);
@@ -214,6 +209,19 @@ impl<'a> LabelCells<'a> {
         let (first, end) = (self.item_start[item], self.item_start[item + 1]);
         &self.starts[first as usize..end as usize]
     }
+}
+
+/// The posteriors a fit starts from (each item's share of votes) and the parameters they
+/// imply.
+fn starting_point(data: &Dataset, cells: &LabelCells<'_>, k: usize) -> (Vec<f64>, Parameters) {
+    let (items, raters) = (data.item_count(), data.rater_count());
+    let posteriors = vote_shares(data, k);
+    let mut tallies = Tallies::new(raters, k);
+    for item in 0..items {
+        tallies.add_item(cells.of_item(item), &posteriors[item * k..(item + 1) * k]);
+    }
+    let parameters = Parameters::from_tallies(&tallies, raters, k, items);
+    (posteriors, parameters)
 }
 
 /// Each item's share of votes per category: the majority-vote start.

@@ -105,7 +105,7 @@ fn the_e_step_for_a_fixed_number_of_classes_is_the_general_one() {
         assert_eq!(data.categories().len(), k);
         // The parameters the fit starts from.
         let cells = LabelCells::of(&data, k);
-        let parameters = starting_parameters(&data, &cells, k);
+        let parameters = starting_point(&data, &cells, k).1;
         let run = |general: bool| {
             let mut posteriors = vec![0.0; items * k];
             let range = (&cells, &parameters, 0, posteriors.as_mut_slice(), raters);
@@ -122,17 +122,6 @@ fn the_e_step_for_a_fixed_number_of_classes_is_the_general_one() {
         assert!(general.0.iter().all(|p| (0.0..=1.0).contains(p)));
         assert!(general.1 .2.is_finite() && general.1 .2 < 0.0);
     }
-}
-
-/// The parameters a fit starts from: the majority-vote shares' expected counts.
-fn starting_parameters(data: &Dataset, cells: &LabelCells<'_>, k: usize) -> Parameters {
-    let (items, raters) = (data.item_count(), data.rater_count());
-    let shares = vote_shares(data, k);
-    let mut tallies = Tallies::new(raters, k);
-    for item in 0..items {
-        tallies.add_item(cells.of_item(item), &shares[item * k..(item + 1) * k]);
-    }
-    Parameters::from_tallies(&tallies, raters, k, items)
 }
 
 /// The E-step as the model states it, read from each item's labels: the rater's log
@@ -181,7 +170,7 @@ fn the_e_step_over_label_cells_is_the_one_over_labels() {
         let data = crate::quality::synth::generate(25_000, 3, 9, k, 40 + k as u64);
         let cells = LabelCells::of(&data, k);
         assert_eq!(cells.items(), data.item_count());
-        let parameters = starting_parameters(&data, &cells, k);
+        let parameters = starting_point(&data, &cells, k).1;
         let (expected, by_labels) = e_step_from_labels(&data, &parameters, k);
         for threads in [1, 2] {
             let mut posteriors = vec![0.0; data.item_count() * k];
