@@ -4,11 +4,21 @@
 //! them, the consensus fitted on it and the label-distribution test; on half a million
 //! labels those are most of a report's time. A server that prepares them while no one is
 //! waiting answers the next report from them. It does so for the project labelled last among
-//! those whose report input is stored (a report was asked for at its size), and only when
-//! what the report reads has changed since it last did: once labelling has paused, so that
-//! it does not take the cores from raters in a burst, or when its preparation is
-//! [`Keeping::at_most_behind`] old however busy the project is. A project too big for its
-//! input to be kept is not prepared: its input is read for each report and let go.
+//! the big ones (those with as many labels as a read of all would store, or with an input
+//! stored), and only when what the report reads has changed since it last did: once
+//! labelling has paused, so that it does not take the cores from raters in a burst, or when
+//! its preparation is [`Keeping::at_most_behind`] old however busy the project is. A project
+//! too big for its input to be kept is not prepared: its input is read for each report and
+//! let go.
+//!
+//! A big project with nothing stored yet (no report of it was asked for at its size) is
+//! prepared only once labelling pauses, never for being behind: its first preparation reads
+//! every label (half a second of both cores on half a million) and stores the input, and
+//! from then on the project is kept as one with an input stored. So the first report of a
+//! project labelled to that size finds its input kept, or stored for a server that starts,
+//! instead of reading every label while someone waits; the cost is the input held in
+//! memory by a server whose big project's reports no one reads (about 100 bytes a label,
+//! let go after ten minutes without labels or reports).
 //!
 //! Once prepared, the input is stored again when the stored one has fallen behind
 //! ([`Keeping::store_due`]): a process that starts later, or another behind the same load
@@ -44,6 +54,9 @@ pub struct Looked {
     /// Whether the process keeps the project's input: a bigger project's is read for each
     /// report and let go, so a preparation would be thrown away.
     pub keepable: bool,
+    /// Whether an input of the project is stored: a project with none was never prepared,
+    /// nor its report asked for at its size.
+    pub stored: bool,
     /// Whether what the project's report reads changed since this server last prepared it
     /// (true when it never did).
     pub moved: bool,
@@ -86,9 +99,10 @@ impl Keeping {
     /// Whether to prepare the report now.
     pub fn due(&self, looked: Looked) -> bool {
         let paused = looked.since_last_label >= self.quiet;
-        let overdue = looked
-            .since_prepared
-            .is_none_or(|since| since >= self.at_most_behind);
+        let overdue = looked.stored
+            && looked
+                .since_prepared
+                .is_none_or(|since| since >= self.at_most_behind);
         looked.keepable && looked.moved && (paused || overdue)
     }
 }
@@ -104,6 +118,7 @@ mod tests {
     fn looked(moved: bool, since_last_label: u64, since_prepared: Option<u64>) -> Looked {
         Looked {
             keepable: true,
+            stored: true,
             moved,
             since_last_label: secs(since_last_label),
             since_prepared: since_prepared.map(secs),
@@ -178,6 +193,29 @@ mod tests {
             !keeping.store_due(lag(0, 0, false)),
             "nothing stored, nothing since"
         );
+    }
+
+    #[test]
+    fn a_big_project_with_nothing_stored_is_prepared_only_once_labelling_pauses() {
+        let keeping = Keeping::default();
+        let unstored = |since_label, since_prepared| Looked {
+            stored: false,
+            ..looked(true, since_label, since_prepared)
+        };
+        assert!(keeping.due(unstored(5, None)), "paused, never prepared");
+        assert!(
+            !keeping.due(unstored(0, None)),
+            "raters labelling, never prepared: not in the burst"
+        );
+        assert!(
+            !keeping.due(unstored(4, Some(3600))),
+            "raters labelling, prepared long ago"
+        );
+        let unchanged = Looked {
+            moved: false,
+            ..unstored(300, Some(10))
+        };
+        assert!(!keeping.due(unchanged), "nothing changed since");
     }
 
     #[test]

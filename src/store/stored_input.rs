@@ -411,11 +411,14 @@ pub struct Stored {
     pub coverage: Coverage,
 }
 
-/// A project with a stored input, and the time of its last label (ms since the epoch).
+/// A project whose report a server may keep prepared, and the time of its last label (ms
+/// since the epoch).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LastLabelled {
     pub project_id: i64,
     pub last_label_at: Option<i64>,
+    /// Whether an input of the project is stored in the layout this build reads.
+    pub stored: bool,
 }
 
 impl Store {
@@ -482,21 +485,31 @@ impl Store {
         ))
     }
 
-    /// Of the projects with a report input stored in the layout this build reads, the one
-    /// labelled last (by the raters' tallies), if any, with the time of its last label.
-    pub async fn last_labelled_stored_project(&self) -> Result<Option<LastLabelled>> {
-        let sql = "SELECT project_id, last_label_at FROM (
-                SELECT r.project_id, (SELECT max(t.last_label_at) FROM rater_tallies t
-                                      WHERE t.project_id = r.project_id) AS last_label_at
-                FROM report_inputs r WHERE r.format = $1) stored
-            ORDER BY coalesce(last_label_at, 0) DESC, project_id DESC
+    /// Of the projects with a report input stored in the layout this build reads, or with as
+    /// many labels as a read of all would store, the one labelled last (by the raters'
+    /// tallies), if any, with the time of its last label.
+    pub async fn last_labelled_big_project(&self) -> Result<Option<LastLabelled>> {
+        let sql = "SELECT project_id, stored, last_at FROM (
+                SELECT project_id, stored,
+                    (SELECT max(t.last_label_at) FROM rater_tallies t
+                     WHERE t.project_id = candidate.project_id) AS last_at
+                FROM (SELECT p.id AS project_id,
+                          EXISTS (SELECT 1 FROM report_inputs r
+                                  WHERE r.project_id = p.id AND r.format = $1) AS stored,
+                          (SELECT CAST(coalesce(sum(c.labels), 0) AS BIGINT)
+                           FROM progress_counts c WHERE c.project_id = p.id) AS labels
+                      FROM projects p) candidate
+                WHERE stored OR labels >= $2) labelled
+            ORDER BY coalesce(last_at, 0) DESC, project_id DESC
             LIMIT 1";
-        let row: Option<(i64, Option<i64>)> = on_pool!(self, pool => {
-            sqlx::query_as(sql).bind(FORMAT).fetch_optional(pool).await?
+        let store_from = self.caches().report_input.store_from();
+        let row: Option<(i64, bool, Option<i64>)> = on_pool!(self, pool => {
+            sqlx::query_as(sql).bind(FORMAT).bind(store_from).fetch_optional(pool).await?
         });
-        Ok(row.map(|(project_id, last_label_at)| LastLabelled {
+        Ok(row.map(|(project_id, stored, last_label_at)| LastLabelled {
             project_id,
             last_label_at,
+            stored,
         }))
     }
 

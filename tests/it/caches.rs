@@ -26,6 +26,7 @@ on_both_backends!(
     a_starting_server_prepares_the_report_labelled_last_and_reports_at_once_share_one_read,
     a_server_prepares_the_report_of_the_project_being_labelled_once_labelling_pauses,
     a_server_stores_the_input_it_prepared_again_once_the_stored_one_falls_behind,
+    a_server_prepares_and_stores_a_big_project_whose_report_no_one_asked_for_once_labelling_pauses,
 );
 
 /// A second server on the same database, with its own store and so its own memory.
@@ -658,7 +659,8 @@ async fn a_starting_server_prepares_the_report_labelled_last_and_reports_at_once
         "one read back, and the other report waited for it"
     );
 
-    // With nothing stored, a server that starts prepares nothing.
+    // With nothing stored, a server that starts prepares nothing of a project under what a
+    // read of all stores.
     execute(&app, "DELETE FROM report_inputs")
         .await
         .expect("delete");
@@ -668,7 +670,7 @@ async fn a_starting_server_prepares_the_report_labelled_last_and_reports_at_once
 }
 
 /// What a server's report keeper does first, once the server starts: prepares the report of
-/// the project labelled last among those with a stored input. Returns that project.
+/// the big project labelled last. Returns that project.
 async fn first_look(store: &tally::Store) -> Option<i64> {
     let mut keeper = ReportKeeper::new(store.clone(), Keeping::default());
     keeper.look().await.expect("look")
@@ -765,6 +767,70 @@ async fn a_server_prepares_the_report_of_the_project_being_labelled_once_labelli
     assert_eq!(inputs_had(&store), one_more_kept, "nothing read");
     store.keep_report_inputs_up_to(labels);
     assert_eq!(keeper.look().await.expect("look"), Some(pid));
+}
+
+/// A big project whose report no one has asked for yet: a server prepares it once its
+/// labelling pauses (never in the middle of a burst), reading every label and storing the
+/// input, so that the first report, on that server or on one that starts later, reads none.
+/// A smaller project labelled after it is passed over.
+async fn a_server_prepares_and_stores_a_big_project_whose_report_no_one_asked_for_once_labelling_pauses(
+    app: TestApp,
+) {
+    let admin = app.admin().await;
+    let raters = app.raters(&["g1", "g2", "g3"]).await;
+    let big = two_choice_project(&app, &admin, "Big", "g", 10).await;
+    let small = two_choice_project(&app, &admin, "Small", "m", 10).await;
+    for index in 0..3 {
+        assert_eq!(label_some(&raters, index, big, 3).await, 3);
+    }
+    // A server that stores (and so prepares unasked) the inputs of projects of six labels
+    // or more, preparing once labelling has paused for a second.
+    let (base, store) = another_server(&app).await;
+    store.store_report_inputs_from(6);
+    let keeping = Keeping {
+        every: Duration::from_millis(50),
+        quiet: Duration::from_secs(1),
+        at_most_behind: Duration::ZERO,
+    };
+    let mut keeper = ReportKeeper::new(store.clone(), keeping);
+    assert_eq!(label_some(&raters, 0, big, 1).await, 1);
+    assert_eq!(
+        keeper.look().await.expect("look"),
+        None,
+        "raters are labelling, and nothing is stored: not in the burst"
+    );
+    assert_eq!(inputs_had(&store), [0; 7], "nothing read");
+
+    assert_eq!(label_some(&raters, 1, small, 2).await, 2);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(
+        keeper.look().await.expect("look"),
+        Some(big),
+        "labelling paused: the big project, not the small one labelled after it"
+    );
+    assert_eq!(store.report_inputs_served(InputSource::Read), 1);
+    assert_eq!(stored_labels(&app, big, -1).await, 10, "its input stored");
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) FROM report_inputs WHERE project_id = {small}"
+        ))
+        .await,
+        0,
+        "nothing of the small project"
+    );
+
+    // The first report on that server is one on kept labels, and the report of all labels.
+    let query = "?method=dawid-skene&seed=5";
+    let expected = admin.report(big, query).await;
+    assert_eq!(on(&admin, &base).report(big, query).await, expected);
+    assert_eq!(store.report_inputs_served(InputSource::Kept), 1);
+    assert_eq!(store.report_inputs_served(InputSource::Read), 1);
+
+    // A server that starts later reads the stored input back.
+    let (base, later) = another_server(&app).await;
+    assert_eq!(on(&admin, &base).report(big, query).await, expected);
+    assert_eq!(later.report_inputs_served(InputSource::Stored), 1);
+    assert_eq!(later.report_inputs_served(InputSource::Read), 0);
 }
 
 /// The labels and generation of the input stored for `pid`.

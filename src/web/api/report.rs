@@ -81,8 +81,8 @@ impl ReportQuery {
 }
 
 /// Keeps the report of the project being labelled prepared in this process (see
-/// [`crate::domain::report_keeping`]): the project labelled last among those with a stored
-/// input (see [`Store::last_labelled_stored_project`]), its input read (or read back and
+/// [`crate::domain::report_keeping`]): the project labelled last among the big ones (see
+/// [`Store::last_labelled_big_project`]), its input read (or read back and
 /// brought up to date) and what its report starts from made with the report page's
 /// settings (the dataset, the consensus, the distribution test), so that the next report,
 /// of any seed or draws, is one on kept labels. A report asked for meanwhile waits for
@@ -109,11 +109,11 @@ impl ReportKeeper {
         }
     }
 
-    /// Looks at the project labelled last and prepares its report when it is due (the
-    /// first look of a keeper always is, when there is such a project). Returns the project
-    /// prepared.
+    /// Looks at the big project labelled last and prepares its report when it is due (the
+    /// first look of a keeper always is, when the project has an input stored or its
+    /// labelling has paused). Returns the project prepared.
     pub async fn look(&mut self) -> Result<Option<i64>> {
-        let Some(last) = self.store.last_labelled_stored_project().await? else {
+        let Some(last) = self.store.last_labelled_big_project().await? else {
             return Ok(None);
         };
         let pid = last.project_id;
@@ -122,6 +122,7 @@ impl ReportKeeper {
         let since_label = now_ms().saturating_sub(last.last_label_at.unwrap_or(0));
         let looked = Looked {
             keepable: self.store.keeps_report_input(&version),
+            stored: last.stored,
             moved: earlier.is_none_or(|p| p.version != version),
             since_last_label: Duration::from_millis(u64::try_from(since_label).unwrap_or(0)),
             since_prepared: earlier.map(|p| p.at.elapsed()),
