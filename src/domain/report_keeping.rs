@@ -30,7 +30,8 @@ use std::time::Duration;
 /// How often the server looks, and when it prepares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Keeping {
-    /// How often the project labelled last and its version are looked up (two small reads).
+    /// How often the big project labelled last and its version are looked up (two small
+    /// statements).
     pub every: Duration,
     /// How long labelling must have paused.
     pub quiet: Duration,
