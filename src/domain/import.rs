@@ -313,11 +313,8 @@ fn check_qualification(item: &NewItem) -> Result<(), Invalid> {
     Ok(())
 }
 
-fn csv_error(e: &csv::Error, fallback_line: usize) -> Invalid {
-    let line = e
-        .position()
-        .map(|p| p.line() as usize)
-        .unwrap_or(fallback_line);
+/// What is wrong with the CSV record on `line`.
+fn csv_error(e: &csv::Error, line: usize) -> Invalid {
     match e.kind() {
         csv::ErrorKind::UnequalLengths {
             expected_len, len, ..
@@ -491,6 +488,20 @@ mod tests {
         let err = parse(text.as_bytes(), Format::Csv).unwrap_err();
         assert_eq!(err.field, "line 3");
         assert!(err.reason.contains("3 fields"), "{}", err.reason);
+    }
+
+    #[test]
+    fn csv_saved_with_crlf_line_ends_and_blank_lines_names_the_line() {
+        let crlf = "external_id,text\r\nr1,fine\r\nr2,too,many\r\n";
+        let err = parse(crlf.as_bytes(), Format::Csv).unwrap_err();
+        assert_eq!(err.field, "line 3");
+        let blank = "external_id,text\n\nr1,fine\r\n\r\nr2,too,many\n";
+        let err = parse(blank.as_bytes(), Format::Csv).unwrap_err();
+        assert_eq!(err.field, "line 5");
+        // A duplicate id is found after the record is read: its line too.
+        let duplicate = "external_id,text\r\nr1,a\r\nr1,b\r\n";
+        let err = parse(duplicate.as_bytes(), Format::Csv).unwrap_err();
+        assert_eq!(err.field, "line 3");
     }
 
     #[test]

@@ -8,6 +8,7 @@ use thiserror::Error;
 
 use super::builder::DatasetBuilder;
 use super::consensus::ConsensusItem;
+use super::csv_lines::LineEnds;
 use super::dataset::{Categories, Dataset, DatasetError, LabelInput};
 
 /// One row of `labels.csv`.
@@ -204,7 +205,7 @@ fn read_records(
     let mut csv = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
-        .from_reader(reader);
+        .from_reader(LineEnds::new(reader));
     let expected = format.expected.to_string();
     let mut record = csv::ByteRecord::new();
     if !read_record(&mut csv, &mut record, 1)? {
@@ -232,7 +233,7 @@ fn read_records(
         if !read_record(&mut csv, &mut record, fallback_line)? {
             return Ok(());
         }
-        let line = record.position().map_or(fallback_line, |p| p.line());
+        let line = (record.position()).map_or(fallback_line, |p| csv.get_mut().line_of(p.byte()));
         let fields = decode(&record, line)?;
         check_fields(line, &header, &fields, format.required)?;
         row(line, &header, &fields)?;
@@ -241,12 +242,15 @@ fn read_records(
 
 /// The next record into `record`; false at the end of the file.
 fn read_record<R: Read>(
-    csv: &mut csv::Reader<R>,
+    csv: &mut csv::Reader<LineEnds<R>>,
     record: &mut csv::ByteRecord,
     line: u64,
 ) -> Result<bool, InputError> {
     csv.read_byte_record(record).map_err(|e| InputError {
-        line: e.position().map_or(line, |p| p.line()),
+        line: match e.position() {
+            Some(p) => csv.get_mut().line_of(p.byte()),
+            None => line,
+        },
         problem: Problem::Unreadable(e.to_string()),
     })
 }

@@ -15,6 +15,7 @@ mod bootstrap;
 mod builder;
 mod consensus;
 mod consensus_summary;
+pub mod csv_lines;
 mod dataset;
 mod dawid_skene;
 mod drift;

@@ -13,6 +13,7 @@ use super::{
     Format, NewItem,
 };
 use crate::domain::Invalid;
+use crate::quality::csv_lines::LineEnds;
 
 /// Items read one at a time: NDJSON and CSV stream from the reader; a JSON array or Label
 /// Studio file is read whole first (a JSON array has no line boundaries to stream on).
@@ -29,7 +30,7 @@ enum Source<R> {
         buf: Vec<u8>,
     },
     Csv {
-        reader: csv::Reader<R>,
+        reader: csv::Reader<LineEnds<R>>,
         headers: Vec<String>,
         record: csv::ByteRecord,
     },
@@ -47,7 +48,7 @@ pub fn read_items<R: BufRead>(mut reader: R, format: Format) -> Result<ItemReade
         Format::Csv => {
             let mut reader = csv::ReaderBuilder::new()
                 .flexible(false)
-                .from_reader(reader);
+                .from_reader(LineEnds::new(reader));
             let headers = csv_headers(&mut reader)?;
             Source::Csv {
                 reader,
@@ -214,6 +215,17 @@ fn next_ndjson<R: BufRead>(
     }
 }
 
+/// The line of the record (or error) whose parse began at `position`, or `fallback`.
+fn line_at<R: std::io::Read>(
+    reader: &mut csv::Reader<LineEnds<R>>,
+    position: Option<&csv::Position>,
+    fallback: usize,
+) -> usize {
+    position.map_or(fallback, |p| {
+        usize::try_from(reader.get_mut().line_of(p.byte())).unwrap_or(usize::MAX)
+    })
+}
+
 fn csv_headers<R: std::io::Read>(reader: &mut csv::Reader<R>) -> Result<Vec<String>, Invalid> {
     let headers = reader.byte_headers().map_err(|e| csv_error(&e, 1))?;
     let headers = headers
@@ -229,19 +241,19 @@ fn csv_headers<R: std::io::Read>(reader: &mut csv::Reader<R>) -> Result<Vec<Stri
 }
 
 fn next_csv<R: std::io::Read>(
-    reader: &mut csv::Reader<R>,
+    reader: &mut csv::Reader<LineEnds<R>>,
     headers: &[String],
     record: &mut csv::ByteRecord,
 ) -> Option<Result<NewItem, Invalid>> {
     let fallback = reader.position().line() as usize + 1;
     match reader.read_byte_record(record) {
         Ok(false) => None,
-        Err(e) => Some(Err(csv_error(&e, fallback))),
+        Err(e) => {
+            let line = line_at(reader, e.position(), fallback);
+            Some(Err(csv_error(&e, line)))
+        }
         Ok(true) => {
-            let line = record
-                .position()
-                .map(|p| p.line() as usize)
-                .unwrap_or(fallback);
+            let line = line_at(reader, record.position(), fallback);
             let mut bad = false;
             let fields = record
                 .iter()

@@ -72,6 +72,18 @@ fn multi_line_quoted_fields_report_the_starting_line() {
 }
 
 #[test]
+fn errors_name_the_line_in_files_with_crlf_line_ends_and_blank_lines() {
+    let crlf = labels(b"item,rater,label,duration_ms\r\ni1,r1,pos,10\r\ni2,r1,neg,x\r\n")
+        .expect_err("not a number");
+    assert_eq!(crlf.line, 3);
+    let blank = labels(b"item,rater,label,duration_ms\ni1,r1,pos,10\n\n\ni2,r1,neg,x\n")
+        .expect_err("not a number");
+    assert_eq!(blank.line, 5);
+    let short = labels(b"item,rater,label\r\ni1,r1,pos\r\n\r\ni2,r1\r\n").expect_err("short");
+    assert_eq!(short.line, 4);
+}
+
+#[test]
 fn parses_gold_and_builds_a_dataset() {
     let gold = parse_gold_csv(&b"item,label\ni1,cat\n"[..]).expect("gold");
     assert_eq!(
