@@ -4,23 +4,26 @@
 //! previous record's first line-end byte. After a CRLF line end (the `\n` is read as the
 //! start of the next record) or a blank line, that is a line or more before the record's
 //! own, so an error on line 3 of a file saved on Windows was reported on line 2.
-//! [`LineEnds`] sits between the file and the CSV reader and notes where the line ends
-//! are, so that [`LineEnds::line_of`] can step over those that come before the record.
+//! [`LineEnds`] sits between the file and the CSV reader and notes the runs of line-end
+//! bytes (a lone `\n` needs nothing), so that [`LineEnds::line_of`] can add the lines a
+//! record's position stops short of.
 
 use std::collections::VecDeque;
 use std::io::Read;
 
-/// A reader that notes the offsets of the `\r` and `\n` bytes it hands on, from the start
-/// of the last record asked about.
+/// A reader that notes, for each run of two or more line-end bytes (`\r`, `\n`) it hands
+/// on, how many `\n` follow the run's first byte.
 pub struct LineEnds<R> {
     inner: R,
     /// Bytes handed on so far.
     read: u64,
-    /// Offsets of the line-end bytes handed on from the start of the last record asked
-    /// about, and whether each is `\n`.
-    ends: VecDeque<(u64, bool)>,
-    /// `\n` bytes before that start.
-    lines_before: u64,
+    /// The offset of the last line-end byte handed on, if any.
+    last_end: Option<u64>,
+    /// Whether the run that byte is in is noted in `runs` (it has two bytes or more).
+    run_noted: bool,
+    /// For each run from the last record asked about on: the offset after its first byte
+    /// (where the next record's parse begins) and the `\n` bytes from there to its end.
+    runs: VecDeque<(u64, u64)>,
 }
 
 impl<R: Read> LineEnds<R> {
@@ -28,38 +31,48 @@ impl<R: Read> LineEnds<R> {
         LineEnds {
             inner,
             read: 0,
-            ends: VecDeque::new(),
-            lines_before: 0,
+            last_end: None,
+            run_noted: false,
+            runs: VecDeque::new(),
         }
     }
 
-    /// The line (from 1) of the record whose parse began at byte `start` (its `csv`
-    /// position): the line of the first byte at or after `start` that ends no line. Records
-    /// are asked about in file order.
-    pub fn line_of(&mut self, start: u64) -> u64 {
-        while let Some(&(offset, newline)) = self.ends.front() {
-            if offset >= start {
-                break;
-            }
-            self.lines_before += u64::from(newline);
-            self.ends.pop_front();
+    /// The line (from 1) of the record whose parse began at `position` (its `csv`
+    /// position): the line of its first byte that ends no line. Records are asked about in
+    /// file order.
+    pub fn line_of(&mut self, position: &csv::Position) -> u64 {
+        let start = position.byte();
+        while self.runs.front().is_some_and(|&(at, _)| at < start) {
+            self.runs.pop_front();
         }
-        // The line ends right at `start`, one after another: a CRLF's `\n`, blank lines.
-        let skipped = (self.ends.iter().zip(start..))
-            .take_while(|((offset, _), at)| offset == at)
-            .filter(|((_, newline), _)| *newline)
-            .count();
-        self.lines_before + 1 + skipped as u64
+        let skipped = match self.runs.front() {
+            Some(&(at, newlines)) if at == start => newlines,
+            _ => 0,
+        };
+        position.line() + skipped
+    }
+
+    /// Takes note of the line-end `byte` at offset `at`.
+    fn note(&mut self, at: u64, byte: u8) {
+        let newline = u64::from(byte == b'\n');
+        let follows = self.last_end.is_some_and(|last| last + 1 == at);
+        match (follows, self.runs.back_mut()) {
+            (true, Some((_, newlines))) if self.run_noted => *newlines += newline,
+            (true, _) => {
+                self.runs.push_back((at, newline));
+                self.run_noted = true;
+            }
+            (false, _) => self.run_noted = false,
+        }
+        self.last_end = Some(at);
     }
 }
 
 impl<R: Read> Read for LineEnds<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
-        for (at, byte) in (self.read..).zip(&buf[..n]) {
-            if matches!(byte, b'\r' | b'\n') {
-                self.ends.push_back((at, *byte == b'\n'));
-            }
+        for i in memchr::memchr2_iter(b'\r', b'\n', &buf[..n]) {
+            self.note(self.read + i as u64, buf[i]);
         }
         self.read += n as u64;
         Ok(n)
@@ -79,8 +92,8 @@ mod tests {
         let mut record = csv::ByteRecord::new();
         let mut out = Vec::new();
         while reader.read_byte_record(&mut record).expect("reads") {
-            let start = record.position().map_or(0, csv::Position::byte);
-            let line = reader.get_mut().line_of(start);
+            let position = record.position().expect("a record read has a position");
+            let line = reader.get_mut().line_of(position);
             out.push((String::from_utf8_lossy(&record[0]).into_owned(), line));
         }
         out

@@ -233,7 +233,7 @@ fn read_records(
         if !read_record(&mut csv, &mut record, fallback_line)? {
             return Ok(());
         }
-        let line = (record.position()).map_or(fallback_line, |p| csv.get_mut().line_of(p.byte()));
+        let line = (record.position()).map_or(fallback_line, |p| csv.get_mut().line_of(p));
         let fields = decode(&record, line)?;
         check_fields(line, &header, &fields, format.required)?;
         row(line, &header, &fields)?;
@@ -248,7 +248,7 @@ fn read_record<R: Read>(
 ) -> Result<bool, InputError> {
     csv.read_byte_record(record).map_err(|e| InputError {
         line: match e.position() {
-            Some(p) => csv.get_mut().line_of(p.byte()),
+            Some(p) => csv.get_mut().line_of(p),
             None => line,
         },
         problem: Problem::Unreadable(e.to_string()),

@@ -222,7 +222,7 @@ fn line_at<R: std::io::Read>(
     fallback: usize,
 ) -> usize {
     position.map_or(fallback, |p| {
-        usize::try_from(reader.get_mut().line_of(p.byte())).unwrap_or(usize::MAX)
+        usize::try_from(reader.get_mut().line_of(p)).unwrap_or(usize::MAX)
     })
 }
 
