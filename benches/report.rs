@@ -54,6 +54,22 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use tally::quality::{build_report, synth, ConsensusMethod, Dataset, Level, ReportOptions};
 
+/// Runs `$body` with `$pool` the store's pool, on either backend.
+macro_rules! on_pool {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match $store {
+            Store::Sqlite(backend) => {
+                let $pool = &backend.pool;
+                $body
+            }
+            Store::Postgres(backend) => {
+                let $pool = &backend.pool;
+                $body
+            }
+        }
+    };
+}
+
 fn median(mut runs: Vec<Duration>) -> Duration {
     runs.sort();
     runs[runs.len() / 2]
@@ -457,20 +473,9 @@ async fn until_stored(url: &str, project: i64) {
         WHERE r.project_id = $1 AND r.revision = p.revision";
     let started = Instant::now();
     loop {
-        let stored: Result<i64, sqlx::Error> = match &store {
-            Store::Sqlite(b) => {
-                sqlx::query_scalar(sql)
-                    .bind(project)
-                    .fetch_one(&b.pool)
-                    .await
-            }
-            Store::Postgres(b) => {
-                sqlx::query_scalar(sql)
-                    .bind(project)
-                    .fetch_one(&b.pool)
-                    .await
-            }
-        };
+        let stored: Result<i64, sqlx::Error> = on_pool!(&store, pool => {
+            sqlx::query_scalar(sql).bind(project).fetch_one(pool).await
+        });
         if stored.as_ref().is_ok_and(|&count| count > 0) {
             break;
         }
@@ -504,22 +509,10 @@ async fn delete_stored_input(url: &str, project: i64) {
 /// Runs `sql` with `binds` on the database at `url`; returns the rows it changed.
 async fn execute(url: &str, sql: &str, binds: &[i64]) -> u64 {
     let store = Store::connect(url).await.expect("database");
-    let changed = match &store {
-        Store::Sqlite(b) => {
-            let query = binds.iter().fold(sqlx::query(sql), |q, bind| q.bind(*bind));
-            query
-                .execute(&b.pool)
-                .await
-                .map(|done| done.rows_affected())
-        }
-        Store::Postgres(b) => {
-            let query = binds.iter().fold(sqlx::query(sql), |q, bind| q.bind(*bind));
-            query
-                .execute(&b.pool)
-                .await
-                .map(|done| done.rows_affected())
-        }
-    }
+    let changed = on_pool!(&store, pool => {
+        let query = binds.iter().fold(sqlx::query(sql), |q, bind| q.bind(*bind));
+        query.execute(pool).await.map(|done| done.rows_affected())
+    })
     .expect("a statement the bench runs");
     store.close().await;
     changed

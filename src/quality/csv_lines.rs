@@ -68,6 +68,15 @@ impl<R: Read> LineEnds<R> {
     }
 }
 
+/// The line of the record (or error) whose parse began at `position`, when the CSV reader
+/// gave a position.
+pub fn line_at<R: Read>(
+    reader: &mut csv::Reader<LineEnds<R>>,
+    position: Option<&csv::Position>,
+) -> Option<u64> {
+    position.map(|p| reader.get_mut().line_of(p))
+}
+
 impl<R: Read> Read for LineEnds<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;

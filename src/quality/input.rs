@@ -8,7 +8,7 @@ use thiserror::Error;
 
 use super::builder::DatasetBuilder;
 use super::consensus::ConsensusItem;
-use super::csv_lines::LineEnds;
+use super::csv_lines::{line_at, LineEnds};
 use super::dataset::{Categories, Dataset, DatasetError, LabelInput};
 
 /// One row of `labels.csv`.
@@ -233,7 +233,7 @@ fn read_records(
         if !read_record(&mut csv, &mut record, fallback_line)? {
             return Ok(());
         }
-        let line = (record.position()).map_or(fallback_line, |p| csv.get_mut().line_of(p));
+        let line = line_at(&mut csv, record.position()).unwrap_or(fallback_line);
         let fields = decode(&record, line)?;
         check_fields(line, &header, &fields, format.required)?;
         row(line, &header, &fields)?;
@@ -247,10 +247,7 @@ fn read_record<R: Read>(
     line: u64,
 ) -> Result<bool, InputError> {
     csv.read_byte_record(record).map_err(|e| InputError {
-        line: match e.position() {
-            Some(p) => csv.get_mut().line_of(p),
-            None => line,
-        },
+        line: line_at(csv, e.position()).unwrap_or(line),
         problem: Problem::Unreadable(e.to_string()),
     })
 }

@@ -13,7 +13,7 @@ use super::{
     Format, NewItem,
 };
 use crate::domain::Invalid;
-use crate::quality::csv_lines::LineEnds;
+use crate::quality::csv_lines::{line_at, LineEnds};
 
 /// Items read one at a time: NDJSON and CSV stream from the reader; a JSON array or Label
 /// Studio file is read whole first (a JSON array has no line boundaries to stream on).
@@ -216,14 +216,12 @@ fn next_ndjson<R: BufRead>(
 }
 
 /// The line of the record (or error) whose parse began at `position`, or `fallback`.
-fn line_at<R: std::io::Read>(
+fn line_or<R: std::io::Read>(
     reader: &mut csv::Reader<LineEnds<R>>,
     position: Option<&csv::Position>,
     fallback: usize,
 ) -> usize {
-    position.map_or(fallback, |p| {
-        usize::try_from(reader.get_mut().line_of(p)).unwrap_or(usize::MAX)
-    })
+    line_at(reader, position).map_or(fallback, |line| usize::try_from(line).unwrap_or(usize::MAX))
 }
 
 fn csv_headers<R: std::io::Read>(reader: &mut csv::Reader<R>) -> Result<Vec<String>, Invalid> {
@@ -249,11 +247,11 @@ fn next_csv<R: std::io::Read>(
     match reader.read_byte_record(record) {
         Ok(false) => None,
         Err(e) => {
-            let line = line_at(reader, e.position(), fallback);
+            let line = line_or(reader, e.position(), fallback);
             Some(Err(csv_error(&e, line)))
         }
         Ok(true) => {
-            let line = line_at(reader, record.position(), fallback);
+            let line = line_or(reader, record.position(), fallback);
             let mut bad = false;
             let fields = record
                 .iter()
