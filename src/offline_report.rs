@@ -1,20 +1,56 @@
 //! `tally report`: the quality report for labels from any tool, read from CSV files.
 
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Write};
+use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::Path;
 
 use anyhow::Context;
 
 use crate::cli::ReportArgs;
 use crate::domain::report::{parse_level, parse_method};
-use crate::quality::input::{add_labels_csv, parse_gold_csv, write_consensus_csv};
-use crate::quality::{build_report, text::render_text, DatasetBuilder, ReportOptions};
+use crate::quality::input::{
+    add_labels_csv, add_labels_csv_bytes, parse_gold_csv, write_consensus_csv,
+};
+use crate::quality::{
+    build_report, parallel, text::render_text, DatasetBuilder, Report, ReportOptions,
+};
 
 fn open(path: &Path) -> anyhow::Result<BufReader<File>> {
     File::open(path)
         .map(BufReader::new)
         .with_context(|| format!("cannot open {}", path.display()))
+}
+
+/// A labels file up to this size is read whole, so that its two halves can be read at once;
+/// a bigger one is read as it streams in, which holds less in memory.
+const READ_WHOLE_UP_TO_BYTES: u64 = 256 << 20;
+
+fn add_labels_file(path: &Path, builder: &mut DatasetBuilder) -> anyhow::Result<()> {
+    let mut file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let size = file.metadata().map_or(u64::MAX, |m| m.len());
+    let read = if size <= READ_WHOLE_UP_TO_BYTES {
+        let mut bytes = Vec::with_capacity(size as usize);
+        file.read_to_end(&mut bytes)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        add_labels_csv_bytes(&bytes, builder)
+    } else {
+        add_labels_csv(BufReader::new(file), builder)
+    };
+    read.map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+}
+
+fn print_report(report: &Report, format: &str) -> anyhow::Result<()> {
+    // Standard output flushes at every newline, and the pretty JSON has one per field;
+    // a big buffer makes the report of a big file a few writes.
+    let mut out = BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
+    match format {
+        "json" => {
+            serde_json::to_writer_pretty(&mut out, report).context("writing the report")?;
+            writeln!(out)?;
+        }
+        _ => write!(out, "{}", render_text(report))?,
+    }
+    out.flush().context("writing the report")
 }
 
 pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
@@ -27,8 +63,7 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
         ..ReportOptions::default()
     };
     let mut builder = DatasetBuilder::new();
-    add_labels_csv(open(&args.labels)?, &mut builder)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", args.labels.display()))?;
+    add_labels_file(&args.labels, &mut builder)?;
     if let Some(path) = &args.gold {
         let gold =
             parse_gold_csv(open(path)?).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
@@ -40,22 +75,27 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
         .build()
         .map_err(|e| anyhow::anyhow!("{}: {e}", args.labels.display()))?;
     let report = build_report(&dataset, &options);
-    if let Some(path) = &args.consensus_out {
-        let file =
-            File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
-        write_consensus_csv(file, &report.consensus)
-            .with_context(|| format!("writing {}", path.display()))?;
-    }
-    // Standard output flushes at every newline; the pretty JSON has one per field.
-    let mut out = BufWriter::new(std::io::stdout().lock());
-    match args.format.as_str() {
-        "json" => {
-            serde_json::to_writer_pretty(&mut out, &report).context("writing the report")?;
-            writeln!(out)?;
+    let consensus_out = match &args.consensus_out {
+        Some(path) => {
+            let file =
+                File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
+            Some((path, file))
         }
-        _ => write!(out, "{}", render_text(&report))?,
-    }
-    out.flush().context("writing the report")?;
+        None => None,
+    };
+    // The consensus file and the report are written at once, each on a core.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let (written, printed) = parallel::join(
+        cores,
+        || match consensus_out {
+            Some((path, file)) => write_consensus_csv(file, &report.consensus)
+                .with_context(|| format!("writing {}", path.display())),
+            None => Ok(()),
+        },
+        || print_report(&report, &args.format),
+    );
+    written?;
+    printed?;
     // The process ends here: freeing a large report and its dataset piece by piece would
     // only add to the wait.
     std::mem::forget(report);

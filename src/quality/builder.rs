@@ -88,6 +88,29 @@ impl DatasetBuilder {
         self
     }
 
+    /// Add what `later` holds as if it had been added here after what this holds: its
+    /// labels come after these (a repeat in it wins over a label here), and a name first
+    /// seen in it gets the next index, in the order `later` saw them.
+    pub fn append(&mut self, later: DatasetBuilder) -> &mut Self {
+        let items = self.items.intern_all(later.items.into_names());
+        let raters = self.raters.intern_all(later.raters.into_names());
+        let values = self.values.intern_all(later.values.into_names());
+        let first = self.raw.len() as u32;
+        self.raw.extend(later.raw.into_iter().map(|label| RawLabel {
+            item: items[label.item as usize],
+            rater: raters[label.rater as usize],
+            value: values[label.value as usize],
+            order: first + label.order,
+            ..label
+        }));
+        self.gold.extend(later.gold);
+        self.pools.extend(later.pools);
+        self.meta.extend(later.meta);
+        self.categories = self.categories.take().or(later.categories);
+        self.empty_field = self.empty_field.or(later.empty_field);
+        self
+    }
+
     /// Items with labels so far; each new item's index is the next one.
     pub fn item_count(&self) -> usize {
         self.items.len()

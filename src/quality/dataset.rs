@@ -242,13 +242,30 @@ impl Interner {
         id
     }
 
+    /// Intern each of `names` in turn, keeping the strings of those new here; their ids, in
+    /// the same order.
+    pub(crate) fn intern_all(&mut self, names: Vec<String>) -> Vec<u32> {
+        self.reserve(names.len());
+        names
+            .into_iter()
+            .map(|name| match self.index.get(name.as_str()) {
+                Some(&id) => id,
+                None => self.add_new(name),
+            })
+            .collect()
+    }
+
     fn lookup_or_add(&mut self, name: &str) -> u32 {
-        if let Some(&id) = self.index.get(name) {
-            return id;
+        match self.index.get(name) {
+            Some(&id) => id,
+            None => self.add_new(name.to_string()),
         }
+    }
+
+    fn add_new(&mut self, name: String) -> u32 {
         let id = self.names.len() as u32;
-        self.index.insert(name.into(), id);
-        self.names.push(name.to_string());
+        self.index.insert(name.as_str().into(), id);
+        self.names.push(name);
         id
     }
 

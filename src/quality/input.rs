@@ -2,6 +2,7 @@
 //! and/or `sequence` columns), `gold.csv` (`item,label`), and `consensus.csv`
 //! (`item,label,confidence`). Errors name the line and the problem.
 
+use std::fmt::Write as _;
 use std::io::{Read, Write};
 
 use thiserror::Error;
@@ -10,6 +11,7 @@ use super::builder::DatasetBuilder;
 use super::consensus::ConsensusItem;
 use super::csv_lines::{line_at, LineEnds};
 use super::dataset::{Categories, Dataset, DatasetError, LabelInput};
+use super::parallel;
 
 /// One row of `labels.csv`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,19 +90,92 @@ pub fn add_labels_csv(reader: impl Read, builder: &mut DatasetBuilder) -> Result
     })
 }
 
+/// Read `labels.csv`, held whole in `bytes`, into `builder` as [`add_labels_csv`] does: in
+/// two halves on two threads when it is big, has no quote (so that every line end ends a
+/// record) and two cores are there, else in one pass. Either way the builder, and the
+/// error of a bad file, are the ones one pass gives.
+pub fn add_labels_csv_bytes(bytes: &[u8], builder: &mut DatasetBuilder) -> Result<(), InputError> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    match halves_cut(bytes) {
+        Some(cut) if cores > 1 => add_labels_in_halves(bytes, cut, builder),
+        _ => add_labels_csv(bytes, builder),
+    }
+}
+
+/// Below this size a second thread costs about what it saves.
+const HALVES_FROM_BYTES: usize = 1 << 20;
+
+/// Where to cut `bytes` into two halves that can be read apart: just after the run of line
+/// ends that holds the first `\n` past the middle, so that the second half starts a record
+/// and a line. `None` for small files, files with a quote (a quoted field may hold a line
+/// end) and files with no such `\n`.
+fn halves_cut(bytes: &[u8]) -> Option<usize> {
+    if bytes.len() < HALVES_FROM_BYTES || memchr::memchr(b'"', bytes).is_some() {
+        return None;
+    }
+    let middle = bytes.len() / 2;
+    let newline = middle + memchr::memchr(b'\n', &bytes[middle..])?;
+    let run = bytes[newline..]
+        .iter()
+        .take_while(|&&b| b == b'\n' || b == b'\r')
+        .count();
+    let cut = newline + run;
+    (cut < bytes.len()).then_some(cut)
+}
+
+/// Read `bytes[..cut]` into `builder` and `bytes[cut..]` into a builder of its own on a
+/// second thread, then append the second to the first. `cut` must start a line outside any
+/// quoted field.
+fn add_labels_in_halves(
+    bytes: &[u8],
+    cut: usize,
+    builder: &mut DatasetBuilder,
+) -> Result<(), InputError> {
+    let (first, second) = bytes.split_at(cut);
+    let header = read_header(&mut csv_reader(first), &LABEL_FORMAT)?;
+    let lines_before = memchr::memchr_iter(b'\n', first).count();
+    let lines_after = memchr::memchr_iter(b'\n', second).count();
+    // Room for a label a line, so that appending the second half copies nothing.
+    builder.reserve(lines_before + lines_after, 0);
+    let mut later = DatasetBuilder::new();
+    later.reserve(lines_after, 0);
+    let lines_before = lines_before as u64;
+    let (first_read, second_read) = parallel::join(
+        2,
+        || add_labels_csv(first, builder),
+        || {
+            let rows = PartRows {
+                lines_before,
+                records_before: lines_before,
+            };
+            read_label_rows(&mut csv_reader(second), &header, rows, |row| {
+                later.add(row);
+            })
+        },
+    );
+    first_read?;
+    second_read?;
+    builder.append(later);
+    Ok(())
+}
+
 /// Check and hand on each row of `labels.csv`, its fields borrowed from the record.
-fn read_labels(reader: impl Read, mut each: impl FnMut(LabelInput<'_>)) -> Result<(), InputError> {
-    let expected = format!("{}[,duration_ms][,sequence]", LABEL_COLUMNS.join(","));
-    let format = CsvFormat {
-        expected: &expected,
-        required: LABEL_COLUMNS.len(),
-        header_ok: label_header_ok,
-    };
-    let mut optional: Option<[Option<usize>; 2]> = None;
-    read_records(reader, &format, |line, header, fields| {
-        let [duration, sequence] = *optional.get_or_insert_with(|| {
-            OPTIONAL_LABEL_COLUMNS.map(|name| header.iter().position(|h| h == name))
-        });
+fn read_labels(reader: impl Read, each: impl FnMut(LabelInput<'_>)) -> Result<(), InputError> {
+    let mut csv = csv_reader(reader);
+    let header = read_header(&mut csv, &LABEL_FORMAT)?;
+    read_label_rows(&mut csv, &header, PartRows::AFTER_HEADER, each)
+}
+
+/// The label rows of `csv`, from where it stands, under `header`.
+fn read_label_rows<R: Read>(
+    csv: &mut csv::Reader<LineEnds<R>>,
+    header: &[String],
+    part: PartRows,
+    mut each: impl FnMut(LabelInput<'_>),
+) -> Result<(), InputError> {
+    let [duration, sequence] =
+        OPTIONAL_LABEL_COLUMNS.map(|name| header.iter().position(|h| h == name));
+    read_rows(csv, header, LABEL_COLUMNS.len(), part, |line, fields| {
         let field = |at: Option<usize>| at.map(|i| fields[i]);
         each(LabelInput {
             item: fields[0],
@@ -115,20 +190,22 @@ fn read_labels(reader: impl Read, mut each: impl FnMut(LabelInput<'_>)) -> Resul
 
 /// Parse `gold.csv`.
 pub fn parse_gold_csv(reader: impl Read) -> Result<Vec<GoldRow>, InputError> {
-    let expected = GOLD_COLUMNS.join(",");
     let mut rows = Vec::new();
-    let format = CsvFormat {
-        expected: &expected,
-        required: GOLD_COLUMNS.len(),
-        header_ok: |h| h == GOLD_COLUMNS,
-    };
-    read_records(reader, &format, |_, _, fields| {
-        rows.push(GoldRow {
-            item: fields[0].to_string(),
-            label: fields[1].to_string(),
-        });
-        Ok(())
-    })?;
+    let mut csv = csv_reader(reader);
+    let header = read_header(&mut csv, &GOLD_FORMAT)?;
+    read_rows(
+        &mut csv,
+        &header,
+        GOLD_COLUMNS.len(),
+        PartRows::AFTER_HEADER,
+        |_, fields| {
+            rows.push(GoldRow {
+                item: fields[0].to_string(),
+                label: fields[1].to_string(),
+            });
+            Ok(())
+        },
+    )?;
     Ok(rows)
 }
 
@@ -163,25 +240,39 @@ pub fn write_consensus_csv(
     writer: impl Write,
     consensus: &[ConsensusItem],
 ) -> Result<(), csv::Error> {
-    let mut out = csv::Writer::from_writer(writer);
+    let mut out = csv::WriterBuilder::new()
+        .buffer_capacity(1 << 16)
+        .from_writer(writer);
     out.write_record(["item", "label", "confidence"])?;
+    let mut confidence = String::new();
     for row in consensus {
+        confidence.clear();
+        write!(confidence, "{:.6}", row.confidence).map_err(std::io::Error::other)?;
         out.write_record([
             row.item.as_str(),
             row.label.as_deref().unwrap_or(""),
-            &format!("{:.6}", row.confidence),
+            &confidence,
         ])?;
     }
     out.flush()?;
     Ok(())
 }
 
-/// The expected header of a CSV file and how many leading fields must be non-empty.
-struct CsvFormat<'a> {
-    expected: &'a str,
-    required: usize,
+/// The expected header of a CSV file.
+struct CsvFormat {
+    expected: &'static str,
     header_ok: fn(&[String]) -> bool,
 }
+
+const LABEL_FORMAT: CsvFormat = CsvFormat {
+    expected: "item,rater,label[,duration_ms][,sequence]",
+    header_ok: label_header_ok,
+};
+
+const GOLD_FORMAT: CsvFormat = CsvFormat {
+    expected: "item,label",
+    header_ok: gold_header_ok,
+};
 
 fn label_header_ok(header: &[String]) -> bool {
     if header.len() < LABEL_COLUMNS.len() || header[..LABEL_COLUMNS.len()] != LABEL_COLUMNS {
@@ -195,20 +286,25 @@ fn label_header_ok(header: &[String]) -> bool {
     known && !repeated
 }
 
-/// Read and check the header, then every record (field counts, UTF-8, empty required
-/// fields), handing each to `row` with its line number and its trimmed fields.
-fn read_records(
-    reader: impl Read,
-    format: &CsvFormat<'_>,
-    mut row: impl FnMut(u64, &[String], &[&str]) -> Result<(), InputError>,
-) -> Result<(), InputError> {
-    let mut csv = csv::ReaderBuilder::new()
+fn gold_header_ok(header: &[String]) -> bool {
+    header == GOLD_COLUMNS
+}
+
+fn csv_reader<R: Read>(reader: R) -> csv::Reader<LineEnds<R>> {
+    csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
-        .from_reader(LineEnds::new(reader));
+        .from_reader(LineEnds::new(reader))
+}
+
+/// Read and check the header: its names trimmed and in lower case.
+fn read_header<R: Read>(
+    csv: &mut csv::Reader<LineEnds<R>>,
+    format: &CsvFormat,
+) -> Result<Vec<String>, InputError> {
     let expected = format.expected.to_string();
     let mut record = csv::ByteRecord::new();
-    if !read_record(&mut csv, &mut record, 1)? {
+    if !read_record(csv, &mut record, PartRows::AFTER_HEADER, 1)? {
         return Err(InputError {
             line: 1,
             problem: Problem::Empty { expected },
@@ -227,16 +323,58 @@ fn read_records(
             },
         });
     }
-    let mut fallback_line = 1;
+    Ok(header)
+}
+
+/// What comes before the rows a reader reads: the whole file's header, or the first half
+/// of a file read in two.
+#[derive(Debug, Clone, Copy)]
+struct PartRows {
+    /// The `\n`s before the reader's first byte.
+    lines_before: u64,
+    /// The records before it, header included: from these the records are counted to
+    /// name a line when the reader gives no position.
+    records_before: u64,
+}
+
+impl PartRows {
+    const AFTER_HEADER: PartRows = PartRows {
+        lines_before: 0,
+        records_before: 1,
+    };
+
+    /// The line in the whole file of the record (or error) whose parse began at
+    /// `position`; `fallback` when the reader gave no position.
+    fn line<R: Read>(
+        self,
+        csv: &mut csv::Reader<LineEnds<R>>,
+        position: Option<&csv::Position>,
+        fallback: u64,
+    ) -> u64 {
+        line_at(csv, position).map_or(fallback, |line| self.lines_before + line)
+    }
+}
+
+/// Check every record left in `csv` (field counts, UTF-8, the first `required` fields not
+/// empty), handing each to `row` with its line number and its trimmed fields.
+fn read_rows<R: Read>(
+    csv: &mut csv::Reader<LineEnds<R>>,
+    header: &[String],
+    required: usize,
+    part: PartRows,
+    mut row: impl FnMut(u64, &[&str]) -> Result<(), InputError>,
+) -> Result<(), InputError> {
+    let mut record = csv::ByteRecord::new();
+    let mut fallback_line = part.records_before;
     loop {
         fallback_line += 1;
-        if !read_record(&mut csv, &mut record, fallback_line)? {
+        if !read_record(csv, &mut record, part, fallback_line)? {
             return Ok(());
         }
-        let line = line_at(&mut csv, record.position()).unwrap_or(fallback_line);
+        let line = part.line(csv, record.position(), fallback_line);
         let fields = decode(&record, line)?;
-        check_fields(line, &header, &fields, format.required)?;
-        row(line, &header, &fields)?;
+        check_fields(line, header, &fields, required)?;
+        row(line, &fields)?;
     }
 }
 
@@ -244,10 +382,11 @@ fn read_records(
 fn read_record<R: Read>(
     csv: &mut csv::Reader<LineEnds<R>>,
     record: &mut csv::ByteRecord,
-    line: u64,
+    part: PartRows,
+    fallback_line: u64,
 ) -> Result<bool, InputError> {
     csv.read_byte_record(record).map_err(|e| InputError {
-        line: line_at(csv, e.position()).unwrap_or(line),
+        line: part.line(csv, e.position(), fallback_line),
         problem: Problem::Unreadable(e.to_string()),
     })
 }

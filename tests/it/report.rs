@@ -414,6 +414,75 @@ fn cli_report_reads_csv_files_and_names_bad_lines() {
     assert!(stderr.contains("line 3"), "{stderr}");
 }
 
+/// `tally report --format json --method majority` on `labels`: the report and the
+/// consensus file, or what it wrote to stderr.
+fn cli_report_json(labels: &std::path::Path) -> Result<(Vec<u8>, String), String> {
+    let consensus = labels.with_extension("consensus.csv");
+    let out = Command::new(env!("CARGO_BIN_EXE_tally"))
+        .args([
+            "report", "--format", "json", "--method", "majority", "--draws", "0",
+        ])
+        .arg("--labels")
+        .arg(labels)
+        .arg("--consensus-out")
+        .arg(&consensus)
+        .output()
+        .unwrap();
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+    }
+    Ok((out.stdout, std::fs::read_to_string(&consensus).unwrap()))
+}
+
+/// A big labels file is read in two halves at once. Its report and consensus are the ones
+/// the same labels give when a quoted field makes tally read the file in one pass, and a
+/// bad row in its second half is named by its line.
+#[test]
+fn cli_report_of_a_big_file_read_in_halves_is_the_one_pass_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let rows: Vec<String> = (0..70_000)
+        .map(|n| {
+            let (item, turn) = (n / 3, n % 3);
+            let label = ["cat", "dog", "emu"][(item * 7 + turn * (item % 2)) % 3];
+            format!("item-{item:05},rater-{:02},{label}", (item + turn) % 12)
+        })
+        .collect();
+    let file = |name: &str, rows: &[String]| {
+        let path = dir.path().join(name);
+        std::fs::write(
+            &path,
+            format!("item,rater,label\r\n{}\r\n", rows.join("\r\n")),
+        )
+        .unwrap();
+        assert!(
+            std::fs::metadata(&path).unwrap().len() > 1 << 20,
+            "big enough to be cut"
+        );
+        path
+    };
+    let plain = file("plain.csv", &rows);
+    let mut quoted_rows = rows.clone();
+    quoted_rows[0] = quoted_rows[0].replacen("item-00000", "\"item-00000\"", 1);
+    let quoted = file("quoted.csv", &quoted_rows);
+
+    let (report, consensus) = cli_report_json(&plain).expect("a valid file");
+    let (one_pass_report, one_pass_consensus) = cli_report_json(&quoted).expect("a valid file");
+    assert!(report == one_pass_report, "the JSON reports differ");
+    assert_eq!(consensus, one_pass_consensus);
+    let parsed: Value = serde_json::from_slice(&report).unwrap();
+    assert_eq!(parsed["labels"], 70_000);
+    assert_eq!(parsed["items"], 23_334);
+    assert_eq!(consensus.lines().count(), 23_334 + 1);
+
+    let mut bad_rows = rows.clone();
+    bad_rows[61_234] = "item-x,rater-01".to_string();
+    let error = cli_report_json(&file("bad.csv", &bad_rows)).expect_err("a short row");
+    assert!(
+        error.contains("line 61236: missing field \"label\""),
+        "{error}"
+    );
+}
+
 /// Raters who see the model's pre-label keep it; blind raters, on the same items, do not:
 /// the report measures the difference, counting each label in the group it was given in.
 async fn anchoring_compares_raters_shown_the_pre_label_with_blind_ones(app: TestApp) {

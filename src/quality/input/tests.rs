@@ -130,3 +130,128 @@ fn writes_consensus_csv() {
         "item,label,confidence\n\"i,1\",cat,0.666667\ni2,,0.500000\n"
     );
 }
+
+/// A labels file with CRLF and LF line ends, blank lines, the optional columns, and names
+/// that come back far apart (rows 60 on repeat the labels of the rows 60 before them, with
+/// the same sequence, so the later wins), `rows` rows long.
+fn mixed_labels_file(rows: usize) -> Vec<u8> {
+    let mut text = b"item,rater,label,duration_ms,sequence\r\n".to_vec();
+    for n in 0..rows {
+        let end: &[u8] = match n % 5 {
+            0 => b"\r\n",
+            1 => b"\n\n",
+            2 => b"\r\n\r\n\n",
+            _ => b"\n",
+        };
+        let row = format!(
+            "i{}, r{} ,{},{},{}",
+            n / 3 % 20,
+            n % 6,
+            ["cat", "dog", "emu"][n * 7 % 3],
+            if n % 4 == 0 {
+                String::new()
+            } else {
+                (n * 13).to_string()
+            },
+            n % 60 % 9
+        );
+        text.extend_from_slice(row.as_bytes());
+        text.extend_from_slice(end);
+    }
+    text
+}
+
+/// Every place a file could be cut into halves: after each run of line ends past the
+/// header, short of the end.
+fn every_cut(bytes: &[u8]) -> Vec<usize> {
+    (1..bytes.len())
+        .filter(|&at| bytes[at - 1] == b'\n' && !matches!(bytes[at], b'\n' | b'\r'))
+        .collect()
+}
+
+fn one_pass(bytes: &[u8]) -> Result<Dataset, String> {
+    let mut builder = DatasetBuilder::new();
+    add_labels_csv(bytes, &mut builder).map_err(|e| e.to_string())?;
+    builder.build().map_err(|e| e.to_string())
+}
+
+fn in_halves(bytes: &[u8], cut: usize) -> Result<Dataset, String> {
+    let mut builder = DatasetBuilder::new();
+    add_labels_in_halves(bytes, cut, &mut builder).map_err(|e| e.to_string())?;
+    builder.build().map_err(|e| e.to_string())
+}
+
+#[test]
+fn a_file_read_in_halves_makes_the_dataset_one_pass_makes_wherever_it_is_cut() {
+    let bytes = mixed_labels_file(120);
+    let whole = one_pass(&bytes).expect("valid");
+    assert_eq!(
+        whole.labels().len(),
+        60,
+        "the second 60 rows repeat the first"
+    );
+    let cuts = every_cut(&bytes);
+    assert_eq!(cuts.len(), 120);
+    for cut in cuts {
+        assert_eq!(
+            in_halves(&bytes, cut),
+            Ok(whole.clone()),
+            "cut at byte {cut}"
+        );
+    }
+}
+
+#[test]
+fn a_bad_row_gets_the_error_one_pass_gives_wherever_the_file_is_cut() {
+    let good = mixed_labels_file(30);
+    let lines: Vec<&[u8]> = good.split_inclusive(|&b| b == b'\n').collect();
+    let faults: [&[u8]; 5] = [
+        b"i1,r1,cat,x,1",
+        b"i1,r1",
+        b"i1,r1,cat,1,2,3",
+        b"i1,,cat,1,2",
+        b"i1,r1,\xffcat,1,2",
+    ];
+    let rows = (1..lines.len()).filter(|&at| lines[at].len() > 2);
+    for (row, fault) in rows.step_by(3).zip(faults.iter().cycle()) {
+        let mut bytes = Vec::new();
+        for (at, line) in lines.iter().enumerate() {
+            if at == row {
+                bytes.extend_from_slice(fault);
+                bytes.extend_from_slice(b"\r\n");
+            } else {
+                bytes.extend_from_slice(line);
+            }
+        }
+        let expected = one_pass(&bytes).expect_err("a bad row");
+        for cut in every_cut(&bytes) {
+            assert_eq!(
+                in_halves(&bytes, cut),
+                Err(expected.clone()),
+                "row {row}, cut {cut}"
+            );
+        }
+    }
+    let header_only_first = b"item,rater,labels\ni1,r1,cat\n";
+    assert_eq!(
+        in_halves(header_only_first, 18).expect_err("a wrong header"),
+        one_pass(header_only_first).expect_err("a wrong header")
+    );
+}
+
+#[test]
+fn only_a_big_file_without_quotes_is_cut_and_the_cut_starts_a_line() {
+    let big = mixed_labels_file(60_000);
+    assert!(big.len() > HALVES_FROM_BYTES);
+    let cut = halves_cut(&big).expect("a big plain file is cut");
+    assert!(cut > big.len() / 2);
+    assert_eq!(big[cut - 1], b'\n');
+    assert!(!matches!(big[cut], b'\n' | b'\r'));
+    assert_eq!(halves_cut(&mixed_labels_file(100)), None, "small");
+    let mut quoted = big.clone();
+    quoted.extend_from_slice(b"\"i1\",r1,cat,,\n");
+    assert_eq!(halves_cut(&quoted), None, "a quote anywhere");
+    let mut bytes_of_big = DatasetBuilder::new();
+    add_labels_csv_bytes(&big, &mut bytes_of_big).expect("valid");
+    assert_eq!(bytes_of_big.build(), Ok(one_pass(&big).expect("valid")));
+}
