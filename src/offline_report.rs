@@ -15,20 +15,24 @@ use crate::quality::{
     build_report, parallel, text::render_text, DatasetBuilder, Report, ReportOptions,
 };
 
+fn open_file(path: &Path) -> anyhow::Result<File> {
+    File::open(path).with_context(|| format!("cannot open {}", path.display()))
+}
+
 fn open(path: &Path) -> anyhow::Result<BufReader<File>> {
-    File::open(path)
-        .map(BufReader::new)
-        .with_context(|| format!("cannot open {}", path.display()))
+    open_file(path).map(BufReader::new)
 }
 
 /// A labels file up to this size is read whole, so that its two halves can be read at once;
-/// a bigger one is read as it streams in, which holds less in memory.
+/// a bigger one, or a pipe, is read as it streams in, which holds less in memory.
 const READ_WHOLE_UP_TO_BYTES: u64 = 256 << 20;
 
 fn add_labels_file(path: &Path, builder: &mut DatasetBuilder) -> anyhow::Result<()> {
-    let mut file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let size = file.metadata().map_or(u64::MAX, |m| m.len());
-    let read = if size <= READ_WHOLE_UP_TO_BYTES {
+    let mut file = open_file(path)?;
+    let size = (file.metadata().ok())
+        .filter(|meta| meta.is_file())
+        .map(|meta| meta.len());
+    let read = if let Some(size) = size.filter(|&size| size <= READ_WHOLE_UP_TO_BYTES) {
         let mut bytes = Vec::with_capacity(size as usize);
         file.read_to_end(&mut bytes)
             .with_context(|| format!("cannot read {}", path.display()))?;
