@@ -297,6 +297,14 @@ impl KeptInput {
         }
     }
 
+    /// The version of the input kept for `project_id`, without counting as use.
+    pub fn version_of(&self, project_id: i64) -> Option<InputVersion> {
+        let slot = lock(&self.slot);
+        (slot.kept.as_ref())
+            .filter(|k| k.project_id == project_id)
+            .map(|k| k.version)
+    }
+
     /// The input kept for `project_id`, its version and a copy of its coverage, without
     /// counting as use.
     pub fn current(&self, project_id: i64) -> Option<(InputVersion, Arc<ReportInput>, Coverage)> {

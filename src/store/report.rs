@@ -826,13 +826,14 @@ impl Store {
             }
         };
         let input = Arc::new(input);
+        // Counted first, so that whoever sees the input kept sees it counted.
+        kept.count(source);
         kept.keep(project_id, version, input.clone(), coverage);
         // An input caught up with a settings edit is stored as one read whole is: every
         // later process would otherwise read every item's settled state again.
         if source == InputSource::Read || settings_edited {
             self.store_input(project_id, version.labels);
         }
-        kept.count(source);
         Ok(input)
     }
 
@@ -863,6 +864,11 @@ impl Store {
         };
         let extended = self.brought_up_to_date(project_id, behind).await?;
         Ok(extended.map(|(extended, caught)| (extended, caught, caught.source(true))))
+    }
+
+    /// The version of the report input this process keeps for the project, if it keeps one.
+    pub fn kept_report_input_version(&self, project_id: i64) -> Option<InputVersion> {
+        self.caches().report_input.version_of(project_id)
     }
 
     /// How many report inputs this process had from `source` since it started (inputs of
