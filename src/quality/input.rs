@@ -314,7 +314,7 @@ fn read_header<R: Read>(
         .iter()
         .map(|h| h.trim_start_matches('\u{feff}').trim().to_lowercase())
         .collect();
-    if !(format.header_ok)(&header) {
+    if !(format.header_ok)(&header) || header.len() > MOST_COLUMNS {
         return Err(InputError {
             line: 1,
             problem: Problem::WrongHeader {
@@ -372,9 +372,10 @@ fn read_rows<R: Read>(
             return Ok(());
         }
         let line = part.line(csv, record.position(), fallback_line);
-        let fields = decode(&record, line)?;
-        check_fields(line, header, &fields, required)?;
-        row(line, &fields)?;
+        let (fields, found) = decode_row(&record, line)?;
+        let fields = &fields[..found.min(MOST_COLUMNS)];
+        check_fields(line, header, found, fields, required)?;
+        row(line, fields)?;
     }
 }
 
@@ -393,44 +394,62 @@ fn read_record<R: Read>(
 
 /// The record's fields as trimmed text.
 fn decode(record: &csv::ByteRecord, line: u64) -> Result<Vec<&str>, InputError> {
-    record
-        .iter()
-        .map(|field| {
-            std::str::from_utf8(field)
-                .map(str::trim)
-                .map_err(|_| InputError {
-                    line,
-                    problem: Problem::InvalidUtf8,
-                })
-        })
-        .collect()
+    record.iter().map(|field| field_text(field, line)).collect()
 }
 
+/// The most columns a header that passes may have (a labels file's five).
+const MOST_COLUMNS: usize = LABEL_COLUMNS.len() + OPTIONAL_LABEL_COLUMNS.len();
+
+/// The first [`MOST_COLUMNS`] fields of a row as trimmed text, and how many it has: a row
+/// with more is refused for that, so its fields are checked but not kept, and a row is
+/// decoded without an allocation of its own.
+fn decode_row(
+    record: &csv::ByteRecord,
+    line: u64,
+) -> Result<([&str; MOST_COLUMNS], usize), InputError> {
+    let mut fields = [""; MOST_COLUMNS];
+    for (at, field) in record.iter().enumerate() {
+        let text = field_text(field, line)?;
+        if let Some(slot) = fields.get_mut(at) {
+            *slot = text;
+        }
+    }
+    Ok((fields, record.len()))
+}
+
+fn field_text(field: &[u8], line: u64) -> Result<&str, InputError> {
+    std::str::from_utf8(field)
+        .map(str::trim)
+        .map_err(|_| InputError {
+            line,
+            problem: Problem::InvalidUtf8,
+        })
+}
+
+/// Checks a row of `found` fields, the first of which are `fields`, against `header`.
 fn check_fields(
     line: u64,
     header: &[String],
+    found: usize,
     fields: &[&str],
     required: usize,
 ) -> Result<(), InputError> {
     let expected = header.len();
-    if fields.len() < expected {
-        let field = header[fields.len()].clone();
+    if found < expected {
+        let field = header[found].clone();
         return Err(InputError {
             line,
             problem: Problem::MissingField {
                 field,
-                found: fields.len(),
+                found,
                 expected,
             },
         });
     }
-    if fields.len() > expected {
+    if found > expected {
         return Err(InputError {
             line,
-            problem: Problem::TooManyFields {
-                found: fields.len(),
-                expected,
-            },
+            problem: Problem::TooManyFields { found, expected },
         });
     }
     if let Some(empty) = (0..required.min(expected)).find(|&i| fields[i].is_empty()) {

@@ -255,3 +255,21 @@ fn only_a_big_file_without_quotes_is_cut_and_the_cut_starts_a_line() {
     add_labels_csv_bytes(&big, &mut bytes_of_big).expect("valid");
     assert_eq!(bytes_of_big.build(), Ok(one_pass(&big).expect("valid")));
 }
+
+#[test]
+fn a_row_past_the_most_columns_is_counted_and_its_text_checked_first() {
+    let long = labels(b"item,rater,label\ni1,r1,cat,a,b,c,d,e,f\n").expect_err("too many");
+    assert_eq!(
+        long.problem,
+        Problem::TooManyFields {
+            found: 9,
+            expected: 3
+        }
+    );
+    let long_and_bad =
+        labels(b"item,rater,label\ni1,r1,cat,a,b,c,d,e,\xff\n").expect_err("invalid UTF-8");
+    assert_eq!(
+        (long_and_bad.line, long_and_bad.problem),
+        (2, Problem::InvalidUtf8)
+    );
+}
