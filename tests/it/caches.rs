@@ -27,6 +27,7 @@ on_both_backends!(
     a_server_prepares_the_report_of_the_project_being_labelled_once_labelling_pauses,
     a_server_stores_the_input_it_prepared_again_once_the_stored_one_falls_behind,
     a_server_prepares_and_stores_a_big_project_whose_report_no_one_asked_for_once_labelling_pauses,
+    labels_given_while_the_keeper_waits_to_read_are_prepared_once,
 );
 
 /// A second server on the same database, with its own store and so its own memory.
@@ -1165,4 +1166,47 @@ fn flip_value(id: &str) -> String {
         "UPDATE labels SET value = CASE value WHEN '\"pos\"' THEN '\"neg\"' ELSE '\"pos\"' END
          WHERE id = {id}"
     )
+}
+
+/// Labels given after the keeper looked, while its read waits for another, are in what it
+/// prepares: its next look finds nothing new and prepares nothing again.
+async fn labels_given_while_the_keeper_waits_to_read_are_prepared_once(app: TestApp) {
+    app.store.store_report_inputs_from(1);
+    let admin = app.admin().await;
+    let raters = app.raters(&["w1", "w2", "w3"]).await;
+    let pid = two_choice_project(&app, &admin, "Waiting", "w", 10).await;
+    for index in 0..3 {
+        assert_eq!(label_some(&raters, index, pid, 3).await, 3);
+    }
+    admin.report(pid, "").await;
+    let at_once = Keeping {
+        every: Duration::from_millis(50),
+        quiet: Duration::ZERO,
+        at_most_behind: Duration::ZERO,
+    };
+    let mut keeper = ReportKeeper::new(app.store.clone(), at_once);
+    let paused = app.store.pause_report_reads().await;
+    let looking = tokio::spawn(async move {
+        let looked = keeper.look().await.expect("look");
+        (keeper, looked)
+    });
+    // The keeper has looked at the project's version and waits for the reads to resume.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(label_some(&raters, 0, pid, 1).await, 1);
+    drop(paused);
+    let (mut keeper, looked) = looking.await.expect("the look ends");
+    assert_eq!(looked, Some(pid));
+    let now = app.store.report_input_version(pid).await.unwrap();
+    assert_eq!(
+        app.store.kept_report_input_version(pid),
+        Some(now),
+        "the label given is in what was prepared"
+    );
+    let served = inputs_had(&app.store);
+    assert_eq!(
+        keeper.look().await.expect("look"),
+        None,
+        "nothing new since"
+    );
+    assert_eq!(inputs_had(&app.store), served, "nothing read again");
 }

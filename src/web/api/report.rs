@@ -137,7 +137,18 @@ impl ReportKeeper {
             version,
             at: Instant::now(),
         });
+        let kept_before = self.store.kept_report_input_version(pid);
         prepare_project_report(&self.store, pid).await?;
+        // Labels given after the look, while the read waited for another, are in what was
+        // prepared: the next look starts from the input kept now, or it would prepare the
+        // same again.
+        let kept = self.store.kept_report_input_version(pid);
+        let version = kept
+            .filter(|&now| Some(now) != kept_before)
+            .unwrap_or(version);
+        if let Some(prepared) = &mut self.prepared {
+            prepared.version = version;
+        }
         self.store_if_behind(pid, version).await?;
         Ok(Some(pid))
     }
