@@ -332,8 +332,9 @@ fn read_header<R: Read>(
 struct PartRows {
     /// The `\n`s before the reader's first byte.
     lines_before: u64,
-    /// The records before it, header included: from these the records are counted to
-    /// name a line when the reader gives no position.
+    /// Where to count on from to name a line when the reader gives no position: the
+    /// records before it, header included (a second half, whose records before it are not
+    /// counted, takes its lines).
     records_before: u64,
 }
 
