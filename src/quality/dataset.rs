@@ -2,7 +2,9 @@
 //! `u32` indexes, labels sorted by item (then rater) with an index by rater.
 
 use std::collections::HashMap;
+use std::hash::BuildHasher;
 
+use hashbrown::hash_table::{Entry, HashTable};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -198,7 +200,10 @@ pub enum DatasetError {
 /// String-to-index interning, first seen first.
 #[derive(Debug, Default)]
 pub(crate) struct Interner {
-    index: foldhash::HashMap<Box<str>, u32>,
+    /// The ids of the names, found by the names' hashes: each name is held once, in
+    /// `names`, so a new one costs one allocation.
+    index: HashTable<u32>,
+    hasher: foldhash::fast::RandomState,
     names: Vec<String>,
     /// The id interned last: label files list an item's labels together, so the next
     /// name is often the same and is found without hashing.
@@ -208,15 +213,9 @@ pub(crate) struct Interner {
 impl Interner {
     /// An interner that holds `names`, in their order.
     pub(crate) fn from_names(names: Vec<String>) -> Self {
-        let index = (0u32..)
-            .zip(&names)
-            .map(|(id, name)| (name.as_str().into(), id))
-            .collect();
-        Interner {
-            index,
-            names,
-            last: 0,
-        }
+        let mut interner = Interner::default();
+        interner.intern_all(names);
+        interner
     }
 
     /// The names interned, by id.
@@ -225,7 +224,8 @@ impl Interner {
     }
 
     pub(crate) fn reserve(&mut self, names: usize) {
-        self.index.reserve(names);
+        let (hasher, held) = (&self.hasher, &self.names);
+        (self.index).reserve(names, |&id| hasher.hash_one(held[id as usize].as_str()));
         self.names.reserve(names);
     }
 
@@ -237,7 +237,7 @@ impl Interner {
         {
             return self.last;
         }
-        let id = self.lookup_or_add(name);
+        let id = self.lookup_or_add(name, str::to_string);
         self.last = id;
         id
     }
@@ -248,29 +248,36 @@ impl Interner {
         self.reserve(names.len());
         names
             .into_iter()
-            .map(|name| match self.index.get(name.as_str()) {
-                Some(&id) => id,
-                None => self.add_new(name),
-            })
+            .map(|name| self.lookup_or_add(name, |name| name))
             .collect()
     }
 
-    fn lookup_or_add(&mut self, name: &str) -> u32 {
-        match self.index.get(name) {
-            Some(&id) => id,
-            None => self.add_new(name.to_string()),
+    /// The id of `name`, added (as `owned(name)`) when it is new.
+    fn lookup_or_add<N: AsRef<str>>(&mut self, name: N, owned: impl FnOnce(N) -> String) -> u32 {
+        let text = name.as_ref();
+        let hash = self.hasher.hash_one(text);
+        let (hasher, held) = (&self.hasher, &self.names);
+        let entry = self.index.entry(
+            hash,
+            |&id| held[id as usize] == text,
+            |&id| hasher.hash_one(held[id as usize].as_str()),
+        );
+        match entry {
+            Entry::Occupied(found) => *found.get(),
+            Entry::Vacant(vacant) => {
+                let id = held.len() as u32;
+                vacant.insert(id);
+                self.names.push(owned(name));
+                id
+            }
         }
     }
 
-    fn add_new(&mut self, name: String) -> u32 {
-        let id = self.names.len() as u32;
-        self.index.insert(name.as_str().into(), id);
-        self.names.push(name);
-        id
-    }
-
     pub(crate) fn get(&self, name: &str) -> Option<u32> {
-        self.index.get(name).copied()
+        let hash = self.hasher.hash_one(name);
+        (self.index)
+            .find(hash, |&id| self.names[id as usize] == name)
+            .copied()
     }
 
     pub(crate) fn name(&self, id: u32) -> Option<&str> {
@@ -503,5 +510,24 @@ mod tests {
             assert_eq!(data.label_time(index), expected);
         }
         assert_eq!(data.label_time(2), LabelTime::default());
+    }
+
+    #[test]
+    fn names_get_ids_first_seen_first_however_they_come_in() {
+        let mut one = Interner::default();
+        let names: Vec<String> = (0..5_000).map(|n| format!("name-{}", n % 3_000)).collect();
+        let ids: Vec<u32> = names.iter().map(|name| one.intern(name)).collect();
+        assert_eq!(one.len(), 3_000);
+        assert_eq!(ids[4_999], 1_999, "a name seen again keeps its id");
+        assert_eq!(one.get("name-2999"), Some(2_999));
+        assert_eq!(one.get("name-3000"), None);
+        assert_eq!(one.name(7), Some("name-7"));
+
+        let mut halves = Interner::from_names(names[..2_500].to_vec());
+        assert_eq!(halves.len(), 2_500);
+        let later = halves.intern_all(names[2_500..].to_vec());
+        assert_eq!(later, ids[2_500..].to_vec());
+        assert_eq!(halves.names(), one.names());
+        assert_eq!(halves.get("name-1234"), Some(1_234));
     }
 }
