@@ -89,8 +89,9 @@ impl DatasetBuilder {
     }
 
     /// Add what `later` holds as if it had been added here after what this holds: its
-    /// labels come after these (a repeat in it wins over a label here), and a name first
-    /// seen in it gets the next index, in the order `later` saw them.
+    /// labels come after these (so a repeat in it wins over a label here of the same
+    /// sequence or none), and a name first seen in it gets the next index, in the order
+    /// `later` saw them.
     pub fn append(&mut self, later: DatasetBuilder) -> &mut Self {
         let items = self.items.intern_all(later.items.into_names());
         let raters = self.raters.intern_all(later.raters.into_names());
