@@ -123,8 +123,8 @@ fn halves_cut(bytes: &[u8]) -> Option<usize> {
     (cut < bytes.len()).then_some(cut)
 }
 
-/// Read `bytes[..cut]` into `builder` and `bytes[cut..]` into a builder of its own on a
-/// second thread, then append the second to the first. `cut` must start a line outside any
+/// Read the header, then `bytes[..cut]`'s rows into `builder` and `bytes[cut..]`'s into a
+/// builder of its own on a second thread, then append the second to the first. `cut` must start a line outside any
 /// quoted field.
 fn add_labels_in_halves(
     bytes: &[u8],
@@ -132,7 +132,8 @@ fn add_labels_in_halves(
     builder: &mut DatasetBuilder,
 ) -> Result<(), InputError> {
     let (first, second) = bytes.split_at(cut);
-    let header = read_header(&mut csv_reader(first), &LABEL_FORMAT)?;
+    let mut first_csv = csv_reader(first);
+    let header = read_header(&mut first_csv, &LABEL_FORMAT)?;
     let lines_before = memchr::memchr_iter(b'\n', first).count();
     let lines_after = memchr::memchr_iter(b'\n', second).count();
     // Room for a label a line, so that appending the second half copies nothing.
@@ -142,7 +143,11 @@ fn add_labels_in_halves(
     let lines_before = lines_before as u64;
     let (first_read, second_read) = parallel::join(
         2,
-        || add_labels_csv(first, builder),
+        || {
+            read_label_rows(&mut first_csv, &header, PartRows::AFTER_HEADER, |row| {
+                builder.add(row);
+            })
+        },
         || {
             let rows = PartRows {
                 lines_before,
