@@ -160,17 +160,15 @@ pub(super) fn optional_int8(field: Field<'_>) -> sqlx::Result<Option<i64>> {
         .transpose()
 }
 
-/// A `text` field.
-pub(super) fn text(field: Field<'_>) -> sqlx::Result<String> {
+/// A `text` field, borrowed from the copied bytes.
+pub(super) fn text(field: Field<'_>) -> sqlx::Result<&str> {
     optional_text(field)?.ok_or_else(|| malformed("NULL where a text must be"))
 }
 
-/// A `text` field that may be NULL.
-pub(super) fn optional_text(field: Field<'_>) -> sqlx::Result<Option<String>> {
+/// A `text` field that may be NULL, borrowed from the copied bytes.
+pub(super) fn optional_text(field: Field<'_>) -> sqlx::Result<Option<&str>> {
     field
-        .map(|bytes| {
-            String::from_utf8(bytes.to_vec()).map_err(|_| malformed("a text not in UTF-8"))
-        })
+        .map(|bytes| std::str::from_utf8(bytes).map_err(|_| malformed("a text not in UTF-8")))
         .transpose()
 }
 
@@ -248,7 +246,7 @@ mod tests {
         let mut take = |f: &[Field<'_>; 3]| {
             rows.push((
                 int8(f[0])?,
-                f[1].map(|_| text(f[1])).transpose()?,
+                f[1].map(|_| text(f[1]).map(str::to_owned)).transpose()?,
                 optional_bool(f[2])?,
             ));
             Ok(())

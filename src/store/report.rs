@@ -45,8 +45,9 @@ struct ReportLabel {
     /// Orders an item's labels as they were given.
     id: i64,
     rater_id: i64,
-    pool: String,
-    value: String,
+    /// Shared with the other labels of the read that name the same pool or value.
+    pool: Arc<str>,
+    value: Arc<str>,
     duration_ms: Option<i64>,
     created_at: i64,
     guideline_version: Option<i64>,
@@ -54,14 +55,20 @@ struct ReportLabel {
 }
 
 /// The label in a row of [`report_labels_sql`], each column taken by position with
-/// `row.$get` (the driver's getter).
+/// `row.$get` (the driver's getter); its pool and value are its own until shared.
 macro_rules! report_label {
     ($row:ident . $get:ident) => {
         ReportLabel {
             id: $row.$get(8)?,
             rater_id: $row.$get(1)?,
-            pool: $row.$get(2)?,
-            value: $row.$get(3)?,
+            pool: Arc::from({
+                let pool: String = $row.$get(2)?;
+                pool
+            }),
+            value: Arc::from({
+                let value: String = $row.$get(3)?;
+                value
+            }),
             duration_ms: $row.$get(4)?,
             created_at: $row.$get(5)?,
             guideline_version: $row.$get(6)?,
@@ -161,23 +168,27 @@ fn item_of_copied(f: &[pg_copy::Field<'_>; 6]) -> sqlx::Result<ItemRow> {
     use pg_copy::{bool, int8, optional_jsonb, optional_text};
     Ok(ItemRow {
         id: int8(f[0])?,
-        external_id: optional_text(f[1])?,
-        gold: optional_text(f[2])?,
+        external_id: optional_text(f[1])?.map(str::to_owned),
+        gold: optional_text(f[2])?.map(str::to_owned),
         data: optional_jsonb(f[3])?.map(Json),
-        prediction: optional_text(f[4])?,
+        prediction: optional_text(f[4])?.map(str::to_owned),
         settled: bool(f[5])?,
         labels: Vec::new(),
     })
 }
 
-/// The item id and label in a row of [`labels_select`], copied out.
-fn label_of_copied(f: &[pg_copy::Field<'_>; 9]) -> sqlx::Result<(i64, ReportLabel)> {
+/// The item id and label in a row of [`labels_select`], copied out; its pool and value
+/// shared through `strings`.
+fn label_of_copied(
+    f: &[pg_copy::Field<'_>; 9],
+    strings: &mut LabelStrings,
+) -> sqlx::Result<(i64, ReportLabel)> {
     use pg_copy::{int8, optional_bool, optional_int8, text};
     let label = ReportLabel {
         id: int8(f[8])?,
         rater_id: int8(f[1])?,
-        pool: text(f[2])?,
-        value: text(f[3])?,
+        pool: strings.pools.share(text(f[2])?),
+        value: strings.values.share(text(f[3])?),
         duration_ms: optional_int8(f[4])?,
         created_at: int8(f[5])?,
         guideline_version: optional_int8(f[6])?,
@@ -1103,8 +1114,11 @@ impl Store {
             };
             tokio::spawn(async move { store.take_items(read, room, coverage).await })
         };
+        // The upper half's pseudonyms are copies of their own: each label takes its rater's
+        // pseudonym, and two cores counting references to the same ones would pass their
+        // counts back and forth.
         let upper_coverage = Coverage {
-            names: coverage.names.clone(),
+            names: coverage.names.with_own_pseudonyms(),
             ..Coverage::default()
         };
         let (lower, upper) = tokio::try_join!(
@@ -1150,11 +1164,13 @@ impl Store {
                 let items_sql = items_select(read.stride, read.data, PARAMETERS);
                 let sql = (items_sql, report_labels_sql(read.stride));
                 sqlite_read::read(&backend.pool, move |conn| {
+                    let mut strings = std::mem::take(&mut coverage.names.strings);
                     let names = &mut coverage.names;
                     let mut done = |item| take_item(&mut input, names, item);
                     let query = (read.project_id, read.ids.0, read.ids.1);
                     (coverage.read, coverage.left_out) =
-                        read_items_sqlite(conn, (&sql.0, &sql.1), query, &mut done)?;
+                        read_items_sqlite(conn, (&sql.0, &sql.1), query, &mut strings, &mut done)?;
+                    coverage.names.strings = strings;
                     Ok((input, coverage))
                 })
                 .await
@@ -1171,15 +1187,17 @@ impl Store {
                 })
                 .await?;
                 let mut merged = ItemsWithLabels::new(items.into_iter());
+                let mut strings = std::mem::take(&mut coverage.names.strings);
                 let names = &mut coverage.names;
                 let mut done = |item| take_item(&mut input, names, item);
                 let labels_sql = read.copy_sql(|at| labels_select(read.stride, at));
                 copy_rows(&mut tx, &labels_sql, |row| {
-                    merged.label(label_of_copied(row)?, &mut done);
+                    merged.label(label_of_copied(row, &mut strings)?, &mut done);
                     Ok(())
                 })
                 .await?;
                 (coverage.read, coverage.left_out) = merged.finish(&mut done);
+                coverage.names.strings = strings;
                 tx.commit().await?;
                 Ok((input, coverage))
             }
@@ -1198,16 +1216,22 @@ async fn snapshot(pool: &sqlx::PgPool) -> Result<sqlx::Transaction<'_, sqlx::Pos
 }
 
 /// The names a report's labels share: raters' pseudonyms by user id, read once per report,
-/// and pools. A rater whose first label in the project came after that read is looked up
-/// once the items are read (`missing` holds the indices of such labels in the input).
+/// and pools and values. A rater whose first label in the project came after that read is
+/// looked up once the items are read (`missing` holds the indices of such labels in the
+/// input).
 #[derive(Default, Clone)]
 pub(super) struct SharedNames {
     pub(super) known: foldhash::HashMap<i64, Arc<str>>,
     missing: Vec<(usize, i64)>,
-    /// Pools' names, shared by their labels.
+    pub(super) strings: LabelStrings,
+}
+
+/// Pools' names and stored values, each shared by the labels that name it: a project's
+/// labels repeat a handful of values, each of which would otherwise take an allocation per
+/// label. A read shares them as it decodes each row, from the database's own bytes.
+#[derive(Default, Clone)]
+pub(super) struct LabelStrings {
     pub(super) pools: SharedStrings,
-    /// Stored values, shared by their labels: a project's labels repeat a handful of values,
-    /// each of which would otherwise take an allocation per label.
     pub(super) values: SharedStrings,
 }
 
@@ -1220,8 +1244,8 @@ const MAX_SHARED_STRINGS: usize = 4096;
 
 impl SharedStrings {
     /// `text`, shared with the labels before it that have the same.
-    fn share(&mut self, text: String) -> Arc<str> {
-        if let Some(shared) = self.0.get(text.as_str()) {
+    fn share(&mut self, text: &str) -> Arc<str> {
+        if let Some(shared) = self.0.get(text) {
             return shared.clone();
         }
         let shared = Arc::<str>::from(text);
@@ -1238,6 +1262,16 @@ impl SharedStrings {
 }
 
 impl SharedNames {
+    /// A copy whose pseudonyms are new strings, shared with nothing.
+    fn with_own_pseudonyms(&self) -> SharedNames {
+        SharedNames {
+            known: (self.known.iter())
+                .map(|(&id, pseudonym)| (id, Arc::from(&**pseudonym)))
+                .collect(),
+            ..self.clone()
+        }
+    }
+
     /// A label of item `item_id` as the report holds it, to sit at `index` in the input.
     fn record(
         &mut self,
@@ -1250,8 +1284,8 @@ impl SharedNames {
             item_id,
             external_id: external_id.clone(),
             rater: self.of(label.rater_id, index),
-            pool: self.pools.share(label.pool),
-            value: self.values.share(label.value),
+            pool: label.pool,
+            value: label.value,
             duration_ms: label.duration_ms.map(held_duration),
             created_at: label.created_at,
             prediction_shown: label.prediction_shown,
@@ -1261,7 +1295,9 @@ impl SharedNames {
 
     /// A label read after an input was, as the report holds it; its rater's pseudonym
     /// came with it.
-    fn later_record(&mut self, later: LaterLabel) -> LabelRecord {
+    fn later_record(&mut self, mut later: LaterLabel) -> LabelRecord {
+        later.label.pool = self.strings.pools.share(&later.label.pool);
+        later.label.value = self.strings.values.share(&later.label.value);
         let rater_id = later.label.rater_id;
         self.known
             .entry(rater_id)
@@ -1362,6 +1398,7 @@ fn read_items_sqlite(
     conn: &rusqlite::Connection,
     (items_sql, labels_sql): (&str, &str),
     query: (i64, i64, i64),
+    strings: &mut LabelStrings,
     done: &mut impl FnMut(ItemRow),
 ) -> rusqlite::Result<(LabelsRead, foldhash::HashMap<i64, i64>)> {
     let items = conn
@@ -1382,9 +1419,28 @@ fn read_items_sqlite(
     let mut labels = conn.prepare(labels_sql)?;
     let mut rows = labels.query(query)?;
     while let Some(row) = rows.next()? {
-        merged.label((row.get(0)?, report_label!(row.get)), done);
+        merged.label(label_of_row(row, strings)?, done);
     }
     Ok(merged.finish(done))
+}
+
+/// The item id and label in a row of [`report_labels_sql`] on SQLite; its pool and value
+/// shared through `strings`.
+fn label_of_row(
+    row: &rusqlite::Row<'_>,
+    strings: &mut LabelStrings,
+) -> rusqlite::Result<(i64, ReportLabel)> {
+    let label = ReportLabel {
+        id: row.get(8)?,
+        rater_id: row.get(1)?,
+        pool: strings.pools.share(sqlite_read::text_column(row, 2)?),
+        value: strings.values.share(sqlite_read::text_column(row, 3)?),
+        duration_ms: row.get(4)?,
+        created_at: row.get(5)?,
+        guideline_version: row.get(6)?,
+        prediction_shown: row.get(7)?,
+    };
+    Ok((row.get(0)?, label))
 }
 
 #[cfg(test)]
@@ -1568,7 +1624,7 @@ mod tests {
             id,
             rater_id,
             pool: if id % 4 == 0 { "expert" } else { "generalist" }.into(),
-            value: value.clone(),
+            value: value.as_str().into(),
             duration_ms: Some(id * 10),
             created_at: id,
             guideline_version: Some(1),
@@ -1865,18 +1921,18 @@ mod tests {
     #[test]
     fn repeated_strings_are_held_once_up_to_the_cap() {
         let mut shared = SharedStrings::default();
-        let first = shared.share("\"cat\"".to_string());
-        let again = shared.share("\"cat\"".to_string());
+        let first = shared.share("\"cat\"");
+        let again = shared.share("\"cat\"");
         assert!(Arc::ptr_eq(&first, &again));
-        assert_eq!(&*shared.share("\"dog\"".to_string()), "\"dog\"");
+        assert_eq!(&*shared.share("\"dog\""), "\"dog\"");
         for n in 0..MAX_SHARED_STRINGS {
-            shared.share(format!("\"text {n}\""));
+            shared.share(&format!("\"text {n}\""));
         }
         // Past the cap a new string is still the label's own, only not shared.
-        let late = shared.share("\"late\"".to_string());
-        let late_again = shared.share("\"late\"".to_string());
+        let late = shared.share("\"late\"");
+        let late_again = shared.share("\"late\"");
         assert_eq!(&*late, &*late_again);
         assert!(!Arc::ptr_eq(&late, &late_again));
-        assert!(Arc::ptr_eq(&first, &shared.share("\"cat\"".to_string())));
+        assert!(Arc::ptr_eq(&first, &shared.share("\"cat\"")));
     }
 }

@@ -307,10 +307,10 @@ fn decode(bytes: &[u8]) -> Option<(ReportInput, Coverage)> {
     // Later labels share the pools and values these labels name, as after a read of all.
     for (text, used) in texts.iter().zip(used) {
         if used & POOL != 0 {
-            coverage.names.pools.keep(text.clone());
+            coverage.names.strings.pools.keep(text.clone());
         }
         if used & VALUE != 0 {
-            coverage.names.values.keep(text.clone());
+            coverage.names.strings.values.keep(text.clone());
         }
     }
     Some((input, coverage))
