@@ -66,11 +66,16 @@ fn summarise(
     version: Option<i64>,
     labels: &[&LabelRecord],
 ) -> VersionAgreement {
-    let readings = Readings::of(schema, labels);
+    let scale = Categories::ordered(schema.categories()).map_err(|e| e.to_string());
+    let readings = Readings::of(schema, scale.as_ref().ok(), labels);
+    let mut raters = RaterIds::default();
+    let rater_of: Vec<u32> = labels.iter().map(|l| raters.of(&l.rater)).collect();
     // Label indices by item id, each item's in the labels' order (a stable sort; the
-    // labels mostly arrive by item already).
+    // labels mostly arrive by item already, and then need none).
     let mut by_item: Vec<usize> = (0..labels.len()).collect();
-    by_item.sort_by_key(|&index| labels[index].item_id);
+    if !labels.is_sorted_by_key(|label| label.item_id) {
+        by_item.sort_by_key(|&index| labels[index].item_id);
+    }
     let items: Vec<&[usize]> = by_item
         .chunk_by(|&a, &b| labels[a].item_id == labels[b].item_id)
         .collect();
@@ -89,7 +94,7 @@ fn summarise(
     };
     let (krippendorff_alpha, krippendorff_alpha_reason) = match &readings {
         Readings::Categories(categories) => {
-            match alpha(level, schema, labels, categories, &items) {
+            match alpha(level, &scale, &rater_of, categories, &items) {
                 Ok(a) => (Some(a), None),
                 Err(why) => (None, Some(why)),
             }
@@ -106,11 +111,10 @@ fn summarise(
             Some(schema.matches(&from_stored(&l.value), &from_stored(answer)))
         })
         .collect();
-    let raters: foldhash::HashSet<&str> = labels.iter().map(|l| &*l.rater).collect();
     VersionAgreement {
         version,
         labels: labels.len(),
-        raters: raters.len(),
+        raters: raters.count(),
         items: items.len(),
         pairable_items: shares.len(),
         percent_agreement,
@@ -123,18 +127,102 @@ fn summarise(
     }
 }
 
+/// The address and length of a text: a report's labels share their rater's pseudonym and
+/// their stored value, so most are told apart by address before their text is looked at.
+type Address = (*const u8, usize);
+
+fn address_of(text: &str) -> Address {
+    (text.as_ptr(), text.len())
+}
+
+/// A small number for each rater's pseudonym, the same for the same name.
+#[derive(Default)]
+struct RaterIds<'a> {
+    by_address: foldhash::HashMap<Address, u32>,
+    by_name: foldhash::HashMap<&'a str, u32>,
+}
+
+impl<'a> RaterIds<'a> {
+    fn of(&mut self, name: &'a str) -> u32 {
+        if let Some(&id) = self.by_address.get(&address_of(name)) {
+            return id;
+        }
+        let next = u32::try_from(self.by_name.len()).unwrap_or(u32::MAX);
+        let id = *self.by_name.entry(name).or_insert(next);
+        self.by_address.insert(address_of(name), id);
+        id
+    }
+
+    /// How many names there are.
+    fn count(&self) -> usize {
+        self.by_name.len()
+    }
+}
+
 /// Each label read once, in the labels' order: its category for choices and ratings, its
 /// value for the other kinds.
 enum Readings {
-    Categories(Vec<Option<Rc<str>>>),
+    Categories(CategoryReadings),
     Values(Vec<Value>),
 }
 
+/// Each label's category as a number (none where its value is not a category reading):
+/// the project's categories are numbered as on their scale, any other category after them.
+struct CategoryReadings {
+    of_label: Vec<Option<u32>>,
+    /// Each number's category.
+    names: Vec<Rc<str>>,
+    /// How many of them are the project's (on its scale).
+    on_scale: usize,
+}
+
+impl CategoryReadings {
+    fn of<'a>(schema: Schema<'a>, scale: Option<&Categories>, labels: &[&'a LabelRecord]) -> Self {
+        let names: Vec<Rc<str>> = scale.map_or_else(Vec::new, |scale| {
+            (0..scale.len())
+                .map(|index| Rc::from(scale.name(index as u32)))
+                .collect()
+        });
+        let mut readings = CategoryReadings {
+            of_label: Vec::with_capacity(labels.len()),
+            on_scale: names.len(),
+            names,
+        };
+        let mut categories = StoredCategories::new(schema);
+        let mut by_address: foldhash::HashMap<Address, Option<u32>> = Default::default();
+        for label in labels {
+            let value: &'a str = &label.value;
+            let number = match by_address.get(&address_of(value)) {
+                Some(&number) => number,
+                None => {
+                    let number = categories.of(value).map(|name| readings.number_of(name));
+                    by_address.insert(address_of(value), number);
+                    number
+                }
+            };
+            readings.of_label.push(number);
+        }
+        readings
+    }
+
+    fn number_of(&mut self, name: Rc<str>) -> u32 {
+        let found = self.names.iter().position(|known| *known == name);
+        let index = found.unwrap_or_else(|| {
+            self.names.push(name);
+            self.names.len() - 1
+        });
+        u32::try_from(index).unwrap_or(u32::MAX)
+    }
+}
+
 impl Readings {
-    fn of<'a>(schema: Schema<'a>, labels: &[&'a LabelRecord]) -> Readings {
+    fn of<'a>(
+        schema: Schema<'a>,
+        scale: Option<&Categories>,
+        labels: &[&'a LabelRecord],
+    ) -> Readings {
         if schema.kind.is_categorical() {
-            let mut categories = StoredCategories::new(schema);
-            Readings::Categories(labels.iter().map(|l| categories.of(&l.value)).collect())
+            Readings::Categories(CategoryReadings::of(schema, scale, labels))
         } else {
             Readings::Values(labels.iter().map(|l| from_stored(&l.value)).collect())
         }
@@ -146,7 +234,8 @@ impl Readings {
 fn agreeing_share(schema: Schema<'_>, readings: &Readings, indices: &[usize]) -> f64 {
     let agree = |i: usize, j: usize| match readings {
         Readings::Categories(categories) => {
-            categories[i].is_some() && categories[i] == categories[j]
+            let of = &categories.of_label;
+            of[i].is_some() && of[i] == of[j]
         }
         Readings::Values(values) => schema.matches(&values[i], &values[j]),
     };
@@ -161,29 +250,31 @@ fn agreeing_share(schema: Schema<'_>, readings: &Readings, indices: &[usize]) ->
 }
 
 /// Krippendorff's alpha over one version's labels of a categorical kind, given each
-/// label's category and the labels of each item (`items`, indices into `labels`, each
-/// item's in the labels' order). A rater's later label on an item replaces an earlier one.
+/// label's rater and category and the labels of each item (`items`, indices into them,
+/// each item's in the labels' order). A rater's later label on an item replaces an
+/// earlier one.
 fn alpha(
     level: Level,
-    schema: Schema<'_>,
-    labels: &[&LabelRecord],
-    categories: &[Option<Rc<str>>],
+    scale: &Result<Categories, String>,
+    raters: &[u32],
+    categories: &CategoryReadings,
     items: &[&[usize]],
 ) -> Result<f64, String> {
-    let scale = Categories::ordered(schema.categories()).map_err(|e| e.to_string())?;
+    let scale = scale.as_ref().map_err(Clone::clone)?;
     let mut units = AlphaUnits::new(scale.len());
-    let mut by_rater: Vec<(&str, u32)> = Vec::new();
+    let mut by_rater: Vec<(u32, u32)> = Vec::new();
     let mut added = 0usize;
     for indices in items {
         by_rater.clear();
         for &index in *indices {
-            let Some(category) = &categories[index] else {
+            let Some(category) = categories.of_label[index] else {
                 continue;
             };
-            let category = scale
-                .index_of(category)
-                .ok_or_else(|| format!("{category:?} is not one of the project's categories"))?;
-            by_rater.push((&labels[index].rater, category));
+            if category as usize >= categories.on_scale {
+                let name = &categories.names[category as usize];
+                return Err(format!("{name:?} is not one of the project's categories"));
+            }
+            by_rater.push((raters[index], category));
         }
         added += by_rater.len();
         units.add(latest_of_each_rater(&mut by_rater));
@@ -191,12 +282,12 @@ fn alpha(
     if added == 0 {
         return Err("no labels under this version".into());
     }
-    units.alpha(&scale, level)
+    units.alpha(scale, level)
 }
 
 /// The category of each rater's last label among an item's `(rater, category)` pairs,
 /// given in the labels' order.
-fn latest_of_each_rater<'a>(by_rater: &'a mut [(&str, u32)]) -> impl Iterator<Item = u32> + 'a {
+fn latest_of_each_rater(by_rater: &mut [(u32, u32)]) -> impl Iterator<Item = u32> + '_ {
     // A stable sort keeps each rater's labels in order, so the last of a run is the latest.
     by_rater.sort_by_key(|&(rater, _)| rater);
     by_rater
@@ -317,5 +408,102 @@ mod tests {
             split[1].krippendorff_alpha_reason.as_deref(),
             Some("\"e\" is not one of the project's categories")
         );
+    }
+
+    /// Random labels over four categories and three versions, with an item or two holding
+    /// a value outside the categories when `stray` is set.
+    fn random_input(seed: u64, stray: bool) -> ReportInput {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let mut input = ReportInput::default();
+        for item in 0..300 {
+            for _ in 0..rng.gen_range(1..6) {
+                let rater = format!("r{}", rng.gen_range(0..9));
+                let value = match rng.gen_range(0..40) {
+                    0 if stray => "e",
+                    n => ["a", "b", "c", "d"][n % 4],
+                };
+                let mut record = label(item, &rater, value, rng.gen_range(1..4));
+                record.created_at = input.labels.len() as i64;
+                input.labels.push(record);
+            }
+        }
+        input
+    }
+
+    fn four_categories() -> Project {
+        Project::from_spec(
+            1,
+            NewProject::simple("p", &["a", "b", "c", "d"], 3, "")
+                .validate()
+                .unwrap(),
+        )
+    }
+
+    /// A read shares each rater's pseudonym and each stored value between the labels that
+    /// name it, in one copy per half of the read: the split counts and measures by the
+    /// text, so labels sharing copies, or each holding its own, give the same figures.
+    #[test]
+    fn shared_names_and_values_are_counted_by_their_text() {
+        let project = four_categories();
+        for (seed, stray) in [(1, false), (2, true), (3, false)] {
+            let own = random_input(seed, stray);
+            let mut shared = own.clone();
+            let mut copies: std::collections::HashMap<(String, bool), std::sync::Arc<str>> =
+                Default::default();
+            let half = shared.labels.len() / 2;
+            for (n, label) in shared.labels.iter_mut().enumerate() {
+                for text in [&mut label.rater, &mut label.value] {
+                    let key = (text.to_string(), n < half);
+                    *text = copies.entry(key).or_insert_with(|| text.clone()).clone();
+                }
+            }
+            assert!(std::sync::Arc::ptr_eq(
+                &shared.labels[0].rater,
+                &(shared.labels[..half].iter())
+                    .find(|l| l.rater == shared.labels[0].rater && l.item_id > 0)
+                    .unwrap()
+                    .rater
+            ));
+            for level in [Level::Nominal, Level::Ordinal] {
+                let expected = by_guideline_version(project.schema(), level, &own);
+                assert_eq!(
+                    by_guideline_version(project.schema(), level, &shared),
+                    expected
+                );
+                assert!(expected.iter().all(|v| v.raters == 9), "{expected:?}");
+                if stray {
+                    assert!(expected.iter().any(|v| v.krippendorff_alpha.is_none()));
+                }
+            }
+        }
+    }
+
+    /// Labels of different items interleaved are split as they would be with each item's
+    /// labels together (in the order given).
+    #[test]
+    fn labels_out_of_item_order_are_measured_as_in_item_order() {
+        let project = four_categories();
+        let in_order = random_input(4, false);
+        let mut by_position: Vec<(usize, &LabelRecord)> = Vec::new();
+        let mut seen: std::collections::HashMap<i64, usize> = Default::default();
+        for label in &in_order.labels {
+            let nth = seen.entry(label.item_id).or_default();
+            by_position.push((*nth, label));
+            *nth += 1;
+        }
+        // The first label of every item, then the second of every item, and so on.
+        by_position.sort_by_key(|(nth, _)| *nth);
+        let interleaved = ReportInput {
+            labels: by_position.into_iter().map(|(_, l)| l.clone()).collect(),
+            ..in_order.clone()
+        };
+        assert!(!interleaved.labels.is_sorted_by_key(|label| label.item_id));
+        for level in [Level::Nominal, Level::Ordinal] {
+            assert_eq!(
+                by_guideline_version(project.schema(), level, &interleaved),
+                by_guideline_version(project.schema(), level, &in_order)
+            );
+        }
     }
 }
