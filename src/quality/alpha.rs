@@ -2,8 +2,6 @@
 //! number of raters and missing labels (Krippendorff 2011, "Computing Krippendorff's
 //! Alpha-Reliability").
 
-use std::collections::HashMap;
-
 use rand::Rng;
 
 use super::bootstrap::group_times;
@@ -195,7 +193,8 @@ impl UnitProfiles {
     pub(crate) fn of_dataset(data: &Dataset) -> Self {
         let k = data.categories().len();
         let mut profiles = UnitProfiles::default();
-        let mut seen: HashMap<Vec<(u32, u32)>, u32> = HashMap::new();
+        // Most items repeat a profile seen before: it is looked up before it is copied.
+        let mut seen: foldhash::HashMap<Vec<(u32, u32)>, u32> = Default::default();
         let mut counts = Vec::new();
         for item in 0..data.item_count() {
             if data.item_labels(item).len() < 2 {
@@ -203,12 +202,16 @@ impl UnitProfiles {
                 continue;
             }
             data.item_value_counts(item, &mut counts);
-            let next = seen.len() as u32;
-            let profile = *seen.entry(counts.clone()).or_insert_with(|| {
-                profiles.cells.push(unit_cells(&counts, k));
-                profiles.sizes.push(0);
-                next
-            });
+            let profile = match seen.get(&counts) {
+                Some(&profile) => profile,
+                None => {
+                    let next = seen.len() as u32;
+                    seen.insert(counts.clone(), next);
+                    profiles.cells.push(unit_cells(&counts, k));
+                    profiles.sizes.push(0);
+                    next
+                }
+            };
             profiles.sizes[profile as usize] += 1;
             profiles.item_profile.push(profile);
         }
