@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::kinds::{from_stored, Schema, StoredCategories};
 use super::report::{LabelRecord, ReportInput};
-use crate::quality::{AlphaUnits, Categories, Level};
+use crate::quality::{AlphaUnits, Categories, Interner, Level};
 
 /// The labels given under one guideline version and how far they agree.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -135,27 +135,24 @@ fn address_of(text: &str) -> Address {
     (text.as_ptr(), text.len())
 }
 
-/// A small number for each rater's pseudonym, the same for the same name.
+/// A small number for each rater's pseudonym, the same for the same name: found by the
+/// string's address, or interned by its text the first time an address is met.
 #[derive(Default)]
-struct RaterIds<'a> {
+struct RaterIds {
     by_address: foldhash::HashMap<Address, u32>,
-    by_name: foldhash::HashMap<&'a str, u32>,
+    names: Interner,
 }
 
-impl<'a> RaterIds<'a> {
-    fn of(&mut self, name: &'a str) -> u32 {
-        if let Some(&id) = self.by_address.get(&address_of(name)) {
-            return id;
-        }
-        let next = u32::try_from(self.by_name.len()).unwrap_or(u32::MAX);
-        let id = *self.by_name.entry(name).or_insert(next);
-        self.by_address.insert(address_of(name), id);
-        id
+impl RaterIds {
+    fn of(&mut self, name: &str) -> u32 {
+        *(self.by_address)
+            .entry(address_of(name))
+            .or_insert_with(|| self.names.intern(name))
     }
 
     /// How many names there are.
     fn count(&self) -> usize {
-        self.by_name.len()
+        self.names.len()
     }
 }
 
@@ -188,29 +185,32 @@ impl CategoryReadings {
             on_scale: names.len(),
             names,
         };
+        // The stored values' categories are found by address first, and the same
+        // category comes back as the same string.
         let mut categories = StoredCategories::new(schema);
-        let mut by_address: foldhash::HashMap<Address, Option<u32>> = Default::default();
         for label in labels {
             let value: &'a str = &label.value;
-            let number = match by_address.get(&address_of(value)) {
-                Some(&number) => number,
-                None => {
-                    let number = categories.of(value).map(|name| readings.number_of(name));
-                    by_address.insert(address_of(value), number);
-                    number
-                }
-            };
+            let number = categories.of(value).map(|name| readings.number_of(name));
             readings.of_label.push(number);
         }
         readings
     }
 
+    /// The number of category `name`, which takes the place of the equal string held, so
+    /// that the next label of the same stored value finds it by address.
     fn number_of(&mut self, name: Rc<str>) -> u32 {
-        let found = self.names.iter().position(|known| *known == name);
-        let index = found.unwrap_or_else(|| {
-            self.names.push(name);
-            self.names.len() - 1
-        });
+        let found =
+            (self.names.iter()).position(|known| Rc::ptr_eq(known, &name) || *known == name);
+        let index = match found {
+            Some(index) => {
+                self.names[index] = name;
+                index
+            }
+            None => {
+                self.names.push(name);
+                self.names.len() - 1
+            }
+        };
         u32::try_from(index).unwrap_or(u32::MAX)
     }
 }

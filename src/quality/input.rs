@@ -124,8 +124,8 @@ fn halves_cut(bytes: &[u8]) -> Option<usize> {
 }
 
 /// Read the header, then `bytes[..cut]`'s rows into `builder` and `bytes[cut..]`'s into a
-/// builder of its own on a second thread, then append the second to the first. `cut` must start a line outside any
-/// quoted field.
+/// builder of its own on a second thread, then append the second to the first. `cut` must
+/// start a line outside any quoted field.
 fn add_labels_in_halves(
     bytes: &[u8],
     cut: usize,

@@ -44,6 +44,7 @@ pub use bias::{Bias, RaterDistribution, RaterLeniency};
 pub use builder::DatasetBuilder;
 pub use consensus::{Adjudicated, ConsensusItem, ConsensusMethod};
 pub use consensus_summary::ConsensusSummary;
+pub(crate) use dataset::Interner;
 pub use dataset::{Categories, Dataset, DatasetError, Label, LabelInput, LabelTime, Level};
 pub use dawid_skene::DawidSkeneOptions;
 pub use drift::RaterDrift;
