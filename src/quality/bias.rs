@@ -1,17 +1,19 @@
 //! Rater bias: leniency/severity against the other raters' majority on ordered scales, and
-//! each rater's label distribution against the other raters' majority on the same items.
+//! each rater's label distribution against the other raters' labels on the same items.
 //! Also holds the report's bias section.
 //!
 //! One bad rater must not make careful raters look biased: with few raters, a spammer who
 //! over-uses one label is a large part of everyone else's reference. So the distribution test
-//! runs in rounds: each round tests every rater against the leave-one-out majority of the
-//! raters not yet found biased, and the rater with the largest significant shift is found
-//! biased and left out of the others' references from then on. Leniency is measured against
-//! that same reference, without the raters found biased.
+//! runs in rounds: each round tests every rater against the labels of the other raters not
+//! yet found biased, and the rater with the largest significant shift is found biased and
+//! left out of the others' references from then on. Leniency is measured against the
+//! majority of the raters not found biased.
 //!
-//! Both use the other raters' majority whatever the consensus method: it needs no model,
-//! while a Dawid-Skene fit on few items can lean towards the label a spammer over-uses, and
-//! its most probable class then over-states that label in everyone else's reference.
+//! Neither uses the consensus: the other raters' labels need no model, while a Dawid-Skene
+//! fit on few items can lean towards the label a spammer over-uses, and its most probable
+//! class then over-states that label in everyone else's reference. The distribution test
+//! takes the other raters' labels rather than their majority, which says the common class
+//! more often than any honest rater does (see `paired`).
 
 use serde::Serialize;
 
@@ -22,7 +24,7 @@ use super::dataset::Dataset;
 use super::drift::RaterDrift;
 use super::groups::{PoolPair, PoolSummary, SliceSummary};
 use super::guidelines::GuidelineProblems;
-use super::homogeneity::{stuart_maxwell, MarginalTest};
+use super::homogeneity::{marginal_homogeneity, MarginalTest};
 use super::paired::PairedTables;
 use super::reference::References;
 use super::report::ReportOptions;
@@ -38,7 +40,7 @@ pub struct Bias {
     pub leniency: Vec<RaterLeniency>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub leniency_reason: Option<String>,
-    /// Per rater: label distribution vs the other raters' majority on the same items.
+    /// Per rater: label distribution vs the other raters' labels on the same items.
     pub distribution: Vec<RaterDistribution>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub distribution_reason: Option<String>,
@@ -81,29 +83,31 @@ pub struct RaterLeniency {
     pub tendency: Option<String>,
 }
 
-/// A rater's label distribution against the other raters' majority on the same items
-/// (Stuart-Maxwell test of marginal homogeneity on the paired labels).
+/// A rater's label distribution against the other raters' labels on the same items (a test
+/// of marginal homogeneity on the paired labels: Stuart-Maxwell's where one other rater
+/// labelled each item; see `homogeneity`).
 #[derive(Debug, Clone, Serialize)]
 pub struct RaterDistribution {
     pub rater: String,
-    /// Labels compared (items where the other raters had a clear majority).
+    /// Labels compared (items that another rater not found biased labelled too).
     pub labels: usize,
-    /// Stuart-Maxwell chi-square statistic.
+    /// The chi-square statistic.
     pub chi_square: f64,
     pub df: usize,
     pub p_value: f64,
     /// Holm-adjusted over the raters tested in the same round.
     pub p_adjusted: f64,
     /// Share of the rater's labels that would have to change for their mix of categories to
-    /// match the others' majority on the same items (total variation distance, 0 to 1).
+    /// match the other raters' on the same items (total variation distance, 0 to 1).
     pub shift: f64,
     /// The rater's share of each category, in scale order.
     pub rater_share: Vec<f64>,
-    /// The others' majority's share of each category on the same items, in scale order.
+    /// The other raters' share of each category on the same items (each item's other
+    /// labels weighing one label), in scale order.
     pub consensus_share: Vec<f64>,
-    /// Categories this rater uses significantly more than the others' majority.
+    /// Categories this rater uses significantly more than the other raters.
     pub over_used: Vec<String>,
-    /// Categories this rater uses significantly less than the others' majority.
+    /// Categories this rater uses significantly less than the other raters.
     pub under_used: Vec<String>,
     /// Raters already found biased, left out of this rater's reference.
     pub reference_excludes: Vec<String>,
@@ -323,7 +327,7 @@ pub(crate) fn distribution(data: &Dataset, options: &ReportOptions) -> Distribut
     if rows.is_empty() {
         return DistributionFindings {
             rows: Err(format!(
-                "no rater has {} or more labels on items where the other raters have a clear majority",
+                "no rater has {} or more labels on items that other raters labelled too",
                 limits.min_rater_labels
             )),
             references,
@@ -343,15 +347,12 @@ fn test_rater(
     rater: usize,
     options: &ReportOptions,
 ) -> Option<(usize, usize, MarginalTest)> {
-    let (table, compared) = paired.table(rater);
-    if compared < options.thresholds.min_rater_labels.max(1) {
+    let paired = paired.table(rater);
+    if paired.compared < options.thresholds.min_rater_labels.max(1) {
         return None;
     }
-    Some((
-        rater,
-        compared,
-        stuart_maxwell(table, data.categories().len())?,
-    ))
+    let test = marginal_homogeneity(paired.table, paired.moments, data.categories().len())?;
+    Some((rater, paired.compared, test))
 }
 
 fn names_where(data: &Dataset, marked: &[bool]) -> Vec<String> {
@@ -544,5 +545,61 @@ mod tests {
         let resampled = shifts.resampled_means(3, rng);
         assert!(resampled[0].is_nan());
         assert!((-1.0..=1.0).contains(&resampled[1]));
+    }
+
+    /// The distribution test's rows on a simulated project.
+    fn distribution_rows(project: &synth::roster::Project) -> Vec<RaterDistribution> {
+        let simulation = synth::roster::simulate(project);
+        let findings = distribution(&simulation.data, &ReportOptions::default());
+        findings.rows.expect("raters tested")
+    }
+
+    /// The names of the raters the distribution test calls biased (rater `n` of the
+    /// simulation is `r00n`).
+    fn found_biased(project: &synth::roster::Project) -> Vec<String> {
+        (distribution_rows(project).into_iter())
+            .filter(|row| row.biased)
+            .map(|row| row.rater)
+            .collect()
+    }
+
+    /// Twelve honest raters, each right 65% of the time, on an unbalanced project.
+    fn honest_project(overlap: usize, seed: u64) -> synth::roster::Project {
+        synth::roster::Project {
+            items: 3_000,
+            overlap,
+            priors: vec![0.8, 0.1, 0.1],
+            raters: vec![synth::roster::Behaviour::Careful { accuracy: 0.65 }; 12],
+            seed,
+        }
+    }
+
+    #[test]
+    fn honest_raters_who_make_mistakes_are_not_called_biased() {
+        // Against the other raters' majority, which says the common class more often than
+        // any one of them, two of the raters of the first project were called biased.
+        for (overlap, seed) in [(3, 1), (3, 2), (5, 3)] {
+            let project = honest_project(overlap, seed);
+            assert_eq!(
+                found_biased(&project),
+                Vec::<String>::new(),
+                "overlap {overlap}"
+            );
+            for row in distribution_rows(&project) {
+                assert!(row.shift < 0.04, "{} shifted {}", row.rater, row.shift);
+            }
+        }
+    }
+
+    #[test]
+    fn a_rater_who_over_uses_a_rare_class_is_called_biased_and_no_one_else() {
+        for (overlap, seed) in [(3, 4), (5, 5)] {
+            let mut project = honest_project(overlap, seed);
+            project.raters[4] = synth::roster::Behaviour::Spammer {
+                favourite: 2,
+                share: 0.4,
+            };
+            assert_eq!(found_biased(&project), ["r004"], "overlap {overlap}");
+        }
     }
 }

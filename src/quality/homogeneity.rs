@@ -1,12 +1,14 @@
-//! Marginal homogeneity of a square table of paired labels (Stuart-Maxwell): does one rater
-//! use the categories at the same rates as a reference on the same items?
+//! Marginal homogeneity of a square table of paired labels: does one rater use the
+//! categories at the same rates as a reference on the same items? With a single reference
+//! label per item this is the Stuart-Maxwell test; a reference that is several raters'
+//! labels weighs each of them by its share of the item.
 
 use super::stats::{chi_square_sf, normal_two_sided};
 
 /// Pivots below this share of the largest diagonal entry count as zero.
 const PIVOT_TOLERANCE: f64 = 1e-10;
 
-/// The Stuart-Maxwell test of a k x k table (rows: the rater, columns: the reference).
+/// The test of a k x k table (rows: the rater, columns: the reference).
 #[derive(Debug, Clone)]
 pub(crate) struct MarginalTest {
     /// `d' S^- d` with `d` the row minus column totals and `S` their covariance.
@@ -21,15 +23,40 @@ pub(crate) struct MarginalTest {
     pub row_share: Vec<f64>,
     /// Column shares (the reference's) per category.
     pub column_share: Vec<f64>,
-    /// Per category: two-sided McNemar p-value of "rater says c" against "reference says
-    /// c", with the sign of the difference (positive: the rater uses c more).
+    /// Per category: two-sided p-value of "rater says c" against "reference says c" (with
+    /// one reference label per item, McNemar's), with the sign of the difference
+    /// (positive: the rater uses c more).
     pub per_category: Vec<(f64, f64)>,
 }
 
-/// Stuart-Maxwell test of `table` (row-major, `k x k`). `None` for an empty table. A table
-/// with no disagreement gives statistic 0, df 0 and p-value 1.
+/// The Stuart-Maxwell test of a paired table of counts (row-major, `k x k`).
+#[cfg(test)]
 pub(crate) fn stuart_maxwell(table: &[f64], k: usize) -> Option<MarginalTest> {
-    if k == 0 || table.len() != k * k {
+    let moments: Vec<f64> = (0..k * k)
+        .map(|index| {
+            let (i, j) = (index / k, index % k);
+            if i == j {
+                (0..k).map(|row| table[row * k + j]).sum()
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    marginal_homogeneity(table, &moments, k)
+}
+
+/// The test of `table` (row-major, `k x k`: each label of the rater adds its reference's
+/// share of each category to its row) with `moments` the sum over the labels of `p p'`,
+/// `p` the label's reference shares. The covariance of the differences is the sum of their
+/// outer products, `diag(rows) - T - T' + moments`: with one reference label per item
+/// (moments the column totals on the diagonal) Stuart-Maxwell's. `None` for an empty
+/// table. A table with no disagreement gives statistic 0, df 0 and p-value 1.
+pub(crate) fn marginal_homogeneity(
+    table: &[f64],
+    moments: &[f64],
+    k: usize,
+) -> Option<MarginalTest> {
+    if k == 0 || table.len() != k * k || moments.len() != k * k {
         return None;
     }
     let total: f64 = table.iter().sum();
@@ -40,14 +67,22 @@ pub(crate) fn stuart_maxwell(table: &[f64], k: usize) -> Option<MarginalTest> {
     let rows: Vec<f64> = (0..k).map(|i| (0..k).map(|j| cell(i, j)).sum()).collect();
     let columns: Vec<f64> = (0..k).map(|j| (0..k).map(|i| cell(i, j)).sum()).collect();
     let mut difference: Vec<f64> = (0..k).map(|i| rows[i] - columns[i]).collect();
+    let covariance_of = |i: usize, j: usize| {
+        let own = if i == j { rows[i] } else { 0.0 };
+        own - cell(i, j) - cell(j, i) + moments[i * k + j]
+    };
     let mut covariance: Vec<f64> = (0..k * k)
-        .map(|index| {
-            let (i, j) = (index / k, index % k);
-            if i == j {
-                rows[i] + columns[i] - 2.0 * cell(i, i)
+        .map(|index| covariance_of(index / k, index % k))
+        .collect();
+    let per_category = (0..k)
+        .map(|c| {
+            let (more_or_fewer, variance) = (rows[c] - columns[c], covariance_of(c, c));
+            let p = if variance > PIVOT_TOLERANCE * total {
+                normal_two_sided(more_or_fewer / variance.sqrt()).unwrap_or(1.0)
             } else {
-                -(cell(i, j) + cell(j, i))
-            }
+                1.0
+            };
+            (p, more_or_fewer)
         })
         .collect();
     let (statistic, df) = quadratic_form(&mut covariance, &mut difference, k);
@@ -64,18 +99,6 @@ pub(crate) fn stuart_maxwell(table: &[f64], k: usize) -> Option<MarginalTest> {
         .map(|(r, c)| (r - c).abs())
         .sum::<f64>()
         / 2.0;
-    let per_category = (0..k)
-        .map(|c| {
-            let more = rows[c] - cell(c, c);
-            let fewer = columns[c] - cell(c, c);
-            let p = if more + fewer > 0.0 {
-                normal_two_sided((more - fewer) / (more + fewer).sqrt()).unwrap_or(1.0)
-            } else {
-                1.0
-            };
-            (p, more - fewer)
-        })
-        .collect();
     Some(MarginalTest {
         statistic,
         df,

@@ -3,8 +3,8 @@
 //!
 //! A rater's agreement with the consensus, kappa against it, confusion matrix and drift use
 //! these, never a consensus that contains the rater's own vote: with two labels per item the
-//! own vote decides half the consensus. Leniency and the label-distribution test use the
-//! majority form under either method (see `bias`).
+//! own vote decides half the consensus. Leniency uses the majority form under either
+//! method, and the label-distribution test the other raters' labels themselves (see `bias`).
 //!
 //! - Majority: the majority of the other raters' labels on the item. A tie among them, or no
 //!   other rater, leaves the label out (counted as `Tie` or `Alone`).

@@ -123,7 +123,7 @@ const FLAGS: &[(&str, &str)] = &[
     ("too_fast", "the median time per label is below the project's too-fast limit."),
     ("low_gold_accuracy", "gold accuracy is below the threshold with enough gold questions seen."),
     ("spammer", "informativeness is near zero: the labels carry little information about the class."),
-    ("biased", "the rater's label distribution differs from the consensus of the items they labelled (Stuart-Maxwell test, Holm-corrected), by a share large enough to matter."),
+    ("biased", "the rater's label distribution differs from the other raters' labels on the items they labelled (a test of marginal homogeneity, Holm-corrected), by a share large enough to matter."),
     ("drift", "the rater's agreement with the others' consensus differs significantly between the first and the second half of their labels: fatigue, a changed reading of the guidelines, or a change in who else labelled the same items (a spammer paused half-way improves everyone's later agreement), so look at the other raters' drift figures before acting."),
 ];
 
