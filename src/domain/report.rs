@@ -15,8 +15,8 @@ pub use super::report_kinds::{kind_report, KindReport};
 use super::Invalid;
 use crate::quality::memo::Memo;
 use crate::quality::{
-    build_report_kept, Categories, ConsensusMethod, DatasetBuilder, KeptConsensus, LabelInput,
-    Level, Report, ReportOptions,
+    build_report_kept, Categories, ConsensusMethod, DatasetBuilder, KeptConsensus, KeyedLabel,
+    LabelInput, Level, RaterKey, Report, ReportOptions, ValueKey,
 };
 
 /// One human label as the quality engine reads it.
@@ -914,6 +914,40 @@ fn invalid_labels(e: crate::quality::DatasetError) -> Invalid {
     Invalid::new("labels", e.to_string())
 }
 
+/// The builder's keys of the raters and categories of an input's labels, found by the
+/// address of the strings the labels share (a read shares each rater's pseudonym and each
+/// category), so that half a million labels do not hash their names twice each.
+#[derive(Default)]
+struct LabelKeys<'a> {
+    raters: foldhash::HashMap<*const u8, Option<RaterKey>>,
+    values: Vec<(std::rc::Rc<str>, Option<ValueKey>)>,
+    /// Each rater's pool as the builder was last told.
+    pools: foldhash::HashMap<RaterKey, &'a Arc<str>>,
+}
+
+impl LabelKeys<'_> {
+    fn rater(&mut self, builder: &mut DatasetBuilder, rater: &Arc<str>) -> Option<RaterKey> {
+        // An address held by a label of the input is that string's while the input lives.
+        *(self.raters)
+            .entry(Arc::as_ptr(rater).cast::<u8>())
+            .or_insert_with(|| builder.rater_key(rater))
+    }
+
+    fn value(
+        &mut self,
+        builder: &mut DatasetBuilder,
+        category: &std::rc::Rc<str>,
+    ) -> Option<ValueKey> {
+        if let Some((_, key)) = (self.values.iter()).find(|(c, _)| std::rc::Rc::ptr_eq(c, category))
+        {
+            return *key;
+        }
+        let key = builder.value_key(category);
+        self.values.push((category.clone(), key));
+        key
+    }
+}
+
 /// A dataset builder holding `labels` (the input's, or a run of them) with the gold answers
 /// and slice values of their items, and the item id of each of its items in the order the
 /// builder met them.
@@ -930,9 +964,9 @@ fn dataset_builder(
     builder.categories(categories).reserve(labels.len(), items);
     let mut item_ids: Vec<i64> = Vec::with_capacity(items);
     let mut stored_categories = StoredCategories::new(schema);
-    let mut pools: foldhash::HashMap<&str, &str> = Default::default();
+    let mut keys = LabelKeys::default();
     // The input holds each item's labels together: its name is made once.
-    let (mut item, mut name) = (None, String::new());
+    let (mut item, mut name, mut item_key) = (None, String::new(), None);
     for label in labels {
         let Some(category) = stored_categories.of(&label.value) else {
             continue;
@@ -940,18 +974,34 @@ fn dataset_builder(
         if item != Some(label.item_id) {
             item = Some(label.item_id);
             name = item_name(label.item_id, label.external_id.as_deref());
+            item_key = builder.item_key(&name);
         }
-        builder.add(LabelInput {
-            item: &name,
-            rater: &label.rater,
-            value: &category,
-            duration_ms: label.duration_ms,
-            sequence: Some(label.created_at),
-        });
-        // The builder keeps a rater's last pool; telling it only of changes gives the
-        // same pools without a row per label.
-        if pools.insert(&*label.rater, &*label.pool) != Some(&*label.pool) {
-            builder.set_rater_pool(&label.rater, &label.pool);
+        let rater = keys.rater(&mut builder, &label.rater);
+        match (item_key, rater, keys.value(&mut builder, &category)) {
+            (Some(item), Some(rater), Some(value)) => {
+                builder.add_by_keys(KeyedLabel {
+                    item,
+                    rater,
+                    value,
+                    duration_ms: label.duration_ms,
+                    sequence: Some(label.created_at),
+                });
+                // The builder keeps a rater's last pool; telling it only of changes gives
+                // the same pools without a row per label.
+                if keys.pools.insert(rater, &label.pool) != Some(&label.pool) {
+                    builder.set_rater_pool(&label.rater, &label.pool);
+                }
+            }
+            // An empty name: the builder notes it.
+            _ => {
+                builder.add(LabelInput {
+                    item: &name,
+                    rater: &label.rater,
+                    value: &category,
+                    duration_ms: label.duration_ms,
+                    sequence: Some(label.created_at),
+                });
+            }
         }
         if builder.item_count() > item_ids.len() {
             item_ids.push(label.item_id);

@@ -15,6 +15,33 @@ struct RawLabel {
     order: u32,
 }
 
+/// An item's name as a builder holds it ([`DatasetBuilder::item_key`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ItemKey(u32);
+
+/// A rater's name as a builder holds it ([`DatasetBuilder::rater_key`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RaterKey(u32);
+
+/// A category's name as a builder holds it ([`DatasetBuilder::value_key`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ValueKey(u32);
+
+/// A label by the keys its builder gave its names.
+#[derive(Debug, Clone, Copy)]
+pub struct KeyedLabel {
+    pub item: ItemKey,
+    pub rater: RaterKey,
+    pub value: ValueKey,
+    pub duration_ms: Option<u32>,
+    pub sequence: Option<i64>,
+}
+
+/// `text` trimmed, unless that leaves nothing.
+fn non_empty(text: &str) -> Option<&str> {
+    Some(text.trim()).filter(|text| !text.is_empty())
+}
+
 /// Accumulates labels and side information; [`DatasetBuilder::build`] makes the [`Dataset`].
 ///
 /// When one rater labels one item twice, the later label wins: the one with the larger
@@ -76,16 +103,61 @@ impl DatasetBuilder {
             self.empty_field.get_or_insert(field);
             return self;
         }
+        let (item, rater, value) = (
+            self.items.intern(item),
+            self.raters.intern(rater),
+            self.values.intern(value),
+        );
+        self.push(item, rater, value, label.duration_ms, label.sequence);
+        self
+    }
+
+    /// The key of item `name` (trimmed), added if new; `None` for an empty name.
+    pub fn item_key(&mut self, name: &str) -> Option<ItemKey> {
+        Some(ItemKey(self.items.intern(non_empty(name)?)))
+    }
+
+    /// The key of rater `name` (trimmed), added if new; `None` for an empty name.
+    pub fn rater_key(&mut self, name: &str) -> Option<RaterKey> {
+        Some(RaterKey(self.raters.intern(non_empty(name)?)))
+    }
+
+    /// The key of category `name` (trimmed), added if new; `None` for an empty name.
+    pub fn value_key(&mut self, name: &str) -> Option<ValueKey> {
+        Some(ValueKey(self.values.intern(non_empty(name)?)))
+    }
+
+    /// Add one label by the keys of its item, rater and value, as [`DatasetBuilder::add`]
+    /// would add it by their names: for many labels that share names, each found once.
+    pub fn add_by_keys(&mut self, label: KeyedLabel) -> &mut Self {
+        let KeyedLabel {
+            item: ItemKey(item),
+            rater: RaterKey(rater),
+            value: ValueKey(value),
+            duration_ms,
+            sequence,
+        } = label;
+        self.push(item, rater, value, duration_ms, sequence);
+        self
+    }
+
+    fn push(
+        &mut self,
+        item: u32,
+        rater: u32,
+        value: u32,
+        duration_ms: Option<u32>,
+        sequence: Option<i64>,
+    ) {
         let order = self.raw.len() as u32;
         self.raw.push(RawLabel {
-            item: self.items.intern(item),
-            rater: self.raters.intern(rater),
-            value: self.values.intern(value),
-            duration_ms: label.duration_ms,
-            sequence: label.sequence,
+            item,
+            rater,
+            value,
+            duration_ms,
+            sequence,
             order,
         });
-        self
     }
 
     /// Add what `later` holds as if it had been added here after what this holds: its
@@ -542,6 +614,45 @@ mod tests {
             });
         }
         builder.build().expect("dataset")
+    }
+
+    #[test]
+    fn labels_added_by_keys_make_the_dataset_their_names_make() {
+        let labels: Vec<(String, String, String, i64)> = (0..400)
+            .map(|n: i64| {
+                let item = format!(" item-{}", n % 37);
+                let rater = format!("rater-{} ", (n * 7) % 11);
+                let value = ["a", "b", "c"][(n % 5 % 3) as usize].to_string();
+                (item, rater, value, n % 13)
+            })
+            .collect();
+        let mut by_names = DatasetBuilder::new();
+        let mut by_keys = DatasetBuilder::new();
+        for (item, rater, value, sequence) in &labels {
+            by_names.add(LabelInput {
+                item,
+                rater,
+                value,
+                duration_ms: Some(*sequence as u32),
+                sequence: Some(*sequence),
+            });
+            let label = KeyedLabel {
+                item: by_keys.item_key(item).expect("an item"),
+                rater: by_keys.rater_key(rater).expect("a rater"),
+                value: by_keys.value_key(value).expect("a value"),
+                duration_ms: Some(*sequence as u32),
+                sequence: Some(*sequence),
+            };
+            by_keys.add_by_keys(label);
+        }
+        let (by_names, by_keys) = (by_names.build(), by_keys.build());
+        let (by_names, by_keys) = (by_names.expect("dataset"), by_keys.expect("dataset"));
+        assert_eq!(named(&by_keys), named(&by_names));
+        assert_eq!(by_keys.raters, by_names.raters);
+        assert_eq!(by_keys.label_times, by_names.label_times);
+        let mut empty = DatasetBuilder::new();
+        assert_eq!(empty.rater_key("  "), None);
+        assert_eq!(empty.item_key(""), None);
     }
 
     /// Labels that come item by item (sorted within each item only) and the same labels

@@ -41,7 +41,7 @@ mod warning;
 pub use agreement::{Agreement, CategoryAgreement, PairKappa};
 pub use alpha::{krippendorff_alpha, AlphaUnits};
 pub use bias::{Bias, RaterDistribution, RaterLeniency};
-pub use builder::DatasetBuilder;
+pub use builder::{DatasetBuilder, ItemKey, KeyedLabel, RaterKey, ValueKey};
 pub use consensus::{Adjudicated, ConsensusItem, ConsensusMethod};
 pub use consensus_summary::ConsensusSummary;
 pub(crate) use dataset::Interner;
