@@ -271,7 +271,7 @@ fn bias(out: &mut String, report: &Report) {
         .collect();
     let _ = writeln!(
         out,
-        "  Label mix differs from the other raters' majority: {}",
+        "  Label mix differs from the other raters': {}",
         list_or_none(&skewed)
     );
     for pair in &b.pool_pairs {
