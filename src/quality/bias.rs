@@ -1,4 +1,4 @@
-//! Rater bias: leniency/severity against the other raters' values on ordered scales, and
+//! Rater bias: leniency/severity against the other raters' majority on ordered scales, and
 //! each rater's label distribution against the other raters' labels on the same items.
 //! Also holds the report's bias section.
 //!
@@ -6,16 +6,14 @@
 //! over-uses one label is a large part of everyone else's reference. So the distribution test
 //! runs in rounds: each round tests every rater against the labels of the other raters not
 //! yet found biased, and the rater with the largest significant shift is found biased and
-//! left out of the others' references from then on. Leniency is measured against the mean
-//! value of the other raters not found biased.
+//! left out of the others' references from then on. Leniency is measured against the
+//! majority of the raters not found biased.
 //!
 //! Neither uses the consensus: the other raters' labels need no model, while a Dawid-Skene
 //! fit on few items can lean towards the label a spammer over-uses, and its most probable
-//! class then over-states that label in everyone else's reference. Both take the other
-//! raters' labels themselves rather than their majority, which says the common class more
-//! often than any honest rater does (see `paired`): on a scale where most items deserve the
-//! top value, honest raters who sometimes err measured 0.3 to 0.5 steps below the majority
-//! and were called severe, where their expected distance from the others' mean is zero.
+//! class then over-states that label in everyone else's reference. The distribution test
+//! takes the other raters' labels rather than their majority, which says the common class
+//! more often than any honest rater does (see `paired`).
 
 use serde::Serialize;
 
@@ -28,6 +26,7 @@ use super::groups::{PoolPair, PoolSummary, SliceSummary};
 use super::guidelines::GuidelineProblems;
 use super::homogeneity::{marginal_homogeneity, MarginalTest};
 use super::paired::PairedTables;
+use super::reference::References;
 use super::report::ReportOptions;
 use super::stats::holm;
 
@@ -37,8 +36,7 @@ const CATEGORY_SIGNIFICANCE: f64 = 0.05;
 /// The bias section of a report.
 #[derive(Debug, Clone, Serialize)]
 pub struct Bias {
-    /// Per rater: mean signed distance from the other raters' mean value (ordered levels
-    /// only).
+    /// Per rater: mean signed distance from the other raters' majority (ordered levels only).
     pub leniency: Vec<RaterLeniency>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub leniency_reason: Option<String>,
@@ -65,14 +63,14 @@ pub struct Bias {
     pub guideline_problems: GuidelineProblems,
 }
 
-/// A rater's tendency to give higher or lower values than the other raters.
+/// A rater's tendency to give higher or lower values than the other raters' majority.
 #[derive(Debug, Clone, Serialize)]
 pub struct RaterLeniency {
     pub rater: String,
-    /// Labels compared (items that another rater not found biased labelled too).
+    /// Labels compared (items where the other raters had a clear majority).
     pub labels: usize,
-    /// Mean of (rater's value - the mean of the other raters' values on the item) on the
-    /// scale (ranks for ordinal data).
+    /// Mean of (rater's value - the others' majority value) on the scale (ranks for ordinal
+    /// data).
     pub leniency: f64,
     /// 95% bootstrap interval (items resampled with replacement, references held fixed).
     pub leniency_ci95: Option<[f64; 2]>,
@@ -164,12 +162,12 @@ impl LeniencyShifts {
     }
 }
 
-/// Signed distances of every label from the mean value of the other raters of its item
-/// who are not `left_out` (labels without one are left out), on the level's scale (ranks
-/// for ordinal data). Defined only for ordered levels.
+/// Signed distances of every label from the other raters' majority on its item (labels
+/// without one are left out), on the level's scale (ranks for ordinal data). Defined only
+/// for ordered levels.
 pub(crate) fn leniency_shifts(
     data: &Dataset,
-    left_out: &[bool],
+    references: &References,
     options: &ReportOptions,
 ) -> Result<LeniencyShifts, String> {
     if !options.level.is_ordered() {
@@ -184,27 +182,12 @@ pub(crate) fn leniency_shifts(
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
             (lo.min(v), hi.max(v))
         });
-    let counts = |rater: u32| !left_out.get(rater as usize).copied().unwrap_or(false);
-    // Each item's sum and count of the values that count.
-    let totals: Vec<(f64, u32)> = (0..data.item_count())
-        .map(|item| {
-            (data.item_labels(item).iter())
-                .filter(|label| counts(label.rater))
-                .fold((0.0, 0), |(sum, n), label| {
-                    (sum + scale[label.value as usize], n + 1)
-                })
-        })
-        .collect();
     let per_rater = (0..data.rater_count())
         .map(|rater| {
             let shifts = data.rater_label_indexes(rater).iter().filter_map(|&index| {
                 let label = data.labels()[index as usize];
-                let value = scale[label.value as usize];
-                let (mut sum, mut others) = totals[label.item as usize];
-                if counts(label.rater) {
-                    (sum, others) = (sum - value, others - 1);
-                }
-                (others > 0).then(|| value - sum / f64::from(others))
+                let agreed = references.class_of(index as usize)? as usize;
+                Some(scale[label.value as usize] - scale[agreed])
             });
             rater_shifts(shifts)
         })
@@ -283,11 +266,11 @@ pub(crate) fn leniency(
     rows
 }
 
-/// The distribution test's rows, and the raters it found biased (left out of the
-/// leniency test's references too).
+/// The distribution test's rows, and the majority references with the raters it found
+/// biased left out (kept up to date as it left them out).
 pub(crate) struct DistributionFindings {
     pub rows: Result<Vec<RaterDistribution>, String>,
-    pub left_out: Vec<bool>,
+    pub references: References,
 }
 
 /// Test each rater with at least `min_rater_labels` compared labels, in rounds (see the
@@ -297,7 +280,7 @@ pub(crate) fn distribution(data: &Dataset, options: &ReportOptions) -> Distribut
     if raters < 2 {
         return DistributionFindings {
             rows: Err("there is only one rater".to_string()),
-            left_out: vec![false; raters],
+            references: References::majority_without(data, &vec![false; raters]),
         };
     }
     let limits = &options.thresholds;
@@ -340,20 +323,20 @@ pub(crate) fn distribution(data: &Dataset, options: &ReportOptions) -> Distribut
             }
         }
     }
-    let left_out = paired.left_out().to_vec();
+    let references = paired.into_references();
     if rows.is_empty() {
         return DistributionFindings {
             rows: Err(format!(
                 "no rater has {} or more labels on items that other raters labelled too",
                 limits.min_rater_labels
             )),
-            left_out,
+            references,
         };
     }
     rows.sort_by(|a, b| a.rater.cmp(&b.rater));
     DistributionFindings {
         rows: Ok(rows),
-        left_out,
+        references,
     }
 }
 
@@ -420,25 +403,26 @@ mod tests {
     use super::*;
     use crate::quality::{synth, Categories, DatasetBuilder, Level};
 
-    /// Each rater's mean shift computed the plain way: for each of the rater's labels in
-    /// item order, its value less the mean of the item's other values, summed as floats.
-    fn means_rater_by_rater(data: &Dataset, level: Level, weights: &[u32]) -> Vec<f64> {
+    /// Each rater's mean shift summed the plain way: the rater's labels in item order, as
+    /// floats.
+    fn means_rater_by_rater(
+        data: &Dataset,
+        references: &References,
+        level: Level,
+        weights: &[u32],
+    ) -> Vec<f64> {
         let scale = data.categories().scale_values(level);
         (0..data.rater_count())
             .map(|rater| {
                 let (mut sum, mut count) = (0.0, 0u32);
                 for &index in data.rater_label_indexes(rater) {
                     let label = data.labels()[index as usize];
-                    let others: Vec<f64> = (data.item_labels(label.item as usize).iter())
-                        .filter(|other| other.rater != label.rater)
-                        .map(|other| scale[other.value as usize])
-                        .collect();
-                    if others.is_empty() {
+                    let Some(agreed) = references.class_of(index as usize) else {
                         continue;
-                    }
-                    let mean = others.iter().sum::<f64>() / others.len() as f64;
+                    };
                     let weight = weights[label.item as usize];
-                    sum += f64::from(weight) * (scale[label.value as usize] - mean);
+                    let shift = scale[label.value as usize] - scale[agreed as usize];
+                    sum += f64::from(weight) * shift;
                     count += weight;
                 }
                 if count > 0 {
@@ -465,17 +449,19 @@ mod tests {
         builder.build().expect("a dataset")
     }
 
-    fn shifts_of(data: &Dataset, level: Level) -> LeniencyShifts {
+    fn shifts_of(data: &Dataset, level: Level) -> (References, LeniencyShifts) {
         let options = ReportOptions {
             level,
             ..ReportOptions::default()
         };
-        let everyone = vec![false; data.rater_count()];
-        leniency_shifts(data, &everyone, &options).expect("an ordered level")
+        let references = References::majority_without(data, &vec![false; data.rater_count()]);
+        let shifts = leniency_shifts(data, &references, &options).expect("an ordered level");
+        (references, shifts)
     }
 
     #[test]
-    fn each_raters_mean_shift_is_their_mean_distance_from_the_others_mean() {
+    fn each_raters_mean_shift_is_the_plain_float_sum_bit_for_bit() {
+        let bits = |v: &[f64]| v.iter().map(|m| m.to_bits()).collect::<Vec<_>>();
         for (values, level) in [
             (
                 ["none", "mild", "moderate", "severe", "fatal"],
@@ -485,16 +471,11 @@ mod tests {
             (["0.1", "0.7", "1.3", "2.9", "3.3"], Level::Interval),
         ] {
             let data = dataset_on(&values);
-            let shifts = shifts_of(&data, level);
+            let (references, shifts) = shifts_of(&data, level);
             let all = vec![1u32; data.item_count()];
-            let expected = means_rater_by_rater(&data, level, &all);
+            let expected = means_rater_by_rater(&data, &references, level, &all);
             let means: Vec<f64> = shifts.per_rater.iter().map(|r| r.mean).collect();
-            for (mean, expected) in means.iter().zip(&expected) {
-                assert!(
-                    (mean - expected).abs() < 1e-12,
-                    "{level:?}: {mean} against {expected}"
-                );
-            }
+            assert_eq!(bits(&means), bits(&expected), "{level:?}");
             assert!(means.iter().any(|m| *m > 0.0) && means.iter().any(|m| *m < 0.0));
         }
     }
@@ -504,7 +485,7 @@ mod tests {
     #[test]
     fn shift_counts_resample_leniency_as_item_draws_do() {
         let data = dataset_on(&["0.1", "0.7", "1.3", "2.9", "3.3"]);
-        let shifts = shifts_of(&data, Level::Interval);
+        let (references, shifts) = shifts_of(&data, Level::Interval);
         let items = data.item_count();
         let pick = rand::distributions::Uniform::new(0, items);
         let draws = 2_000;
@@ -515,7 +496,7 @@ mod tests {
                 for _ in 0..items {
                     weights[rng.sample(pick)] += 1;
                 }
-                let by_item = means_rater_by_rater(&data, Level::Interval, &weights);
+                let by_item = means_rater_by_rater(&data, &references, Level::Interval, &weights);
                 (shifts.resampled_means(items, rng), by_item)
             })
             .unzip();
@@ -619,39 +600,6 @@ mod tests {
                 share: 0.4,
             };
             assert_eq!(found_biased(&project), ["r004"], "overlap {overlap}");
-        }
-    }
-
-    #[test]
-    fn honest_raters_on_a_scale_most_items_top_are_neither_lenient_nor_severe() {
-        // Against the other raters' majority, which says the top value more often than any
-        // one of them, these raters measured 0.3 to 0.5 steps low and were called severe.
-        for (overlap, seed) in [(3, 6), (5, 7)] {
-            let project = synth::roster::Project {
-                priors: vec![0.05, 0.05, 0.1, 0.2, 0.6],
-                ..honest_project(overlap, seed)
-            };
-            let simulation = synth::roster::simulate(&project);
-            let options = ReportOptions {
-                level: Level::Ordinal,
-                bootstrap_draws: 200,
-                ..ReportOptions::default()
-            };
-            let report = crate::quality::build_report(&simulation.data, &options);
-            assert_eq!(report.bias.leniency.len(), 12);
-            for row in &report.bias.leniency {
-                assert_eq!(row.tendency, None, "overlap {overlap}: {row:?}");
-                assert!(row.leniency.abs() < 0.2, "overlap {overlap}: {row:?}");
-            }
-            // Chance moves each rater a little either way, and the raters not at all.
-            let mean = report
-                .bias
-                .leniency
-                .iter()
-                .map(|row| row.leniency)
-                .sum::<f64>()
-                / 12.0;
-            assert!(mean.abs() < 0.05, "overlap {overlap}: {mean}");
         }
     }
 }

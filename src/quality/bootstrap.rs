@@ -205,7 +205,8 @@ mod tests {
             ..ReportOptions::default()
         };
         let everyone = vec![false; data.rater_count()];
-        let shifts = crate::quality::bias::leniency_shifts(&data, &everyone, &options(1))
+        let references = crate::quality::reference::References::majority_without(&data, &everyone);
+        let shifts = crate::quality::bias::leniency_shifts(&data, &references, &options(1))
             .expect("an ordered level");
         let bits = |resamples: Resamples| -> Vec<Vec<u64>> {
             let alpha = resamples.alpha.iter().map(|a| a.map_or(0, f64::to_bits));

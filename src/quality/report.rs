@@ -354,7 +354,7 @@ struct UnbiasedPart {
 fn unbiased_part(data: &Dataset, options: &ReportOptions, kept: &KeptConsensus) -> UnbiasedPart {
     let mut warnings = Vec::new();
     let findings = kept.distribution_of(data, options);
-    let shifts = leniency_shifts(data, &findings.left_out, options);
+    let shifts = leniency_shifts(data, &findings.references, options);
     let mut resamples = resample(data, options, shifts.as_ref().ok());
     let alpha_draws = std::mem::take(&mut resamples.alpha);
     let agreement = agreement(data, options, alpha_draws, &mut warnings);
