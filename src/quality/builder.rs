@@ -616,45 +616,6 @@ mod tests {
         builder.build().expect("dataset")
     }
 
-    #[test]
-    fn labels_added_by_keys_make_the_dataset_their_names_make() {
-        let labels: Vec<(String, String, String, i64)> = (0..400)
-            .map(|n: i64| {
-                let item = format!(" item-{}", n % 37);
-                let rater = format!("rater-{} ", (n * 7) % 11);
-                let value = ["a", "b", "c"][(n % 5 % 3) as usize].to_string();
-                (item, rater, value, n % 13)
-            })
-            .collect();
-        let mut by_names = DatasetBuilder::new();
-        let mut by_keys = DatasetBuilder::new();
-        for (item, rater, value, sequence) in &labels {
-            by_names.add(LabelInput {
-                item,
-                rater,
-                value,
-                duration_ms: Some(*sequence as u32),
-                sequence: Some(*sequence),
-            });
-            let label = KeyedLabel {
-                item: by_keys.item_key(item).expect("an item"),
-                rater: by_keys.rater_key(rater).expect("a rater"),
-                value: by_keys.value_key(value).expect("a value"),
-                duration_ms: Some(*sequence as u32),
-                sequence: Some(*sequence),
-            };
-            by_keys.add_by_keys(label);
-        }
-        let (by_names, by_keys) = (by_names.build(), by_keys.build());
-        let (by_names, by_keys) = (by_names.expect("dataset"), by_keys.expect("dataset"));
-        assert_eq!(named(&by_keys), named(&by_names));
-        assert_eq!(by_keys.raters, by_names.raters);
-        assert_eq!(by_keys.label_times, by_names.label_times);
-        let mut empty = DatasetBuilder::new();
-        assert_eq!(empty.rater_key("  "), None);
-        assert_eq!(empty.item_key(""), None);
-    }
-
     /// Labels that come item by item (sorted within each item only) and the same labels
     /// in any order make the same labels, each rater's later label on an item kept.
     #[test]
@@ -764,6 +725,44 @@ mod tests {
         builder.categories(categories);
         rows.iter().for_each(|rows| rows.add_to(&mut builder));
         builder
+    }
+
+    #[test]
+    fn labels_added_by_keys_make_the_dataset_their_names_make() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(11);
+        let mut next = move |below: u64| rng.gen_range(0..below);
+        for _ in 0..50 {
+            let items = 1 + next(40);
+            let rows = Rows::random(&mut next, 0, items, 7);
+            let mut by_keys = DatasetBuilder::new();
+            by_keys.categories(Categories::ordered(VALUES).expect("categories"));
+            for (item, rater, value, sequence) in &rows.labels {
+                let label = KeyedLabel {
+                    item: by_keys.item_key(item).expect("an item"),
+                    rater: by_keys.rater_key(&format!(" {rater}")).expect("a rater"),
+                    value: by_keys.value_key(value).expect("a value"),
+                    duration_ms: Some(*sequence as u32),
+                    sequence: Some(*sequence),
+                };
+                by_keys.add_by_keys(label);
+            }
+            // Gold, pools and metadata as the names' builder gets them: only the labels
+            // come by keys.
+            let side = Rows {
+                labels: Vec::new(),
+                ..rows.clone()
+            };
+            side.add_to(&mut by_keys);
+            let by_names = builder_of(&[&rows]).build().expect("dataset");
+            let by_keys = by_keys.build().expect("dataset");
+            assert_eq!(named(&by_keys), named(&by_names));
+            assert_eq!(by_keys.raters, by_names.raters);
+            assert_eq!(by_keys.label_times, by_names.label_times);
+        }
+        let mut empty = DatasetBuilder::new();
+        assert_eq!(empty.rater_key("  "), None);
+        assert_eq!(empty.item_key(""), None);
     }
 
     /// A dataset continued with labels on new items is the dataset one build of all the
