@@ -72,7 +72,7 @@ pub struct ReportArgs {
     /// Also write the consensus as CSV (item,label,confidence)
     #[arg(long)]
     pub consensus_out: Option<std::path::PathBuf>,
-    /// Bootstrap draws for the intervals
+    /// Bootstrap draws for alpha's interval
     #[arg(long, default_value_t = 1000)]
     pub draws: usize,
     /// Seed of the bootstrap

@@ -1,4 +1,4 @@
-//! Rater bias: leniency/severity against the other raters' majority on ordered scales, and
+//! Rater bias: leniency/severity against the other raters' values on ordered scales, and
 //! each rater's label distribution against the other raters' labels on the same items.
 //! Also holds the report's bias section.
 //!
@@ -6,29 +6,28 @@
 //! over-uses one label is a large part of everyone else's reference. So the distribution test
 //! runs in rounds: each round tests every rater against the labels of the other raters not
 //! yet found biased, and the rater with the largest significant shift is found biased and
-//! left out of the others' references from then on. Leniency is measured against the
-//! majority of the raters not found biased.
+//! left out of the others' references from then on. Leniency is measured against the mean
+//! value of the other raters not found biased.
 //!
 //! Neither uses the consensus: the other raters' labels need no model, while a Dawid-Skene
 //! fit on few items can lean towards the label a spammer over-uses, and its most probable
-//! class then over-states that label in everyone else's reference. The distribution test
-//! takes the other raters' labels rather than their majority, which says the common class
-//! more often than any honest rater does (see `paired`).
+//! class then over-states that label in everyone else's reference. Both take the other
+//! raters' labels themselves rather than their majority, which says the common class more
+//! often than any honest rater does (see `paired`): on a scale where most items deserve the
+//! top value, honest raters who sometimes err measured 0.3 to 0.5 steps below the majority
+//! and were called severe, where their expected distance from the others' mean is zero.
 
 use serde::Serialize;
+use statrs::distribution::{ContinuousCDF, StudentsT};
 
-use rand::Rng;
-
-use super::bootstrap::{group_times, percentile_interval};
 use super::dataset::Dataset;
 use super::drift::RaterDrift;
 use super::groups::{PoolPair, PoolSummary, SliceSummary};
 use super::guidelines::GuidelineProblems;
 use super::homogeneity::{marginal_homogeneity, MarginalTest};
 use super::paired::PairedTables;
-use super::reference::References;
 use super::report::ReportOptions;
-use super::stats::holm;
+use super::stats::{holm, MeanVar};
 
 /// Per-category p-values below this mark a category as over- or under-used.
 const CATEGORY_SIGNIFICANCE: f64 = 0.05;
@@ -36,7 +35,8 @@ const CATEGORY_SIGNIFICANCE: f64 = 0.05;
 /// The bias section of a report.
 #[derive(Debug, Clone, Serialize)]
 pub struct Bias {
-    /// Per rater: mean signed distance from the other raters' majority (ordered levels only).
+    /// Per rater: mean signed distance from the other raters' mean value (ordered levels
+    /// only).
     pub leniency: Vec<RaterLeniency>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub leniency_reason: Option<String>,
@@ -63,16 +63,17 @@ pub struct Bias {
     pub guideline_problems: GuidelineProblems,
 }
 
-/// A rater's tendency to give higher or lower values than the other raters' majority.
+/// A rater's tendency to give higher or lower values than the other raters.
 #[derive(Debug, Clone, Serialize)]
 pub struct RaterLeniency {
     pub rater: String,
-    /// Labels compared (items where the other raters had a clear majority).
+    /// Labels compared (items that another rater not found biased labelled too).
     pub labels: usize,
-    /// Mean of (rater's value - the others' majority value) on the scale (ranks for ordinal
-    /// data).
+    /// Mean of (rater's value - the mean of the other raters' values on the item) on the
+    /// scale (ranks for ordinal data).
     pub leniency: f64,
-    /// 95% bootstrap interval (items resampled with replacement, references held fixed).
+    /// 95% interval (Student's t over the rater's shifts, the other raters' values held
+    /// fixed).
     pub leniency_ci95: Option<[f64; 2]>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub leniency_ci95_reason: Option<String>,
@@ -115,8 +116,8 @@ pub struct RaterDistribution {
     pub biased: bool,
 }
 
-/// Each rater's signed distances from consensus (rater value - consensus value): their
-/// mean, and how many of the rater's labels have each distinct distance.
+/// Each rater's signed distances from the other raters' mean value: their mean and
+/// spread.
 #[derive(Debug, Clone)]
 pub(crate) struct LeniencyShifts {
     per_rater: Vec<RaterShifts>,
@@ -126,48 +127,20 @@ pub(crate) struct LeniencyShifts {
 
 #[derive(Debug, Clone)]
 struct RaterShifts {
-    /// Labels with a shift (a consensus to be measured against).
+    /// Labels with a shift (other raters' values to be measured against).
     labels: usize,
     /// The mean shift over those labels (`NaN` without any).
     mean: f64,
-    /// Each distinct shift, smallest first, and how many of the labels have it.
-    groups: Vec<(f64, u64)>,
+    /// The shifts' sample variance (0 for fewer than two).
+    variance: f64,
 }
 
-impl LeniencyShifts {
-    /// Each rater's mean shift in one resample of all `items` items with replacement (`NaN`
-    /// for a rater none of whose items came up).
-    ///
-    /// A rater labels each item once, so the mean depends on the resample only through how
-    /// often the rater's items of each shift came up: a few binomial draws per rater (see
-    /// [`group_times`]) instead of a weight per item and a pass over every label.
-    pub(crate) fn resampled_means<R: Rng>(&self, items: usize, rng: &mut R) -> Vec<f64> {
-        self.per_rater
-            .iter()
-            .map(|rater| {
-                let sizes = rater.groups.iter().map(|&(_, size)| size);
-                let (mut sum, mut count) = (0.0, 0u64);
-                for (times, &(shift, _)) in group_times(items as u64, sizes, rng).zip(&rater.groups)
-                {
-                    sum += times as f64 * shift;
-                    count += times;
-                }
-                if count > 0 {
-                    sum / count as f64
-                } else {
-                    f64::NAN
-                }
-            })
-            .collect()
-    }
-}
-
-/// Signed distances of every label from the other raters' majority on its item (labels
-/// without one are left out), on the level's scale (ranks for ordinal data). Defined only
-/// for ordered levels.
+/// Signed distances of every label from the mean value of the other raters of its item
+/// who are not `left_out` (labels without one are left out), on the level's scale (ranks
+/// for ordinal data). Defined only for ordered levels.
 pub(crate) fn leniency_shifts(
     data: &Dataset,
-    references: &References,
+    left_out: &[bool],
     options: &ReportOptions,
 ) -> Result<LeniencyShifts, String> {
     if !options.level.is_ordered() {
@@ -182,12 +155,27 @@ pub(crate) fn leniency_shifts(
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
             (lo.min(v), hi.max(v))
         });
+    let counts = |rater: u32| !left_out.get(rater as usize).copied().unwrap_or(false);
+    // Each item's sum and count of the values that count.
+    let totals: Vec<(f64, u32)> = (0..data.item_count())
+        .map(|item| {
+            (data.item_labels(item).iter())
+                .filter(|label| counts(label.rater))
+                .fold((0.0, 0), |(sum, n), label| {
+                    (sum + scale[label.value as usize], n + 1)
+                })
+        })
+        .collect();
     let per_rater = (0..data.rater_count())
         .map(|rater| {
             let shifts = data.rater_label_indexes(rater).iter().filter_map(|&index| {
                 let label = data.labels()[index as usize];
-                let agreed = references.class_of(index as usize)? as usize;
-                Some(scale[label.value as usize] - scale[agreed])
+                let value = scale[label.value as usize];
+                let (mut sum, mut others) = totals[label.item as usize];
+                if counts(label.rater) {
+                    (sum, others) = (sum - value, others - 1);
+                }
+                (others > 0).then(|| value - sum / f64::from(others))
             });
             rater_shifts(shifts)
         })
@@ -198,20 +186,14 @@ pub(crate) fn leniency_shifts(
     })
 }
 
-/// One rater's shifts, given in item order: summed in that order for the mean, and counted
-/// by distinct value.
+/// One rater's shifts, given in item order: summed in that order for the mean.
 fn rater_shifts(shifts: impl Iterator<Item = f64>) -> RaterShifts {
-    let (mut sum, mut labels) = (0.0, 0usize);
-    let mut groups: Vec<(f64, u64)> = Vec::new();
+    let (mut sum, mut spread) = (0.0, MeanVar::default());
     for shift in shifts {
         sum += shift;
-        labels += 1;
-        match groups.iter_mut().find(|(value, _)| *value == shift) {
-            Some((_, size)) => *size += 1,
-            None => groups.push((shift, 1)),
-        }
+        spread.push(shift);
     }
-    groups.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let labels = spread.n as usize;
     RaterShifts {
         labels,
         mean: if labels > 0 {
@@ -219,15 +201,30 @@ fn rater_shifts(shifts: impl Iterator<Item = f64>) -> RaterShifts {
         } else {
             f64::NAN
         },
-        groups,
+        variance: spread.variance(),
     }
 }
 
-/// Leniency rows from the shifts and the bootstrap's per-draw means (`[draw][rater]`).
+/// The 95% interval of a rater's mean shift: Student's t over the rater's shifts, which
+/// are independent given the other raters' labels (each of the rater's labels is on an
+/// item of its own). A bootstrap over items would draw a count for each distinct shift,
+/// and against the others' mean value there are dozens.
+fn mean_interval(shifts: &RaterShifts) -> Result<[f64; 2], String> {
+    if shifts.labels < 2 {
+        return Err("fewer than two labels measured".to_string());
+    }
+    let n = shifts.labels as f64;
+    let t = StudentsT::new(0.0, 1.0, n - 1.0)
+        .map_err(|e| e.to_string())?
+        .inverse_cdf(0.975);
+    let half = t * (shifts.variance / n).sqrt();
+    Ok([shifts.mean - half, shifts.mean + half])
+}
+
+/// Leniency rows from the shifts.
 pub(crate) fn leniency(
     data: &Dataset,
     shifts: &LeniencyShifts,
-    draws: &[Vec<f64>],
     options: &ReportOptions,
 ) -> Vec<RaterLeniency> {
     let threshold = options.thresholds.leniency_steps * shifts.step;
@@ -236,12 +233,9 @@ pub(crate) fn leniency(
         .iter()
         .enumerate()
         .filter(|(_, shifts)| shifts.mean.is_finite())
-        .map(|(rater, &RaterShifts { labels, mean, .. })| {
-            let estimates = draws
-                .iter()
-                .map(|draw| draw.get(rater).copied().filter(|v| v.is_finite()))
-                .collect();
-            let interval = percentile_interval(estimates);
+        .map(|(rater, rater_shifts)| {
+            let RaterShifts { labels, mean, .. } = *rater_shifts;
+            let interval = mean_interval(rater_shifts);
             // As for every other flag, a rater with few labels is not judged: among many
             // such raters (a product's users, rating in passing) some interval would miss
             // zero by chance.
@@ -266,11 +260,11 @@ pub(crate) fn leniency(
     rows
 }
 
-/// The distribution test's rows, and the majority references with the raters it found
-/// biased left out (kept up to date as it left them out).
+/// The distribution test's rows, and the raters it found biased (left out of the
+/// leniency test's references too).
 pub(crate) struct DistributionFindings {
     pub rows: Result<Vec<RaterDistribution>, String>,
-    pub references: References,
+    pub left_out: Vec<bool>,
 }
 
 /// Test each rater with at least `min_rater_labels` compared labels, in rounds (see the
@@ -280,7 +274,7 @@ pub(crate) fn distribution(data: &Dataset, options: &ReportOptions) -> Distribut
     if raters < 2 {
         return DistributionFindings {
             rows: Err("there is only one rater".to_string()),
-            references: References::majority_without(data, &vec![false; raters]),
+            left_out: vec![false; raters],
         };
     }
     let limits = &options.thresholds;
@@ -323,20 +317,20 @@ pub(crate) fn distribution(data: &Dataset, options: &ReportOptions) -> Distribut
             }
         }
     }
-    let references = paired.into_references();
+    let left_out = paired.left_out().to_vec();
     if rows.is_empty() {
         return DistributionFindings {
             rows: Err(format!(
                 "no rater has {} or more labels on items that other raters labelled too",
                 limits.min_rater_labels
             )),
-            references,
+            left_out,
         };
     }
     rows.sort_by(|a, b| a.rater.cmp(&b.rater));
     DistributionFindings {
         rows: Ok(rows),
-        references,
+        left_out,
     }
 }
 
@@ -398,32 +392,28 @@ fn distribution_row(
 
 #[cfg(test)]
 mod tests {
-    use rand::Rng;
-
     use super::*;
     use crate::quality::{synth, Categories, DatasetBuilder, Level};
 
-    /// Each rater's mean shift summed the plain way: the rater's labels in item order, as
-    /// floats.
-    fn means_rater_by_rater(
-        data: &Dataset,
-        references: &References,
-        level: Level,
-        weights: &[u32],
-    ) -> Vec<f64> {
+    /// Each rater's mean shift computed the plain way: for each of the rater's labels in
+    /// item order, its value less the mean of the item's other values, summed as floats.
+    fn means_rater_by_rater(data: &Dataset, level: Level) -> Vec<f64> {
         let scale = data.categories().scale_values(level);
         (0..data.rater_count())
             .map(|rater| {
                 let (mut sum, mut count) = (0.0, 0u32);
                 for &index in data.rater_label_indexes(rater) {
                     let label = data.labels()[index as usize];
-                    let Some(agreed) = references.class_of(index as usize) else {
+                    let others: Vec<f64> = (data.item_labels(label.item as usize).iter())
+                        .filter(|other| other.rater != label.rater)
+                        .map(|other| scale[other.value as usize])
+                        .collect();
+                    if others.is_empty() {
                         continue;
-                    };
-                    let weight = weights[label.item as usize];
-                    let shift = scale[label.value as usize] - scale[agreed as usize];
-                    sum += f64::from(weight) * shift;
-                    count += weight;
+                    }
+                    let mean = others.iter().sum::<f64>() / others.len() as f64;
+                    sum += scale[label.value as usize] - mean;
+                    count += 1;
                 }
                 if count > 0 {
                     sum / f64::from(count)
@@ -449,19 +439,17 @@ mod tests {
         builder.build().expect("a dataset")
     }
 
-    fn shifts_of(data: &Dataset, level: Level) -> (References, LeniencyShifts) {
+    fn shifts_of(data: &Dataset, level: Level) -> LeniencyShifts {
         let options = ReportOptions {
             level,
             ..ReportOptions::default()
         };
-        let references = References::majority_without(data, &vec![false; data.rater_count()]);
-        let shifts = leniency_shifts(data, &references, &options).expect("an ordered level");
-        (references, shifts)
+        let everyone = vec![false; data.rater_count()];
+        leniency_shifts(data, &everyone, &options).expect("an ordered level")
     }
 
     #[test]
-    fn each_raters_mean_shift_is_the_plain_float_sum_bit_for_bit() {
-        let bits = |v: &[f64]| v.iter().map(|m| m.to_bits()).collect::<Vec<_>>();
+    fn each_raters_mean_shift_is_their_mean_distance_from_the_others_mean() {
         for (values, level) in [
             (
                 ["none", "mild", "moderate", "severe", "fatal"],
@@ -471,80 +459,32 @@ mod tests {
             (["0.1", "0.7", "1.3", "2.9", "3.3"], Level::Interval),
         ] {
             let data = dataset_on(&values);
-            let (references, shifts) = shifts_of(&data, level);
-            let all = vec![1u32; data.item_count()];
-            let expected = means_rater_by_rater(&data, &references, level, &all);
+            let shifts = shifts_of(&data, level);
+            let expected = means_rater_by_rater(&data, level);
             let means: Vec<f64> = shifts.per_rater.iter().map(|r| r.mean).collect();
-            assert_eq!(bits(&means), bits(&expected), "{level:?}");
+            for (mean, expected) in means.iter().zip(&expected) {
+                assert!(
+                    (mean - expected).abs() < 1e-12,
+                    "{level:?}: {mean} against {expected}"
+                );
+            }
             assert!(means.iter().any(|m| *m > 0.0) && means.iter().any(|m| *m < 0.0));
         }
     }
 
-    /// Drawing how often each of a rater's shifts comes up must give the rater's mean shift
-    /// the spread that drawing the items one by one gives.
     #[test]
-    fn shift_counts_resample_leniency_as_item_draws_do() {
-        let data = dataset_on(&["0.1", "0.7", "1.3", "2.9", "3.3"]);
-        let (references, shifts) = shifts_of(&data, Level::Interval);
-        let items = data.item_count();
-        let pick = rand::distributions::Uniform::new(0, items);
-        let draws = 2_000;
-        let (by_group, by_item): (Vec<Vec<f64>>, Vec<Vec<f64>>) = (0..draws)
-            .map(|draw| {
-                let rng = &mut crate::quality::bootstrap::draw_rng(3, draw);
-                let mut weights = vec![0u32; items];
-                for _ in 0..items {
-                    weights[rng.sample(pick)] += 1;
-                }
-                let by_item = means_rater_by_rater(&data, &references, Level::Interval, &weights);
-                (shifts.resampled_means(items, rng), by_item)
-            })
-            .unzip();
-        let column = |draws: &[Vec<f64>], rater: usize| -> Vec<f64> {
-            draws.iter().map(|d| d[rater]).collect()
-        };
-        let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
-        let sd = |v: &[f64]| {
-            let m = mean(v);
-            (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (v.len() - 1) as f64).sqrt()
-        };
-        let mut checked = 0;
-        for rater in 0..data.rater_count() {
-            let (a, b) = (column(&by_group, rater), column(&by_item, rater));
-            if b.iter().any(|m| !m.is_finite()) || sd(&b) == 0.0 {
-                continue;
-            }
-            let (m1, m2, s1, s2) = (mean(&a), mean(&b), sd(&a), sd(&b));
-            assert!(
-                (m1 - m2).abs() < 0.2 * s2,
-                "rater {rater}: means {m1} and {m2} (sd {s2})"
-            );
-            assert!(
-                (s1 / s2 - 1.0).abs() < 0.12,
-                "rater {rater}: spreads {s1} and {s2}"
-            );
-            checked += 1;
-        }
-        assert!(checked >= 30, "{checked} raters compared");
-    }
-
-    #[test]
-    fn a_rater_without_a_shift_has_no_mean_in_any_resample() {
-        let shifts = LeniencyShifts {
-            per_rater: vec![
-                rater_shifts([].into_iter()),
-                rater_shifts([1.0, -1.0, 1.0].into_iter()),
-            ],
-            step: 1.0,
-        };
-        let means: Vec<f64> = shifts.per_rater.iter().map(|r| r.mean).collect();
-        assert!(means[0].is_nan());
-        assert_eq!(means[1], 1.0 / 3.0);
-        assert_eq!(shifts.per_rater[1].groups, vec![(-1.0, 1), (1.0, 2)]);
-        let rng = &mut crate::quality::bootstrap::draw_rng(1, 1);
-        let resampled = shifts.resampled_means(3, rng);
-        assert!(resampled[0].is_nan());
-        assert!((-1.0..=1.0).contains(&resampled[1]));
+    fn a_rater_without_a_shift_has_no_mean_and_one_shift_no_interval() {
+        let none = rater_shifts([].into_iter());
+        assert!(none.mean.is_nan());
+        assert!(mean_interval(&none).is_err());
+        assert!(mean_interval(&rater_shifts([0.5].into_iter())).is_err());
+        // Shifts 1, -1, 1: mean 1/3, sd 2/sqrt(3), t(2) at 97.5% 4.302653.
+        let three = rater_shifts([1.0, -1.0, 1.0].into_iter());
+        assert_eq!(three.mean, 1.0 / 3.0);
+        let [low, high] = mean_interval(&three).expect("an interval");
+        let half = 4.302_652_729_911 * (4.0_f64 / 3.0 / 3.0).sqrt();
+        assert!((low - (1.0 / 3.0 - half)).abs() < 1e-9, "{low}");
+        assert!((high - (1.0 / 3.0 + half)).abs() < 1e-9, "{high}");
     }
 
     /// The distribution test's rows on a simulated project.
@@ -600,6 +540,39 @@ mod tests {
                 share: 0.4,
             };
             assert_eq!(found_biased(&project), ["r004"], "overlap {overlap}");
+        }
+    }
+
+    #[test]
+    fn honest_raters_on_a_scale_most_items_top_are_neither_lenient_nor_severe() {
+        // Against the other raters' majority, which says the top value more often than any
+        // one of them, these raters measured 0.3 to 0.5 steps low and were called severe.
+        for (overlap, seed) in [(3, 6), (5, 7)] {
+            let project = synth::roster::Project {
+                priors: vec![0.05, 0.05, 0.1, 0.2, 0.6],
+                ..honest_project(overlap, seed)
+            };
+            let simulation = synth::roster::simulate(&project);
+            let options = ReportOptions {
+                level: Level::Ordinal,
+                bootstrap_draws: 200,
+                ..ReportOptions::default()
+            };
+            let report = crate::quality::build_report(&simulation.data, &options);
+            assert_eq!(report.bias.leniency.len(), 12);
+            for row in &report.bias.leniency {
+                assert_eq!(row.tendency, None, "overlap {overlap}: {row:?}");
+                assert!(row.leniency.abs() < 0.2, "overlap {overlap}: {row:?}");
+            }
+            // Chance moves each rater a little either way, and the raters not at all.
+            let mean = report
+                .bias
+                .leniency
+                .iter()
+                .map(|row| row.leniency)
+                .sum::<f64>()
+                / 12.0;
+            assert!(mean.abs() < 0.05, "overlap {overlap}: {mean}");
         }
     }
 }

@@ -8,7 +8,6 @@ use rand_distr::{Binomial, Distribution};
 use rand_xoshiro::Xoshiro256PlusPlus;
 
 use super::alpha::{alpha_from, UnitProfiles};
-use super::bias::LeniencyShifts;
 use super::dataset::Dataset;
 use super::parallel::map_ranges;
 use super::report::ReportOptions;
@@ -26,58 +25,30 @@ pub(crate) fn draw_rng(seed: u64, draw: u64) -> Xoshiro256PlusPlus {
     Xoshiro256PlusPlus::seed_from_u64(seed ^ key)
 }
 
-/// Per-draw estimates from the item bootstrap.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Resamples {
-    /// Alpha of each resample (`None` where undefined).
-    pub alpha: Vec<Option<f64>>,
-    /// Each rater's mean shift from consensus in each resample (`NaN` where undefined),
-    /// indexed `[draw][rater]`; empty when leniency is not computed.
-    pub leniency: Vec<Vec<f64>>,
-}
-
-/// Resample items with replacement `options.bootstrap_draws` times and recompute alpha
-/// (ordinal distances from each resample's own marginals) and, when given, each rater's
-/// leniency.
+/// Alpha in each of `options.bootstrap_draws` resamples of the items with replacement
+/// (ordinal distances from each resample's own marginals; `None` where undefined).
 ///
-/// No figure here needs to know which items were drawn, only how often some groups of
-/// items came up: alpha depends on a resample through how often each label profile came up
-/// ([`UnitProfiles::resampled_times`]), a rater's leniency through how often the rater's
-/// items of each shift came up ([`LeniencyShifts::resampled_means`]). Each is drawn as
-/// [`group_times`], a few random numbers per draw instead of one per item. Each interval
-/// reads only its own figure's draws, so the figures need not share one resample.
-pub(crate) fn resample(
-    data: &Dataset,
-    options: &ReportOptions,
-    shifts: Option<&LeniencyShifts>,
-) -> Resamples {
+/// Alpha does not need to know which items were drawn, only how often each label profile
+/// came up ([`UnitProfiles::resampled_times`], drawn as [`group_times`]): a few random
+/// numbers per draw instead of one per item.
+pub(crate) fn alpha_resamples(data: &Dataset, options: &ReportOptions) -> Vec<Option<f64>> {
     let items = data.item_count();
     if items == 0 || options.bootstrap_draws == 0 {
-        return Resamples::default();
+        return Vec::new();
     }
     let k = data.categories().len();
     let scale = data.categories().scale_values(options.level);
     let profiles = UnitProfiles::of_dataset(data);
-    let draws = run_draws(
+    run_draws(
         options.bootstrap_draws,
         options.threads,
         options.seed,
         |rng| {
             let times = profiles.resampled_times(items, rng);
-            let alpha = alpha_from(
-                &profiles.coincidence_of_times(k, &times),
-                options.level,
-                &scale,
-            );
-            let leniency = shifts.map(|shifts| shifts.resampled_means(items, rng));
-            (alpha.ok(), leniency)
+            let coincidence = profiles.coincidence_of_times(k, &times);
+            alpha_from(&coincidence, options.level, &scale).ok()
         },
-    );
-    let (alpha, leniency): (Vec<_>, Vec<_>) = draws.into_iter().unzip();
-    Resamples {
-        alpha,
-        leniency: leniency.into_iter().flatten().collect(),
-    }
+    )
 }
 
 /// How often each of some disjoint groups of items, of `sizes` items each, comes up when
@@ -185,49 +156,13 @@ mod tests {
                 threads,
                 ..ReportOptions::default()
             };
-            percentile_interval(resample(&data, &options, None).alpha).expect("interval")
+            percentile_interval(alpha_resamples(&data, &options)).expect("interval")
         };
         let one = interval(42, 1);
         assert_eq!(one, interval(42, 2));
         let alpha = crate::quality::krippendorff_alpha(&data, Level::Nominal).expect("alpha");
         assert!(one[0] <= alpha && alpha <= one[1], "{one:?} vs {alpha}");
         assert_ne!(one, interval(43, 2));
-    }
-
-    #[test]
-    fn leniency_draws_are_reproducible_and_independent_of_threads() {
-        let data = crate::quality::synth::generate(500, 4, 12, 4, 3);
-        let options = |threads| ReportOptions {
-            level: Level::Ordinal,
-            bootstrap_draws: 50,
-            seed: 9,
-            threads,
-            ..ReportOptions::default()
-        };
-        let everyone = vec![false; data.rater_count()];
-        let references = crate::quality::reference::References::majority_without(&data, &everyone);
-        let shifts = crate::quality::bias::leniency_shifts(&data, &references, &options(1))
-            .expect("an ordered level");
-        let bits = |resamples: Resamples| -> Vec<Vec<u64>> {
-            let alpha = resamples.alpha.iter().map(|a| a.map_or(0, f64::to_bits));
-            let leniency = resamples.leniency.iter();
-            leniency
-                .map(|draw| draw.iter().map(|m| m.to_bits()).collect())
-                .chain(std::iter::once(alpha.collect()))
-                .collect()
-        };
-        let one = resample(&data, &options(1), Some(&shifts));
-        assert_eq!(one.leniency.len(), 50);
-        assert!(one
-            .leniency
-            .iter()
-            .all(|draw| draw.len() == data.rater_count()));
-        assert_eq!(bits(one), bits(resample(&data, &options(2), Some(&shifts))));
-        // The alpha draws are those of a report without leniency.
-        let without = resample(&data, &options(2), None);
-        assert!(without.leniency.is_empty());
-        let with = resample(&data, &options(2), Some(&shifts));
-        assert_eq!(with.alpha, without.alpha);
     }
 
     /// Drawing how often each profile comes up must give alpha the same spread as drawing

@@ -11,9 +11,8 @@
 //! biased). Against the others' labels an honest rater's expected shift is zero.
 
 use super::dataset::Dataset;
-use super::reference::References;
 
-/// Paired tables of every rater and the references behind them.
+/// Paired tables of every rater.
 pub(crate) struct PairedTables {
     k: usize,
     /// `raters x k x k` weights: row the rater's category, column the others' category.
@@ -25,8 +24,6 @@ pub(crate) struct PairedTables {
     moments: Vec<f64>,
     /// Labels with a reference (another label on the item, not left out), per rater.
     compared: Vec<usize>,
-    /// The other raters' majorities, for the leniency test.
-    references: References,
     left_out: Vec<bool>,
 }
 
@@ -41,15 +38,12 @@ impl PairedTables {
     /// Tables against all other raters.
     pub(crate) fn new(data: &Dataset) -> Self {
         let k = data.categories().len();
-        let left_out = vec![false; data.rater_count()];
-        let references = References::majority_without(data, &left_out);
         let mut paired = PairedTables {
             k,
             tables: vec![0.0; data.rater_count() * k * k],
             moments: vec![0.0; data.rater_count() * k * k],
             compared: vec![0; data.rater_count()],
-            references,
-            left_out,
+            left_out: vec![false; data.rater_count()],
         };
         let mut counts = vec![0usize; k];
         for item in 0..data.item_count() {
@@ -74,11 +68,6 @@ impl PairedTables {
         &self.left_out
     }
 
-    /// The majority references without the raters left out.
-    pub(crate) fn into_references(self) -> References {
-        self.references
-    }
-
     /// Leave `rater` out of everyone else's reference.
     pub(crate) fn leave_out(&mut self, data: &Dataset, rater: usize) {
         let mut counts = vec![0usize; self.k];
@@ -89,9 +78,7 @@ impl PairedTables {
             self.count_item(data, item, -1.0, &mut counts);
         }
         self.left_out[rater] = true;
-        let mut votes = vec![0.0; self.k];
         for &item in &items {
-            (self.references).refresh_majority_item(data, &self.left_out, item, &mut votes);
             self.count_item(data, item, 1.0, &mut counts);
         }
     }
@@ -193,10 +180,7 @@ mod tests {
             assert_close(counted.moments, &moments);
             assert_eq!(counted.compared, compared);
         }
-        assert_eq!(
-            paired.into_references(),
-            References::majority_without(&data, &left_out)
-        );
+        assert_eq!(paired.left_out(), left_out.as_slice());
     }
 
     #[test]

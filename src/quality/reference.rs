@@ -3,8 +3,8 @@
 //!
 //! A rater's agreement with the consensus, kappa against it, confusion matrix and drift use
 //! these, never a consensus that contains the rater's own vote: with two labels per item the
-//! own vote decides half the consensus. Leniency uses the majority form under either
-//! method, and the label-distribution test the other raters' labels themselves (see `bias`).
+//! own vote decides half the consensus. Leniency and the label-distribution test take the
+//! other raters' labels themselves instead (see `bias`).
 //!
 //! - Majority: the majority of the other raters' labels on the item. A tie among them, or no
 //!   other rater, leaves the label out (counted as `Tie` or `Alone`).
@@ -46,23 +46,6 @@ impl References {
             Some(model) => dawid_skene(data, model, left_out),
             None => majority(data, left_out),
         }
-    }
-
-    /// Majority references from the other raters not marked in `left_out`, whatever the
-    /// consensus method.
-    pub(crate) fn majority_without(data: &Dataset, left_out: &[bool]) -> Self {
-        majority(data, left_out)
-    }
-
-    /// Recompute the majority references of one item's labels after `left_out` changed.
-    pub(crate) fn refresh_majority_item(
-        &mut self,
-        data: &Dataset,
-        left_out: &[bool],
-        item: usize,
-        votes: &mut [f64],
-    ) {
-        self.set_majority(data, left_out, item, votes);
     }
 
     fn set_majority(&mut self, data: &Dataset, left_out: &[bool], item: usize, votes: &mut [f64]) {

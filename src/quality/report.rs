@@ -11,7 +11,7 @@ use super::bias::{
     distribution, leniency, leniency_shifts, Bias, DistributionFindings, RaterDistribution,
     RaterLeniency,
 };
-use super::bootstrap::resample;
+use super::bootstrap::alpha_resamples;
 use super::consensus::{
     dawid_skene_consensus, majority_vote, Consensus, ConsensusItem, ConsensusMethod,
 };
@@ -34,7 +34,7 @@ pub struct ReportOptions {
     pub level: Level,
     /// Consensus method [Dawid-Skene].
     pub method: ConsensusMethod,
-    /// Bootstrap draws for the alpha and leniency intervals (0 switches them off).
+    /// Bootstrap draws for alpha's interval (0 switches it off).
     pub bootstrap_draws: usize,
     /// Seed of the bootstrap; the same seed gives the same report.
     pub seed: u64,
@@ -354,11 +354,9 @@ struct UnbiasedPart {
 fn unbiased_part(data: &Dataset, options: &ReportOptions, kept: &KeptConsensus) -> UnbiasedPart {
     let mut warnings = Vec::new();
     let findings = kept.distribution_of(data, options);
-    let shifts = leniency_shifts(data, &findings.references, options);
-    let mut resamples = resample(data, options, shifts.as_ref().ok());
-    let alpha_draws = std::mem::take(&mut resamples.alpha);
-    let agreement = agreement(data, options, alpha_draws, &mut warnings);
-    let leniency = shifts.map(|shifts| leniency(data, &shifts, &resamples.leniency, options));
+    let agreement = agreement(data, options, alpha_resamples(data, options), &mut warnings);
+    let leniency = leniency_shifts(data, &findings.left_out, options)
+        .map(|shifts| leniency(data, &shifts, options));
     UnbiasedPart {
         agreement,
         found: Findings {

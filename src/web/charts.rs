@@ -261,7 +261,7 @@ pub fn intervals(title: &str, rows: &[IntervalRow]) -> String {
     }
     let _ = write!(
         svg,
-        r#"<text x="{left}" y="{}" class="axis">← lower labels than the consensus</text><text x="{}" y="{}" text-anchor="end" class="axis">higher labels →</text>"#,
+        r#"<text x="{left}" y="{}" class="axis">← lower labels than the other raters</text><text x="{}" y="{}" text-anchor="end" class="axis">higher labels →</text>"#,
         base + 28.0,
         left + span,
         base + 28.0

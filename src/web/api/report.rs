@@ -35,7 +35,7 @@ pub struct ReportQuery {
     pub method: Option<String>,
     /// An item data field to break the figures down by.
     pub slice: Option<String>,
-    /// Bootstrap draws for the intervals, at most 10000.
+    /// Bootstrap draws for alpha's interval, at most 10000.
     pub draws: Option<usize>,
     /// Seed of the bootstrap.
     pub seed: Option<u64>,

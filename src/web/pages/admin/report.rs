@@ -222,7 +222,7 @@ fn leniency_chart(report: &Report, names: &Names) -> Option<Chart> {
         })
         .collect();
     (!rows.is_empty()).then(|| Chart {
-        title: "Leniency: mean signed distance from the consensus in label steps, with 95% intervals (right of zero: higher labels than the consensus)".into(),
+        title: "Leniency: mean signed distance from the other raters' mean value in label steps, with 95% intervals (right of zero: higher labels than the other raters)".into(),
         svg: charts::intervals("Leniency per rater", &rows),
     })
 }
