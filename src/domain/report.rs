@@ -914,23 +914,47 @@ fn invalid_labels(e: crate::quality::DatasetError) -> Invalid {
     Invalid::new("labels", e.to_string())
 }
 
-/// The builder's keys of the raters and categories of an input's labels, found by the
-/// address of the strings the labels share (a read shares each rater's pseudonym and each
-/// category), so that half a million labels do not hash their names twice each.
+/// A key for each of many strings that labels share (a read gives every label of a rater
+/// the same pseudonym string), found by the string's address and length before its text
+/// is looked at: `key` runs once for each address. The strings must outlive the cache, so
+/// an address met again is the same text.
+pub(crate) struct KeysByAddress<'a, K> {
+    keys: foldhash::HashMap<(*const u8, usize), K>,
+    strings: std::marker::PhantomData<&'a str>,
+}
+
+impl<K> Default for KeysByAddress<'_, K> {
+    fn default() -> Self {
+        KeysByAddress {
+            keys: Default::default(),
+            strings: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<'a, K: Copy> KeysByAddress<'a, K> {
+    pub(crate) fn get_or(&mut self, text: &'a str, key: impl FnOnce(&'a str) -> K) -> K {
+        *(self.keys)
+            .entry((text.as_ptr(), text.len()))
+            .or_insert_with(|| key(text))
+    }
+}
+
+/// The builder's keys of the raters and categories of an input's labels, found without
+/// hashing their text (see [`KeysByAddress`]; a category comes back from
+/// [`StoredCategories`] as the same string), so that half a million labels do not hash
+/// their names twice each.
 #[derive(Default)]
 struct LabelKeys<'a> {
-    raters: foldhash::HashMap<*const u8, Option<RaterKey>>,
+    raters: KeysByAddress<'a, Option<RaterKey>>,
     values: Vec<(std::rc::Rc<str>, Option<ValueKey>)>,
     /// Each rater's pool as the builder was last told.
     pools: foldhash::HashMap<RaterKey, &'a Arc<str>>,
 }
 
-impl LabelKeys<'_> {
-    fn rater(&mut self, builder: &mut DatasetBuilder, rater: &Arc<str>) -> Option<RaterKey> {
-        // An address held by a label of the input is that string's while the input lives.
-        *(self.raters)
-            .entry(Arc::as_ptr(rater).cast::<u8>())
-            .or_insert_with(|| builder.rater_key(rater))
+impl<'a> LabelKeys<'a> {
+    fn rater(&mut self, builder: &mut DatasetBuilder, rater: &'a str) -> Option<RaterKey> {
+        self.raters.get_or(rater, |name| builder.rater_key(name))
     }
 
     fn value(

@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::kinds::{from_stored, Schema, StoredCategories};
-use super::report::{LabelRecord, ReportInput};
+use super::report::{KeysByAddress, LabelRecord, ReportInput};
 use crate::quality::{AlphaUnits, Categories, Interner, Level};
 
 /// The labels given under one guideline version and how far they agree.
@@ -127,27 +127,18 @@ fn summarise(
     }
 }
 
-/// The address and length of a text: a report's labels share their rater's pseudonym and
-/// their stored value, so most are told apart by address before their text is looked at.
-type Address = (*const u8, usize);
-
-fn address_of(text: &str) -> Address {
-    (text.as_ptr(), text.len())
-}
-
-/// A small number for each rater's pseudonym, the same for the same name: found by the
-/// string's address, or interned by its text the first time an address is met.
+/// A small number for each rater's pseudonym, the same for the same name: interned by its
+/// text the first time its string's address is met.
 #[derive(Default)]
-struct RaterIds {
-    by_address: foldhash::HashMap<Address, u32>,
+struct RaterIds<'a> {
+    by_address: KeysByAddress<'a, u32>,
     names: Interner,
 }
 
-impl RaterIds {
-    fn of(&mut self, name: &str) -> u32 {
-        *(self.by_address)
-            .entry(address_of(name))
-            .or_insert_with(|| self.names.intern(name))
+impl<'a> RaterIds<'a> {
+    fn of(&mut self, name: &'a str) -> u32 {
+        let names = &mut self.names;
+        self.by_address.get_or(name, |name| names.intern(name))
     }
 
     /// How many names there are.

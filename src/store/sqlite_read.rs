@@ -47,9 +47,7 @@ pub(super) fn text_column<'r>(
     row: &'r rusqlite::Row<'_>,
     index: usize,
 ) -> rusqlite::Result<&'r str> {
-    row.get_ref(index)?.as_str().map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, Box::new(e))
-    })
+    row.get_ref(index)?.as_str().map_err(|e| not_text(index, e))
 }
 
 /// A column's text read as JSON into `T`, with the column named when it is not.
@@ -60,7 +58,12 @@ pub(super) fn json_column<T: serde::de::DeserializeOwned>(
     let Some(text) = row.get_ref(index)?.as_str_or_null()? else {
         return Ok(None);
     };
-    serde_json::from_str(text).map(Some).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, Box::new(e))
-    })
+    serde_json::from_str(text)
+        .map(Some)
+        .map_err(|e| not_text(index, e))
+}
+
+/// The error of column `index`, whose text could not be read as it should.
+fn not_text(index: usize, e: impl std::error::Error + Send + Sync + 'static) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, Box::new(e))
 }
