@@ -383,11 +383,11 @@ fn left_out_because(row: &ExportRow, options: &ExportOptions) -> Option<&'static
 /// The input with only the labels of the pools the export keeps; shared as it is when it
 /// has no others.
 fn of_kept_pools(input: Arc<ReportInput>, options: &ExportOptions) -> Arc<ReportInput> {
-    if input.labels.iter().all(|l| options.keeps_pool(&l.pool)) {
+    if input.labels.iter().all(|l| options.keeps_pool(l.pool)) {
         return input;
     }
     let mut input = Arc::unwrap_or_clone(input);
-    input.labels.retain(|l| options.keeps_pool(&l.pool));
+    input.labels.retain(|l| options.keeps_pool(l.pool));
     Arc::new(input)
 }
 

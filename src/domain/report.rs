@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 use super::feedback::{agreement_with_consensus, SourceAgreement, StoredFeedback};
 use super::kinds::{display, from_stored, Kind, StoredCategories};
-use super::policy::OverlapSavings;
+use super::policy::{OverlapSavings, Pool};
 use super::project::Project;
 pub use super::report_kinds::{kind_report, KindReport};
 use super::Invalid;
@@ -23,12 +23,12 @@ use crate::quality::{
 #[derive(Debug, Clone, PartialEq)]
 pub struct LabelRecord {
     pub item_id: i64,
-    /// Shared by the item's labels, as are the rater's and the pool's names: a big
-    /// project's report holds millions of labels.
+    /// Shared by the item's labels, as is the rater's name: a big project's report holds
+    /// millions of labels.
     pub external_id: Option<Arc<str>>,
     /// The rater's pseudonym: reports, like exports, never show names.
     pub rater: Arc<str>,
-    pub pool: Arc<str>,
+    pub pool: Pool,
     /// As stored: canonical JSON text, shared by the labels with the same value.
     pub value: Arc<str>,
     /// At most `u32::MAX` (49 days), which no label takes: a big project's report holds
@@ -50,7 +50,7 @@ impl LabelRecord {
             item_id: item,
             external_id: None,
             rater: rater.into(),
-            pool: "generalist".into(),
+            pool: Pool::Generalist,
             value: format!("\"{value}\"").into(),
             duration_ms: None,
             created_at: 0,
@@ -246,8 +246,7 @@ pub fn labels_of_item(labels: &[LabelRecord], item_id: i64) -> &[LabelRecord] {
 
 /// How many of `labels` generalists gave.
 fn generalist_labels(labels: &[LabelRecord]) -> i64 {
-    let generalist = super::policy::Pool::Generalist.as_str();
-    labels.iter().filter(|l| &*l.pool == generalist).count() as i64
+    labels.iter().filter(|l| l.pool == Pool::Generalist).count() as i64
 }
 
 /// The categorical engine's dataset of a report input, for the categories and slice field it
@@ -623,7 +622,9 @@ fn summarise_adjudications(
             continue;
         };
         let value = from_stored(&label.value);
-        let entry = by_rater.entry((&*label.rater, &*label.pool)).or_default();
+        let entry = by_rater
+            .entry((&*label.rater, label.pool.as_str()))
+            .or_default();
         entry.0 += 1;
         entry.1 += usize::from(schema.matches(&value, final_value));
         values_by_item.entry(label.item_id).or_default().push(value);
@@ -702,7 +703,7 @@ fn apply_final_labels(
             let Some((final_value, f)) = ids.get(&row.item).and_then(|id| finals.get(id)) else {
                 continue;
             };
-            row.label = Some(display(final_value));
+            row.label = Some(display(final_value).into());
             row.label_reason = None;
             row.tie = false;
             row.tied.clear();
@@ -949,7 +950,7 @@ struct LabelKeys<'a> {
     raters: KeysByAddress<'a, Option<RaterKey>>,
     values: Vec<(std::rc::Rc<str>, Option<ValueKey>)>,
     /// Each rater's pool as the builder was last told.
-    pools: foldhash::HashMap<RaterKey, &'a Arc<str>>,
+    pools: foldhash::HashMap<RaterKey, Pool>,
 }
 
 impl<'a> LabelKeys<'a> {
@@ -1012,8 +1013,8 @@ fn dataset_builder(
                 });
                 // The builder keeps a rater's last pool; telling it only of changes gives
                 // the same pools without a row per label.
-                if keys.pools.insert(rater, &label.pool) != Some(&label.pool) {
-                    builder.set_rater_pool(&label.rater, &label.pool);
+                if keys.pools.insert(rater, label.pool) != Some(label.pool) {
+                    builder.set_rater_pool(&label.rater, label.pool.as_str());
                 }
             }
             // An empty name: the builder notes it.
@@ -1068,8 +1069,8 @@ mod tests {
 
     /// A big project's report holds millions of labels at once.
     #[test]
-    fn a_label_in_a_report_takes_at_most_104_bytes() {
-        assert!(std::mem::size_of::<LabelRecord>() <= 104);
+    fn a_label_in_a_report_takes_at_most_88_bytes() {
+        assert!(std::mem::size_of::<LabelRecord>() <= 88);
     }
 
     /// A project of three choices and 120 items, four raters each, two guideline versions,
@@ -1193,14 +1194,14 @@ mod tests {
     fn a_settled_item_counts_its_generalist_labels() {
         let mut input = ReportInput::default();
         for (item, rater, pool) in [
-            (1, "a", "generalist"),
-            (2, "a", "generalist"),
-            (2, "b", "generalist"),
-            (2, "x", "expert"),
-            (3, "c", "generalist"),
+            (1, "a", Pool::Generalist),
+            (2, "a", Pool::Generalist),
+            (2, "b", Pool::Generalist),
+            (2, "x", Pool::Expert),
+            (3, "c", Pool::Generalist),
         ] {
             input.labels.push(LabelRecord {
-                pool: pool.into(),
+                pool,
                 ..LabelRecord::choice(item, rater, "pos")
             });
         }
@@ -1226,9 +1227,9 @@ mod tests {
             for item in 1..=rng.gen_range(0..30) {
                 let labels = rng.gen_range(0..=4);
                 for n in 0..labels {
-                    let pool = ["generalist", "expert", "user"][rng.gen_range(0..3)];
+                    let pool = Pool::ALL[rng.gen_range(0..3)];
                     taken.labels.push(LabelRecord {
-                        pool: pool.into(),
+                        pool,
                         ..LabelRecord::choice(item, &format!("r{n}"), "pos")
                     });
                 }
@@ -1441,25 +1442,25 @@ mod tests {
         let (project, mut input) = sample_project();
         input.gold.insert(130, "\"neg\"".into());
         input.gold.insert(7, "\"pos\"".into());
-        let later = |item: i64, rater: &str, value: &str, pool: &str| LabelRecord {
-            pool: pool.into(),
+        let later = |item: i64, rater: &str, value: &str, pool: Pool| LabelRecord {
+            pool,
             created_at: 1_000 + item,
             ..label(item, rater, value, 2)
         };
         let first = report_json(&project, &input, &dawid_skene(1));
         input.add_later_labels(vec![
-            later(121, "b", "neg", "generalist"),
-            later(121, "e", "pos", "generalist"),
+            later(121, "b", "neg", Pool::Generalist),
+            later(121, "e", "pos", Pool::Generalist),
             LabelRecord {
                 value: "7".into(),
-                ..later(125, "e", "pos", "generalist")
+                ..later(125, "e", "pos", Pool::Generalist)
             },
-            later(130, "a", "mixed", "expert"),
-            later(130, "a", "pos", "expert"),
-            later(130, "c", "neg", "generalist"),
+            later(130, "a", "mixed", Pool::Expert),
+            later(130, "a", "pos", Pool::Expert),
+            later(130, "c", "neg", Pool::Generalist),
         ]);
         assert!(has_earlier(&input), "the dataset made is kept to continue");
-        input.add_later_labels(vec![later(131, "f", "neg", "user")]);
+        input.add_later_labels(vec![later(131, "f", "neg", Pool::User)]);
         assert!(
             has_earlier(&input),
             "and still after more labels on new items"
@@ -1474,7 +1475,7 @@ mod tests {
         );
         assert_eq!(continued["items"], 123, "{}", continued["items"]);
 
-        input.add_later_labels(vec![later(5, "e", "neg", "generalist")]);
+        input.add_later_labels(vec![later(5, "e", "neg", Pool::Generalist)]);
         assert!(!has_earlier(&input), "a held item's label starts anew");
         assert!(prepared_of(&input).is_none());
         let anew = report_json(&project, &input, &dawid_skene(1));

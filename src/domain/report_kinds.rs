@@ -82,7 +82,7 @@ pub fn kind_report(schema: Schema<'_>, input: &ReportInput) -> (KindReport, Hash
         .map(|l| Parsed {
             item: l.item_id,
             rater: &l.rater,
-            pool: &l.pool,
+            pool: l.pool.as_str(),
             value: from_stored(&l.value),
             duration_ms: l.duration_ms,
         })

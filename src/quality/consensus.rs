@@ -2,6 +2,8 @@
 //! gets no consensus label and the tied categories are listed. Nothing breaks a tie by how
 //! often a category is used overall, since that favours whoever over-uses one label.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use super::dataset::Dataset;
@@ -40,8 +42,9 @@ impl ConsensusMethod {
 pub struct ConsensusItem {
     /// Item id.
     pub item: String,
-    /// Consensus category; `None` when categories are tied.
-    pub label: Option<String>,
+    /// Consensus category; `None` when categories are tied. Shared by the items with the
+    /// same: a big project's report holds a row for each of its items.
+    pub label: Option<Arc<str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub label_reason: Option<String>,
     /// Share of votes for the label (majority) or its posterior probability (Dawid-Skene);
@@ -87,13 +90,17 @@ pub(crate) struct Consensus {
 impl Consensus {
     /// The report rows for every item.
     pub(crate) fn items(&self, data: &Dataset) -> Vec<ConsensusItem> {
-        let name = |c: u32| data.categories().name(c).to_string();
+        let categories = data.categories();
+        let name = |c: u32| categories.name(c).to_string();
+        let shared: Vec<Arc<str>> = (categories.names().iter())
+            .map(|name| Arc::from(name.as_str()))
+            .collect();
         (0..data.item_count())
             .map(|item| {
                 let tied: Vec<String> = self.tied[item].iter().map(|&c| name(c)).collect();
                 ConsensusItem {
                     item: data.items()[item].clone(),
-                    label: self.label[item].map(name),
+                    label: self.label[item].and_then(|c| shared.get(c as usize).cloned()),
                     label_reason: (!tied.is_empty())
                         .then(|| format!("a tie between {}", tied.join(" and "))),
                     confidence: self.confidence[item],

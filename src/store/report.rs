@@ -11,6 +11,7 @@ pub use super::kept_input::InputSource;
 use super::kept_input::{Behind, InputVersion, Lookup};
 use super::projects::REAL_ITEMS;
 use super::{on_pool, pg_copy, sqlite_read, Store};
+use crate::domain::policy::Pool;
 use crate::domain::report::{labels_of_item, FinalLabel, LabelRecord, ReportInput};
 use crate::error::Result;
 
@@ -45,8 +46,8 @@ struct ReportLabel {
     /// Orders an item's labels as they were given.
     id: i64,
     rater_id: i64,
-    /// Shared with the other labels of the read that name the same pool or value.
-    pool: Arc<str>,
+    pool: Pool,
+    /// Shared with the other labels of the read that have the same value.
     value: Arc<str>,
     duration_ms: Option<i64>,
     created_at: i64,
@@ -54,17 +55,39 @@ struct ReportLabel {
     prediction_shown: Option<bool>,
 }
 
+/// A pool as the labels' `pool` column names it, read by either driver.
+impl rusqlite::types::FromSql for Pool {
+    fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        Pool::parse(value.as_str()?).map_err(|e| rusqlite::types::FromSqlError::Other(Box::new(e)))
+    }
+}
+
+impl sqlx::Type<sqlx::Postgres> for Pool {
+    fn type_info() -> sqlx::postgres::PgTypeInfo {
+        <&str as sqlx::Type<sqlx::Postgres>>::type_info()
+    }
+
+    fn compatible(ty: &sqlx::postgres::PgTypeInfo) -> bool {
+        <&str as sqlx::Type<sqlx::Postgres>>::compatible(ty)
+    }
+}
+
+impl<'r> sqlx::Decode<'r, sqlx::Postgres> for Pool {
+    fn decode(value: sqlx::postgres::PgValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+        Ok(Pool::parse(
+            <&str as sqlx::Decode<sqlx::Postgres>>::decode(value)?,
+        )?)
+    }
+}
+
 /// The label in a row of [`report_labels_sql`], each column taken by position with
-/// `row.$get` (the driver's getter); its pool and value are its own until shared.
+/// `row.$get` (the driver's getter); its value is its own until shared.
 macro_rules! report_label {
     ($row:ident . $get:ident) => {
         ReportLabel {
             id: $row.$get(8)?,
             rater_id: $row.$get(1)?,
-            pool: Arc::from({
-                let pool: String = $row.$get(2)?;
-                pool
-            }),
+            pool: $row.$get(2)?,
             value: Arc::from({
                 let value: String = $row.$get(3)?;
                 value
@@ -177,18 +200,18 @@ fn item_of_copied(f: &[pg_copy::Field<'_>; 6]) -> sqlx::Result<ItemRow> {
     })
 }
 
-/// The item id and label in a row of [`labels_select`], copied out; its pool and value
-/// shared through `strings`.
+/// The item id and label in a row of [`labels_select`], copied out; its value shared
+/// through `values`.
 fn label_of_copied(
     f: &[pg_copy::Field<'_>; 9],
-    strings: &mut LabelStrings,
+    values: &mut SharedStrings,
 ) -> sqlx::Result<(i64, ReportLabel)> {
     use pg_copy::{int8, optional_bool, optional_int8, text};
     let label = ReportLabel {
         id: int8(f[8])?,
         rater_id: int8(f[1])?,
-        pool: strings.pools.share(text(f[2])?),
-        value: strings.values.share(text(f[3])?),
+        pool: Pool::parse(text(f[2])?).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+        value: values.share(text(f[3])?),
         duration_ms: optional_int8(f[4])?,
         created_at: int8(f[5])?,
         guideline_version: optional_int8(f[6])?,
@@ -1164,13 +1187,13 @@ impl Store {
                 let items_sql = items_select(read.stride, read.data, PARAMETERS);
                 let sql = (items_sql, report_labels_sql(read.stride));
                 sqlite_read::read(&backend.pool, move |conn| {
-                    let mut strings = std::mem::take(&mut coverage.names.strings);
+                    let mut values = std::mem::take(&mut coverage.names.values);
                     let names = &mut coverage.names;
                     let mut done = |item| take_item(&mut input, names, item);
                     let query = (read.project_id, read.ids.0, read.ids.1);
                     (coverage.read, coverage.left_out) =
-                        read_items_sqlite(conn, (&sql.0, &sql.1), query, &mut strings, &mut done)?;
-                    coverage.names.strings = strings;
+                        read_items_sqlite(conn, (&sql.0, &sql.1), query, &mut values, &mut done)?;
+                    coverage.names.values = values;
                     Ok((input, coverage))
                 })
                 .await
@@ -1187,17 +1210,17 @@ impl Store {
                 })
                 .await?;
                 let mut merged = ItemsWithLabels::new(items.into_iter());
-                let mut strings = std::mem::take(&mut coverage.names.strings);
+                let mut values = std::mem::take(&mut coverage.names.values);
                 let names = &mut coverage.names;
                 let mut done = |item| take_item(&mut input, names, item);
                 let labels_sql = read.copy_sql(|at| labels_select(read.stride, at));
                 copy_rows(&mut tx, &labels_sql, |row| {
-                    merged.label(label_of_copied(row, &mut strings)?, &mut done);
+                    merged.label(label_of_copied(row, &mut values)?, &mut done);
                     Ok(())
                 })
                 .await?;
                 (coverage.read, coverage.left_out) = merged.finish(&mut done);
-                coverage.names.strings = strings;
+                coverage.names.values = values;
                 tx.commit().await?;
                 Ok((input, coverage))
             }
@@ -1216,26 +1239,19 @@ async fn snapshot(pool: &sqlx::PgPool) -> Result<sqlx::Transaction<'_, sqlx::Pos
 }
 
 /// The names a report's labels share: raters' pseudonyms by user id, read once per report,
-/// and pools and values. A rater whose first label in the project came after that read is
+/// and stored values. A rater whose first label in the project came after that read is
 /// looked up once the items are read (`missing` holds the indices of such labels in the
 /// input).
 #[derive(Default, Clone)]
 pub(super) struct SharedNames {
     pub(super) known: foldhash::HashMap<i64, Arc<str>>,
     missing: Vec<(usize, i64)>,
-    pub(super) strings: LabelStrings,
-}
-
-/// Pools' names and stored values, each shared by the labels that name it: a project's
-/// labels repeat a handful of values, each of which would otherwise take an allocation per
-/// label. A read shares them as it decodes each row, from the database's own bytes.
-#[derive(Default, Clone)]
-pub(super) struct LabelStrings {
-    pub(super) pools: SharedStrings,
     pub(super) values: SharedStrings,
 }
 
-/// Strings that many labels repeat, each held once.
+/// Strings that many labels repeat, each held once: a project's labels repeat a handful of
+/// stored values, each of which would otherwise take an allocation per label. A read shares
+/// them as it decodes each row, from the database's own bytes.
 #[derive(Default, Clone)]
 pub(super) struct SharedStrings(foldhash::HashSet<Arc<str>>);
 
@@ -1296,8 +1312,7 @@ impl SharedNames {
     /// A label read after an input was, as the report holds it; its rater's pseudonym
     /// came with it.
     fn later_record(&mut self, mut later: LaterLabel) -> LabelRecord {
-        later.label.pool = self.strings.pools.share(&later.label.pool);
-        later.label.value = self.strings.values.share(&later.label.value);
+        later.label.value = self.values.share(&later.label.value);
         let rater_id = later.label.rater_id;
         self.known
             .entry(rater_id)
@@ -1398,7 +1413,7 @@ fn read_items_sqlite(
     conn: &rusqlite::Connection,
     (items_sql, labels_sql): (&str, &str),
     query: (i64, i64, i64),
-    strings: &mut LabelStrings,
+    values: &mut SharedStrings,
     done: &mut impl FnMut(ItemRow),
 ) -> rusqlite::Result<(LabelsRead, foldhash::HashMap<i64, i64>)> {
     let items = conn
@@ -1419,22 +1434,22 @@ fn read_items_sqlite(
     let mut labels = conn.prepare(labels_sql)?;
     let mut rows = labels.query(query)?;
     while let Some(row) = rows.next()? {
-        merged.label(label_of_row(row, strings)?, done);
+        merged.label(label_of_row(row, values)?, done);
     }
     Ok(merged.finish(done))
 }
 
-/// The item id and label in a row of [`report_labels_sql`] on SQLite; its pool and value
-/// shared through `strings`.
+/// The item id and label in a row of [`report_labels_sql`] on SQLite; its value shared
+/// through `values`.
 fn label_of_row(
     row: &rusqlite::Row<'_>,
-    strings: &mut LabelStrings,
+    values: &mut SharedStrings,
 ) -> rusqlite::Result<(i64, ReportLabel)> {
     let label = ReportLabel {
         id: row.get(8)?,
         rater_id: row.get(1)?,
-        pool: strings.pools.share(sqlite_read::text_column(row, 2)?),
-        value: strings.values.share(sqlite_read::text_column(row, 3)?),
+        pool: row.get(2)?,
+        value: values.share(sqlite_read::text_column(row, 3)?),
         duration_ms: row.get(4)?,
         created_at: row.get(5)?,
         guideline_version: row.get(6)?,
@@ -1463,7 +1478,7 @@ mod tests {
         let label = ReportLabel {
             id,
             rater_id,
-            pool: "generalist".into(),
+            pool: Pool::Generalist,
             value: "\"a\"".into(),
             duration_ms: None,
             created_at: 0,
@@ -1623,7 +1638,11 @@ mod tests {
         ReportLabel {
             id,
             rater_id,
-            pool: if id % 4 == 0 { "expert" } else { "generalist" }.into(),
+            pool: if id % 4 == 0 {
+                Pool::Expert
+            } else {
+                Pool::Generalist
+            },
             value: value.as_str().into(),
             duration_ms: Some(id * 10),
             created_at: id,
@@ -1916,6 +1935,19 @@ mod tests {
         let news = model.news(coverage.read.last_id, &[3].into(), false);
         let catching = Catching::up(&input, &coverage, news, earlier);
         assert_eq!(catching.labels_now, 5, "one short of the project's 6");
+    }
+
+    /// A label's pool comes out of SQLite as the pool it names, and a name that is not a
+    /// pool is an error that says so rather than some pool.
+    #[test]
+    fn a_pool_is_read_by_its_name_and_no_other_text() {
+        let conn = rusqlite::Connection::open_in_memory().expect("sqlite");
+        let read = |sql: &str| conn.query_row(sql, [], |row| row.get::<_, Pool>(0));
+        assert_eq!(read("SELECT 'expert'").expect("a pool"), Pool::Expert);
+        assert_eq!(read("SELECT 'user'").expect("a pool"), Pool::User);
+        let wrong = read("SELECT 'generalists'").expect_err("not a pool");
+        assert!(wrong.to_string().contains("unknown pool"), "{wrong}");
+        assert!(read("SELECT 3").is_err(), "a number is no pool");
     }
 
     #[test]

@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize, Serializer};
 use super::kept_input::InputVersion;
 use super::report::Coverage;
 use super::{in_write_tx, on_pool, Store};
+use crate::domain::policy::Pool;
 use crate::domain::report::{FinalLabel, LabelRecord, ReportInput};
 use crate::error::Result;
 
@@ -166,7 +167,7 @@ impl Serialize for RunEncoding<'_, '_> {
         let mut run = serializer.serialize_tuple(9)?;
         run.serialize_element(&column(steps(labels.iter().map(|l| l.item_id))))?;
         run.serialize_element(&column(labels.iter().map(|l| self.text(&l.rater))))?;
-        run.serialize_element(&column(labels.iter().map(|l| self.text(&l.pool))))?;
+        run.serialize_element(&column(labels.iter().map(|l| self.text(l.pool.as_str()))))?;
         run.serialize_element(&column(labels.iter().map(|l| self.text(&l.value))))?;
         run.serialize_element(&column(labels.iter().map(|l| l.duration_ms)))?;
         run.serialize_element(&column(steps(labels.iter().map(|l| l.created_at))))?;
@@ -293,40 +294,34 @@ fn decode(bytes: &[u8]) -> Option<(ReportInput, Coverage)> {
     let (mut input, mut coverage) = input?;
     let mut runs = runs?.into_iter();
     // The first run's labels were given room for all: the others join them there.
-    let (labels, mut used) = runs.next()?;
+    let (labels, mut values) = runs.next()?;
     input.labels = labels;
-    for (labels, run_used) in runs {
+    for (labels, run_values) in runs {
         input.labels.extend(labels);
-        used.iter_mut()
-            .zip(run_used)
+        values
+            .iter_mut()
+            .zip(run_values)
             .for_each(|(all, run)| *all |= run);
     }
     if input.labels.len() != count {
         return None;
     }
-    // Later labels share the pools and values these labels name, as after a read of all.
-    for (text, used) in texts.iter().zip(used) {
-        if used & POOL != 0 {
-            coverage.names.strings.pools.keep(text.clone());
-        }
-        if used & VALUE != 0 {
-            coverage.names.strings.values.keep(text.clone());
+    // Later labels share the values these labels have, as after a read of all.
+    for (text, value) in texts.iter().zip(values) {
+        if value {
+            coverage.names.values.keep(text.clone());
         }
     }
     Some((input, coverage))
 }
 
-/// How a run uses a text: as a pool, or as a value.
-const POOL: u8 = 1;
-const VALUE: u8 = 2;
-
-/// The labels stored in a run's `bytes`, room made for `room`, with how each text is used
-/// (by index).
+/// The labels stored in a run's `bytes`, room made for `room`, with which texts are
+/// values (by index).
 fn labels_of_run(
     bytes: &[u8],
     texts: &[Arc<str>],
     room: usize,
-) -> Option<(Vec<LabelRecord>, Vec<u8>)> {
+) -> Option<(Vec<LabelRecord>, Vec<bool>)> {
     let run: Run = postcard::from_bytes(bytes).ok()?;
     let count = run.item_step.len();
     let columns = [
@@ -342,10 +337,14 @@ fn labels_of_run(
         return None;
     }
     let text = |index: u32| texts.get(index as usize).cloned();
+    // Each text as a pool, looked at once rather than once a label.
+    let pools: Vec<Option<Pool>> = (texts.iter())
+        .map(|text| Pool::ALL.into_iter().find(|pool| pool.as_str() == &**text))
+        .collect();
     let external_ids: foldhash::HashMap<i64, Arc<str>> = (run.external_ids.into_iter())
         .map(|(item, id)| (item, Arc::from(id)))
         .collect();
-    let mut used = vec![0u8; texts.len()];
+    let mut values = vec![false; texts.len()];
     let mut labels = Vec::with_capacity(room.max(count));
     let (mut item_id, mut created_at) = (0i64, 0i64);
     let mut external_id: Option<Arc<str>> = None;
@@ -356,22 +355,21 @@ fn labels_of_run(
         }
         item_id = item;
         created_at = created_at.wrapping_add(run.created_step[n]);
-        let (pool, value) = (run.pool[n], run.value[n]);
+        let value = run.value[n];
         labels.push(LabelRecord {
             item_id,
             external_id: external_id.clone(),
             rater: text(run.rater[n])?,
-            pool: text(pool)?,
+            pool: (*pools.get(run.pool[n] as usize)?)?,
             value: text(value)?,
             duration_ms: run.duration_ms[n],
             created_at,
             prediction_shown: run.prediction_shown[n],
             guideline_version: run.guideline_version[n],
         });
-        used[pool as usize] |= POOL;
-        used[value as usize] |= VALUE;
+        values[value as usize] = true;
     }
-    Some((labels, used))
+    Some((labels, values))
 }
 
 /// The input stored in `body` but its labels, and its coverage.
@@ -595,7 +593,11 @@ mod tests {
                 item_id: item,
                 external_id: (item == 7).then(|| doc.clone()),
                 rater: rater.clone(),
-                pool: if item == 9 { "expert" } else { "generalist" }.into(),
+                pool: if item == 9 {
+                    Pool::Expert
+                } else {
+                    Pool::Generalist
+                },
                 value,
                 duration_ms: (item != 9).then_some(1_200),
                 created_at,
@@ -689,6 +691,8 @@ mod tests {
         );
         let out_of_range = changed(&|run| run.value[0] = 999);
         assert!(decode(&out_of_range).is_none(), "a text that is not there");
+        let not_a_pool = changed(&|run| run.pool[0] = run.value[0]);
+        assert!(decode(&not_a_pool).is_none(), "a pool that is not one");
         let fewer = changed(&|run| {
             for column in [&mut run.rater, &mut run.pool, &mut run.value] {
                 column.pop();

@@ -348,8 +348,8 @@ impl RawExportOptions {
 
 impl ExportOptions {
     /// Whether labels from this pool are kept.
-    pub fn keeps_pool(&self, pool: &str) -> bool {
-        self.pools.is_empty() || self.pools.iter().any(|p| p.as_str() == pool)
+    pub fn keeps_pool(&self, pool: Pool) -> bool {
+        self.pools.is_empty() || self.pools.contains(&pool)
     }
 }
 
@@ -446,8 +446,8 @@ mod tests {
             .parse(Kind::SingleChoice)
             .expect("lists");
         assert_eq!(options.pools, vec![Pool::Expert, Pool::Generalist]);
-        assert!(options.keeps_pool("expert"));
-        assert!(!options.keeps_pool("user"));
+        assert!(options.keeps_pool(Pool::Expert));
+        assert!(!options.keeps_pool(Pool::User));
         assert_eq!(options.drop_fields, vec!["email", "phone"]);
     }
 }
