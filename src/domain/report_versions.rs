@@ -290,6 +290,7 @@ fn latest_of_each_rater(by_rater: &mut [(u32, u32)]) -> impl Iterator<Item = u32
 mod tests {
     use super::*;
     use crate::domain::project::{NewProject, Project};
+    use crate::domain::report::SharedText;
 
     fn label(item: i64, rater: &str, value: &str, version: i64) -> LabelRecord {
         LabelRecord {
@@ -440,7 +441,7 @@ mod tests {
         for (seed, stray) in [(1, false), (2, true), (3, false)] {
             let own = random_input(seed, stray);
             let mut shared = own.clone();
-            let mut copies: std::collections::HashMap<(String, bool), std::sync::Arc<str>> =
+            let mut copies: std::collections::HashMap<(String, bool), SharedText> =
                 Default::default();
             let half = shared.labels.len() / 2;
             for (n, label) in shared.labels.iter_mut().enumerate() {
@@ -449,7 +450,7 @@ mod tests {
                     *text = copies.entry(key).or_insert_with(|| text.clone()).clone();
                 }
             }
-            assert!(std::sync::Arc::ptr_eq(
+            assert!(SharedText::ptr_eq(
                 &shared.labels[0].rater,
                 &(shared.labels[..half].iter())
                     .find(|l| l.rater == shared.labels[0].rater && l.item_id > 0)

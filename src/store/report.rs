@@ -12,7 +12,7 @@ use super::kept_input::{Behind, InputVersion, Lookup};
 use super::projects::REAL_ITEMS;
 use super::{on_pool, pg_copy, sqlite_read, Store};
 use crate::domain::policy::Pool;
-use crate::domain::report::{labels_of_item, FinalLabel, LabelRecord, ReportInput};
+use crate::domain::report::{labels_of_item, FinalLabel, LabelRecord, ReportInput, SharedText};
 use crate::error::Result;
 
 /// Whether item `i`'s generalist labels are complete (and it is not gold): its count of
@@ -48,7 +48,7 @@ struct ReportLabel {
     rater_id: i64,
     pool: Pool,
     /// Shared with the other labels of the read that have the same value.
-    value: Arc<str>,
+    value: SharedText,
     duration_ms: Option<i64>,
     created_at: i64,
     guideline_version: Option<i64>,
@@ -88,7 +88,7 @@ macro_rules! report_label {
             id: $row.$get(8)?,
             rater_id: $row.$get(1)?,
             pool: $row.$get(2)?,
-            value: Arc::from({
+            value: SharedText::from({
                 let value: String = $row.$get(3)?;
                 value
             }),
@@ -1113,7 +1113,7 @@ impl Store {
         coverage.names.known.extend(
             raters
                 .into_iter()
-                .map(|(id, pseudonym)| (id, Arc::from(pseudonym))),
+                .map(|(id, pseudonym)| (id, SharedText::from(pseudonym))),
         );
         let ids: (Option<i64>, Option<i64>) = on_pool!(self, pool => {
             sqlx::query_as("SELECT min(id), max(id) FROM items WHERE project_id = $1")
@@ -1158,7 +1158,7 @@ impl Store {
                     None => {
                         let pseudonym: String = sqlx::query_scalar("SELECT pseudonym FROM users WHERE id = $1")
                             .bind(rater_id).fetch_one(pool).await?;
-                        let pseudonym = Arc::<str>::from(pseudonym);
+                        let pseudonym = SharedText::from(pseudonym);
                         names.known.insert(rater_id, pseudonym.clone());
                         pseudonym
                     }
@@ -1244,7 +1244,7 @@ async fn snapshot(pool: &sqlx::PgPool) -> Result<sqlx::Transaction<'_, sqlx::Pos
 /// input).
 #[derive(Default, Clone)]
 pub(super) struct SharedNames {
-    pub(super) known: foldhash::HashMap<i64, Arc<str>>,
+    pub(super) known: foldhash::HashMap<i64, SharedText>,
     missing: Vec<(usize, i64)>,
     pub(super) values: SharedStrings,
 }
@@ -1253,24 +1253,24 @@ pub(super) struct SharedNames {
 /// stored values, each of which would otherwise take an allocation per label. A read shares
 /// them as it decodes each row, from the database's own bytes.
 #[derive(Default, Clone)]
-pub(super) struct SharedStrings(foldhash::HashSet<Arc<str>>);
+pub(super) struct SharedStrings(foldhash::HashSet<SharedText>);
 
 /// Distinct strings shared at most: free text or spans hardly repeat, and are not worth it.
 const MAX_SHARED_STRINGS: usize = 4096;
 
 impl SharedStrings {
     /// `text`, shared with the labels before it that have the same.
-    fn share(&mut self, text: &str) -> Arc<str> {
+    fn share(&mut self, text: &str) -> SharedText {
         if let Some(shared) = self.0.get(text) {
             return shared.clone();
         }
-        let shared = Arc::<str>::from(text);
+        let shared = SharedText::from(text);
         self.keep(shared.clone());
         shared
     }
 
     /// Shares `text` with the labels after it, while there is room.
-    pub(super) fn keep(&mut self, text: Arc<str>) {
+    pub(super) fn keep(&mut self, text: SharedText) {
         if self.0.len() < MAX_SHARED_STRINGS {
             self.0.insert(text);
         }
@@ -1282,7 +1282,7 @@ impl SharedNames {
     fn with_own_pseudonyms(&self) -> SharedNames {
         SharedNames {
             known: (self.known.iter())
-                .map(|(&id, pseudonym)| (id, Arc::from(&**pseudonym)))
+                .map(|(&id, pseudonym)| (id, SharedText::from(&**pseudonym)))
                 .collect(),
             ..self.clone()
         }
@@ -1292,7 +1292,7 @@ impl SharedNames {
     fn record(
         &mut self,
         item_id: i64,
-        external_id: &Option<Arc<str>>,
+        external_id: &Option<SharedText>,
         label: ReportLabel,
         index: usize,
     ) -> LabelRecord {
@@ -1316,19 +1316,19 @@ impl SharedNames {
         let rater_id = later.label.rater_id;
         self.known
             .entry(rater_id)
-            .or_insert_with(|| Arc::from(later.pseudonym));
-        let external_id = later.item.external_id.map(Arc::from);
+            .or_insert_with(|| SharedText::from(later.pseudonym));
+        let external_id = later.item.external_id.map(SharedText::from);
         self.record(later.item_id, &external_id, later.label, 0)
     }
 
     /// The pseudonym of the rater of the label that will sit at `index`, or an empty string
     /// (noted as missing) until it is looked up.
-    fn of(&mut self, rater_id: i64, index: usize) -> Arc<str> {
+    fn of(&mut self, rater_id: i64, index: usize) -> SharedText {
         match self.known.get(&rater_id) {
             Some(pseudonym) => pseudonym.clone(),
             None => {
                 self.missing.push((index, rater_id));
-                Arc::from("")
+                SharedText::from("")
             }
         }
     }
@@ -1374,7 +1374,7 @@ fn join_halves(
 fn take_item(input: &mut ReportInput, names: &mut SharedNames, item: ItemRow) {
     input.items += 1;
     let first = input.labels.len();
-    let external_id: Option<Arc<str>> = item.external_id.map(Arc::from);
+    let external_id: Option<SharedText> = item.external_id.map(SharedText::from);
     let labels = item.labels.len();
     input.labels.extend(
         item.labels
@@ -1563,7 +1563,7 @@ mod tests {
     #[test]
     fn the_upper_half_joins_after_the_lower_with_its_unknown_raters_found() {
         let mut known = SharedNames::default();
-        known.known.insert(1, Arc::from("rater-1"));
+        known.known.insert(1, SharedText::from("rater-1"));
         let (mut lower_names, mut upper_names) = (known.clone(), known);
         let lower = half(&[(1, true, &[1]), (2, false, &[1])], &mut lower_names);
         // Rater 2 gave a first label after the raters were read: both halves note it.
@@ -1664,7 +1664,7 @@ mod tests {
         fn read_whole(&self) -> (ReportInput, Coverage) {
             let mut coverage = Coverage::default();
             for rater in 1..=4 {
-                (coverage.names.known).insert(rater, Arc::from(format!("r{rater}")));
+                (coverage.names.known).insert(rater, SharedText::from(format!("r{rater}")));
             }
             let mut input = ReportInput::default();
             let rows: Vec<ItemRow> = (self.items.iter())
@@ -1955,7 +1955,7 @@ mod tests {
         let mut shared = SharedStrings::default();
         let first = shared.share("\"cat\"");
         let again = shared.share("\"cat\"");
-        assert!(Arc::ptr_eq(&first, &again));
+        assert!(SharedText::ptr_eq(&first, &again));
         assert_eq!(&*shared.share("\"dog\""), "\"dog\"");
         for n in 0..MAX_SHARED_STRINGS {
             shared.share(&format!("\"text {n}\""));
@@ -1964,7 +1964,7 @@ mod tests {
         let late = shared.share("\"late\"");
         let late_again = shared.share("\"late\"");
         assert_eq!(&*late, &*late_again);
-        assert!(!Arc::ptr_eq(&late, &late_again));
-        assert!(Arc::ptr_eq(&first, &shared.share("\"cat\"")));
+        assert!(!SharedText::ptr_eq(&late, &late_again));
+        assert!(SharedText::ptr_eq(&first, &shared.share("\"cat\"")));
     }
 }

@@ -16,7 +16,6 @@
 //! labels given meanwhile wait for; and the encoded bytes at the server's peak.
 
 use std::cell::RefCell;
-use std::sync::Arc;
 use std::time::Duration;
 
 use serde::ser::SerializeTuple;
@@ -26,7 +25,7 @@ use super::kept_input::InputVersion;
 use super::report::Coverage;
 use super::{in_write_tx, on_pool, Store};
 use crate::domain::policy::Pool;
-use crate::domain::report::{FinalLabel, LabelRecord, ReportInput};
+use crate::domain::report::{FinalLabel, LabelRecord, ReportInput, SharedText};
 use crate::error::Result;
 
 /// Labels from which a read of all is stored: below it, reading all is quick anyway.
@@ -268,7 +267,11 @@ const LEAST_BYTES_A_LABEL: usize = 8;
 /// the rest of the input while the others finish.
 fn decode(bytes: &[u8]) -> Option<(ReportInput, Coverage)> {
     let mut body: Body = postcard::from_bytes(bytes).ok()?;
-    let texts: Vec<Arc<str>> = body.texts.iter().map(|&text| Arc::from(text)).collect();
+    let texts: Vec<SharedText> = body
+        .texts
+        .iter()
+        .map(|&text| SharedText::from(text))
+        .collect();
     // A count that the bytes cannot hold is not trusted with an allocation.
     let count = usize::try_from(body.labels).ok()?;
     let room = count.min(bytes.len() / LEAST_BYTES_A_LABEL);
@@ -319,7 +322,7 @@ fn decode(bytes: &[u8]) -> Option<(ReportInput, Coverage)> {
 /// values (by index).
 fn labels_of_run(
     bytes: &[u8],
-    texts: &[Arc<str>],
+    texts: &[SharedText],
     room: usize,
 ) -> Option<(Vec<LabelRecord>, Vec<bool>)> {
     let run: Run = postcard::from_bytes(bytes).ok()?;
@@ -341,13 +344,13 @@ fn labels_of_run(
     let pools: Vec<Option<Pool>> = (texts.iter())
         .map(|text| Pool::ALL.into_iter().find(|pool| pool.as_str() == &**text))
         .collect();
-    let external_ids: foldhash::HashMap<i64, Arc<str>> = (run.external_ids.into_iter())
-        .map(|(item, id)| (item, Arc::from(id)))
+    let external_ids: foldhash::HashMap<i64, SharedText> = (run.external_ids.into_iter())
+        .map(|(item, id)| (item, SharedText::from(id)))
         .collect();
     let mut values = vec![false; texts.len()];
     let mut labels = Vec::with_capacity(room.max(count));
     let (mut item_id, mut created_at) = (0i64, 0i64);
-    let mut external_id: Option<Arc<str>> = None;
+    let mut external_id: Option<SharedText> = None;
     for n in 0..count {
         let item = item_id.wrapping_add(run.item_step[n]);
         if n == 0 || item != item_id {
@@ -373,7 +376,7 @@ fn labels_of_run(
 }
 
 /// The input stored in `body` but its labels, and its coverage.
-fn rest_of(body: Body<'_>, texts: &[Arc<str>]) -> Option<(ReportInput, Coverage)> {
+fn rest_of(body: Body<'_>, texts: &[SharedText]) -> Option<(ReportInput, Coverage)> {
     let text = |index: u32| texts.get(index as usize).cloned();
     let mut coverage = Coverage::default();
     coverage.read.labels = body.labels_read;
@@ -578,10 +581,10 @@ mod tests {
     /// An input with every field a report reads, and labels sharing their texts.
     fn sample() -> (ReportInput, Coverage) {
         let mut input = ReportInput::default();
-        let (a, b): (Arc<str>, Arc<str>) = ("ant".into(), "bee".into());
-        let doc: Arc<str> = "doc-7".into();
+        let (a, b): (SharedText, SharedText) = ("ant".into(), "bee".into());
+        let doc: SharedText = "doc-7".into();
         // As a read shares them; the last label's value is the same text held apart.
-        let pos: Arc<str> = "\"pos\"".into();
+        let pos: SharedText = "\"pos\"".into();
         for (item, rater, value, created_at) in [
             (3, &a, pos.clone(), 1_700_000_000_000),
             (3, &b, "\"neg\"".into(), 1_699_999_999_000),
@@ -641,9 +644,15 @@ mod tests {
             back.labels.iter().map(fields).collect::<Vec<_>>(),
             input.labels.iter().map(fields).collect::<Vec<_>>()
         );
-        assert!(Arc::ptr_eq(&back.labels[0].rater, &back.labels[2].rater));
-        assert!(Arc::ptr_eq(&back.labels[0].value, &back.labels[3].value));
-        assert!(Arc::ptr_eq(
+        assert!(SharedText::ptr_eq(
+            &back.labels[0].rater,
+            &back.labels[2].rater
+        ));
+        assert!(SharedText::ptr_eq(
+            &back.labels[0].value,
+            &back.labels[3].value
+        ));
+        assert!(SharedText::ptr_eq(
             &back.labels[0].rater,
             &back_coverage.names.known[&11]
         ));
