@@ -21,9 +21,9 @@ use crate::quality::{
 
 /// A text that many labels share (a pseudonym, a stored value, an external id), behind one
 /// thin pointer: a big project's report holds millions of labels, and an `Arc<str>` would
-/// take each of them a length beside the pointer. Reads as the `str` it holds; equal,
-/// ordered and hashed as that `str`.
-#[derive(Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// take each of them a length beside the pointer. Reads as the `str` it holds; equal and
+/// hashed as that `str`.
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct SharedText(Arc<String>);
 
 impl SharedText {
