@@ -15,8 +15,72 @@ on_both_backends!(
     report_api_matches_the_engine_and_hides_names,
     report_names_a_rater_whose_first_label_came_after_the_rater_list,
     report_page_reads_in_plain_words,
-    a_sampled_read_keeps_every_nth_item_with_all_its_labels
+    a_sampled_read_keeps_every_nth_item_with_all_its_labels,
+    every_text_comes_through_the_report_read_as_written
 );
+
+/// A report's read takes item ids, label values and item data from the database's own
+/// bytes (on PostgreSQL a copy out, whose text form would escape them): ids, categories and a
+/// slice field's values holding backslashes, tabs, newlines, quotes, control characters and
+/// `\N` come back in the report as written.
+async fn every_text_comes_through_the_report_read_as_written(app: TestApp) {
+    let admin = app.admin().await;
+    let categories = ["back\\slash \\t", "say \"hi\"\nthen", "\\N", "ünï ✓"];
+    let ids = [
+        "tab\tid",
+        "line\n\rid",
+        "back\\id",
+        "\\N",
+        "bell\u{7}\u{8}\u{b}\u{c}end",
+        "ends in \\",
+    ];
+    let regions = ["north\\east\t", "south\nwest"];
+    let items: Vec<Value> = (ids.iter().enumerate())
+        .map(|(i, id)| json!({"external_id": id, "data": {"text": format!("item {i}"), "region": regions[i % 2]}}))
+        .collect();
+    let pid = app
+        .project_from(
+            &admin,
+            json!({"name": "Awkward", "labels": categories, "overlap": 2}),
+            Value::Array(items),
+        )
+        .await;
+    for name in ["ann", "ben"] {
+        let rater = app.rater(name).await;
+        while let Some(iid) = rater.next(pid).await {
+            let position = app
+                .count(&format!("SELECT position FROM items WHERE id = {iid}"))
+                .await as usize;
+            let value = categories[(position - 1) % categories.len()];
+            assert_eq!(
+                rater.label(pid, iid, value).await.status(),
+                StatusCode::CREATED,
+                "{value:?}"
+            );
+        }
+    }
+    let report = admin.report(pid, "?method=majority&slice=region").await;
+    assert_eq!(report["labels"], 2 * ids.len());
+    let mut consensus: Vec<(&str, &str)> = (report["consensus"].as_array().unwrap().iter())
+        .map(|row| {
+            (
+                row["item"].as_str().unwrap(),
+                row["label"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    consensus.sort();
+    let mut expected: Vec<(&str, &str)> = (ids.iter().enumerate())
+        .map(|(i, id)| (*id, categories[i % categories.len()]))
+        .collect();
+    expected.sort();
+    assert_eq!(consensus, expected);
+    let mut slices: Vec<&str> = (report["bias"]["slices"].as_array().unwrap().iter())
+        .map(|slice| slice["value"].as_str().unwrap())
+        .collect();
+    slices.sort();
+    assert_eq!(slices, regions);
+}
 
 /// A big project's dataset card reads every n-th item by id, with all of that item's labels.
 async fn a_sampled_read_keeps_every_nth_item_with_all_its_labels(app: TestApp) {
