@@ -347,11 +347,12 @@ fn e_step_items(
 }
 
 /// A product of items' posterior totals, for the log-likelihood: the sum of their
-/// logarithms, taken with one logarithm per range of items instead of one per item (a
-/// logarithm per item was an eighth of a big report's work). The product is kept as a
-/// significand in [1, 2) and a power of two, so it neither overflows nor underflows;
-/// scaling by a power of two is exact, so its only rounding is that of each product, no
-/// more than a sum of logarithms rounds at each addition.
+/// logarithms, taken with one logarithm per range of items instead of one per item (in a
+/// profile of a first report on 500,000 labels, 13.6% of the server's CPU was that
+/// logarithm). The product is kept as a significand in [1, 2) and a power of two, so it
+/// neither overflows nor underflows; scaling by a power of two is exact, so its only
+/// rounding is that of each product, no more than a sum of logarithms rounds at each
+/// addition.
 #[derive(Debug, Clone, Copy)]
 struct ProductOfTotals {
     significand: f64,
