@@ -341,9 +341,7 @@ fn labels_of_run(
     }
     let text = |index: u32| texts.get(index as usize).cloned();
     // Each text as a pool, looked at once rather than once a label.
-    let pools: Vec<Option<Pool>> = (texts.iter())
-        .map(|text| Pool::ALL.into_iter().find(|pool| pool.as_str() == &**text))
-        .collect();
+    let pools: Vec<Option<Pool>> = (texts.iter()).map(|text| Pool::parse(text).ok()).collect();
     let external_ids: foldhash::HashMap<i64, SharedText> = (run.external_ids.into_iter())
         .map(|(item, id)| (item, SharedText::from(id)))
         .collect();
