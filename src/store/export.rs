@@ -4,7 +4,7 @@ use serde_json::{Map, Value};
 use sqlx::FromRow;
 
 use super::item_labels::StoredLabel;
-use super::{on_pool, Store};
+use super::{on_pool, sqlite_read, Store};
 use crate::domain::export::{
     ExportAdjudication, ExportFeedback, ExportLabel, ExportOptions, ExportRow,
 };
@@ -151,37 +151,124 @@ impl Store {
                                  FROM adjudications a JOIN users u ON u.id = a.reviewer_id
                                  WHERE a.project_id = $1 AND a.item_id > $2 AND a.item_id <= $3
                                  ORDER BY a.item_id";
-        let (items, feedback, adjudications) = on_pool!(self, pool => {
-            let items: Vec<ItemRow> = sqlx::query_as(&items_sql)
-                .bind(project_id)
-                .bind(after)
-                .bind(limit)
-                .bind(include_gold)
-                .fetch_all(pool)
-                .await?;
-            let last = items.last().map(|i| i.id).unwrap_or(after);
-            let feedback: Vec<FeedbackRow> = if keep.feedback {
-                sqlx::query_as(feedback_sql)
-                    .bind(project_id)
-                    .bind(after)
-                    .bind(last)
-                    .fetch_all(pool)
-                    .await?
-            } else {
-                Vec::new()
-            };
-            let adjudications: Vec<AdjudicationRow> = sqlx::query_as(adjudications_sql)
-                .bind(project_id)
-                .bind(after)
-                .bind(last)
-                .fetch_all(pool)
-                .await?;
-            (items, feedback, adjudications)
-        });
+        let sql = [
+            items_sql,
+            feedback_sql.to_owned(),
+            adjudications_sql.to_owned(),
+        ];
+        let read = (project_id, after, limit, include_gold, keep.feedback);
+        let (items, feedback, adjudications) = match self {
+            Store::Sqlite(backend) => {
+                let mapping = sqlite_read::Mapping::None;
+                sqlite_read::read(backend.bulk_reads(), mapping, move |conn| {
+                    read_rows_sqlite(conn, &sql, read)
+                })
+                .await?
+            }
+            Store::Postgres(backend) => read_rows_postgres(&backend.pool, &sql, read).await?,
+        };
         let mut rows = assemble_rows(project.schema(), items, &keep, feedback);
         apply_adjudications(&mut rows, adjudications);
         Ok(rows)
     }
+}
+
+/// What a page's read takes: the project, the item id it starts after, how many items at
+/// most, whether gold items and whether feedback.
+type RowsRead = (i64, i64, i64, bool, bool);
+
+/// A page's items, feedback and adjudications.
+type PageRows = (Vec<ItemRow>, Vec<FeedbackRow>, Vec<AdjudicationRow>);
+
+/// A page's rows through a connection of SQLite's own on a blocking thread: through sqlx
+/// each row was handed from its connection's thread to the async runtime, which was most
+/// of an export's system time.
+fn read_rows_sqlite(
+    conn: &rusqlite::Connection,
+    [items_sql, feedback_sql, adjudications_sql]: &[String; 3],
+    (project_id, after, limit, include_gold, with_feedback): RowsRead,
+) -> rusqlite::Result<PageRows> {
+    use rusqlite::named_params;
+    let items: Vec<ItemRow> = conn
+        .prepare(items_sql)?
+        .query_map(
+            named_params! {"$1": project_id, "$2": after, "$3": limit, "$4": include_gold},
+            |row| {
+                Ok(ItemRow {
+                    id: row.get(0)?,
+                    external_id: row.get(1)?,
+                    data: sqlite_read::json_column(row, 2)?.unwrap_or_default(),
+                    gold: row.get(3)?,
+                    labels: sqlite_read::json_column(row, 4)?.unwrap_or_default(),
+                })
+            },
+        )?
+        .collect::<rusqlite::Result<_>>()?;
+    let last = items.last().map(|i| i.id).unwrap_or(after);
+    let range = named_params! {"$1": project_id, "$2": after, "$3": last};
+    let feedback = if with_feedback {
+        conn.prepare(feedback_sql)?
+            .query_map(range, |row| {
+                Ok(FeedbackRow {
+                    item_id: row.get(0)?,
+                    source: row.get(1)?,
+                    value: row.get(2)?,
+                    raw_value: row.get(3)?,
+                    weight: row.get(4)?,
+                    occurred_at: row.get(5)?,
+                    context: sqlite_read::json_column(row, 6)?.unwrap_or_default(),
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?
+    } else {
+        Vec::new()
+    };
+    let adjudications = conn
+        .prepare(adjudications_sql)?
+        .query_map(range, |row| {
+            Ok(AdjudicationRow {
+                item_id: row.get(0)?,
+                pseudonym: row.get(1)?,
+                value: row.get(2)?,
+                reason: row.get(3)?,
+                created_at: row.get(4)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok((items, feedback, adjudications))
+}
+
+/// A page's rows on PostgreSQL.
+async fn read_rows_postgres(
+    pool: &sqlx::PgPool,
+    [items_sql, feedback_sql, adjudications_sql]: &[String; 3],
+    (project_id, after, limit, include_gold, with_feedback): RowsRead,
+) -> sqlx::Result<PageRows> {
+    let items: Vec<ItemRow> = sqlx::query_as(items_sql)
+        .bind(project_id)
+        .bind(after)
+        .bind(limit)
+        .bind(include_gold)
+        .fetch_all(pool)
+        .await?;
+    let last = items.last().map(|i| i.id).unwrap_or(after);
+    let feedback: Vec<FeedbackRow> = if with_feedback {
+        sqlx::query_as(feedback_sql)
+            .bind(project_id)
+            .bind(after)
+            .bind(last)
+            .fetch_all(pool)
+            .await?
+    } else {
+        Vec::new()
+    };
+    let adjudications: Vec<AdjudicationRow> = sqlx::query_as(adjudications_sql)
+        .bind(project_id)
+        .bind(after)
+        .bind(last)
+        .fetch_all(pool)
+        .await?;
+    Ok((items, feedback, adjudications))
 }
 
 /// Puts reviewers' final labels on the rows they settle (both sorted by item id).

@@ -70,6 +70,8 @@ pub struct SqliteBackend {
     /// The hot writes (leases, labels), committed in batches (`group_commit`).
     group: group_commit::GroupWriter,
     caches: Arc<cache::Caches>,
+    /// Read-only connections for bulk reads (`sqlite_read`).
+    readers: sqlite_read::Readers,
 }
 
 #[derive(Clone, Debug)]
@@ -180,6 +182,11 @@ pub(crate) use on_pool;
 pub(crate) use tx_fn;
 
 impl SqliteBackend {
+    /// The pool and the read-only connections that [`sqlite_read::read`] reads through.
+    fn bulk_reads(&self) -> (&SqlitePool, &sqlite_read::Readers) {
+        (&self.pool, &self.readers)
+    }
+
     pub async fn write_lock(&self) -> tokio::sync::MutexGuard<'_, ()> {
         self.writer.lock().await
     }
@@ -236,6 +243,7 @@ impl Store {
                 writer,
                 group,
                 caches: Arc::default(),
+                readers: sqlite_read::Readers::default(),
             }))
         } else {
             anyhow::bail!(
