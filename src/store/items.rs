@@ -10,7 +10,7 @@ use tracing::instrument;
 
 use super::audit::record_audit;
 use super::media::INSERT_MEDIA;
-use super::{in_write_tx, on_pool, Store};
+use super::{in_bulk_write_tx, in_write_tx, on_pool, Store};
 use crate::domain::audit::Entry;
 use crate::domain::import::NewItem;
 use crate::domain::import_check::{content_hash, hash_key};
@@ -160,7 +160,7 @@ impl Store {
         let now = now_ms();
         let position_sql = "SELECT coalesce(max(position), 0) FROM items WHERE project_id = $1";
         let policy = &project.policy;
-        let imported = in_write_tx!(self, tx, _lock => {
+        let imported = in_bulk_write_tx!(self, tx, _lock => {
             for upload in media {
                 sqlx::query(INSERT_MEDIA)
                     .bind(project.id)

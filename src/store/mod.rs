@@ -114,14 +114,72 @@ macro_rules! in_write_tx {
                 out
             }
             $crate::store::Store::Postgres(backend) => {
-                let mut $tx = backend.pool.begin().await?;
-                let $lock: &str = $crate::store::PG_ROW_LOCK;
-                let result: $crate::error::Result<_> = async { Ok($body) }.await;
-                $crate::store::end_pg_transaction($tx, result).await?
+                $crate::store::in_pg_write_tx!(backend, $tx, $lock => $body)
             }
         }
     };
 }
+
+/// The PostgreSQL side of [`in_write_tx!`].
+macro_rules! in_pg_write_tx {
+    ($backend:expr, $tx:ident, $lock:ident => $body:expr) => {{
+        let mut $tx = $backend.pool.begin().await?;
+        let $lock: &str = $crate::store::PG_ROW_LOCK;
+        let result: $crate::error::Result<_> = async { Ok($body) }.await;
+        $crate::store::end_pg_transaction($tx, result).await?
+    }};
+}
+pub(crate) use in_pg_write_tx;
+
+/// [`in_write_tx!`] for a write of many rows (an import). On SQLite its connection gets a
+/// page cache big enough for the indexes it updates and keeps statement journals in
+/// memory: with SQLite's defaults (2 MB of cache, journals in temporary files) an import of
+/// 100,000 items spent most of its time writing pages out and reading them back. The
+/// connection's defaults are restored after, or it is closed.
+macro_rules! in_bulk_write_tx {
+    ($store:expr, $tx:ident, $lock:ident => $body:expr) => {
+        match $store {
+            $crate::store::Store::Sqlite(backend) => {
+                use sqlx::Connection as _;
+                let _writer = backend.write_lock().await;
+                let mut conn = backend.pool.acquire().await?;
+                let result: $crate::error::Result<_> = async {
+                    for pragma in $crate::store::SQLITE_BULK_WRITE {
+                        sqlx::query(pragma).execute(&mut *conn).await?;
+                    }
+                    let mut $tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+                    let $lock: &str = "";
+                    let out = $body;
+                    $tx.commit().await?;
+                    Ok(out)
+                }
+                .await;
+                let mut restored = Ok(());
+                for pragma in $crate::store::SQLITE_DEFAULTS {
+                    restored = restored.and(sqlx::query(pragma).execute(&mut *conn).await.map(drop));
+                }
+                if restored.is_err() {
+                    // Never back in the pool with an import's cache.
+                    let _ = conn.detach().close().await;
+                }
+                result?
+            }
+            $crate::store::Store::Postgres(backend) => {
+                $crate::store::in_pg_write_tx!(backend, $tx, $lock => $body)
+            }
+        }
+    };
+}
+pub(crate) use in_bulk_write_tx;
+
+/// What [`in_bulk_write_tx!`] sets on a SQLite connection: a 64 MB page cache, statement
+/// journals and temporary tables in memory.
+pub(crate) const SQLITE_BULK_WRITE: [&str; 2] =
+    ["PRAGMA cache_size = -65536", "PRAGMA temp_store = MEMORY"];
+
+/// SQLite's own defaults for what [`SQLITE_BULK_WRITE`] changes.
+pub(crate) const SQLITE_DEFAULTS: [&str; 2] =
+    ["PRAGMA cache_size = -2000", "PRAGMA temp_store = DEFAULT"];
 
 /// Commits a PostgreSQL transaction whose body succeeded, or rolls it back before the
 /// body's error goes on. Dropping a transaction only queues its rollback, and the row locks

@@ -209,3 +209,48 @@ async fn large_imports_keep_file_order_and_refuse_late_duplicates(app: TestApp) 
         1235
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_leaves_sqlites_connections_with_their_defaults() {
+    crate::harness::run(
+        crate::harness::Backend::Sqlite,
+        "an_import_leaves_sqlites_connections_with_their_defaults",
+        import_then_check_sqlite_connections,
+    )
+    .await
+}
+
+/// An import widens its SQLite connection's page cache and keeps statement journals in
+/// memory; every connection in the pool afterwards has SQLite's defaults again, whether the
+/// import landed or was refused.
+async fn import_then_check_sqlite_connections(app: TestApp) {
+    let admin = app.admin().await;
+    let pid = new_project(&app, &admin).await;
+    let path = format!("/api/v1/projects/{pid}/items");
+    let items: Vec<Value> = (0..2000)
+        .map(|n| json!({"external_id": format!("e{n}"), "data": {"text": format!("item {n}")}}))
+        .collect();
+    let landed = admin.post_json(&path, &Value::Array(items)).await;
+    assert_eq!(landed.status(), StatusCode::CREATED);
+    let again = json!([{"external_id": "new", "data": {"text": "x"}}, {"external_id": "e7", "data": {"text": "y"}}]);
+    let refused = admin.post_json(&path, &again).await;
+    assert!(refused.status().is_client_error(), "{}", refused.status());
+    assert_eq!(items_in(&app, pid).await, 2000);
+    let tally::Store::Sqlite(backend) = &app.store else {
+        panic!("a SQLite test app");
+    };
+    let mut held = Vec::new();
+    for _ in 0..backend.pool.options().get_max_connections() {
+        let mut conn = backend.pool.acquire().await.expect("a connection");
+        let cache: i64 = sqlx::query_scalar("PRAGMA cache_size")
+            .fetch_one(&mut *conn)
+            .await
+            .expect("cache_size");
+        let temp_store: i64 = sqlx::query_scalar("PRAGMA temp_store")
+            .fetch_one(&mut *conn)
+            .await
+            .expect("temp_store");
+        assert_eq!((cache, temp_store), (-2000, 0));
+        held.push(conn);
+    }
+}
