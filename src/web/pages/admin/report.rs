@@ -261,26 +261,19 @@ pub async fn report_page(
     let settings = query.report.clone();
     let report =
         figures.spawn(move |store| async move { compute_report(&store, pid, &settings).await });
-    // The page's own rows are read while the report is waited for, not after: once a big
-    // project's report is being computed it takes both cores, and the rows would wait for
-    // them past the 80 ms the page already waited.
-    let (ready, shown, progress, layout) = tokio::join!(
-        report.ready(),
-        state.store.project(pid),
-        state.store.progress(pid),
-        Layout::for_user(&session, admin),
-    );
-    let layout = layout?;
-    let Some((project, kept)) = ready? else {
+    let Some((project, kept)) = report.ready().await? else {
+        let project = state.store.project(pid).await?;
+        let labels = state.store.progress(pid).await?.labels;
         return Ok(html(&ReportComputingPage {
-            layout,
-            project: shown?,
-            labels: progress?.labels,
+            layout: Layout::for_user(&session, admin).await?,
+            project,
+            labels,
         })?
         .into_response());
     };
     let as_of = kept.as_of.map(|ms| crate::web::render::timestamp(&ms));
     let report = kept.value;
+    let layout = Layout::for_user(&session, admin).await?;
     let Some(cat) = report.report.as_ref() else {
         return kinds_page(layout, project, &report, as_of);
     };
