@@ -143,35 +143,34 @@ impl Store {
              WHERE i.project_id = $1 AND i.id > $2 AND ($4 OR (NOT i.is_gold AND NOT i.is_qualification))
              ORDER BY i.id LIMIT $3",
         );
-        let feedback_sql = "SELECT item_id, source, value, raw_value, weight, occurred_at, context
-                            FROM feedback_events
-                            WHERE project_id = $1 AND item_id > $2 AND item_id <= $3
-                            ORDER BY item_id, occurred_at, id";
-        let adjudications_sql = "SELECT a.item_id, u.pseudonym, a.value, a.reason, a.created_at
-                                 FROM adjudications a JOIN users u ON u.id = a.reviewer_id
-                                 WHERE a.project_id = $1 AND a.item_id > $2 AND a.item_id <= $3
-                                 ORDER BY a.item_id";
-        let sql = [
-            items_sql,
-            feedback_sql.to_owned(),
-            adjudications_sql.to_owned(),
-        ];
         let read = (project_id, after, limit, include_gold, keep.feedback);
         let (items, feedback, adjudications) = match self {
             Store::Sqlite(backend) => {
                 let mapping = sqlite_read::Mapping::None;
                 sqlite_read::read(backend.bulk_reads(), mapping, move |conn| {
-                    read_rows_sqlite(conn, &sql, read)
+                    read_rows_sqlite(conn, &items_sql, read)
                 })
                 .await?
             }
-            Store::Postgres(backend) => read_rows_postgres(&backend.pool, &sql, read).await?,
+            Store::Postgres(backend) => read_rows_postgres(&backend.pool, &items_sql, read).await?,
         };
         let mut rows = assemble_rows(project.schema(), items, &keep, feedback);
         apply_adjudications(&mut rows, adjudications);
         Ok(rows)
     }
 }
+
+/// A page's feedback: `$1` the project, `$2` and `$3` the item ids it runs after and to.
+const FEEDBACK_SQL: &str = "SELECT item_id, source, value, raw_value, weight, occurred_at, context
+    FROM feedback_events
+    WHERE project_id = $1 AND item_id > $2 AND item_id <= $3
+    ORDER BY item_id, occurred_at, id";
+
+/// A page's adjudications, with [`FEEDBACK_SQL`]'s parameters.
+const ADJUDICATIONS_SQL: &str = "SELECT a.item_id, u.pseudonym, a.value, a.reason, a.created_at
+    FROM adjudications a JOIN users u ON u.id = a.reviewer_id
+    WHERE a.project_id = $1 AND a.item_id > $2 AND a.item_id <= $3
+    ORDER BY a.item_id";
 
 /// What a page's read takes: the project, the item id it starts after, how many items at
 /// most, whether gold items and whether feedback.
@@ -185,7 +184,7 @@ type PageRows = (Vec<ItemRow>, Vec<FeedbackRow>, Vec<AdjudicationRow>);
 /// of an export's system time.
 fn read_rows_sqlite(
     conn: &rusqlite::Connection,
-    [items_sql, feedback_sql, adjudications_sql]: &[String; 3],
+    items_sql: &str,
     (project_id, after, limit, include_gold, with_feedback): RowsRead,
 ) -> rusqlite::Result<PageRows> {
     use rusqlite::named_params;
@@ -207,7 +206,7 @@ fn read_rows_sqlite(
     let last = items.last().map(|i| i.id).unwrap_or(after);
     let range = named_params! {"$1": project_id, "$2": after, "$3": last};
     let feedback = if with_feedback {
-        conn.prepare(feedback_sql)?
+        conn.prepare(FEEDBACK_SQL)?
             .query_map(range, |row| {
                 Ok(FeedbackRow {
                     item_id: row.get(0)?,
@@ -224,7 +223,7 @@ fn read_rows_sqlite(
         Vec::new()
     };
     let adjudications = conn
-        .prepare(adjudications_sql)?
+        .prepare(ADJUDICATIONS_SQL)?
         .query_map(range, |row| {
             Ok(AdjudicationRow {
                 item_id: row.get(0)?,
@@ -241,7 +240,7 @@ fn read_rows_sqlite(
 /// A page's rows on PostgreSQL.
 async fn read_rows_postgres(
     pool: &sqlx::PgPool,
-    [items_sql, feedback_sql, adjudications_sql]: &[String; 3],
+    items_sql: &str,
     (project_id, after, limit, include_gold, with_feedback): RowsRead,
 ) -> sqlx::Result<PageRows> {
     let items: Vec<ItemRow> = sqlx::query_as(items_sql)
@@ -253,7 +252,7 @@ async fn read_rows_postgres(
         .await?;
     let last = items.last().map(|i| i.id).unwrap_or(after);
     let feedback: Vec<FeedbackRow> = if with_feedback {
-        sqlx::query_as(feedback_sql)
+        sqlx::query_as(FEEDBACK_SQL)
             .bind(project_id)
             .bind(after)
             .bind(last)
@@ -262,7 +261,7 @@ async fn read_rows_postgres(
     } else {
         Vec::new()
     };
-    let adjudications: Vec<AdjudicationRow> = sqlx::query_as(adjudications_sql)
+    let adjudications: Vec<AdjudicationRow> = sqlx::query_as(ADJUDICATIONS_SQL)
         .bind(project_id)
         .bind(after)
         .bind(last)
