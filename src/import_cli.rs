@@ -3,7 +3,9 @@
 //! The file is read twice and never held whole (JSONL and CSV; a JSON array is parsed
 //! whole): a first pass checks every row, a second flags each row exactly and, unless this
 //! is a dry run, sends the rows kept to the store in chunks, all inside one transaction.
-//! Memory is bounded by a chunk and a few sets of 64-bit hashes, not by the file.
+//! An import that skips nothing needs no flags: its two passes run side by side, and the
+//! check's refusal, if any, rolls the import back. Memory is bounded by a chunk and a few
+//! sets of 64-bit hashes, not by the file.
 
 use std::collections::HashSet;
 use std::fs::File;
@@ -17,8 +19,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokio::sync::mpsc;
 
 use crate::domain::audit::{Action, Entry};
-use crate::domain::import::{check_item, read_items, Format, NewItem};
-use crate::domain::import_check::{row_refusal, Checker, Findings, Severity, Skip};
+use crate::domain::import::{check_item, read_items, Format, ItemProblem, NewItem};
+use crate::domain::import_check::{row_refusal, Checker, Findings, RowFlags, Severity, Skip};
 use crate::domain::project::Project;
 use crate::error::AppError;
 use crate::store::Store;
@@ -83,20 +85,18 @@ pub async fn run(store: &Store, args: &ImportArgs) -> anyhow::Result<()> {
         in_project,
         show,
     };
+    if skip.is_empty() && !args.dry_run {
+        return import_while_checking(store, &project, pass, args.chunk as usize).await;
+    }
     let first = pass.clone().run_blocking("checking", None, None).await?;
     if first.rows == 0 {
-        anyhow::bail!("items: the file holds no items");
+        anyhow::bail!("{NO_ITEMS}");
     }
     if args.dry_run {
         let findings = pass
             .run_blocking("checking again", Some(first), None)
             .await?;
         return print_findings(&findings, &args.findings);
-    }
-    if skip.is_empty() {
-        if let Some(refusal) = first.refusal() {
-            anyhow::bail!("{refusal}; nothing was imported");
-        }
     }
     let (sender, chunks) = mpsc::channel(2);
     let sending = Sending {
@@ -128,6 +128,69 @@ pub async fn run(store: &Store, args: &ImportArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// An import that skips nothing: the rows go to the store while the check reads the file
+/// on another thread, instead of after it. The check holds the import open: it ends it
+/// with its refusal (the file's first error, as when it ran first) or lets it commit. So
+/// a refused file still leaves nothing behind and says what a check would have said.
+async fn import_while_checking(
+    store: &Store,
+    project: &Project,
+    pass: Pass,
+    chunk: usize,
+) -> anyhow::Result<()> {
+    let (sender, chunks) = mpsc::channel(2);
+    let verdict = sender.clone();
+    let sending = Sending {
+        sender,
+        skip: Skip::default(),
+        chunk,
+    };
+    let check = Pass {
+        show: false,
+        ..pass.clone()
+    };
+    let checked = async move {
+        let checked = check.run_blocking("checking", None, None).await;
+        let refusal = match &checked {
+            Ok(findings) if findings.rows == 0 => Some(anyhow::anyhow!("{NO_ITEMS}")),
+            Ok(findings) => findings
+                .refusal()
+                .map(|r| anyhow::anyhow!("{r}; nothing was imported")),
+            Err(e) => Some(anyhow::anyhow!("{e:#}")),
+        };
+        match refusal {
+            Some(refusal) => {
+                let stop = AppError::Internal(anyhow::anyhow!("the check refused the file"));
+                let _ = verdict.send(Err(stop)).await;
+                Err(refusal)
+            }
+            None => checked,
+        }
+    };
+    let entry =
+        Entry::from_cli(None, Action::ItemsImported).details(serde_json::json!({ "skipped": 0 }));
+    let producer = pass.clone().send_all_blocking(sending);
+    let (stored, sent, checked) = tokio::join!(
+        store.import_item_chunks(project, &[], chunks, &entry),
+        producer,
+        checked
+    );
+    let imported = match (stored, sent, checked) {
+        (_, _, Err(refusal)) => return Err(refusal),
+        (Ok(imported), Ok(()), Ok(_)) => imported,
+        (Err(e), Err(stopped), _) if stopped.to_string().contains(STOPPED) => {
+            return Err(public(e))
+        }
+        (_, Err(e), _) => return Err(e),
+        (Err(e), Ok(()), _) => return Err(public(e)),
+    };
+    if pass.show {
+        eprintln!("imported {imported} items into project {}", project.id);
+    }
+    Ok(())
+}
+
+const NO_ITEMS: &str = "items: the file holds no items";
 const STOPPED: &str = "the database stopped taking items";
 
 /// Where the second pass sends the rows it keeps.
@@ -163,25 +226,54 @@ impl Pass {
         &self,
         what: &str,
         first: Option<&Findings>,
-        mut sending: Option<Sending>,
+        sending: Option<Sending>,
     ) -> anyhow::Result<Findings> {
-        let bar = progress_bar(&self.path, what, self.show)?;
-        let file = File::open(&self.path)
-            .with_context(|| format!("cannot open {}", self.path.display()))?;
-        let reader = BufReader::with_capacity(1 << 16, bar.wrap_read(file));
         let mut checker = match first {
             Some(first) => Checker::second_pass(&self.project, &self.in_project, first),
             None => Checker::new(&self.project, &self.in_project),
         };
+        self.each_row(what, sending, |item, problem| {
+            checker.observe(item, problem)
+        })?;
+        Ok(checker.finish())
+    }
+
+    async fn send_all_blocking(self, sending: Sending) -> anyhow::Result<()> {
+        tokio::task::spawn_blocking(move || {
+            self.each_row("importing", Some(sending), |_, _| RowFlags::default())
+        })
+        .await
+        .context("import task")?
+    }
+
+    /// Reads every row, checks it against the project and, with `sending`, sends on the
+    /// rows whose `flags` the skip keeps, refusing the first kept row that cannot be stored.
+    fn each_row(
+        &self,
+        what: &str,
+        mut sending: Option<Sending>,
+        mut flags: impl FnMut(&NewItem, Option<&ItemProblem>) -> RowFlags,
+    ) -> anyhow::Result<()> {
+        let bar = progress_bar(&self.path, what, self.show)?;
+        let file =
+            File::open(&self.path).with_context(|| format!("cannot open {}", self.path.display()));
+        let file = match file {
+            Ok(file) => file,
+            Err(e) => return fail(sending.as_ref(), AppError::Internal(e)),
+        };
+        let reader = BufReader::with_capacity(1 << 16, bar.wrap_read(file));
         let mut chunk = Vec::new();
-        let items = read_items(reader, self.format)?;
+        let items = match read_items(reader, self.format) {
+            Ok(items) => items,
+            Err(e) => return fail(sending.as_ref(), e.into()),
+        };
         for item in items {
             let mut item = match item {
                 Ok(item) => item,
                 Err(e) => return fail(sending.as_ref(), e.into()),
             };
             let problem = check_item(&mut item, &self.project).err();
-            let flags = checker.observe(&item, problem.as_ref());
+            let flags = flags(&item, problem.as_ref());
             let Some(sending) = sending.as_mut() else {
                 continue;
             };
@@ -202,7 +294,7 @@ impl Pass {
             }
         }
         bar.finish_and_clear();
-        Ok(checker.finish())
+        Ok(())
     }
 }
 
@@ -214,7 +306,7 @@ fn send(sending: &Sending, chunk: Vec<NewItem>) -> anyhow::Result<()> {
 }
 
 /// Stops a pass: the store, if it is taking rows, gets the error and rolls back.
-fn fail(sending: Option<&Sending>, e: AppError) -> anyhow::Result<Findings> {
+fn fail<T>(sending: Option<&Sending>, e: AppError) -> anyhow::Result<T> {
     let message = format!("{}; nothing was imported", e.public_message());
     if let Some(sending) = sending {
         let _ = sending.sender.blocking_send(Err(e));

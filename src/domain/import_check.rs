@@ -21,7 +21,7 @@ mod personal;
 mod types;
 
 pub use findings::{FieldTypes, Finding, FindingKind, Findings, RowFlags, Severity, Skip};
-pub use hash::{content_hash, hash_key};
+pub use hash::{content_key, hash_key};
 pub use personal::{find_personal_data, luhn_valid, Pattern};
 pub use types::ValueType;
 
@@ -62,7 +62,7 @@ pub struct Checker<'a> {
 }
 
 impl<'a> Checker<'a> {
-    /// `in_project`: the hash keys ([`hash_key`]) of the items already in the project.
+    /// `in_project`: the content keys ([`content_key`]) of the items already in the project.
     pub fn new(project: &'a Project, in_project: &'a HashSet<u64>) -> Checker<'a> {
         Checker {
             project,
@@ -186,9 +186,7 @@ impl<'a> Checker<'a> {
     }
 
     fn observe_duplicates(&mut self, item: &NewItem, flags: &mut RowFlags) {
-        let Some(key) = hash_key(&content_hash(&item.data)) else {
-            return;
-        };
+        let key = content_key(&item.data);
         if let Some(&first) = self.first_seen.get(&key) {
             self.flag(flags, FindingKind::DuplicateInFile, None, item.line, || {
                 Some(format!(

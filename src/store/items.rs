@@ -13,7 +13,7 @@ use super::media::INSERT_MEDIA;
 use super::{in_bulk_write_tx, in_write_tx, on_pool, Store};
 use crate::domain::audit::Entry;
 use crate::domain::import::NewItem;
-use crate::domain::import_check::{content_hash, hash_key};
+use crate::domain::import_check::{content_key, hash_key};
 use crate::domain::kinds::to_stored;
 use crate::domain::media::Upload;
 use crate::domain::now_ms;
@@ -62,7 +62,39 @@ const IMPORT_BATCH_ROWS: usize = 500;
 const INSERT_ITEMS_SQL: &str =
     "INSERT INTO items (project_id, external_id, data, gold, position, created_at,
          need_generalist, need_expert, need_user, priority, random_key, is_gold,
-         is_qualification, explanation, prediction, content_hash) ";
+         is_qualification, explanation, prediction, content_key) ";
+
+/// What an import adds to its project's progress when its rows are in (on SQLite, whose
+/// insert trigger passes them over meanwhile): its items as they were stored, none of
+/// them labelled yet. Labels that came with them were counted by the update trigger, as
+/// changes to those items.
+const ADD_IMPORTED_PROGRESS_SQL: &str =
+    "INSERT INTO progress_counts (project_id, slot, items, labels, complete, in_progress, untouched)
+     VALUES ($1, 0, $2, 0, $3, 0, $2)
+     ON CONFLICT (project_id, slot) DO UPDATE SET
+         items = items + excluded.items,
+         complete = complete + excluded.complete,
+         untouched = untouched + excluded.untouched";
+
+/// The counted items of an import as they are stored (gold and qualification items are
+/// not counted): all untouched, and complete when the policy wants no labels of them.
+#[derive(Debug, Default)]
+struct ImportProgress {
+    items: i64,
+    complete: i64,
+}
+
+impl ImportProgress {
+    fn add(&mut self, labels_wanted: i64) {
+        self.items += 1;
+        if labels_wanted == 0 {
+            self.complete += 1;
+        }
+    }
+}
+
+/// An item stored without a content key: its id, data and hex hash, if it has one.
+type Unkeyed = (i64, Json<Map<String, Value>>, Option<String>);
 
 /// A rater who only holds imported labels: scoped to the project, no password.
 const INSERT_IMPORTED_RATER_SQL: &str =
@@ -159,7 +191,10 @@ impl Store {
     ) -> Result<usize> {
         let now = now_ms();
         let position_sql = "SELECT coalesce(max(position), 0) FROM items WHERE project_id = $1";
+        let stored_ids_sql =
+            "SELECT 1 FROM items WHERE project_id = $1 AND external_id >= '' LIMIT 1";
         let policy = &project.policy;
+        let counts_at_end = matches!(self, Store::Sqlite(_));
         let imported = in_bulk_write_tx!(self, tx, _lock => {
             for upload in media {
                 sqlx::query(INSERT_MEDIA)
@@ -179,14 +214,27 @@ impl Store {
                 .bind(project.id)
                 .fetch_one(&mut *tx)
                 .await?;
+            let had_ids: Option<i32> = sqlx::query_scalar(stored_ids_sql)
+                .bind(project.id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if counts_at_end {
+                sqlx::query("INSERT INTO item_imports (project_id) VALUES ($1)")
+                    .bind(project.id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             let mut count: i64 = 0;
+            let mut progress = ImportProgress::default();
             let mut raters: HashMap<String, i64> = HashMap::new();
             while let Some(chunk) = chunks.recv().await {
                 let chunk = chunk?;
                 for batch in chunk.chunks(IMPORT_BATCH_ROWS) {
+                    // Ids the file repeats are refused as it is read; ids the project
+                    // held before are looked for only if it held any.
                     let held: Vec<&str> =
                         batch.iter().filter_map(|item| item.external_id.as_deref()).collect();
-                    if !held.is_empty() {
+                    if had_ids.is_some() && !held.is_empty() {
                         let mut taken = sqlx::QueryBuilder::new(
                             "SELECT external_id FROM items WHERE project_id = ",
                         );
@@ -208,6 +256,9 @@ impl Store {
                     insert.push_values(batch.iter().zip(first..), |mut row, (item, position)| {
                         let is_gold = item.gold.is_some() && policy.gold_rate > 0.0;
                         let needs = policy.initial_needs(is_gold || item.qualification);
+                        if !is_gold && !item.qualification {
+                            progress.add(needs.generalist + needs.expert + needs.user);
+                        }
                         row.push_bind(project.id)
                             .push_bind(item.external_id.as_deref())
                             .push_bind(Json(&item.data))
@@ -223,15 +274,22 @@ impl Store {
                             .push_bind(item.qualification)
                             .push_bind(item.explanation.as_deref())
                             .push_bind(item.prediction.as_ref().map(to_stored))
-                            .push_bind(content_hash(&item.data));
+                            .push_bind(content_key(&item.data) as i64);
                     });
-                    insert.push(" RETURNING id, position");
-                    let inserted: Vec<(i64, i64)> =
-                        match insert.build_query_as().fetch_all(&mut *tx).await {
-                            Ok(rows) => rows,
-                            Err(e) if is_unique_violation(&e) => return Err(duplicate_in_batch(batch)),
-                            Err(e) => return Err(e.into()),
-                        };
+                    let annotated = batch.iter().any(|item| !item.annotations.is_empty());
+                    let inserted: Vec<(i64, i64)> = if annotated {
+                        insert.push(" RETURNING id, position");
+                        insert.build_query_as().fetch_all(&mut *tx).await
+                    } else {
+                        insert.build().execute(&mut *tx).await.map(|_| Vec::new())
+                    }
+                    .map_err(|e| {
+                        if is_unique_violation(&e) {
+                            duplicate_in_batch(batch)
+                        } else {
+                            e.into()
+                        }
+                    })?;
                     let ids: HashMap<i64, i64> =
                         inserted.into_iter().map(|(id, position)| (position, id)).collect();
                     for (item, position) in batch.iter().zip(first..) {
@@ -282,6 +340,18 @@ impl Store {
                     }
                 }
             }
+            if counts_at_end {
+                sqlx::query(ADD_IMPORTED_PROGRESS_SQL)
+                    .bind(project.id)
+                    .bind(progress.items)
+                    .bind(progress.complete)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("DELETE FROM item_imports WHERE project_id = $1")
+                    .bind(project.id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             let mut details = match &entry.details {
                 Value::Object(map) => map.clone(),
                 _ => Map::new(),
@@ -302,36 +372,39 @@ impl Store {
         Ok(imported)
     }
 
-    /// The hash keys of a project's items' data ([`crate::domain::import_check::hash_key`]),
-    /// hashing first any item stored before hashes were kept.
+    /// The content keys of a project's items ([`crate::domain::import_check::content_key`]),
+    /// keying first any item stored without one.
     #[instrument(skip_all, fields(project = project_id))]
     pub async fn item_hashes(&self, project_id: i64) -> Result<HashSet<u64>> {
-        self.backfill_item_hashes(project_id).await?;
-        let sql =
-            "SELECT content_hash FROM items WHERE project_id = $1 AND content_hash IS NOT NULL";
+        self.backfill_content_keys(project_id).await?;
+        let sql = "SELECT content_key FROM items WHERE project_id = $1 AND content_key IS NOT NULL";
         let mut keys = HashSet::new();
         on_pool!(self, pool => {
-            let mut rows = sqlx::query_scalar::<_, String>(sql).bind(project_id).fetch(pool);
-            while let Some(hash) = rows.try_next().await? {
-                keys.extend(hash_key(&hash));
+            let mut rows = sqlx::query_scalar::<_, i64>(sql).bind(project_id).fetch(pool);
+            while let Some(key) = rows.try_next().await? {
+                keys.insert(key as u64);
             }
         });
         Ok(keys)
     }
 
-    async fn backfill_item_hashes(&self, project_id: i64) -> Result<()> {
-        let select =
-            "SELECT id, data FROM items WHERE project_id = $1 AND content_hash IS NULL LIMIT 1000";
-        let update = "UPDATE items SET content_hash = $1 WHERE id = $2";
+    /// Keys the items stored before keys were kept: from the hex hash an item holds (which
+    /// is cleared), or else from its data.
+    async fn backfill_content_keys(&self, project_id: i64) -> Result<()> {
+        let select = "SELECT id, data, content_hash FROM items
+                       WHERE project_id = $1 AND content_key IS NULL LIMIT 1000";
+        let update = "UPDATE items SET content_key = $1, content_hash = NULL WHERE id = $2";
         loop {
             let done = in_write_tx!(self, tx, _lock => {
-                let rows: Vec<(i64, Json<Map<String, Value>>)> = sqlx::query_as(select)
-                    .bind(project_id)
-                    .fetch_all(&mut *tx)
-                    .await?;
-                for (id, data) in &rows {
+                let rows: Vec<Unkeyed> =
+                    sqlx::query_as(select).bind(project_id).fetch_all(&mut *tx).await?;
+                for (id, data, hash) in &rows {
+                    let key = hash
+                        .as_deref()
+                        .and_then(hash_key)
+                        .unwrap_or_else(|| content_key(&data.0));
                     sqlx::query(update)
-                        .bind(content_hash(&data.0))
+                        .bind(key as i64)
                         .bind(id)
                         .execute(&mut *tx)
                         .await?;

@@ -18,6 +18,7 @@ on_both_backends!(
     a_figure_computed_again_is_served_as_kept_when_the_page_stops_waiting,
     each_raters_kept_count_follows_their_labels,
     a_projects_kept_progress_follows_every_change_to_its_items,
+    an_import_counts_its_items_and_the_labels_they_bring,
     the_items_left_are_counted_to_a_thousand,
 );
 
@@ -353,6 +354,75 @@ async fn a_projects_kept_progress_follows_every_change_to_its_items(app: TestApp
     ))
     .await;
     assert_eq!(app.count(&rows).await, 0);
+}
+
+/// An import's items are counted once its rows are in (on SQLite, whose triggers run for
+/// each row, an import counts them at its end), gold and qualification items left out,
+/// with the labels a Label Studio file brings; a refused import counts nothing.
+async fn an_import_counts_its_items_and_the_labels_they_bring(app: TestApp) {
+    let admin = app.admin().await;
+    let pid = app
+        .project_from(
+            &admin,
+            serde_json::json!({"name": "Imported", "kind": "single_choice", "labels": ["pos", "neg"],
+                               "overlap": 2, "gold_rate": 0.1}),
+            serde_json::json!([{"external_id": "first", "data": {"text": "first"}}]),
+        )
+        .await;
+    assert_progress_is_counted(&app, &admin, pid).await;
+    let path = format!("/api/v1/projects/{pid}/items");
+    // More rows than one statement takes, some gold, some qualification questions.
+    let rows: String = (0..1234)
+        .map(|i| {
+            let extra = match i % 100 {
+                0 => r#", "gold": "pos""#,
+                1 => r#", "gold": "neg", "qualification": true, "explanation": "it is""#,
+                _ => "",
+            };
+            format!("{{\"external_id\": \"r{i}\", \"data\": {{\"text\": \"row {i}\"}}{extra}}}\n")
+        })
+        .collect();
+    let response = admin
+        .post_raw(&path, "application/x-ndjson", rows.into_bytes())
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert_progress_is_counted(&app, &admin, pid).await;
+    let project = admin.json(&format!("/api/v1/projects/{pid}")).await;
+    assert_eq!(project["progress"]["items"], 1 + 1234 - 26, "{project}");
+
+    let tasks = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/label_studio/sentiment_tasks.json"
+    ))
+    .expect("fixture");
+    let response = admin
+        .post_raw(
+            &format!("{path}?format=label-studio"),
+            "application/json",
+            tasks,
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert_progress_is_counted(&app, &admin, pid).await;
+    let project = admin.json(&format!("/api/v1/projects/{pid}")).await;
+    assert_eq!(project["progress"]["labels"], 3, "{project}");
+
+    let refused = admin
+        .post_raw(
+            &path,
+            "application/x-ndjson",
+            b"{\"external_id\": \"new\", \"data\": {\"text\": \"new\"}}\n{\"external_id\": \"r7\", \"data\": {\"text\": \"again\"}}\n".to_vec(),
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::CONFLICT);
+    assert_eq!(
+        admin.json(&format!("/api/v1/projects/{pid}")).await["progress"],
+        project["progress"]
+    );
+    assert_progress_is_counted(&app, &admin, pid).await;
+    if let tally::Store::Sqlite(_) = &app.store {
+        assert_eq!(app.count("SELECT count(*) FROM item_imports").await, 0);
+    }
 }
 
 async fn the_items_left_are_counted_to_a_thousand(app: TestApp) {

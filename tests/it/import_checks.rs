@@ -10,6 +10,7 @@ use crate::on_both_backends;
 
 on_both_backends!(
     a_dry_run_reports_every_finding_and_stores_nothing,
+    items_stored_before_content_keys_are_keyed_when_first_needed,
     flagged_rows_are_skipped_in_one_go_or_the_import_is_refused,
     label_studio_annotations_become_labels_by_pseudonyms,
     the_browser_previews_an_import_before_it_lands,
@@ -72,6 +73,59 @@ fn rows_of(findings: &Value, kind: &str, pattern: Option<&str>) -> Vec<i64> {
         .flat_map(|f| f["rows"].as_array().unwrap().clone())
         .map(|r| r.as_i64().unwrap())
         .collect()
+}
+
+/// Items an older tally stored without a content key are keyed when a check first needs
+/// them: from the hex SHA-256 they hold (which is then cleared), or else from their data.
+async fn items_stored_before_content_keys_are_keyed_when_first_needed(app: TestApp) {
+    let admin = app.admin().await;
+    let pid = new_project(&admin).await;
+    let path = format!("/api/v1/projects/{pid}/items");
+    let response = admin
+        .post_json(
+            &path,
+            &json!([{"data": {"text": "hashed"}}, {"data": {"text": "plain"}}]),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let first = app
+        .count(&format!(
+            "SELECT min(id) FROM items WHERE project_id = {pid}"
+        ))
+        .await;
+    // The first holds the hash of other data, so that a key read from it can be told from
+    // one computed from the data: the SHA-256 of {"text":"kept as hex"}.
+    let hex = "2bf7dbd1b09b1cbf1a06fd6014f2f9372cfd80442c525cff05ce8e359bc7b1f9";
+    app.count(&format!(
+        "UPDATE items SET content_key = NULL, content_hash = CASE WHEN id = {first} THEN '{hex}' END
+          WHERE project_id = {pid} RETURNING id"
+    ))
+    .await;
+
+    let file = "{\"data\": {\"text\": \"plain\"}}\n{\"data\": {\"text\": \"kept as hex\"}}\n{\"data\": {\"text\": \"hashed\"}}\n";
+    let response = admin
+        .post_raw(
+            &format!("{path}?dry_run=true"),
+            "application/x-ndjson",
+            file.as_bytes().to_vec(),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let findings: Value = response.json().await.unwrap();
+    assert_eq!(
+        rows_of(&findings, "duplicate_in_project", None),
+        vec![1, 2],
+        "{findings:#}"
+    );
+    let left = |column: &str| {
+        format!("SELECT count(*) FROM items WHERE project_id = {pid} AND {column} IS NOT NULL")
+    };
+    assert_eq!(app.count(&left("content_key")).await, 2);
+    assert_eq!(
+        app.count(&left("content_hash")).await,
+        0,
+        "the hex hashes are cleared"
+    );
 }
 
 async fn a_dry_run_reports_every_finding_and_stores_nothing(app: TestApp) {
@@ -154,11 +208,11 @@ async fn flagged_rows_are_skipped_in_one_go_or_the_import_is_refused(app: TestAp
     assert_eq!(items_in(&app, pid).await, 3);
     assert_eq!(
         app.count(&format!(
-            "SELECT count(*) FROM items WHERE project_id = {pid} AND content_hash IS NULL"
+            "SELECT count(*) FROM items WHERE project_id = {pid} AND content_key IS NULL"
         ))
         .await,
         0,
-        "every item has its content hash"
+        "every item has its content key"
     );
 
     // Warnings alone do not stop an import.
@@ -493,4 +547,46 @@ async fn tally_import_checks_streams_and_refuses_whole(app: TestApp) {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(items_in(&app, pid).await, 253);
+
+    // The rows of a file that skips nothing go to the database while it is checked; a file
+    // the check refuses, or one with no rows, still leaves nothing behind, not even an
+    // entry in the audit log.
+    let audited = || app.count("SELECT count(*) FROM audit_log WHERE action = 'items.imported'");
+    let entries = audited().await;
+    let empty = dir.path().join("empty.jsonl");
+    std::fs::write(&empty, "").unwrap();
+    let out = crate::cli::tally(
+        &url,
+        &["import", "--project", &pid_arg, empty.to_str().unwrap()],
+        None,
+    );
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("the file holds no items"), "{stderr}");
+    let mut late: String = (0..1500)
+        .map(|i| format!("{{\"data\": {{\"text\": \"late {i}\"}}}}\n"))
+        .collect();
+    late.push_str("{\"data\": {\"text\": \"bad gold\"}, \"gold\": \"maybe\"}\n");
+    std::fs::write(&jsonl, late).unwrap();
+    let out = crate::cli::tally(
+        &url,
+        &[
+            "import",
+            "--project",
+            &pid_arg,
+            jsonl.to_str().unwrap(),
+            "--chunk",
+            "100",
+        ],
+        None,
+    );
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.starts_with("error: line 1501: gold"), "{stderr}");
+    assert!(
+        stderr.trim_end().ends_with("nothing was imported"),
+        "{stderr}"
+    );
+    assert_eq!(items_in(&app, pid).await, 253);
+    assert_eq!(audited().await, entries);
 }

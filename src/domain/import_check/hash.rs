@@ -1,19 +1,24 @@
-//! The content hash of an item: SHA-256 of its data as canonical JSON.
+//! The content key of an item: the first 64 bits of the SHA-256 of its data as canonical
+//! JSON.
 
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-/// A 64-bit key of the SHA-256 of an item's data as canonical JSON (for sets in memory).
+/// The key of a SHA-256 kept in hex (as items were keyed before 2026-12-07).
 pub fn hash_key(hex_hash: &str) -> Option<u64> {
     let bytes = hex::decode(hex_hash.get(..16)?).ok()?;
     Some(u64::from_be_bytes(bytes.try_into().ok()?))
 }
 
-/// The SHA-256 (hex) of an item's data as canonical JSON: keys sorted at every level.
-pub fn content_hash(data: &Map<String, Value>) -> String {
+/// The first eight bytes (big-endian) of the SHA-256 of an item's data as canonical JSON,
+/// keys sorted at every level: equal data, equal keys, whatever the order of their keys.
+pub fn content_key(data: &Map<String, Value>) -> u64 {
     let mut text = String::new();
     canonical_object(data, &mut text);
-    hex::encode(Sha256::digest(text.as_bytes()))
+    let digest = Sha256::digest(text.as_bytes());
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    u64::from_be_bytes(first)
 }
 
 fn canonical_object(object: &Map<String, Value>, out: &mut String) {

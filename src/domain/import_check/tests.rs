@@ -95,7 +95,7 @@ fn every_kind_of_finding_names_its_rows() {
 fn duplicates_against_the_project_use_the_data_only() {
     let earlier = r#"{"external_id": "a", "data": {"text": "seen", "x": [1, {"b": 2, "a": 1}]}}"#;
     let items = parse_lenient(earlier.as_bytes(), Format::Ndjson).unwrap();
-    let key = hash_key(&content_hash(&items[0].data)).unwrap();
+    let key = content_key(&items[0].data);
     let in_project = HashSet::from([key]);
     let again = "{\"external_id\": \"b\", \"data\": {\"x\": [1, {\"a\": 1, \"b\": 2}], \"text\": \"seen\"}}\n{\"data\": {\"text\": \"new\"}}\n";
     let findings = check(again.as_bytes(), Format::Ndjson, &in_project);
@@ -133,4 +133,28 @@ fn skip_lists_are_parsed() {
     );
     assert!(Skip::parse("everything").is_err());
     assert!(Skip::parse("").unwrap().is_empty());
+}
+
+#[test]
+fn content_keys_are_the_first_bytes_of_the_data_s_sha256_in_any_key_order() {
+    // Python: hashlib.sha256(b'{"text":"seen","x":[1,{"a":1,"b":2}]}').hexdigest()
+    let hex = "407b9a2879b292bc7a35d3dba7b1f716a995edf75d3ed5f5d9554ce7705e1ead";
+    let data = |text: &str| {
+        serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(text).unwrap()
+    };
+    let key = content_key(&data(r#"{"x": [1, {"b": 2, "a": 1}], "text": "seen"}"#));
+    assert_eq!(
+        key,
+        content_key(&data(r#"{"text": "seen", "x": [1, {"a": 1, "b": 2}]}"#))
+    );
+    assert_eq!(
+        Some(key),
+        hash_key(hex),
+        "a key read from the hex the store kept before"
+    );
+    assert_eq!(key, 0x407b_9a28_79b2_92bc);
+    assert_ne!(
+        key,
+        content_key(&data(r#"{"text": "seen", "x": [1, {"a": 1, "b": 3}]}"#))
+    );
 }
