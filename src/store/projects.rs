@@ -326,6 +326,14 @@ impl Store {
 
     /// How far a project has come: counts kept up to date by triggers on items
     /// (`progress_counts`), and the raters who have labelled, one row each.
+    /// A project's items plus labels, as its kept counts hold them (gold and qualification
+    /// items left out).
+    pub async fn project_rows(&self, project_id: i64) -> Result<i64> {
+        let sql = "SELECT CAST(coalesce(sum(items + labels), 0) AS BIGINT)
+                     FROM progress_counts WHERE project_id = $1";
+        Ok(on_pool!(self, pool => sqlx::query_scalar(sql).bind(project_id).fetch_one(pool).await?))
+    }
+
     pub async fn progress(&self, project_id: i64) -> Result<Progress> {
         let sql = "SELECT count(*),
                 CAST(coalesce(sum(items), 0) AS BIGINT), CAST(coalesce(sum(labels), 0) AS BIGINT),

@@ -59,6 +59,8 @@ pub struct Snapshots {
     computing: Mutex<HashMap<Key, watch::Receiver<()>>>,
     /// How long a page of a big database waits for a figure that is not kept.
     page_wait_ms: AtomicU64,
+    /// Items plus labels of a project from which its pages do not wait for figures not kept.
+    wait_under_rows: AtomicI64,
     /// Computations start only while this can be read (tests hold it to see a page while its
     /// figures are being computed).
     gate: Arc<tokio::sync::RwLock<()>>,
@@ -73,6 +75,11 @@ tokio::task_local! {
 /// How long a page of a big database waits for a figure that is not kept, by default.
 const PAGE_WAIT: Duration = Duration::from_millis(60);
 
+/// Items plus labels of a project from which a page does not wait at all for its figures
+/// not kept: their first computation takes far longer than a page waits (seconds for the
+/// pages bench's project of 4,000,000), and while it runs it takes both cores from the page.
+const WAIT_UNDER_ROWS: i64 = 1_000_000;
+
 /// How long a reading of the database's size is trusted.
 const SIZE_READ_EVERY: Duration = Duration::from_secs(1);
 
@@ -85,6 +92,7 @@ impl Default for Snapshots {
             big: Mutex::default(),
             computing: Mutex::default(),
             page_wait_ms: AtomicU64::new(PAGE_WAIT.as_millis() as u64),
+            wait_under_rows: AtomicI64::new(WAIT_UNDER_ROWS),
             gate: Arc::default(),
         }
     }
@@ -279,11 +287,29 @@ impl Store {
         self.keep_figures_from(from_rows);
     }
 
-    /// How long a page waits for a figure that is not kept: `None` on a small database,
-    /// where figures are exact on every view and a page waits for them all.
-    pub async fn page_wait(&self) -> Result<Option<Duration>> {
-        let wait = Duration::from_millis(self.snapshots().page_wait_ms.load(Ordering::Relaxed));
-        Ok(self.is_big().await?.then_some(wait))
+    /// How long a page (of `project_id`'s, if it is a project's) waits for a figure that is
+    /// not kept: `None` on a small database, where figures are exact on every view and a
+    /// page waits for them all; nothing for a project of many rows.
+    pub async fn page_wait(&self, project_id: Option<i64>) -> Result<Option<Duration>> {
+        if !self.is_big().await? {
+            return Ok(None);
+        }
+        let snapshots = self.snapshots();
+        let wait = Duration::from_millis(snapshots.page_wait_ms.load(Ordering::Relaxed));
+        let Some(project_id) = project_id else {
+            return Ok(Some(wait));
+        };
+        let rows = self.project_rows(project_id).await?;
+        let many = rows >= snapshots.wait_under_rows.load(Ordering::Relaxed);
+        Ok(Some(if many { Duration::ZERO } else { wait }))
+    }
+
+    /// Sets the items plus labels of a project from which its pages do not wait for its
+    /// figures not kept.
+    pub fn wait_for_figures_under(&self, rows: i64) {
+        self.snapshots()
+            .wait_under_rows
+            .store(rows, Ordering::Relaxed);
     }
 
     /// Sets the number of items plus labels from which figures are kept.

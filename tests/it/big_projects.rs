@@ -16,6 +16,7 @@ on_both_backends!(
     a_large_project_serves_kept_figures_with_their_time,
     a_large_projects_pages_answer_while_their_figures_are_computed,
     a_figure_computed_again_is_served_as_kept_when_the_page_stops_waiting,
+    a_project_of_many_rows_answers_without_waiting_for_its_figures,
     each_raters_kept_count_follows_their_labels,
     a_projects_kept_progress_follows_every_change_to_its_items,
     an_import_counts_its_items_and_the_labels_they_bring,
@@ -204,6 +205,56 @@ async fn a_figure_computed_again_is_served_as_kept_when_the_page_stops_waiting(a
     assert!(select_text(&again, "[data-computing]").is_none(), "{again}");
     assert!(select_text(&again, "#figures-as-of").is_some(), "{again}");
     assert_eq!(select_text(&again, "#queue"), select_text(&first, "#queue"));
+}
+
+/// The pages of a project of many rows answer without waiting for figures not kept yet
+/// (their first computation takes far longer than a page waits), however long pages may
+/// wait otherwise; a smaller project's pages still wait.
+async fn a_project_of_many_rows_answers_without_waiting_for_its_figures(app: TestApp) {
+    app.store.keep_figures(0, Duration::ZERO);
+    app.store.set_page_wait(Duration::from_secs(60));
+    app.store.wait_for_figures_under(10);
+    let admin = app.admin().await;
+    let small = app.project_with_items(&admin, 2, &["a", "b"]).await;
+    let texts: Vec<String> = (0..12).map(|i| format!("item {i}")).collect();
+    let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let many = app.project_with_items(&admin, 2, &texts).await;
+
+    let hold = app.store.hold_figures().await;
+    let started = std::time::Instant::now();
+    for (path, computing) in [
+        (format!("/admin/projects/{many}"), "#queue[data-computing]"),
+        (
+            format!("/admin/projects/{many}/report"),
+            "#report-computing[data-computing]",
+        ),
+        (
+            format!("/admin/projects/{many}/health"),
+            "#health-computing[data-computing]",
+        ),
+    ] {
+        let html = page(&admin, &path).await;
+        assert!(select_text(&html, computing).is_some(), "{path}: {html}");
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "the pages did not wait the minute they may: {:?}",
+        started.elapsed()
+    );
+    let api = admin.clone();
+    let waiting =
+        tokio::spawn(async move { page(&api, &format!("/admin/projects/{small}")).await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !waiting.is_finished(),
+        "a small project's page waits for its figures"
+    );
+    drop(hold);
+    let overview = waiting.await.expect("the small project's page");
+    assert!(
+        select_text(&overview, "[data-computing]").is_none(),
+        "{overview}"
+    );
 }
 
 async fn each_raters_kept_count_follows_their_labels(app: TestApp) {

@@ -4,8 +4,9 @@
 //! Each figure is computed on a task of its own, so a page's figures are computed side by
 //! side. On a small database a page waits for them all: they are exact on every view. On a
 //! big one (where figures are kept, see `store::snapshots`) a page waits for a figure that is
-//! not kept yet only until `WAIT` has passed since it started; the figure is then still
-//! computed, in the background, and kept, and the page shows it as being computed. So the
+//! not kept yet only until `WAIT` has passed since it started (not at all on a project of
+//! many rows, whose figures take far longer); the figure is then still computed, in the
+//! background, and kept, and the page shows it as being computed. So the
 //! first view of a big project answers at once too, and `static/figures.js` fills the
 //! figures in as they are ready (without scripts, a reload does).
 
@@ -35,8 +36,12 @@ pub(crate) struct Figure<T> {
 }
 
 impl PageFigures {
-    pub async fn start(store: &Store) -> Result<PageFigures> {
-        let deadline = store.page_wait().await?.map(|wait| Instant::now() + wait);
+    /// The figures of a page, of `project`'s if it is a project's page.
+    pub async fn start(store: &Store, project: Option<i64>) -> Result<PageFigures> {
+        let deadline = store
+            .page_wait(project)
+            .await?
+            .map(|wait| Instant::now() + wait);
         Ok(PageFigures {
             store: store.clone(),
             deadline,

@@ -215,7 +215,7 @@ pub async fn health_page(
     Path(pid): Path<i64>,
 ) -> Result<Response> {
     let project = state.store.project(pid).await?;
-    let figures = PageFigures::start(&state.store).await?;
+    let figures = PageFigures::start(&state.store, Some(pid)).await?;
     let for_health = project.clone();
     let health = figures
         .spawn(move |store| async move { store.health(&for_health, now_ms()).await })

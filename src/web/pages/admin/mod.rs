@@ -296,7 +296,7 @@ pub(crate) async fn project_page_for(
     notices: Notices,
 ) -> Result<ProjectPage> {
     let project = state.store.project(pid).await?;
-    let figures = PageFigures::start(&state.store).await?;
+    let figures = PageFigures::start(&state.store, Some(pid)).await?;
     let queue = figures.spawn(move |store| async move { store.queue(pid).await });
     let for_work = project.clone();
     let work = figures.spawn(move |store| async move { store.work_figures(&for_work).await });

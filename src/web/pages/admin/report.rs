@@ -257,7 +257,7 @@ pub async fn report_page(
 ) -> Result<Response> {
     // Bad settings are refused before anything is computed.
     query.report.options()?;
-    let figures = PageFigures::start(&state.store).await?;
+    let figures = PageFigures::start(&state.store, Some(pid)).await?;
     let settings = query.report.clone();
     let report =
         figures.spawn(move |store| async move { compute_report(&store, pid, &settings).await });

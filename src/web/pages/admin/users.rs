@@ -81,7 +81,7 @@ async fn users_page_for(
     shown: Option<Shown>,
     error: Option<String>,
 ) -> Result<UsersPage> {
-    let figures = PageFigures::start(&state.store).await?;
+    let figures = PageFigures::start(&state.store, None).await?;
     let work = figures.spawn(|store| async move { store.people_work().await });
     let mut people = state.store.people_rows().await?;
     let work = work.ready().await?;
