@@ -255,11 +255,18 @@ impl Pass {
         mut flags: impl FnMut(&NewItem, Option<&ItemProblem>) -> RowFlags,
     ) -> anyhow::Result<()> {
         let bar = progress_bar(&self.path, what, self.show)?;
-        let file =
-            File::open(&self.path).with_context(|| format!("cannot open {}", self.path.display()));
-        let file = match file {
+        let file = match File::open(&self.path) {
             Ok(file) => file,
-            Err(e) => return fail(sending.as_ref(), AppError::Internal(e)),
+            Err(e) => {
+                let e =
+                    anyhow::Error::new(e).context(format!("cannot open {}", self.path.display()));
+                if let Some(sending) = &sending {
+                    let _ = sending
+                        .sender
+                        .blocking_send(Err(AppError::Internal(anyhow::anyhow!("{e:#}"))));
+                }
+                return Err(e);
+            }
         };
         let reader = BufReader::with_capacity(1 << 16, bar.wrap_read(file));
         let mut chunk = Vec::new();

@@ -589,4 +589,19 @@ async fn tally_import_checks_streams_and_refuses_whole(app: TestApp) {
     );
     assert_eq!(items_in(&app, pid).await, 253);
     assert_eq!(audited().await, entries);
+
+    let missing = dir.path().join("missing.jsonl");
+    let out = crate::cli::tally(
+        &url,
+        &["import", "--project", &pid_arg, missing.to_str().unwrap()],
+        None,
+    );
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("cannot open") && stderr.contains("missing.jsonl"),
+        "{stderr}"
+    );
+    assert_eq!(audited().await, entries);
 }
