@@ -76,7 +76,7 @@ pub async fn run(store: &Store, args: &ImportArgs) -> anyhow::Result<()> {
     } else {
         Skip::parse(args.skip.as_deref().unwrap_or_default())?
     };
-    let in_project = Arc::new(store.item_hashes(project.id).await.map_err(public)?);
+    let in_project = Arc::new(store.content_keys(project.id).await.map_err(public)?);
     let show = !args.quiet && std::io::stderr().is_terminal();
     let pass = Pass {
         path: args.file.clone(),

@@ -2,7 +2,7 @@
 -- big-endian, as a signed integer) instead of its 64 hex digits: the index an import
 -- writes for every row is a quarter of the size, and its random inserts a quarter as
 -- costly. Items keyed before are keyed again the first time they are needed
--- (Store::item_hashes), from the hex hash they hold, which is then cleared; the column
+-- (Store::content_keys), from the hex hash they hold, which is then cleared; the column
 -- stays, as dropping it would rewrite every row.
 --
 -- (SQLite's version of this migration also makes an import count its items' progress

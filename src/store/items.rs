@@ -194,6 +194,9 @@ impl Store {
         let stored_ids_sql =
             "SELECT 1 FROM items WHERE project_id = $1 AND external_id >= '' LIMIT 1";
         let policy = &project.policy;
+        // SQLite's insert trigger would count the project's progress once a row; while the
+        // transaction holds the project's `item_imports` row it passes the items over, and
+        // they are counted at the end (PostgreSQL's trigger runs once a statement).
         let counts_at_end = matches!(self, Store::Sqlite(_));
         let imported = in_bulk_write_tx!(self, tx, _lock => {
             for upload in media {
@@ -375,7 +378,7 @@ impl Store {
     /// The content keys of a project's items ([`crate::domain::import_check::content_key`]),
     /// keying first any item stored without one.
     #[instrument(skip_all, fields(project = project_id))]
-    pub async fn item_hashes(&self, project_id: i64) -> Result<HashSet<u64>> {
+    pub async fn content_keys(&self, project_id: i64) -> Result<HashSet<u64>> {
         self.backfill_content_keys(project_id).await?;
         let sql = "SELECT content_key FROM items WHERE project_id = $1 AND content_key IS NOT NULL";
         let mut keys = HashSet::new();

@@ -241,7 +241,7 @@ async fn import_with_media(
     for image in &images {
         known.insert(image.sha256.clone(), image.info());
     }
-    let in_project = state.store.item_hashes(project.id).await?;
+    let in_project = state.store.content_keys(project.id).await?;
     let checked_project = project.clone();
     let checked = tokio::task::spawn_blocking(move || {
         let mut items = import::parse_lenient(&body, format)?;
