@@ -246,6 +246,13 @@ impl Pass {
         .context("import task")?
     }
 
+    /// The file and its progress bar.
+    fn open(&self, what: &str) -> anyhow::Result<(File, ProgressBar)> {
+        let file = File::open(&self.path)
+            .with_context(|| format!("cannot open {}", self.path.display()))?;
+        Ok((file, progress_bar(&self.path, what, self.show)?))
+    }
+
     /// Reads every row, checks it against the project and, with `sending`, sends on the
     /// rows whose `flags` the skip keeps, refusing the first kept row that cannot be stored.
     fn each_row(
@@ -254,17 +261,13 @@ impl Pass {
         mut sending: Option<Sending>,
         mut flags: impl FnMut(&NewItem, Option<&ItemProblem>) -> RowFlags,
     ) -> anyhow::Result<()> {
-        let bar = progress_bar(&self.path, what, self.show)?;
-        let file = match File::open(&self.path) {
-            Ok(file) => file,
+        let (file, bar) = match self.open(what) {
+            Ok(opened) => opened,
             Err(e) => {
-                let e =
-                    anyhow::Error::new(e).context(format!("cannot open {}", self.path.display()));
-                if let Some(sending) = &sending {
-                    let _ = sending
-                        .sender
-                        .blocking_send(Err(AppError::Internal(anyhow::anyhow!("{e:#}"))));
-                }
+                stop_store(
+                    sending.as_ref(),
+                    AppError::Internal(anyhow::anyhow!("{e:#}")),
+                );
                 return Err(e);
             }
         };
@@ -315,10 +318,16 @@ fn send(sending: &Sending, chunk: Vec<NewItem>) -> anyhow::Result<()> {
 /// Stops a pass: the store, if it is taking rows, gets the error and rolls back.
 fn fail<T>(sending: Option<&Sending>, e: AppError) -> anyhow::Result<T> {
     let message = format!("{}; nothing was imported", e.public_message());
+    stop_store(sending, e);
+    Err(anyhow::anyhow!(message))
+}
+
+/// Sends the store, if it is taking rows, an error in place of the next chunk: it rolls
+/// back (it may have stopped already, when the error is its own).
+fn stop_store(sending: Option<&Sending>, e: AppError) {
     if let Some(sending) = sending {
         let _ = sending.sender.blocking_send(Err(e));
     }
-    Err(anyhow::anyhow!(message))
 }
 
 fn progress_bar(path: &Path, what: &str, show: bool) -> anyhow::Result<ProgressBar> {

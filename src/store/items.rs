@@ -217,10 +217,11 @@ impl Store {
                 .bind(project.id)
                 .fetch_one(&mut *tx)
                 .await?;
-            let had_ids: Option<i32> = sqlx::query_scalar(stored_ids_sql)
+            let held_ids = sqlx::query_scalar::<_, i32>(stored_ids_sql)
                 .bind(project.id)
                 .fetch_optional(&mut *tx)
-                .await?;
+                .await?
+                .is_some();
             if counts_at_end {
                 sqlx::query("INSERT INTO item_imports (project_id) VALUES ($1)")
                     .bind(project.id)
@@ -235,9 +236,11 @@ impl Store {
                 for batch in chunk.chunks(IMPORT_BATCH_ROWS) {
                     // Ids the file repeats are refused as it is read; ids the project
                     // held before are looked for only if it held any.
-                    let held: Vec<&str> =
-                        batch.iter().filter_map(|item| item.external_id.as_deref()).collect();
-                    if had_ids.is_some() && !held.is_empty() {
+                    let held: Vec<&str> = match held_ids {
+                        true => batch.iter().filter_map(|item| item.external_id.as_deref()).collect(),
+                        false => Vec::new(),
+                    };
+                    if !held.is_empty() {
                         let mut taken = sqlx::QueryBuilder::new(
                             "SELECT external_id FROM items WHERE project_id = ",
                         );

@@ -324,8 +324,6 @@ impl Store {
         rows.into_iter().map(ProjectRow::into_project).collect()
     }
 
-    /// How far a project has come: counts kept up to date by triggers on items
-    /// (`progress_counts`), and the raters who have labelled, one row each.
     /// A project's items plus labels, as its kept counts hold them (gold and qualification
     /// items left out).
     pub async fn project_rows(&self, project_id: i64) -> Result<i64> {
@@ -334,6 +332,8 @@ impl Store {
         Ok(on_pool!(self, pool => sqlx::query_scalar(sql).bind(project_id).fetch_one(pool).await?))
     }
 
+    /// How far a project has come: counts kept up to date by triggers on items
+    /// (`progress_counts`), and the raters who have labelled, one row each.
     pub async fn progress(&self, project_id: i64) -> Result<Progress> {
         let sql = "SELECT count(*),
                 CAST(coalesce(sum(items), 0) AS BIGINT), CAST(coalesce(sum(labels), 0) AS BIGINT),

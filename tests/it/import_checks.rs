@@ -430,13 +430,13 @@ async fn tally_import_checks_streams_and_refuses_whole(app: TestApp) {
     std::fs::write(&planted, planted_csv()).unwrap();
     let url = app.database_url.clone();
     let pid_arg = pid.to_string();
-    let file = planted.to_str().unwrap();
+    let import = |file: &std::path::Path, extra: &[&str]| {
+        let mut args = vec!["import", "--project", &pid_arg, file.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        crate::cli::tally(&url, &args, None)
+    };
 
-    let out = crate::cli::tally(
-        &url,
-        &["import", "--project", &pid_arg, file, "--dry-run"],
-        None,
-    );
+    let out = import(&planted, &["--dry-run"]);
     assert!(
         out.status.success(),
         "{}",
@@ -449,43 +449,19 @@ async fn tally_import_checks_streams_and_refuses_whole(app: TestApp) {
     );
     assert!(stdout.contains("missing_shown_field"), "{stdout}");
     assert!(stdout.contains("lines 3, 9"), "{stdout}");
-    let out = crate::cli::tally(
-        &url,
-        &[
-            "import",
-            "--project",
-            &pid_arg,
-            file,
-            "--dry-run",
-            "--findings",
-            "json",
-        ],
-        None,
-    );
+    let out = import(&planted, &["--dry-run", "--findings", "json"]);
     let findings: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(rows_of(&findings, "personal_data", Some("card")), vec![8]);
     assert_eq!(items_in(&app, pid).await, 1);
 
-    let out = crate::cli::tally(&url, &["import", "--project", &pid_arg, file], None);
+    let out = import(&planted, &[]);
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
     assert!(stderr.contains("line 11: gold"), "{stderr}");
     assert_eq!(items_in(&app, pid).await, 1);
 
-    let out = crate::cli::tally(
-        &url,
-        &[
-            "import",
-            "--project",
-            &pid_arg,
-            file,
-            "--skip-flagged",
-            "--chunk",
-            "1",
-        ],
-        None,
-    );
+    let out = import(&planted, &["--skip-flagged", "--chunk", "1"]);
     assert!(
         out.status.success(),
         "{}",
@@ -506,18 +482,7 @@ async fn tally_import_checks_streams_and_refuses_whole(app: TestApp) {
     }
     text.push_str("{\"external_id\": \"m0\", \"data\": {\"text\": \"again\"}}\n");
     std::fs::write(&jsonl, &text).unwrap();
-    let out = crate::cli::tally(
-        &url,
-        &[
-            "import",
-            "--project",
-            &pid_arg,
-            jsonl.to_str().unwrap(),
-            "--chunk",
-            "100",
-        ],
-        None,
-    );
+    let out = import(&jsonl, &["--chunk", "100"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("line 251"));
     assert_eq!(
@@ -528,19 +493,7 @@ async fn tally_import_checks_streams_and_refuses_whole(app: TestApp) {
 
     let fixed: String = text.lines().take(250).map(|l| format!("{l}\n")).collect();
     std::fs::write(&jsonl, fixed).unwrap();
-    let out = crate::cli::tally(
-        &url,
-        &[
-            "import",
-            "--project",
-            &pid_arg,
-            jsonl.to_str().unwrap(),
-            "--chunk",
-            "100",
-            "--quiet",
-        ],
-        None,
-    );
+    let out = import(&jsonl, &["--chunk", "100", "--quiet"]);
     assert!(
         out.status.success(),
         "{}",
@@ -555,11 +508,7 @@ async fn tally_import_checks_streams_and_refuses_whole(app: TestApp) {
     let entries = audited().await;
     let empty = dir.path().join("empty.jsonl");
     std::fs::write(&empty, "").unwrap();
-    let out = crate::cli::tally(
-        &url,
-        &["import", "--project", &pid_arg, empty.to_str().unwrap()],
-        None,
-    );
+    let out = import(&empty, &[]);
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("the file holds no items"), "{stderr}");
@@ -568,18 +517,7 @@ async fn tally_import_checks_streams_and_refuses_whole(app: TestApp) {
         .collect();
     late.push_str("{\"data\": {\"text\": \"bad gold\"}, \"gold\": \"maybe\"}\n");
     std::fs::write(&jsonl, late).unwrap();
-    let out = crate::cli::tally(
-        &url,
-        &[
-            "import",
-            "--project",
-            &pid_arg,
-            jsonl.to_str().unwrap(),
-            "--chunk",
-            "100",
-        ],
-        None,
-    );
+    let out = import(&jsonl, &["--chunk", "100"]);
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.starts_with("error: line 1501: gold"), "{stderr}");
@@ -591,11 +529,7 @@ async fn tally_import_checks_streams_and_refuses_whole(app: TestApp) {
     assert_eq!(audited().await, entries);
 
     let missing = dir.path().join("missing.jsonl");
-    let out = crate::cli::tally(
-        &url,
-        &["import", "--project", &pid_arg, missing.to_str().unwrap()],
-        None,
-    );
+    let out = import(&missing, &[]);
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
