@@ -6,6 +6,7 @@
 
 pub mod assign;
 pub mod audit;
+mod background;
 pub mod cache;
 pub mod columns;
 pub mod datasets;
@@ -81,6 +82,8 @@ pub struct PgBackend {
     labels: pg_group_commit::PgGroupWriter<pg_group_commit::LabelBatch>,
     next: pg_group_commit::PgGroupWriter<pg_group_commit::NextBatch>,
     caches: Arc<cache::Caches>,
+    /// The pool of background work (`background`).
+    background: background::BackgroundPool,
 }
 
 /// Expands one body for each backend, with `$pool` bound to that backend's pool.
@@ -274,6 +277,7 @@ impl Store {
                 labels,
                 next,
                 caches: Arc::default(),
+                background: Default::default(),
             }))
         } else if url.starts_with("sqlite:") {
             let options = SqliteConnectOptions::from_str(url)
@@ -333,7 +337,10 @@ impl Store {
     }
 
     pub async fn close(&self) {
-        on_pool!(self, pool => pool.close().await)
+        on_pool!(self, pool => pool.close().await);
+        if let Store::Postgres(backend) = self {
+            backend.background.close().await;
+        }
     }
 }
 

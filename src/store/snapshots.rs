@@ -387,10 +387,10 @@ impl Store {
             match self.start_computing(&key) {
                 Ok(computing) => {
                     // On a task of its own, so the figure is kept even when the request
-                    // that asked for it goes away.
-                    let store = self.clone();
+                    // that asked for it goes away; in the background (see `background`), so
+                    // that its rows are not decoded on the threads that answer requests.
                     let compute = compute.clone();
-                    let task = tokio::spawn(async move {
+                    let task = self.spawn_background(|store| async move {
                         let _computing = computing;
                         store.compute_and_keep(key, &compute).await
                     });
@@ -452,10 +452,9 @@ impl Store {
         }
         let value = entry.value.clone().downcast::<T>().ok()?;
         if plan == Plan::ServeAndRefresh && self.snapshots().claim_refresh(key) {
-            let store = self.clone();
             let key = key.clone();
             let compute = compute.clone();
-            tokio::spawn(async move {
+            self.spawn_background(|store| async move {
                 // Released however the task ends (a failure, a panic), so a later
                 // request tries again.
                 let _claim = Claim(&store, &key);

@@ -133,7 +133,7 @@ pub fn spawn_report_keeping(
     store: Store,
     keeping: crate::domain::report_keeping::Keeping,
 ) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(api::ReportKeeper::new(store, keeping).run())
+    store.spawn_background(move |store| api::ReportKeeper::new(store, keeping).run())
 }
 
 /// Background chores of a running server, hourly: expired sessions are deleted and rate

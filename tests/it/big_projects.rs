@@ -21,6 +21,7 @@ on_both_backends!(
     a_projects_kept_progress_follows_every_change_to_its_items,
     an_import_counts_its_items_and_the_labels_they_bring,
     the_items_left_are_counted_to_a_thousand,
+    background_work_runs_on_threads_of_its_own_on_postgresql,
 );
 
 async fn page(api: &Api, path: &str) -> String {
@@ -498,4 +499,38 @@ async fn the_items_left_are_counted_to_a_thousand(app: TestApp) {
     let home = page(&ann, "/").await;
     assert!(home.contains("1000 items left for you"), "{home}");
     assert!(!home.contains("more than"), "{home}");
+}
+
+/// Work no request waits on as it runs (a big database's figures, the report kept prepared)
+/// runs on PostgreSQL on threads of its own, through a store whose queries work as the
+/// server's do: decoding the millions of rows of a big project's figures on the threads
+/// that answer requests held pages up for seconds. On SQLite it runs beside them (its
+/// reads have threads of their own). Either way, aborting its handle ends it.
+async fn background_work_runs_on_threads_of_its_own_on_postgresql(app: TestApp) {
+    let admin = app.admin().await;
+    let pid = app.project_with_items(&admin, 2, &["a", "b"]).await;
+    let (thread, name) = app
+        .store
+        .spawn_background(move |store| async move {
+            let thread = std::thread::current().name().map(str::to_owned);
+            (thread, store.project(pid).await.map(|p| p.name))
+        })
+        .await
+        .expect("the background work");
+    assert_eq!(name.expect("the project read in the background"), "Reviews");
+    let on_background = thread.as_deref() == Some("tally-background");
+    let postgres = matches!(app.store, tally::Store::Postgres(_));
+    assert_eq!(on_background, postgres, "ran on {thread:?}");
+
+    let (running, ended) = tokio::sync::oneshot::channel::<()>();
+    let work = app.store.spawn_background(move |_| async move {
+        let _running = running;
+        std::future::pending::<()>().await
+    });
+    work.abort();
+    let ended = tokio::time::timeout(Duration::from_secs(30), ended).await;
+    assert!(
+        matches!(ended, Ok(Err(_))),
+        "the work goes on after its handle was aborted"
+    );
 }
