@@ -301,21 +301,39 @@ pub(crate) async fn project_page_for(
     let for_work = project.clone();
     let work = figures.spawn(move |store| async move { store.work_figures(&for_work).await });
     let pace = pace_panel(state, &figures, &project, &notices);
-    // The page's own rows are read while the figures are computed (one after another: each
-    // figure holds a connection of the pool while it reads), and the figures are waited for
-    // last, so their wait and these reads overlap.
+    // The page's own rows are read side by side while the figures are computed, and the
+    // figures are waited for with them, so their wait and these reads overlap. On a big
+    // project the figures are computed in the background, and a page's dozen small reads
+    // one after another each waited for a core behind them.
     let store = &state.store;
-    let layout = Layout::for_user(session, admin).await?;
-    let progress = store.progress(pid).await?;
-    let mut raters = store.rater_rows(pid).await?;
-    let held = store.held_items(pid).await?;
-    let sources = source_views(state, pid).await?;
-    let feedback_keys = store.feedback_keys(pid).await?;
-    let members = store.members(pid).await?;
-    let versions = store.versions(pid).await?;
-    let webhooks = webhooks_panel(state, pid, &notices).await?;
-    let review = review_panel(state, pid).await?;
-    let (work, queue, pace) = tokio::try_join!(work.ready(), queue.ready(), pace)?;
+    let page_reads = async {
+        tokio::try_join!(
+            Layout::for_user(session, admin),
+            store.progress(pid),
+            store.rater_rows(pid),
+            store.held_items(pid),
+            source_views(state, pid),
+            store.feedback_keys(pid),
+            store.members(pid),
+            store.versions(pid),
+            webhooks_panel(state, pid, &notices),
+            review_panel(state, pid),
+        )
+    };
+    let (reads, work, queue, pace) =
+        tokio::try_join!(page_reads, work.ready(), queue.ready(), pace)?;
+    let (
+        layout,
+        progress,
+        mut raters,
+        held,
+        sources,
+        feedback_keys,
+        members,
+        versions,
+        webhooks,
+        review,
+    ) = reads;
     if let Some(work) = &work {
         add_work_figures(&mut raters, work);
     }
