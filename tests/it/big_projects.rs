@@ -22,6 +22,7 @@ on_both_backends!(
     an_import_counts_its_items_and_the_labels_they_bring,
     the_items_left_are_counted_to_a_thousand,
     background_work_runs_on_threads_of_its_own_on_postgresql,
+    figures_no_one_waits_for_are_computed_one_at_a_time,
 );
 
 async fn page(api: &Api, path: &str) -> String {
@@ -533,4 +534,84 @@ async fn background_work_runs_on_threads_of_its_own_on_postgresql(app: TestApp) 
         matches!(ended, Ok(Err(_))),
         "the work goes on after its handle was aborted"
     );
+}
+
+/// Figures that pages started (shown as being computed meanwhile) are computed one at a
+/// time, so that they leave a core to the pages asked for meanwhile; a figure a request
+/// waits for (the API's) goes at once, even while another waits for its turn.
+async fn figures_no_one_waits_for_are_computed_one_at_a_time(app: TestApp) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use tally::store::snapshots::PAGE_DEADLINE;
+
+    app.store.keep_figures(0, Duration::ZERO);
+    let admin = app.admin().await;
+    let pid = app.project_with_items(&admin, 2, &["a", "b"]).await;
+    let running = Arc::new(AtomicUsize::new(0));
+    let most = Arc::new(AtomicUsize::new(0));
+    let figure = |what: &'static str| {
+        let (store, running, most) = (app.store.clone(), running.clone(), most.clone());
+        let compute = move |_| {
+            let (running, most) = (running.clone(), most.clone());
+            async move {
+                let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                most.fetch_max(now, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                running.fetch_sub(1, Ordering::SeqCst);
+                Ok(what)
+            }
+        };
+        // As a page asks: it stops waiting at once, and the figure goes on.
+        let deadline = tokio::time::Instant::now();
+        tokio::spawn(PAGE_DEADLINE.scope(deadline, async move {
+            store.snapshot(pid, what, String::new(), compute).await
+        }))
+    };
+    let pages = [figure("one"), figure("two"), figure("three")];
+    for (page, what) in pages.into_iter().zip(["one", "two", "three"]) {
+        let computed = page.await.expect("page task").expect("figure");
+        assert_eq!(*computed.value, what);
+    }
+    assert_eq!(
+        most.load(Ordering::SeqCst),
+        1,
+        "figures computed side by side"
+    );
+
+    // A page's figure takes the turn and holds it until let go; the API's figure comes
+    // meanwhile.
+    let (let_go, held) = tokio::sync::oneshot::channel::<()>();
+    let (took_turn, turn_taken) = tokio::sync::oneshot::channel::<()>();
+    let held = Arc::new(tokio::sync::Mutex::new(Some((took_turn, held))));
+    let store = app.store.clone();
+    let holding = tokio::spawn(
+        PAGE_DEADLINE.scope(tokio::time::Instant::now(), async move {
+            store
+                .snapshot(pid, "held", String::new(), move |_| {
+                    let held = held.clone();
+                    async move {
+                        if let Some((took_turn, held)) = held.lock().await.take() {
+                            let _ = took_turn.send(());
+                            let _ = held.await;
+                        }
+                        Ok("held")
+                    }
+                })
+                .await
+        }),
+    );
+    turn_taken.await.expect("the page's figure took its turn");
+    let api = tokio::time::timeout(
+        Duration::from_secs(30),
+        app.store
+            .snapshot(pid, "asked", String::new(), |_| async { Ok("asked") }),
+    )
+    .await
+    .expect("the API's figure waited for the page's")
+    .expect("figure");
+    assert_eq!(*api.value, "asked");
+    assert!(!holding.is_finished(), "the page's figure was let go early");
+    let_go.send(()).expect("the page's figure waits");
+    let held = holding.await.expect("page task").expect("figure");
+    assert_eq!(*held.value, "held");
 }
