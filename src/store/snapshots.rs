@@ -401,9 +401,10 @@ impl Store {
             // A page that stops waiting at its deadline is better served a figure's kept
             // value, dated, than none while it is computed again.
             let deadline = PAGE_DEADLINE.try_with(|d| *d).ok();
-            let turn = match deadline {
-                Some(_) => Turn::Wait,
-                None => Turn::AtOnce,
+            let turn = if deadline.is_some() {
+                Turn::Wait
+            } else {
+                Turn::AtOnce
             };
             let fallback =
                 deadline.and_then(|deadline| Some((deadline, self.kept_value::<T>(&key)?)));

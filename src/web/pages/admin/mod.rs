@@ -301,27 +301,10 @@ pub(crate) async fn project_page_for(
     let for_work = project.clone();
     let work = figures.spawn(move |store| async move { store.work_figures(&for_work).await });
     let pace = pace_panel(state, &figures, &project, &notices);
-    // The page's own rows are read side by side while the figures are computed, and the
-    // figures are waited for with them, so their wait and these reads overlap. On a big
-    // project the figures are computed in the background, and a page's dozen small reads
-    // one after another each waited for a core behind them.
+    // The page's own rows are read side by side, and with the wait for the figures: one
+    // after another, each of a dozen small reads waited for a core behind the figures
+    // computed in the background.
     let store = &state.store;
-    let page_reads = async {
-        tokio::try_join!(
-            Layout::for_user(session, admin),
-            store.progress(pid),
-            store.rater_rows(pid),
-            store.held_items(pid),
-            source_views(state, pid),
-            store.feedback_keys(pid),
-            store.members(pid),
-            store.versions(pid),
-            webhooks_panel(state, pid, &notices),
-            review_panel(state, pid),
-        )
-    };
-    let (reads, work, queue, pace) =
-        tokio::try_join!(page_reads, work.ready(), queue.ready(), pace)?;
     let (
         layout,
         progress,
@@ -333,7 +316,24 @@ pub(crate) async fn project_page_for(
         versions,
         webhooks,
         review,
-    ) = reads;
+        work,
+        queue,
+        pace,
+    ) = tokio::try_join!(
+        Layout::for_user(session, admin),
+        store.progress(pid),
+        store.rater_rows(pid),
+        store.held_items(pid),
+        source_views(state, pid),
+        store.feedback_keys(pid),
+        store.members(pid),
+        store.versions(pid),
+        webhooks_panel(state, pid, &notices),
+        review_panel(state, pid),
+        work.ready(),
+        queue.ready(),
+        pace,
+    )?;
     if let Some(work) = &work {
         add_work_figures(&mut raters, work);
     }
