@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use tokio::sync::watch;
+use tokio::sync::{watch, Notify};
 
 use super::{on_pool, Store};
 use crate::domain::now_ms;
@@ -54,9 +54,8 @@ pub struct Snapshots {
     /// The last reading of whether the database is big, and when: a page asks for several
     /// figures, and one reading serves them all.
     big: Mutex<Option<(Instant, bool)>>,
-    /// Figures being computed on request (not refreshes, which serve the kept value): the
-    /// sender is dropped when the computation ends, however it ends.
-    computing: Mutex<HashMap<Key, watch::Receiver<()>>>,
+    /// Figures being computed on request (not refreshes, which serve the kept value).
+    computing: Mutex<HashMap<Key, UnderWay>>,
     /// How long a page of a big database waits for a figure that is not kept.
     page_wait_ms: AtomicU64,
     /// Items plus labels of a project from which its pages do not wait for figures not kept.
@@ -93,13 +92,30 @@ const SIZE_READ_EVERY: Duration = Duration::from_secs(1);
 const TURNS: usize = 1;
 
 /// Whether a figure's computation waits its turn: one that a page started, or a refresh,
-/// is shown as being computed (or as kept) meanwhile, so it waits for the one before it;
-/// one that a request waits for (the API's, which always answers with the figure) goes at
-/// once.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// is shown as being computed (or as kept) meanwhile, so it waits for the one before it,
+/// unless a request comes to wait for it too (`go_now` is notified); one that a request
+/// waits for (the API's, which always answers with the figure) goes at once.
+#[derive(Debug, Clone)]
 enum Turn {
-    Wait,
+    Wait { go_now: Arc<Notify> },
     AtOnce,
+}
+
+/// A refresh's turn: no request waits for it (they are served the kept value), so nothing
+/// lets it go early.
+fn refresh_turn() -> Turn {
+    Turn::Wait {
+        go_now: Arc::default(),
+    }
+}
+
+/// A figure being computed on request, as those who come for it meanwhile find it.
+#[derive(Debug, Clone)]
+struct UnderWay {
+    /// Wakes when the computation ends, however it ends (its sender is dropped).
+    done: watch::Receiver<()>,
+    /// Lets the computation go without waiting for its turn any longer.
+    go_now: Arc<Notify>,
 }
 
 impl Default for Snapshots {
@@ -272,9 +288,12 @@ impl Store {
         &self.caches().snapshots
     }
 
-    /// Registers a computation of `key` and returns its guard, or, when one is already under
-    /// way, a receiver that wakes when it ends.
-    fn start_computing(&self, key: &Key) -> std::result::Result<Computing, watch::Receiver<()>> {
+    /// Registers a computation of `key` and returns its guard and what lets it go before its
+    /// turn, or, when one is already under way, that one.
+    fn start_computing(
+        &self,
+        key: &Key,
+    ) -> std::result::Result<(Computing, Arc<Notify>), UnderWay> {
         let mut computing = self
             .snapshots()
             .computing
@@ -284,12 +303,27 @@ impl Store {
             return Err(under_way.clone());
         }
         let (done, waiting) = watch::channel(());
-        computing.insert(key.clone(), waiting);
-        Ok(Computing {
+        let go_now = Arc::new(Notify::new());
+        let under_way = UnderWay {
+            done: waiting,
+            go_now: go_now.clone(),
+        };
+        computing.insert(key.clone(), under_way);
+        let guard = Computing {
             store: self.clone(),
             key: key.clone(),
             _done: done,
-        })
+        };
+        Ok((guard, go_now))
+    }
+
+    /// Whether a computation of a project's figure `what` (any variant) asked for by a
+    /// request is under way in this process.
+    pub fn figure_under_way(&self, project_id: i64, what: &str) -> bool {
+        (self.snapshots().computing.lock())
+            .unwrap_or_else(|e| e.into_inner())
+            .keys()
+            .any(|(pid, kind, _)| *pid == project_id && *kind == what)
     }
 
     /// When the oldest of a project's kept figures of the kinds `whats` (those a page shows)
@@ -401,15 +435,15 @@ impl Store {
             // A page that stops waiting at its deadline is better served a figure's kept
             // value, dated, than none while it is computed again.
             let deadline = PAGE_DEADLINE.try_with(|d| *d).ok();
-            let turn = if deadline.is_some() {
-                Turn::Wait
-            } else {
-                Turn::AtOnce
-            };
             let fallback =
                 deadline.and_then(|deadline| Some((deadline, self.kept_value::<T>(&key)?)));
             match self.start_computing(&key) {
-                Ok(computing) => {
+                Ok((computing, go_now)) => {
+                    let turn = if deadline.is_some() {
+                        Turn::Wait { go_now }
+                    } else {
+                        Turn::AtOnce
+                    };
                     // On a task of its own, so the figure is kept even when the request
                     // that asked for it goes away; in the background (see `background`), so
                     // that its rows are not decoded on the threads that answer requests.
@@ -428,7 +462,13 @@ impl Store {
                 }
                 // Whether it was kept or failed, look again: a failed one is tried anew.
                 Err(mut under_way) => {
-                    if let Err(kept) = or_kept_at_deadline(fallback, under_way.changed()).await {
+                    // A request that waits for the figure (no page deadline) does not wait
+                    // for the figures before it as well.
+                    if deadline.is_none() {
+                        under_way.go_now.notify_one();
+                    }
+                    if let Err(kept) = or_kept_at_deadline(fallback, under_way.done.changed()).await
+                    {
                         return Ok(kept);
                     }
                 }
@@ -444,9 +484,12 @@ impl Store {
         F: Fn(Store) -> Fut,
         Fut: Future<Output = Result<T>>,
     {
-        // The semaphore is never closed, so a permit always comes.
+        // The semaphore is never closed, so a permit comes unless the figure is let go first.
         let _turn = match turn {
-            Turn::Wait => self.snapshots().turns.acquire().await.ok(),
+            Turn::Wait { go_now } => tokio::select! {
+                permit = self.snapshots().turns.acquire() => permit.ok(),
+                () = go_now.notified() => None,
+            },
             Turn::AtOnce => None,
         };
         let started = Instant::now();
@@ -489,7 +532,7 @@ impl Store {
                 // request tries again.
                 let _claim = Claim(&store, &key);
                 if let Err(e) = store
-                    .compute_and_keep(key.clone(), &compute, Turn::Wait)
+                    .compute_and_keep(key.clone(), &compute, refresh_turn())
                     .await
                 {
                     tracing::warn!(error = %e, what = key.1, "refreshing a figure failed")

@@ -538,7 +538,8 @@ async fn background_work_runs_on_threads_of_its_own_on_postgresql(app: TestApp) 
 
 /// Figures that pages started (shown as being computed meanwhile) are computed one at a
 /// time, so that they leave a core to the pages asked for meanwhile; a figure a request
-/// waits for (the API's) goes at once, even while another waits for its turn.
+/// waits for (the API's) goes at once, even while another waits for its turn, and so does
+/// a page's figure that a request comes to wait for.
 async fn figures_no_one_waits_for_are_computed_one_at_a_time(app: TestApp) {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
@@ -610,6 +611,31 @@ async fn figures_no_one_waits_for_are_computed_one_at_a_time(app: TestApp) {
     .expect("the API's figure waited for the page's")
     .expect("figure");
     assert_eq!(*api.value, "asked");
+
+    // A page's figure waiting for its turn behind the held one goes at once when the API
+    // comes to wait for it too: the API gets the page's computation, not one of its own.
+    let store = app.store.clone();
+    let queued = tokio::spawn(
+        PAGE_DEADLINE.scope(tokio::time::Instant::now(), async move {
+            store
+                .snapshot(pid, "queued", String::new(), |_| async { Ok("page's") })
+                .await
+        }),
+    );
+    while !app.store.figure_under_way(pid, "queued") {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let api = tokio::time::timeout(
+        Duration::from_secs(10),
+        app.store
+            .snapshot(pid, "queued", String::new(), |_| async { Ok("API's") }),
+    )
+    .await
+    .expect("the API's figure waited for the turn of the page's")
+    .expect("figure");
+    assert_eq!(*api.value, "page's");
+    let page = queued.await.expect("page task").expect("figure");
+    assert_eq!(*page.value, "page's");
     assert!(!holding.is_finished(), "the page's figure was let go early");
     let_go.send(()).expect("the page's figure waits");
     let held = holding.await.expect("page task").expect("figure");
