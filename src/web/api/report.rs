@@ -4,7 +4,8 @@ use axum::extract::{Path, Query, State};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::Json;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use crate::domain::now_ms;
@@ -222,8 +223,10 @@ async fn build_report(
         Some(_) => ItemData::Read,
         None => ItemData::Skipped,
     };
-    let input = store.report_input(project.id, data).await?;
-    let feedback = store.feedback_events(project.id).await?;
+    let (input, feedback) = tokio::try_join!(
+        store.report_input(project.id, data),
+        store.feedback_events(project.id)
+    )?;
     tokio::task::spawn_blocking(move || project_report(&project, &input, &feedback, &options))
         .await?
         .map_err(Into::into)
@@ -253,7 +256,26 @@ pub async fn project_report_json(
     Admin(_): Admin,
     Path(pid): Path<i64>,
     Query(query): Query<ReportQuery>,
-) -> Result<Json<Arc<ProjectReport>>> {
+) -> Result<Response> {
     let (_, report) = compute_report(&state.store, pid, &query).await?;
-    Ok(Json(report.value))
+    report_answer(report.value).await
 }
+
+/// The report as a JSON answer, written off the async runtime: a big project's report has a
+/// row per item (8 MB at 100,000 items), and writing it held a thread that answers requests
+/// for 30 to 40 ms. Room is made for it at once rather than grown by doubling.
+async fn report_answer(report: Arc<ProjectReport>) -> Result<Response> {
+    let body = tokio::task::spawn_blocking(move || {
+        let rows = report.report.as_ref().map_or(0, |r| r.consensus.len());
+        let mut body = Vec::with_capacity(JSON_ROOM + rows * JSON_ROOM_PER_ROW);
+        serde_json::to_writer(&mut body, &*report).map(|()| body)
+    })
+    .await?
+    .map_err(|e| AppError::Internal(anyhow::Error::new(e).context("writing the report")))?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+/// Bytes made room for in a report's JSON besides its consensus rows, and per row (a row of
+/// the benches' reports takes about 86).
+const JSON_ROOM: usize = 64 * 1024;
+const JSON_ROOM_PER_ROW: usize = 96;
