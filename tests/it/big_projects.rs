@@ -543,8 +543,6 @@ async fn background_work_runs_on_threads_of_its_own_on_postgresql(app: TestApp) 
 async fn figures_no_one_waits_for_are_computed_one_at_a_time(app: TestApp) {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
-    use tally::store::snapshots::PAGE_DEADLINE;
-
     app.store.keep_figures(0, Duration::ZERO);
     let admin = app.admin().await;
     let pid = app.project_with_items(&admin, 2, &["a", "b"]).await;
@@ -562,16 +560,12 @@ async fn figures_no_one_waits_for_are_computed_one_at_a_time(app: TestApp) {
                 Ok(what)
             }
         };
-        // As a page asks: it stops waiting at once, and the figure goes on.
-        let deadline = tokio::time::Instant::now();
-        tokio::spawn(PAGE_DEADLINE.scope(deadline, async move {
-            store.snapshot(pid, what, String::new(), compute).await
-        }))
+        asked_by_a_page(&store, pid, what, compute)
     };
     let pages = [figure("one"), figure("two"), figure("three")];
     for (page, what) in pages.into_iter().zip(["one", "two", "three"]) {
         let computed = page.await.expect("page task").expect("figure");
-        assert_eq!(*computed.value, what);
+        assert_eq!(computed, what);
     }
     assert_eq!(
         most.load(Ordering::SeqCst),
@@ -584,60 +578,74 @@ async fn figures_no_one_waits_for_are_computed_one_at_a_time(app: TestApp) {
     let (let_go, held) = tokio::sync::oneshot::channel::<()>();
     let (took_turn, turn_taken) = tokio::sync::oneshot::channel::<()>();
     let held = Arc::new(tokio::sync::Mutex::new(Some((took_turn, held))));
-    let store = app.store.clone();
-    let holding = tokio::spawn(
-        PAGE_DEADLINE.scope(tokio::time::Instant::now(), async move {
-            store
-                .snapshot(pid, "held", String::new(), move |_| {
-                    let held = held.clone();
-                    async move {
-                        if let Some((took_turn, held)) = held.lock().await.take() {
-                            let _ = took_turn.send(());
-                            let _ = held.await;
-                        }
-                        Ok("held")
-                    }
-                })
-                .await
-        }),
-    );
+    let holding = asked_by_a_page(&app.store, pid, "held", move |_| {
+        let held = held.clone();
+        async move {
+            if let Some((took_turn, held)) = held.lock().await.take() {
+                let _ = took_turn.send(());
+                let _ = held.await;
+            }
+            Ok("held")
+        }
+    });
     turn_taken.await.expect("the page's figure took its turn");
-    let api = tokio::time::timeout(
-        Duration::from_secs(30),
-        app.store
-            .snapshot(pid, "asked", String::new(), |_| async { Ok("asked") }),
-    )
-    .await
-    .expect("the API's figure waited for the page's")
-    .expect("figure");
-    assert_eq!(*api.value, "asked");
+    assert_eq!(
+        asked_by_the_api(&app.store, pid, "asked", "asked").await,
+        "asked"
+    );
 
     // A page's figure waiting for its turn behind the held one goes at once when the API
     // comes to wait for it too: the API gets the page's computation, not one of its own.
-    let store = app.store.clone();
-    let queued = tokio::spawn(
-        PAGE_DEADLINE.scope(tokio::time::Instant::now(), async move {
-            store
-                .snapshot(pid, "queued", String::new(), |_| async { Ok("page's") })
-                .await
-        }),
-    );
+    let queued = asked_by_a_page(&app.store, pid, "queued", |_| async { Ok("page's") });
     while !app.store.figure_under_way(pid, "queued") {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    let api = tokio::time::timeout(
-        Duration::from_secs(10),
-        app.store
-            .snapshot(pid, "queued", String::new(), |_| async { Ok("API's") }),
-    )
-    .await
-    .expect("the API's figure waited for the turn of the page's")
-    .expect("figure");
-    assert_eq!(*api.value, "page's");
+    let api = asked_by_the_api(&app.store, pid, "queued", "API's").await;
+    assert_eq!(api, "page's");
     let page = queued.await.expect("page task").expect("figure");
-    assert_eq!(*page.value, "page's");
+    assert_eq!(page, "page's");
     assert!(!holding.is_finished(), "the page's figure was let go early");
     let_go.send(()).expect("the page's figure waits");
     let held = holding.await.expect("page task").expect("figure");
-    assert_eq!(*held.value, "held");
+    assert_eq!(held, "held");
+}
+
+/// Asks for project `pid`'s figure `what` as a page does: the page stops waiting at once,
+/// and the figure goes on being computed (by `compute`) in the background; the figure the
+/// page got.
+fn asked_by_a_page<F, Fut>(
+    store: &tally::Store,
+    pid: i64,
+    what: &'static str,
+    compute: F,
+) -> tokio::task::JoinHandle<tally::error::Result<&'static str>>
+where
+    F: Fn(tally::Store) -> Fut + Send + Sync + Clone + 'static,
+    Fut: std::future::Future<Output = tally::error::Result<&'static str>> + Send + 'static,
+{
+    let store = store.clone();
+    let deadline = tokio::time::Instant::now();
+    tokio::spawn(
+        tally::store::snapshots::PAGE_DEADLINE.scope(deadline, async move {
+            let figure = store.snapshot(pid, what, String::new(), compute).await?;
+            Ok(*figure.value)
+        }),
+    )
+}
+
+/// Asks for project `pid`'s figure `what` as the API does (it waits for the figure), with
+/// `own` as the value of a computation of its own; the figure it gets. Fails when it waits
+/// for 10 s: no figure in these tests takes that long.
+async fn asked_by_the_api(
+    store: &tally::Store,
+    pid: i64,
+    what: &'static str,
+    own: &'static str,
+) -> &'static str {
+    let asked = store.snapshot(pid, what, String::new(), move |_| async move { Ok(own) });
+    let figure = tokio::time::timeout(Duration::from_secs(10), asked)
+        .await
+        .expect("the API's figure waited for figures before it")
+        .expect("figure");
+    *figure.value
 }
