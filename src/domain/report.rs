@@ -494,6 +494,33 @@ pub struct ProjectReport {
     pub guideline_versions: Vec<super::report_versions::VersionAgreement>,
 }
 
+impl ProjectReport {
+    /// The report without its consensus row per item, every figure as it is (the answer to
+    /// `consensus=none`).
+    pub fn without_consensus_rows(&self) -> ProjectReport {
+        let ProjectReport {
+            kind,
+            report,
+            kind_agreement,
+            feedback,
+            overlap_savings,
+            anchoring,
+            adjudication,
+            guideline_versions,
+        } = self;
+        ProjectReport {
+            kind: *kind,
+            report: report.as_ref().map(Report::without_consensus_rows),
+            kind_agreement: (kind_agreement.as_ref()).map(KindReport::without_consensus_rows),
+            feedback: feedback.clone(),
+            overlap_savings: overlap_savings.clone(),
+            anchoring: anchoring.clone(),
+            adjudication: adjudication.clone(),
+            guideline_versions: guideline_versions.clone(),
+        }
+    }
+}
+
 /// What reviewers settled. A final label replaces the item's consensus everywhere (marked
 /// `adjudicated` with who and why); each rater's share of labels matching the final labels
 /// shows who reviewers found wrong.

@@ -65,6 +65,27 @@ pub struct KindReport {
     pub consensus: Vec<KindConsensus>,
 }
 
+impl KindReport {
+    /// The report without its consensus row per item (see
+    /// [`crate::quality::Report::without_consensus_rows`]).
+    pub fn without_consensus_rows(&self) -> KindReport {
+        let KindReport {
+            items,
+            labels,
+            raters,
+            agreement,
+            consensus: _,
+        } = self;
+        KindReport {
+            items: *items,
+            labels: *labels,
+            raters: raters.clone(),
+            agreement: agreement.clone(),
+            consensus: Vec::new(),
+        }
+    }
+}
+
 /// One label, parsed, with its item's name.
 struct Parsed<'a> {
     item: i64,

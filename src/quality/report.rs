@@ -153,6 +153,41 @@ pub struct Report {
     pub warnings: Vec<Warning>,
 }
 
+impl Report {
+    /// The report without its consensus row per item, every figure as it is: for answers
+    /// that need only the figures (a dashboard), where the rows are most of the bytes.
+    pub fn without_consensus_rows(&self) -> Report {
+        let Report {
+            items,
+            labels,
+            level,
+            categories,
+            consensus_method,
+            dawid_skene,
+            consensus_summary,
+            agreement,
+            raters,
+            bias,
+            consensus: _,
+            warnings,
+        } = self;
+        Report {
+            items: *items,
+            labels: *labels,
+            level: *level,
+            categories: categories.clone(),
+            consensus_method: *consensus_method,
+            dawid_skene: dawid_skene.clone(),
+            consensus_summary: consensus_summary.clone(),
+            agreement: agreement.clone(),
+            raters: raters.clone(),
+            bias: bias.clone(),
+            consensus: Vec::new(),
+            warnings: warnings.clone(),
+        }
+    }
+}
+
 /// How the Dawid-Skene fit went.
 #[derive(Debug, Clone, Serialize)]
 pub struct DawidSkeneSummary {

@@ -195,6 +195,7 @@ async fn run_case(app: TestApp, case: Case) {
     // who gave the same answers have the same expected accuracy).
     let pseudonyms: Vec<(String, [Value; 2])> = pseudonyms_with_values(&rows);
     let accuracy = gold_accuracy(&admin, pid).await;
+    report_without_rows_has_every_figure(&admin, pid).await;
     for (r, name) in RATERS.iter().enumerate() {
         let pseudonym = pseudonyms
             .iter()
@@ -251,6 +252,25 @@ async fn gold_accuracy(admin: &Api, pid: i64) -> Vec<(String, f64)> {
             )
         })
         .collect()
+}
+
+/// `consensus=none` answers the whole report with its consensus rows emptied, whichever
+/// part of the report the kind fills.
+async fn report_without_rows_has_every_figure(admin: &Api, pid: i64) {
+    let whole = admin.report(pid, "").await;
+    let figures = admin.report(pid, "?consensus=none").await;
+    let empty_rows = |part: &mut Value| {
+        if let Some(rows) = part.get_mut("consensus") {
+            *rows = json!([]);
+        }
+    };
+    let mut emptied = whole.clone();
+    empty_rows(&mut emptied);
+    if let Some(kind) = emptied.get_mut("kind_agreement") {
+        empty_rows(kind);
+    }
+    assert_ne!(emptied, whole, "the report has consensus rows");
+    assert_eq!(figures, emptied);
 }
 
 fn strings(values: &[&str]) -> Value {

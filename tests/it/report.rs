@@ -268,6 +268,34 @@ async fn report_api_matches_the_engine_and_hides_names(app: TestApp) {
     );
     assert_eq!(report["consensus"].as_array().unwrap().len(), 6);
 
+    // A dashboard's answer: every figure as in the whole report, no row per item.
+    let figures = admin
+        .report(
+            pid,
+            "?level=nominal&method=dawid-skene&slice=region&consensus=none",
+        )
+        .await;
+    assert_eq!(figures["consensus"], json!([]));
+    let mut rows_emptied = report.clone();
+    rows_emptied["consensus"] = json!([]);
+    assert_eq!(figures, rows_emptied);
+    let rows = admin
+        .report(
+            pid,
+            "?level=nominal&method=dawid-skene&slice=region&consensus=items",
+        )
+        .await;
+    assert_eq!(rows, report, "items is the default");
+    let unknown = admin
+        .get(&format!("/api/v1/projects/{pid}/report?consensus=some"))
+        .await;
+    assert_eq!(unknown.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let error: Value = unknown.json().await.unwrap();
+    assert!(
+        error.to_string().contains("consensus"),
+        "the error names the parameter: {error}"
+    );
+
     let bad = admin
         .get(&format!("/api/v1/projects/{pid}/report?level=loud"))
         .await;

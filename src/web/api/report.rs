@@ -26,7 +26,8 @@ use crate::web::AppState;
 use super::openapi::responses::*;
 
 /// Report settings from the query string: `level`, `method`, `slice` (an item data field),
-/// `draws` (bootstrap draws), `seed` and `min_pair` (items two raters must share for a kappa).
+/// `draws` (bootstrap draws), `seed` and `min_pair` (items two raters must share for a kappa);
+/// and for the API's answer, `consensus` (whether it holds a consensus row per item).
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ReportQuery {
@@ -42,6 +43,17 @@ pub struct ReportQuery {
     pub seed: Option<u64>,
     /// Pairs of raters sharing fewer items get no Cohen's kappa.
     pub min_pair: Option<usize>,
+    /// The consensus row per item: items (the default) or none, for an answer with every
+    /// figure and an empty consensus list (a dashboard's; the rows are most of a big
+    /// project's report).
+    pub consensus: Option<String>,
+}
+
+/// Whether a report's answer holds its consensus row per item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ConsensusRows {
+    Items,
+    Left,
 }
 
 const MAX_DRAWS: usize = 10_000;
@@ -69,6 +81,17 @@ impl ReportQuery {
             options.min_pair_overlap = min_pair.max(1);
         }
         Ok(options)
+    }
+
+    fn consensus_rows(&self) -> Result<ConsensusRows> {
+        match self.consensus.as_deref().map(str::trim) {
+            None | Some("" | "items") => Ok(ConsensusRows::Items),
+            Some("none") => Ok(ConsensusRows::Left),
+            Some(other) => Err(AppError::invalid(
+                "consensus",
+                format!("unknown choice {other:?}: use items or none"),
+            )),
+        }
     }
 
     /// The engine's settings for `project`: without a level, the project kind's own.
@@ -257,8 +280,13 @@ pub async fn project_report_json(
     Path(pid): Path<i64>,
     Query(query): Query<ReportQuery>,
 ) -> Result<Response> {
+    let rows = query.consensus_rows()?;
     let (_, report) = compute_report(&state.store, pid, &query).await?;
-    report_answer(report.value).await
+    let report = match rows {
+        ConsensusRows::Items => report.value,
+        ConsensusRows::Left => Arc::new(report.value.without_consensus_rows()),
+    };
+    report_answer(report).await
 }
 
 /// The report as a JSON answer, written off the async runtime: a big project's report has a
