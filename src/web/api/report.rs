@@ -49,11 +49,12 @@ pub struct ReportQuery {
     pub consensus: Option<String>,
 }
 
-/// Whether a report's answer holds its consensus row per item.
+/// Whether a report's answer holds its consensus row per item (`consensus=items`, the
+/// default) or leaves the rows out (`consensus=none`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ConsensusRows {
     Items,
-    Left,
+    LeftOut,
 }
 
 const MAX_DRAWS: usize = 10_000;
@@ -86,7 +87,7 @@ impl ReportQuery {
     fn consensus_rows(&self) -> Result<ConsensusRows> {
         match self.consensus.as_deref().map(str::trim) {
             None | Some("" | "items") => Ok(ConsensusRows::Items),
-            Some("none") => Ok(ConsensusRows::Left),
+            Some("none") => Ok(ConsensusRows::LeftOut),
             Some(other) => Err(AppError::invalid(
                 "consensus",
                 format!("unknown choice {other:?}: use items or none"),
@@ -284,7 +285,7 @@ pub async fn project_report_json(
     let (_, report) = compute_report(&state.store, pid, &query).await?;
     let report = match rows {
         ConsensusRows::Items => report.value,
-        ConsensusRows::Left => Arc::new(report.value.without_consensus_rows()),
+        ConsensusRows::LeftOut => Arc::new(report.value.without_consensus_rows()),
     };
     report_answer(report).await
 }
