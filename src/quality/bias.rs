@@ -166,42 +166,51 @@ pub(crate) fn leniency_shifts(
                 })
         })
         .collect();
-    let per_rater = (0..data.rater_count())
-        .map(|rater| {
-            let shifts = data.rater_label_indexes(rater).iter().filter_map(|&index| {
-                let label = data.labels()[index as usize];
-                let value = scale[label.value as usize];
-                let (mut sum, mut others) = totals[label.item as usize];
-                if counts(label.rater) {
-                    (sum, others) = (sum - value, others - 1);
-                }
-                (others > 0).then(|| value - sum / f64::from(others))
-            });
-            rater_shifts(shifts)
-        })
-        .collect();
+    // One pass over the labels in the dataset's order, each rater's shifts summed as they
+    // come: a rater's labels come in the order a pass over their own would take them, so
+    // the sums are the same, without a jump across the dataset for each label.
+    let mut sums = vec![ShiftSums::default(); data.rater_count()];
+    for label in data.labels() {
+        let value = scale[label.value as usize];
+        let (mut sum, mut others) = totals[label.item as usize];
+        if counts(label.rater) {
+            (sum, others) = (sum - value, others - 1);
+        }
+        if others > 0 {
+            sums[label.rater as usize].push(value - sum / f64::from(others));
+        }
+    }
+    let per_rater = sums.iter().map(ShiftSums::shifts).collect();
     Ok(LeniencyShifts {
         per_rater,
         step: (high - low) / (scale.len() - 1) as f64,
     })
 }
 
-/// One rater's shifts, given in item order: summed in that order for the mean.
-fn rater_shifts(shifts: impl Iterator<Item = f64>) -> RaterShifts {
-    let (mut sum, mut spread) = (0.0, MeanVar::default());
-    for shift in shifts {
-        sum += shift;
-        spread.push(shift);
+/// One rater's shifts as they are given, in item order: summed in that order for the mean.
+#[derive(Debug, Clone, Copy, Default)]
+struct ShiftSums {
+    sum: f64,
+    spread: MeanVar,
+}
+
+impl ShiftSums {
+    fn push(&mut self, shift: f64) {
+        self.sum += shift;
+        self.spread.push(shift);
     }
-    let labels = spread.n as usize;
-    RaterShifts {
-        labels,
-        mean: if labels > 0 {
-            sum / labels as f64
-        } else {
-            f64::NAN
-        },
-        variance: spread.variance(),
+
+    fn shifts(&self) -> RaterShifts {
+        let labels = self.spread.n as usize;
+        RaterShifts {
+            labels,
+            mean: if labels > 0 {
+                self.sum / labels as f64
+            } else {
+                f64::NAN
+            },
+            variance: self.spread.variance(),
+        }
     }
 }
 
@@ -394,6 +403,13 @@ fn distribution_row(
 mod tests {
     use super::*;
     use crate::quality::{synth, Categories, DatasetBuilder, Level};
+
+    /// A rater's shifts summed as a report's pass sums them.
+    fn rater_shifts(shifts: impl Iterator<Item = f64>) -> RaterShifts {
+        let mut sums = ShiftSums::default();
+        shifts.for_each(|shift| sums.push(shift));
+        sums.shifts()
+    }
 
     /// Each rater's mean shift computed the plain way: for each of the rater's labels in
     /// item order, its value less the mean of the item's other values, summed as floats.

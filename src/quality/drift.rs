@@ -26,6 +26,24 @@ pub struct RaterDrift {
     pub drifting: bool,
 }
 
+/// Each rater's labels that have a reference, as (sequence, agreed with it), in the
+/// dataset's order; `None` for a rater with a label that carries no sequence. One pass over
+/// every label: a pass per rater took each of their labels from far apart in the dataset.
+fn timed_references(data: &Dataset, references: &References) -> Vec<Option<Vec<(i64, bool)>>> {
+    let mut timed: Vec<Option<Vec<(i64, bool)>>> = vec![Some(Vec::new()); data.rater_count()];
+    for (index, label) in data.labels().iter().enumerate() {
+        let rater = &mut timed[label.rater as usize];
+        let Some(sequence) = data.label_time(index).sequence else {
+            *rater = None;
+            continue;
+        };
+        if let (Some(ordered), Some(reference)) = (rater, references.class_of(index)) {
+            ordered.push((sequence, reference == label.value));
+        }
+    }
+    timed
+}
+
 /// Drift for every rater whose labels all carry a sequence and who has at least
 /// `min_rater_labels` labels.
 pub(crate) fn drift(
@@ -35,23 +53,11 @@ pub(crate) fn drift(
 ) -> Result<Vec<RaterDrift>, String> {
     let limits = &options.thresholds;
     let mut tested = Vec::new();
-    for rater in 0..data.rater_count() {
-        let indexes = data.rater_label_indexes(rater);
-        if indexes.len() < limits.min_rater_labels.max(2) {
+    for (rater, timed) in timed_references(data, references).into_iter().enumerate() {
+        let labels = data.rater_label_indexes(rater).len();
+        let Some(mut ordered) = timed.filter(|_| labels >= limits.min_rater_labels.max(2)) else {
             continue;
-        }
-        let sequence = |index: u32| data.label_time(index as usize).sequence;
-        if indexes.iter().any(|&index| sequence(index).is_none()) {
-            continue;
-        }
-        let mut ordered: Vec<(i64, bool)> = indexes
-            .iter()
-            .filter_map(|&index| {
-                let label = data.labels()[index as usize];
-                let reference = references.class_of(index as usize)?;
-                Some((sequence(index)?, reference == label.value))
-            })
-            .collect();
+        };
         if ordered.len() < limits.min_rater_labels.max(2) {
             continue;
         }
@@ -90,4 +96,55 @@ pub(crate) fn drift(
         .collect();
     rows.sort_by(|a, b| a.rater.cmp(&b.rater));
     Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::quality::consensus::majority_vote;
+    use crate::quality::{synth, DatasetBuilder, LabelInput};
+
+    #[test]
+    fn one_pass_gathers_each_raters_labels_as_their_own_do() {
+        let data = synth::generate(2_000, 4, 10, 3, 11);
+        let references = References::of(&data, &majority_vote(&data));
+        let timed = timed_references(&data, &references);
+        for (rater, gathered) in timed.iter().enumerate() {
+            let plain: Vec<(i64, bool)> = (data.rater_label_indexes(rater).iter())
+                .filter_map(|&index| {
+                    let label = data.labels()[index as usize];
+                    let reference = references.class_of(index as usize)?;
+                    let sequence = data.label_time(index as usize).sequence?;
+                    Some((sequence, reference == label.value))
+                })
+                .collect();
+            assert!(plain.len() > 100);
+            assert_eq!(gathered.as_ref(), Some(&plain), "rater {rater}");
+        }
+    }
+
+    #[test]
+    fn a_rater_with_a_label_without_sequence_is_not_gathered() {
+        let mut builder = DatasetBuilder::new();
+        for (item, rater, value, sequence) in [
+            ("i1", "a", "x", Some(1)),
+            ("i1", "b", "x", Some(1)),
+            ("i2", "a", "y", Some(2)),
+            ("i2", "b", "y", None),
+        ] {
+            builder.add(LabelInput {
+                item,
+                rater,
+                value,
+                sequence,
+                ..LabelInput::default()
+            });
+        }
+        let data = builder.build().expect("dataset");
+        let references = References::of(&data, &majority_vote(&data));
+        let timed = timed_references(&data, &references);
+        let rater = |name: &str| data.raters().iter().position(|r| r == name).expect("rater");
+        assert_eq!(timed[rater("a")].as_ref().map(Vec::len), Some(2));
+        assert_eq!(timed[rater("b")], None);
+    }
 }

@@ -88,50 +88,110 @@ pub(crate) fn rater_quality(
     signals: &RaterSignals,
     options: &ReportOptions,
 ) -> Vec<RaterQuality> {
+    let counts = RaterCounts::of(data, consensus, references, options);
     let mut raters = map_ranges(
         data.rater_count(),
         options.threads,
         || (),
-        |_, rater| one_rater(data, consensus, references, signals, options, rater),
+        |_, rater| one_rater(data, consensus, &counts, signals, options, rater),
     );
     raters.sort_by(|a, b| a.rater.cmp(&b.rater));
     raters
 }
 
+/// What each rater's figures count of their labels, gathered in one pass over every label
+/// in the dataset's order. A pass per rater took each of the rater's labels from far apart
+/// in the dataset (its label, reference, time, the item's gold and posterior), and waited
+/// on memory for most of them: on half a million labels that was the report's biggest step.
+/// A rater's labels come in the same order either way, so every sum is the same.
+struct RaterCounts {
+    k: usize,
+    /// `raters x k x k`: rows the other raters' consensus category, columns the rater's.
+    tables: Vec<f64>,
+    /// `raters x k`: labels given per category.
+    label_counts: Vec<u32>,
+    /// Per rater: labels on gold items, and those within the tolerance of the gold value.
+    gold: Vec<(usize, usize)>,
+    /// Per rater: labels left out of the comparison for a tie, and for no other rater.
+    excluded: Vec<(usize, usize)>,
+    /// Per rater: the durations recorded, in milliseconds.
+    durations: Vec<Vec<f64>>,
+    /// `raters x k`: the expected number of the rater's items in each true class under the
+    /// Dawid-Skene model, when it ran.
+    row_mass: Option<Vec<f64>>,
+}
+
+impl RaterCounts {
+    fn of(
+        data: &Dataset,
+        consensus: &Consensus,
+        references: &References,
+        options: &ReportOptions,
+    ) -> RaterCounts {
+        let (k, raters) = (data.categories().len(), data.rater_count());
+        let model = consensus.model.as_ref();
+        let mut counts = RaterCounts {
+            k,
+            tables: vec![0.0; raters * k * k],
+            label_counts: vec![0; raters * k],
+            gold: vec![(0, 0); raters],
+            excluded: vec![(0, 0); raters],
+            durations: (0..raters)
+                .map(|r| Vec::with_capacity(data.rater_label_indexes(r).len()))
+                .collect(),
+            row_mass: model.map(|_| vec![0.0; raters * k]),
+        };
+        for (index, label) in data.labels().iter().enumerate() {
+            let (rater, value) = (label.rater as usize, label.value as usize);
+            counts.label_counts[rater * k + value] += 1;
+            match references.of_label(index) {
+                Reference::Class(agreed) => {
+                    counts.tables[(rater * k + agreed as usize) * k + value] += 1.0;
+                }
+                Reference::Tie => counts.excluded[rater].0 += 1,
+                Reference::Alone => counts.excluded[rater].1 += 1,
+            }
+            if let Some(gold) = data.gold(label.item as usize) {
+                let within = gold.abs_diff(label.value) <= options.gold_tolerance;
+                counts.gold[rater].0 += 1;
+                counts.gold[rater].1 += usize::from(within);
+            }
+            if let Some(ms) = data.label_time(index).duration_ms {
+                counts.durations[rater].push(f64::from(ms));
+            }
+            if let (Some(mass), Some(model)) = (&mut counts.row_mass, model) {
+                let item = label.item as usize;
+                let posterior = &model.posteriors[item * model.k..(item + 1) * model.k];
+                for (m, p) in mass[rater * k..(rater + 1) * k].iter_mut().zip(posterior) {
+                    *m += p;
+                }
+            }
+        }
+        counts
+    }
+
+    /// Rater `rater`'s table of consensus category against their own.
+    fn table(&self, rater: usize) -> &[f64] {
+        let size = self.k * self.k;
+        &self.tables[rater * size..(rater + 1) * size]
+    }
+}
+
 fn one_rater(
     data: &Dataset,
     consensus: &Consensus,
-    references: &References,
+    counts: &RaterCounts,
     signals: &RaterSignals,
     options: &ReportOptions,
     rater: usize,
 ) -> RaterQuality {
     let k = data.categories().len();
-    let indexes = data.rater_label_indexes(rater);
-    let mut table = vec![0.0; k * k];
-    let (mut gold_items, mut gold_correct) = (0usize, 0usize);
-    let (mut excluded_tie, mut excluded_alone) = (0usize, 0usize);
-    let mut durations = Vec::new();
-    let mut label_counts = vec![0u32; k];
-    for &index in indexes {
-        let label = data.labels()[index as usize];
-        label_counts[label.value as usize] += 1;
-        match references.of_label(index as usize) {
-            Reference::Class(agreed) => {
-                table[agreed as usize * k + label.value as usize] += 1.0;
-            }
-            Reference::Tie => excluded_tie += 1,
-            Reference::Alone => excluded_alone += 1,
-        }
-        if let Some(gold) = data.gold(label.item as usize) {
-            gold_items += 1;
-            gold_correct += usize::from(gold.abs_diff(label.value) <= options.gold_tolerance);
-        }
-        if let Some(ms) = data.label_time(index as usize).duration_ms {
-            durations.push(f64::from(ms));
-        }
-    }
-    let labels = indexes.len();
+    let table = counts.table(rater);
+    let label_counts = counts.label_counts[rater * k..(rater + 1) * k].to_vec();
+    let (gold_items, gold_correct) = counts.gold[rater];
+    let (excluded_tie, excluded_alone) = counts.excluded[rater];
+    let mut durations = counts.durations[rater].clone();
+    let labels = data.rater_label_indexes(rater).len();
     let gold = if gold_items == 0 {
         Err("no gold items among this rater's labels".to_string())
     } else {
@@ -147,16 +207,16 @@ fn one_rater(
     let kappa = if compared == 0 {
         Err(no_comparison(labels, excluded_tie, excluded_alone))
     } else {
-        cohen_kappa(&table, k, Weights::None)
+        cohen_kappa(table, k, Weights::None)
     };
     let median_ms = median(&mut durations).ok_or_else(|| "no durations recorded".to_string());
     let ds_confusion = consensus
         .model
         .as_ref()
         .map(|model| model.rater_confusion(rater).to_vec());
-    let (matrix, row_mass) = match (&ds_confusion, &consensus.model) {
-        (Some(matrix), Some(model)) => (matrix.clone(), ds_row_mass(data, model, rater)),
-        _ => (row_normalised(&table, k), row_sums(&table, k)),
+    let (matrix, row_mass) = match (&ds_confusion, &counts.row_mass) {
+        (Some(matrix), Some(mass)) => (matrix.clone(), mass[rater * k..(rater + 1) * k].to_vec()),
+        _ => (row_normalised(table, k), row_sums(table, k)),
     };
     let informative = informativeness(&matrix, &row_mass, k);
     let settled = row_mass.iter().filter(|&&m| m >= MIN_FLAG_ROW_MASS).count() >= 2;
@@ -263,26 +323,6 @@ fn row_normalised(table: &[f64], k: usize) -> Vec<f64> {
         .collect()
 }
 
-/// Expected number of the rater's items in each true class under the Dawid-Skene model.
-fn ds_row_mass(
-    data: &Dataset,
-    model: &super::dawid_skene::DawidSkeneFit,
-    rater: usize,
-) -> Vec<f64> {
-    let k = model.k;
-    let mut mass = vec![0.0; k];
-    for &index in data.rater_label_indexes(rater) {
-        let item = data.labels()[index as usize].item as usize;
-        for (m, p) in mass
-            .iter_mut()
-            .zip(&model.posteriors[item * k..(item + 1) * k])
-        {
-            *m += p;
-        }
-    }
-    mass
-}
-
 /// Raykar & Yu's spammer score: mean squared difference between rows of the confusion matrix
 /// (`sum over row pairs and columns of (a_ck - a_dk)^2 / (K'(K'-1))`), over the K' true
 /// classes the rater saw at least a few times. Identical rows mean the label does not depend
@@ -316,6 +356,84 @@ pub(crate) fn informativeness(matrix: &[f64], row_mass: &[f64], k: usize) -> Fig
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::quality::consensus::{dawid_skene_consensus, majority_vote};
+    use crate::quality::synth;
+
+    /// Rater `rater`'s counts taken the plain way, from their own labels one by one:
+    /// (table, label counts, gold, excluded, durations, row mass).
+    #[allow(clippy::type_complexity)]
+    fn plain(
+        data: &Dataset,
+        consensus: &Consensus,
+        references: &References,
+        rater: usize,
+    ) -> (
+        Vec<f64>,
+        Vec<u32>,
+        (usize, usize),
+        (usize, usize),
+        Vec<f64>,
+        Option<Vec<f64>>,
+    ) {
+        let k = data.categories().len();
+        let (mut table, mut label_counts) = (vec![0.0; k * k], vec![0; k]);
+        let (mut gold, mut excluded, mut durations) = ((0, 0), (0, 0), Vec::new());
+        let mut mass = consensus.model.as_ref().map(|_| vec![0.0; k]);
+        for &index in data.rater_label_indexes(rater) {
+            let label = data.labels()[index as usize];
+            label_counts[label.value as usize] += 1;
+            match references.of_label(index as usize) {
+                Reference::Class(c) => table[c as usize * k + label.value as usize] += 1.0,
+                Reference::Tie => excluded.0 += 1,
+                Reference::Alone => excluded.1 += 1,
+            }
+            if let Some(value) = data.gold(label.item as usize) {
+                gold.0 += 1;
+                gold.1 += usize::from(value == label.value);
+            }
+            durations.extend(data.label_time(index as usize).duration_ms.map(f64::from));
+            if let (Some(mass), Some(model)) = (&mut mass, &consensus.model) {
+                let item = label.item as usize;
+                for (m, p) in mass
+                    .iter_mut()
+                    .zip(&model.posteriors[item * k..(item + 1) * k])
+                {
+                    *m += p;
+                }
+            }
+        }
+        (table, label_counts, gold, excluded, durations, mass)
+    }
+
+    #[test]
+    fn one_pass_counts_each_rater_as_their_own_labels_do() {
+        let data = synth::generate(3_000, 4, 12, 3, 7);
+        let options = ReportOptions::default();
+        let k = data.categories().len();
+        let fitted = dawid_skene_consensus(&data, &options.dawid_skene, 1);
+        for consensus in [majority_vote(&data), fitted] {
+            let references = References::of(&data, &consensus);
+            let counts = RaterCounts::of(&data, &consensus, &references, &options);
+            for rater in 0..data.rater_count() {
+                let (table, label_counts, gold, excluded, durations, mass) =
+                    plain(&data, &consensus, &references, rater);
+                assert!(gold.0 > 0 && !durations.is_empty());
+                assert_eq!(counts.table(rater), table.as_slice());
+                assert_eq!(
+                    &counts.label_counts[rater * k..(rater + 1) * k],
+                    label_counts
+                );
+                assert_eq!(
+                    (counts.gold[rater], counts.excluded[rater]),
+                    (gold, excluded)
+                );
+                assert_eq!(counts.durations[rater], durations);
+                let counted =
+                    (counts.row_mass.as_ref()).map(|m| m[rater * k..(rater + 1) * k].to_vec());
+                assert_eq!(counted, mass);
+            }
+        }
+    }
 
     #[test]
     fn informativeness_is_one_for_perfect_and_zero_for_constant_raters() {
