@@ -10,7 +10,7 @@
 //! an item, shifts of 0.12 to 0.19, over the 0.15 limit, and honest raters were called
 //! biased). Against the others' labels an honest rater's expected shift is zero.
 
-use super::dataset::Dataset;
+use super::dataset::{Dataset, Label};
 
 /// Paired tables of every rater.
 pub(crate) struct PairedTables {
@@ -50,7 +50,7 @@ impl PairedTables {
         };
         let mut counts = vec![0usize; k];
         for item in 0..data.item_count() {
-            paired.count_item(data, item, 1.0, &mut counts);
+            paired.count_labels(data.item_labels(item), 1.0, &mut counts);
         }
         paired
     }
@@ -74,22 +74,27 @@ impl PairedTables {
     /// Leave `rater` out of everyone else's reference.
     pub(crate) fn leave_out(&mut self, data: &Dataset, rater: usize) {
         let mut counts = vec![0usize; self.k];
-        let items: Vec<usize> = (data.rater_label_indexes(rater).iter())
-            .map(|&own| data.labels()[own as usize].item as usize)
-            .collect();
-        for &item in &items {
-            self.count_item(data, item, -1.0, &mut counts);
+        // The rater's items are far apart in the dataset: their labels are gathered as the
+        // first pass takes them away, and added back from there, in the same order.
+        let own = data.rater_label_indexes(rater);
+        let (mut gathered, mut ends) = (Vec::new(), Vec::with_capacity(own.len()));
+        for &index in own {
+            let labels = data.item_labels(data.labels()[index as usize].item as usize);
+            self.count_labels(labels, -1.0, &mut counts);
+            gathered.extend_from_slice(labels);
+            ends.push(gathered.len());
         }
         self.left_out[rater] = true;
-        for &item in &items {
-            self.count_item(data, item, 1.0, &mut counts);
+        let mut start = 0;
+        for end in ends {
+            self.count_labels(&gathered[start..end], 1.0, &mut counts);
+            start = end;
         }
     }
 
-    /// Adds (`weight` 1) or takes away (-1) each label of `item` against the labels of the
-    /// other raters not left out; `counts` is room for a count per category.
-    fn count_item(&mut self, data: &Dataset, item: usize, weight: f64, counts: &mut [usize]) {
-        let labels = data.item_labels(item);
+    /// Adds (`weight` 1) or takes away (-1) each of an item's `labels` against the labels
+    /// of the other raters not left out; `counts` is room for a count per category.
+    fn count_labels(&mut self, labels: &[Label], weight: f64, counts: &mut [usize]) {
         counts.fill(0);
         for label in labels.iter().filter(|l| !self.left_out[l.rater as usize]) {
             counts[label.value as usize] += 1;
