@@ -208,10 +208,9 @@ pub(crate) fn dawid_skene_consensus(
     threads: usize,
 ) -> Consensus {
     let model = dawid_skene::fit(data, options, threads);
-    let k = data.categories().len();
     let mut consensus = Consensus::default();
     for item in 0..data.item_count() {
-        consensus.push(&model.posteriors[item * k..(item + 1) * k], 1.0);
+        consensus.push(model.item_posterior(item), 1.0);
     }
     consensus.model = Some(model);
     consensus

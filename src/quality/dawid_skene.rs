@@ -51,6 +51,11 @@ impl DawidSkeneFit {
         let size = self.k * self.k;
         &self.confusion[rater * size..(rater + 1) * size]
     }
+
+    /// Item `item`'s posterior over the true classes.
+    pub(crate) fn item_posterior(&self, item: usize) -> &[f64] {
+        &self.posteriors[item * self.k..(item + 1) * self.k]
+    }
 }
 
 /// Sufficient statistics of one E-step.

@@ -160,8 +160,7 @@ impl RaterCounts {
                 counts.durations[rater].push(f64::from(ms));
             }
             if let (Some(mass), Some(model)) = (&mut counts.row_mass, model) {
-                let item = label.item as usize;
-                let posterior = &model.posteriors[item * model.k..(item + 1) * model.k];
+                let posterior = model.item_posterior(label.item as usize);
                 for (m, p) in mass[rater * k..(rater + 1) * k].iter_mut().zip(posterior) {
                     *m += p;
                 }
@@ -172,9 +171,23 @@ impl RaterCounts {
 
     /// Rater `rater`'s table of consensus category against their own.
     fn table(&self, rater: usize) -> &[f64] {
-        let size = self.k * self.k;
-        &self.tables[rater * size..(rater + 1) * size]
+        of_rater(&self.tables, rater, self.k * self.k)
     }
+
+    /// Rater `rater`'s labels per category.
+    fn label_counts(&self, rater: usize) -> &[u32] {
+        of_rater(&self.label_counts, rater, self.k)
+    }
+
+    /// Rater `rater`'s expected items per true class, when Dawid-Skene ran.
+    fn row_mass(&self, rater: usize) -> Option<&[f64]> {
+        (self.row_mass.as_deref()).map(|mass| of_rater(mass, rater, self.k))
+    }
+}
+
+/// Rater `rater`'s block of `width` values in a `raters x width` array.
+fn of_rater<T>(values: &[T], rater: usize, width: usize) -> &[T] {
+    &values[rater * width..(rater + 1) * width]
 }
 
 fn one_rater(
@@ -187,7 +200,7 @@ fn one_rater(
 ) -> RaterQuality {
     let k = data.categories().len();
     let table = counts.table(rater);
-    let label_counts = counts.label_counts[rater * k..(rater + 1) * k].to_vec();
+    let label_counts = counts.label_counts(rater).to_vec();
     let (gold_items, gold_correct) = counts.gold[rater];
     let (excluded_tie, excluded_alone) = counts.excluded[rater];
     let mut durations = counts.durations[rater].clone();
@@ -214,8 +227,8 @@ fn one_rater(
         .model
         .as_ref()
         .map(|model| model.rater_confusion(rater).to_vec());
-    let (matrix, row_mass) = match (&ds_confusion, &counts.row_mass) {
-        (Some(matrix), Some(mass)) => (matrix.clone(), mass[rater * k..(rater + 1) * k].to_vec()),
+    let (matrix, row_mass) = match (&ds_confusion, counts.row_mass(rater)) {
+        (Some(matrix), Some(mass)) => (matrix.clone(), mass.to_vec()),
         _ => (row_normalised(table, k), row_sums(table, k)),
     };
     let informative = informativeness(&matrix, &row_mass, k);
@@ -393,10 +406,9 @@ mod tests {
             }
             durations.extend(data.label_time(index as usize).duration_ms.map(f64::from));
             if let (Some(mass), Some(model)) = (&mut mass, &consensus.model) {
-                let item = label.item as usize;
                 for (m, p) in mass
                     .iter_mut()
-                    .zip(&model.posteriors[item * k..(item + 1) * k])
+                    .zip(model.item_posterior(label.item as usize))
                 {
                     *m += p;
                 }
@@ -409,7 +421,6 @@ mod tests {
     fn one_pass_counts_each_rater_as_their_own_labels_do() {
         let data = synth::generate(3_000, 4, 12, 3, 7);
         let options = ReportOptions::default();
-        let k = data.categories().len();
         let fitted = dawid_skene_consensus(&data, &options.dawid_skene, 1);
         for consensus in [majority_vote(&data), fitted] {
             let references = References::of(&data, &consensus);
@@ -419,18 +430,13 @@ mod tests {
                     plain(&data, &consensus, &references, rater);
                 assert!(gold.0 > 0 && !durations.is_empty());
                 assert_eq!(counts.table(rater), table.as_slice());
-                assert_eq!(
-                    &counts.label_counts[rater * k..(rater + 1) * k],
-                    label_counts
-                );
+                assert_eq!(counts.label_counts(rater), label_counts.as_slice());
                 assert_eq!(
                     (counts.gold[rater], counts.excluded[rater]),
                     (gold, excluded)
                 );
                 assert_eq!(counts.durations[rater], durations);
-                let counted =
-                    (counts.row_mass.as_ref()).map(|m| m[rater * k..(rater + 1) * k].to_vec());
-                assert_eq!(counted, mass);
+                assert_eq!(counts.row_mass(rater), mass.as_deref());
             }
         }
     }
