@@ -336,8 +336,8 @@ fn time_report_api(backend: &str, runtime: &tokio::runtime::Runtime, url: &str, 
         token: &token,
         parse_times: Default::default(),
     };
-    let (times, after_labels, after_pause, after_edits, after_settings, ordinal) = runtime
-        .block_on(async {
+    let (times, after_labels, after_pause, (after_edits, after_mixed), after_settings, ordinal) =
+        runtime.block_on(async {
             let mut times = Vec::new();
             for draw_seed in 1..=3 {
                 times.push(reports.time(&server.base, draw_seed, "nominal").await);
@@ -364,6 +364,16 @@ fn time_report_api(backend: &str, runtime: &tokio::runtime::Runtime, url: &str, 
                 edit_label(url, project, n as i64).await;
                 after_edits.push(reports.time(&server.base, draw_seed, "nominal").await);
             }
+            // An edit among new labels (on items after every item labelled): the dataset
+            // made before is patched and continued rather than made again.
+            let mut after_mixed = Vec::new();
+            for (n, draw_seed) in (31..=33).enumerate() {
+                edit_label(url, project, 3 + n as i64).await;
+                for rater in &rater_tokens {
+                    label_one(&client, &server.base, project, rater).await;
+                }
+                after_mixed.push(reports.time(&server.base, draw_seed, "nominal").await);
+            }
             let mut after_settings = Vec::new();
             for draw_seed in 16..=18 {
                 edit_settings(&client, &server.base, project, &token, draw_seed).await;
@@ -377,7 +387,7 @@ fn time_report_api(backend: &str, runtime: &tokio::runtime::Runtime, url: &str, 
                 times,
                 after_labels,
                 after_pause,
-                after_edits,
+                (after_edits, after_mixed),
                 after_settings,
                 ordinal,
             )
@@ -459,6 +469,11 @@ fn time_report_api(backend: &str, runtime: &tokio::runtime::Runtime, url: &str, 
         "report API on {backend}, the first request after a label edited: {:.3} s (median of 3: {} s)",
         median(after_edits.clone()).as_secs_f64(),
         seconds(&after_edits)
+    );
+    println!(
+        "report API on {backend}, the first request after a label edited among {LABELLING_RATERS} new labels: {:.3} s (median of 3: {} s)",
+        median(after_mixed.clone()).as_secs_f64(),
+        seconds(&after_mixed)
     );
     println!(
         "report API on {backend}, the first request after a settings edit: {:.3} s (median of 3: {} s)",

@@ -225,16 +225,12 @@ impl ReportInput {
         };
         let patchable =
             (items.iter()).all(|&id| same_raters(self.labels_of(id), labels_of_item(&labels, id)));
-        let edited = self.prepared.take_for_edit();
+        let pending = self.prepared.take_for_edit(self.labels.len());
         self.forget_items(items);
         self.add_later_labels(labels);
-        if let (true, Some(mut edited)) = (patchable, edited) {
-            edited.items.extend(items);
-            *self
-                .prepared
-                .edited
-                .get_mut()
-                .unwrap_or_else(|e| e.into_inner()) = Some(edited);
+        if let (true, Some(mut pending)) = (patchable, pending) {
+            pending.edited.extend(items);
+            *self.prepared.pending_mut() = Some(pending);
         }
     }
 
@@ -300,72 +296,64 @@ fn generalist_labels(labels: &[LabelRecord]) -> i64 {
 #[derive(Default)]
 pub struct Prepared {
     made: Memo<PreparedFor, CategoricalData>,
-    /// What was made before labels were added on items after all the input held, and of how
-    /// many of its labels: the next report continues it with the labels after them.
-    earlier: Mutex<Option<Earlier>>,
-    /// What was made before some items' labels were edited by the same raters: the next
-    /// report patches it with their labels now.
-    edited: Mutex<Option<Edited>>,
+    /// What was made before labels were added on items after all the input held or edited
+    /// by the raters who gave them: the next report brings it up to date.
+    pending: Mutex<Option<Pending>>,
 }
 
-struct Edited {
+/// A dataset made of an input's first `labels` labels, to be brought up to date with the
+/// input's labels now: the `edited` items' labels are patched in it, and the labels after
+/// the first `labels`, all on items after its own, continue it.
+struct Pending {
     made_for: PreparedFor,
     data: Arc<CategoricalData>,
-    /// The items edited since it was made.
-    items: foldhash::HashSet<i64>,
-}
-
-struct Earlier {
-    made_for: PreparedFor,
-    data: Arc<CategoricalData>,
+    /// How many of the input's labels it was made of (an edit keeps their number).
     labels: usize,
+    /// The items edited since it was made.
+    edited: foldhash::HashSet<i64>,
+}
+
+impl Pending {
+    fn of_made((made_for, data): (PreparedFor, Arc<CategoricalData>), labels: usize) -> Self {
+        Pending {
+            made_for,
+            data,
+            labels,
+            edited: Default::default(),
+        }
+    }
 }
 
 impl Prepared {
+    fn pending_mut(&mut self) -> &mut Option<Pending> {
+        self.pending.get_mut().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Labels were added to an input that held `held`; `on_new_items` when each is on an
     /// item after every item held, so that they all come after the held labels.
     fn labels_added(&mut self, held: usize, on_new_items: bool) {
-        *self.edited.get_mut().unwrap_or_else(|e| e.into_inner()) = None;
         let made = std::mem::take(&mut self.made).into_kept();
-        let earlier = self.earlier.get_mut().unwrap_or_else(|e| e.into_inner());
+        let pending = self.pending_mut();
         if !on_new_items {
-            *earlier = None;
-        } else if let Some((made_for, data)) = made {
-            *earlier = Some(Earlier {
-                made_for,
-                data,
-                labels: held,
-            });
+            *pending = None;
+        } else if let Some(made) = made {
+            *pending = Some(Pending::of_made(made, held));
         }
+        // Otherwise what is pending stays: its labels are still the input's first ones.
     }
 
-    /// What was made of the labels before an edit, or before the edits since it was made,
+    /// What was made of the input's `held` labels before an edit, or is pending since,
     /// handed over to be patched.
-    fn take_for_edit(&mut self) -> Option<Edited> {
-        let edited = self
-            .edited
-            .get_mut()
-            .unwrap_or_else(|e| e.into_inner())
-            .take();
+    fn take_for_edit(&mut self, held: usize) -> Option<Pending> {
+        let pending = self.pending_mut().take();
         let made = std::mem::take(&mut self.made).into_kept();
-        made.map(|(made_for, data)| Edited {
-            made_for,
-            data,
-            items: Default::default(),
-        })
-        .or(edited)
+        made.map(|made| Pending::of_made(made, held)).or(pending)
     }
 
-    /// What was made before an edit for `made_for`, handed over to be patched.
-    fn take_edited(&self, made_for: &PreparedFor) -> Option<Edited> {
-        let mut edited = self.edited.lock().unwrap_or_else(|e| e.into_inner());
-        edited.take().filter(|e| e.made_for == *made_for)
-    }
-
-    /// What was made earlier for `made_for`, handed over to be continued.
-    fn take_earlier(&self, made_for: &PreparedFor) -> Option<Earlier> {
-        let mut earlier = self.earlier.lock().unwrap_or_else(|e| e.into_inner());
-        earlier.take().filter(|e| e.made_for == *made_for)
+    /// What is pending for `made_for`, handed over to be brought up to date.
+    fn take_pending(&self, made_for: &PreparedFor) -> Option<Pending> {
+        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        pending.take().filter(|p| p.made_for == *made_for)
     }
 }
 
@@ -864,15 +852,13 @@ fn prepared_data(
         categories: schema.categories(),
         slice_field: options.slice_field.clone(),
     };
-    let earlier = input.prepared.take_earlier(&made_for);
-    let edited = input.prepared.take_edited(&made_for);
+    let pending = input.prepared.take_pending(&made_for);
     input
         .prepared
         .made
-        .try_get_or_make(made_for, || match (earlier, edited) {
-            (Some(earlier), _) => continued_data(schema, input, options, earlier),
-            (None, Some(edited)) => edited_data(schema, input, options, edited),
-            (None, None) => categorical_data(schema, input, options),
+        .try_get_or_make(made_for, || match pending {
+            Some(pending) => brought_up_to_date(schema, input, options, pending),
+            None => categorical_data(schema, input, options),
         })
 }
 
@@ -897,26 +883,52 @@ fn categorical_data(
     Ok(CategoricalData::unfitted(dataset, item_ids))
 }
 
-/// [`categorical_data`], made by continuing what was made of the input's first labels with
-/// the rest, which are on items after theirs; made anew where it cannot be continued.
-fn continued_data(
+/// [`categorical_data`], made by bringing what was made before up to date: patching the
+/// items edited since with their labels now, and continuing it with the labels after its
+/// own, which are on items after its own; made anew where that cannot be told to give the
+/// same.
+fn brought_up_to_date(
     schema: super::kinds::Schema<'_>,
     input: &ReportInput,
     options: &ReportOptions,
-    earlier: Earlier,
+    pending: Pending,
 ) -> Result<CategoricalData, Invalid> {
-    let Some(later) = input.labels.get(earlier.labels..) else {
-        return categorical_data(schema, input, options);
-    };
-    let (builder, later_ids) = dataset_builder(schema, input, later, options)?;
-    let (dataset, item_ids) = taken(earlier.data);
-    match builder.build_after(dataset).map_err(invalid_labels)? {
-        Some(dataset) => Ok(CategoricalData::unfitted(
-            dataset,
-            [item_ids, later_ids].concat(),
-        )),
+    match up_to_date(schema, input, options, pending)? {
+        Some(data) => Ok(data),
         None => categorical_data(schema, input, options),
     }
+}
+
+/// What is pending, patched and continued (see [`brought_up_to_date`]); `None` where that
+/// cannot be told to give what a build of all the labels makes.
+fn up_to_date(
+    schema: super::kinds::Schema<'_>,
+    input: &ReportInput,
+    options: &ReportOptions,
+    pending: Pending,
+) -> Result<Option<CategoricalData>, Invalid> {
+    let Some(later) = input.labels.get(pending.labels..) else {
+        return Ok(None);
+    };
+    let (mut dataset, item_ids) = taken(pending.data);
+    let index = ItemIndex::of(&item_ids);
+    let mut stored = StoredCategories::new(schema);
+    for &id in &pending.edited {
+        let patched = match index.position(id) {
+            Some(at) => relabel(&mut dataset, at, input, id, schema, &mut stored),
+            // An item added since: its labels now are among the later ones.
+            None => !labels_of_item(later, id).is_empty(),
+        };
+        if !patched {
+            return Ok(None);
+        }
+    }
+    if later.is_empty() {
+        return Ok(Some(CategoricalData::unfitted(dataset, item_ids)));
+    }
+    let (builder, later_ids) = dataset_builder(schema, input, later, options)?;
+    let continued = builder.build_after(dataset).map_err(invalid_labels)?;
+    Ok(continued.map(|dataset| CategoricalData::unfitted(dataset, [item_ids, later_ids].concat())))
 }
 
 /// The dataset and item ids of `data`, taken over when no report holds it any more and
@@ -926,27 +938,6 @@ fn taken(data: Arc<CategoricalData>) -> (crate::quality::Dataset, Vec<i64>) {
         Ok(data) => (data.dataset, data.item_ids),
         Err(shared) => (shared.dataset.clone(), shared.item_ids.clone()),
     }
-}
-
-/// [`categorical_data`], made by giving the edited items their labels now in what was
-/// made before the edits; made anew where that cannot be told to be the same.
-fn edited_data(
-    schema: super::kinds::Schema<'_>,
-    input: &ReportInput,
-    options: &ReportOptions,
-    edited: Edited,
-) -> Result<CategoricalData, Invalid> {
-    let (mut dataset, item_ids) = taken(edited.data);
-    let index = ItemIndex::of(&item_ids);
-    let mut stored = StoredCategories::new(schema);
-    for &id in &edited.items {
-        let relabelled = (index.position(id))
-            .is_some_and(|at| relabel(&mut dataset, at, input, id, schema, &mut stored));
-        if !relabelled {
-            return categorical_data(schema, input, options);
-        }
-    }
-    Ok(CategoricalData::unfitted(dataset, item_ids))
 }
 
 /// Gives item `id`, at `position` in `dataset`, the labels the input holds of it; `false`
@@ -1498,12 +1489,12 @@ mod tests {
         assert_eq!(by_region, report_json(&project, &input.clone(), &sliced));
     }
 
-    fn has_earlier(input: &ReportInput) -> bool {
-        lock_earlier(&input.prepared).is_some()
+    fn has_pending(input: &ReportInput) -> bool {
+        lock_pending(&input.prepared).is_some()
     }
 
-    fn lock_earlier(prepared: &Prepared) -> std::sync::MutexGuard<'_, Option<Earlier>> {
-        prepared.earlier.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock_pending(prepared: &Prepared) -> std::sync::MutexGuard<'_, Option<Pending>> {
+        prepared.pending.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Labels added on items after every item held continue the dataset the last report
@@ -1532,14 +1523,14 @@ mod tests {
             later(130, "a", "pos", Pool::Expert),
             later(130, "c", "neg", Pool::Generalist),
         ]);
-        assert!(has_earlier(&input), "the dataset made is kept to continue");
+        assert!(has_pending(&input), "the dataset made is kept to continue");
         input.add_later_labels(vec![later(131, "f", "neg", Pool::User)]);
         assert!(
-            has_earlier(&input),
+            has_pending(&input),
             "and still after more labels on new items"
         );
         let continued = report_json(&project, &input, &dawid_skene(1));
-        assert!(!has_earlier(&input), "continued");
+        assert!(!has_pending(&input), "continued");
         assert!(prepared_of(&input).is_some());
         assert_ne!(continued, first);
         assert_eq!(
@@ -1549,7 +1540,7 @@ mod tests {
         assert_eq!(continued["items"], 123, "{}", continued["items"]);
 
         input.add_later_labels(vec![later(5, "e", "neg", Pool::Generalist)]);
-        assert!(!has_earlier(&input), "a held item's label starts anew");
+        assert!(!has_pending(&input), "a held item's label starts anew");
         assert!(prepared_of(&input).is_none());
         let anew = report_json(&project, &input, &dawid_skene(1));
         assert_eq!(anew, report_json(&project, &input.clone(), &dawid_skene(1)));
@@ -1581,9 +1572,9 @@ mod tests {
         let more = edit(&input, 90, "pos");
         input.relabel_items(&ids(&[90]), more);
         {
-            let edited = input.prepared.edited.lock().expect("lock");
-            let edited = edited.as_ref().expect("kept to be patched");
-            assert_eq!(edited.items, ids(&[7, 50, 90]));
+            let pending = lock_pending(&input.prepared);
+            let edited = pending.as_ref().expect("kept to be patched");
+            assert_eq!(edited.edited, ids(&[7, 50, 90]));
             let (mut dataset, schema) = (edited.data.dataset.clone(), project.schema());
             let index = ItemIndex::of(&edited.data.item_ids);
             let mut stored = StoredCategories::new(schema);
@@ -1607,9 +1598,82 @@ mod tests {
         other[0].rater = "z".into();
         input.relabel_items(&ids(&[20]), other);
         assert!(prepared_of(&input).is_none());
-        assert!(input.prepared.edited.lock().expect("lock").is_none());
+        assert!(!has_pending(&input));
         let anew = report_json(&project, &input, &dawid_skene(1));
         assert_eq!(anew, report_json(&project, &input.clone(), &dawid_skene(1)));
+    }
+
+    /// Edits by the raters who gave the labels and labels on new items, in either order
+    /// before the next report, bring the dataset made before them up to date (patched and
+    /// continued, not made anew) into the one a build of all the labels makes, and the
+    /// report is the one made afresh: edits then labels on new items, and labels on new
+    /// items then an edit of a held item and of a new one.
+    #[test]
+    fn a_report_after_edits_and_labels_on_new_items_brings_the_dataset_up_to_date() {
+        let (project, sample) = sample_project();
+        let (schema, options) = (project.schema(), dawid_skene(1));
+        let ids = |ids: &[i64]| ids.iter().copied().collect::<foldhash::HashSet<i64>>();
+        let edit = |input: &mut ReportInput, item: i64, value: &str| {
+            let mut labels = input.labels_of(item).to_vec();
+            labels[0].value = format!("\"{value}\"").into();
+            labels[0].created_at += 700;
+            input.relabel_items(&ids(&[item]), labels);
+        };
+        let later = |item: i64, rater: &str, value: &str| LabelRecord {
+            created_at: 2_000 + item,
+            ..label(item, rater, value, 2)
+        };
+        let add_new = |input: &mut ReportInput| {
+            input.add_later_labels(vec![
+                later(121, "a", "neg"),
+                later(121, "e", "neg"),
+                later(122, "b", "pos"),
+            ]);
+        };
+        type Change =
+            fn(&mut ReportInput, &dyn Fn(&mut ReportInput, i64, &str), &dyn Fn(&mut ReportInput));
+        let orders: [(Change, &[i64]); 2] = [
+            (
+                |input, edit, add_new| {
+                    edit(input, 10, "mixed");
+                    add_new(input);
+                },
+                &[10],
+            ),
+            (
+                |input, edit, add_new| {
+                    add_new(input);
+                    edit(input, 10, "mixed");
+                    edit(input, 121, "pos");
+                },
+                &[10, 121],
+            ),
+        ];
+        for (change, edited) in orders {
+            let changed = || {
+                let mut input = sample.clone();
+                report_json(&project, &input, &options);
+                change(&mut input, &edit, &add_new);
+                input
+            };
+            let input = changed();
+            let pending = lock_pending(&input.prepared)
+                .take()
+                .expect("kept to bring up to date");
+            assert_eq!((pending.labels, &pending.edited), (480, &ids(edited)));
+            let data = up_to_date(schema, &input, &options, pending)
+                .expect("valid labels")
+                .expect("patched and continued, not made anew");
+            let afresh = categorical_data(schema, &input, &options).expect("valid labels");
+            assert_eq!(data.dataset, afresh.dataset, "edited {edited:?}");
+            assert_eq!(data.item_ids, afresh.item_ids);
+            assert_eq!(data.item_ids.len(), 122);
+
+            let input = changed();
+            let report = report_json(&project, &input, &options);
+            assert!(!has_pending(&input) && prepared_of(&input).is_some());
+            assert_eq!(report, report_json(&project, &input.clone(), &options));
+        }
     }
 
     /// Forgetting items lets go of everything held of them and of what was prepared, and
@@ -1643,7 +1707,7 @@ mod tests {
             .all(|w| w[0].item_id <= w[1].item_id));
         assert!(!input.predictions.contains_key(&9) && !input.adjudications.contains_key(&9));
         assert!(input.gold.contains_key(&7) && input.settled_generalist.contains_key(&7));
-        assert!(prepared_of(&input).is_none() && !has_earlier(&input));
+        assert!(prepared_of(&input).is_none() && !has_pending(&input));
     }
 
     #[test]

@@ -665,12 +665,14 @@ impl Catching {
             input.forget_item_facts(&changed_set);
             records
                 .retain(|r| !changed_set.contains(&r.item_id) || relabelled.contains(&r.item_id));
-            let only_edits = records.iter().all(|r| relabelled.contains(&r.item_id));
-            if !relabelled.is_empty() && only_edits {
-                // The engine's dataset made may be patched rather than made again.
-                input.relabel_items(&relabelled, std::mem::take(&mut records));
-            } else if !relabelled.is_empty() {
-                input.forget_items(&relabelled);
+            if !relabelled.is_empty() {
+                // The engine's dataset made may be patched rather than made again (and
+                // then continued with labels on new items, added below).
+                let (edited, others) = std::mem::take(&mut records)
+                    .into_iter()
+                    .partition(|r| relabelled.contains(&r.item_id));
+                input.relabel_items(&relabelled, edited);
+                records = others;
             }
         }
         input.gold.extend(gold_now);
