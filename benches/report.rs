@@ -336,62 +336,75 @@ fn time_report_api(backend: &str, runtime: &tokio::runtime::Runtime, url: &str, 
         token: &token,
         parse_times: Default::default(),
     };
-    let (times, after_labels, after_pause, (after_edits, after_mixed), after_settings, ordinal) =
-        runtime.block_on(async {
-            let mut times = Vec::new();
-            for draw_seed in 1..=3 {
-                times.push(reports.time(&server.base, draw_seed, "nominal").await);
+    let running = runtime.block_on(async {
+        let mut times = Vec::new();
+        for draw_seed in 1..=3 {
+            times.push(reports.time(&server.base, draw_seed, "nominal").await);
+        }
+        let mut after_labels = Vec::new();
+        for draw_seed in 4..=6 {
+            for rater in &rater_tokens {
+                label_one(&client, &server.base, project, rater).await;
             }
-            let mut after_labels = Vec::new();
-            for draw_seed in 4..=6 {
-                for rater in &rater_tokens {
-                    label_one(&client, &server.base, project, rater).await;
-                }
-                after_labels.push(reports.time(&server.base, draw_seed, "nominal").await);
+            after_labels.push(reports.time_on(&server, draw_seed).await);
+        }
+        // Labels, then a pause past the server's report keeping (5 s of quiet, a look every
+        // 2 s): the report the server prepared meanwhile.
+        let mut after_pause = Vec::new();
+        for draw_seed in 22..=24 {
+            for rater in &rater_tokens {
+                label_one(&client, &server.base, project, rater).await;
             }
-            // Labels, then a pause past the server's report keeping (5 s of quiet, a look every
-            // 2 s): the report the server prepared meanwhile.
-            let mut after_pause = Vec::new();
-            for draw_seed in 22..=24 {
-                for rater in &rater_tokens {
-                    label_one(&client, &server.base, project, rater).await;
-                }
-                tokio::time::sleep(Duration::from_secs(8)).await;
-                after_pause.push(reports.time(&server.base, draw_seed, "nominal").await);
+            tokio::time::sleep(Duration::from_secs(8)).await;
+            after_pause.push(reports.time(&server.base, draw_seed, "nominal").await);
+        }
+        let mut after_edits = Vec::new();
+        for (n, draw_seed) in (13..=15).enumerate() {
+            edit_label(url, project, n as i64).await;
+            after_edits.push(reports.time_on(&server, draw_seed).await);
+        }
+        // An edit among new labels (on items after every item labelled): the dataset
+        // made before is patched and continued rather than made again.
+        let mut after_mixed = Vec::new();
+        for (n, draw_seed) in (31..=33).enumerate() {
+            edit_label(url, project, 3 + n as i64).await;
+            for rater in &rater_tokens {
+                label_one(&client, &server.base, project, rater).await;
             }
-            let mut after_edits = Vec::new();
-            for (n, draw_seed) in (13..=15).enumerate() {
-                edit_label(url, project, n as i64).await;
-                after_edits.push(reports.time(&server.base, draw_seed, "nominal").await);
+            after_mixed.push(reports.time_on(&server, draw_seed).await);
+        }
+        // Seven labels at a time leave an item part-labelled, and the next seven finish
+        // it: labels on an item the server's input holds, after one round unmeasured.
+        let mut after_part = Vec::new();
+        for draw_seed in 34..=37 {
+            for rater in &rater_tokens[..PART_ROUND] {
+                label_one(&client, &server.base, project, rater).await;
             }
-            // An edit among new labels (on items after every item labelled): the dataset
-            // made before is patched and continued rather than made again.
-            let mut after_mixed = Vec::new();
-            for (n, draw_seed) in (31..=33).enumerate() {
-                edit_label(url, project, 3 + n as i64).await;
-                for rater in &rater_tokens {
-                    label_one(&client, &server.base, project, rater).await;
-                }
-                after_mixed.push(reports.time(&server.base, draw_seed, "nominal").await);
+            let time = reports.time_on(&server, draw_seed).await;
+            if draw_seed > 34 {
+                after_part.push(time);
             }
-            let mut after_settings = Vec::new();
-            for draw_seed in 16..=18 {
-                edit_settings(&client, &server.base, project, &token, draw_seed).await;
-                after_settings.push(reports.time(&server.base, draw_seed, "nominal").await);
-            }
-            let mut ordinal = Vec::new();
-            for draw_seed in 7..=9 {
-                ordinal.push(reports.time(&server.base, draw_seed, "ordinal").await);
-            }
-            (
-                times,
-                after_labels,
-                after_pause,
-                (after_edits, after_mixed),
-                after_settings,
-                ordinal,
-            )
-        });
+        }
+        let mut after_settings = Vec::new();
+        for draw_seed in 16..=18 {
+            edit_settings(&client, &server.base, project, &token, draw_seed).await;
+            after_settings.push(reports.time(&server.base, draw_seed, "nominal").await);
+        }
+        let mut ordinal = Vec::new();
+        for draw_seed in 7..=9 {
+            ordinal.push(reports.time(&server.base, draw_seed, "ordinal").await);
+        }
+        RunningTimes {
+            kept: times,
+            after_labels,
+            after_part,
+            after_pause,
+            after_edits,
+            after_mixed,
+            after_settings,
+            ordinal,
+        }
+    });
     let (_, peak) = server.memory_mib();
     runtime.block_on(until_stored(url, project));
     drop(server);
@@ -429,11 +442,11 @@ fn time_report_api(backend: &str, runtime: &tokio::runtime::Runtime, url: &str, 
     }
     println!(
         "report API on {backend}, nominal, Dawid-Skene, 1,000 bootstrap draws: {:.3} s (median of 3, labels kept); server peak RSS {peak:.0} MiB",
-        median(times.clone()).as_secs_f64(),
+        median(running.kept.clone()).as_secs_f64(),
     );
     println!(
         "report API on {backend}, the first request after the first server start (it reads every label): {:.3} s",
-        times[0].as_secs_f64()
+        running.kept[0].as_secs_f64()
     );
     println!(
         "report API on {backend}, the first request after a restart (the input the first server stored last read back): {:.3} s (median of 3 starts: {} s)",
@@ -456,33 +469,34 @@ fn time_report_api(backend: &str, runtime: &tokio::runtime::Runtime, url: &str, 
         seconds(&unstored_starts)
     );
     println!(
-        "report API on {backend}, the first request after {LABELLING_RATERS} new labels: {:.3} s (median of 3: {} s)",
-        median(after_labels.clone()).as_secs_f64(),
-        seconds(&after_labels)
+        "report API on {backend}, the first request after {LABELLING_RATERS} new labels: {}",
+        with_cpu(&running.after_labels)
+    );
+    println!(
+        "report API on {backend}, the first request after {PART_ROUND} new labels on items part-labelled before: {}",
+        with_cpu(&running.after_part)
     );
     println!(
         "report API on {backend}, the first request 8 s after {LABELLING_RATERS} new labels: {:.3} s (median of 3: {} s)",
-        median(after_pause.clone()).as_secs_f64(),
-        seconds(&after_pause)
+        median(running.after_pause.clone()).as_secs_f64(),
+        seconds(&running.after_pause)
     );
     println!(
-        "report API on {backend}, the first request after a label edited: {:.3} s (median of 3: {} s)",
-        median(after_edits.clone()).as_secs_f64(),
-        seconds(&after_edits)
+        "report API on {backend}, the first request after a label edited: {}",
+        with_cpu(&running.after_edits)
     );
     println!(
-        "report API on {backend}, the first request after a label edited among {LABELLING_RATERS} new labels: {:.3} s (median of 3: {} s)",
-        median(after_mixed.clone()).as_secs_f64(),
-        seconds(&after_mixed)
+        "report API on {backend}, the first request after a label edited among {LABELLING_RATERS} new labels: {}",
+        with_cpu(&running.after_mixed)
     );
     println!(
         "report API on {backend}, the first request after a settings edit: {:.3} s (median of 3: {} s)",
-        median(after_settings.clone()).as_secs_f64(),
-        seconds(&after_settings)
+        median(running.after_settings.clone()).as_secs_f64(),
+        seconds(&running.after_settings)
     );
     println!(
         "report API on {backend}, ordinal (a rating project's level), Dawid-Skene, with leniency intervals: {:.3} s (median of 3, labels kept)",
-        median(ordinal).as_secs_f64()
+        median(running.ordinal).as_secs_f64()
     );
     let parse_times = reports.parse_times.into_inner().expect("parse times");
     println!(
@@ -490,6 +504,24 @@ fn time_report_api(backend: &str, runtime: &tokio::runtime::Runtime, url: &str, 
         median(parse_times.clone()).as_secs_f64(),
         parse_times.len()
     );
+}
+
+/// The report API's times on one server while labels come in and edits are made, each
+/// request's.
+struct RunningTimes {
+    /// On labels kept, the first after the server's start.
+    kept: Vec<Duration>,
+    /// These four with the server's CPU time for each request.
+    after_labels: Vec<(Duration, f64)>,
+    /// After labels on items part-labelled before.
+    after_part: Vec<(Duration, f64)>,
+    /// After labels and a pause past the server's report keeping.
+    after_pause: Vec<Duration>,
+    after_edits: Vec<(Duration, f64)>,
+    /// After a label edited among new labels.
+    after_mixed: Vec<(Duration, f64)>,
+    after_settings: Vec<Duration>,
+    ordinal: Vec<Duration>,
 }
 
 /// Waits until a server has stored the report input of `project` at the project's settings
@@ -560,6 +592,21 @@ async fn edit_settings(client: &reqwest::Client, base: &str, project: i64, token
     assert!(status.is_success(), "settings edit: {status}");
 }
 
+/// The median time of requests, each one's and the median of the server's CPU time for
+/// them: the CPU time varies less than the time when the machine is shared.
+fn with_cpu(samples: &[(Duration, f64)]) -> String {
+    let times: Vec<Duration> = samples.iter().map(|(time, _)| *time).collect();
+    let mut cpu: Vec<f64> = samples.iter().map(|(_, cpu)| *cpu).collect();
+    cpu.sort_by(f64::total_cmp);
+    format!(
+        "{:.3} s (median of {}: {} s; the server's CPU time {:.3} s, median)",
+        median(times.clone()).as_secs_f64(),
+        times.len(),
+        seconds(&times),
+        cpu[cpu.len() / 2]
+    )
+}
+
 /// Times in seconds, as a list.
 fn seconds(times: &[Duration]) -> String {
     let each: Vec<String> = times
@@ -583,6 +630,13 @@ struct ReportRequest<'a> {
 
 impl ReportRequest<'_> {
     /// One request to the server at `base`, with a bootstrap seed of its own.
+    /// A nominal report's time on `server`, and the CPU time the server took meanwhile.
+    async fn time_on(&self, server: &Server, draw_seed: u64) -> (Duration, f64) {
+        let cpu = server.cpu_seconds();
+        let time = self.time(&server.base, draw_seed, "nominal").await;
+        (time, server.cpu_seconds() - cpu)
+    }
+
     async fn time(&self, base: &str, draw_seed: u64, level: &str) -> Duration {
         let url = format!(
             "{base}/api/v1/projects/{}/report?method=dawid-skene&seed={draw_seed}&level={level}",
@@ -611,6 +665,9 @@ impl ReportRequest<'_> {
 
 /// Raters who label between the reports asked for after a change.
 const LABELLING_RATERS: usize = 20;
+
+/// Labels between reports that leave an item part-labelled (the bench's overlap is five).
+const PART_ROUND: usize = 7;
 
 /// One `next` and one label by the rater with this token.
 async fn label_one(client: &reqwest::Client, base: &str, project: i64, token: &str) {

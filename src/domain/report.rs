@@ -141,10 +141,10 @@ impl ReportInput {
         let Some(filler) = later.first().cloned() else {
             return;
         };
-        // Later labels come in item order: when the first is on an item after every item
-        // held, all of them are, and what was prepared can be continued with them.
-        let on_new_items = (self.labels.last()).is_none_or(|held| held.item_id < filler.item_id);
-        self.prepared.labels_added(self.labels.len(), on_new_items);
+        // Later labels come in item order: the held labels before the first one's item stay
+        // where they are, and what was prepared of them can be continued with the rest.
+        let untouched = (self.labels).partition_point(|held| held.item_id < filler.item_id);
+        self.prepared.labels_added(self.labels.len(), untouched);
         // Where each later label goes: after its item's labels (later ones of the same
         // item in turn after it).
         let places: Vec<usize> = later
@@ -296,18 +296,19 @@ fn generalist_labels(labels: &[LabelRecord]) -> i64 {
 #[derive(Default)]
 pub struct Prepared {
     made: Memo<PreparedFor, CategoricalData>,
-    /// What was made before labels were added on items after all the input held or edited
-    /// by the raters who gave them: the next report brings it up to date.
+    /// What was made before labels were added or edited by the raters who gave them: the
+    /// next report brings it up to date.
     pending: Mutex<Option<Pending>>,
 }
 
-/// A dataset made of an input's first `labels` labels, to be brought up to date with the
-/// input's labels now: the `edited` items' labels are patched in it, and the labels after
-/// the first `labels`, all on items after its own, continue it.
+/// A dataset made of an input's labels, to be brought up to date with the input's labels
+/// now: the items of the labels after the first `labels` are cut away from it and made
+/// again with those labels, and the `edited` items it keeps are patched.
 struct Pending {
     made_for: PreparedFor,
     data: Arc<CategoricalData>,
-    /// How many of the input's labels it was made of (an edit keeps their number).
+    /// How many of the input's first labels, on items before all the others, it still
+    /// holds as they are (an edit keeps their number).
     labels: usize,
     /// The items edited since it was made.
     edited: foldhash::HashSet<i64>,
@@ -329,17 +330,20 @@ impl Prepared {
         self.pending.get_mut().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Labels were added to an input that held `held`; `on_new_items` when each is on an
-    /// item after every item held, so that they all come after the held labels.
-    fn labels_added(&mut self, held: usize, on_new_items: bool) {
+    /// Labels were added to an input that held `held`, the first `untouched` of them on
+    /// items before the items of every label added.
+    fn labels_added(&mut self, held: usize, untouched: usize) {
         let made = std::mem::take(&mut self.made).into_kept();
         let pending = self.pending_mut();
-        if !on_new_items {
-            *pending = None;
-        } else if let Some(made) = made {
+        if let Some(made) = made {
             *pending = Some(Pending::of_made(made, held));
         }
-        // Otherwise what is pending stays: its labels are still the input's first ones.
+        match pending {
+            // Nothing made would be kept.
+            Some(_) if untouched == 0 => *pending = None,
+            Some(pending) => pending.labels = pending.labels.min(untouched),
+            None => {}
+        }
     }
 
     /// What was made of the input's `held` labels before an edit, or is pending since,
@@ -883,10 +887,10 @@ fn categorical_data(
     Ok(CategoricalData::unfitted(dataset, item_ids))
 }
 
-/// [`categorical_data`], made by bringing what was made before up to date: patching the
-/// items edited since with their labels now, and continuing it with the labels after its
-/// own, which are on items after its own; made anew where that cannot be told to give the
-/// same.
+/// [`categorical_data`], made by bringing what was made before up to date: cutting away
+/// the items that labels were added to since, patching the items edited since with their
+/// labels now, and continuing it with the labels after those it kept; made anew where that
+/// cannot be told to give the same.
 fn brought_up_to_date(
     schema: super::kinds::Schema<'_>,
     input: &ReportInput,
@@ -910,7 +914,17 @@ fn up_to_date(
     let Some(later) = input.labels.get(pending.labels..) else {
         return Ok(None);
     };
-    let (mut dataset, item_ids) = taken(pending.data);
+    let (dataset, mut item_ids) = taken(pending.data);
+    // The items of the later labels are made again with them; the input is in item order.
+    let keep = match later.first() {
+        Some(_) if !item_ids.is_sorted() => return Ok(None),
+        Some(first) => item_ids.partition_point(|&id| id < first.item_id),
+        None => item_ids.len(),
+    };
+    let Some(mut dataset) = dataset.cut_back_to(keep) else {
+        return Ok(None);
+    };
+    item_ids.truncate(keep);
     let index = ItemIndex::of(&item_ids);
     let mut stored = StoredCategories::new(schema);
     for &id in &pending.edited {
@@ -1540,7 +1554,22 @@ mod tests {
         assert_eq!(continued["items"], 123, "{}", continued["items"]);
 
         input.add_later_labels(vec![later(5, "e", "neg", Pool::Generalist)]);
-        assert!(!has_pending(&input), "a held item's label starts anew");
+        assert!(
+            lock_pending(&input.prepared)
+                .as_ref()
+                .is_some_and(|p| p.labels == 20),
+            "the labels of the items before a held item labelled are kept as made"
+        );
+        let cut_back = report_json(&project, &input, &dawid_skene(1));
+        assert_eq!(
+            cut_back,
+            report_json(&project, &input.clone(), &dawid_skene(1))
+        );
+        input.add_later_labels(vec![later(0, "f", "neg", Pool::Generalist)]);
+        assert!(
+            !has_pending(&input),
+            "a label on the first item starts anew"
+        );
         assert!(prepared_of(&input).is_none());
         let anew = report_json(&project, &input, &dawid_skene(1));
         assert_eq!(anew, report_json(&project, &input.clone(), &dawid_skene(1)));
@@ -1603,13 +1632,15 @@ mod tests {
         assert_eq!(anew, report_json(&project, &input.clone(), &dawid_skene(1)));
     }
 
-    /// Edits by the raters who gave the labels and labels on new items, in either order
-    /// before the next report, bring the dataset made before them up to date (patched and
-    /// continued, not made anew) into the one a build of all the labels makes, and the
-    /// report is the one made afresh: edits then labels on new items, and labels on new
-    /// items then an edit of a held item and of a new one.
+    /// Edits by the raters who gave the labels and labels added, in any order before the
+    /// next report, bring the dataset made before them up to date (cut back to the items
+    /// before those labelled, patched and continued, not made anew) into the one a build
+    /// of all the labels makes, and the report is the one made afresh: an edit then labels
+    /// on new items; labels on new items then an edit of a held item and of a new one; an
+    /// edit then labels on the last held item and a new one; an edit then a label on a
+    /// held item before the edited one.
     #[test]
-    fn a_report_after_edits_and_labels_on_new_items_brings_the_dataset_up_to_date() {
+    fn a_report_after_edits_and_labels_added_brings_the_dataset_up_to_date() {
         let (project, sample) = sample_project();
         let (schema, options) = (project.schema(), dawid_skene(1));
         let ids = |ids: &[i64]| ids.iter().copied().collect::<foldhash::HashSet<i64>>();
@@ -1623,51 +1654,71 @@ mod tests {
             created_at: 2_000 + item,
             ..label(item, rater, value, 2)
         };
-        let add_new = |input: &mut ReportInput| {
-            input.add_later_labels(vec![
-                later(121, "a", "neg"),
-                later(121, "e", "neg"),
-                later(122, "b", "pos"),
-            ]);
+        let add = |input: &mut ReportInput, items: &[i64]| {
+            let labels = (items.iter())
+                .flat_map(|&item| [later(item, "e", "neg"), later(item, "f", "pos")])
+                .collect();
+            input.add_later_labels(labels);
         };
-        type Change =
-            fn(&mut ReportInput, &dyn Fn(&mut ReportInput, i64, &str), &dyn Fn(&mut ReportInput));
-        let orders: [(Change, &[i64]); 2] = [
+        type Change = fn(
+            &mut ReportInput,
+            &dyn Fn(&mut ReportInput, i64, &str),
+            &dyn Fn(&mut ReportInput, &[i64]),
+        );
+        // Each change, the items edited, and how many labels (4 an item) stay as made.
+        let changes: [(Change, &[i64], usize); 4] = [
             (
-                |input, edit, add_new| {
+                |input, edit, add| {
                     edit(input, 10, "mixed");
-                    add_new(input);
+                    add(input, &[121, 122]);
                 },
                 &[10],
+                480,
             ),
             (
-                |input, edit, add_new| {
-                    add_new(input);
+                |input, edit, add| {
+                    add(input, &[121, 122]);
                     edit(input, 10, "mixed");
                     edit(input, 121, "pos");
                 },
                 &[10, 121],
+                480,
+            ),
+            (
+                |input, edit, add| {
+                    edit(input, 10, "mixed");
+                    add(input, &[119, 121]);
+                },
+                &[10],
+                476,
+            ),
+            (
+                |input, edit, add| {
+                    edit(input, 10, "mixed");
+                    add(input, &[5]);
+                },
+                &[10],
+                20,
             ),
         ];
-        for (change, edited) in orders {
+        for (change, edited, labels) in changes {
             let changed = || {
                 let mut input = sample.clone();
                 report_json(&project, &input, &options);
-                change(&mut input, &edit, &add_new);
+                change(&mut input, &edit, &add);
                 input
             };
             let input = changed();
             let pending = lock_pending(&input.prepared)
                 .take()
                 .expect("kept to bring up to date");
-            assert_eq!((pending.labels, &pending.edited), (480, &ids(edited)));
+            assert_eq!((pending.labels, &pending.edited), (labels, &ids(edited)));
             let data = up_to_date(schema, &input, &options, pending)
                 .expect("valid labels")
-                .expect("patched and continued, not made anew");
+                .expect("brought up to date, not made anew");
             let afresh = categorical_data(schema, &input, &options).expect("valid labels");
-            assert_eq!(data.dataset, afresh.dataset, "edited {edited:?}");
+            assert_eq!(data.dataset, afresh.dataset, "edited {edited:?}, {labels}");
             assert_eq!(data.item_ids, afresh.item_ids);
-            assert_eq!(data.item_ids.len(), 122);
 
             let input = changed();
             let report = report_json(&project, &input, &options);

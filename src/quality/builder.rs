@@ -365,6 +365,48 @@ impl DatasetBuilder {
     }
 }
 
+impl Dataset {
+    /// The dataset cut back to its first `keep` items, to be continued with the labels of
+    /// the items cut away and any after them ([`DatasetBuilder::build_after`]): so
+    /// continued, it is what one build of all the labels makes (a rater's pool and an
+    /// item's gold answer and metadata included, when the continuation's rows give those
+    /// of its own items and raters). `None` when that cannot be told from the dataset
+    /// alone: it dropped repeats or rows naming nothing, or a rater first seen on an item
+    /// cut away labelled a kept item after it (labels that did not come item by item).
+    pub fn cut_back_to(mut self, keep: usize) -> Option<Dataset> {
+        if keep >= self.items.len() {
+            return (keep == self.items.len()).then_some(self);
+        }
+        if self.dropped != Dropped::default() {
+            return None;
+        }
+        let labels = *self.item_start.get(keep)? as usize;
+        self.labels.truncate(labels);
+        self.label_times.truncate(labels);
+        self.item_start.truncate(keep + 1);
+        self.items.truncate(keep);
+        self.gold.truncate(keep);
+        self.item_meta.retain(|_, values| {
+            values.truncate(keep);
+            values.iter().any(Option::is_some)
+        });
+        // Raters are indexed as first seen: when the kept items' labels came first, their
+        // raters are the first ones.
+        let mut seen = vec![false; self.raters.len()];
+        for label in &self.labels {
+            seen[label.rater as usize] = true;
+        }
+        let raters = seen.iter().take_while(|&&seen| seen).count();
+        if seen[raters..].contains(&true) {
+            return None;
+        }
+        self.raters.truncate(raters);
+        self.rater_pool.truncate(raters);
+        (self.rater_start, self.rater_labels) = rater_index(&self.labels, raters);
+        Some(self)
+    }
+}
+
 /// What a build left out, counted; the dataset's notes say it in words.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub(crate) struct Dropped {
@@ -792,6 +834,59 @@ mod tests {
                 .expect("continued");
             assert_eq!(continued.as_ref(), Some(&all), "round {round}");
         }
+    }
+
+    /// A dataset cut back to its first items and continued with the labels of the items
+    /// cut away and of new ones is the dataset one build of all the labels makes, field
+    /// for field, wherever the cut falls (none kept, all kept, any between); a cut where a
+    /// rater of the items cut away labelled a kept item later is refused.
+    #[test]
+    fn a_dataset_cut_back_and_continued_is_the_one_a_build_of_all_makes() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(5);
+        let mut next = move |below: u64| rng.gen_range(0..below);
+        let mut cuts = 0;
+        for round in 0..300 {
+            // Item by item, each with its own rows, without repeats.
+            let items = 1 + next(30);
+            let by_item: Vec<Rows> = (0..items)
+                .map(|item| {
+                    let mut rows = Rows::random(&mut next, item, 1, 8);
+                    let mut raters = std::collections::HashSet::new();
+                    rows.labels.retain(|label| raters.insert(label.1.clone()));
+                    rows
+                })
+                .collect();
+            let all = by_item.iter().collect::<Vec<_>>();
+            let whole = builder_of(&all).build().expect("all");
+            let keep = next(items + 1) as usize;
+            let Some(cut) = whole.clone().cut_back_to(keep) else {
+                panic!("round {round}: labels item by item are cut back at {keep}");
+            };
+            cuts += usize::from(keep < whole.item_count());
+            assert_eq!(cut.item_count(), keep);
+            let continued = builder_of(&all[keep..])
+                .build_after(cut)
+                .expect("continued");
+            assert_eq!(
+                continued.as_ref(),
+                Some(&whole),
+                "round {round}, kept {keep}"
+            );
+        }
+        assert!(cuts > 200, "{cuts} rounds cut some items away");
+
+        // The kept i2's labels did not come first: its rater r5 came after r9 of i1,
+        // which is cut away, so a build of i2's labels alone would number r5 otherwise.
+        let interleaved = build(&[
+            ("i2", "r1", "pos", 1),
+            ("i1", "r9", "neg", 2),
+            ("i2", "r5", "pos", 3),
+        ]);
+        assert_eq!(interleaved.items, ["i2", "i1"]);
+        assert_eq!(interleaved.raters, ["r1", "r9", "r5"]);
+        assert!(interleaved.clone().cut_back_to(1).is_none());
+        assert!(interleaved.cut_back_to(3).is_none(), "more items than held");
     }
 
     /// An item given new values and times by the raters it had, in the same order, is
