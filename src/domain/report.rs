@@ -132,8 +132,8 @@ pub struct ReportInput {
 impl ReportInput {
     /// Adds labels given after every label the input holds, as a read of all of them would
     /// have put them: the input's labels are in item order and, within an item, in the
-    /// order given, and so are `later`. Whatever was prepared from the labels before is let
-    /// go.
+    /// order given, and so are `later`. What was prepared from the labels before is kept
+    /// for the next report to bring up to date (see [`Pending`]).
     ///
     /// The held labels are moved in place, each once: a copy into a new vector took three
     /// times as long on half a million labels, most of it the new vector's pages.
