@@ -914,23 +914,20 @@ fn up_to_date(
     let Some(later) = input.labels.get(pending.labels..) else {
         return Ok(None);
     };
-    let (dataset, mut item_ids) = taken(pending.data);
+    let (mut dataset, item_ids) = taken(pending.data);
     // The items of the later labels are made again with them; the input is in item order.
     let keep = match later.first() {
         Some(_) if !item_ids.is_sorted() => return Ok(None),
         Some(first) => item_ids.partition_point(|&id| id < first.item_id),
         None => item_ids.len(),
     };
-    let Some(mut dataset) = dataset.cut_back_to(keep) else {
-        return Ok(None);
-    };
-    item_ids.truncate(keep);
-    let index = ItemIndex::of(&item_ids);
+    let (kept, _) = item_ids.split_at(keep);
+    let index = ItemIndex::of(kept);
     let mut stored = StoredCategories::new(schema);
     for &id in &pending.edited {
         let patched = match index.position(id) {
             Some(at) => relabel(&mut dataset, at, input, id, schema, &mut stored),
-            // An item added since: its labels now are among the later ones.
+            // An item cut away or added since: its labels now are among the later ones.
             None => !labels_of_item(later, id).is_empty(),
         };
         if !patched {
@@ -941,8 +938,8 @@ fn up_to_date(
         return Ok(Some(CategoricalData::unfitted(dataset, item_ids)));
     }
     let (builder, later_ids) = dataset_builder(schema, input, later, options)?;
-    let continued = builder.build_after(dataset).map_err(invalid_labels)?;
-    Ok(continued.map(|dataset| CategoricalData::unfitted(dataset, [item_ids, later_ids].concat())))
+    let continued = (builder.build_after_first(dataset, keep)).map_err(invalid_labels)?;
+    Ok(continued.map(|dataset| CategoricalData::unfitted(dataset, [kept, &later_ids].concat())))
 }
 
 /// The dataset and item ids of `data`, taken over when no report holds it any more and
@@ -1640,91 +1637,76 @@ mod tests {
     /// edit then labels on the last held item and a new one; an edit then a label on a
     /// held item before the edited one.
     #[test]
-    fn a_report_after_edits_and_labels_added_brings_the_dataset_up_to_date() {
+    fn a_report_after_edits_and_labels_added_brings_the_dataset_up_to_date() -> Result<(), Invalid>
+    {
+        /// A change to the input: an item's first label edited, or two labels given on each
+        /// of some items.
+        enum Step {
+            Edit(i64),
+            Add(&'static [i64]),
+        }
+        use Step::{Add, Edit};
         let (project, sample) = sample_project();
         let (schema, options) = (project.schema(), dawid_skene(1));
         let ids = |ids: &[i64]| ids.iter().copied().collect::<foldhash::HashSet<i64>>();
-        let edit = |input: &mut ReportInput, item: i64, value: &str| {
-            let mut labels = input.labels_of(item).to_vec();
-            labels[0].value = format!("\"{value}\"").into();
-            labels[0].created_at += 700;
-            input.relabel_items(&ids(&[item]), labels);
-        };
         let later = |item: i64, rater: &str, value: &str| LabelRecord {
             created_at: 2_000 + item,
             ..label(item, rater, value, 2)
         };
-        let add = |input: &mut ReportInput, items: &[i64]| {
-            let labels = (items.iter())
-                .flat_map(|&item| [later(item, "e", "neg"), later(item, "f", "pos")])
-                .collect();
-            input.add_later_labels(labels);
+        let apply = |input: &mut ReportInput, step: &Step| match step {
+            Edit(item) => {
+                let mut labels = input.labels_of(*item).to_vec();
+                labels[0].value = "\"mixed\"".into();
+                labels[0].created_at += 700;
+                input.relabel_items(&ids(&[*item]), labels);
+            }
+            Add(items) => input.add_later_labels(
+                (items.iter())
+                    .flat_map(|&item| [later(item, "e", "neg"), later(item, "f", "pos")])
+                    .collect(),
+            ),
         };
-        type Change = fn(
-            &mut ReportInput,
-            &dyn Fn(&mut ReportInput, i64, &str),
-            &dyn Fn(&mut ReportInput, &[i64]),
-        );
-        // Each change, the items edited, and how many labels (4 an item) stay as made.
-        let changes: [(Change, &[i64], usize); 4] = [
-            (
-                |input, edit, add| {
-                    edit(input, 10, "mixed");
-                    add(input, &[121, 122]);
-                },
-                &[10],
-                480,
-            ),
-            (
-                |input, edit, add| {
-                    add(input, &[121, 122]);
-                    edit(input, 10, "mixed");
-                    edit(input, 121, "pos");
-                },
-                &[10, 121],
-                480,
-            ),
-            (
-                |input, edit, add| {
-                    edit(input, 10, "mixed");
-                    add(input, &[119, 121]);
-                },
-                &[10],
-                476,
-            ),
-            (
-                |input, edit, add| {
-                    edit(input, 10, "mixed");
-                    add(input, &[5]);
-                },
-                &[10],
-                20,
-            ),
+        // Each change's steps, the items edited, and how many labels (4 an item) stay as
+        // made.
+        let changes: [(&[Step], &[i64], usize); 4] = [
+            (&[Edit(10), Add(&[121, 122])], &[10], 480),
+            (&[Add(&[121, 122]), Edit(10), Edit(121)], &[10, 121], 480),
+            (&[Edit(10), Add(&[119, 121])], &[10], 476),
+            (&[Edit(10), Add(&[5])], &[10], 20),
         ];
-        for (change, edited, labels) in changes {
+        for (steps, edited, labels) in changes {
             let changed = || {
                 let mut input = sample.clone();
                 report_json(&project, &input, &options);
-                change(&mut input, &edit, &add);
+                steps.iter().for_each(|step| apply(&mut input, step));
                 input
             };
             let input = changed();
-            let pending = lock_pending(&input.prepared)
-                .take()
-                .expect("kept to bring up to date");
-            assert_eq!((pending.labels, &pending.edited), (labels, &ids(edited)));
-            let data = up_to_date(schema, &input, &options, pending)
-                .expect("valid labels")
-                .expect("brought up to date, not made anew");
-            let afresh = categorical_data(schema, &input, &options).expect("valid labels");
-            assert_eq!(data.dataset, afresh.dataset, "edited {edited:?}, {labels}");
-            assert_eq!(data.item_ids, afresh.item_ids);
+            let pending = lock_pending(&input.prepared).take();
+            let made = pending.as_ref().map(|p| (p.labels, p.edited.clone()));
+            assert_eq!(
+                made,
+                Some((labels, ids(edited))),
+                "kept to bring up to date"
+            );
+            let data = match pending {
+                Some(pending) => up_to_date(schema, &input, &options, pending)?,
+                None => None,
+            };
+            let afresh = categorical_data(schema, &input, &options)?;
+            let brought = data.map(|data| (data.dataset, data.item_ids));
+            assert_eq!(
+                brought,
+                Some((afresh.dataset, afresh.item_ids)),
+                "brought up to date, not made anew, as made afresh: edited {edited:?}, {labels}"
+            );
 
             let input = changed();
             let report = report_json(&project, &input, &options);
             assert!(!has_pending(&input) && prepared_of(&input).is_some());
             assert_eq!(report, report_json(&project, &input.clone(), &options));
         }
+        Ok(())
     }
 
     /// Forgetting items lets go of everything held of them and of what was prepared, and

@@ -365,15 +365,31 @@ impl DatasetBuilder {
     }
 }
 
+impl DatasetBuilder {
+    /// [`DatasetBuilder::build_after`] on `earlier` cut back to its first `keep` items,
+    /// these labels being those of the items cut away and any after them: what one build of
+    /// all the labels makes (a rater's pool and an item's gold answer and metadata
+    /// included, when these rows give those of their own items and raters). `None` also
+    /// when the cut cannot be told from `earlier` alone: it dropped repeats or rows naming
+    /// nothing, or a rater first seen on an item cut away labelled a kept item after it
+    /// (labels that did not come item by item).
+    pub fn build_after_first(
+        self,
+        earlier: Dataset,
+        keep: usize,
+    ) -> Result<Option<Dataset>, DatasetError> {
+        match earlier.cut_back_to(keep) {
+            Some(cut) => self.build_after(cut),
+            None => Ok(None),
+        }
+    }
+}
+
 impl Dataset {
-    /// The dataset cut back to its first `keep` items, to be continued with the labels of
-    /// the items cut away and any after them ([`DatasetBuilder::build_after`]): so
-    /// continued, it is what one build of all the labels makes (a rater's pool and an
-    /// item's gold answer and metadata included, when the continuation's rows give those
-    /// of its own items and raters). `None` when that cannot be told from the dataset
-    /// alone: it dropped repeats or rows naming nothing, or a rater first seen on an item
-    /// cut away labelled a kept item after it (labels that did not come item by item).
-    pub fn cut_back_to(mut self, keep: usize) -> Option<Dataset> {
+    /// The dataset cut back to its first `keep` items (see
+    /// [`DatasetBuilder::build_after_first`]). Its labels by rater are left as they were:
+    /// the continuation indexes them anew.
+    fn cut_back_to(mut self, keep: usize) -> Option<Dataset> {
         if keep >= self.items.len() {
             return (keep == self.items.len()).then_some(self);
         }
@@ -402,7 +418,6 @@ impl Dataset {
         }
         self.raters.truncate(raters);
         self.rater_pool.truncate(raters);
-        (self.rater_start, self.rater_labels) = rater_index(&self.labels, raters);
         Some(self)
     }
 }
@@ -761,6 +776,13 @@ mod tests {
         }
     }
 
+    /// A seeded source of random numbers below a bound.
+    fn draws(seed: u64) -> impl FnMut(u64) -> u64 {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(seed);
+        move |below: u64| rng.gen_range(0..below)
+    }
+
     fn builder_of(rows: &[&Rows]) -> DatasetBuilder {
         let mut builder = DatasetBuilder::new();
         let categories = Categories::ordered(VALUES).expect("categories");
@@ -771,9 +793,7 @@ mod tests {
 
     #[test]
     fn labels_added_by_keys_make_the_dataset_their_names_make() {
-        use rand::{Rng, SeedableRng};
-        let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(11);
-        let mut next = move |below: u64| rng.gen_range(0..below);
+        let mut next = draws(11);
         for _ in 0..50 {
             let items = 1 + next(40);
             let rows = Rows::random(&mut next, 0, items, 7);
@@ -813,9 +833,7 @@ mod tests {
     /// metadata on old and new items alike.
     #[test]
     fn a_dataset_continued_with_new_items_is_the_one_a_build_of_all_makes() {
-        use rand::{Rng, SeedableRng};
-        let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(7);
-        let mut next = move |below: u64| rng.gen_range(0..below);
+        let mut next = draws(7);
         for round in 0..300 {
             let held_items = next(30);
             let held = Rows::random(&mut next, 0, held_items, 6);
@@ -841,10 +859,9 @@ mod tests {
     /// for field, wherever the cut falls (none kept, all kept, any between); a cut where a
     /// rater of the items cut away labelled a kept item later is refused.
     #[test]
-    fn a_dataset_cut_back_and_continued_is_the_one_a_build_of_all_makes() {
-        use rand::{Rng, SeedableRng};
-        let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(5);
-        let mut next = move |below: u64| rng.gen_range(0..below);
+    fn a_dataset_cut_back_and_continued_is_the_one_a_build_of_all_makes() -> Result<(), DatasetError>
+    {
+        let mut next = draws(5);
         let mut cuts = 0;
         for round in 0..300 {
             // Item by item, each with its own rows, without repeats.
@@ -858,16 +875,16 @@ mod tests {
                 })
                 .collect();
             let all = by_item.iter().collect::<Vec<_>>();
-            let whole = builder_of(&all).build().expect("all");
+            let whole = builder_of(&all).build()?;
             let keep = next(items + 1) as usize;
-            let Some(cut) = whole.clone().cut_back_to(keep) else {
-                panic!("round {round}: labels item by item are cut back at {keep}");
-            };
             cuts += usize::from(keep < whole.item_count());
-            assert_eq!(cut.item_count(), keep);
-            let continued = builder_of(&all[keep..])
-                .build_after(cut)
-                .expect("continued");
+            let cut = whole.clone().cut_back_to(keep).map(|cut| cut.item_count());
+            assert_eq!(
+                cut,
+                Some(keep),
+                "round {round}: item by item, cut at {keep}"
+            );
+            let continued = builder_of(&all[keep..]).build_after_first(whole.clone(), keep)?;
             assert_eq!(
                 continued.as_ref(),
                 Some(&whole),
@@ -887,6 +904,7 @@ mod tests {
         assert_eq!(interleaved.raters, ["r1", "r9", "r5"]);
         assert!(interleaved.clone().cut_back_to(1).is_none());
         assert!(interleaved.cut_back_to(3).is_none(), "more items than held");
+        Ok(())
     }
 
     /// An item given new values and times by the raters it had, in the same order, is
@@ -894,9 +912,7 @@ mod tests {
     /// rater, or with a value outside the categories, change nothing.
     #[test]
     fn a_relabelled_item_is_the_one_a_build_of_all_makes() {
-        use rand::{Rng, SeedableRng};
-        let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(11);
-        let mut next = move |below: u64| rng.gen_range(0..below);
+        let mut next = draws(11);
         let mut relabelled = 0;
         for round in 0..300 {
             let items = 1 + next(30);
