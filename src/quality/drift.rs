@@ -107,7 +107,7 @@ mod tests {
     #[test]
     fn one_pass_gathers_each_raters_labels_as_their_own_do() {
         let data = synth::generate(2_000, 4, 10, 3, 11);
-        let references = References::of(&data, &majority_vote(&data));
+        let references = References::of(&data, &majority_vote(&data), 1);
         let timed = timed_references(&data, &references);
         for (rater, gathered) in timed.iter().enumerate() {
             let plain: Vec<(i64, bool)> = (data.rater_label_indexes(rater).iter())
@@ -141,7 +141,7 @@ mod tests {
             });
         }
         let data = builder.build()?;
-        let references = References::of(&data, &majority_vote(&data));
+        let references = References::of(&data, &majority_vote(&data), 1);
         let timed = timed_references(&data, &references);
         let gathered = |name: &str| {
             let rater = data.raters().iter().position(|r| r == name);

@@ -423,7 +423,7 @@ mod tests {
         let options = ReportOptions::default();
         let fitted = dawid_skene_consensus(&data, &options.dawid_skene, 1);
         for consensus in [majority_vote(&data), fitted] {
-            let references = References::of(&data, &consensus);
+            let references = References::of(&data, &consensus, 1);
             let counts = RaterCounts::of(&data, &consensus, &references, &options);
             for rater in 0..data.rater_count() {
                 let (table, label_counts, gold, excluded, durations, mass) =

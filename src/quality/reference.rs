@@ -16,6 +16,7 @@
 use super::consensus::{winner_of, Consensus};
 use super::dataset::Dataset;
 use super::dawid_skene::DawidSkeneFit;
+use super::parallel::map_ranges;
 
 /// The reference for one label.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,15 +36,21 @@ pub(crate) struct References {
 }
 
 impl References {
-    /// References from every other rater, by the consensus's method.
-    pub(crate) fn of(data: &Dataset, consensus: &Consensus) -> Self {
-        Self::without(data, consensus, &vec![false; data.rater_count()])
+    /// References from every other rater, by the consensus's method, worked out on up to
+    /// `threads` threads.
+    pub(crate) fn of(data: &Dataset, consensus: &Consensus, threads: usize) -> Self {
+        Self::without(data, consensus, &vec![false; data.rater_count()], threads)
     }
 
     /// References from the other raters not marked in `left_out`.
-    pub(crate) fn without(data: &Dataset, consensus: &Consensus, left_out: &[bool]) -> Self {
+    pub(crate) fn without(
+        data: &Dataset,
+        consensus: &Consensus,
+        left_out: &[bool],
+        threads: usize,
+    ) -> Self {
         match &consensus.model {
-            Some(model) => dawid_skene(data, model, left_out),
+            Some(model) => dawid_skene(data, model, left_out, threads),
             None => majority(data, left_out),
         }
     }
@@ -124,61 +131,122 @@ fn majority(data: &Dataset, left_out: &[bool]) -> References {
     references
 }
 
-fn dawid_skene(data: &Dataset, model: &DawidSkeneFit, left_out: &[bool]) -> References {
+fn dawid_skene(
+    data: &Dataset,
+    model: &DawidSkeneFit,
+    left_out: &[bool],
+    threads: usize,
+) -> References {
     let k = model.k;
     if k == 0 || model.priors.len() != k {
         return References {
             per_label: vec![Reference::Alone; data.label_count()],
         };
     }
-    // `[rater][given][truth]`, so one label's terms are contiguous.
-    let mut log_table = vec![0.0; model.confusion.len()];
-    for (rater, matrix) in model.confusion.chunks(k * k).enumerate() {
-        for truth in 0..k {
-            for given in 0..k {
-                log_table[(rater * k + given) * k + truth] = matrix[truth * k + given].ln();
-            }
-        }
-    }
-    let log_given = |rater: u32, truth: usize, given: u32| -> f64 {
-        log_table[(rater as usize * k + given as usize) * k + truth]
+    let logs = FittedLogs::of(model);
+    let items = data.item_count();
+    // Each label's reference is its own; the items split into contiguous ranges give the
+    // same references in the same order on any number of threads.
+    let parts = if items >= PARALLEL_MIN_ITEMS {
+        threads.max(1)
+    } else {
+        1
     };
-    let log_priors: Vec<f64> = model.priors.iter().map(|p| p.ln()).collect();
-    let mut per_label = Vec::with_capacity(data.label_count());
-    let mut total = vec![0.0; k];
-    let mut others = vec![0.0; k];
-    for item in 0..data.item_count() {
-        let labels = data.item_labels(item);
-        total.copy_from_slice(&log_priors);
-        let mut voters = 0usize;
-        for label in labels.iter().filter(|l| counts(left_out, l.rater)) {
-            voters += 1;
-            for (truth, t) in total.iter_mut().enumerate() {
-                *t += log_given(label.rater, truth, label.value);
+    let part_items = items.div_ceil(parts);
+    let per_part = map_ranges(
+        parts,
+        parts,
+        || (),
+        |_, part| {
+            let first = (part * part_items).min(items);
+            logs.references(data, left_out, first..((part + 1) * part_items).min(items))
+        },
+    );
+    References {
+        per_label: per_part.concat(),
+    }
+}
+
+/// Items fewer than this are referenced on one thread: spawning costs more than it saves.
+const PARALLEL_MIN_ITEMS: usize = 20_000;
+
+/// A fitted model's logs, laid out for one label's terms to be contiguous.
+struct FittedLogs {
+    k: usize,
+    /// `[rater][given][truth]`.
+    given: Vec<f64>,
+    priors: Vec<f64>,
+}
+
+impl FittedLogs {
+    fn of(model: &DawidSkeneFit) -> Self {
+        let k = model.k;
+        let mut given = vec![0.0; model.confusion.len()];
+        for (rater, matrix) in model.confusion.chunks(k * k).enumerate() {
+            for truth in 0..k {
+                for given_class in 0..k {
+                    given[(rater * k + given_class) * k + truth] =
+                        matrix[truth * k + given_class].ln();
+                }
             }
         }
-        for label in labels {
-            let own = counts(left_out, label.rater);
-            if voters - usize::from(own) == 0 {
-                per_label.push(Reference::Alone);
-                continue;
-            }
-            for (truth, o) in others.iter_mut().enumerate() {
-                let own_term = if own {
-                    log_given(label.rater, truth, label.value)
-                } else {
-                    0.0
-                };
-                *o = total[truth] - own_term;
-            }
-            let top = others.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-            others
-                .iter_mut()
-                .for_each(|o| *o = relative_to_top(*o - top));
-            per_label.push(from_scores(&others));
+        FittedLogs {
+            k,
+            given,
+            priors: model.priors.iter().map(|p| p.ln()).collect(),
         }
     }
-    References { per_label }
+
+    fn given(&self, rater: u32, truth: usize, given: u32) -> f64 {
+        self.given[(rater as usize * self.k + given as usize) * self.k + truth]
+    }
+
+    /// The references of the labels of `items`, in the dataset's label order.
+    fn references(
+        &self,
+        data: &Dataset,
+        left_out: &[bool],
+        items: std::ops::Range<usize>,
+    ) -> Vec<Reference> {
+        let k = self.k;
+        let label_at = |item: usize| data.item_start.get(item).map_or(0, |&at| at as usize);
+        let mut per_label =
+            Vec::with_capacity(label_at(items.end).saturating_sub(label_at(items.start)));
+        let mut total = vec![0.0; k];
+        let mut others = vec![0.0; k];
+        for item in items {
+            let labels = data.item_labels(item);
+            total.copy_from_slice(&self.priors);
+            let mut voters = 0usize;
+            for label in labels.iter().filter(|l| counts(left_out, l.rater)) {
+                voters += 1;
+                for (truth, t) in total.iter_mut().enumerate() {
+                    *t += self.given(label.rater, truth, label.value);
+                }
+            }
+            for label in labels {
+                let own = counts(left_out, label.rater);
+                if voters - usize::from(own) == 0 {
+                    per_label.push(Reference::Alone);
+                    continue;
+                }
+                for (truth, o) in others.iter_mut().enumerate() {
+                    let own_term = if own {
+                        self.given(label.rater, truth, label.value)
+                    } else {
+                        0.0
+                    };
+                    *o = total[truth] - own_term;
+                }
+                let top = others.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                others
+                    .iter_mut()
+                    .for_each(|o| *o = relative_to_top(*o - top));
+                per_label.push(from_scores(&others));
+            }
+        }
+        per_label
+    }
 }
 
 #[cfg(test)]
@@ -202,7 +270,7 @@ mod tests {
     #[test]
     fn majority_reference_leaves_out_the_raters_own_vote() {
         let data = data();
-        let refs = References::of(&data, &majority_vote(&data));
+        let refs = References::of(&data, &majority_vote(&data), 1);
         let got: Vec<Reference> = (0..data.label_count()).map(|i| refs.of_label(i)).collect();
         let (x, y) = (0, 1);
         assert_eq!(
@@ -219,7 +287,7 @@ mod tests {
                 Reference::Alone,
             ]
         );
-        let without_c = References::without(&data, &majority_vote(&data), &[false, false, true]);
+        let without_c = References::without(&data, &majority_vote(&data), &[false, false, true], 1);
         assert_eq!(without_c.of_label(2), Reference::Class(y));
         assert_eq!(
             without_c.of_label(4),
@@ -266,8 +334,37 @@ mod tests {
     fn dawid_skene_reference_has_no_own_vote_and_no_lone_items() {
         let data = data();
         let consensus = dawid_skene_consensus(&data, &DawidSkeneOptions::default(), 1);
-        let refs = References::of(&data, &consensus);
+        let refs = References::of(&data, &consensus, 1);
         assert_eq!(refs.of_label(5), Reference::Alone);
         assert!((0..5).all(|i| refs.of_label(i) != Reference::Alone));
+    }
+
+    /// Split over threads by item ranges, the references are those of one thread, label
+    /// for label, with every rater and with one left out.
+    #[test]
+    fn references_on_several_threads_are_those_of_one() {
+        let data = crate::quality::synth::generate(PARALLEL_MIN_ITEMS + 1_001, 5, 40, 3, 11);
+        let consensus = dawid_skene_consensus(&data, &DawidSkeneOptions::default(), 2);
+        let mut left_out = vec![false; data.rater_count()];
+        left_out[3] = true;
+        for left_out in [vec![false; data.rater_count()], left_out] {
+            let one = References::without(&data, &consensus, &left_out, 1);
+            assert_eq!(one.per_label.len(), data.label_count());
+            for threads in [2, 3] {
+                assert_eq!(
+                    References::without(&data, &consensus, &left_out, threads),
+                    one
+                );
+            }
+        }
+        let classes: std::collections::BTreeSet<u32> = (References::of(&data, &consensus, 1)
+            .per_label)
+            .iter()
+            .filter_map(|r| match r {
+                Reference::Class(c) => Some(*c),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(classes.len(), 3, "every class is some label's reference");
     }
 }

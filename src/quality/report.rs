@@ -242,7 +242,7 @@ impl KeptConsensus {
                     dawid_skene_consensus(data, &options.dawid_skene, options.threads)
                 }
             };
-            let references = References::of(data, &consensus);
+            let references = References::of(data, &consensus, options.threads);
             Fitted {
                 consensus,
                 references,

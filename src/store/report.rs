@@ -1,7 +1,7 @@
 //! The raw material of a project's quality report: every human label in long form, gold
 //! answers and item data. The statistics happen in `crate::quality`, away from SQL.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use futures::TryStreamExt;
 use serde_json::{Map, Value};
@@ -1154,37 +1154,36 @@ impl Store {
             sqlx::query_as("SELECT min(id), max(id) FROM items WHERE project_id = $1")
                 .bind(project_id).fetch_one(pool).await?
         });
-        let (first, last) = (ids.0.unwrap_or(0), ids.1.unwrap_or(-1));
-        // Two halves of the items by id, read side by side on two connections (each in a
-        // read transaction of its own) so that the reading uses both cores. The lower half
-        // makes room for all the labels, and the upper half's join them in item order.
-        let middle = first + (last - first) / 2;
-        let all_labels = usize::try_from(expected_labels).unwrap_or(0);
-        // Each half is a task of its own: on PostgreSQL the rows are decoded on the async
+        let ids = (ids.0.unwrap_or(0), ids.1.unwrap_or(-1));
+        // Two workers take parts of the items in turn, side by side on two connections
+        // (each in a read transaction of its own) so that the reading uses both cores.
+        let parts = Arc::new(Parts::new(
+            ids,
+            usize::try_from(expected_labels).unwrap_or(0),
+        ));
+        // Each worker is a task of its own: on PostgreSQL the rows are decoded on the async
         // runtime, and two futures of one task would be decoded on one core.
-        let half = |ids: (i64, i64), room: usize, coverage: Coverage| {
-            let store = self.clone();
+        let worker = |names: SharedNames| {
+            let (store, parts) = (self.clone(), parts.clone());
             let read = ItemsRead {
                 project_id,
                 reading,
                 data,
                 ids,
             };
-            tokio::spawn(async move { store.take_items(read, room, coverage).await })
+            tokio::spawn(async move { store.take_parts(read, parts, names).await })
         };
-        // The upper half's pseudonyms are copies of their own: each label takes its rater's
-        // pseudonym, and two cores counting references to the same ones would pass their
-        // counts back and forth.
-        let upper_coverage = Coverage {
-            names: coverage.names.with_own_pseudonyms(),
-            ..Coverage::default()
-        };
-        let (lower, upper) = tokio::try_join!(
-            half((first, middle), all_labels, coverage),
-            half((middle + 1, last), all_labels / 2, upper_coverage),
+        // The second worker's pseudonyms are copies of their own: each label takes its
+        // rater's pseudonym, and two cores counting references to the same ones would pass
+        // their counts back and forth.
+        let own_names = coverage.names.with_own_pseudonyms();
+        let (one, other) = tokio::try_join!(
+            worker(std::mem::take(&mut coverage.names)),
+            worker(own_names)
         )?;
-        let (lower, upper) = (lower?, upper?);
-        let (mut input, mut coverage) = join_halves(lower, upper);
+        let ((mut taken, names), (other, _)) = (one?, other?);
+        taken.extend(other);
+        let (mut input, mut coverage) = join_parts(taken, names);
         let names = &mut coverage.names;
         let adjudications: Vec<AdjudicationRow> = on_pool!(self, pool => {
             for (index, rater_id) in std::mem::take(&mut names.missing) {
@@ -1205,31 +1204,40 @@ impl Store {
         Ok((input, coverage))
     }
 
-    /// Takes the items `read` names, each with its labels in the order they were given,
-    /// into an input as they come: holding every label first and converting after would
-    /// keep each label twice at the peak.
-    async fn take_items(
+    /// One worker of a read: takes parts from `parts` until none is left, each part's
+    /// items with their labels in the order they were given, into an input of its own as
+    /// they come (holding every label first and converting after would keep each label
+    /// twice at the peak). The worker's parts are read in one read transaction; `names`
+    /// are the worker's own, given back.
+    async fn take_parts(
         &self,
         read: ItemsRead,
-        expected_labels: usize,
-        mut coverage: Coverage,
-    ) -> Result<(ReportInput, Coverage)> {
-        let mut input = ReportInput::default();
-        // Slack for labels written since the count; the vector still grows if needed.
-        input.labels.reserve(expected_labels + expected_labels / 64);
+        parts: Arc<Parts>,
+        mut names: SharedNames,
+    ) -> Result<(Vec<Part>, SharedNames)> {
+        let mut taken = Vec::new();
         match self {
             Store::Sqlite(backend) => {
                 let items_sql = items_select(read.reading.stride(), read.data, PARAMETERS);
                 let sql = (items_sql, report_labels_sql(read.reading.stride()));
                 sqlite_read::read(backend.bulk_reads(), read.reading.mapping(), move |conn| {
-                    let mut values = std::mem::take(&mut coverage.names.values);
-                    let names = &mut coverage.names;
-                    let mut done = |item| take_item(&mut input, names, item);
-                    let query = (read.project_id, read.ids.0, read.ids.1);
-                    (coverage.read, coverage.left_out) =
-                        read_items_sqlite(conn, (&sql.0, &sql.1), query, &mut values, &mut done)?;
-                    coverage.names.values = values;
-                    Ok((input, coverage))
+                    while let Some(ids) = parts.take() {
+                        let mut part = Part::new(ids, parts.room(ids));
+                        let mut values = std::mem::take(&mut names.values);
+                        let mut done = |item| take_item(&mut part.input, &mut names, item);
+                        let query = (read.project_id, ids.0, ids.1);
+                        (part.read, part.left_out) = read_items_sqlite(
+                            conn,
+                            (&sql.0, &sql.1),
+                            query,
+                            &mut values,
+                            &mut done,
+                        )?;
+                        names.values = values;
+                        part.missing = std::mem::take(&mut names.missing);
+                        taken.push(part);
+                    }
+                    Ok((taken, names))
                 })
                 .await
             }
@@ -1237,29 +1245,111 @@ impl Store {
                 // One state of the database for the items and their labels, as on SQLite:
                 // an item's settled state must be that of the labels read with it.
                 let mut tx = snapshot(&backend.pool).await?;
-                let mut items = Vec::new();
-                let items_sql =
-                    read.copy_sql(|at| items_select(read.reading.stride(), read.data, at));
-                copy_rows(&mut tx, &items_sql, |row| {
-                    items.push(item_of_copied(row)?);
-                    Ok(())
-                })
-                .await?;
-                let mut merged = ItemsWithLabels::new(items.into_iter());
-                let mut values = std::mem::take(&mut coverage.names.values);
-                let names = &mut coverage.names;
-                let mut done = |item| take_item(&mut input, names, item);
-                let labels_sql = read.copy_sql(|at| labels_select(read.reading.stride(), at));
-                copy_rows(&mut tx, &labels_sql, |row| {
-                    merged.label(label_of_copied(row, &mut values)?, &mut done);
-                    Ok(())
-                })
-                .await?;
-                (coverage.read, coverage.left_out) = merged.finish(&mut done);
-                coverage.names.values = values;
+                while let Some(ids) = parts.take() {
+                    let read = ItemsRead { ids, ..read };
+                    let mut part = Part::new(ids, parts.room(ids));
+                    let mut items = Vec::new();
+                    let items_sql =
+                        read.copy_sql(|at| items_select(read.reading.stride(), read.data, at));
+                    copy_rows(&mut tx, &items_sql, |row| {
+                        items.push(item_of_copied(row)?);
+                        Ok(())
+                    })
+                    .await?;
+                    let mut merged = ItemsWithLabels::new(items.into_iter());
+                    let mut values = std::mem::take(&mut names.values);
+                    let mut done = |item| take_item(&mut part.input, &mut names, item);
+                    let labels_sql = read.copy_sql(|at| labels_select(read.reading.stride(), at));
+                    copy_rows(&mut tx, &labels_sql, |row| {
+                        merged.label(label_of_copied(row, &mut values)?, &mut done);
+                        Ok(())
+                    })
+                    .await?;
+                    (part.read, part.left_out) = merged.finish(&mut done);
+                    names.values = values;
+                    part.missing = std::mem::take(&mut names.missing);
+                    taken.push(part);
+                }
                 tx.commit().await?;
-                Ok((input, coverage))
+                Ok((taken, names))
             }
+        }
+    }
+}
+
+/// The ranges of item ids that a read's workers take in turn, in id order: each a quarter
+/// of the ids left, and at least a sixty-fourth of all. A worker that finds none left waits
+/// for the other's last part, so the last parts are small; and a project labelled in order,
+/// whose labels lie on its first items, still has them read by both workers (split in two
+/// halves by id, its upper half could hold none).
+struct Parts {
+    /// The first id not yet taken.
+    next: Mutex<i64>,
+    ids: (i64, i64),
+    floor: i64,
+    expected_labels: usize,
+}
+
+impl Parts {
+    fn new(ids: (i64, i64), expected_labels: usize) -> Self {
+        let span = (ids.1 - ids.0).saturating_add(1).max(1);
+        Parts {
+            next: Mutex::new(ids.0),
+            ids,
+            floor: (span / 64).max(1),
+            expected_labels,
+        }
+    }
+
+    /// The next range, first and last id; `None` once every id is taken.
+    fn take(&self) -> Option<(i64, i64)> {
+        // A panic while holding the lock leaves a plain number behind: still usable.
+        let mut next = self.next.lock().unwrap_or_else(|e| e.into_inner());
+        let first = *next;
+        if first > self.ids.1 {
+            return None;
+        }
+        let left = self.ids.1 - first + 1;
+        let last = first + (left / 4).max(self.floor).min(left) - 1;
+        *next = last + 1;
+        Some((first, last))
+    }
+
+    /// Labels to make room for in the part of `ids`: the first part, which the others
+    /// join, all of them; another its share by ids, with slack (room not written to costs
+    /// no memory, and labels written since the count still fit).
+    fn room(&self, ids: (i64, i64)) -> usize {
+        let all = self.expected_labels + self.expected_labels / 64;
+        if ids.0 == self.ids.0 {
+            return all;
+        }
+        let span = (self.ids.1 - self.ids.0).saturating_add(1).max(1);
+        let share = (ids.1 - ids.0 + 1) as f64 / span as f64;
+        ((all as f64 * share * 1.25) as usize).min(all)
+    }
+}
+
+/// The items of one range of ids, read into an input of their own, with what the read
+/// took of them.
+struct Part {
+    first_id: i64,
+    input: ReportInput,
+    read: LabelsRead,
+    left_out: foldhash::HashMap<i64, i64>,
+    /// The labels, by index in `input`, whose raters were unknown when they were read.
+    missing: Vec<(usize, i64)>,
+}
+
+impl Part {
+    fn new(ids: (i64, i64), room: usize) -> Self {
+        let mut input = ReportInput::default();
+        input.labels.reserve(room);
+        Part {
+            first_id: ids.0,
+            input,
+            read: LabelsRead::default(),
+            left_out: foldhash::HashMap::default(),
+            missing: Vec::new(),
         }
     }
 }
@@ -1370,39 +1460,54 @@ impl SharedNames {
     }
 }
 
-/// The report's input of the items read in two halves by id: the upper half's after the
-/// lower half's, so the labels stay in item order.
-fn join_halves(
-    (mut input, mut coverage): (ReportInput, Coverage),
-    (upper, upper_coverage): (ReportInput, Coverage),
-) -> (ReportInput, Coverage) {
-    let ReportInput {
-        labels,
-        gold,
-        predictions,
-        data,
-        settled_generalist,
-        items,
-        adjudications,
-        prepared: _,
-    } = upper;
-    let offset = input.labels.len();
-    coverage.names.missing.extend(
-        upper_coverage
-            .names
-            .missing
-            .into_iter()
-            .map(|(index, rater_id)| (index + offset, rater_id)),
-    );
-    coverage.read = coverage.read.and(upper_coverage.read);
-    coverage.left_out.extend(upper_coverage.left_out);
-    input.labels.extend(labels);
-    input.gold.extend(gold);
-    input.predictions.extend(predictions);
-    input.data.extend(data);
-    input.settled_generalist.extend(settled_generalist);
-    input.items += items;
-    input.adjudications.extend(adjudications);
+/// The report's input of the items read in parts, joined in id order so the labels stay
+/// in item order, with what the read took; `names` are those the labels share.
+fn join_parts(mut parts: Vec<Part>, names: SharedNames) -> (ReportInput, Coverage) {
+    parts.sort_unstable_by_key(|part| part.first_id);
+    let mut coverage = Coverage {
+        names,
+        ..Coverage::default()
+    };
+    let mut input = ReportInput::default();
+    for part in parts {
+        let Part {
+            input: part_input,
+            read,
+            left_out,
+            missing,
+            first_id: _,
+        } = part;
+        let ReportInput {
+            labels,
+            gold,
+            predictions,
+            data,
+            settled_generalist,
+            items,
+            adjudications,
+            prepared: _,
+        } = part_input;
+        let offset = input.labels.len();
+        coverage.names.missing.extend(
+            missing
+                .into_iter()
+                .map(|(index, rater_id)| (index + offset, rater_id)),
+        );
+        coverage.read = coverage.read.and(read);
+        coverage.left_out.extend(left_out);
+        // The first part made room for every label: the others move into it.
+        if input.labels.is_empty() && labels.capacity() > input.labels.capacity() {
+            input.labels = labels;
+        } else {
+            input.labels.extend(labels);
+        }
+        input.gold.extend(gold);
+        input.predictions.extend(predictions);
+        input.data.extend(data);
+        input.settled_generalist.extend(settled_generalist);
+        input.items += items;
+        input.adjudications.extend(adjudications);
+    }
     (input, coverage)
 }
 
@@ -1579,9 +1684,9 @@ mod tests {
         assert_eq!(merged(&[1], &[]), vec![(1, vec![])]);
     }
 
-    /// Reads `items` (id, settled, with labels by these rater ids) into an input as a half
+    /// Reads `items` (id, settled, with labels by these rater ids) into an input as a part
     /// of the read does.
-    fn half(items: &[(i64, bool, &[i64])], names: &mut SharedNames) -> ReportInput {
+    fn part_input(items: &[(i64, bool, &[i64])], names: &mut SharedNames) -> ReportInput {
         let mut input = ReportInput::default();
         for &(id, settled, raters) in items {
             let mut row = item(id);
@@ -1597,21 +1702,28 @@ mod tests {
     }
 
     #[test]
-    fn the_upper_half_joins_after_the_lower_with_its_unknown_raters_found() {
+    fn parts_join_in_id_order_with_their_unknown_raters_found() {
         let mut known = SharedNames::default();
         known.known.insert(1, SharedText::from("rater-1"));
-        let (mut lower_names, mut upper_names) = (known.clone(), known);
-        let lower = half(&[(1, true, &[1]), (2, false, &[1])], &mut lower_names);
-        // Rater 2 gave a first label after the raters were read: both halves note it.
-        let upper = half(&[(3, true, &[2, 1]), (4, false, &[2])], &mut upper_names);
-        let coverage = |names, labels, last_id| Coverage {
+        let (mut names, mut other_names) = (known.clone(), known);
+        let lower = part_input(&[(1, true, &[1]), (2, false, &[1])], &mut names);
+        let lower_missing = std::mem::take(&mut names.missing);
+        // Rater 2 gave a first label after the raters were read: both parts note it.
+        let upper = part_input(&[(3, true, &[2, 1]), (4, false, &[2])], &mut other_names);
+        let part = |first_id, input, labels, last_id, missing| Part {
+            first_id,
+            input,
             read: LabelsRead { labels, last_id },
-            names,
-            ..Coverage::default()
+            left_out: foldhash::HashMap::default(),
+            missing,
         };
-        let (input, coverage) = join_halves(
-            (lower, coverage(lower_names, 2, 201)),
-            (upper, coverage(upper_names, 3, 402)),
+        // The other worker's part comes first among those taken.
+        let (input, coverage) = join_parts(
+            vec![
+                part(3, upper, 3, 402, other_names.missing),
+                part(1, lower, 2, 201, lower_missing),
+            ],
+            names,
         );
         let item_ids: Vec<i64> = input.labels.iter().map(|l| l.item_id).collect();
         assert_eq!(item_ids, [1, 2, 3, 3, 4]);
@@ -1630,6 +1742,41 @@ mod tests {
         assert_eq!(settled, [(1, 1), (3, 2)].into());
         assert_eq!(input.gold.len(), 4);
         assert_eq!(input.gold[&3], "\"gold 3\"");
+    }
+
+    /// The parts cover every id once, in order, each a quarter of what is left until the
+    /// floor; the last ones are small; the first makes room for all the labels.
+    #[test]
+    fn parts_cover_the_ids_once_and_end_small() {
+        for (ids, expected) in [
+            ((1, 100_000), 500_000),
+            ((7, 7), 3),
+            ((5, 4), 0),
+            ((1, 50), 10),
+        ] {
+            let parts = Parts::new(ids, expected);
+            let taken: Vec<(i64, i64)> = std::iter::from_fn(|| parts.take()).collect();
+            let mut next = ids.0;
+            for &(first, last) in &taken {
+                assert_eq!(first, next, "{ids:?}: {taken:?}");
+                assert!(last >= first);
+                next = last + 1;
+            }
+            assert_eq!(next, ids.1.max(ids.0 - 1) + 1, "{ids:?}: {taken:?}");
+            if let Some(&first) = taken.first() {
+                assert!(parts.room(first) >= expected);
+            }
+        }
+        let parts = Parts::new((1, 100_000), 500_000);
+        let sizes: Vec<i64> = std::iter::from_fn(|| parts.take())
+            .map(|(first, last)| last - first + 1)
+            .collect();
+        assert_eq!(sizes[0], 25_000);
+        assert!(sizes.windows(2).all(|w| w[1] <= w[0]), "{sizes:?}");
+        assert!(*sizes.last().unwrap_or(&0) <= 100_000 / 64, "{sizes:?}");
+        assert!(sizes.len() < 40, "{sizes:?}");
+        // A part's room is its share of the labels, with slack.
+        assert!(parts.room((50_001, 75_000)) >= 125_000);
     }
 
     #[test]

@@ -16,6 +16,7 @@ on_both_backends!(
     report_names_a_rater_whose_first_label_came_after_the_rater_list,
     report_page_reads_in_plain_words,
     a_sampled_read_keeps_every_nth_item_with_all_its_labels,
+    a_read_in_parts_takes_every_label_once_in_item_order,
     every_text_comes_through_the_report_read_as_written
 );
 
@@ -80,6 +81,59 @@ async fn every_text_comes_through_the_report_read_as_written(app: TestApp) {
         .collect();
     slices.sort();
     assert_eq!(slices, regions);
+}
+
+/// A read of all takes the items in many parts (a project of 130 items in 15): each label
+/// comes once, in item order, with each item counted once, where the labels lie on the
+/// first items only (a project labelled in order) as where they are spread.
+async fn a_read_in_parts_takes_every_label_once_in_item_order(app: TestApp) {
+    let admin = app.admin().await;
+    let texts: Vec<String> = (1..=130).map(|i| format!("item {i}")).collect();
+    let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let pid = app.project_with_items(&admin, 2, &texts).await;
+    let mut given = Vec::new();
+    for (name, labels) in [("r1", 40), ("r2", 25), ("r3", 15)] {
+        let rater = app.rater(name).await;
+        for _ in 0..labels {
+            let iid = rater.next(pid).await.expect("an item to label");
+            let value = if iid % 3 == 0 { "pos" } else { "neg" };
+            assert_eq!(
+                rater.label(pid, iid, value).await.status(),
+                StatusCode::CREATED
+            );
+            given.push((iid, name.to_string(), format!("\"{value}\"")));
+        }
+    }
+    let input = app
+        .store
+        .report_input(pid, tally::store::report::ItemData::Skipped)
+        .await
+        .unwrap();
+    assert_eq!(input.items, 130);
+    let item_ids: Vec<i64> = input.labels.iter().map(|l| l.item_id).collect();
+    assert!(item_ids.is_sorted(), "labels in item order: {item_ids:?}");
+    let mut read: Vec<(i64, String)> = (input.labels.iter())
+        .map(|l| (l.item_id, l.value.to_string()))
+        .collect();
+    read.sort();
+    let mut expected: Vec<(i64, String)> = given
+        .iter()
+        .map(|(iid, _, value)| (*iid, value.clone()))
+        .collect();
+    expected.sort();
+    assert_eq!(read, expected);
+    let pairs: std::collections::HashSet<(i64, &str)> = input
+        .labels
+        .iter()
+        .map(|l| (l.item_id, &*l.rater))
+        .collect();
+    assert_eq!(pairs.len(), given.len(), "one label per rater per item");
+    let raters: std::collections::HashSet<&str> = input.labels.iter().map(|l| &*l.rater).collect();
+    assert_eq!(raters.len(), 3);
+    assert!(
+        item_ids.last() < Some(&(item_ids[0] + 65)),
+        "the labels lie on the first half of the items: {item_ids:?}"
+    );
 }
 
 /// A big project's dataset card reads every n-th item by id, with all of that item's labels.
