@@ -1558,7 +1558,7 @@ fn read_items_sqlite(
     done: &mut impl FnMut(ItemRow),
 ) -> rusqlite::Result<(LabelsRead, foldhash::HashMap<i64, i64>)> {
     let items = conn
-        .prepare(items_sql)?
+        .prepare_cached(items_sql)?
         .query_map(query, |row| {
             Ok(ItemRow {
                 id: row.get(0)?,
@@ -1572,7 +1572,7 @@ fn read_items_sqlite(
         })?
         .collect::<rusqlite::Result<Vec<ItemRow>>>()?;
     let mut merged = ItemsWithLabels::new(items.into_iter());
-    let mut labels = conn.prepare(labels_sql)?;
+    let mut labels = conn.prepare_cached(labels_sql)?;
     let mut rows = labels.query(query)?;
     while let Some(row) = rows.next()? {
         merged.label(label_of_row(row, values)?, done);
