@@ -9,9 +9,6 @@ use super::dataset::Dataset;
 /// Floor for probabilities before normalising and taking logs.
 const EPSILON: f64 = 1e-10;
 
-/// Items below which the E-step stays on one thread.
-const PARALLEL_MIN_ITEMS: usize = 20_000;
-
 /// Stopping rules for the EM iterations.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -253,11 +250,7 @@ fn e_step(
     let k = parameters.priors.len();
     let items = cells.items();
     let raters = cells.raters;
-    let threads = if items >= PARALLEL_MIN_ITEMS {
-        threads.max(1)
-    } else {
-        1
-    };
+    let threads = super::parallel::threads_for_items(items, threads);
     let chunk_items = items.div_ceil(threads);
     if threads == 1 {
         return e_step_range(cells, parameters, 0, posteriors, raters);

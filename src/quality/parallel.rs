@@ -1,6 +1,17 @@
 //! Splitting independent work (bootstrap draws, raters, a report's sections) over a few
 //! threads.
 
+/// The threads for a pass over `items` items: `threads`, or one below 20,000 items, where
+/// spawning costs more than it saves.
+pub(crate) fn threads_for_items(items: usize, threads: usize) -> usize {
+    const PARALLEL_MIN_ITEMS: usize = 20_000;
+    if items >= PARALLEL_MIN_ITEMS {
+        threads.max(1)
+    } else {
+        1
+    }
+}
+
 /// `one(&mut scratch, i)` for every `i` in `0..n`, over up to `threads` threads that each
 /// take a contiguous range and make their own scratch value; results come back in index
 /// order, so they do not depend on the number of threads.

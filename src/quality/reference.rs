@@ -16,7 +16,7 @@
 use super::consensus::{winner_of, Consensus};
 use super::dataset::Dataset;
 use super::dawid_skene::DawidSkeneFit;
-use super::parallel::map_ranges;
+use super::parallel::{map_ranges, threads_for_items};
 
 /// The reference for one label.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -147,11 +147,7 @@ fn dawid_skene(
     let items = data.item_count();
     // Each label's reference is its own; the items split into contiguous ranges give the
     // same references in the same order on any number of threads.
-    let parts = if items >= PARALLEL_MIN_ITEMS {
-        threads.max(1)
-    } else {
-        1
-    };
+    let parts = threads_for_items(items, threads);
     let part_items = items.div_ceil(parts);
     let per_part = map_ranges(
         parts,
@@ -167,38 +163,35 @@ fn dawid_skene(
     }
 }
 
-/// Items fewer than this are referenced on one thread: spawning costs more than it saves.
-const PARALLEL_MIN_ITEMS: usize = 20_000;
-
 /// A fitted model's logs, laid out for one label's terms to be contiguous.
 struct FittedLogs {
     k: usize,
     /// `[rater][given][truth]`.
-    given: Vec<f64>,
+    log_given: Vec<f64>,
     priors: Vec<f64>,
 }
 
 impl FittedLogs {
     fn of(model: &DawidSkeneFit) -> Self {
         let k = model.k;
-        let mut given = vec![0.0; model.confusion.len()];
+        let mut log_given = vec![0.0; model.confusion.len()];
         for (rater, matrix) in model.confusion.chunks(k * k).enumerate() {
             for truth in 0..k {
                 for given_class in 0..k {
-                    given[(rater * k + given_class) * k + truth] =
+                    log_given[(rater * k + given_class) * k + truth] =
                         matrix[truth * k + given_class].ln();
                 }
             }
         }
         FittedLogs {
             k,
-            given,
+            log_given,
             priors: model.priors.iter().map(|p| p.ln()).collect(),
         }
     }
 
-    fn given(&self, rater: u32, truth: usize, given: u32) -> f64 {
-        self.given[(rater as usize * self.k + given as usize) * self.k + truth]
+    fn log_given(&self, rater: u32, truth: usize, given: u32) -> f64 {
+        self.log_given[(rater as usize * self.k + given as usize) * self.k + truth]
     }
 
     /// The references of the labels of `items`, in the dataset's label order.
@@ -221,7 +214,7 @@ impl FittedLogs {
             for label in labels.iter().filter(|l| counts(left_out, l.rater)) {
                 voters += 1;
                 for (truth, t) in total.iter_mut().enumerate() {
-                    *t += self.given(label.rater, truth, label.value);
+                    *t += self.log_given(label.rater, truth, label.value);
                 }
             }
             for label in labels {
@@ -232,7 +225,7 @@ impl FittedLogs {
                 }
                 for (truth, o) in others.iter_mut().enumerate() {
                     let own_term = if own {
-                        self.given(label.rater, truth, label.value)
+                        self.log_given(label.rater, truth, label.value)
                     } else {
                         0.0
                     };
@@ -343,7 +336,7 @@ mod tests {
     /// for label, with every rater and with one left out.
     #[test]
     fn references_on_several_threads_are_those_of_one() {
-        let data = crate::quality::synth::generate(PARALLEL_MIN_ITEMS + 1_001, 5, 40, 3, 11);
+        let data = crate::quality::synth::generate(21_001, 5, 40, 3, 11);
         let consensus = dawid_skene_consensus(&data, &DawidSkeneOptions::default(), 2);
         let mut left_out = vec![false; data.rater_count()];
         left_out[3] = true;

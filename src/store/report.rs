@@ -1286,17 +1286,17 @@ struct Parts {
     /// The first id not yet taken.
     next: Mutex<i64>,
     ids: (i64, i64),
-    floor: i64,
+    /// How many ids there are (at least one).
+    span: i64,
     expected_labels: usize,
 }
 
 impl Parts {
     fn new(ids: (i64, i64), expected_labels: usize) -> Self {
-        let span = (ids.1 - ids.0).saturating_add(1).max(1);
         Parts {
             next: Mutex::new(ids.0),
             ids,
-            floor: (span / 64).max(1),
+            span: (ids.1 - ids.0).saturating_add(1).max(1),
             expected_labels,
         }
     }
@@ -1310,7 +1310,8 @@ impl Parts {
             return None;
         }
         let left = self.ids.1 - first + 1;
-        let last = first + (left / 4).max(self.floor).min(left) - 1;
+        let floor = (self.span / 64).max(1);
+        let last = first + (left / 4).max(floor).min(left) - 1;
         *next = last + 1;
         Some((first, last))
     }
@@ -1323,8 +1324,7 @@ impl Parts {
         if ids.0 == self.ids.0 {
             return all;
         }
-        let span = (self.ids.1 - self.ids.0).saturating_add(1).max(1);
-        let share = (ids.1 - ids.0 + 1) as f64 / span as f64;
+        let share = (ids.1 - ids.0 + 1) as f64 / self.span as f64;
         ((all as f64 * share * 1.25) as usize).min(all)
     }
 }
