@@ -8,7 +8,7 @@ use sqlx::types::Json;
 use super::cache::Caches;
 use super::group_commit::bind_numbered;
 use super::sqlite_read::json_column;
-use super::{on_pool, Store};
+use super::{on_pool, side_items, Store};
 use crate::domain::gate::{self, Hold, ItemFacts, QualificationState, RaterFacts, Write};
 use crate::domain::policy::{Needs, Pool};
 use crate::domain::project::Project;
@@ -61,8 +61,12 @@ pub struct GatedItem {
     pub qualification_questions: Option<i64>,
 }
 
-pub(super) const QUALIFICATION_TOTAL_SQL: &str =
-    "SELECT count(*) FROM items WHERE project_id = $1 AND is_qualification";
+/// How many qualification questions project `$1` has.
+pub(super) const QUALIFICATION_TOTAL_SQL: &str = concat!(
+    "SELECT count(*) FROM items WHERE ",
+    side_items!(),
+    " AND is_qualification"
+);
 
 const LIVE_LEASES_OF_OTHERS_SQL: &str = "SELECT count(*) FROM leases
     WHERE item_id = $1 AND rater_id <> $2 AND expires_at > $3 AND pool = $4";

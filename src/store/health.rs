@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{on_pool, Store};
+use super::{on_pool, side_items, Store};
 use crate::domain::health::{assemble, sample_every, Health, HealthCounts, Timeline};
 use crate::domain::project::Project;
 use crate::error::Result;
@@ -28,22 +28,29 @@ const WINDOW_RATERS_SQL: &str =
 /// Every n-th real item (gold and qualification questions are left out: their answers are
 /// set by the admin, not by the work) and its labels. `CROSS JOIN` keeps SQLite walking the
 /// items' index and looking up the sampled items' labels, rather than reading every label.
-const SAMPLED_LABELS: &str = "items i CROSS JOIN labels l
+const SAMPLED_LABELS: &str = concat!(
+    "items i CROSS JOIN labels l
      WHERE l.item_id = i.id AND l.project_id = $1 AND i.project_id = $1 AND i.id % $4 = 0
-       AND i.id NOT IN (SELECT id FROM items WHERE project_id = $1 AND (is_gold OR is_qualification))";
+       AND i.id NOT IN (SELECT id FROM items WHERE ",
+    side_items!(),
+    ")"
+);
 
-/// Labels per window and value, on the sampled items.
-fn values_sql() -> String {
+/// Labels per window and value, on the sampled items. The unary `+` keeps the time out of
+/// SQLite's choice of index: with it, SQLite looked up each sampled item's labels among all
+/// the project's labels since the timeline's start (the index on `created_at`), not among
+/// the item's own, and the health of a project labelled lately took minutes.
+pub(super) fn values_sql() -> String {
     format!(
         "SELECT CAST((l.created_at - $2) / $3 AS BIGINT) AS w, l.value, count(*)
-         FROM {SAMPLED_LABELS} AND l.created_at >= $2
+         FROM {SAMPLED_LABELS} AND +l.created_at >= $2
          GROUP BY w, l.value"
     )
 }
 
 /// Per window: agreeing and all ordered pairs of labels on the same item, for the sampled
 /// items with at least two labels, counted in the window of the item's latest label.
-fn pairs_sql() -> String {
+pub(super) fn pairs_sql() -> String {
     format!(
         "WITH per_value AS (
              SELECT l.item_id, count(*) AS n, max(l.created_at) AS latest

@@ -11,7 +11,7 @@ use sqlx::types::Json;
 use tracing::instrument;
 
 use super::audit::record_audit;
-use super::{in_write_tx, on_pool, tx_fn, Store};
+use super::{in_write_tx, on_pool, side_items, tx_fn, Store};
 use crate::domain::audit::Entry;
 use crate::domain::kinds::from_stored;
 use crate::domain::now_ms;
@@ -164,6 +164,9 @@ macro_rules! account {
     };
 }
 
+/// The ids of project `$1`'s gold and qualification questions.
+pub(super) const SIDE_ITEM_IDS_SQL: &str = concat!("SELECT id FROM items WHERE ", side_items!());
+
 impl Store {
     /// Everyone with an account made by an admin, with the figures of their work.
     #[instrument(skip_all)]
@@ -266,8 +269,6 @@ impl Store {
     async fn gather_work_figures(&self, project: &Project) -> Result<HashMap<i64, WorkFigures>> {
         // Gold and qualification items are few and have their own index: reading their ids
         // first spares every label a look at its item's row.
-        let side_sql =
-            "SELECT id FROM items WHERE project_id = $1 AND (is_gold OR is_qualification)";
         let sql = "SELECT item_id, rater_id, value, duration_ms FROM labels
             WHERE project_id = $1 ORDER BY item_id";
         let schema = project.schema();
@@ -275,7 +276,7 @@ impl Store {
         let mut item: Option<(i64, bool)> = None;
         let mut labels: Vec<LabelFact> = Vec::new();
         on_pool!(self, pool => {
-            let side: foldhash::HashSet<i64> = sqlx::query_scalar::<_, i64>(side_sql)
+            let side: foldhash::HashSet<i64> = sqlx::query_scalar::<_, i64>(SIDE_ITEM_IDS_SQL)
                 .bind(project.id)
                 .fetch_all(pool)
                 .await?

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::audit::record_audit;
 use super::columns::need_column;
-use super::{in_write_tx, on_pool, Store};
+use super::{in_write_tx, on_pool, side_items, Store};
 use crate::domain::audit::Entry;
 use crate::domain::kinds::{display, from_stored};
 use crate::domain::now_ms;
@@ -91,6 +91,16 @@ pub struct QualificationReview {
     pub explanation: Option<String>,
 }
 
+/// The first qualification question of project `$1` in import order that rater `$2` has
+/// not answered.
+pub(super) const NEXT_QUALIFICATION_SQL: &str = concat!(
+    "SELECT i.id FROM items i WHERE ",
+    side_items!(),
+    " AND i.is_qualification
+        AND NOT EXISTS (SELECT 1 FROM labels l WHERE l.item_id = i.id AND l.rater_id = $2)
+     ORDER BY i.position LIMIT 1"
+);
+
 impl Store {
     /// The next qualification question this rater has not answered, in import order.
     pub async fn next_qualification_question(
@@ -98,11 +108,8 @@ impl Store {
         project_id: i64,
         rater_id: i64,
     ) -> Result<Option<i64>> {
-        let sql = "SELECT i.id FROM items i WHERE i.project_id = $1 AND i.is_qualification
-              AND NOT EXISTS (SELECT 1 FROM labels l WHERE l.item_id = i.id AND l.rater_id = $2)
-            ORDER BY i.position LIMIT 1";
         Ok(on_pool!(self, pool => {
-            sqlx::query_scalar(sql).bind(project_id).bind(rater_id).fetch_optional(pool).await?
+            sqlx::query_scalar(NEXT_QUALIFICATION_SQL).bind(project_id).bind(rater_id).fetch_optional(pool).await?
         }))
     }
 

@@ -7,10 +7,11 @@ use futures::TryStreamExt;
 use serde_json::{Map, Value};
 use sqlx::types::Json;
 
+use super::gate::QUALIFICATION_TOTAL_SQL;
 pub use super::kept_input::InputSource;
 use super::kept_input::{Behind, InputVersion, Lookup};
 use super::projects::REAL_ITEMS;
-use super::{on_pool, pg_copy, sqlite_read, Store};
+use super::{on_pool, pg_copy, side_items, sqlite_read, Store};
 use crate::domain::policy::Pool;
 use crate::domain::report::{labels_of_item, FinalLabel, LabelRecord, ReportInput, SharedText};
 use crate::error::Result;
@@ -368,8 +369,8 @@ const PROJECT_LABELS: &str =
 
 /// The gold and qualification items of project `$1`, counted through their own index
 /// (a subquery).
-const SIDE_ITEMS: &str =
-    "(SELECT count(*) FROM items WHERE project_id = $1 AND (is_gold OR is_qualification))";
+pub(super) const SIDE_ITEMS: &str =
+    concat!("(SELECT count(*) FROM items WHERE ", side_items!(), ")");
 
 /// The report generation that changes every project's reports read move (a pseudonym;
 /// migration `report_generation`).
@@ -480,10 +481,6 @@ const SETTLED_ITEMS_SQL: &str = concat!(
     settled!(),
     " ORDER BY i.id"
 );
-
-/// How many qualification questions project `$1` has (the side items' index holds them).
-const QUALIFICATION_ITEMS_SQL: &str = "SELECT count(*) FROM items
-    WHERE project_id = $1 AND is_qualification AND (is_gold OR is_qualification)";
 
 /// An item's final label as read: item id, value, the reviewer's pseudonym and the reason.
 type AdjudicationRow = (i64, String, String, String);
@@ -786,7 +783,7 @@ fn changed_items_sqlite(
         })?
         .collect::<rusqlite::Result<_>>()?;
     let qualification_items =
-        conn.query_row(QUALIFICATION_ITEMS_SQL, [project_id], |row| row.get(0))?;
+        conn.query_row(QUALIFICATION_TOTAL_SQL, [project_id], |row| row.get(0))?;
     Ok(Some(ChangedItems {
         ids,
         items,
@@ -815,7 +812,7 @@ async fn changed_items_postgres(
     let items = changed_rows(&mut *tx, CHANGED_ITEMS_SQL, since).await?;
     let labels = changed_rows(&mut *tx, CHANGED_LABELS_SQL, since).await?;
     let adjudications = changed_rows(&mut *tx, CHANGED_ADJUDICATIONS_SQL, since).await?;
-    let qualification_items = sqlx::query_scalar(QUALIFICATION_ITEMS_SQL)
+    let qualification_items = sqlx::query_scalar(QUALIFICATION_TOTAL_SQL)
         .bind(project_id)
         .fetch_one(&mut *tx)
         .await?;
