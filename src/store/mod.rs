@@ -247,7 +247,9 @@ pub(crate) use tx_fn;
 /// (`project_id, id`). `id > 0` holds for every item; it is there for SQLite, which keeps no
 /// table statistics: given only `project_id`, its planner took another index that starts with
 /// it and looked up the row of every item of the project (20 ms at 100,000 items, in every
-/// report's version check and inside every write of a rater still to qualify).
+/// report's version check and inside every write of a rater still to qualify). In a join
+/// SQLite carries `id > 0` over to the columns equal to `id`: gather the side items first
+/// (see `pace::SIDE_LABELS_SQL`).
 macro_rules! side_items {
     () => {
         "project_id = $1 AND (is_gold OR is_qualification) AND id > 0"
@@ -417,6 +419,7 @@ mod tests {
             super::gate::QUALIFICATION_TOTAL_SQL.to_string(),
             super::people::SIDE_ITEM_IDS_SQL.to_string(),
             super::raters::NEXT_QUALIFICATION_SQL.to_string(),
+            super::pace::SIDE_LABELS_SQL.to_string(),
         ];
         let plans = sqlite_plans(&statements).await?;
         for (sql, plan) in statements.iter().zip(&plans) {
@@ -428,7 +431,23 @@ mod tests {
                 !plan.contains("items_content_key"),
                 "every item of the project looked at: {plan}\n{sql}"
             );
+            assert!(
+                !plan.contains("item_id>?"),
+                "labels taken by a range of items, not by item: {plan}\n{sql}"
+            );
         }
+        Ok(())
+    }
+
+    /// The open items that `/metrics` counts per project are counted in their own index.
+    #[tokio::test]
+    async fn open_items_are_counted_in_their_own_index_on_sqlite() -> anyhow::Result<()> {
+        let plans = sqlite_plans(&[super::monitoring::PROJECT_LOAD_SQL.to_string()]).await?;
+        let plan = plans.concat();
+        assert!(
+            plan.contains("SEARCH i USING INDEX items_wanted (project_id=? AND held=?)"),
+            "open items not counted through items_wanted: {plan}"
+        );
         Ok(())
     }
 
