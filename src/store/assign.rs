@@ -391,7 +391,7 @@ static ITEM_VIEW_OF_LEASE: LazyLock<String> = LazyLock::new(|| {
 
 /// Open items of the rater's pool, best first: `also` adds to the conditions, `suffix`
 /// follows the limit. `$1` project, `$2` rater, `$3` now, `$4` pool.
-fn open_items_sql(ask: &Ask, also: &str, suffix: &str) -> String {
+pub(super) fn open_items_sql(ask: &Ask, also: &str, suffix: &str) -> String {
     format!(
         "SELECT {ITEM_VIEW} FROM items i WHERE {}{also} ORDER BY {} LIMIT 1{suffix}",
         open_items_where(ask.pool),

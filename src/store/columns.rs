@@ -12,14 +12,16 @@ pub fn need_column(pool: Pool) -> &'static str {
     }
 }
 
-/// How open items (`i`) are ordered for hand-out under `order`.
+/// How open items (`i`) are ordered for hand-out under `order`. Each is the order of the
+/// open items' partial index for that order, so that the first open item is found by
+/// walking the index rather than by sorting every open item on each request (items without
+/// a priority last, as `items_open_priority` holds them on PostgreSQL and as SQLite sorts a
+/// descending column).
 pub fn open_item_order(order: Order) -> &'static str {
     match order {
         Order::Import => "i.position",
         Order::Random => "i.random_key, i.position",
-        Order::Priority => {
-            "CASE WHEN i.priority IS NULL THEN 1 ELSE 0 END, i.priority DESC, i.position"
-        }
+        Order::Priority => "i.priority DESC NULLS LAST, i.position",
     }
 }
 

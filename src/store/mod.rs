@@ -439,6 +439,46 @@ mod tests {
         Ok(())
     }
 
+    /// A generalist's next item is found by walking the open items' index for the project's
+    /// order, never by sorting every open item of the project.
+    #[tokio::test]
+    async fn next_walks_the_open_items_index_of_each_order_on_sqlite() -> anyhow::Result<()> {
+        use crate::domain::policy::{Order, Pool};
+        let orders = [
+            (Order::Import, "items_open_generalist"),
+            (Order::Random, "items_open_random"),
+            (Order::Priority, "items_open_priority"),
+        ];
+        let statements: Vec<String> = orders
+            .iter()
+            .map(|&(order, _)| {
+                let ask = super::assign::Ask {
+                    project_id: 1,
+                    rater_id: 1,
+                    pool: Pool::Generalist,
+                    now: 0,
+                    expires_at: 0,
+                    order: super::columns::open_item_order(order).to_string(),
+                    wants_gold: false,
+                    only: None,
+                };
+                super::assign::open_items_sql(&ask, "", "")
+            })
+            .collect();
+        let plans = sqlite_plans(&statements).await?;
+        for ((order, index), plan) in orders.iter().zip(&plans) {
+            assert!(
+                plan.starts_with(&format!("SEARCH i USING INDEX {index} (project_id=?)")),
+                "{order:?}: not through {index}: {plan}"
+            );
+            assert!(
+                !plan.contains("FOR ORDER BY"),
+                "{order:?}: every open item sorted: {plan}"
+            );
+        }
+        Ok(())
+    }
+
     /// The open items that `/metrics` counts per project are counted in their own index.
     #[tokio::test]
     async fn open_items_are_counted_in_their_own_index_on_sqlite() -> anyhow::Result<()> {
