@@ -409,6 +409,28 @@ mod tests {
         Ok(plans.await?)
     }
 
+    /// Checks that SQLite's plan of each of `statements` holds every one of `found` and none
+    /// of `absent`.
+    async fn assert_plans(
+        statements: &[String],
+        found: &[&str],
+        absent: &[&str],
+    ) -> anyhow::Result<()> {
+        let plans = sqlite_plans(statements).await?;
+        for (sql, plan) in statements.iter().zip(&plans) {
+            for step in found {
+                assert!(
+                    plan.contains(step),
+                    "no {step:?} in the plan: {plan}\n{sql}"
+                );
+            }
+            for step in absent {
+                assert!(!plan.contains(step), "{step:?} in the plan: {plan}\n{sql}");
+            }
+        }
+        Ok(())
+    }
+
     /// Every statement that picks out a project's gold and qualification questions finds
     /// them through their own index on SQLite (SQLite keeps no table statistics), rather
     /// than through another index on the project and each item's row.
@@ -421,22 +443,10 @@ mod tests {
             super::raters::NEXT_QUALIFICATION_SQL.to_string(),
             super::pace::SIDE_LABELS_SQL.to_string(),
         ];
-        let plans = sqlite_plans(&statements).await?;
-        for (sql, plan) in statements.iter().zip(&plans) {
-            assert!(
-                plan.contains(" USING INDEX items_side ("),
-                "the side items not found through items_side: {plan}\n{sql}"
-            );
-            assert!(
-                !plan.contains("items_content_key"),
-                "every item of the project looked at: {plan}\n{sql}"
-            );
-            assert!(
-                !plan.contains("item_id>?"),
-                "labels taken by a range of items, not by item: {plan}\n{sql}"
-            );
-        }
-        Ok(())
+        // Not `items_content_key`: every item of the project looked at; not `item_id>?`:
+        // labels taken by a range of items rather than by item.
+        let absent = ["items_content_key", "item_id>?"];
+        assert_plans(&statements, &[" USING INDEX items_side ("], &absent).await
     }
 
     /// A generalist's next item is found by walking the open items' index for the project's
@@ -482,13 +492,9 @@ mod tests {
     /// The open items that `/metrics` counts per project are counted in their own index.
     #[tokio::test]
     async fn open_items_are_counted_in_their_own_index_on_sqlite() -> anyhow::Result<()> {
-        let plans = sqlite_plans(&[super::monitoring::PROJECT_LOAD_SQL.to_string()]).await?;
-        let plan = plans.concat();
-        assert!(
-            plan.contains("SEARCH i USING INDEX items_wanted (project_id=? AND held=?)"),
-            "open items not counted through items_wanted: {plan}"
-        );
-        Ok(())
+        let statements = [super::monitoring::PROJECT_LOAD_SQL.to_string()];
+        let found = ["SEARCH i USING INDEX items_wanted (project_id=? AND held=?)"];
+        assert_plans(&statements, &found, &[]).await
     }
 
     /// The health page's statements over sampled items take each item's labels through the
@@ -497,20 +503,11 @@ mod tests {
     #[tokio::test]
     async fn health_reads_each_sampled_items_own_labels_on_sqlite() -> anyhow::Result<()> {
         let statements = [super::health::values_sql(), super::health::pairs_sql()];
-        let plans = sqlite_plans(&statements).await?;
-        for (sql, plan) in statements.iter().zip(&plans) {
-            assert!(
-                plan.contains(
-                    "SEARCH l USING COVERING INDEX labels_project (project_id=? AND item_id=?)"
-                ),
-                "labels not looked up by item: {plan}\n{sql}"
-            );
-            assert!(
-                plan.contains("SEARCH items USING INDEX items_side ("),
-                "the side items not found through items_side: {plan}\n{sql}"
-            );
-        }
-        Ok(())
+        let found = [
+            "SEARCH l USING COVERING INDEX labels_project (project_id=? AND item_id=?)",
+            "SEARCH items USING INDEX items_side (",
+        ];
+        assert_plans(&statements, &found, &[]).await
     }
 
     #[test]
